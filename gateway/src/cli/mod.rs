@@ -1,0 +1,42 @@
+//! The `ehrgate` command line. One file per subcommand; `main.rs` only
+//! parses arguments and turns the returned exit code into the process exit.
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every subcommand, so scripts can rely on them.
+pub mod exit {
+    /// Everything succeeded.
+    pub const OK: u8 = 0;
+    /// The input was read but some of it failed (bad message, bad config).
+    pub const FAILED: u8 = 1;
+    /// The command line itself was wrong.
+    pub const USAGE: u8 = 2;
+}
+
+/// openEHR / FHIR / HL7 v2 interoperability gateway.
+#[derive(Debug, Parser)]
+#[command(name = "ehrgate", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the version and the build's enabled features.
+    Version,
+}
+
+impl Cli {
+    /// Runs the chosen subcommand and returns the process exit code.
+    pub fn run(self) -> anyhow::Result<u8> {
+        match self.command {
+            Command::Version => {
+                println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
+                Ok(exit::OK)
+            }
+        }
+    }
+}

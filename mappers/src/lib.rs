@@ -1,0 +1,14 @@
+//! Pure, synchronous translation for ehrgate.
+//!
+//! Nothing in this crate performs I/O: every function takes bytes or values
+//! and returns values, so the gateway can call it on any thread and the
+//! conformance suite can drive it with files.
+//!
+//! # Layout
+//! - `hl7v2`: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
+//!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
+//! - [`error`]: the fault classification shared by every error of the crate.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
