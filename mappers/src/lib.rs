@@ -8,7 +8,9 @@
 //! - `hl7v2`: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
 //!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
 //! - [`error`]: the fault classification shared by every error of the crate.
+//! - [`translation`]: the `Translator` seam and its `Translation` report.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod translation;
