@@ -31,6 +31,8 @@
 //! - [`ack`]: ACK/NACK builder with ERR segments (table 0357).
 //! - [`mllp`]: the MLLP framing codec for tokio.
 
+pub mod ack;
+pub mod batch;
 pub mod charset;
 pub mod delimiters;
 pub mod error;
@@ -39,16 +41,22 @@ pub mod limits;
 pub mod message;
 #[cfg(test)]
 mod message_tests;
+pub mod mllp;
 pub mod path;
 pub mod segment;
 pub mod value;
+pub mod write;
 
+pub use ack::{AckBuilder, AckCode, AckError, ErrorCode, Severity};
+pub use batch::BatchItem;
 pub use charset::Charset;
 pub use delimiters::Delimiters;
 pub use error::{ParseError, ParseErrorKind, ParseWarning, PathError};
 pub use escape::{EscapeWarning, EscapeWarningKind};
 pub use limits::Limits;
 pub use message::Message;
+pub use mllp::{MllpCodec, MllpError, MllpFrame};
 pub use path::TerserPath;
 pub use segment::{Fields, Segment};
 pub use value::{Level, Value, Values};
+pub use write::{OwnedMessage, SetError};
