@@ -68,13 +68,13 @@ fn every_corpus_message_parses_and_round_trips() {
     );
 }
 
-fn corpus_message(name: &str) -> Vec<u8> {
-    std::fs::read(corpus_dir().join("hl7v2").join(name)).unwrap()
+fn corpus_message(name: &str) -> std::io::Result<Vec<u8>> {
+    std::fs::read(corpus_dir().join("hl7v2").join(name))
 }
 
 #[test]
 fn caret_field_separator_file() {
-    let input = corpus_message("hapi-segmentfinder_a24.hl7");
+    let input = corpus_message("hapi-segmentfinder_a24.hl7").unwrap();
     let m = Message::parse(&input).unwrap();
     assert_eq!(m.delimiters().field, b'^');
     assert_eq!(m.delimiters().component, b'~');
@@ -90,7 +90,7 @@ fn latin9_label_with_utf8_bytes_decodes_as_utf8() {
         "highmed-HiGHmedAdt00000012.hl7",
         "highmed-HiGHmedAdt00000020.hl7",
     ] {
-        let input = corpus_message(name);
+        let input = corpus_message(name).unwrap();
         let m = Message::parse(&input).unwrap();
         assert_eq!(m.charset(), Charset::Utf8, "{name}");
         assert!(
@@ -108,7 +108,7 @@ fn latin9_label_with_utf8_bytes_decodes_as_utf8() {
 
 #[test]
 fn bom_files_are_utf8() {
-    let input = corpus_message("ADT01-23.hl7");
+    let input = corpus_message("ADT01-23.hl7").unwrap();
     assert!(input.starts_with(b"\xEF\xBB\xBF"));
     let m = Message::parse(&input).unwrap();
     assert_eq!(m.charset(), Charset::Utf8);
