@@ -115,6 +115,7 @@ impl<'a> Segment<'a> {
     }
 
     /// `(seq, value)` for every field, seq 1-based, in order.
+    #[inline]
     pub fn fields(&self) -> Fields<'a> {
         Fields {
             segment: *self,
@@ -135,6 +136,7 @@ pub struct Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (usize, Value<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<(usize, Value<'a>)> {
         let seg = &self.segment;
         let seq = self.next_seq;
@@ -143,7 +145,7 @@ impl<'a> Iterator for Fields<'a> {
             return Some((1, seg.value(&seg.raw[3..4], Level::Literal)));
         }
         let rest = self.rest?;
-        let piece = match memchr::memchr(seg.delims.field, rest) {
+        let piece = match super::scan::find(seg.delims.field, rest) {
             Some(i) => {
                 self.rest = Some(&rest[i + 1..]);
                 &rest[..i]
