@@ -132,8 +132,10 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn component(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field => self.repetition(1).component(n),
-            Level::Repetition => self.nth(n, self.delims.component, Level::Component),
+            Level::Field | Level::Repetition => {
+                self.first_repetition()
+                    .nth(n, self.delims.component, Level::Component)
+            }
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Component),
         }
@@ -143,8 +145,11 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn components(&self) -> Values<'a> {
         match self.level {
-            Level::Field => self.repetition(1).components(),
-            Level::Repetition => Values::split(*self, self.delims.component, Level::Component),
+            Level::Field | Level::Repetition => Values::split(
+                self.first_repetition(),
+                self.delims.component,
+                Level::Component,
+            ),
             _ => Values::single(*self),
         }
     }
@@ -154,8 +159,10 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn subcomponent(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition => self.component(1).subcomponent(n),
-            Level::Component => self.nth(n, self.delims.subcomponent, Level::Subcomponent),
+            Level::Field | Level::Repetition | Level::Component => {
+                self.first_component()
+                    .nth(n, self.delims.subcomponent, Level::Subcomponent)
+            }
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Subcomponent),
         }
@@ -165,13 +172,45 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn subcomponents(&self) -> Values<'a> {
         match self.level {
-            Level::Field | Level::Repetition => self.component(1).subcomponents(),
-            Level::Component => Values::split(*self, self.delims.subcomponent, Level::Subcomponent),
+            Level::Field | Level::Repetition | Level::Component => Values::split(
+                self.first_component(),
+                self.delims.subcomponent,
+                Level::Subcomponent,
+            ),
             _ => Values::single(*self),
         }
     }
 
+    /// The repetition-level view: the first repetition of a field, else self.
+    #[inline]
+    fn first_repetition(&self) -> Value<'a> {
+        match self.level {
+            Level::Field => self.at(
+                first_piece(self.raw, self.delims.repetition),
+                Level::Repetition,
+            ),
+            _ => *self,
+        }
+    }
+
+    /// The component-level view: the first component of a field or
+    /// repetition, else self.
+    #[inline]
+    fn first_component(&self) -> Value<'a> {
+        match self.level {
+            Level::Field | Level::Repetition => {
+                let rep = self.first_repetition();
+                self.at(
+                    first_piece(rep.raw, self.delims.component),
+                    Level::Component,
+                )
+            }
+            _ => *self,
+        }
+    }
+
     /// The `n`-th (1-based) piece of `raw` split on `sep`.
+    #[inline]
     fn nth(&self, n: usize, sep: u8, level: Level) -> Value<'a> {
         if n == 0 {
             return self.empty_at(level);
@@ -187,6 +226,15 @@ impl PartialEq for Value<'_> {
     /// context, not content.
     fn eq(&self, other: &Self) -> bool {
         self.raw == other.raw
+    }
+}
+
+/// The bytes before the first `sep` (all of `raw` when there is none).
+#[inline]
+fn first_piece(raw: &[u8], sep: u8) -> &[u8] {
+    match super::scan::find(sep, raw) {
+        Some(i) => &raw[..i],
+        None => raw,
     }
 }
 
