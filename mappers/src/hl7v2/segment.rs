@@ -75,6 +75,9 @@ impl<'a> Segment<'a> {
     /// Field `seq` (HL7 sequence number, 1-based). For MSH, field 1 is the
     /// field separator and field 2 the encoding characters, both returned
     /// as literal values. Absent fields (and `seq == 0`) give an empty value.
+    ///
+    /// Each call scans the segment up to the field; to visit every field
+    /// use [`Segment::fields`], which is one pass.
     pub fn field(&self, seq: usize) -> Value<'a> {
         let empty = self.value(&[], Level::Field);
         if seq == 0 {
