@@ -13,7 +13,14 @@ use super::json::{set, set_opt, Obj};
 pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
     let kind = ctx.cfg.bundle_type;
     let mut entries = Vec::with_capacity(ctx.entries.len());
-    for e in ctx.entries.drain(..) {
+    let mut all: Vec<_> = ctx.entries.drain(..).collect();
+    if let Some(h) = ctx.header.filter(|&h| h < all.len()) {
+        // a message Bundle starts with its MessageHeader; the same order
+        // everywhere keeps the output of all types alike
+        let header = all.remove(h);
+        all.insert(0, header);
+    }
+    for e in all {
         let mut r = Obj::with_capacity(e.resource.len() + 2);
         r.insert("resourceType".into(), Json::from(e.rtype));
         let conditional = kind == BundleType::Transaction && e.conditional.is_some();

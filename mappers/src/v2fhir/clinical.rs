@@ -23,7 +23,11 @@ pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     set(
         &mut a,
         "clinicalStatus",
-        concept("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", None),
+        concept(
+            "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+            "active",
+            None,
+        ),
     );
     if let Some(t) = txt(seg.take_c(2, comps(&[1])).component(1)) {
         if let Some(cat) = super::tables::lookup("allergy-category", &t) {
@@ -40,10 +44,18 @@ pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         }
     }
     let at = seg.at(3);
-    set_opt(&mut a, "code", cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at));
+    set_opt(
+        &mut a,
+        "code",
+        cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at),
+    );
     set(&mut a, "patient", ctx.reference(patient));
     let at = seg.at(6);
-    set_opt(&mut a, "onsetDateTime", dates::date_time(ctx, seg.take(6), at));
+    set_opt(
+        &mut a,
+        "onsetDateTime",
+        dates::date_time(ctx, seg.take(6), at),
+    );
     let reactions: Vec<Json> = seg
         .take(5)
         .repetitions()
@@ -93,16 +105,27 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(&mut c, "encounter", e);
     }
     let at5 = seg.at(5);
-    set_opt(&mut c, "onsetDateTime", dates::date_time(ctx, seg.take(5), at5));
+    set_opt(
+        &mut c,
+        "onsetDateTime",
+        dates::date_time(ctx, seg.take(5), at5),
+    );
     let at19 = seg.at(19);
-    set_opt(&mut c, "recordedDate", dates::date_time(ctx, seg.take(19), at19));
+    set_opt(
+        &mut c,
+        "recordedDate",
+        dates::date_time(ctx, seg.take(19), at19),
+    );
     let at16 = seg.at(16);
     let f = seg.take_c(16, xcn::MASK);
     if let Some(p) = xcn::practitioner(ctx, f.repetition(1), at16) {
         set(&mut c, "asserter", ctx.reference(p));
     }
     let _ = at;
-    let idx = match ident.as_ref().and_then(|i| i.system.clone().map(|s| (s, i.value.clone()))) {
+    let idx = match ident
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
         Some((s, v)) => ctx.add("Condition", Key::Ident(&s, &v), c),
         None => ctx.add("Condition", Key::Pos(&key(seg)), c),
     };
@@ -111,7 +134,11 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(&mut d, "condition", ctx.reference(idx));
         if let Some(t) = txt(seg.take_c(6, comps(&[1, 2, 3])).component(1)) {
             let disp = txt(seg.peek(6).component(2));
-            set(&mut d, "use", concept(&super::tables::v2_system("0052"), &t, disp.as_deref()));
+            set(
+                &mut d,
+                "use",
+                concept(&super::tables::v2_system("0052"), &t, disp.as_deref()),
+            );
         }
         push(ctx.res(enc), "diagnosis", d);
     }
@@ -129,7 +156,11 @@ pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     set(&mut p, "status", "completed");
     let at = seg.at(6);
-    set_opt(&mut p, "category", cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at));
+    set_opt(
+        &mut p,
+        "category",
+        cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at),
+    );
     let at = seg.at(3);
     let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
     if let Some(text) = seg.text(4) {
@@ -150,7 +181,11 @@ pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(&mut p, "encounter", e);
     }
     let at = seg.at(5);
-    set_opt(&mut p, "performedDateTime", dates::date_time(ctx, seg.take(5), at));
+    set_opt(
+        &mut p,
+        "performedDateTime",
+        dates::date_time(ctx, seg.take(5), at),
+    );
     let mut performers = Vec::new();
     for (seq, func) in [(8, "anesthesiologist"), (11, "surgeon"), (12, "assistant")] {
         let at = seg.at(seq);
@@ -171,7 +206,10 @@ pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(r) = cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at) {
         push(&mut p, "reasonCode", r);
     }
-    let idx = match ident.as_ref().and_then(|i| i.system.clone().map(|s| (s, i.value.clone()))) {
+    let idx = match ident
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
         Some((s, v)) => ctx.add("Procedure", Key::Ident(&s, &v), p),
         None => ctx.add("Procedure", Key::Pos(&key(seg)), p),
     };
@@ -198,9 +236,16 @@ pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(&mut org, "identifier", i.json.clone());
     }
     set_opt(&mut org, "name", name);
-    let org_idx = match company_id.as_ref().and_then(|i| i.system.clone().map(|s| (s, i.value.clone()))) {
+    let org_idx = match company_id
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
         Some((s, v)) => ctx.add("Organization", Key::Ident(&s, &v), org),
-        None => ctx.add("Organization", Key::Pos(&format!("IN1-3|{}", seg.index())), org),
+        None => ctx.add(
+            "Organization",
+            Key::Pos(&format!("IN1-3|{}", seg.index())),
+            org,
+        ),
     };
     let mut c = Obj::new();
     let policy = seg.text(36);
@@ -211,10 +256,18 @@ pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     set(&mut c, "status", "active");
     let at = seg.at(15);
-    set_opt(&mut c, "type", cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at));
+    set_opt(
+        &mut c,
+        "type",
+        cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at),
+    );
     set(&mut c, "beneficiary", ctx.reference(patient));
     let at = seg.at(17);
-    set_opt(&mut c, "relationship", cwe::concept_of(ctx, seg.take_c(17, cwe::MASK), at));
+    set_opt(
+        &mut c,
+        "relationship",
+        cwe::concept_of(ctx, seg.take_c(17, cwe::MASK), at),
+    );
     let at = seg.at(12);
     let (s, e) = (seg.take(12), seg.take(13));
     set_opt(&mut c, "period", dates::period(ctx, s, e, at));
@@ -222,7 +275,15 @@ pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let plan = seg.take_c(2, cwe::MASK);
     if let Some(code) = txt(plan.component(1)) {
         let mut cl = Obj::new();
-        set(&mut cl, "type", concept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan", None));
+        set(
+            &mut cl,
+            "type",
+            concept(
+                "http://terminology.hl7.org/CodeSystem/coverage-class",
+                "plan",
+                None,
+            ),
+        );
         set(&mut cl, "value", code);
         set_opt(&mut cl, "name", txt(plan.component(2)));
         push(&mut c, "class", cl);

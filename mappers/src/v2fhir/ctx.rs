@@ -233,8 +233,7 @@ pub enum Key<'k> {
 /// Everything one translation accumulates.
 #[derive(Debug)]
 pub struct Ctx<'m, 'a> {
-    /// The message being translated.
-    pub msg: &'m Message<'a>,
+    _msg: std::marker::PhantomData<&'m Message<'a>>,
     /// Settings.
     pub cfg: &'m Config,
     /// MSH-9-1.
@@ -289,11 +288,19 @@ impl<'m, 'a> Ctx<'m, 'a> {
     pub fn new(msg: &'m Message<'a>, cfg: &'m Config, code: String, trigger: String) -> Self {
         let sender = format!(
             "{}|{}",
-            msg.get("MSH-4").ok().flatten().map(|v| v.text().into_owned()).unwrap_or_default(),
-            msg.get("MSH-3").ok().flatten().map(|v| v.text().into_owned()).unwrap_or_default(),
+            msg.get("MSH-4")
+                .ok()
+                .flatten()
+                .map(|v| v.text().into_owned())
+                .unwrap_or_default(),
+            msg.get("MSH-3")
+                .ok()
+                .flatten()
+                .map(|v| v.text().into_owned())
+                .unwrap_or_default(),
         );
         Self {
-            msg,
+            _msg: std::marker::PhantomData,
             cfg,
             code,
             trigger,
@@ -333,7 +340,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
                     ids::query_escape(value)
                 )),
             ),
-            Key::Pos(disc) => (ids::uuid(&[&self.sender, &self.control_id, rtype, disc]), None),
+            Key::Pos(disc) => (
+                ids::uuid(&[&self.sender, &self.control_id, rtype, disc]),
+                None,
+            ),
         };
         let full_url = format!("urn:uuid:{id}");
         if let Some(&i) = self.by_url.get(&full_url) {
@@ -380,11 +390,6 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Closes a segment: its unused fields go to the report.
     pub fn done(&mut self, seg: Seg<'a>) {
         seg.report(&mut self.unmapped);
-    }
-
-    /// Reference to the Patient, if there is one.
-    pub fn patient_ref(&self) -> Option<serde_json::Value> {
-        self.patient.map(|i| self.reference(i))
     }
 
     /// Reference to the Encounter, if there is one.

@@ -28,7 +28,14 @@ pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> String {
     local_system(ctx.cfg, name)
 }
 
-fn coding(ctx: &mut Ctx<'_, '_>, code: Option<String>, display: Option<String>, sys: Option<String>, version: Option<String>, loc: Loc<'_>) -> Option<Json> {
+fn coding(
+    ctx: &mut Ctx<'_, '_>,
+    code: Option<String>,
+    display: Option<String>,
+    sys: Option<String>,
+    version: Option<String>,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let code = code?;
     let mut c = Obj::new();
     if let Some(name) = sys {
@@ -48,10 +55,24 @@ pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<J
     let text2 = txt(v.component(2));
     let mut codings = Vec::new();
     let had_code = code.is_some();
-    if let Some(c) = coding(ctx, code, text2.clone(), txt(v.component(3)), txt(v.component(7)), loc) {
+    if let Some(c) = coding(
+        ctx,
+        code,
+        text2.clone(),
+        txt(v.component(3)),
+        txt(v.component(7)),
+        loc,
+    ) {
         codings.push(c);
     }
-    if let Some(c) = coding(ctx, txt(v.component(4)), txt(v.component(5)), txt(v.component(6)), txt(v.component(8)), loc) {
+    if let Some(c) = coding(
+        ctx,
+        txt(v.component(4)),
+        txt(v.component(5)),
+        txt(v.component(6)),
+        txt(v.component(8)),
+        loc,
+    ) {
         codings.push(c);
     }
     let text = txt(v.component(9)).or(if had_code { None } else { text2 });
@@ -68,13 +89,21 @@ pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<J
 
 /// Every repetition of a CWE field as CodeableConcepts.
 pub fn concepts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
-    field.repetitions().filter_map(|r| concept_of(ctx, r, loc)).collect()
+    field
+        .repetitions()
+        .filter_map(|r| concept_of(ctx, r, loc))
+        .collect()
 }
 
 /// A CodeableConcept for a code of a v2 table mapped by the IG: the FHIR
 /// coding when the table knows it, else the code passed through with the
 /// v2 table system and a warning.
-pub fn mapped_concept(ctx: &mut Ctx<'_, '_>, map: &str, v: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn mapped_concept(
+    ctx: &mut Ctx<'_, '_>,
+    map: &str,
+    v: Value<'_>,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let code = txt(v.component(1))?;
     let display = txt(v.component(2));
     if let Some(e) = tables::lookup(map, &code) {
@@ -82,13 +111,25 @@ pub fn mapped_concept(ctx: &mut Ctx<'_, '_>, map: &str, v: Value<'_>, loc: Loc<'
         return Some(concept(&e.system, &e.code, d));
     }
     let table = tables::v2_table(map).unwrap_or("0000");
-    ctx.warn(loc, format!("code not in the v2 table {table} map: passed through"));
-    Some(concept(&tables::v2_system(table), &code, display.as_deref()))
+    ctx.warn(
+        loc,
+        format!("code not in the v2 table {table} map: passed through"),
+    );
+    Some(concept(
+        &tables::v2_system(table),
+        &code,
+        display.as_deref(),
+    ))
 }
 
 /// A FHIR `code` for a v2 table code; unknown codes cannot go into a
 /// required-binding `code` element and are reported unmapped.
-pub fn mapped_code(ctx: &mut Ctx<'_, '_>, map: &str, code: &str, loc: Loc<'_>) -> Option<&'static str> {
+pub fn mapped_code(
+    ctx: &mut Ctx<'_, '_>,
+    map: &str,
+    code: &str,
+    loc: Loc<'_>,
+) -> Option<&'static str> {
     match tables::lookup(map, code) {
         Some(e) => Some(e.code.as_str()),
         None => {

@@ -41,7 +41,11 @@ pub fn identifier(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option
     let system = Hd::from_subcomponents(rep.component(4)).system(ctx.cfg);
     set_opt(&mut o, "system", system.clone());
     set(&mut o, "value", value.clone());
-    set_opt(&mut o, "period", dates::period(ctx, rep.component(7), rep.component(8), loc));
+    set_opt(
+        &mut o,
+        "period",
+        dates::period(ctx, rep.component(7), rep.component(8), loc),
+    );
     Some(Ident {
         json: Json::Object(o),
         system,
@@ -51,7 +55,10 @@ pub fn identifier(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option
 
 /// Every repetition of a CX field.
 pub fn identifiers(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Ident> {
-    field.repetitions().filter_map(|r| identifier(ctx, r, loc)).collect()
+    field
+        .repetitions()
+        .filter_map(|r| identifier(ctx, r, loc))
+        .collect()
 }
 
 /// EI (entity identifier: id, namespace, universal id, type) -> Identifier,

@@ -26,7 +26,10 @@ pub fn date_time(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<St
     match d.date_time(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err((date, DtmIssue::TimeWithoutZone)) => {
-            ctx.warn(loc, "time without zone: kept the date only (set a default timezone to keep the time)");
+            ctx.warn(
+                loc,
+                "time without zone: kept the date only (set a default timezone to keep the time)",
+            );
             Some(date)
         }
         Err(_) => None,
@@ -46,14 +49,22 @@ pub fn instant(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<Stri
     match d.instant(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err(_) => {
-            ctx.not_mapped(loc, "too imprecise for a FHIR instant (needs seconds and a zone)");
+            ctx.not_mapped(
+                loc,
+                "too imprecise for a FHIR instant (needs seconds and a zone)",
+            );
             None
         }
     }
 }
 
 /// A Period from two date/time values.
-pub fn period(ctx: &mut Ctx<'_, '_>, start: Value<'_>, end: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn period(
+    ctx: &mut Ctx<'_, '_>,
+    start: Value<'_>,
+    end: Value<'_>,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let mut p = Obj::new();
     set_opt(&mut p, "start", date_time(ctx, start, loc));
     set_opt(&mut p, "end", date_time(ctx, end, loc));

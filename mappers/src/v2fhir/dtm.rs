@@ -44,10 +44,14 @@ impl<'s> Dtm<'s> {
             Some(i) => (&body[..i], &body[i + 1..]),
             None => (body, ""),
         };
-        if !digits.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        if !digits.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
-        if !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14) || (!fraction.is_empty() && digits.len() != 14) {
+        if !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14)
+            || (!fraction.is_empty() && digits.len() != 14)
+        {
             return None;
         }
         let (date, time) = digits.split_at(digits.len().min(8));
@@ -67,7 +71,8 @@ impl<'s> Dtm<'s> {
         let hour_ok = self.time.len() < 2 || num(&self.time[..2]) <= 23;
         let min_ok = self.time.len() < 4 || num(&self.time[2..4]) <= 59;
         let sec_ok = self.time.len() < 6 || num(&self.time[4..6]) <= 60;
-        let zone_ok = self.zone.is_empty() || (num(&self.zone[1..3]) <= 14 && num(&self.zone[3..5]) <= 59);
+        let zone_ok =
+            self.zone.is_empty() || (num(&self.zone[1..3]) <= 14 && num(&self.zone[3..5]) <= 59);
         month_ok && day_ok && hour_ok && min_ok && sec_ok && zone_ok
     }
 
@@ -88,7 +93,11 @@ impl<'s> Dtm<'s> {
 
     fn time_with_zone(&self, zone: &str) -> String {
         let t = self.time;
-        let (hh, mm, ss) = (&t[..2], t.get(2..4).unwrap_or("00"), t.get(4..6).unwrap_or("00"));
+        let (hh, mm, ss) = (
+            &t[..2],
+            t.get(2..4).unwrap_or("00"),
+            t.get(4..6).unwrap_or("00"),
+        );
         let frac = if self.fraction.is_empty() {
             String::new()
         } else {
@@ -111,9 +120,10 @@ impl<'s> Dtm<'s> {
         }
     }
 
-    /// A FHIR `instant` (needs a full date, seconds and a zone).
+    /// A FHIR `instant` (needs a full date, a time to the minute and a
+    /// zone; missing seconds are written `:00` as for `dateTime`).
     pub fn instant(&self, default_zone: Option<&str>) -> Result<String, DtmIssue> {
-        if self.date.len() < 8 || self.time.len() < 6 {
+        if self.date.len() < 8 || self.time.len() < 4 {
             return Err(DtmIssue::TooImprecise);
         }
         match (self.zone.is_empty(), default_zone) {
@@ -150,7 +160,9 @@ mod tests {
     use super::*;
 
     fn dt(s: &str, z: Option<&str>) -> Result<String, (String, DtmIssue)> {
-        Dtm::parse(s).map(|d| d.date_time(z)).unwrap_or(Err((String::new(), DtmIssue::Invalid)))
+        Dtm::parse(s)
+            .map(|d| d.date_time(z))
+            .unwrap_or(Err((String::new(), DtmIssue::Invalid)))
     }
 
     #[test]
@@ -158,20 +170,44 @@ mod tests {
         assert_eq!(dt("2023", None).ok().as_deref(), Some("2023"));
         assert_eq!(dt("202301", None).ok().as_deref(), Some("2023-01"));
         assert_eq!(dt("20230101", None).ok().as_deref(), Some("2023-01-01"));
-        assert_eq!(dt("202301011230+0100", None).ok().as_deref(), Some("2023-01-01T12:30:00+01:00"));
-        assert_eq!(dt("20230101123045.12-0500", None).ok().as_deref(), Some("2023-01-01T12:30:45.12-05:00"));
-        assert_eq!(dt("2023010112-0500", None).ok().as_deref(), Some("2023-01-01T12:00:00-05:00"));
+        assert_eq!(
+            dt("202301011230+0100", None).ok().as_deref(),
+            Some("2023-01-01T12:30:00+01:00")
+        );
+        assert_eq!(
+            dt("20230101123045.12-0500", None).ok().as_deref(),
+            Some("2023-01-01T12:30:45.12-05:00")
+        );
+        assert_eq!(
+            dt("2023010112-0500", None).ok().as_deref(),
+            Some("2023-01-01T12:00:00-05:00")
+        );
     }
 
     #[test]
     fn time_without_zone_truncates_or_uses_default() {
-        assert_eq!(dt("202301011230", None), Err(("2023-01-01".into(), DtmIssue::TimeWithoutZone)));
-        assert_eq!(dt("202301011230", Some("Z")).ok().as_deref(), Some("2023-01-01T12:30:00Z"));
+        assert_eq!(
+            dt("202301011230", None),
+            Err(("2023-01-01".into(), DtmIssue::TimeWithoutZone))
+        );
+        assert_eq!(
+            dt("202301011230", Some("Z")).ok().as_deref(),
+            Some("2023-01-01T12:30:00Z")
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "20", "2023013", "20231301", "2023-01-01", "20230101+01", "abcd", "20230101.5"] {
+        for s in [
+            "",
+            "20",
+            "2023013",
+            "20231301",
+            "2023-01-01",
+            "20230101+01",
+            "abcd",
+            "20230101.5",
+        ] {
             assert!(Dtm::parse(s).is_none(), "{s}");
         }
     }
@@ -181,6 +217,8 @@ mod tests {
         let d = Dtm::parse("20230101123045+0000").map(|d| d.instant(None));
         assert_eq!(d, Some(Ok("2023-01-01T12:30:45+00:00".into())));
         let d = Dtm::parse("202301011230+0000").map(|d| d.instant(None));
+        assert_eq!(d, Some(Ok("2023-01-01T12:30:00+00:00".into())));
+        let d = Dtm::parse("2023010112+0000").map(|d| d.instant(None));
         assert_eq!(d, Some(Err(DtmIssue::TooImprecise)));
     }
 

@@ -18,7 +18,9 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let Some(header) = ctx.header else { return };
     let sender = ctx.entries[header].resource.get("sender").cloned();
     let recorded_ok = super::ctx::txt(seg.peek(2).component(1))
-        .and_then(|s| Dtm::parse(&s).map(|d| d.instant(ctx.cfg.default_timezone.as_deref()).is_ok()))
+        .and_then(|s| {
+            Dtm::parse(&s).map(|d| d.instant(ctx.cfg.default_timezone.as_deref()).is_ok())
+        })
         .unwrap_or(false);
     if (!seg.peek(5).has_value() && sender.is_none()) || (!recorded_ok && ctx.timestamp.is_none()) {
         return;
@@ -35,9 +37,17 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let mut p = Obj::new();
     push(&mut p, "target", ctx.reference(header));
     let at = seg.at(6);
-    set_opt(&mut p, "occurredDateTime", dates::date_time(ctx, seg.take(6), at));
+    set_opt(
+        &mut p,
+        "occurredDateTime",
+        dates::date_time(ctx, seg.take(6), at),
+    );
     let at = seg.at(2);
-    let recorded = if recorded_ok { dates::instant(ctx, seg.take(2), at) } else { None };
+    let recorded = if recorded_ok {
+        dates::instant(ctx, seg.take(2), at)
+    } else {
+        None
+    };
     if let Some(r) = recorded.or_else(|| ctx.timestamp.clone()) {
         set(&mut p, "recorded", r);
     }

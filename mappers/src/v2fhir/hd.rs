@@ -98,8 +98,18 @@ mod tests {
     #[test]
     fn systems() {
         let cfg = Config::default();
-        assert_eq!(hd(None, Some("2.16.840.1"), Some("ISO")).system(&cfg).as_deref(), Some("urn:oid:2.16.840.1"));
-        assert_eq!(hd(Some("X"), Some("http://a/b"), Some("URI")).system(&cfg).as_deref(), Some("http://a/b"));
+        assert_eq!(
+            hd(None, Some("2.16.840.1"), Some("ISO"))
+                .system(&cfg)
+                .as_deref(),
+            Some("urn:oid:2.16.840.1")
+        );
+        assert_eq!(
+            hd(Some("X"), Some("http://a/b"), Some("URI"))
+                .system(&cfg)
+                .as_deref(),
+            Some("http://a/b")
+        );
         assert_eq!(
             hd(Some("GOOD HEALTH"), None, None).system(&cfg).as_deref(),
             Some("urn:ehrgate:v2:local:GOOD%20HEALTH")

@@ -33,8 +33,8 @@ mod evn;
 mod hd;
 pub mod ids;
 mod json;
-mod msh;
 mod mrg;
+mod msh;
 mod nk1;
 mod nte;
 mod obr;
@@ -69,8 +69,9 @@ use ctx::{Ctx, Seg};
 /// The message types (MSH-9-1^MSH-9-2) in scope, from the issue and the IG
 /// message maps.
 pub const SUPPORTED: &[&str] = &[
-    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A08", "ADT^A11", "ADT^A13",
-    "ADT^A28", "ADT^A31", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04", "SIU^S12", "MDM^T02",
+    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A08", "ADT^A11",
+    "ADT^A13", "ADT^A28", "ADT^A31", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04",
+    "SIU^S12", "MDM^T02",
 ];
 
 /// True when `code^trigger` is in [`SUPPORTED`].
@@ -91,7 +92,10 @@ impl V2ToFhir {
     /// A translator with `cfg` (validated).
     pub fn new(cfg: Config) -> Result<Self, V2FhirError> {
         cfg.validate()?;
-        Ok(Self { cfg, lenient: false })
+        Ok(Self {
+            cfg,
+            lenient: false,
+        })
     }
 
     /// Also translates message types outside [`SUPPORTED`], with a warning,
@@ -128,7 +132,10 @@ impl V2ToFhir {
         }
         let mut ctx = Ctx::new(msg, &self.cfg, code.clone(), trigger);
         if !supported {
-            ctx.warn("MSH-9", "message type outside the supported list: translated with the generic segment maps");
+            ctx.warn(
+                "MSH-9",
+                "message type outside the supported list: translated with the generic segment maps",
+            );
         }
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);

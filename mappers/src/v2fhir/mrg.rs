@@ -26,14 +26,24 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let f = seg.take_c(seq, cx::MASK);
         idents.extend(cx::identifiers(ctx, f, at));
     }
-    let Some((system, value)) = super::pid::key_of(&idents).or_else(|| idents.first().map(|i| (String::new(), i.value.clone()))) else {
+    let Some((system, value)) = super::pid::key_of(&idents)
+        .or_else(|| idents.first().map(|i| (String::new(), i.value.clone())))
+    else {
         return;
     };
     let mut p = Obj::new();
-    set(&mut p, "identifier", Json::Array(idents.into_iter().map(|i| i.json).collect()));
+    set(
+        &mut p,
+        "identifier",
+        Json::Array(idents.into_iter().map(|i| i.json).collect()),
+    );
     set(&mut p, "active", false);
     let at = seg.at(7);
-    extend(&mut p, "name", xpn::names(ctx, seg.take_c(7, xpn::MASK), at));
+    extend(
+        &mut p,
+        "name",
+        xpn::names(ctx, seg.take_c(7, xpn::MASK), at),
+    );
     push(&mut p, "link", link(ctx.reference(survivor), "replaced-by"));
     let old = if system.is_empty() {
         ctx.add("Patient", Key::Pos(&format!("MRG|{value}")), p)

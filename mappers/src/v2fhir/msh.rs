@@ -11,7 +11,8 @@ use super::tables;
 use super::xon;
 
 fn endpoint(ctx: &Ctx<'_, '_>, hd: &Hd) -> Option<String> {
-    hd.system(ctx.cfg).or_else(|| hd.namespace.as_deref().map(|n| local_system(ctx.cfg, n)))
+    hd.system(ctx.cfg)
+        .or_else(|| hd.namespace.as_deref().map(|n| local_system(ctx.cfg, n)))
 }
 
 /// Maps MSH.
@@ -20,7 +21,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let msg_type = seg.take_c(9, comps(&[1, 2, 3]));
     let mut event = Obj::new();
     set(&mut event, "system", tables::v2_system("0003"));
-    set(&mut event, "code", txt(msg_type.component(2)).unwrap_or_else(|| ctx.code.clone()));
+    set(
+        &mut event,
+        "code",
+        txt(msg_type.component(2)).unwrap_or_else(|| ctx.code.clone()),
+    );
     set(&mut h, "eventCoding", Json::Object(event));
 
     let app = Hd::from_components(seg.take(5));
@@ -28,7 +33,8 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if !app.is_empty() || receiver.is_some() {
         let mut d = Obj::new();
         set_opt(&mut d, "name", app.namespace.clone());
-        let ep = endpoint(ctx, &app).unwrap_or_else(|| local_system(ctx.cfg, "unknown-receiving-application"));
+        let ep = endpoint(ctx, &app)
+            .unwrap_or_else(|| local_system(ctx.cfg, "unknown-receiving-application"));
         set(&mut d, "endpoint", ep);
         if let Some(r) = receiver {
             set(&mut d, "receiver", ctx.reference(r));
@@ -41,7 +47,8 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let app = Hd::from_components(seg.take(3));
     let mut src = Obj::new();
     set_opt(&mut src, "name", app.namespace.clone());
-    let ep = endpoint(ctx, &app).unwrap_or_else(|| local_system(ctx.cfg, "unknown-sending-application"));
+    let ep =
+        endpoint(ctx, &app).unwrap_or_else(|| local_system(ctx.cfg, "unknown-sending-application"));
     set(&mut src, "endpoint", ep);
     set(&mut h, "source", Json::Object(src));
 

@@ -20,7 +20,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let key = super::pid::key_of(&idents);
     if !idents.is_empty() {
-        set(&mut r, "identifier", serde_json::Value::Array(idents.into_iter().map(|i| i.json).collect()));
+        set(
+            &mut r,
+            "identifier",
+            serde_json::Value::Array(idents.into_iter().map(|i| i.json).collect()),
+        );
     }
     set(&mut r, "patient", ctx.reference(patient));
     let at = seg.at(3);
@@ -43,7 +47,12 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let at = seg.at(5);
     let mut tel = xtn::contacts(ctx, seg.take_c(5, xtn::MASK), Some("home"), at);
     let at = seg.at(6);
-    tel.extend(xtn::contacts(ctx, seg.take_c(6, xtn::MASK), Some("work"), at));
+    tel.extend(xtn::contacts(
+        ctx,
+        seg.take_c(6, xtn::MASK),
+        Some("work"),
+        at,
+    ));
     let at = seg.at(31);
     tel.extend(xtn::contacts(ctx, seg.take_c(31, xtn::MASK), None, at));
     extend(&mut r, "telecom", tel);
@@ -71,6 +80,10 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     match &key {
         Some((s, v)) => ctx.add("RelatedPerson", Key::Ident(s, v), r),
-        None => ctx.add("RelatedPerson", Key::Pos(&format!("NK1|{}", seg.index())), r),
+        None => ctx.add(
+            "RelatedPerson",
+            Key::Pos(&format!("NK1|{}", seg.index())),
+            r,
+        ),
     };
 }

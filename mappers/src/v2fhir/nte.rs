@@ -7,7 +7,9 @@ use super::json::{push, set, Obj};
 
 /// Maps NTE.
 pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
-    let Some(target) = ctx.note_target else { return };
+    let Some(target) = ctx.note_target else {
+        return;
+    };
     let lines: Vec<String> = seg.peek(3).repetitions().filter_map(txt).collect();
     if lines.is_empty() {
         return;

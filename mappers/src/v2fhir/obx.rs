@@ -18,7 +18,13 @@ use super::json::{base64, decimal, push, set, set_opt, Obj};
 use super::tables;
 use super::{xcn, xon};
 
-fn quantity(ctx: &mut Ctx<'_, '_>, number: &str, units: Option<Value<'_>>, comparator: Option<&'static str>, loc: Loc<'_>) -> Option<Json> {
+fn quantity(
+    ctx: &mut Ctx<'_, '_>,
+    number: &str,
+    units: Option<Value<'_>>,
+    comparator: Option<&'static str>,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let value = decimal(number)?;
     let mut q = Obj::new();
     set(&mut q, "value", value);
@@ -51,7 +57,13 @@ fn quantity(ctx: &mut Ctx<'_, '_>, number: &str, units: Option<Value<'_>>, compa
 }
 
 /// One OBX-5 repetition as `(value[x] key, value)`.
-fn value_of(ctx: &mut Ctx<'_, '_>, kind: &str, v: Value<'_>, units: Value<'_>, seg: &Seg<'_>) -> Option<(&'static str, Json)> {
+fn value_of(
+    ctx: &mut Ctx<'_, '_>,
+    kind: &str,
+    v: Value<'_>,
+    units: Value<'_>,
+    seg: &Seg<'_>,
+) -> Option<(&'static str, Json)> {
     let at = seg.at(5);
     match kind {
         "NM" => {
@@ -65,7 +77,9 @@ fn value_of(ctx: &mut Ctx<'_, '_>, kind: &str, v: Value<'_>, units: Value<'_>, s
             }
         }
         "ST" | "TX" | "FT" => txt(v).map(|t| ("valueString", Json::from(t))),
-        "CE" | "CWE" | "CNE" | "CF" => cwe::concept_of(ctx, v, at).map(|c| ("valueCodeableConcept", c)),
+        "CE" | "CWE" | "CNE" | "CF" => {
+            cwe::concept_of(ctx, v, at).map(|c| ("valueCodeableConcept", c))
+        }
         "SN" => {
             let cmp = txt(v.component(1));
             let n1 = txt(v.component(2))?;
@@ -80,7 +94,11 @@ fn value_of(ctx: &mut Ctx<'_, '_>, kind: &str, v: Value<'_>, units: Value<'_>, s
                 }
                 (Some(":") | Some("/"), Some(n2)) => {
                     let mut r = Obj::new();
-                    set_opt(&mut r, "numerator", quantity(ctx, &n1, Some(units), None, at));
+                    set_opt(
+                        &mut r,
+                        "numerator",
+                        quantity(ctx, &n1, Some(units), None, at),
+                    );
                     set_opt(&mut r, "denominator", quantity(ctx, &n2, None, None, at));
                     Some(("valueRatio", Json::Object(r)))
                 }
@@ -103,7 +121,9 @@ fn value_of(ctx: &mut Ctx<'_, '_>, kind: &str, v: Value<'_>, units: Value<'_>, s
                 }
             }
         }
-        "DT" | "DTM" | "TS" => dates::date_time(ctx, v, at).map(|d| ("valueDateTime", Json::from(d))),
+        "DT" | "DTM" | "TS" => {
+            dates::date_time(ctx, v, at).map(|d| ("valueDateTime", Json::from(d)))
+        }
         "TM" => {
             let t = txt(v.component(1))?;
             let t = t.split(['+', '-']).next().unwrap_or("").to_owned();
@@ -112,11 +132,19 @@ fn value_of(ctx: &mut Ctx<'_, '_>, kind: &str, v: Value<'_>, units: Value<'_>, s
                 ctx.not_mapped(at, "not a valid HL7 time");
                 return None;
             }
-            let f = format!("{}:{}:{}", &t[..2], t.get(2..4).unwrap_or("00"), t.get(4..6).unwrap_or("00"));
+            let f = format!(
+                "{}:{}:{}",
+                &t[..2],
+                t.get(2..4).unwrap_or("00"),
+                t.get(4..6).unwrap_or("00")
+            );
             Some(("valueTime", Json::from(f)))
         }
         other => {
-            ctx.warn(at, format!("value type {other} has no Observation.value mapping: kept as string"));
+            ctx.warn(
+                at,
+                format!("value type {other} has no Observation.value mapping: kept as string"),
+            );
             txt(v).map(|t| ("valueString", Json::from(t)))
         }
     }
@@ -158,11 +186,20 @@ fn document(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, kind: &str) {
     let mut content = Obj::new();
     set(&mut content, "attachment", att);
     push(&mut d, "content", content);
-    let idx = ctx.add("DocumentReference", Key::Pos(&format!("OBX-DOC|{}", seg.index())), d);
+    let idx = ctx.add(
+        "DocumentReference",
+        Key::Pos(&format!("OBX-DOC|{}", seg.index())),
+        d,
+    );
     if let Some(dr) = ctx.report {
         // DiagnosticReport.result only takes Observations; the document is
         // linked from the report's media-independent presentedForm instead.
-        let att = ctx.entries[idx].resource.get("content").and_then(|c| c.get(0)).and_then(|c| c.get("attachment")).cloned();
+        let att = ctx.entries[idx]
+            .resource
+            .get("content")
+            .and_then(|c| c.get(0))
+            .and_then(|c| c.get("attachment"))
+            .cloned();
         if let Some(a) = att {
             push(ctx.res(dr), "presentedForm", a);
         }
@@ -195,7 +232,8 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         None => "unknown",
     };
     set(&mut o, "status", status);
-    if let Some(r) = ctx.order {
+    let in_results = ctx.report.is_some();
+    if let (Some(r), true) = (ctx.order, in_results) {
         push(&mut o, "basedOn", ctx.reference(r));
     }
     if let Some(i) = ctx.immunization {
@@ -213,7 +251,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(&mut o, "encounter", e);
     }
     let at = seg.at(14);
-    set_opt(&mut o, "effectiveDateTime", dates::date_time(ctx, seg.take(14), at));
+    set_opt(
+        &mut o,
+        "effectiveDateTime",
+        dates::date_time(ctx, seg.take(14), at),
+    );
     let mut performers = Vec::new();
     let at = seg.at(16);
     let f = seg.take_c(16, xcn::MASK);
@@ -261,9 +303,12 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(&mut o, "referenceRange", r);
     }
     let idx = ctx.add("Observation", Key::Pos(&format!("OBX|{}", seg.index())), o);
+    let r = ctx.reference(idx);
     if let Some(dr) = ctx.report {
-        let r = ctx.reference(idx);
         push(ctx.res(dr), "result", r);
+    } else if let Some(sr) = ctx.order {
+        // IG OML_O21 / ORM_O01: an OBX of an order is supporting information
+        push(ctx.res(sr), "supportingInfo", r);
     }
     ctx.note_target = Some(idx);
 }

@@ -47,7 +47,10 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             match tables::lookup("order-control-status", &c) {
                 Some(e) => status = Some(e.code.as_str()),
                 None if c == "NW" || c == "RE" || c == "SC" => status = Some("active"),
-                None => ctx.warn(seg.at(1), "order control code has no ServiceRequest.status in table 0119 map"),
+                None => ctx.warn(
+                    seg.at(1),
+                    "order control code has no ServiceRequest.status in table 0119 map",
+                ),
             }
         }
     }

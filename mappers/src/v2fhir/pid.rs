@@ -66,7 +66,8 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(v) = txt(dln.component(1)) {
         let mut i = Obj::new();
         set(&mut i, "type", id_type("DL"));
-        let system = txt(dln.component(2)).map(|s| local_system(ctx.cfg, &format!("driver-license-{s}")));
+        let system =
+            txt(dln.component(2)).map(|s| local_system(ctx.cfg, &format!("driver-license-{s}")));
         set_opt(&mut i, "system", system.clone());
         set(&mut i, "value", v.clone());
         let at = seg.at(20);
@@ -83,12 +84,20 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let key = key_of(&idents);
     if !idents.is_empty() {
-        set(&mut p, "identifier", Json::Array(idents.into_iter().map(|i| i.json).collect()));
+        set(
+            &mut p,
+            "identifier",
+            Json::Array(idents.into_iter().map(|i| i.json).collect()),
+        );
     }
     let mut extensions = Vec::new();
     let mothers = seg.take_c(6, comps(&[1]));
     if let Some(m) = txt(mothers.component(1).subcomponent(1)) {
-        extensions.push(ext("patient-mothersMaidenName", "valueString", Json::from(m)));
+        extensions.push(ext(
+            "patient-mothersMaidenName",
+            "valueString",
+            Json::from(m),
+        ));
     }
     let at = seg.at(17);
     if let Some(r) = cwe::concept_of(ctx, seg.take_c(17, cwe::MASK), at) {
@@ -120,7 +129,12 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let at = seg.at(13);
     let mut telecom = xtn::contacts(ctx, seg.take_c(13, xtn::MASK), Some("home"), at);
     let at = seg.at(14);
-    telecom.extend(xtn::contacts(ctx, seg.take_c(14, xtn::MASK), Some("work"), at));
+    telecom.extend(xtn::contacts(
+        ctx,
+        seg.take_c(14, xtn::MASK),
+        Some("work"),
+        at,
+    ));
     extend(&mut p, "telecom", telecom);
 
     if let Some(g) = txt(seg.take_c(8, comps(&[1])).component(1)) {
@@ -133,11 +147,17 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let birth = seg.take(7);
     if let Some(d) = dates::date(ctx, birth, at) {
         set(&mut p, "birthDate", d);
-        let has_time = txt(birth.component(1)).and_then(|s| Dtm::parse(&s).map(|d| d.has_time())).unwrap_or(false);
+        let has_time = txt(birth.component(1))
+            .and_then(|s| Dtm::parse(&s).map(|d| d.has_time()))
+            .unwrap_or(false);
         if has_time {
             if let Some(dt) = dates::date_time(ctx, birth, at).filter(|t| t.contains('T')) {
                 let mut under = Obj::new();
-                push(&mut under, "extension", ext("patient-birthTime", "valueDateTime", Json::from(dt)));
+                push(
+                    &mut under,
+                    "extension",
+                    ext("patient-birthTime", "valueDateTime", Json::from(dt)),
+                );
                 set(&mut p, "_birthDate", under);
             }
         }

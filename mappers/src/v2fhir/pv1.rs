@@ -18,7 +18,14 @@ use super::{pl, xcn};
 
 const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 
-fn participant(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, seq: usize, code: &str, display: &str, out: &mut Vec<Json>) {
+fn participant(
+    ctx: &mut Ctx<'_, '_>,
+    seg: &mut Seg<'_>,
+    seq: usize,
+    code: &str,
+    display: &str,
+    out: &mut Vec<Json>,
+) {
     let at = seg.at(seq);
     let f = seg.take_c(seq, xcn::MASK);
     for p in xcn::practitioners(ctx, f, at) {
@@ -29,7 +36,13 @@ fn participant(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, seq: usize, code: &str,
     }
 }
 
-fn location(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, seq: usize, status: &str, out: &mut Vec<Json>) {
+fn location(
+    ctx: &mut Ctx<'_, '_>,
+    seg: &mut Seg<'_>,
+    seq: usize,
+    status: &str,
+    out: &mut Vec<Json>,
+) {
     let v = seg.take_c(seq, pl::MASK);
     if let Some(l) = pl::location(ctx, v) {
         let mut o = Obj::new();
@@ -61,13 +74,21 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let key = super::pid::key_of(&idents);
     if !idents.is_empty() {
-        set(&mut e, "identifier", Json::Array(idents.into_iter().map(|i| i.json).collect()));
+        set(
+            &mut e,
+            "identifier",
+            Json::Array(idents.into_iter().map(|i| i.json).collect()),
+        );
     }
     let at = seg.at(45);
     let discharge = dates::date_time(ctx, seg.take(45), at);
     let status = tables::lookup("encounter-status", &ctx.trigger)
         .map(|t| t.code.as_str())
-        .unwrap_or(if discharge.is_some() { "finished" } else { "unknown" });
+        .unwrap_or(if discharge.is_some() {
+            "finished"
+        } else {
+            "unknown"
+        });
     set(&mut e, "status", status);
     let class = seg.take_c(2, comps(&[1]));
     let class_code = txt(class.component(1));
@@ -77,11 +98,18 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
                 let mut o = Obj::new();
                 set(&mut o, "system", t.system.as_str());
                 set(&mut o, "code", t.code.as_str());
-                set_opt(&mut o, "display", (!t.display.is_empty()).then(|| t.display.clone()));
+                set_opt(
+                    &mut o,
+                    "display",
+                    (!t.display.is_empty()).then(|| t.display.clone()),
+                );
                 Json::Object(o)
             }
             None => {
-                ctx.warn(seg.at(2), "code not in the v2 table 0004 map: passed through");
+                ctx.warn(
+                    seg.at(2),
+                    "code not in the v2 table 0004 map: passed through",
+                );
                 let mut o = Obj::new();
                 set(&mut o, "system", tables::v2_system("0004"));
                 set(&mut o, "code", c);
@@ -90,7 +118,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         },
         None => {
             let mut o = Obj::new();
-            set(&mut o, "system", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor");
+            set(
+                &mut o,
+                "system",
+                "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+            );
             set(&mut o, "code", "UNK");
             Json::Object(o)
         }
@@ -102,7 +134,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let table = if seq == 4 { "0007" } else { "0018" };
         if let Some(code) = txt(seg.take_c(seq, cwe::MASK).component(1)) {
             let display = txt(seg.peek(seq).component(2));
-            types.push(concept(&tables::v2_system(table), &code, display.as_deref()));
+            types.push(concept(
+                &tables::v2_system(table),
+                &code,
+                display.as_deref(),
+            ));
         } else if seg.peek(seq).has_value() {
             if let Some(c) = cwe::concept_of(ctx, seg.peek(seq), at) {
                 types.push(c);
@@ -115,7 +151,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let at = seg.at(10);
     if let Some(s) = txt(seg.take_c(10, cwe::MASK).component(1)) {
         let display = txt(seg.peek(10).component(2));
-        set(&mut e, "serviceType", concept(&tables::v2_system("0069"), &s, display.as_deref()));
+        set(
+            &mut e,
+            "serviceType",
+            concept(&tables::v2_system("0069"), &s, display.as_deref()),
+        );
     } else if let Some(c) = cwe::concept_of(ctx, seg.peek(10), at) {
         set(&mut e, "serviceType", c);
     }
@@ -174,7 +214,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let mut l = Obj::new();
         set(&mut l, "status", "active");
         set(&mut l, "name", name.clone());
-        let loc = ctx.add("Location", Key::Pos(&format!("Location|discharged-to|{name}")), l);
+        let loc = ctx.add(
+            "Location",
+            Key::Pos(&format!("Location|discharged-to|{name}")),
+            l,
+        );
         set(&mut hosp, "destination", ctx.reference(loc));
     }
     if !hosp.is_empty() {

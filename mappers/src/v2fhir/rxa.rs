@@ -55,7 +55,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     };
     set(&mut im, "status", status);
     let at = seg.at(18);
-    set_opt(&mut im, "statusReason", cwe::concept_of(ctx, seg.take_c(18, cwe::MASK), at));
+    set_opt(
+        &mut im,
+        "statusReason",
+        cwe::concept_of(ctx, seg.take_c(18, cwe::MASK), at),
+    );
     let at = seg.at(5);
     let vaccine = cwe::concept_of(ctx, seg.take_c(5, cwe::MASK), at).unwrap_or_else(|| {
         let mut c = Obj::new();
@@ -83,11 +87,18 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             (Some(c), Some("NIP001")) => {
                 set(&mut im, "primarySource", false);
                 let d = txt(rep.component(2));
-                set(&mut im, "reportOrigin", concept("urn:oid:2.16.840.1.114222.4.5.274", c, d.as_deref()));
+                set(
+                    &mut im,
+                    "reportOrigin",
+                    concept("urn:oid:2.16.840.1.114222.4.5.274", c, d.as_deref()),
+                );
             }
             _ => {
                 let at = seg.at(9);
-                if let Some(t) = txt(rep.component(2)).or_else(|| txt(rep.component(9))).or(code) {
+                if let Some(t) = txt(rep.component(2))
+                    .or_else(|| txt(rep.component(9)))
+                    .or(code)
+                {
                     let mut a = Obj::new();
                     set(&mut a, "text", t);
                     push(&mut im, "note", a);
@@ -102,7 +113,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let mut org = Obj::new();
         if let Some(code) = txt(manufacturer.component(1)) {
             let mut i = Obj::new();
-            set(&mut i, "system", "http://terminology.hl7.org/CodeSystem/MVX");
+            set(
+                &mut i,
+                "system",
+                "http://terminology.hl7.org/CodeSystem/MVX",
+            );
             set(&mut i, "value", code);
             push(&mut org, "identifier", i);
         }
@@ -116,7 +131,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let at = seg.at(16);
     let exp = seg.take(16);
-    set_opt(&mut im, "expirationDate", dates::date(ctx, exp.repetition(1), at));
+    set_opt(
+        &mut im,
+        "expirationDate",
+        dates::date(ctx, exp.repetition(1), at),
+    );
     let amount = seg.text(6);
     let units = seg.take_c(7, cwe::MASK);
     if let Some(a) = amount.filter(|a| a != "999") {
@@ -151,7 +170,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let idx = match &key {
         Some((s, v)) => ctx.add("Immunization", Key::Ident(s, v), im),
-        None => ctx.add("Immunization", Key::Pos(&format!("RXA|{}", seg.index())), im),
+        None => ctx.add(
+            "Immunization",
+            Key::Pos(&format!("RXA|{}", seg.index())),
+            im,
+        ),
     };
     ctx.immunization = Some(idx);
     ctx.note_target = Some(idx);

@@ -56,10 +56,17 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(&mut a, "reasonCode", c);
     }
     let at = seg.at(8);
-    set_opt(&mut a, "appointmentType", cwe::concept_of(ctx, seg.take_c(8, cwe::MASK), at));
+    set_opt(
+        &mut a,
+        "appointmentType",
+        cwe::concept_of(ctx, seg.take_c(8, cwe::MASK), at),
+    );
     let units = txt(seg.peek(10).component(1));
     if matches!(units.as_deref(), None | Some("MIN") | Some("min")) {
-        if let Some(d) = txt(seg.peek(9)).and_then(|d| d.parse::<u32>().ok()).filter(|d| *d > 0) {
+        if let Some(d) = txt(seg.peek(9))
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|d| *d > 0)
+        {
             seg.mark(9, ALL);
             seg.mark(10, ALL);
             set(&mut a, "minutesDuration", d);

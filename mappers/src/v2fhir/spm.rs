@@ -36,10 +36,18 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         }
     }
     let at = seg.at(4);
-    set_opt(&mut s, "type", cwe::concept_of(ctx, seg.take_c(4, cwe::MASK), at));
+    set_opt(
+        &mut s,
+        "type",
+        cwe::concept_of(ctx, seg.take_c(4, cwe::MASK), at),
+    );
     set(&mut s, "subject", ctx.reference(patient));
     let at = seg.at(18);
-    set_opt(&mut s, "receivedTime", dates::date_time(ctx, seg.take(18), at));
+    set_opt(
+        &mut s,
+        "receivedTime",
+        dates::date_time(ctx, seg.take(18), at),
+    );
     let mut col = Obj::new();
     let at = seg.at(17);
     let range = seg.take(17);
@@ -56,9 +64,17 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         _ => {}
     }
     let at = seg.at(7);
-    set_opt(&mut col, "method", cwe::concept_of(ctx, seg.take_c(7, cwe::MASK), at));
+    set_opt(
+        &mut col,
+        "method",
+        cwe::concept_of(ctx, seg.take_c(7, cwe::MASK), at),
+    );
     let at = seg.at(8);
-    set_opt(&mut col, "bodySite", cwe::concept_of(ctx, seg.take_c(8, cwe::MASK), at));
+    set_opt(
+        &mut col,
+        "bodySite",
+        cwe::concept_of(ctx, seg.take_c(8, cwe::MASK), at),
+    );
     if !col.is_empty() {
         set(&mut s, "collection", col);
     }

@@ -18,7 +18,9 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     seg.mark(1, ALL);
     let mut d = Obj::new();
     let master = cx::entity(ctx, seg.take_c(12, comps(&[1, 2, 3, 4])), None);
-    let key = master.as_ref().and_then(|i| i.system.clone().map(|s| (s, i.value.clone())));
+    let key = master
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())));
     if let Some(m) = master {
         set(&mut d, "masterIdentifier", m.json);
     }
@@ -46,7 +48,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(code) = txt(doc_type.component(1)) {
         if txt(doc_type.component(3)).is_none() {
             let disp = txt(doc_type.component(2));
-            set(&mut d, "type", concept(&tables::v2_system("0270"), &code, disp.as_deref()));
+            set(
+                &mut d,
+                "type",
+                concept(&tables::v2_system("0270"), &code, disp.as_deref()),
+            );
         } else {
             let at = seg.at(2);
             set_opt(&mut d, "type", cwe::concept_of(ctx, doc_type, at));
@@ -69,7 +75,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     set_opt(&mut d, "description", seg.text(25));
     if let Some(c) = txt(seg.take_c(18, comps(&[1])).component(1)) {
-        push(&mut d, "securityLabel", concept(&tables::v2_system("0272"), &c, None));
+        push(
+            &mut d,
+            "securityLabel",
+            concept(&tables::v2_system("0272"), &c, None),
+        );
     }
     let mime = match txt(seg.take(3)).as_deref() {
         Some("TX") | Some("FT") | None => "text/plain",
@@ -88,30 +98,62 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let idx = match &key {
         Some((s, v)) => ctx.add("DocumentReference", Key::Ident(s, v), d),
-        None => ctx.add("DocumentReference", Key::Pos(&format!("TXA|{}", seg.index())), d),
+        None => ctx.add(
+            "DocumentReference",
+            Key::Pos(&format!("TXA|{}", seg.index())),
+            d,
+        ),
     };
     ctx.document = Some(idx);
     ctx.focus.push(idx);
 }
 
-/// Appends an OBX's text (OBX-5, all repetitions) to the document.
+/// Adds an OBX to the document: text types (TX, FT, ST) are appended to
+/// the document text; ED with Base64 data becomes the attachment itself.
+/// Other value types are left to the report.
 pub fn append(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let Some(doc) = ctx.document else { return };
     seg.mark(1, ALL);
     seg.mark(2, ALL);
-    seg.mark(3, ALL); // identifies the text part of the document
+    seg.mark(3, ALL); // identifies the part of the document
     seg.mark(4, ALL);
-    seg.mark(11, ALL); // result status of a text line: no element
-    let lines: Vec<String> = seg.take(5).repetitions().map(|r| txt(r).unwrap_or_default()).collect();
-    let text = lines.join("\n");
-    ctx.doc_text.push_str(&text);
-    ctx.doc_text.push('\n');
-    let data = base64(ctx.doc_text.as_bytes());
+    seg.mark(11, ALL); // result status of a document part: no element
+    let kind = txt(seg.peek(2)).unwrap_or_default();
+    let mut att = Obj::new();
+    match kind.as_str() {
+        "TX" | "FT" | "ST" => {
+            let lines: Vec<String> = seg
+                .take(5)
+                .repetitions()
+                .map(|r| txt(r).unwrap_or_default())
+                .collect();
+            ctx.doc_text.push_str(&lines.join("\n"));
+            ctx.doc_text.push('\n');
+            set(&mut att, "contentType", "text/plain");
+            set(&mut att, "data", base64(ctx.doc_text.as_bytes()));
+        }
+        "ED" => {
+            let v = seg.peek(5);
+            let enc = txt(v.component(4)).unwrap_or_default();
+            let data = txt(v.component(5));
+            match data {
+                Some(d) if enc.eq_ignore_ascii_case("Base64") => {
+                    seg.mark(5, ALL);
+                    let sub = txt(v.component(3)).unwrap_or_default().to_ascii_lowercase();
+                    let main = txt(v.component(2))
+                        .unwrap_or_else(|| "application".into())
+                        .to_ascii_lowercase();
+                    set(&mut att, "contentType", format!("{main}/{sub}"));
+                    set(&mut att, "data", d.replace(['\r', '\n', ' '], ""));
+                }
+                _ => return,
+            }
+        }
+        _ => return,
+    }
     if let Some(Json::Array(content)) = ctx.res(doc).get_mut("content") {
         if let Some(Json::Object(c)) = content.first_mut() {
-            if let Some(Json::Object(att)) = c.get_mut("attachment") {
-                att.insert("data".into(), Json::from(data));
-            }
+            c.insert("attachment".into(), Json::Object(att));
         }
     }
 }

@@ -32,7 +32,10 @@ pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Js
     }
     let street = rep.component(1);
     let line1 = txt(street.subcomponent(1)).or_else(|| {
-        let parts: Vec<String> = [2, 3].iter().filter_map(|&i| txt(street.subcomponent(i))).collect();
+        let parts: Vec<String> = [2, 3]
+            .iter()
+            .filter_map(|&i| txt(street.subcomponent(i)))
+            .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     });
     if let Some(l) = line1 {
@@ -59,5 +62,8 @@ pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Js
 
 /// Every repetition of an XAD field.
 pub fn addresses(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
-    field.repetitions().filter_map(|r| address(ctx, r, loc)).collect()
+    field
+        .repetitions()
+        .filter_map(|r| address(ctx, r, loc))
+        .collect()
 }

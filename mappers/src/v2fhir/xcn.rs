@@ -48,5 +48,8 @@ pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Opti
 
 /// Every repetition of an XCN field -> Practitioner entry indexes.
 pub fn practitioners(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<usize> {
-    field.repetitions().filter_map(|r| practitioner(ctx, r, loc)).collect()
+    field
+        .repetitions()
+        .filter_map(|r| practitioner(ctx, r, loc))
+        .collect()
 }

@@ -11,7 +11,14 @@ use super::json::{push, set, set_opt, Obj};
 /// Components the XON map uses.
 pub const MASK: u64 = comps(&[1, 3, 6, 7, 10]);
 
-fn add(ctx: &mut Ctx<'_, '_>, name: Option<String>, id: Option<String>, system: Option<String>, id_kind: Option<String>, raw: &[u8]) -> Option<usize> {
+fn add(
+    ctx: &mut Ctx<'_, '_>,
+    name: Option<String>,
+    id: Option<String>,
+    system: Option<String>,
+    id_kind: Option<String>,
+    raw: &[u8],
+) -> Option<usize> {
     if name.is_none() && id.is_none() {
         return None;
     }
@@ -37,7 +44,14 @@ fn add(ctx: &mut Ctx<'_, '_>, name: Option<String>, id: Option<String>, system: 
 pub fn organization(ctx: &mut Ctx<'_, '_>, rep: Value<'_>) -> Option<usize> {
     let id = txt(rep.component(10)).or_else(|| txt(rep.component(3)));
     let system = Hd::from_subcomponents(rep.component(6)).system(ctx.cfg);
-    add(ctx, txt(rep.component(1)), id, system, txt(rep.component(7)), rep.raw())
+    add(
+        ctx,
+        txt(rep.component(1)),
+        id,
+        system,
+        txt(rep.component(7)),
+        rep.raw(),
+    )
 }
 
 /// An HD field (MSH-4, MSH-6) -> Organization: HD-1 the name, HD-2 the
@@ -48,7 +62,11 @@ pub fn from_hd(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
         return None;
     }
     let id = hd.universal.as_ref().and_then(|_| {
-        let s = Hd { namespace: None, ..hd.clone() }.system(ctx.cfg)?;
+        let s = Hd {
+            namespace: None,
+            ..hd.clone()
+        }
+        .system(ctx.cfg)?;
         Some(s)
     });
     let system = id.as_ref().map(|_| "urn:ietf:rfc:3986".to_owned());

@@ -12,11 +12,17 @@ use super::dates;
 use super::json::{push, set, set_opt, Obj};
 
 /// Components the XPN map uses.
-pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14]);
+pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15]);
 
 /// One XPN repetition -> HumanName. `first` is the component holding the
 /// family name (1 for XPN; XCN shifts the layout by one).
-pub fn name_at(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, first: usize, use_comp: usize, loc: Loc<'_>) -> Option<Json> {
+pub fn name_at(
+    ctx: &mut Ctx<'_, '_>,
+    rep: Value<'_>,
+    first: usize,
+    use_comp: usize,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let mut n = Obj::new();
     if let Some(use_code) = txt(rep.component(use_comp)) {
         if let Some(u) = mapped_code(ctx, "name-use", &use_code, loc.comp(use_comp)) {
@@ -61,7 +67,20 @@ pub fn name(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json>
     Some(n)
 }
 
-/// Every repetition of an XPN field.
+/// Every repetition of an XPN field. XPN-15 "called by" becomes a second
+/// HumanName with `use: usual` (IG XPN[HumanName] row 15).
 pub fn names(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
-    field.repetitions().filter_map(|r| name(ctx, r, loc)).collect()
+    let mut out = Vec::new();
+    for r in field.repetitions() {
+        if let Some(n) = name(ctx, r, loc) {
+            out.push(n);
+        }
+        if let Some(called) = txt(r.component(15)) {
+            let mut n = Obj::new();
+            set(&mut n, "use", "usual");
+            push(&mut n, "given", called);
+            out.push(Json::Object(n));
+        }
+    }
+    out
 }

@@ -17,7 +17,12 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
 
 /// One XTN repetition -> ContactPoint; `default_use` applies when XTN-2 is
 /// empty (PID-13 home, PID-14 work).
-pub fn contact(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, default_use: Option<&str>, loc: Loc<'_>) -> Option<Json> {
+pub fn contact(
+    ctx: &mut Ctx<'_, '_>,
+    rep: Value<'_>,
+    default_use: Option<&str>,
+    loc: Loc<'_>,
+) -> Option<Json> {
     let equip = txt(rep.component(3));
     let system = match &equip {
         Some(e) => match tables::lookup("telecom-system", e) {
@@ -53,10 +58,16 @@ pub fn contact(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, default_use: Option<&str>,
     } else {
         txt(rep.component(1))
     };
-    let value = if system == Some("email") { email.or(number) } else { number.or(email) };
+    let value = if system == Some("email") {
+        email.or(number)
+    } else {
+        number.or(email)
+    };
     let value = value?;
     let mut c = Obj::new();
-    let system = system.or_else(|| value.contains('@').then_some("email")).unwrap_or("phone");
+    let system = system
+        .or_else(|| value.contains('@').then_some("email"))
+        .unwrap_or("phone");
     set(&mut c, "system", system);
     set(&mut c, "value", value);
     let use_code = match txt(rep.component(2)) {
@@ -71,14 +82,29 @@ pub fn contact(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, default_use: Option<&str>,
         None => default_use,
     };
     set_opt(&mut c, "use", use_code);
-    if let Some(r) = txt(rep.component(18)).and_then(|r| r.parse::<u32>().ok()).filter(|r| *r > 0) {
+    if let Some(r) = txt(rep.component(18))
+        .and_then(|r| r.parse::<u32>().ok())
+        .filter(|r| *r > 0)
+    {
         set(&mut c, "rank", r);
     }
-    set_opt(&mut c, "period", dates::period(ctx, rep.component(13), rep.component(14), loc));
+    set_opt(
+        &mut c,
+        "period",
+        dates::period(ctx, rep.component(13), rep.component(14), loc),
+    );
     Some(Json::Object(c))
 }
 
 /// Every repetition of an XTN field.
-pub fn contacts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, default_use: Option<&str>, loc: Loc<'_>) -> Vec<Json> {
-    field.repetitions().filter_map(|r| contact(ctx, r, default_use, loc)).collect()
+pub fn contacts(
+    ctx: &mut Ctx<'_, '_>,
+    field: Value<'_>,
+    default_use: Option<&str>,
+    loc: Loc<'_>,
+) -> Vec<Json> {
+    field
+        .repetitions()
+        .filter_map(|r| contact(ctx, r, default_use, loc))
+        .collect()
 }

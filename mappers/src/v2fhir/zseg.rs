@@ -34,8 +34,12 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
             let value = match f.value_type {
                 ZValueType::String => txt(v).map(|t| ("valueString", Json::from(t))),
                 ZValueType::Code => txt(v.component(1)).map(|t| ("valueCode", Json::from(t))),
-                ZValueType::DateTime => dates::date_time(ctx, v, at).map(|t| ("valueDateTime", Json::from(t))),
-                ZValueType::CodeableConcept => cwe::concept_of(ctx, v, at).map(|c| ("valueCodeableConcept", c)),
+                ZValueType::DateTime => {
+                    dates::date_time(ctx, v, at).map(|t| ("valueDateTime", Json::from(t)))
+                }
+                ZValueType::CodeableConcept => {
+                    cwe::concept_of(ctx, v, at).map(|c| ("valueCodeableConcept", c))
+                }
             };
             if let Some((k, val)) = value {
                 seg.mark(f.field, super::ctx::ALL);
