@@ -6,6 +6,8 @@
 //! - [`meta`]: [`TemplateMeta`], the parsed template (node tree, AQL paths,
 //!   occurrences, `DV_*` constraints, term definitions).
 //! - [`opt`]: OPT 1.4 XML -> [`TemplateMeta`].
+//! - [`store`]: [`TemplateStore`] sources (directory, openEHR REST) and the
+//!   moka cache in front of them.
 
 #![forbid(unsafe_code)]
 
@@ -13,7 +15,9 @@ pub mod fault;
 pub mod id;
 pub mod meta;
 pub mod opt;
+pub mod store;
 
 pub use id::TemplateId;
 pub use meta::TemplateMeta;
-pub use opt::{parse_opt, parse_opt_with, OptError, OptLimits};
+pub use opt::{parse_opt, parse_opt_with, read_template_id, OptError, OptLimits};
+pub use store::{TemplateError, TemplateStore};
