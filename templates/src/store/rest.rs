@@ -135,7 +135,7 @@ impl TemplateStore for RestSource {
         if &meta.template_id != id {
             return Err(TemplateError::IdMismatch {
                 requested: id.clone(),
-                declared: meta.template_id.clone(),
+                declared: meta.template_id,
             });
         }
         Ok(Arc::new(meta))
