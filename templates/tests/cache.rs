@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
+
 //! Cache behaviour against a counting source: one load per concurrent miss,
 //! invalidation, shared errors that are not cached, pinned vs mutable expiry.
 
