@@ -8,6 +8,7 @@
 //! - [`opt`]: OPT 1.4 XML -> [`TemplateMeta`].
 //! - [`store`]: [`TemplateStore`] sources (directory, openEHR REST) and the
 //!   moka cache in front of them.
+//! - [`webtemplate`]: web templates (tree ids, FLAT paths, JSON).
 
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod id;
 pub mod meta;
 pub mod opt;
 pub mod store;
+pub mod webtemplate;
 
 pub use id::TemplateId;
 pub use meta::TemplateMeta;
