@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ehrgate_templates::parse_opt;
-use ehrgate_templates::webtemplate::{build, flat_paths, from_json, to_json, WebNode, WebTemplate};
+use ehrgate_templates::webtemplate::{
+    build, flat_paths, from_json, resolve, to_json, WebNode, WebTemplate,
+};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -168,4 +170,61 @@ fn inputs_agree_where_paths_agree() {
             .collect();
         assert!(mismatched.is_empty(), "{web}: {mismatched:#?}");
     }
+}
+
+/// RM attributes that FLAT compositions may carry below a node although web
+/// templates do not list them, because they belong to an RM subtype of the
+/// node: `(parent rm type, attribute)`. An `EVENT` instance may be an
+/// `INTERVAL_EVENT` (`width`, `math_function`); a `PARTY_PROXY` may be a
+/// `PARTY_RELATED` (`relationship`); EHRbase writes the history origin of an
+/// observation as `history_origin`.
+const RM_SUBTYPE_ATTRIBUTES: &[(&str, &str)] = &[
+    ("EVENT", "width"),
+    ("EVENT", "math_function"),
+    ("PARTY_PROXY", "relationship"),
+    ("OBSERVATION", "history_origin"),
+];
+
+/// Every key of every corpus FLAT composition whose template is in the
+/// corpus resolves to a node of our derived web template. Not checked: the
+/// `ctx/` block (FLAT context defaults, not template nodes) and keys through
+/// `_`-prefixed RM extras such as `_uid`.
+#[test]
+fn flat_composition_keys_resolve() {
+    let text = std::fs::read_to_string(corpus().join("MANIFEST.tsv")).unwrap();
+    let mut checked = 0;
+    let mut subtype = 0;
+    let mut unresolved = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if !cols[0].starts_with("openehr/compositions/flat/") || !cols[4].ends_with(".opt") {
+            continue;
+        }
+        let wt = derive(cols[4]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(corpus().join(cols[0])).unwrap()).unwrap();
+        for key in json.as_object().unwrap().keys() {
+            let path = key.split('|').next().unwrap();
+            if path.starts_with("ctx/") || path.split('/').any(|s| s.starts_with('_')) {
+                continue;
+            }
+            checked += 1;
+            if resolve(&wt, key).is_some() {
+                continue;
+            }
+            let (parent, last) = path.rsplit_once('/').unwrap();
+            let parent_type = resolve(&wt, parent).map(|n| n.rm_type.as_str());
+            if RM_SUBTYPE_ATTRIBUTES
+                .iter()
+                .any(|(t, a)| Some(*t) == parent_type && *a == last)
+            {
+                subtype += 1;
+            } else {
+                unresolved.push(format!("{}: {key}", cols[0]));
+            }
+        }
+    }
+    assert!(checked > 1900, "{checked}");
+    assert!(subtype < 30, "{subtype}");
+    assert!(unresolved.is_empty(), "{unresolved:#?}");
 }

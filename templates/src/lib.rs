@@ -8,10 +8,12 @@
 //! - [`opt`]: OPT 1.4 XML -> [`TemplateMeta`].
 //! - [`store`]: [`TemplateStore`] sources (directory, openEHR REST) and the
 //!   moka cache in front of them.
+//! - [`bundled`]: the OPTs ehrgate ships, compiled in.
 //! - [`webtemplate`]: web templates (tree ids, FLAT paths, JSON).
 
 #![forbid(unsafe_code)]
 
+pub mod bundled;
 pub mod fault;
 pub mod id;
 pub mod meta;

@@ -62,3 +62,23 @@ fn collect(node: &WebNode, prefix: &str, out: &mut Vec<FlatPath>) {
         collect(child, &path, out);
     }
 }
+
+/// The node a FLAT key addresses, ignoring the `|attribute` suffix and
+/// instance indexes (`:3`). `None` when no node has that id chain, or when
+/// a segment is an RM extra the web template does not list (`_uid`,
+/// `_end_time`, `_feeder_audit`, ...: segments starting with `_`).
+pub fn resolve<'a>(wt: &'a WebTemplate, key: &str) -> Option<&'a WebNode> {
+    let path = key.split('|').next()?;
+    let mut segments = path.split('/').map(|s| s.split(':').next().unwrap_or(s));
+    if segments.next()? != wt.tree.id {
+        return None;
+    }
+    let mut node = &wt.tree;
+    for segment in segments {
+        if segment.starts_with('_') {
+            return None;
+        }
+        node = node.children.iter().find(|c| c.id == segment)?;
+    }
+    Some(node)
+}

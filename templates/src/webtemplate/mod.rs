@@ -18,7 +18,7 @@ mod rm;
 mod tree_id;
 
 pub use builder::build;
-pub use flat::{flat_paths, FlatPath};
+pub use flat::{flat_paths, resolve, FlatPath};
 pub use json::{from_json, to_json};
 pub use tree_id::tree_id;
 
