@@ -110,6 +110,8 @@ fn derived_web_templates_agree_with_corpus() {
         let theirs = expected(web);
         assert_eq!(ours.template_id, theirs.template_id, "{file}");
         assert_eq!(ours.default_language, theirs.default_language, "{file}");
+        let langs = |wt: &WebTemplate| wt.languages.iter().cloned().collect::<BTreeSet<_>>();
+        assert_eq!(langs(&ours), langs(&theirs), "{file}");
         let (our_ids, our_flat) = sets(&ours);
         let (their_ids, their_flat) = sets(&theirs);
         assert!(

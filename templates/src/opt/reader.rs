@@ -57,12 +57,29 @@ pub(super) fn read_template(root: &Element) -> Result<TemplateMeta, OptError> {
         template_id,
         uid: root.path_text("uid/value").map(str::to_string),
         concept: root.child_text("concept").unwrap_or_default().to_string(),
-        languages: vec![language.clone()],
+        languages: languages(root, &language),
         language,
         root: root_node,
         node_count: ctx.node_count,
         template_constraints,
     })
+}
+
+/// The template language first, then the other languages of
+/// `description/details` (translations of the description; OPT 1.4 carries
+/// term definitions in the template language only).
+fn languages(root: &Element, language: &str) -> Vec<String> {
+    let mut out = vec![language.to_string()];
+    if let Some(description) = root.child("description") {
+        for details in description.children_named("details") {
+            if let Some(code) = details.path_text("language/code_string") {
+                if !out.iter().any(|l| l == code) {
+                    out.push(code.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn read_node(
