@@ -53,7 +53,7 @@ fn parse(c: &mut Criterion) {
 
     let meta = parse_opt(&median.1).unwrap();
     c.bench_function("web_template/median", |b| {
-        b.iter(|| build(black_box(&meta)))
+        b.iter(|| build(black_box(&meta)));
     });
 }
 
