@@ -9,9 +9,10 @@
 //! `DV_*` nodes (units and magnitude ranges, code lists, patterns).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::id::TemplateId;
+use crate::webtemplate::{build, WebTemplate};
 
 /// Everything ehrgate knows about one operational template.
 #[derive(Debug, Clone)]
@@ -34,6 +35,9 @@ pub struct TemplateMeta {
     /// Template-level constraints (`constraints/attributes` with a
     /// `differential_path`), e.g. default values set by the template.
     pub template_constraints: Vec<TemplateConstraint>,
+    /// The web template, derived on first use and kept with the cached
+    /// template (see [`TemplateMeta::web_template`]).
+    pub(crate) web: OnceLock<Arc<WebTemplate>>,
 }
 
 /// One `C_OBJECT` of the definition.
@@ -404,6 +408,13 @@ impl TemplateMeta {
     /// The first node whose AQL path is exactly `path`.
     pub fn node_by_path(&self, path: &str) -> Option<&Node> {
         self.root.walk().find(|n| n.aql_path == path)
+    }
+
+    /// The web template (tree ids, FLAT paths) of this template, derived
+    /// once and shared: with a cached `Arc<TemplateMeta>` mappers pay for it
+    /// once per load, not per request.
+    pub fn web_template(&self) -> Arc<WebTemplate> {
+        Arc::clone(self.web.get_or_init(|| Arc::new(build(self))))
     }
 
     /// The term definitions of `archetype_id`.

@@ -48,3 +48,15 @@ async fn every_bundled_template_serves_and_has_flat_paths() {
         );
     }
 }
+
+#[tokio::test]
+async fn web_template_is_derived_once_per_meta() {
+    let bundled = BundledSource::new().unwrap();
+    let meta = bundled
+        .get(&ehrgate_templates::TemplateId::new("KDS_Vitalstatus"))
+        .await
+        .unwrap();
+    let first = meta.web_template();
+    assert!(std::sync::Arc::ptr_eq(&first, &meta.web_template()));
+    assert_eq!(*first, build(&meta));
+}

@@ -62,6 +62,7 @@ pub(super) fn read_template(root: &Element) -> Result<TemplateMeta, OptError> {
         root: root_node,
         node_count: ctx.node_count,
         template_constraints,
+        web: std::sync::OnceLock::new(),
     })
 }
 
