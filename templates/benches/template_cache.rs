@@ -77,6 +77,18 @@ fn cache_hit(c: &mut Criterion) {
     });
 
     let mut group = c.benchmark_group("cache");
+    let dyn_store: &dyn TemplateStore = &store;
+    group.bench_function("hit/median_via_dyn_trait", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(dyn_store.get(black_box(&median_id)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
     for (label, id) in [("hit/median", &median_id), ("hit/largest", &largest_id)] {
         group.bench_function(label, |b| {
             // Many gets per block_on so the runtime entry is not measured.
@@ -91,6 +103,27 @@ fn cache_hit(c: &mut Criterion) {
             });
         });
     }
+
+    // Peers in the same run: the bare moka lookup our hit path wraps, and
+    // the tokio clock read it adds for freshness.
+    let peer: moka::future::Cache<TemplateId, Arc<ehrgate_templates::TemplateMeta>> =
+        moka::future::Cache::builder().max_capacity(1000).build();
+    let meta = Arc::new(parse_opt(&files[files.len() / 2].1).unwrap());
+    runtime.block_on(peer.insert(median_id.clone(), meta));
+    group.bench_function("peer/moka_get", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(peer.get(black_box(&median_id)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    group.bench_function("peer/tokio_instant_now", |b| {
+        b.iter(|| black_box(tokio::time::Instant::now()));
+    });
     group.finish();
 }
 

@@ -132,6 +132,47 @@ impl CachedStore {
         }
     }
 
+    /// The template `id`: from the cache when fresh, else loaded once for
+    /// all concurrent callers. Same as [`TemplateStore::get`], without the
+    /// boxed future of the trait object (the hit path stays allocation-free).
+    pub async fn get(&self, id: &TemplateId) -> Result<Arc<TemplateMeta>, TemplateError> {
+        if let Some(entry) = self.cache.get(id).await {
+            if entry.expires_at > Instant::now() {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(entry.meta);
+            }
+            self.remove_if_stale(id).await;
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let inner = Arc::clone(&self.inner);
+        let counters = Arc::clone(&self.counters);
+        let ttl = self.ttl_for(id);
+        let key = id.clone();
+        let load = async move {
+            counters.loads.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let result = inner.get(&key).await;
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            counters.load_nanos.fetch_add(nanos, Ordering::Relaxed);
+            match result {
+                Ok(meta) => Ok(Entry {
+                    meta,
+                    expires_at: Instant::now() + ttl,
+                    ttl,
+                }),
+                Err(e) => {
+                    counters.load_errors.fetch_add(1, Ordering::Relaxed);
+                    Err(e)
+                }
+            }
+        };
+        self.cache
+            .try_get_with(id.clone(), load)
+            .await
+            .map(|entry| entry.meta)
+            .map_err(|shared| TemplateError::clone(&shared))
+    }
+
     /// Drops `id`; the next `get` loads it again.
     pub async fn invalidate(&self, id: &TemplateId) {
         self.cache.invalidate(id).await;
@@ -201,41 +242,7 @@ impl fmt::Debug for CachedStore {
 #[async_trait::async_trait]
 impl TemplateStore for CachedStore {
     async fn get(&self, id: &TemplateId) -> Result<Arc<TemplateMeta>, TemplateError> {
-        if let Some(entry) = self.cache.get(id).await {
-            if entry.expires_at > Instant::now() {
-                self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(entry.meta);
-            }
-            self.remove_if_stale(id).await;
-        }
-        self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        let inner = Arc::clone(&self.inner);
-        let counters = Arc::clone(&self.counters);
-        let ttl = self.ttl_for(id);
-        let key = id.clone();
-        let load = async move {
-            counters.loads.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let result = inner.get(&key).await;
-            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            counters.load_nanos.fetch_add(nanos, Ordering::Relaxed);
-            match result {
-                Ok(meta) => Ok(Entry {
-                    meta,
-                    expires_at: Instant::now() + ttl,
-                    ttl,
-                }),
-                Err(e) => {
-                    counters.load_errors.fetch_add(1, Ordering::Relaxed);
-                    Err(e)
-                }
-            }
-        };
-        self.cache
-            .try_get_with(id.clone(), load)
-            .await
-            .map(|entry| entry.meta)
-            .map_err(|shared| TemplateError::clone(&shared))
+        CachedStore::get(self, id).await
     }
 
     async fn list(&self) -> Result<Vec<TemplateSummary>, TemplateError> {
