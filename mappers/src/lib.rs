@@ -5,7 +5,7 @@
 //! conformance suite can drive it with files.
 //!
 //! # Layout
-//! - `hl7v2`: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
+//! - [`hl7v2`]: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
 //!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
 //! - [`error`]: the fault classification shared by every error of the crate.
 //! - [`translation`]: the `Translator` seam and its `Translation` report.
@@ -13,4 +13,5 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod hl7v2;
 pub mod translation;
