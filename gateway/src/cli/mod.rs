@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod template;
+
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
     /// Everything succeeded.
@@ -27,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and the build's enabled features.
     Version,
+    /// Inspect operational templates (OPT files, template directories).
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -37,6 +42,7 @@ impl Cli {
                 println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
                 Ok(exit::OK)
             }
+            Command::Template(command) => template::run(command),
         }
     }
 }
