@@ -142,3 +142,73 @@ fn ordinal_and_coded_text_constraints() {
         ("openehr", &["433".to_string()][..])
     );
 }
+
+#[test]
+fn uuid_template_id_is_kept() {
+    let meta = load("Generic Laboratory Test Report.v0.opt");
+    let expected = manifest_opts()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("Generic Laboratory Test Report.v0.opt"))
+        .unwrap()
+        .1;
+    assert_eq!(meta.template_id.as_str(), expected);
+    assert_eq!(expected.len(), 36);
+    assert_eq!(expected.matches('-').count(), 4);
+}
+
+/// Loading the whole corpus directory through the cache: duplicates are
+/// refused by default (naming both files); with newest-wins there is one
+/// entry per distinct template id (67) and every one loads.
+#[tokio::test]
+async fn whole_corpus_through_the_cache() {
+    use ehrgate_templates::store::{CacheConfig, CachedStore, DirSource, DuplicatePolicy};
+    use ehrgate_templates::TemplateStore;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    let dir = corpus().join("openehr/templates");
+    let err = DirSource::open(&dir, DuplicatePolicy::Reject).unwrap_err();
+    assert_eq!(
+        ehrgate_templates::fault::Classified::code(&err),
+        "template.duplicate-id"
+    );
+
+    let distinct: BTreeSet<String> = manifest_opts().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(distinct.len(), 67);
+    let source = Arc::new(DirSource::open(&dir, DuplicatePolicy::NewestWins).unwrap());
+    assert_eq!(source.len(), 67);
+    let cache = CachedStore::new(source, CacheConfig::default());
+    for id in &distinct {
+        let meta = cache
+            .get(&ehrgate_templates::TemplateId::new(id))
+            .await
+            .unwrap();
+        assert_eq!(meta.template_id.as_str(), id);
+    }
+    cache.run_pending_tasks().await;
+    let stats = cache.stats();
+    assert_eq!((stats.loads, stats.entries), (67, 67));
+}
+
+/// Every corpus OPT yields a web template whose FLAT paths are unique.
+#[test]
+fn every_corpus_opt_has_unique_flat_paths() {
+    use ehrgate_templates::webtemplate::flat_paths;
+    use std::collections::BTreeSet;
+    for (path, _) in manifest_opts() {
+        let meta = parse_opt(&std::fs::read(corpus().join(&path)).unwrap()).unwrap();
+        let paths = flat_paths(&meta.web_template());
+        let unique: BTreeSet<&str> = paths.iter().map(|p| p.flat.as_str()).collect();
+        let mut seen = BTreeSet::new();
+        let dups: Vec<&str> = paths
+            .iter()
+            .map(|p| p.flat.as_str())
+            .filter(|p| !seen.insert(*p))
+            .collect();
+        assert_eq!(
+            unique.len(),
+            paths.len(),
+            "{path}: duplicate FLAT paths {dups:?}"
+        );
+    }
+}
