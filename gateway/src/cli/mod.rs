@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod translate;
+mod template;
 
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
@@ -31,6 +32,9 @@ pub enum Command {
     Version,
     /// Translate messages offline (`--from hl7v2 --to fhir`).
     Translate(translate::TranslateArgs),
+    /// Inspect operational templates (OPT files, template directories).
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -42,6 +46,7 @@ impl Cli {
                 Ok(exit::OK)
             }
             Command::Translate(args) => args.run(),
+            Command::Template(command) => template::run(command),
         }
     }
 }
