@@ -1,7 +1,12 @@
 //! The `ehrgate` command line. One file per subcommand; `main.rs` only
 //! parses arguments and turns the returned exit code into the process exit.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+
+pub mod check_config;
+pub mod serve;
 
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
@@ -27,6 +32,17 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and the build's enabled features.
     Version,
+    /// Run the gateway proxy with a config file.
+    Serve {
+        /// The TOML config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Validate a config file and explain each problem with its line.
+    CheckConfig {
+        /// The TOML config file.
+        file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -37,6 +53,8 @@ impl Cli {
                 println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
                 Ok(exit::OK)
             }
+            Command::Serve { config } => serve::run(&config),
+            Command::CheckConfig { file } => check_config::run(&file),
         }
     }
 }
