@@ -43,7 +43,11 @@ weight = {weight}
 }
 
 fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -51,7 +55,11 @@ fn signal(pid: u32, sig: &str) {
 async fn serve_reloads_on_sighup_and_drains_on_sigterm() {
     let legacy = TestUpstream::start("legacy").await;
     let new = TestUpstream::start("new").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = ConfigDir::new(&config(port, &legacy.url(), &new.url(), 0));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ehrgate"))
         .args(["serve", "--config"])
@@ -72,12 +80,19 @@ async fn serve_reloads_on_sighup_and_drains_on_sigterm() {
     }
     assert!(up, "ehrgate serve did not start listening");
     let c = client();
-    assert_eq!(get(&c, addr, "/fhir/Patient/1", "acme").await.body, "legacy");
+    assert_eq!(
+        get(&c, addr, "/fhir/Patient/1", "acme").await.body,
+        "legacy"
+    );
 
     std::fs::write(dir.path(), "this is not toml =").unwrap();
     signal(child.id(), "HUP");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(get(&c, addr, "/fhir/Patient/1", "acme").await.body, "legacy", "broken config must be refused");
+    assert_eq!(
+        get(&c, addr, "/fhir/Patient/1", "acme").await.body,
+        "legacy",
+        "broken config must be refused"
+    );
 
     std::fs::write(dir.path(), config(port, &legacy.url(), &new.url(), 100)).unwrap();
     signal(child.id(), "HUP");

@@ -391,3 +391,84 @@ mod tests {
         assert_eq!(jwks.verify(&t, "tenant", None, None), Err(JwtError::Claims));
     }
 }
+
+#[cfg(test)]
+mod rs256_tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::rsa::PublicKeyComponents;
+    use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+
+    /// A 2048-bit RSA key made with `openssl genpkey` for this test only.
+    const TEST_KEY_PKCS8_B64: &str = include_str!("jwt_test_rsa_key.b64");
+
+    fn key() -> RsaKeyPair {
+        let b64: String = TEST_KEY_PKCS8_B64.split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        RsaKeyPair::from_pkcs8(&der).unwrap()
+    }
+
+    fn sign(key: &RsaKeyPair, header: &str, claims: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[test]
+    fn rs256_verifies_and_rejects_tampering() {
+        let key = key();
+        let parts: PublicKeyComponents<Vec<u8>> = key.public().into();
+        let jwks = Jwks::parse(
+            &serde_json::json!({"keys": [{"kty": "RSA", "kid": "r1",
+                "n": URL_SAFE_NO_PAD.encode(&parts.n), "e": URL_SAFE_NO_PAD.encode(&parts.e)}]})
+            .to_string(),
+        )
+        .unwrap();
+        let t = sign(
+            &key,
+            r#"{"alg":"RS256","kid":"r1"}"#,
+            r#"{"tenant":"acme"}"#,
+        );
+        assert_eq!(
+            jwks.verify(&t, "tenant", None, None)
+                .unwrap()
+                .tenant
+                .as_deref(),
+            Some("acme")
+        );
+        let mut bad = t.into_bytes();
+        let i = bad.len() - 10;
+        bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert_eq!(
+            jwks.verify(&bad, "tenant", None, None),
+            Err(JwtError::BadSignature)
+        );
+        // an ES256 header against an RSA-only set finds no key
+        let es = sign(&key, r#"{"alg":"ES256"}"#, r#"{"tenant":"acme"}"#);
+        assert_eq!(jwks.verify(&es, "tenant", None, None), Err(JwtError::NoKey));
+        // an unknown kid finds no key
+        let other = sign(
+            &key,
+            r#"{"alg":"RS256","kid":"zz"}"#,
+            r#"{"tenant":"acme"}"#,
+        );
+        assert_eq!(
+            jwks.verify(&other, "tenant", None, None),
+            Err(JwtError::NoKey)
+        );
+    }
+}
