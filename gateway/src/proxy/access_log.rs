@@ -10,7 +10,7 @@ use std::time::Instant;
 #[derive(Debug)]
 pub struct AccessLog {
     /// Our request id.
-    pub request_id: Arc<str>,
+    pub request_id: http::HeaderValue,
     /// The tenant, if resolved.
     pub tenant: Option<Arc<str>>,
     /// The route, if one matched.
@@ -40,7 +40,7 @@ impl AccessLog {
     pub fn emit(self, bytes: u64) {
         tracing::info!(
             target: "ehrgate::access",
-            request_id = %self.request_id,
+            request_id = self.request_id.to_str().unwrap_or("-"),
             tenant = self.tenant.as_deref().unwrap_or("-"),
             route = self.route.as_deref().unwrap_or("-"),
             arm = self.arm,

@@ -56,7 +56,7 @@ impl Handler {
 /// Serves one request; never fails (errors become OperationOutcomes).
 pub async fn handle(
     shared: Arc<Shared>,
-    client: ClientInfo,
+    client: Arc<ClientInfo>,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
@@ -90,10 +90,8 @@ pub async fn handle(
         Ok(resp) => resp,
         Err(err) => error_response(&err, &snap),
     };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        resp.headers_mut()
-            .insert(snap.settings.request_id_header.clone(), v);
-    }
+    resp.headers_mut()
+        .insert(snap.settings.request_id_header.clone(), request_id);
     log.status = resp.status().as_u16();
     let (parts, body) = resp.into_parts();
     Ok(Response::from_parts(parts, body.with_log(log)))
@@ -105,7 +103,7 @@ async fn proxy(
     client: &ClientInfo,
     parts: &mut Parts,
     body: Incoming,
-    request_id: &Arc<str>,
+    request_id: &HeaderValue,
     log: &mut AccessLog,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     // identify
@@ -145,7 +143,7 @@ async fn proxy(
         },
     };
     let sticky = StickySource {
-        request_id,
+        request_id: request_id.to_str().unwrap_or(""),
         user,
         query: parts.uri.query(),
     };
@@ -179,16 +177,7 @@ async fn proxy(
             let uri = upstream
                 .uri_for(fwd_path, parts.uri.query())
                 .map_err(|_| ProxyError::BadTarget)?;
-            let tenant_value = HeaderValue::from_str(&tenant.id).ok();
-            let host = host.map(str::to_owned);
-            upstream_request(
-                snap,
-                client,
-                parts,
-                host.as_deref(),
-                tenant_value,
-                request_id,
-            );
+            upstream_request(snap, client, parts, tenant.header_value.clone(), request_id);
             send(shared, snap, upstream, parts, uri, body, log).await
         }
     };
@@ -257,13 +246,19 @@ fn upstream_request(
     snap: &Snapshot,
     client: &ClientInfo,
     parts: &mut Parts,
-    host: Option<&str>,
     tenant: Option<HeaderValue>,
-    request_id: &str,
+    request_id: &HeaderValue,
 ) {
+    // The client's Host (or h2 :authority) becomes X-Forwarded-Host; the
+    // upstream gets its own host from the URI.
+    let host = parts.headers.remove(header::HOST).or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let headers = &mut parts.headers;
     remove_hop_by_hop(headers);
-    headers.remove(header::HOST);
     set_forwarded(headers, client, host);
     // The upstream sees the tenant we resolved, never an unverified header.
     match tenant {
@@ -274,9 +269,7 @@ fn upstream_request(
             headers.remove(&snap.settings.tenant_header);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(snap.settings.request_id_header.clone(), v);
-    }
+    headers.insert(snap.settings.request_id_header.clone(), request_id.clone());
     parts.version = Version::HTTP_11;
 }
 
@@ -402,19 +395,30 @@ pub fn outcome_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> 
 }
 
 /// The request id: propagated when it is a short visible-ASCII token,
-/// otherwise generated (random per process + counter: unique, cheap).
-fn request_id(parts: &Parts, snap: &Snapshot) -> Arc<str> {
+/// otherwise generated (random per process + counter: unique, cheap, no
+/// formatting machinery on the hot path).
+fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
     if let Some(v) = parts.headers.get(&snap.settings.request_id_header) {
         let b = v.as_bytes();
         if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
-            if let Ok(s) = v.to_str() {
-                return Arc::from(s);
-            }
+            return v.clone();
         }
     }
     static NONCE: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nonce = *NONCE.get_or_init(|| RandomState::new().build_hasher().finish());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Arc::from(format!("{:08x}{:012x}", nonce as u32, n).as_str())
+    let mut buf = [0u8; 20];
+    hex_into(&mut buf[..8], nonce);
+    hex_into(&mut buf[8..], n);
+    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// Writes the low `out.len() * 4` bits of `v` as lower-case hex.
+fn hex_into(out: &mut [u8], mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for slot in out.iter_mut().rev() {
+        *slot = HEX[(v & 0xf) as usize];
+        v >>= 4;
+    }
 }

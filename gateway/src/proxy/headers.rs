@@ -42,54 +42,79 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// What the proxy knows about the client connection.
-#[derive(Debug, Clone, Copy)]
+/// What the proxy knows about the client connection, with the forwarding
+/// header values computed once per connection rather than per request.
+#[derive(Debug, Clone)]
 pub struct ClientInfo {
     /// The peer address.
     pub peer: SocketAddr,
     /// Whether the client connection is TLS.
     pub tls: bool,
+    /// `X-Forwarded-For` value for this hop (the peer IP).
+    xff: HeaderValue,
+    /// `Forwarded` value for this hop (`for=...;proto=...`).
+    forwarded: HeaderValue,
+    /// `X-Forwarded-Proto` value.
+    proto: HeaderValue,
 }
 
-/// Sets `Forwarded` and `X-Forwarded-For/-Proto/-Host`, appending our hop to
-/// what earlier proxies wrote.
-pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<&str>) {
-    let proto = if client.tls { "https" } else { "http" };
-    let ip = client.peer.ip();
-    let for_node = if ip.is_ipv6() {
-        format!("\"[{ip}]\"")
-    } else {
-        ip.to_string()
-    };
-    let mut forwarded = format!("for={for_node};proto={proto}");
-    if let Some(h) = host.filter(|h| {
-        h.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b';' && b != b',')
-    }) {
-        forwarded.push_str(";host=");
-        forwarded.push_str(h);
+// === impl ClientInfo ===
+
+impl ClientInfo {
+    /// Computes the forwarding values for a new connection.
+    pub fn new(peer: SocketAddr, tls: bool) -> ClientInfo {
+        let proto = if tls { "https" } else { "http" };
+        let ip = peer.ip();
+        let node = if ip.is_ipv6() {
+            format!("\"[{ip}]\"")
+        } else {
+            ip.to_string()
+        };
+        let value =
+            |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("unknown"));
+        ClientInfo {
+            peer,
+            tls,
+            xff: value(&ip.to_string()),
+            forwarded: value(&format!("for={node};proto={proto}")),
+            proto: HeaderValue::from_static(proto),
+        }
     }
-    append(headers, header::FORWARDED, &forwarded);
+}
+
+/// Sets `Forwarded` (RFC 7239, `for` and `proto`), `X-Forwarded-For`,
+/// `-Proto` and `-Host`, appending our hop to what earlier proxies wrote.
+/// `host` is the client's original `Host` (or `:authority`) value.
+pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<HeaderValue>) {
+    append(headers, header::FORWARDED, &client.forwarded);
     append(
         headers,
         HeaderName::from_static("x-forwarded-for"),
-        &ip.to_string(),
+        &client.xff,
     );
-    if let Ok(v) = HeaderValue::from_str(proto) {
-        headers.insert(HeaderName::from_static("x-forwarded-proto"), v);
-    }
-    if let Some(h) = host.and_then(|h| HeaderValue::from_str(h).ok()) {
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        client.proto.clone(),
+    );
+    if let Some(h) = host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), h);
     }
 }
 
-/// Appends `value` to an existing comma-separated header, or sets it.
-fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    let joined = match headers.get(&name).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => format!("{prev}, {value}"),
-        _ => value.to_string(),
+/// Appends `value` to an existing comma-separated header, or sets it (the
+/// common case, without allocating).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: &HeaderValue) {
+    let joined = match headers.get(&name) {
+        Some(prev) if !prev.is_empty() => {
+            let mut v = Vec::with_capacity(prev.len() + 2 + value.len());
+            v.extend_from_slice(prev.as_bytes());
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(value.as_bytes());
+            HeaderValue::from_bytes(&v).ok()
+        }
+        _ => Some(value.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&joined) {
+    if let Some(v) = joined {
         headers.insert(name, v);
     }
 }
@@ -115,17 +140,15 @@ mod tests {
     fn forwarded_appends_to_previous_hops() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
-        let client = ClientInfo {
-            peer: "127.0.0.1:5000".parse().unwrap(),
-            tls: true,
-        };
-        set_forwarded(&mut h, &client, Some("ehr.example"));
+        let client = ClientInfo::new("127.0.0.1:5000".parse().unwrap(), true);
+        set_forwarded(
+            &mut h,
+            &client,
+            Some(HeaderValue::from_static("ehr.example")),
+        );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "ehr.example");
-        assert_eq!(
-            h[header::FORWARDED],
-            "for=127.0.0.1;proto=https;host=ehr.example"
-        );
+        assert_eq!(h[header::FORWARDED], "for=127.0.0.1;proto=https");
     }
 }

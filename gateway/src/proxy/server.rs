@@ -244,7 +244,7 @@ async fn accept_loop(
         let builder = builder.clone();
         match &acceptor {
             None => {
-                let client = ClientInfo { peer, tls: false };
+                let client = Arc::new(ClientInfo::new(peer, false));
                 tokio::spawn(async move {
                     let conn =
                         builder.serve_connection(TokioIo::new(stream), service(shared, client));
@@ -253,7 +253,7 @@ async fn accept_loop(
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
-                let client = ClientInfo { peer, tls: true };
+                let client = Arc::new(ClientInfo::new(peer, true));
                 tokio::spawn(async move {
                     let Ok(Ok(tls)) =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
@@ -272,7 +272,7 @@ async fn serve_tls<I>(
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
     shared: Arc<Shared>,
-    client: ClientInfo,
+    client: Arc<ClientInfo>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -282,7 +282,7 @@ async fn serve_tls<I>(
 
 fn service(
     shared: Arc<Shared>,
-    client: ClientInfo,
+    client: Arc<ClientInfo>,
 ) -> impl hyper::service::Service<
     http::Request<hyper::body::Incoming>,
     Response = http::Response<super::body::ProxyBody>,
@@ -291,5 +291,5 @@ fn service(
         Output = Result<http::Response<super::body::ProxyBody>, std::convert::Infallible>,
     > + Send,
 > + Clone {
-    service_fn(move |req| handle(shared.clone(), client, req))
+    service_fn(move |req| handle(shared.clone(), client.clone(), req))
 }

@@ -24,6 +24,8 @@ pub struct Tenant {
     pub idx: TenantIdx,
     /// Its id.
     pub id: Arc<str>,
+    /// Its id as a header value, sent upstream in the tenancy header.
+    pub header_value: Option<http::HeaderValue>,
 }
 
 /// A tenant found for a request.
@@ -104,7 +106,12 @@ impl TenantResolver {
             if let Some(p) = &t.path_prefix {
                 by_prefix.push((p.trim_end_matches('/').to_string(), idx));
             }
-            list.push(Tenant { idx, id });
+            let header_value = http::HeaderValue::from_str(&id).ok();
+            list.push(Tenant {
+                idx,
+                id,
+                header_value,
+            });
         }
         by_prefix.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         TenantResolver {
