@@ -19,7 +19,9 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
             return Ok(exit::FAILED);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Connections are served by per-core worker runtimes (proxy::workers);
+    // this one only runs accept loops, health checks and reload watchers.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;

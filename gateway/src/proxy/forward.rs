@@ -312,7 +312,7 @@ async fn send(
         } else {
             std::mem::take(&mut parts.headers)
         };
-        match tokio::time::timeout(up.request_timeout, up.client.request(req)).await {
+        match tokio::time::timeout(up.request_timeout, up.client().request(req)).await {
             Err(_) => {
                 up.health.failure();
                 return Err(ProxyError::Timeout);

@@ -133,7 +133,7 @@ async fn probe(up: &Upstream, check: &HealthConfig) -> bool {
     let Ok(req) = Request::get(uri).body(ProxyBody::empty()) else {
         return false;
     };
-    let call = up.client.request(req);
+    let call = up.client().request(req);
     match tokio::time::timeout(Duration::from_millis(check.timeout_ms), call).await {
         Ok(Ok(resp)) => {
             let ok = resp.status().is_success() || resp.status().is_redirection();

@@ -15,6 +15,7 @@ pub mod retry;
 pub mod server;
 pub mod state;
 pub mod upstream;
+pub mod workers;
 
 pub use server::Gateway;
 pub use state::Shared;

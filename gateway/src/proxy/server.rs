@@ -21,6 +21,7 @@ use super::forward::handle;
 use super::headers::ClientInfo;
 use super::reload::{spawn_watchers, Reloader};
 use super::state::{Shared, SwapError};
+use super::workers::Workers;
 use crate::config::LoadedConfig;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
@@ -40,6 +41,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Workers(std::io::Error),
     /// The first snapshot or TLS material failed.
     #[error(transparent)]
     Swap(#[from] SwapError),
@@ -52,6 +56,7 @@ impl ehrgate_templates::fault::Classified for StartError {
     fn code(&self) -> &'static str {
         match self {
             StartError::Bind { .. } => "listener.bind",
+            StartError::Workers(_) => "server.workers",
             StartError::Swap(e) => e.code(),
         }
     }
@@ -67,6 +72,7 @@ pub struct Gateway {
     stop: watch::Sender<bool>,
     accept_tasks: Vec<JoinHandle<()>>,
     graceful: Arc<GracefulShutdown>,
+    workers: Arc<Workers>,
     grace: Duration,
 }
 
@@ -109,6 +115,7 @@ impl Gateway {
             .keep_alive(true);
         builder.http2().timer(TokioTimer::new());
         let builder = Arc::new(builder);
+        let workers = Workers::start().map_err(StartError::Workers)?;
         let mut addrs = Vec::new();
         let mut accept_tasks = Vec::new();
         for (l, acceptor) in listeners.iter().zip(acceptors) {
@@ -132,6 +139,7 @@ impl Gateway {
                 shared.clone(),
                 builder.clone(),
                 graceful.clone(),
+                workers.clone(),
                 stop_rx.clone(),
             )));
         }
@@ -155,6 +163,7 @@ impl Gateway {
             stop,
             accept_tasks,
             graceful,
+            workers,
             grace,
         })
     }
@@ -214,6 +223,11 @@ impl Gateway {
                 tracing::warn!(target: "ehrgate::server", "connections still referenced at shutdown");
             }
         }
+        // Every connection is drained (or the grace period is over): stop
+        // the worker threads without blocking the runtime.
+        if let Ok(workers) = Arc::try_unwrap(self.workers) {
+            let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
+        }
     }
 }
 
@@ -223,6 +237,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     graceful: Arc<GracefulShutdown>,
+    workers: Arc<Workers>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -239,35 +254,41 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
+        // Move the socket to a worker thread's runtime (it registers there).
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(_) => continue,
+        };
         let watcher = graceful.watcher();
         let shared = shared.clone();
         let builder = builder.clone();
-        match &acceptor {
-            None => {
-                let client = Arc::new(ClientInfo::new(peer, false));
-                tokio::spawn(async move {
-                    let conn =
-                        builder.serve_connection(TokioIo::new(stream), service(shared, client));
-                    let _ = watcher.watch(conn.into_owned()).await;
-                });
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let client = Arc::new(ClientInfo::new(peer, true));
-                tokio::spawn(async move {
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    else {
-                        return;
-                    };
-                    serve_tls(tls, builder, watcher, shared, client).await;
-                });
-            }
-        }
+        let acceptor = acceptor.clone();
+        workers.dispatch(Box::new(move || {
+            Box::pin(async move {
+                let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                    return;
+                };
+                match acceptor {
+                    None => {
+                        let client = Arc::new(ClientInfo::new(peer, false));
+                        serve(stream, builder, watcher, shared, client).await;
+                    }
+                    Some(acceptor) => {
+                        let client = Arc::new(ClientInfo::new(peer, true));
+                        let Ok(Ok(tls)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        serve(tls, builder, watcher, shared, client).await;
+                    }
+                }
+            })
+        }));
     }
 }
 
-async fn serve_tls<I>(
+async fn serve<I>(
     io: I,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,

@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::body::ProxyBody;
 use super::health::HealthState;
+use super::workers::{current_worker, worker_count};
 use crate::config::model::{BackendConfig, BackendKind};
 
 /// The client type every upstream uses.
@@ -35,8 +36,9 @@ pub struct Upstream {
     pub authority: Authority,
     /// Base path prepended to forwarded paths (no trailing slash).
     pub base_path: String,
-    /// The pool.
-    pub client: UpstreamClient,
+    /// One pool per worker thread, plus one for control tasks (health
+    /// checks); a connection is only ever used by the runtime that made it.
+    clients: Box<[UpstreamClient]>,
     /// Time allowed until the response head.
     pub request_timeout: Duration,
     /// Health and outlier state.
@@ -82,11 +84,15 @@ impl Upstream {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
         connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
+        let clients = (0..=worker_count())
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(1024)
+                    .build(connector.clone())
+            })
+            .collect();
         Ok(Upstream {
             name: Arc::from(name.as_str()),
             kind: config.kind,
@@ -94,10 +100,19 @@ impl Upstream {
             scheme,
             authority,
             base_path,
-            client,
+            clients,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             health: HealthState::new(&config.outlier),
         })
+    }
+
+    /// The pool of the worker thread we run on (or the control pool).
+    pub fn client(&self) -> &UpstreamClient {
+        let i = current_worker().unwrap_or(usize::MAX);
+        match self.clients.get(i) {
+            Some(c) => c,
+            None => &self.clients[self.clients.len() - 1],
+        }
     }
 
     /// The URI for a forwarded path and query.
