@@ -255,9 +255,8 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         // Move the socket to a worker thread's runtime (it registers there).
-        let stream = match stream.into_std() {
-            Ok(s) => s,
-            Err(_) => continue,
+        let Ok(stream) = stream.into_std() else {
+            continue;
         };
         let watcher = graceful.watcher();
         let shared = shared.clone();
