@@ -1,10 +1,14 @@
 //! The `ehrgate` command line. One file per subcommand; `main.rs` only
 //! parses arguments and turns the returned exit code into the process exit.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 pub mod translate;
 mod template;
+pub mod check_config;
+pub mod serve;
 
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
@@ -35,6 +39,17 @@ pub enum Command {
     /// Inspect operational templates (OPT files, template directories).
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Run the gateway proxy with a config file.
+    Serve {
+        /// The TOML config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Validate a config file and explain each problem with its line.
+    CheckConfig {
+        /// The TOML config file.
+        file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -47,6 +62,8 @@ impl Cli {
             }
             Command::Translate(args) => args.run(),
             Command::Template(command) => template::run(command),
+            Command::Serve { config } => serve::run(&config),
+            Command::CheckConfig { file } => check_config::run(&file),
         }
     }
 }
