@@ -7,10 +7,13 @@
 //! # Layout
 //! - `hl7v2`: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
 //!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
+//! - [`fhirconnect`]: FHIR R4 <-> openEHR, driven by FHIRconnect mapping
+//!   files.
 //! - [`error`]: the fault classification shared by every error of the crate.
 //! - [`translation`]: the `Translator` seam and its `Translation` report.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fhirconnect;
 pub mod translation;

@@ -1,0 +1,16 @@
+//! FHIR R4 <-> openEHR translation driven by FHIRconnect mapping files.
+//!
+//! The mapping rules are data (FHIRconnect model and context files, as the
+//! openFHIR engine reads them); this module loads and executes them.
+//!
+//! # Layout
+//! - [`model`]: the typed FHIRconnect file model; unsupported constructs
+//!   fail while reading.
+//! - [`loader`]: files -> [`loader::MappingSet`], errors with file and line.
+//! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
+//! - [`fhirpath`]: the FHIRPath subset the files use.
+
+pub mod fhir_schema;
+pub mod fhirpath;
+pub mod loader;
+pub mod model;
