@@ -10,7 +10,17 @@
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
+pub mod compiled;
+pub mod datatypes;
+pub mod engine;
 pub mod fhir_schema;
+pub mod fhir_write;
 pub mod fhirpath;
+pub mod flat;
+pub mod instance;
 pub mod loader;
 pub mod model;
+pub mod openehr_path;
+pub mod template_index;
+pub mod to_fhir;
+pub mod to_openehr;
