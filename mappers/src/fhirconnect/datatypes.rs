@@ -148,7 +148,7 @@ fn quantity_to_dv(v: &Value) -> Option<Leaf> {
     // The UCUM code is what DV_QUANTITY.units holds; a display-only unit
     // is mapped through the table, else kept as written.
     let unit = match (code, system) {
-        (Some(c), Some(UCUM) | None) => c.to_owned(),
+        (Some(c), Some(UCUM) | None) => Some(c.to_owned()),
         _ => display
             .map(|d| {
                 tables()
@@ -158,12 +158,14 @@ fn quantity_to_dv(v: &Value) -> Option<Leaf> {
                     .unwrap_or(d)
                     .to_owned()
             })
-            .or_else(|| code.map(str::to_owned))?,
+            .or_else(|| code.map(str::to_owned)),
     };
-    Some(Leaf::new(
-        "DV_QUANTITY",
-        [("magnitude", magnitude), ("unit", json!(unit))],
-    ))
+    // A unitless quantity is still a number (a score aimed at an ordinal).
+    let mut fields = vec![("magnitude", magnitude)];
+    if let Some(u) = unit {
+        fields.push(("unit", json!(u)));
+    }
+    Some(Leaf::new("DV_QUANTITY", fields))
 }
 
 fn coding_to_dv(c: &Value, text: Option<&str>) -> Option<Leaf> {
@@ -232,7 +234,10 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
         }
         ("DV_CODED_TEXT", "Coding") => coded_to_coding(leaf),
         ("DV_CODED_TEXT", _) => leaf.fields.get("value").cloned(),
-        ("DV_TEXT", "CodeableConcept") => Some(json!({ "text": leaf.fields.get("")? })),
+        ("DV_ORDINAL", "Quantity") => Some(json!({ "value": leaf.fields.get("ordinal")? })),
+        ("DV_ORDINAL", "integer" | "decimal") => leaf.fields.get("ordinal").cloned(),
+        ("DV_ORDINAL", "CodeableConcept") => Some(json!({ "coding": [coded_to_coding(leaf)?] })),
+        ("DV_ORDINAL", "Coding") => coded_to_coding(leaf),
         ("DV_IDENTIFIER", _) => {
             let mut o = Map::new();
             if let Some(s) = leaf.fields.get("issuer") {
@@ -247,7 +252,11 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
             }
             Some(Value::Object(o))
         }
-        _ => leaf.fields.get("").cloned(),
+        // A plain value: as text of a CodeableConcept, as itself into a
+        // primitive, nothing into any other complex type.
+        (_, "CodeableConcept") => Some(json!({ "text": leaf.fields.get("")? })),
+        (_, t) if t.starts_with(|c: char| c.is_ascii_lowercase()) => leaf.fields.get("").cloned(),
+        _ => None,
     }
 }
 
@@ -275,6 +284,7 @@ pub fn fhir_type_for_rm(rm: &str) -> &'static str {
         "DV_COUNT" => "integer",
         "DV_BOOLEAN" => "boolean",
         "DV_IDENTIFIER" => "Identifier",
+        "DV_ORDINAL" => "Quantity",
         _ => "string",
     }
 }

@@ -259,6 +259,7 @@ impl Engine {
             warnings: Vec::new(),
             steps: 0,
             exhausted: false,
+            next_ref: 0,
         };
         run.model(start, &scope);
         if run.exhausted {

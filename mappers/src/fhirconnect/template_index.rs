@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use ehrgate_templates::meta::{Node, Occurrences};
+use ehrgate_templates::meta::{Node, Occurrences, TermDefinitions};
 use ehrgate_templates::TemplateMeta;
 
 use super::openehr_path::{InstancePath, Seg};
@@ -41,6 +41,8 @@ pub struct NodeInfo {
     pub code_list: Option<(String, Vec<String>)>,
     /// For quantities: allowed units (empty: any).
     pub units: Vec<String>,
+    /// For ordinals: (value, at-code, term text).
+    pub ordinals: Vec<(i64, String, String)>,
 }
 
 /// The lookup tables of one template.
@@ -73,11 +75,19 @@ impl TemplateIndex {
             nodes: HashMap::new(),
             flat_to_aql: HashMap::new(),
         };
-        idx.add(&meta.root, &tree_id, true);
+        idx.add(&meta.root, &tree_id, true, None, &meta.language);
         idx
     }
 
-    fn add(&mut self, node: &Node, parent_flat: &str, is_root: bool) {
+    fn add(
+        &mut self,
+        node: &Node,
+        parent_flat: &str,
+        is_root: bool,
+        terms: Option<&TermDefinitions>,
+        language: &str,
+    ) {
+        let terms = node.terms.as_deref().or(terms);
         let structural = STRUCTURAL.contains(&node.rm_type.as_str()) || node.is_data_value();
         let own_id = if is_root || structural {
             None
@@ -94,8 +104,10 @@ impl TemplateIndex {
         if !node.is_data_value() {
             // the first alternative wins; a second with the same path keeps the first
             if !self.nodes.contains_key(&node.aql_path) {
-                self.nodes
-                    .insert(node.aql_path.clone(), info(node, own_id.clone()));
+                self.nodes.insert(
+                    node.aql_path.clone(),
+                    info(node, own_id.clone(), terms, language),
+                );
             }
             if own_id.is_some() {
                 self.flat_to_aql
@@ -105,7 +117,7 @@ impl TemplateIndex {
         }
         for attr in &node.attributes {
             for child in &attr.children {
-                self.add(child, &flat, false);
+                self.add(child, &flat, false, terms, language);
             }
         }
     }
@@ -214,13 +226,19 @@ impl TemplateIndex {
     }
 }
 
-fn info(node: &Node, flat_id: Option<String>) -> NodeInfo {
+fn info(
+    node: &Node,
+    flat_id: Option<String>,
+    terms: Option<&TermDefinitions>,
+    language: &str,
+) -> NodeInfo {
     let value_types: Vec<String> = node
         .attribute("value")
         .map(|a| a.children.iter().map(|c| c.rm_type.clone()).collect())
         .unwrap_or_default();
     let mut code_list = None;
     let mut units = Vec::new();
+    let mut ordinals = Vec::new();
     for dv in node.attribute("value").iter().flat_map(|a| &a.children) {
         match &dv.constraint {
             Some(ehrgate_templates::meta::DvConstraint::CodedText(c)) if !c.codes.is_empty() => {
@@ -228,6 +246,14 @@ fn info(node: &Node, flat_id: Option<String>) -> NodeInfo {
             }
             Some(ehrgate_templates::meta::DvConstraint::Quantity(q)) => {
                 units.extend(q.units.iter().map(|u| u.unit.clone()));
+            }
+            Some(ehrgate_templates::meta::DvConstraint::Ordinal(items)) => {
+                for it in items {
+                    let text = terms
+                        .and_then(|t| t.get(language, &it.symbol.code))
+                        .map_or_else(|| it.symbol.code.clone(), |t| t.text.clone());
+                    ordinals.push((it.value, it.symbol.code.clone(), text));
+                }
             }
             _ => {}
         }
@@ -252,6 +278,7 @@ fn info(node: &Node, flat_id: Option<String>) -> NodeInfo {
         required_children,
         code_list,
         units,
+        ordinals,
     }
 }
 

@@ -53,6 +53,8 @@ pub(crate) struct RevRun<'s> {
     pub warnings: Vec<Warning>,
     pub steps: usize,
     pub exhausted: bool,
+    /// Counter for contained resource ids.
+    pub next_ref: usize,
 }
 
 impl<'s> RevRun<'s> {
@@ -95,12 +97,25 @@ impl<'s> RevRun<'s> {
         };
         let (base, anchor) = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
         let matches = self.instances(&base, anchor, scope);
+        let manual_only = !m.manual.is_empty()
+            && m.followed_by.is_none()
+            && m.reference.is_none()
+            && m.slot_archetype.is_none();
         for target in matches {
-            if !self.would_produce(m, &target, scope) {
+            // Constants describe a resource that exists: a manual-only
+            // method writes them wherever its openEHR node has data; any
+            // other method needs data it carries itself.
+            let go = if manual_only {
+                self.has_data(&target)
+            } else {
+                self.would_produce(m, &target, scope)
+            };
+            if !go {
                 continue;
             }
             let leaf = self.input.leaves.get(&target);
             let leaf_ty = match with.and_then(|w| w.kind) {
+                _ if m.reference.is_some() => Some("Reference"),
                 Some(WithType::Coding) => Some("Coding"),
                 _ => leaf
                     .and_then(|l| l.rm_type.as_deref())
@@ -136,15 +151,7 @@ impl<'s> RevRun<'s> {
             let mut structural = false;
             if let Some(r) = &m.reference {
                 structural = true;
-                set(
-                    &mut self.doc,
-                    &element.ptr,
-                    json!({ "resourceType": r.resource_type }),
-                );
-                let res = Created {
-                    ptr: element.ptr.clone(),
-                    ty: Some(r.resource_type.clone()),
-                };
+                let res = self.referenced(&r.resource_type, &element, scope);
                 let ref_scope = RevScope {
                     resource: res.clone(),
                     fhir: res,
@@ -202,6 +209,51 @@ impl<'s> RevRun<'s> {
                     self.write_criterion(c, &anchor);
                 }
             }
+        }
+    }
+
+    /// Creates the resource a `reference` method maps: inline where the
+    /// element holds a resource (`Bundle.entry.resource`), else contained
+    /// in the current resource and referenced as `#refN`.
+    fn referenced(&mut self, resource_type: &str, element: &Created, scope: &RevScope) -> Created {
+        if element.ty.as_deref() != Some("Reference") {
+            set(
+                &mut self.doc,
+                &element.ptr,
+                json!({ "resourceType": resource_type }),
+            );
+            return Created {
+                ptr: element.ptr.clone(),
+                ty: Some(resource_type.to_owned()),
+            };
+        }
+        self.next_ref += 1;
+        let id = format!("ref{}", self.next_ref);
+        let contained = create(
+            &mut self.doc,
+            &scope.resource.ptr,
+            scope.resource.ty.as_deref(),
+            &[Step::Member("contained".to_owned())],
+            None,
+            true,
+        )
+        .and_then(|c| c.last().cloned());
+        let Some(contained) = contained else {
+            return element.clone();
+        };
+        set(
+            &mut self.doc,
+            &contained.ptr,
+            json!({ "resourceType": resource_type, "id": id }),
+        );
+        set(
+            &mut self.doc,
+            &element.ptr,
+            json!({ "reference": format!("#{id}") }),
+        );
+        Created {
+            ptr: contained.ptr,
+            ty: Some(resource_type.to_owned()),
         }
     }
 

@@ -113,11 +113,15 @@ impl<'s> Run<'s> {
         }
         let base = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
         let many = nodes.len() > 1;
-        for (i, node) in nodes.iter().enumerate() {
+        // The N-th node that produces data maps to the N-th instance: nodes
+        // a slot's preprocessor rejects do not leave gaps.
+        let mut next = 0;
+        for node in &nodes {
             let mut target = base.clone();
             if many {
-                target.set_last_index(i);
+                target.set_last_index(next);
             }
+            let before = self.out.below(&target).count();
             let mut bindings = scope.bindings.clone();
             bindings.push(target.clone());
             let child_scope = Scope {
@@ -159,7 +163,10 @@ impl<'s> Run<'s> {
             }
             let none = with.and_then(|w| w.kind) == Some(WithType::None);
             if !structural && !none {
-                self.convert(node, target, with.and_then(|w| w.kind));
+                self.convert(node, target.clone(), with.and_then(|w| w.kind));
+            }
+            if self.out.below(&target).count() > before {
+                next += 1;
             }
         }
     }
@@ -181,7 +188,16 @@ impl<'s> Run<'s> {
     }
 
     fn reference(&mut self, mappings: &'s [Mapping], node: &Node<'_>, scope: &Scope<'_>) {
-        if node.value.get("resourceType").is_none() {
+        let resource = if node.value.get("resourceType").is_some() {
+            Node {
+                value: node.value,
+                ty: node.ty,
+                loc: node.loc.clone(),
+            }
+        } else if let Some(found) = contained(&scope.resource, node) {
+            self.consumed.push(format!("{}.reference", node.loc));
+            found
+        } else {
             // A Reference to a resource outside the input: not resolvable
             // without I/O.
             self.warn(
@@ -189,11 +205,6 @@ impl<'s> Run<'s> {
                 "reference not resolvable inside the input; not mapped",
             );
             return;
-        }
-        let resource = Node {
-            value: node.value,
-            ty: node.ty,
-            loc: node.loc.clone(),
         };
         let ref_scope = Scope {
             resource: resource.clone(),
@@ -275,6 +286,11 @@ impl<'s> Run<'s> {
         };
         match fhir_to_dv(node.value, ty, hint_types.first().map(String::as_str)) {
             Converted::Leaf(mut leaf) => {
+                if hint_types.iter().any(|t| t == "DV_ORDINAL") {
+                    if let Some(o) = self.ordinal(&target, &leaf) {
+                        leaf = o;
+                    }
+                }
                 // DV_TEXT is the parent of DV_CODED_TEXT: a coded value
                 // fits a text node.
                 if let (Some(rm), false) = (&leaf.rm_type, hint_types.is_empty()) {
@@ -297,6 +313,27 @@ impl<'s> Run<'s> {
                 );
             }
         }
+    }
+
+    /// A number aimed at a `DV_ORDINAL` node becomes the template's ordinal
+    /// with that value (FHIR carries scores as integers or quantities).
+    fn ordinal(&self, target: &InstancePath, leaf: &Leaf) -> Option<Leaf> {
+        let n = leaf
+            .fields
+            .get("magnitude")
+            .or_else(|| leaf.fields.get(""))?
+            .as_f64()?;
+        let info = self.index?.node(&target.aql())?;
+        let (value, code, text) = info.ordinals.iter().find(|(v, _, _)| *v as f64 == n)?;
+        Some(Leaf::new(
+            "DV_ORDINAL",
+            [
+                ("ordinal", Value::from(*value)),
+                ("code", Value::String(code.clone())),
+                ("value", Value::String(text.clone())),
+                ("terminology", Value::String("local".to_owned())),
+            ],
+        ))
     }
 
     /// A condition that does not filter the selected nodes: true if any
@@ -385,6 +422,25 @@ impl<'s> Run<'s> {
             message: message.to_owned(),
         });
     }
+}
+
+/// The contained resource a `#id` Reference points to.
+fn contained<'a>(resource: &Node<'a>, reference: &Node<'a>) -> Option<Node<'a>> {
+    let id = reference
+        .value
+        .get("reference")?
+        .as_str()?
+        .strip_prefix('#')?;
+    let list = resource.value.get("contained")?.as_array()?;
+    let (i, r) = list
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.get("id").and_then(Value::as_str) == Some(id))?;
+    Some(Node {
+        value: r,
+        ty: r.get("resourceType").and_then(Value::as_str),
+        loc: format!("{}.contained[{i}]", resource.loc),
+    })
 }
 
 /// Whether location `loc` is `root` or below it.

@@ -1,0 +1,87 @@
+//! NEWS2 (`mappings/openfhir/news2/`, eight models): the corpus FHIR Bundle
+//! round-trips FHIR -> openEHR -> FHIR with every mapped element intact, and
+//! the corpus FLAT composition (a separate instance, not the Bundle's
+//! expected output: its values differ) round-trips FLAT -> FHIR -> FLAT.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use ehrgate_mappers::fhirconnect::engine::Engine;
+use ehrgate_mappers::fhirconnect::flat::to_flat;
+
+fn engine() -> Engine {
+    let c = common::corpus();
+    common::engine(
+        &c.join("mappings/openfhir/news2"),
+        &c.join("openehr/templates/NEWS2 Encounter Parent.opt"),
+    )
+}
+
+#[test]
+fn bundle_maps_every_observation_to_its_archetype() {
+    let engine = engine();
+    let bundle = common::json("mappings/openfhir/news2/exampleBundle.json");
+    let t = engine.fhir_to_instance(&bundle).unwrap();
+    let flat = to_flat(&t.output, engine.index().unwrap());
+    // One value per vital sign, at event 0 of its own archetype.
+    let p = "news2_encounter_parent";
+    assert_eq!(
+        flat[&format!("{p}/blood_pressure/any_event:0/systolic|magnitude")],
+        120
+    );
+    assert_eq!(
+        flat[&format!("{p}/pulse_heart_beat/any_event:0/rate|magnitude")],
+        95
+    );
+    assert_eq!(
+        flat[&format!("{p}/pulse_oximetry/any_event:0/spo|magnitude")],
+        93
+    );
+    assert_eq!(
+        flat[&format!("{p}/respiration/any_event:0/rate|magnitude")],
+        21
+    );
+    assert_eq!(
+        flat[&format!("{p}/body_temperature/any_event:0/temperature|magnitude")],
+        37.5
+    );
+    assert_eq!(
+        flat[&format!("{p}/acvpu_scale/any_point_in_time_event:0/acvpu|code")],
+        "at0007"
+    );
+    // Scores are ordinals in the template: the integer picks the ordinal.
+    let e = format!("{p}/national_early_warning_score_2_news2/any_point_in_time_event");
+    assert_eq!(flat[&format!("{e}/pulse|code")], "at0012");
+    assert_eq!(flat[&format!("{e}/pulse|ordinal")], 1);
+    // Nothing unmapped is reported with a value in it.
+    for u in &t.unmapped {
+        assert!(
+            !u.location.contains("120") && u.location.starts_with("Bundle"),
+            "{u:?}"
+        );
+    }
+}
+
+#[test]
+fn bundle_round_trips() {
+    let engine = engine();
+    let leaves = common::fhir_round_trip(
+        &engine,
+        &common::json("mappings/openfhir/news2/exampleBundle.json"),
+    );
+    // acvpu 1, blood pressure 3 (systolic, diastolic, location), body
+    // temperature 1, pulse 1, SpO2 1, respiration 1, NEWS2 7 sub-scores +
+    // total + event time = 9.
+    assert_eq!(leaves, 17);
+}
+
+#[test]
+fn flat_round_trips() {
+    let (carried, _) = common::flat_round_trip(
+        &engine(),
+        "mappings/openfhir/news2/news2_encounter_parent_FLAT.json",
+        &[],
+    );
+    assert!(carried >= 10, "{carried}");
+}
