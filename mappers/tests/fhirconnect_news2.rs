@@ -85,3 +85,38 @@ fn flat_round_trips() {
     );
     assert!(carried >= 10, "{carried}");
 }
+
+#[test]
+fn canonical_output_reads_back_to_the_same_leaves() {
+    use ehrgate_mappers::fhirconnect::canonical::{
+        from_canonical, to_canonical, CanonicalDefaults,
+    };
+    let engine = engine();
+    let t = engine
+        .fhir_to_instance(&common::json("mappings/openfhir/news2/exampleBundle.json"))
+        .unwrap();
+    let defaults = CanonicalDefaults {
+        language: "en".into(),
+        territory: "GB".into(),
+        composer: "ehrgate".into(),
+        time: "2024-01-01T00:00:00Z".into(),
+    };
+    let comp = to_canonical(&t.output, engine.index().unwrap(), &defaults);
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", serde_json::to_string_pretty(&comp).unwrap());
+    }
+    assert_eq!(comp["_type"], "COMPOSITION");
+    assert_eq!(
+        comp["archetype_details"]["template_id"]["value"],
+        "NEWS2 Encounter Parent"
+    );
+    let (back, unmapped) = from_canonical(&comp);
+    assert!(unmapped.is_empty(), "{unmapped:?}");
+    for (p, leaf) in &t.output.leaves {
+        assert_eq!(
+            back.leaves.get(p).map(|l| &l.fields),
+            Some(&leaf.fields),
+            "{p}"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
+pub mod canonical;
 pub mod compiled;
 pub mod datatypes;
 pub mod engine;
