@@ -34,9 +34,17 @@ fn bundle_maps_every_observation_to_its_archetype() {
         flat[&format!("{p}/pulse_heart_beat/any_event:0/rate|magnitude")],
         95
     );
+    // SpO2 is a DV_PROPORTION in the template: the % quantity becomes a
+    // percent proportion; the pulse unit `{beats}/min` takes the template's
+    // annotation-free `/min`.
     assert_eq!(
-        flat[&format!("{p}/pulse_oximetry/any_event:0/spo|magnitude")],
+        flat[&format!("{p}/pulse_oximetry/any_event:0/spo|numerator")],
         93
+    );
+    assert_eq!(flat[&format!("{p}/pulse_oximetry/any_event:0/spo|type")], 2);
+    assert_eq!(
+        flat[&format!("{p}/pulse_heart_beat/any_event:0/rate|unit")],
+        "/min"
     );
     assert_eq!(
         flat[&format!("{p}/respiration/any_event:0/rate|magnitude")],
@@ -119,4 +127,60 @@ fn canonical_output_reads_back_to_the_same_leaves() {
             "{p}"
         );
     }
+}
+
+#[test]
+fn template_check_passes_the_mapped_bundle_and_names_both_paths_on_violations() {
+    use ehrgate_mappers::fhirconnect::check::{check, operation_outcome};
+    use ehrgate_mappers::fhirconnect::instance::Leaf;
+    let engine = engine();
+    let index = engine.index().unwrap();
+    let mut bundle = common::json("mappings/openfhir/news2/exampleBundle.json");
+    let t = engine.fhir_to_instance(&bundle).unwrap();
+    let issues = check(&t.output, index);
+    assert!(issues.is_empty(), "{issues:#?}");
+
+    // A unit the template does not allow, coming from FHIR.
+    let bp = bundle["entry"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["resource"]["code"]["coding"][0]["code"] == "75367002")
+        .unwrap();
+    bp["resource"]["component"][0]["valueQuantity"]["code"] = serde_json::json!("kg");
+    let t = engine.fhir_to_instance(&bundle).unwrap();
+    let issues = check(&t.output, index);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].code, "template.unit-not-allowed");
+    assert_eq!(
+        issues[0].openehr_path,
+        "/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at0006]/data[at0003]/items[at0004]"
+    );
+    assert!(
+        issues[0]
+            .fhir_path
+            .as_deref()
+            .unwrap()
+            .ends_with(".component[0].valueQuantity"),
+        "{issues:?}"
+    );
+    let oo = operation_outcome(&issues);
+    assert_eq!(oo["issue"][0]["code"], "code-invalid");
+    assert!(oo["issue"][0]["expression"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Bundle.entry["));
+
+    // Unknown paths and data types are caught too.
+    let mut inst = t.output.clone();
+    let first = inst.leaves.keys().next().unwrap().clone();
+    let mut bogus = first.clone();
+    bogus.0.last_mut().unwrap().node = "at9999".into();
+    inst.put(bogus, Leaf::new("DV_TEXT", [("", serde_json::json!("x"))]));
+    inst.leaves.get_mut(&first).unwrap().rm_type = Some("DV_BOOLEAN".into());
+    let codes: Vec<&str> = check(&inst, index).iter().map(|i| i.code).collect();
+    assert!(
+        codes.contains(&"template.unknown-path") && codes.contains(&"template.data-type"),
+        "{codes:?}"
+    );
 }

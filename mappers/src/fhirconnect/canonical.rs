@@ -234,6 +234,8 @@ fn dv_json(leaf: &Leaf) -> Value {
             json!({"_type": "DV_ORDINAL", "value": f("ordinal"), "symbol": coded(leaf)})
         }
         "DV_COUNT" => json!({"_type": "DV_COUNT", "magnitude": f("")}),
+        "DV_PROPORTION" => json!({"_type": "DV_PROPORTION", "numerator": f("numerator"),
+                                  "denominator": f("denominator"), "type": f("type")}),
         "DV_IDENTIFIER" => {
             let mut o = Map::new();
             o.insert("_type".into(), json!("DV_IDENTIFIER"));
@@ -389,6 +391,13 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
             }
         }
         "DV_COUNT" => fields.extend(g("magnitude").map(|x| ("", x))),
+        "DV_PROPORTION" => {
+            for k in ["numerator", "denominator", "type"] {
+                if let Some(x) = g(k) {
+                    fields.push((k, x));
+                }
+            }
+        }
         "DV_IDENTIFIER" => {
             for k in ["id", "issuer", "assigner", "type"] {
                 if let Some(x) = g(k) {

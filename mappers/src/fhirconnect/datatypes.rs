@@ -213,6 +213,76 @@ fn identifier_to_dv(v: &Value) -> Option<Leaf> {
     Some(Leaf::new("DV_IDENTIFIER", fields))
 }
 
+/// Adapts a converted value to what the template allows at the node:
+/// a unit that differs only by UCUM annotations (`{beats}/min` vs `/min`,
+/// annotations carry no dimension) takes the template's spelling; an
+/// integral quantity into a `DV_COUNT` node becomes a count; a `%`
+/// quantity into a `DV_PROPORTION` node becomes a percent proportion.
+pub fn fit_to_template(leaf: Leaf, value_types: &[String], units: &[String]) -> Leaf {
+    let allows = |t: &str| value_types.iter().any(|v| v == t);
+    if leaf.rm_type.as_deref() != Some("DV_QUANTITY") || allows("DV_QUANTITY") && units.is_empty() {
+        return leaf;
+    }
+    let magnitude = leaf.fields.get("magnitude").cloned();
+    let unit = leaf.text("unit").map(str::to_owned);
+    if !allows("DV_QUANTITY") {
+        if allows("DV_COUNT") {
+            if let Some(n) = magnitude
+                .as_ref()
+                .and_then(Value::as_f64)
+                .filter(|n| n.fract() == 0.0)
+            {
+                return Leaf::new("DV_COUNT", [("", json!(n as i64))]);
+            }
+        }
+        if allows("DV_PROPORTION") && unit.as_deref() == Some("%") {
+            if let Some(m) = magnitude {
+                return Leaf::new(
+                    "DV_PROPORTION",
+                    [
+                        ("numerator", m),
+                        ("denominator", json!(100.0)),
+                        ("type", json!(2)),
+                    ],
+                );
+            }
+        }
+        return leaf;
+    }
+    if let Some(u) = unit {
+        if !units.iter().any(|x| *x == u) {
+            let bare = strip_annotations(&u);
+            if let Some(t) = units.iter().find(|x| strip_annotations(x) == bare) {
+                let mut leaf = leaf;
+                leaf.fields.insert("unit".to_owned(), json!(t));
+                return leaf;
+            }
+        }
+    }
+    leaf
+}
+
+/// A UCUM unit without `{annotations}` (`{beats}/min` -> `/min`).
+fn strip_annotations(unit: &str) -> String {
+    let mut out = String::with_capacity(unit.len());
+    let mut depth = 0usize;
+    for c in unit.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    if out.is_empty() || out.starts_with('/') {
+        // `{score}` alone is the unit 1; `/min` stays as written.
+        if out.is_empty() {
+            out.push('1');
+        }
+    }
+    out
+}
+
 /// Converts a data value to a FHIR element of type `ty` (the element's type
 /// from the schema, or the choice variant chosen for it). `None` when the
 /// pairing is not supported.
@@ -234,6 +304,11 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
         }
         ("DV_CODED_TEXT", "Coding") => coded_to_coding(leaf),
         ("DV_CODED_TEXT", _) => leaf.fields.get("value").cloned(),
+        ("DV_PROPORTION", "Quantity") => {
+            let n = leaf.fields.get("numerator")?.clone();
+            Some(json!({"value": n, "unit": "%", "system": UCUM, "code": "%"}))
+        }
+        ("DV_COUNT", "Quantity") => Some(json!({ "value": leaf.fields.get("")? })),
         ("DV_ORDINAL", "Quantity") => Some(json!({ "value": leaf.fields.get("ordinal")? })),
         ("DV_ORDINAL", "integer" | "decimal") => leaf.fields.get("ordinal").cloned(),
         ("DV_ORDINAL", "CodeableConcept") => Some(json!({ "coding": [coded_to_coding(leaf)?] })),
@@ -284,7 +359,7 @@ pub fn fhir_type_for_rm(rm: &str) -> &'static str {
         "DV_COUNT" => "integer",
         "DV_BOOLEAN" => "boolean",
         "DV_IDENTIFIER" => "Identifier",
-        "DV_ORDINAL" => "Quantity",
+        "DV_ORDINAL" | "DV_PROPORTION" => "Quantity",
         _ => "string",
     }
 }
@@ -323,6 +398,31 @@ mod tests {
             "http://snomed.info/sct"
         );
         assert_eq!(terminology_for_system("urn:x"), "urn:x");
+    }
+
+    #[test]
+    fn values_fit_the_template_node() {
+        let q =
+            |m: Value, u: &str| Leaf::new("DV_QUANTITY", [("magnitude", m), ("unit", json!(u))]);
+        let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let l = fit_to_template(
+            q(json!(95), "{beats}/min"),
+            &t(&["DV_QUANTITY"]),
+            &t(&["/min"]),
+        );
+        assert_eq!(l.text("unit"), Some("/min"));
+        let l = fit_to_template(q(json!(95), "kg"), &t(&["DV_QUANTITY"]), &t(&["/min"]));
+        assert_eq!(
+            l.text("unit"),
+            Some("kg"),
+            "a real unit mismatch is left for the template check"
+        );
+        let l = fit_to_template(q(json!(6), "{ScoreOf}"), &t(&["DV_COUNT"]), &[]);
+        assert_eq!(l.rm_type.as_deref(), Some("DV_COUNT"));
+        let l = fit_to_template(q(json!(6.5), "{ScoreOf}"), &t(&["DV_COUNT"]), &[]);
+        assert_eq!(l.rm_type.as_deref(), Some("DV_QUANTITY"));
+        let l = fit_to_template(q(json!(93), "%"), &t(&["DV_PROPORTION"]), &[]);
+        assert_eq!(dv_to_fhir(&l, "Quantity").unwrap()["value"], json!(93));
     }
 
     #[test]

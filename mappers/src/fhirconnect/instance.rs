@@ -42,6 +42,10 @@ pub struct Instance {
     /// The leaves. Later writes to the same path overwrite earlier ones
     /// field by field (FHIRconnect's top-down rule).
     pub leaves: BTreeMap<InstancePath, Leaf>,
+    /// Where each leaf came from in the FHIR input (a location such as
+    /// `Observation.component[0].valueQuantity`), so template-check issues
+    /// can name both sides. Empty for compositions read from openEHR.
+    pub sources: BTreeMap<InstancePath, String>,
 }
 
 impl Instance {

@@ -11,6 +11,7 @@
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
 pub mod canonical;
+pub mod check;
 pub mod compiled;
 pub mod datatypes;
 pub mod engine;

@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use super::compiled::Compiled;
-use super::datatypes::{fhir_to_dv, Converted};
+use super::datatypes::{fhir_to_dv, fit_to_template, Converted};
 use super::fhirpath::{self, Node};
 use super::instance::{Instance, Leaf};
 use super::loader::{LoadedFile, MappingSet};
@@ -242,6 +242,7 @@ impl<'s> Run<'s> {
                         .insert(field.to_owned(), Value::String(e.value.clone()));
                 }
                 leaf.rm_type = Some(self.rm_type_of(&at, &leaf));
+                self.out.sources.insert(at.clone(), node.loc.clone());
                 self.out.put(at, leaf);
             }
             // FHIR constants: the input values they stand for are used.
@@ -275,17 +276,16 @@ impl<'s> Run<'s> {
     }
 
     fn convert(&mut self, node: &Node<'_>, target: InstancePath, kind: Option<WithType>) {
-        let hint_types = self
-            .index
-            .and_then(|i| i.node(&target.aql()))
-            .map(|n| n.value_types.clone())
-            .unwrap_or_default();
+        let info = self.index.and_then(|i| i.node(&target.aql()));
+        let hint_types = info.map(|n| n.value_types.clone()).unwrap_or_default();
+        let units = info.map(|n| n.units.clone()).unwrap_or_default();
         let ty = match kind {
             Some(WithType::Coding) => Some("Coding"),
             _ => node.ty,
         };
         match fhir_to_dv(node.value, ty, hint_types.first().map(String::as_str)) {
-            Converted::Leaf(mut leaf) => {
+            Converted::Leaf(leaf) => {
+                let mut leaf = fit_to_template(leaf, &hint_types, &units);
                 if hint_types.iter().any(|t| t == "DV_ORDINAL") {
                     if let Some(o) = self.ordinal(&target, &leaf) {
                         leaf = o;
@@ -304,6 +304,7 @@ impl<'s> Run<'s> {
                     leaf.rm_type = hint_types.first().cloned();
                 }
                 self.consumed.push(node.loc.clone());
+                self.out.sources.insert(target.clone(), node.loc.clone());
                 self.out.put(target, leaf);
             }
             Converted::Unsupported => {
