@@ -250,7 +250,7 @@ pub fn fit_to_template(leaf: Leaf, value_types: &[String], units: &[String]) -> 
         return leaf;
     }
     if let Some(u) = unit {
-        if !units.iter().any(|x| *x == u) {
+        if !units.contains(&u) {
             let bare = strip_annotations(&u);
             if let Some(t) = units.iter().find(|x| strip_annotations(x) == bare) {
                 let mut leaf = leaf;
