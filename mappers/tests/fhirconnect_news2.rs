@@ -172,7 +172,7 @@ fn template_check_passes_the_mapped_bundle_and_names_both_paths_on_violations() 
         .starts_with("Bundle.entry["));
 
     // Unknown paths and data types are caught too.
-    let mut inst = t.output.clone();
+    let mut inst = t.output;
     let first = inst.leaves.keys().next().unwrap().clone();
     let mut bogus = first.clone();
     bogus.0.last_mut().unwrap().node = "at9999".into();
