@@ -213,8 +213,14 @@ impl Engine {
         for w in &mut warnings {
             w.location = rename(&w.location);
         }
+        let mut out = run.out;
+        if prefix.is_some() {
+            for src in out.sources.values_mut() {
+                *src = rename(src);
+            }
+        }
         Ok(Translation {
-            output: run.out,
+            output: out,
             unmapped,
             warnings,
         })

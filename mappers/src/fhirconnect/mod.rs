@@ -26,3 +26,4 @@ pub mod openehr_path;
 pub mod template_index;
 pub mod to_fhir;
 pub mod to_openehr;
+pub mod translators;
