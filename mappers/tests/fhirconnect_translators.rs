@@ -105,7 +105,7 @@ fn growth_chart_test_data_breaks_its_own_template() {
         ]
     );
     // With the units fixed the same data passes and round-trips.
-    let mut fixed = fhir.clone();
+    let mut fixed = fhir;
     for i in [1, 2] {
         fixed["entry"][i]["resource"]["valueQuantity"]["code"] = json!("kg");
         fixed["entry"][i]["resource"]["valueQuantity"]["unit"] = json!("kg");
