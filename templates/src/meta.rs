@@ -58,6 +58,10 @@ pub struct Node {
     /// constraint (`name/value`) when it renames the node, else the term
     /// text of `node_id` in the enclosing archetype.
     pub name: Option<String>,
+    /// When the template constrains the name to one of several coded terms
+    /// (IPS: one `CLUSTER` named "Reported image" or "Comparison image"),
+    /// their texts; each is a separate node in web templates and FLAT.
+    pub name_choices: Vec<String>,
     /// Summary of `DV_*` constraints for data-value nodes.
     pub constraint: Option<DvConstraint>,
     /// `default_value` given by the template, when any.

@@ -11,9 +11,12 @@
 //! refused with [`OptError::Encoding`] rather than guessed.
 
 mod constraints;
+mod id_scan;
 mod reader;
 mod terminology;
 mod xml;
+
+pub use id_scan::read_template_id;
 
 use crate::fault::{Classified, Fault};
 use crate::meta::TemplateMeta;
@@ -104,11 +107,16 @@ pub fn parse_opt(bytes: &[u8]) -> Result<TemplateMeta, OptError> {
 
 /// Parses an OPT 1.4 document within `limits`.
 pub fn parse_opt_with(bytes: &[u8], limits: &OptLimits) -> Result<TemplateMeta, OptError> {
+    let text = decode(bytes, limits)?;
+    let root = xml::parse(text, limits)?;
+    reader::read_template(&root)
+}
+
+/// Checks the size bound, strips a UTF-8 byte-order mark and validates UTF-8.
+fn decode<'a>(bytes: &'a [u8], limits: &OptLimits) -> Result<&'a str, OptError> {
     if bytes.len() > limits.max_bytes {
         return Err(OptError::TooLarge(limits.max_bytes));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| OptError::Encoding(e.valid_up_to()))?;
-    let root = xml::parse(text, limits)?;
-    reader::read_template(&root)
+    std::str::from_utf8(bytes).map_err(|e| OptError::Encoding(e.valid_up_to()))
 }

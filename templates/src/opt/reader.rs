@@ -8,8 +8,8 @@ use super::xml::Element;
 use super::OptError;
 use crate::id::TemplateId;
 use crate::meta::{
-    Attribute, DefaultValue, Node, NodeKind, Primitive, SlotConstraint, TemplateConstraint,
-    TemplateMeta, TermDefinitions,
+    Attribute, DefaultValue, Node, NodeKind, SlotConstraint, TemplateConstraint, TemplateMeta,
+    TermDefinitions,
 };
 
 /// Shared state of one template read.
@@ -57,12 +57,29 @@ pub(super) fn read_template(root: &Element) -> Result<TemplateMeta, OptError> {
         template_id,
         uid: root.path_text("uid/value").map(str::to_string),
         concept: root.child_text("concept").unwrap_or_default().to_string(),
-        languages: vec![language.clone()],
+        languages: languages(root, &language),
         language,
         root: root_node,
         node_count: ctx.node_count,
         template_constraints,
     })
+}
+
+/// The template language first, then the other languages of
+/// `description/details` (translations of the description; OPT 1.4 carries
+/// term definitions in the template language only).
+fn languages(root: &Element, language: &str) -> Vec<String> {
+    let mut out = vec![language.to_string()];
+    if let Some(description) = root.child("description") {
+        for details in description.children_named("details") {
+            if let Some(code) = details.path_text("language/code_string") {
+                if !out.iter().any(|l| l == code) {
+                    out.push(code.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn read_node(
@@ -85,23 +102,31 @@ fn read_node(
         "C_COMPLEX_OBJECT"
     });
 
-    let predicate = match (&archetype_id, node_id.is_empty()) {
-        (Some(a), _) => format!("[{a}]"),
-        (None, false) => format!("[{node_id}]"),
-        (None, true) => String::new(),
-    };
-    let aql_path = if rm_attribute.is_empty() {
-        String::new()
-    } else {
-        format!("{parent_path}/{rm_attribute}{predicate}")
-    };
-
     let own_terms;
     let terms = if archetype_id.is_some() && xsi != "ARCHETYPE_SLOT" {
         own_terms = Arc::new(read_terms(el, &ctx.language));
         Some(&own_terms)
     } else {
         terms
+    };
+    let explicit = explicit_name(el, terms, &ctx.language);
+
+    // A template-given name joins the predicate (`[at0034,'Reported image']`,
+    // AQL shorthand for `and name/value=...`): it is what tells apart two
+    // siblings made from one archetype node.
+    let name_part = explicit
+        .as_deref()
+        .map(|n| format!(",'{}'", n.replace('\\', "\\\\").replace('\'', "\\'")))
+        .unwrap_or_default();
+    let predicate = match (&archetype_id, node_id.is_empty()) {
+        (Some(a), _) => format!("[{a}{name_part}]"),
+        (None, false) => format!("[{node_id}{name_part}]"),
+        (None, true) => String::new(),
+    };
+    let aql_path = if rm_attribute.is_empty() {
+        String::new()
+    } else {
+        format!("{parent_path}/{rm_attribute}{predicate}")
     };
 
     let kind = match xsi {
@@ -140,6 +165,7 @@ fn read_node(
         occurrences: occurrences(el.child("occurrences"), &aql_path)?,
         aql_path,
         name: None,
+        name_choices: name_choices(el, terms, &ctx.language),
         constraint: None,
         default_value: el.child("default_value").map(default_value),
         attributes,
@@ -149,7 +175,7 @@ fn read_node(
             None
         },
     };
-    node.name = name_constraint(&node).or_else(|| {
+    node.name = explicit.or_else(|| {
         let code = if node.node_id.is_empty() {
             return None;
         } else {
@@ -183,15 +209,66 @@ fn read_attribute(
     })
 }
 
-/// The template's renaming of a node: `name/value` constrained to one string.
-fn name_constraint(node: &Node) -> Option<String> {
-    let name_attr = node.attribute("name")?;
-    let text_node = name_attr.children.first()?;
-    let value = text_node.attribute("value")?.children.first()?;
-    match &value.kind {
-        NodeKind::Primitive(Primitive::String { list, .. }) => list.first().cloned(),
-        _ => None,
+/// The template's renaming of a node: its `name` attribute constrained to
+/// one string (`DV_TEXT` `value`) or to one local code (`DV_CODED_TEXT`,
+/// whose term text is the name).
+fn explicit_name(
+    el: &Element,
+    terms: Option<&Arc<TermDefinitions>>,
+    language: &str,
+) -> Option<String> {
+    let name_attr = el
+        .children_named("attributes")
+        .find(|a| a.child_text("rm_attribute_name") == Some("name"))?;
+    let text_node = name_attr.child("children")?;
+    let attr = |name: &str| {
+        text_node
+            .children_named("attributes")
+            .find(|a| a.child_text("rm_attribute_name") == Some(name))
+            .and_then(|a| a.child("children"))
+    };
+    if let Some(value) = attr("value") {
+        let mut list = value.child("item")?.children_named("list");
+        let first = list.next()?.text.clone();
+        return list.next().is_none().then_some(first);
     }
+    let code = attr("defining_code")?;
+    let mut codes = code.children_named("code_list");
+    let first = codes.next()?.text.trim().to_string();
+    if codes.next().is_some() {
+        return None;
+    }
+    terms?.get(language, &first).map(|t| t.text.clone())
+}
+
+/// The texts of a name constrained to several local codes (see
+/// [`Node::name_choices`]); empty otherwise.
+fn name_choices(el: &Element, terms: Option<&Arc<TermDefinitions>>, language: &str) -> Vec<String> {
+    let Some(terms) = terms else {
+        return Vec::new();
+    };
+    let codes: Vec<&str> = el
+        .children_named("attributes")
+        .find(|a| a.child_text("rm_attribute_name") == Some("name"))
+        .and_then(|a| a.child("children"))
+        .and_then(|text| {
+            text.children_named("attributes")
+                .find(|a| a.child_text("rm_attribute_name") == Some("defining_code"))
+        })
+        .and_then(|a| a.child("children"))
+        .map(|code| {
+            code.children_named("code_list")
+                .map(|c| c.text.trim())
+                .collect()
+        })
+        .unwrap_or_default();
+    if codes.len() < 2 {
+        return Vec::new();
+    }
+    codes
+        .iter()
+        .filter_map(|c| terms.get(language, c).map(|t| t.text.clone()))
+        .collect()
 }
 
 /// The `string_expression`s of slot `includes` / `excludes`.
