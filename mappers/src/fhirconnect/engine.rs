@@ -188,6 +188,7 @@ impl Engine {
             warnings: Vec::new(),
             steps: 0,
             exhausted: false,
+            ambiguous_ordinal: std::cell::Cell::new(false),
         };
         run.model(start, &scope);
         if run.exhausted {

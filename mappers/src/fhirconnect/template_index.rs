@@ -2,11 +2,11 @@
 //! node facts (RM type, data-value type, multiplicity, FLAT id), and FLAT
 //! path -> AQL path. Translating a resource then costs hash lookups only.
 //!
-//! FLAT tree ids are derived here from node names with the EHRbase rule as
-//! far as the FLAT files in the corpus show it (lower-case, non-alphanumeric
-//! runs -> `_`, a leading digit gets an `a` prefix; structural containers
-//! `HISTORY`/`ITEM_TREE`/... do not appear in FLAT paths). This is a
-//! stand-in until the templates crate exposes its web-template ids.
+//! FLAT tree ids come from the templates crate's web template (the node's
+//! `id`); nodes absent from the web tree (structural containers such as
+//! `HISTORY`/`ITEM_TREE`) have no FLAT segment. AQL paths are keyed without
+//! name predicates (`[at0001,'Name']` -> `[at0001]`), as mapping files write
+//! them; siblings that differ only by name share the first one's facts.
 
 use std::collections::HashMap;
 
@@ -54,6 +54,7 @@ pub struct TemplateIndex {
     pub tree_id: String,
     nodes: HashMap<String, NodeInfo>,
     flat_to_aql: HashMap<String, String>,
+    web_ids: HashMap<String, String>,
 }
 
 /// RM types that structure data but have no FLAT path segment of their own.
@@ -68,12 +69,20 @@ const STRUCTURAL: &[&str] = &[
 impl TemplateIndex {
     /// Indexes `meta`.
     pub fn new(meta: &TemplateMeta) -> Self {
-        let tree_id = flat_id(meta.root.name.as_deref().unwrap_or(&meta.concept));
+        let wt = ehrgate_templates::webtemplate::build(meta);
+        let web_ids: HashMap<String, String> = wt
+            .tree
+            .walk()
+            .skip(1)
+            .map(|n| (strip_names(&n.aql_path), n.id.clone()))
+            .collect();
+        let tree_id = wt.tree.id.clone();
         let mut idx = TemplateIndex {
             template_id: meta.template_id.to_string(),
             tree_id: tree_id.clone(),
             nodes: HashMap::new(),
             flat_to_aql: HashMap::new(),
+            web_ids,
         };
         idx.add(&meta.root, &tree_id, true, None, &meta.language);
         idx
@@ -88,14 +97,17 @@ impl TemplateIndex {
         language: &str,
     ) {
         let terms = node.terms.as_deref().or(terms);
+        let aql = strip_names(&node.aql_path);
         let structural = STRUCTURAL.contains(&node.rm_type.as_str()) || node.is_data_value();
         let own_id = if is_root || structural {
             None
         } else {
-            Some(match &node.name {
-                Some(n) => flat_id(n),
-                None => node.rm_attribute.clone(),
-            })
+            // Web templates fold an ELEMENT into its value node
+            // (`.../items[at0004]/value`).
+            self.web_ids
+                .get(&aql)
+                .or_else(|| self.web_ids.get(&format!("{aql}/value")))
+                .cloned()
         };
         let flat = match &own_id {
             Some(id) => format!("{parent_flat}/{id}"),
@@ -103,16 +115,13 @@ impl TemplateIndex {
         };
         if !node.is_data_value() {
             // the first alternative wins; a second with the same path keeps the first
-            if !self.nodes.contains_key(&node.aql_path) {
-                self.nodes.insert(
-                    node.aql_path.clone(),
-                    info(node, own_id.clone(), terms, language),
-                );
-            }
             if own_id.is_some() {
                 self.flat_to_aql
                     .entry(flat.clone())
-                    .or_insert_with(|| node.aql_path.clone());
+                    .or_insert_with(|| aql.clone());
+            }
+            if !self.nodes.contains_key(&aql) {
+                self.nodes.insert(aql, info(node, own_id, terms, language));
             }
         }
         for attr in &node.attributes {
@@ -264,7 +273,7 @@ fn info(
         .filter(|a| a.existence.lower >= 1 && a.name != "value" && a.name != "name")
         .flat_map(|a| &a.children)
         .filter(|c| c.occurrences.lower >= 1 && !c.is_data_value() && !c.aql_path.is_empty())
-        .map(|c| c.aql_path.clone())
+        .map(|c| strip_names(&c.aql_path))
         .collect();
     NodeInfo {
         rm_type: node.rm_type.clone(),
@@ -282,7 +291,34 @@ fn info(
     }
 }
 
-/// A FLAT tree id from a node name.
+/// An AQL path without name predicates: `[at0001,'Name']` -> `[at0001]`.
+pub fn strip_names(aql: &str) -> String {
+    let mut out = String::with_capacity(aql.len());
+    let mut in_bracket = false;
+    let mut skipping = false;
+    let mut in_quote = false;
+    for c in aql.chars() {
+        match c {
+            '\'' if skipping => in_quote = !in_quote,
+            ']' if !in_quote => {
+                in_bracket = false;
+                skipping = false;
+                out.push(c);
+            }
+            ',' if in_bracket && !in_quote => skipping = true,
+            '[' if !in_quote && !skipping => {
+                in_bracket = true;
+                out.push(c);
+            }
+            _ if skipping => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A FLAT tree id from a node name (kept for nodes the web template does
+/// not name; the web template's ids are used otherwise).
 pub fn flat_id(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut last_underscore = true;
@@ -314,6 +350,15 @@ pub fn flat_id(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_predicates_are_dropped() {
+        assert_eq!(
+            strip_names("/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1,'Vorliegende Diagnose']/data[at0001]"),
+            "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1]/data[at0001]"
+        );
+        assert_eq!(strip_names("/items[at0001,'a, b]']/x"), "/items[at0001]/x");
+    }
 
     #[test]
     fn flat_ids_follow_the_corpus_spelling() {

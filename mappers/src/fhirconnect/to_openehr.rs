@@ -69,6 +69,8 @@ pub(crate) struct Run<'s> {
     pub warnings: Vec<Warning>,
     pub steps: usize,
     pub exhausted: bool,
+    /// Set when a number matched several ordinals (the first was taken).
+    pub ambiguous_ordinal: std::cell::Cell<bool>,
 }
 
 impl<'s> Run<'s> {
@@ -290,6 +292,12 @@ impl<'s> Run<'s> {
                     if let Some(o) = self.ordinal(&target, &leaf) {
                         leaf = o;
                     }
+                    if self.ambiguous_ordinal.replace(false) {
+                        self.warn(
+                            &node.loc,
+                            "value matches several ordinals; the first was taken",
+                        );
+                    }
                 }
                 // DV_TEXT is the parent of DV_CODED_TEXT: a coded value
                 // fits a text node.
@@ -325,7 +333,11 @@ impl<'s> Run<'s> {
             .or_else(|| leaf.fields.get(""))?
             .as_f64()?;
         let info = self.index?.node(&target.aql())?;
-        let (value, code, text) = info.ordinals.iter().find(|(v, _, _)| *v as f64 == n)?;
+        let mut same = info.ordinals.iter().filter(|(v, _, _)| *v as f64 == n);
+        let (value, code, text) = same.next()?;
+        if same.next().is_some() {
+            self.ambiguous_ordinal.set(true);
+        }
         Some(Leaf::new(
             "DV_ORDINAL",
             [
