@@ -76,7 +76,7 @@ impl TemplateIndex {
             .skip(1)
             .map(|n| (strip_names(&n.aql_path), n.id.clone()))
             .collect();
-        let tree_id = wt.tree.id.clone();
+        let tree_id = wt.tree.id;
         let mut idx = TemplateIndex {
             template_id: meta.template_id.to_string(),
             tree_id: tree_id.clone(),
@@ -120,9 +120,9 @@ impl TemplateIndex {
                     .entry(flat.clone())
                     .or_insert_with(|| aql.clone());
             }
-            if !self.nodes.contains_key(&aql) {
-                self.nodes.insert(aql, info(node, own_id, terms, language));
-            }
+            self.nodes
+                .entry(aql)
+                .or_insert_with(|| info(node, own_id, terms, language));
         }
         for attr in &node.attributes {
             for child in &attr.children {
