@@ -303,6 +303,8 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
             Some(json!({ "coding": [coding] }))
         }
         ("DV_CODED_TEXT", "Coding") => coded_to_coding(leaf),
+        // A FHIR `code` element carries the code, not its display text.
+        ("DV_CODED_TEXT", "code") => leaf.fields.get("code").cloned(),
         ("DV_CODED_TEXT", _) => leaf.fields.get("value").cloned(),
         ("DV_PROPORTION", "Quantity") => {
             let n = leaf.fields.get("numerator")?.clone();

@@ -10,6 +10,7 @@
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
+pub mod at_codes;
 pub mod canonical;
 pub mod check;
 pub mod compiled;
@@ -23,6 +24,7 @@ pub mod instance;
 pub mod loader;
 pub mod model;
 pub mod openehr_path;
+pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;
 pub mod to_openehr;

@@ -174,6 +174,19 @@ impl InstancePath {
         self.0.len() >= prefix.0.len() && self.0[..prefix.0.len()] == prefix.0[..]
     }
 
+    /// The archetype id of the nearest archetype root on the path and the
+    /// node id of the last segment: the key of at-code tables.
+    pub fn archetype_and_node(&self) -> Option<(&str, &str)> {
+        let node = self.0.last()?.node.as_str();
+        let arch = self
+            .0
+            .iter()
+            .rev()
+            .map(|s| s.node.as_str())
+            .find(|n| n.starts_with("openEHR-"))?;
+        Some((arch, node))
+    }
+
     /// The AQL path without indexes (`/content[...]/data[at0001]`), as the
     /// template metadata keys its nodes.
     pub fn aql(&self) -> String {

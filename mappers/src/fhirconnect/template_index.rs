@@ -41,6 +41,8 @@ pub struct NodeInfo {
     pub code_list: Option<(String, Vec<String>)>,
     /// For quantities: allowed units (empty: any).
     pub units: Vec<String>,
+    /// For local coded nodes: at-code -> term text.
+    pub code_texts: Vec<(String, String)>,
     /// For ordinals: (value, at-code, term text).
     pub ordinals: Vec<(i64, String, String)>,
 }
@@ -248,10 +250,16 @@ fn info(
     let mut code_list = None;
     let mut units = Vec::new();
     let mut ordinals = Vec::new();
+    let mut code_texts = Vec::new();
     for dv in node.attribute("value").iter().flat_map(|a| &a.children) {
         match &dv.constraint {
             Some(ehrgate_templates::meta::DvConstraint::CodedText(c)) if !c.codes.is_empty() => {
                 code_list = Some((c.terminology.clone(), c.codes.clone()));
+                for code in &c.codes {
+                    if let Some(t) = terms.and_then(|t| t.get(language, code)) {
+                        code_texts.push((code.clone(), t.text.clone()));
+                    }
+                }
             }
             Some(ehrgate_templates::meta::DvConstraint::Quantity(q)) => {
                 units.extend(q.units.iter().map(|u| u.unit.clone()));
@@ -288,6 +296,7 @@ fn info(
         code_list,
         units,
         ordinals,
+        code_texts,
     }
 }
 

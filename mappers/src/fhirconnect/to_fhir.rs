@@ -191,7 +191,8 @@ impl<'s> RevRun<'s> {
             if !structural && !none {
                 if let Some(leaf) = leaf {
                     let ty = element.ty.as_deref().or(leaf_ty).unwrap_or("string");
-                    match dv_to_fhir(leaf, ty) {
+                    let leaf = fhir_code(&target, leaf);
+                    match dv_to_fhir(&leaf, ty) {
                         Some(v) => {
                             set(&mut self.doc, &element.ptr, v);
                             self.consumed.insert(target.clone());
@@ -479,4 +480,23 @@ impl<'s> RevRun<'s> {
             )
         })
     }
+}
+
+/// A local at-code the terminology table knows goes back to its FHIR code
+/// and system.
+fn fhir_code(target: &InstancePath, leaf: &super::instance::Leaf) -> super::instance::Leaf {
+    let mut out = leaf.clone();
+    if leaf.rm_type.as_deref() != Some("DV_CODED_TEXT") || leaf.text("terminology") != Some("local")
+    {
+        return out;
+    }
+    let (Some((arch, node)), Some(code)) = (target.archetype_and_node(), leaf.text("code")) else {
+        return out;
+    };
+    if let Some(row) = super::at_codes::from_at_code(arch, node, code) {
+        out.fields.insert("code".to_owned(), json!(row.code));
+        out.fields
+            .insert("terminology".to_owned(), json!(row.system));
+    }
+    out
 }

@@ -311,6 +311,9 @@ impl<'s> Run<'s> {
                 if leaf.rm_type.is_none() {
                     leaf.rm_type = hint_types.first().cloned();
                 }
+                if let Some(coded) = self.local_code(&target, &leaf) {
+                    leaf = coded;
+                }
                 self.consumed.push(node.loc.clone());
                 self.out.sources.insert(target.clone(), node.loc.clone());
                 self.out.put(target, leaf);
@@ -322,6 +325,38 @@ impl<'s> Run<'s> {
                 );
             }
         }
+    }
+
+    /// A FHIR code aimed at a node with a local code list becomes the
+    /// at-code the terminology table gives for it.
+    fn local_code(&self, target: &InstancePath, leaf: &Leaf) -> Option<Leaf> {
+        let info = self.index?.node(&target.aql())?;
+        let (terminology, codes) = info.code_list.as_ref()?;
+        if terminology != "local" {
+            return None;
+        }
+        let code = leaf
+            .text("code")
+            .or_else(|| leaf.text("value"))
+            .or_else(|| leaf.text(""))?;
+        if codes.iter().any(|c| c == code) {
+            return None;
+        }
+        let (arch, node) = target.archetype_and_node()?;
+        let row = super::at_codes::to_at_code(arch, node, code)?;
+        let text = info
+            .code_texts
+            .iter()
+            .find(|(c, _)| c == row.at_code)
+            .map_or(row.at_code, |(_, t)| t.as_str());
+        Some(Leaf::new(
+            "DV_CODED_TEXT",
+            [
+                ("code", Value::String(row.at_code.to_owned())),
+                ("terminology", Value::String("local".to_owned())),
+                ("value", Value::String(text.to_owned())),
+            ],
+        ))
     }
 
     /// A number aimed at a `DV_ORDINAL` node becomes the template's ordinal
