@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod translate;
+
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
     /// Everything succeeded.
@@ -27,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and the build's enabled features.
     Version,
+    /// Translate messages offline (`--from hl7v2 --to fhir`).
+    Translate(translate::TranslateArgs),
 }
 
 impl Cli {
@@ -37,6 +41,7 @@ impl Cli {
                 println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
                 Ok(exit::OK)
             }
+            Command::Translate(args) => args.run(),
         }
     }
 }
