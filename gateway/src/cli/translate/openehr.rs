@@ -217,7 +217,7 @@ fn defaults(set: &Shipped) -> anyhow::Result<CanonicalDefaults> {
         .template()
         .with_context(|| format!("template of `{}`", set.name))?;
     Ok(CanonicalDefaults {
-        language: meta.language.clone(),
+        language: meta.language,
         territory: DEFAULT_TERRITORY.to_owned(),
         composer: COMPOSER.to_owned(),
         time: now_rfc3339(),
