@@ -9,6 +9,7 @@
 
 mod hl7v2_fhir;
 mod input;
+mod openehr;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,15 @@ pub enum BundleTypeArg {
     Collection,
 }
 
+/// openEHR serialisations `translate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OpenEhrFormatArg {
+    /// Canonical JSON.
+    Canonical,
+    /// FLAT (simSDT) JSON.
+    Flat,
+}
+
 /// Arguments of `ehrgate translate`.
 #[derive(Debug, Args)]
 pub struct TranslateArgs {
@@ -59,6 +69,13 @@ pub struct TranslateArgs {
     /// Z-segment mapping file (JSON), applied at run time.
     #[arg(long)]
     pub zmap: Option<PathBuf>,
+    /// openEHR template id (FHIR <-> openEHR; optional for openEHR -> FHIR
+    /// when the composition names it).
+    #[arg(long)]
+    pub template: Option<String>,
+    /// openEHR output format.
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub format: OpenEhrFormatArg,
     /// Zone for v2 times without one (`Z`, `+01:00`); without it such
     /// times keep only their date, with a warning.
     #[arg(long)]
@@ -70,6 +87,8 @@ impl TranslateArgs {
     pub fn run(self) -> anyhow::Result<u8> {
         match (self.from, self.to) {
             (Format::Hl7v2, Format::Fhir) => hl7v2_fhir::run(&self),
+            (Format::Fhir, Format::Openehr) => openehr::run(&self, openehr::Direction::ToOpenEhr),
+            (Format::Openehr, Format::Fhir) => openehr::run(&self, openehr::Direction::ToFhir),
             (from, to) => {
                 eprintln!(
                     "ehrgate translate: translation from {from:?} to {to:?} is not available"
