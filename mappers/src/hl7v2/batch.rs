@@ -16,6 +16,9 @@
 
 use super::error::{ParseError, ParseErrorKind};
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// One message of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchItem<'a> {
@@ -69,21 +72,23 @@ enum LineKind {
 
 impl<'a> Batch<'a> {
     fn new(input: &'a [u8], lenient: bool) -> Self {
-        let pos = if input.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
         Self {
             input,
-            pos,
+            pos: 0,
             index: 0,
             lenient,
             in_comment: false,
         }
     }
 
+    /// The line starting at `start`. A UTF-8 BOM at the start of a line is
+    /// skipped: concatenated files (`cat *.hl7`) carry one per message.
     fn line_at(&self, start: usize) -> Line {
+        let start = if self.input[start..].starts_with(BOM) {
+            start + BOM.len()
+        } else {
+            start
+        };
         let rest = &self.input[start..];
         match memchr::memchr2(b'\r', b'\n', rest) {
             None => Line {
@@ -212,6 +217,16 @@ mod tests {
         }
         assert_eq!(items[0].bytes, b"MSH|^~\\&|A||||||ADT^A01|1|P|2.5\rPID|1");
         assert_eq!(items[1].bytes, b"MSH|^~\\&|A||||||ADT^A02|2|P|2.5");
+    }
+
+    #[test]
+    fn concatenated_files_each_with_a_bom() {
+        let input = b"\xEF\xBB\xBFMSH|^~\\&|A||||||ADT^A01|1|P|2.5\nPID|1\n\xEF\xBB\xBFMSH|^~\\&|A||||||ADT^A02|2|P|2.5\nPID|2";
+        let items: Vec<_> = split(input).map(Result::unwrap).collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].byte_offset, 3);
+        assert_eq!(items[1].byte_offset, 44);
+        assert!(items[1].bytes.starts_with(b"MSH|"));
     }
 
     #[test]
