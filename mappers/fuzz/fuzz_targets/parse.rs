@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         max_repetitions: 8,
         max_components: 16,
     };
-    let _ = Message::parse_with(data, &small);
+    if let Err(e) = Message::parse_with(data, &small) {
+        let nack = ack::nack_for_unparsed(data, &e, ack::AckCode::AR, "N", "T");
+        Message::parse(&nack).expect("NACK parses");
+    }
     for item in batch::split(data).chain(batch::split_lenient(data)).flatten() {
         let _ = Message::parse(item.bytes);
     }

@@ -11,7 +11,7 @@
 //! - only ASCII bytes: the declared charset (it still matters for `\Xhh\`
 //!   escapes), ASCII when none is declared;
 //! - a UTF-8 BOM, or non-ASCII bytes that are valid UTF-8: UTF-8; when MSH-18
-//!   declared something else a [`ParseWarning`](super::ParseWarning) records
+//!   declared something else a [`ParseWarning`] records
 //!   the mismatch;
 //! - non-ASCII bytes that are not valid UTF-8: the declared single-byte
 //!   charset; with none (or ASCII, or UTF-8) declared, Latin-1 for ASCII/none
