@@ -162,7 +162,6 @@ fn uuid_template_id_is_kept() {
 #[tokio::test]
 async fn whole_corpus_through_the_cache() {
     use ehrgate_templates::store::{CacheConfig, CachedStore, DirSource, DuplicatePolicy};
-    use ehrgate_templates::TemplateStore;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 

@@ -35,13 +35,15 @@ pub fn build(meta: &TemplateMeta) -> WebTemplate {
         .next()
         .unwrap_or_default();
     tree.node_id = meta.root.archetype_id.clone().unwrap_or_default();
-    WebTemplate {
+    let mut wt = WebTemplate {
         template_id: meta.template_id.to_string(),
         version: "2.3".into(),
         default_language: meta.language.clone(),
         languages: meta.languages.clone(),
         tree,
-    }
+    };
+    super::annotate::annotate(&mut wt, meta);
+    wt
 }
 
 fn display_name(node: &Node) -> String {
