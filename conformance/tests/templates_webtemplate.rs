@@ -273,17 +273,5 @@ fn descriptions_and_code_labels_agree() {
         }
     }
     assert!(compared.0 > 500 && compared.1 > 200, "{compared:?}");
-    // Known: six IPS nodes renamed by the template with a coded name
-    // (`Reported image`, `Global exclusion of procedures`, ...) take their
-    // description from the name's term in the corpus; we give the node's own
-    // archetype term description. Everything else agrees.
-    let unexpected: Vec<&String> = mismatches
-        .iter()
-        .filter(|m| {
-            !(m.starts_with("openehr/templates/web/ips_template.json")
-                && (m.contains("\"global_exclusion_of_") || m.contains("_image\")")))
-        })
-        .collect();
-    assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert_eq!(mismatches.len(), 6, "{mismatches:#?}");
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
 }

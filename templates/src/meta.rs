@@ -62,10 +62,13 @@ pub struct Node {
     /// constraint (`name/value`) when it renames the node, else the term
     /// text of `node_id` in the enclosing archetype.
     pub name: Option<String>,
+    /// The node's description in the template language: of the coded name's
+    /// term when the template names the node with a code, else of `node_id`.
+    pub description: Option<String>,
     /// When the template constrains the name to one of several coded terms
     /// (IPS: one `CLUSTER` named "Reported image" or "Comparison image"),
-    /// their texts; each is a separate node in web templates and FLAT.
-    pub name_choices: Vec<String>,
+    /// those terms; each is a separate node in web templates and FLAT.
+    pub name_choices: Vec<CodedName>,
     /// Summary of `DV_*` constraints for data-value nodes.
     pub constraint: Option<DvConstraint>,
     /// `default_value` given by the template, when any.
@@ -303,6 +306,17 @@ pub enum DvConstraint {
     /// Any other data value whose attributes carry primitive constraints:
     /// `(attribute, constraint)` pairs, e.g. `DV_IDENTIFIER` `id` patterns.
     Other(Vec<(String, Primitive)>),
+}
+
+/// One allowed coded name of a node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodedName {
+    /// The local code (`at0053`).
+    pub code: String,
+    /// Its text: the node name.
+    pub text: String,
+    /// Its description.
+    pub description: Option<String>,
 }
 
 /// A template-given default value (`default_value` element).

@@ -1,12 +1,12 @@
-//! Descriptions and code labels for a built web template, from the
-//! archetype term definitions of the template.
+//! Labels of local codes in a built web template, from the archetype term
+//! definitions of the template (descriptions come with the nodes).
 
 use std::collections::HashMap;
 
 use super::{WebNode, WebTemplate};
 use crate::meta::{TemplateMeta, TermDefinitions};
 
-/// Fills [`WebNode::description`] and the labels of local codes.
+/// Fills the labels of local codes.
 pub(super) fn annotate(wt: &mut WebTemplate, meta: &TemplateMeta) {
     let terms: HashMap<&str, &TermDefinitions> = meta
         .root
@@ -25,18 +25,7 @@ fn walk(
 ) {
     let own = terms.get(node.node_id.as_str()).copied();
     let current = own.or(inherited);
-    let code = if own.is_some() {
-        "at0000"
-    } else {
-        node.node_id.as_str()
-    };
     if let Some(t) = current {
-        if !code.is_empty() {
-            node.description = t
-                .get(language, code)
-                .map(|term| term.description.clone())
-                .filter(|d| !d.is_empty());
-        }
         for input in &mut node.inputs {
             for value in &mut input.list {
                 if value.value.starts_with("at") {
