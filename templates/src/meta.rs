@@ -431,6 +431,32 @@ impl TemplateMeta {
         Arc::clone(self.web.get_or_init(|| Arc::new(build(self))))
     }
 
+    /// Every default value the template sets, with the AQL path of the node
+    /// it applies to: `default_value`s inside the definition, and the
+    /// template-level `constraints` (whose differential path, an archetype
+    /// path from the root archetype, is turned into an AQL path).
+    pub fn default_values(&self) -> Vec<(String, &DefaultValue)> {
+        let mut out: Vec<(String, &DefaultValue)> = self
+            .root
+            .walk()
+            .filter_map(|n| Some((n.aql_path.clone(), n.default_value.as_ref()?)))
+            .collect();
+        for c in &self.template_constraints {
+            let path = c.differential_path.trim();
+            // `[openEHR-EHR-COMPOSITION.x.v1]/content[...]` -> `/content[...]`
+            let relative = match path.strip_prefix('[') {
+                Some(rest) => rest.find(']').map_or("", |i| &rest[i + 1..]),
+                None => path,
+            };
+            for child in &c.attribute.children {
+                if let Some(dv) = &child.default_value {
+                    out.push((format!("{relative}/{}", c.attribute.name), dv));
+                }
+            }
+        }
+        out
+    }
+
     /// The term definitions of `archetype_id`.
     pub fn terms_of(&self, archetype_id: &str) -> Option<&Arc<TermDefinitions>> {
         self.root
