@@ -3,7 +3,19 @@
 //!
 //! # Layout
 //! - [`cli`]: the `ehrgate` command line; one file per subcommand.
+//! - [`config`]: the TOML config model, loading and validation with lines.
+//! - [`routing`]: tenant resolution, route matching, the sticky canary split
+//!   (`decide`) and the atomically swapped routing table.
+//! - [`proxy`]: the hyper server and client, the per-request pipeline,
+//!   upstream health, retries, reload and shutdown.
+//! - [`tls`]: rustls server config with reloadable certificates.
+//! - [`outcome`]: FHIR `OperationOutcome` bodies for every error we answer.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
+pub mod outcome;
+pub mod proxy;
+pub mod routing;
+pub mod tls;

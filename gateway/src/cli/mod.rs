@@ -1,9 +1,14 @@
 //! The `ehrgate` command line. One file per subcommand; `main.rs` only
 //! parses arguments and turns the returned exit code into the process exit.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
+pub mod translate;
 mod template;
+pub mod check_config;
+pub mod serve;
 
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
@@ -29,9 +34,22 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and the build's enabled features.
     Version,
+    /// Translate messages offline (`--from hl7v2 --to fhir`).
+    Translate(translate::TranslateArgs),
     /// Inspect operational templates (OPT files, template directories).
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Run the gateway proxy with a config file.
+    Serve {
+        /// The TOML config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Validate a config file and explain each problem with its line.
+    CheckConfig {
+        /// The TOML config file.
+        file: PathBuf,
+    },
 }
 
 impl Cli {
@@ -42,7 +60,10 @@ impl Cli {
                 println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
                 Ok(exit::OK)
             }
+            Command::Translate(args) => args.run(),
             Command::Template(command) => template::run(command),
+            Command::Serve { config } => serve::run(&config),
+            Command::CheckConfig { file } => check_config::run(&file),
         }
     }
 }

@@ -43,6 +43,7 @@ pub mod message;
 mod message_tests;
 pub mod mllp;
 pub mod path;
+mod scan;
 pub mod segment;
 pub mod value;
 pub mod write;

@@ -1,0 +1,13 @@
+//! The gateway's configuration: the TOML model, loading with line-numbered
+//! errors, and the validation rules.
+//!
+//! A [`LoadedConfig`] is always valid: `serve` builds its routing table from
+//! one, reload refuses a file that does not load, and `check-config` prints
+//! the same errors a reload would log.
+
+pub mod load;
+pub mod model;
+pub mod validate;
+
+pub use load::{load, load_str, ConfigError, ConfigIssue, LoadedConfig, Location};
+pub use model::Config;

@@ -1,0 +1,139 @@
+//! Every way a proxied request can fail, each mapped once to a status code
+//! and an OperationOutcome (the `fail_to_proxy` phase of pingora).
+
+use ehrgate_templates::fault::{Classified, Fault};
+use http::StatusCode;
+
+use super::body::BodyError;
+use crate::outcome::Issue;
+use crate::routing::jwt::JwtError;
+use crate::routing::tenant::TenantError;
+
+/// Why the gateway answered instead of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No or unknown tenant.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// A bearer token that did not verify.
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    /// No route for this tenant and request.
+    #[error("no route serves this request for this tenant")]
+    NoRoute,
+    /// The request body is larger than allowed.
+    #[error("the request body is larger than {limit} bytes")]
+    RequestTooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The request target cannot be forwarded.
+    #[error("the request target is not valid")]
+    BadTarget,
+    /// The backend is marked down (health check or ejection).
+    #[error("the backend is unavailable")]
+    Unavailable,
+    /// No connection to the backend.
+    #[error("the backend could not be reached")]
+    Connect,
+    /// The backend did not answer in time.
+    #[error("the backend did not answer in time")]
+    Timeout,
+    /// The backend's response was larger than allowed.
+    #[error("the backend's response is larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The exchange with the backend failed.
+    #[error("the backend failed")]
+    Upstream,
+}
+
+impl Classified for ProxyError {
+    fn fault(&self) -> Fault {
+        match self {
+            ProxyError::Tenant(e) => e.fault(),
+            ProxyError::Jwt(e) => e.fault(),
+            ProxyError::NoRoute | ProxyError::RequestTooLarge { .. } | ProxyError::BadTarget => {
+                Fault::Client
+            }
+            ProxyError::Unavailable
+            | ProxyError::Connect
+            | ProxyError::Timeout
+            | ProxyError::ResponseTooLarge { .. }
+            | ProxyError::Upstream => Fault::Upstream,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ProxyError::Tenant(e) => e.code(),
+            ProxyError::Jwt(e) => e.code(),
+            ProxyError::NoRoute => "route.none",
+            ProxyError::RequestTooLarge { .. } => "request.too-large",
+            ProxyError::BadTarget => "request.bad-target",
+            ProxyError::Unavailable => "upstream.unavailable",
+            ProxyError::Connect => "upstream.connect",
+            ProxyError::Timeout => "upstream.timeout",
+            ProxyError::ResponseTooLarge { .. } => "upstream.response-too-large",
+            ProxyError::Upstream => "upstream.failed",
+        }
+    }
+}
+
+/// Statuses for tenant errors, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantStatuses {
+    /// For a missing tenant.
+    pub missing: StatusCode,
+    /// For an unknown tenant.
+    pub unknown: StatusCode,
+}
+
+// === impl ProxyError ===
+
+impl ProxyError {
+    /// The status and the issue to answer with.
+    pub fn status_and_issue(&self, statuses: TenantStatuses) -> (StatusCode, Issue) {
+        let issue = Issue::from_error(self);
+        match self {
+            ProxyError::Tenant(TenantError::Missing) => (
+                statuses.missing,
+                issue.with_code(forbidden_or(statuses.missing, "required")),
+            ),
+            ProxyError::Tenant(TenantError::Unknown) => (
+                statuses.unknown,
+                issue.with_code(forbidden_or(statuses.unknown, "invalid")),
+            ),
+            ProxyError::Jwt(JwtError::Jwks(_)) => (StatusCode::INTERNAL_SERVER_ERROR, issue),
+            ProxyError::Jwt(_) => (StatusCode::UNAUTHORIZED, issue.with_code("login")),
+            ProxyError::NoRoute => (StatusCode::NOT_FOUND, issue.with_code("not-found")),
+            ProxyError::RequestTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, issue.with_code("too-costly"))
+            }
+            ProxyError::BadTarget => (StatusCode::BAD_REQUEST, issue),
+            ProxyError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, issue),
+            ProxyError::Connect | ProxyError::Upstream | ProxyError::ResponseTooLarge { .. } => {
+                (StatusCode::BAD_GATEWAY, issue)
+            }
+            ProxyError::Timeout => (StatusCode::GATEWAY_TIMEOUT, issue.with_code("timeout")),
+        }
+    }
+
+    /// Maps a body error seen while sending the request.
+    pub fn from_body(err: &BodyError) -> ProxyError {
+        match err {
+            BodyError::TooLarge { limit } => ProxyError::RequestTooLarge { limit: *limit },
+            BodyError::Stream(_) => ProxyError::Upstream,
+        }
+    }
+}
+
+fn forbidden_or(status: StatusCode, otherwise: &'static str) -> &'static str {
+    if status == StatusCode::FORBIDDEN {
+        "forbidden"
+    } else {
+        otherwise
+    }
+}

@@ -1,0 +1,424 @@
+//! The per-request pipeline, in named phases (after pingora's proxy trait):
+//! `identify` (request id, verified JWT, tenant) -> `select` (route, arm and
+//! handler) -> `upstream_request` (rewrite) -> `send` (timeouts, retries,
+//! health) -> `response_filter` (headers) -> logging (when the body ends).
+//! Any phase may fail with a [`ProxyError`], answered as an OperationOutcome.
+
+use std::collections::hash_map::RandomState;
+use std::convert::Infallible;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Request, Response, StatusCode, Version};
+use http_body::Body as _;
+use hyper::body::Incoming;
+
+use super::access_log::AccessLog;
+use super::body::ProxyBody;
+use super::error::ProxyError;
+use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
+use super::retry::retryable;
+use super::state::{Shared, Snapshot};
+use super::upstream::Upstream;
+use crate::config::model::BackendKind;
+use crate::outcome::{operation_outcome, FHIR_JSON};
+use crate::routing::decision::{decide, Decision, StickySource};
+use crate::routing::flags::FlagContext;
+use crate::routing::jwt::VerifiedClaims;
+use crate::routing::route_match::MatchInput;
+use crate::routing::tenant::TenantInput;
+
+/// How a route's requests are served. The FHIR facade (issue 8) adds a
+/// variant that translates FHIR to openEHR instead of passing through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// Forward the request as it is.
+    PassThrough,
+}
+
+impl Handler {
+    /// The handler for a backend kind (the one place where the choice is made).
+    pub fn for_backend(kind: BackendKind) -> Handler {
+        match kind {
+            BackendKind::Fhir
+            | BackendKind::Http
+            | BackendKind::Openehr
+            | BackendKind::Hl7v2Mllp => Handler::PassThrough,
+        }
+    }
+}
+
+/// Serves one request; never fails (errors become OperationOutcomes).
+pub async fn handle(
+    shared: Arc<Shared>,
+    client: Arc<ClientInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    let start = Instant::now();
+    let snap = shared.load();
+    let (mut parts, body) = req.into_parts();
+    let request_id = request_id(&parts, &snap);
+    let mut log = AccessLog {
+        request_id: request_id.clone(),
+        tenant: None,
+        route: None,
+        arm: "-",
+        rule: "-",
+        backend: None,
+        method: parts.method.clone(),
+        status: 0,
+        start,
+        attempts: 0,
+        truncated: false,
+    };
+    let result = proxy(
+        &shared,
+        &snap,
+        &client,
+        &mut parts,
+        body,
+        &request_id,
+        &mut log,
+    )
+    .await;
+    let mut resp = match result {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err, &snap),
+    };
+    resp.headers_mut()
+        .insert(snap.settings.request_id_header.clone(), request_id);
+    log.status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    Ok(Response::from_parts(parts, body.with_log(log)))
+}
+
+async fn proxy(
+    shared: &Shared,
+    snap: &Snapshot,
+    client: &ClientInfo,
+    parts: &mut Parts,
+    body: Incoming,
+    request_id: &HeaderValue,
+    log: &mut AccessLog,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    // identify
+    let claims = verify_bearer(snap, &parts.headers)?;
+    let host = host_of(parts);
+    let path = parts.uri.path();
+    let table = &snap.table;
+    let resolved = table.tenants().resolve(&TenantInput {
+        headers: &parts.headers,
+        host,
+        path,
+        jwt_tenant: claims.as_ref().and_then(|c| c.tenant.as_deref()),
+    })?;
+    let tenant = resolved.tenant;
+    log.tenant = Some(tenant.id.clone());
+    let path = path
+        .get(resolved.prefix_len..)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("/");
+
+    // select
+    let user = claims
+        .as_ref()
+        .and_then(|c| c.subject.as_deref())
+        .or_else(|| parts.headers.get("x-user-id").and_then(|v| v.to_str().ok()));
+    let roles: &[String] = claims.as_ref().map_or(&[], |c| c.roles.as_slice());
+    let input = MatchInput {
+        method: &parts.method,
+        path,
+        headers: &parts.headers,
+        tenant: tenant.idx,
+        flags: FlagContext {
+            tenant: &tenant.id,
+            user,
+            roles,
+            headers: &parts.headers,
+        },
+    };
+    let sticky = StickySource {
+        request_id: request_id.to_str().unwrap_or(""),
+        user,
+        query: parts.uri.query(),
+    };
+    let decision: Decision = decide(table, &input, &sticky).map_err(|_| ProxyError::NoRoute)?;
+    let route = table.route(decision.route).ok_or(ProxyError::NoRoute)?;
+    let upstream = snap
+        .upstreams
+        .get(usize::from(decision.backend))
+        .ok_or(ProxyError::Unavailable)?;
+    log.route = Some(route.id.clone());
+    log.arm = decision.arm.as_str();
+    log.rule = decision.rule.as_str();
+    log.backend = Some(upstream.name.clone());
+    let decision_headers = snap.settings.decision_headers.then(|| {
+        (
+            snap.route_headers.get(usize::from(decision.route)).cloned(),
+            HeaderValue::from_static(decision.arm.as_str()),
+        )
+    });
+
+    let handler = Handler::for_backend(upstream.kind);
+    let result = match handler {
+        Handler::PassThrough => {
+            let fwd_path = if route.strip_prefix {
+                path.get(route.prefix.len()..)
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("/")
+            } else {
+                path
+            };
+            let uri = upstream
+                .uri_for(fwd_path, parts.uri.query())
+                .map_err(|_| ProxyError::BadTarget)?;
+            upstream_request(snap, client, parts, tenant.header_value.clone(), request_id);
+            send(shared, snap, upstream, parts, uri, body, log).await
+        }
+    };
+    let mut resp = result?;
+    if let Some((route_v, arm_v)) = decision_headers {
+        let h = resp.headers_mut();
+        if let Some(v) = route_v {
+            h.insert(ROUTE_HEADER, v);
+        }
+        h.insert(ARM_HEADER, arm_v);
+    }
+    Ok(resp)
+}
+
+/// Verifies `Authorization: Bearer` when the JWT tenant source is on; a
+/// token that fails is refused (401), never ignored.
+fn verify_bearer(
+    snap: &Snapshot,
+    headers: &http::HeaderMap,
+) -> Result<Option<VerifiedClaims>, ProxyError> {
+    let Some(jwt) = &snap.settings.jwt else {
+        return Ok(None);
+    };
+    if !snap.table.tenants().uses_jwt() {
+        return Ok(None);
+    }
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(token) = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+    else {
+        return Ok(None);
+    };
+    jwt.jwks
+        .verify(
+            token.trim(),
+            &jwt.tenant_claim,
+            jwt.issuer.as_deref(),
+            jwt.audience.as_deref(),
+        )
+        .map(Some)
+        .map_err(ProxyError::Jwt)
+}
+
+fn host_of(parts: &Parts) -> Option<&str> {
+    let raw = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+        parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+    })?;
+    let raw = raw.rsplit_once('@').map_or(raw, |(_, h)| h);
+    Some(match raw.rfind(':') {
+        Some(i) if !raw.ends_with(']') => &raw[..i],
+        _ => raw,
+    })
+}
+
+/// Rewrites headers for the upstream hop.
+fn upstream_request(
+    snap: &Snapshot,
+    client: &ClientInfo,
+    parts: &mut Parts,
+    tenant: Option<HeaderValue>,
+    request_id: &HeaderValue,
+) {
+    // The client's Host (or h2 :authority) becomes X-Forwarded-Host; the
+    // upstream gets its own host from the URI.
+    let host = parts.headers.remove(header::HOST).or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    let headers = &mut parts.headers;
+    remove_hop_by_hop(headers);
+    set_forwarded(headers, client, host);
+    // The upstream sees the tenant we resolved, never an unverified header.
+    match tenant {
+        Some(v) => {
+            headers.insert(snap.settings.tenant_header.clone(), v);
+        }
+        None => {
+            headers.remove(&snap.settings.tenant_header);
+        }
+    }
+    headers.insert(snap.settings.request_id_header.clone(), request_id.clone());
+    parts.version = Version::HTTP_11;
+}
+
+/// Sends to the upstream with timeout, retries within the budget and
+/// health bookkeeping; wraps the response body with the size limit.
+async fn send(
+    shared: &Shared,
+    snap: &Snapshot,
+    up: &Upstream,
+    parts: &mut Parts,
+    uri: http::Uri,
+    body: Incoming,
+    log: &mut AccessLog,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let limits = &snap.settings;
+    if let Some(len) = content_length(&parts.headers) {
+        if len > limits.max_request_body {
+            return Err(ProxyError::RequestTooLarge {
+                limit: limits.max_request_body,
+            });
+        }
+    }
+    shared.retry.deposit();
+    let may_retry = limits.max_attempts > 1 && retryable(&parts.method, !body.is_end_stream());
+    let mut body = Some(ProxyBody::stream(body, limits.max_request_body));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        log.attempts = attempt;
+        if !up.health.available() {
+            return Err(ProxyError::Unavailable);
+        }
+        let mut req = Request::new(body.take().unwrap_or_else(ProxyBody::empty));
+        *req.method_mut() = parts.method.clone();
+        *req.uri_mut() = uri.clone();
+        *req.version_mut() = Version::HTTP_11;
+        // Headers are copied only when a retry may need them again.
+        *req.headers_mut() = if may_retry {
+            parts.headers.clone()
+        } else {
+            std::mem::take(&mut parts.headers)
+        };
+        match tokio::time::timeout(up.request_timeout, up.client().request(req)).await {
+            Err(_) => {
+                up.health.failure();
+                return Err(ProxyError::Timeout);
+            }
+            Ok(Err(e)) => {
+                if let Some(be) = find_body_error(&e) {
+                    return Err(ProxyError::from_body(be));
+                }
+                up.health.failure();
+                let connect = e.is_connect();
+                if connect && may_retry && attempt < limits.max_attempts && shared.retry.withdraw()
+                {
+                    continue;
+                }
+                return Err(if connect {
+                    ProxyError::Connect
+                } else {
+                    ProxyError::Upstream
+                });
+            }
+            Ok(Ok(resp)) => {
+                if resp.status().is_server_error() {
+                    up.health.failure();
+                } else {
+                    up.health.success();
+                }
+                return response_filter(resp, limits.max_response_body);
+            }
+        }
+    }
+}
+
+fn find_body_error<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e super::body::BodyError> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(be) = err.downcast_ref::<super::body::BodyError>() {
+            return Some(be);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn response_filter(
+    resp: Response<Incoming>,
+    limit: u64,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    if content_length(resp.headers()).is_some_and(|len| len > limit) {
+        return Err(ProxyError::ResponseTooLarge { limit });
+    }
+    let (mut parts, body) = resp.into_parts();
+    remove_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, ProxyBody::stream(body, limit)))
+}
+
+fn error_response(err: &ProxyError, snap: &Snapshot) -> Response<ProxyBody> {
+    let (status, issue) = err.status_and_issue(snap.settings.tenant_statuses);
+    if status.is_server_error() {
+        tracing::warn!(target: "ehrgate::proxy", code = ehrgate_templates::fault::Classified::code(err), %status, "answered with an error");
+    }
+    outcome_response(status, operation_outcome(&[issue]))
+}
+
+/// A response with an OperationOutcome body.
+pub fn outcome_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> {
+    let mut resp = Response::new(ProxyBody::full(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    resp
+}
+
+/// The request id: propagated when it is a short visible-ASCII token,
+/// otherwise generated (random per process + counter: unique, cheap, no
+/// formatting machinery on the hot path).
+fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
+    if let Some(v) = parts.headers.get(&snap.settings.request_id_header) {
+        let b = v.as_bytes();
+        if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
+            return v.clone();
+        }
+    }
+    static NONCE: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nonce = *NONCE.get_or_init(|| RandomState::new().build_hasher().finish());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 20];
+    hex_into(&mut buf[..8], nonce);
+    hex_into(&mut buf[8..], n);
+    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// Writes the low `out.len() * 4` bits of `v` as lower-case hex.
+fn hex_into(out: &mut [u8], mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for slot in out.iter_mut().rev() {
+        *slot = HEX[(v & 0xf) as usize];
+        v >>= 4;
+    }
+}

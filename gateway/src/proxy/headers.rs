@@ -1,0 +1,154 @@
+//! Header rewriting between client and upstream: hop-by-hop removal
+//! (RFC 9110 section 7.6.1), `Forwarded` (RFC 7239) and the `X-Forwarded-*`
+//! family, and the decision headers on responses.
+
+use std::net::SocketAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// Headers that describe one connection and must not be forwarded.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("keep-alive"),
+];
+
+/// The response header naming the route that served a request.
+pub const ROUTE_HEADER: HeaderName = HeaderName::from_static("x-ehrgate-route");
+/// The response header naming the arm (stable / canary).
+pub const ARM_HEADER: HeaderName = HeaderName::from_static("x-ehrgate-arm");
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// What the proxy knows about the client connection, with the forwarding
+/// header values computed once per connection rather than per request.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The peer address.
+    pub peer: SocketAddr,
+    /// Whether the client connection is TLS.
+    pub tls: bool,
+    /// `X-Forwarded-For` value for this hop (the peer IP).
+    xff: HeaderValue,
+    /// `Forwarded` value for this hop (`for=...;proto=...`).
+    forwarded: HeaderValue,
+    /// `X-Forwarded-Proto` value.
+    proto: HeaderValue,
+}
+
+// === impl ClientInfo ===
+
+impl ClientInfo {
+    /// Computes the forwarding values for a new connection.
+    pub fn new(peer: SocketAddr, tls: bool) -> ClientInfo {
+        let proto = if tls { "https" } else { "http" };
+        let ip = peer.ip();
+        let node = if ip.is_ipv6() {
+            format!("\"[{ip}]\"")
+        } else {
+            ip.to_string()
+        };
+        let value =
+            |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("unknown"));
+        ClientInfo {
+            peer,
+            tls,
+            xff: value(&ip.to_string()),
+            forwarded: value(&format!("for={node};proto={proto}")),
+            proto: HeaderValue::from_static(proto),
+        }
+    }
+}
+
+/// Sets `Forwarded` (RFC 7239, `for` and `proto`), `X-Forwarded-For`,
+/// `-Proto` and `-Host`, appending our hop to what earlier proxies wrote.
+/// `host` is the client's original `Host` (or `:authority`) value.
+pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<HeaderValue>) {
+    append(headers, header::FORWARDED, &client.forwarded);
+    append(
+        headers,
+        HeaderName::from_static("x-forwarded-for"),
+        &client.xff,
+    );
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        client.proto.clone(),
+    );
+    if let Some(h) = host {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), h);
+    }
+}
+
+/// Appends `value` to an existing comma-separated header, or sets it (the
+/// common case, without allocating).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: &HeaderValue) {
+    let joined = match headers.get(&name) {
+        Some(prev) if !prev.is_empty() => {
+            let mut v = Vec::with_capacity(prev.len() + 2 + value.len());
+            v.extend_from_slice(prev.as_bytes());
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(value.as_bytes());
+            HeaderValue::from_bytes(&v).ok()
+        }
+        _ => Some(value.clone()),
+    };
+    if let Some(v) = joined {
+        headers.insert(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_hop_by_hop_and_connection_named_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, "keep-alive, x-secret".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("x-secret", "1".parse().unwrap());
+        h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert(header::ACCEPT, "application/fhir+json".parse().unwrap());
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn forwarded_appends_to_previous_hops() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
+        let client = ClientInfo::new("127.0.0.1:5000".parse().unwrap(), true);
+        set_forwarded(
+            &mut h,
+            &client,
+            Some(HeaderValue::from_static("ehr.example")),
+        );
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "ehr.example");
+        assert_eq!(h[header::FORWARDED], "for=127.0.0.1;proto=https");
+    }
+}

@@ -1,0 +1,21 @@
+//! The reverse proxy: listeners and connection serving ([`server`]), the
+//! per-request pipeline ([`forward`]), header rewriting ([`headers`]),
+//! upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
+//! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
+//! atomically swapped state ([`state`]).
+
+pub mod access_log;
+pub mod body;
+pub mod error;
+pub mod forward;
+pub mod headers;
+pub mod health;
+pub mod reload;
+pub mod retry;
+pub mod server;
+pub mod state;
+pub mod upstream;
+pub mod workers;
+
+pub use server::Gateway;
+pub use state::Shared;

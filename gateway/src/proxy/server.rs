@@ -1,0 +1,315 @@
+//! The listeners: accept loops, TLS handshakes, hyper's HTTP/1.1 + HTTP/2
+//! connection serving (h2 by ALPN over TLS, h2c by prior knowledge on plain
+//! listeners), and graceful shutdown that drains in-flight requests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use super::forward::handle;
+use super::headers::ClientInfo;
+use super::reload::{spawn_watchers, Reloader};
+use super::state::{Shared, SwapError};
+use super::workers::Workers;
+use crate::config::LoadedConfig;
+use crate::tls::{load_certified_key, server_config, ReloadableCert};
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long request headers may take to arrive.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Workers(std::io::Error),
+    /// The first snapshot or TLS material failed.
+    #[error(transparent)]
+    Swap(#[from] SwapError),
+}
+
+impl ehrgate_templates::fault::Classified for StartError {
+    fn fault(&self) -> ehrgate_templates::fault::Fault {
+        ehrgate_templates::fault::Fault::Internal
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            StartError::Bind { .. } => "listener.bind",
+            StartError::Workers(_) => "server.workers",
+            StartError::Swap(e) => e.code(),
+        }
+    }
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+    addrs: Vec<SocketAddr>,
+    certs: Vec<Option<Arc<ReloadableCert>>>,
+    config_path: PathBuf,
+    stop: watch::Sender<bool>,
+    accept_tasks: Vec<JoinHandle<()>>,
+    graceful: Arc<GracefulShutdown>,
+    workers: Arc<Workers>,
+    grace: Duration,
+}
+
+// === impl Gateway ===
+
+impl Gateway {
+    /// Binds every listener and starts serving. Must run inside tokio.
+    pub async fn start(loaded: LoadedConfig) -> Result<Gateway, StartError> {
+        let listeners = loaded.config.listeners.clone();
+        let grace = Duration::from_millis(loaded.config.server.shutdown_grace_ms);
+        let config_path = loaded.path.clone();
+        let mut certs = Vec::new();
+        let mut acceptors = Vec::new();
+        for l in &listeners {
+            match &l.tls {
+                Some(tls) => {
+                    let key =
+                        load_certified_key(&loaded.resolve(&tls.cert), &loaded.resolve(&tls.key))
+                            .map_err(|e| SwapError::Tls(e.to_string()))?;
+                    let cert = ReloadableCert::new(key);
+                    let config =
+                        server_config(cert.clone()).map_err(|e| SwapError::Tls(e.to_string()))?;
+                    acceptors.push(Some(TlsAcceptor::from(config)));
+                    certs.push(Some(cert));
+                }
+                None => {
+                    acceptors.push(None);
+                    certs.push(None);
+                }
+            }
+        }
+        let shared = Shared::new(loaded)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let graceful = Arc::new(GracefulShutdown::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true);
+        builder.http2().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
+        let workers = Workers::start().map_err(StartError::Workers)?;
+        let mut addrs = Vec::new();
+        let mut accept_tasks = Vec::new();
+        for (l, acceptor) in listeners.iter().zip(acceptors) {
+            let bind = l.bind.get_ref();
+            let listener =
+                TcpListener::bind(bind.as_str())
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: bind.clone(),
+                        source,
+                    })?;
+            let addr = listener.local_addr().map_err(|source| StartError::Bind {
+                addr: bind.clone(),
+                source,
+            })?;
+            addrs.push(addr);
+            tracing::info!(target: "ehrgate::server", %addr, tls = acceptor.is_some(), "listening");
+            accept_tasks.push(tokio::spawn(accept_loop(
+                listener,
+                acceptor,
+                shared.clone(),
+                builder.clone(),
+                graceful.clone(),
+                workers.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        let refill = shared.clone();
+        let min_per_sec = refill.load().loaded.config.server.retry_budget_min_per_sec;
+        let mut stop_refill = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => refill.retry.refill(min_per_sec, Duration::from_secs(1)),
+                    _ = stop_refill.changed() => return,
+                }
+            }
+        });
+        Ok(Gateway {
+            shared,
+            addrs,
+            certs,
+            config_path,
+            stop,
+            accept_tasks,
+            graceful,
+            workers,
+            grace,
+        })
+    }
+
+    /// The bound addresses, in listener order (port 0 resolved).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The shared state (for reloads and run-time overrides).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The config file this gateway was started from.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
+    /// A handle that reloads this gateway (cheap to clone, for watchers).
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            shared: self.shared.clone(),
+            certs: self.certs.clone(),
+            path: self.config_path.clone(),
+        }
+    }
+
+    /// Reloads config and certificates; on any error the old ones stay.
+    pub fn reload(&self, loaded: LoadedConfig) -> Result<u64, SwapError> {
+        self.reloader().apply(loaded)
+    }
+
+    /// Starts the SIGHUP and file-change watchers; they stop at shutdown.
+    pub fn watch_for_reloads(&self) {
+        let poll = self.shared.load().loaded.config.server.reload_poll_ms;
+        spawn_watchers(self.reloader(), poll, self.stop.subscribe());
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace
+    /// period), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.accept_tasks {
+            let _ = t.await;
+        }
+        match Arc::try_unwrap(self.graceful) {
+            Ok(graceful) => {
+                if tokio::time::timeout(self.grace, graceful.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(target: "ehrgate::server", "grace period over; closing remaining connections");
+                }
+            }
+            Err(_) => {
+                tracing::warn!(target: "ehrgate::server", "connections still referenced at shutdown");
+            }
+        }
+        // Every connection is drained (or the grace period is over): stop
+        // the worker threads without blocking the runtime.
+        if let Ok(workers) = Arc::try_unwrap(self.workers) {
+            let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    graceful: Arc<GracefulShutdown>,
+    workers: Arc<Workers>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(target: "ehrgate::server", error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        // Move the socket to a worker thread's runtime (it registers there).
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let watcher = graceful.watcher();
+        let shared = shared.clone();
+        let builder = builder.clone();
+        let acceptor = acceptor.clone();
+        workers.dispatch(Box::new(move || {
+            Box::pin(async move {
+                let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                    return;
+                };
+                match acceptor {
+                    None => {
+                        let client = Arc::new(ClientInfo::new(peer, false));
+                        serve(stream, builder, watcher, shared, client).await;
+                    }
+                    Some(acceptor) => {
+                        let client = Arc::new(ClientInfo::new(peer, true));
+                        let Ok(Ok(tls)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        serve(tls, builder, watcher, shared, client).await;
+                    }
+                }
+            })
+        }));
+    }
+}
+
+async fn serve<I>(
+    io: I,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: hyper_util::server::graceful::Watcher,
+    shared: Arc<Shared>,
+    client: Arc<ClientInfo>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder.serve_connection(TokioIo::new(io), service(shared, client));
+    let _ = watcher.watch(conn.into_owned()).await;
+}
+
+fn service(
+    shared: Arc<Shared>,
+    client: Arc<ClientInfo>,
+) -> impl hyper::service::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = http::Response<super::body::ProxyBody>,
+    Error = std::convert::Infallible,
+    Future = impl std::future::Future<
+        Output = Result<http::Response<super::body::ProxyBody>, std::convert::Infallible>,
+    > + Send,
+> + Clone {
+    service_fn(move |req| handle(shared.clone(), client.clone(), req))
+}

@@ -1,0 +1,232 @@
+//! The gateway's shared state: one [`Snapshot`] (routing table + upstream
+//! pools + settings of one revision) behind an `ArcSwap`, and the operations
+//! that replace it: config reload and run-time overrides (the admin API's
+//! seam, issue 7). Requests load the snapshot once, without a lock.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use super::error::TenantStatuses;
+use super::health::spawn_checker;
+use super::retry::RetryBudget;
+use super::upstream::{Upstream, UpstreamError};
+use crate::config::{ConfigError, LoadedConfig};
+use crate::routing::jwt::Jwks;
+use crate::routing::table::TableError;
+use crate::routing::{Overrides, RoutingTable};
+
+/// Per-revision settings the request path reads.
+#[derive(Debug)]
+pub struct Settings {
+    /// Header carrying the request id.
+    pub request_id_header: HeaderName,
+    /// Add route/arm headers to responses.
+    pub decision_headers: bool,
+    /// Request body limit.
+    pub max_request_body: u64,
+    /// Response body limit.
+    pub max_response_body: u64,
+    /// Statuses for tenant errors.
+    pub tenant_statuses: TenantStatuses,
+    /// The tenancy header (overwritten upstream with the resolved tenant).
+    pub tenant_header: HeaderName,
+    /// Attempts per request at most.
+    pub max_attempts: u32,
+    /// JWT verification (claim, issuer, audience).
+    pub jwt: Option<JwtSettings>,
+}
+
+/// What the JWT source checks.
+#[derive(Debug)]
+pub struct JwtSettings {
+    /// The keys.
+    pub jwks: Jwks,
+    /// The tenant claim.
+    pub tenant_claim: String,
+    /// Required issuer.
+    pub issuer: Option<String>,
+    /// Required audience.
+    pub audience: Option<String>,
+}
+
+/// Everything one request needs, from one revision.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The routing table.
+    pub table: RoutingTable,
+    /// Upstreams, aligned with `table.backends()`.
+    pub upstreams: Vec<Arc<Upstream>>,
+    /// Route id header values, aligned with `table.routes()`.
+    pub route_headers: Vec<HeaderValue>,
+    /// Settings.
+    pub settings: Settings,
+    /// The config this came from (rebuilt with new overrides by the admin API).
+    pub loaded: Arc<LoadedConfig>,
+}
+
+/// Why a new snapshot was refused (the old one keeps serving).
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The config does not load.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The table could not be built.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// An upstream could not be built.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// TLS material could not be loaded.
+    #[error("tls: {0}")]
+    Tls(String),
+}
+
+impl ehrgate_templates::fault::Classified for SwapError {
+    fn fault(&self) -> ehrgate_templates::fault::Fault {
+        ehrgate_templates::fault::Fault::Internal
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            SwapError::Config(e) => e.code(),
+            SwapError::Table(e) => e.code(),
+            SwapError::Upstream(e) => e.code(),
+            SwapError::Tls(_) => "tls.load",
+        }
+    }
+}
+
+/// The shared state of a running gateway.
+#[derive(Debug)]
+pub struct Shared {
+    current: ArcSwap<Snapshot>,
+    overrides: Mutex<Overrides>,
+    revision: AtomicU64,
+    /// The retry budget (shared across revisions).
+    pub retry: RetryBudget,
+}
+
+// === impl Shared ===
+
+impl Shared {
+    /// Builds the first snapshot. Must run inside a tokio runtime (health
+    /// checkers are spawned).
+    pub fn new(loaded: LoadedConfig) -> Result<Arc<Shared>, SwapError> {
+        let retry = RetryBudget::new(
+            loaded.config.server.retry_budget_ratio,
+            loaded.config.server.retry_budget_min_per_sec,
+        );
+        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, &[])?;
+        Ok(Arc::new(Shared {
+            current: ArcSwap::from_pointee(snapshot),
+            overrides: Mutex::new(Overrides::default()),
+            revision: AtomicU64::new(1),
+            retry,
+        }))
+    }
+
+    /// The snapshot in force (one atomic load).
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Replaces the config (reload). On error nothing changes.
+    pub fn reload(&self, loaded: LoadedConfig) -> Result<u64, SwapError> {
+        let guard = self.lock_overrides();
+        self.swap_with(Arc::new(loaded), &guard)
+    }
+
+    /// Changes run-time overrides and swaps in a table built with them (the
+    /// admin API's entry point). On error nothing changes.
+    pub fn update_overrides(&self, change: impl FnOnce(&mut Overrides)) -> Result<u64, SwapError> {
+        let mut guard = self.lock_overrides();
+        let mut next = guard.clone();
+        change(&mut next);
+        let loaded = self.load().loaded.clone();
+        let rev = self.swap_with(loaded, &next)?;
+        *guard = next;
+        Ok(rev)
+    }
+
+    fn lock_overrides(&self) -> std::sync::MutexGuard<'_, Overrides> {
+        self.overrides
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn swap_with(
+        &self,
+        loaded: Arc<LoadedConfig>,
+        overrides: &Overrides,
+    ) -> Result<u64, SwapError> {
+        let old = self.load();
+        let rev = self.revision.fetch_add(1, Ordering::SeqCst) + 1;
+        let snapshot = build(loaded, overrides, rev, &old.upstreams)?;
+        self.current.store(Arc::new(snapshot));
+        Ok(rev)
+    }
+}
+
+fn build(
+    loaded: Arc<LoadedConfig>,
+    overrides: &Overrides,
+    revision: u64,
+    previous: &[Arc<Upstream>],
+) -> Result<Snapshot, SwapError> {
+    let table = RoutingTable::build(&loaded, overrides, revision)?;
+    let reuse: HashMap<&str, &Arc<Upstream>> = previous.iter().map(|u| (&*u.name, u)).collect();
+    let mut upstreams = Vec::with_capacity(loaded.config.backends.len());
+    for b in &loaded.config.backends {
+        match reuse.get(b.name.get_ref().as_str()) {
+            Some(up) if up.same_config(b) => upstreams.push(Arc::clone(up)),
+            _ => {
+                let up = Arc::new(Upstream::new(b)?);
+                if let Some(check) = &b.health {
+                    spawn_checker(&up, check.clone());
+                }
+                upstreams.push(up);
+            }
+        }
+    }
+    let route_headers = table
+        .routes()
+        .iter()
+        .map(|r| HeaderValue::from_str(&r.id).unwrap_or(HeaderValue::from_static("-")))
+        .collect();
+    let s = &loaded.config.server;
+    let t = &loaded.config.tenancy;
+    let status = |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    let settings = Settings {
+        request_id_header: HeaderName::from_bytes(s.request_id_header.as_bytes())
+            .unwrap_or(HeaderName::from_static("x-request-id")),
+        decision_headers: s.decision_headers,
+        max_request_body: s.max_request_body,
+        max_response_body: s.max_response_body,
+        tenant_statuses: TenantStatuses {
+            missing: status(t.missing_status),
+            unknown: status(t.unknown_status),
+        },
+        tenant_header: HeaderName::from_bytes(t.header.as_bytes())
+            .unwrap_or(HeaderName::from_static("x-tenant-id")),
+        max_attempts: s.max_attempts.max(1),
+        jwt: match (&t.jwt, &loaded.jwks) {
+            (Some(j), Some(jwks)) => Some(JwtSettings {
+                jwks: jwks.clone(),
+                tenant_claim: j.tenant_claim.clone(),
+                issuer: j.issuer.clone(),
+                audience: j.audience.clone(),
+            }),
+            _ => None,
+        },
+    };
+    Ok(Snapshot {
+        table,
+        upstreams,
+        route_headers,
+        settings,
+        loaded,
+    })
+}

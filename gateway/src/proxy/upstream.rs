@@ -1,0 +1,143 @@
+//! One upstream backend at run time: its connection pool (hyper-util's
+//! legacy client, keep-alive, `TCP_NODELAY`), timeouts and health state.
+//!
+//! Upstreams outlive routing tables: a reload keeps the `Upstream` of every
+//! backend whose settings did not change, so pools stay warm and health
+//! state is not forgotten.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::body::ProxyBody;
+use super::health::HealthState;
+use super::workers::{current_worker, worker_count};
+use crate::config::model::{BackendConfig, BackendKind};
+
+/// The client type every upstream uses.
+pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
+
+/// A backend's pool and state.
+#[derive(Debug)]
+pub struct Upstream {
+    /// The backend name.
+    pub name: Arc<str>,
+    /// What it speaks.
+    pub kind: BackendKind,
+    /// The config it was built from (to decide reuse on reload).
+    pub config: BackendConfig,
+    /// `http`.
+    pub scheme: Scheme,
+    /// `host:port`.
+    pub authority: Authority,
+    /// Base path prepended to forwarded paths (no trailing slash).
+    pub base_path: String,
+    /// One pool per worker thread, plus one for control tasks (health
+    /// checks); a connection is only ever used by the runtime that made it.
+    clients: Box<[UpstreamClient]>,
+    /// Time allowed until the response head.
+    pub request_timeout: Duration,
+    /// Health and outlier state.
+    pub health: HealthState,
+}
+
+/// Why an upstream could not be built (validation should prevent these).
+#[derive(Debug, thiserror::Error)]
+#[error("backend `{name}`: bad url: {reason}")]
+pub struct UpstreamError {
+    name: String,
+    reason: String,
+}
+
+impl ehrgate_templates::fault::Classified for UpstreamError {
+    fn fault(&self) -> ehrgate_templates::fault::Fault {
+        ehrgate_templates::fault::Fault::Internal
+    }
+    fn code(&self) -> &'static str {
+        "upstream.bad-url"
+    }
+}
+
+// === impl Upstream ===
+
+impl Upstream {
+    /// Builds the pool for a backend.
+    pub fn new(config: &BackendConfig) -> Result<Upstream, UpstreamError> {
+        let name = config.name.get_ref().clone();
+        let err = |reason: &str| UpstreamError {
+            name: name.clone(),
+            reason: reason.to_string(),
+        };
+        let uri: http::Uri = config.url.get_ref().parse().map_err(|_| err("not a URI"))?;
+        let parts = uri.into_parts();
+        let scheme = parts.scheme.ok_or_else(|| err("no scheme"))?;
+        let authority = parts.authority.ok_or_else(|| err("no host"))?;
+        let base_path = parts
+            .path_and_query
+            .map(|p| p.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        let clients = (0..=worker_count())
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(1024)
+                    .build(connector.clone())
+            })
+            .collect();
+        Ok(Upstream {
+            name: Arc::from(name.as_str()),
+            kind: config.kind,
+            config: config.clone(),
+            scheme,
+            authority,
+            base_path,
+            clients,
+            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            health: HealthState::new(&config.outlier),
+        })
+    }
+
+    /// The pool of the worker thread we run on (or the control pool).
+    pub fn client(&self) -> &UpstreamClient {
+        let i = current_worker().unwrap_or(usize::MAX);
+        match self.clients.get(i) {
+            Some(c) => c,
+            None => &self.clients[self.clients.len() - 1],
+        }
+    }
+
+    /// The URI for a forwarded path and query.
+    pub fn uri_for(&self, path: &str, query: Option<&str>) -> Result<http::Uri, http::Error> {
+        let mut pq = String::with_capacity(
+            self.base_path.len() + path.len() + query.map_or(0, |q| q.len() + 1),
+        );
+        pq.push_str(&self.base_path);
+        if !path.starts_with('/') {
+            pq.push('/');
+        }
+        pq.push_str(path);
+        if let Some(q) = query {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+    }
+
+    /// Whether the same settings would build the same upstream.
+    pub fn same_config(&self, other: &BackendConfig) -> bool {
+        &self.config == other
+    }
+}

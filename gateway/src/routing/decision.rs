@@ -1,0 +1,233 @@
+//! `decide`: the routing seam. Given the request parts and its tenant, pick a
+//! route and an arm (stable or canary), and say which rule chose it.
+//!
+//! This is pure: no I/O, no clock, no randomness (the request id is an input),
+//! so every decision can be unit-tested and replayed from an access log.
+//! The shape follows linkerd's `SelectRoute` + `Distribution`: the route is
+//! selected first, then the distribution picks the backend.
+
+use super::bucket::{bucket_v1, WeightBp};
+use super::route_match::{CompiledRoute, MatchInput};
+use super::table::{BackendIdx, RouteIdx, RoutingTable};
+use crate::config::model::{PinConfig, StickyKey};
+use ehrgate_templates::fault::{Classified, Fault};
+
+/// Which side of the split serves a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arm {
+    /// The legacy backend.
+    Stable,
+    /// The new backend.
+    Canary,
+}
+
+impl Arm {
+    /// `stable` or `canary`, for headers, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Stable => "stable",
+            Arm::Canary => "canary",
+        }
+    }
+}
+
+/// The rule that chose the arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The route has no canary.
+    NoCanary,
+    /// The tenant is pinned to an arm on this route.
+    Pinned,
+    /// The tenant's own weight on this route decided.
+    TenantWeight {
+        /// The key's bucket.
+        bucket: u16,
+        /// The weight in force.
+        weight: WeightBp,
+    },
+    /// The route's weight decided.
+    RouteWeight {
+        /// The key's bucket.
+        bucket: u16,
+        /// The weight in force.
+        weight: WeightBp,
+    },
+}
+
+impl Rule {
+    /// A short name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::NoCanary => "no-canary",
+            Rule::Pinned => "pinned",
+            Rule::TenantWeight { .. } => "tenant-weight",
+            Rule::RouteWeight { .. } => "route-weight",
+        }
+    }
+}
+
+/// A routing decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The route.
+    pub route: RouteIdx,
+    /// The arm.
+    pub arm: Arm,
+    /// The backend that serves it.
+    pub backend: BackendIdx,
+    /// Why.
+    pub rule: Rule,
+}
+
+/// Why no route serves a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Reject {
+    /// No route matches for this tenant.
+    #[error("no route serves this request for this tenant")]
+    NoRoute,
+}
+
+impl Classified for Reject {
+    fn fault(&self) -> Fault {
+        Fault::Client
+    }
+    fn code(&self) -> &'static str {
+        "route.none"
+    }
+}
+
+/// What the sticky key can be taken from.
+#[derive(Debug, Clone, Copy)]
+pub struct StickySource<'a> {
+    /// The request id (generated or propagated).
+    pub request_id: &'a str,
+    /// The verified user, or the `x-user-id` header.
+    pub user: Option<&'a str>,
+    /// The query string, if any.
+    pub query: Option<&'a str>,
+}
+
+/// Picks the route and arm for a request.
+pub fn decide(
+    table: &RoutingTable,
+    req: &MatchInput<'_>,
+    sticky: &StickySource<'_>,
+) -> Result<Decision, Reject> {
+    let (idx, route) = table
+        .routes()
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.matches(req, table.flags()))
+        .ok_or(Reject::NoRoute)?;
+    Ok(split(idx as RouteIdx, route, table, req, sticky))
+}
+
+fn split(
+    idx: RouteIdx,
+    route: &CompiledRoute,
+    table: &RoutingTable,
+    req: &MatchInput<'_>,
+    sticky: &StickySource<'_>,
+) -> Decision {
+    let stable = |rule| Decision {
+        route: idx,
+        arm: Arm::Stable,
+        backend: route.stable,
+        rule,
+    };
+    let Some(canary) = route.canary else {
+        return stable(Rule::NoCanary);
+    };
+    let over = route.override_for(req.tenant);
+    match over.pin {
+        Some(PinConfig::Stable) => return stable(Rule::Pinned),
+        Some(PinConfig::Canary) => {
+            return Decision {
+                route: idx,
+                arm: Arm::Canary,
+                backend: canary,
+                rule: Rule::Pinned,
+            }
+        }
+        None => {}
+    }
+    let tenant_id = table
+        .tenants()
+        .tenants()
+        .get(usize::from(req.tenant))
+        .map_or("", |t| &t.id);
+    let key = sticky_key(&route.sticky, tenant_id, req, sticky);
+    let bucket = bucket_v1(&route.id, key.as_bytes());
+    let rule = match over.weight {
+        Some(weight) => Rule::TenantWeight { bucket, weight },
+        None => Rule::RouteWeight {
+            bucket,
+            weight: route.weight,
+        },
+    };
+    let weight = match rule {
+        Rule::TenantWeight { weight, .. } | Rule::RouteWeight { weight, .. } => weight,
+        _ => WeightBp::ZERO,
+    };
+    if weight.is_canary(bucket) {
+        Decision {
+            route: idx,
+            arm: Arm::Canary,
+            backend: canary,
+            rule,
+        }
+    } else {
+        stable(rule)
+    }
+}
+
+/// The key the split hashes. A missing user or patient falls back to the
+/// tenant, so the assignment stays sticky rather than becoming random.
+fn sticky_key<'a>(
+    kind: &'a StickyKey,
+    tenant: &'a str,
+    req: &MatchInput<'a>,
+    src: &StickySource<'a>,
+) -> &'a str {
+    let found = match kind {
+        StickyKey::Tenant => None,
+        StickyKey::RequestId => Some(src.request_id),
+        StickyKey::User => src.user,
+        StickyKey::Header(name) => req.headers.get(name.as_str()).and_then(|v| v.to_str().ok()),
+        StickyKey::Patient => patient_id(req, src.query),
+    };
+    found.filter(|k| !k.is_empty()).unwrap_or(tenant)
+}
+
+/// The patient a FHIR request is about: `x-patient-id`, a `Patient/{id}`
+/// path, or a `patient=` / `subject=Patient/` query parameter.
+pub fn patient_id<'a>(req: &MatchInput<'a>, query: Option<&'a str>) -> Option<&'a str> {
+    if let Some(v) = req
+        .headers
+        .get("x-patient-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(v);
+    }
+    let mut segs = req.path.split('/');
+    while let Some(s) = segs.next() {
+        if s == "Patient" {
+            if let Some(id) = segs
+                .next()
+                .filter(|id| !id.is_empty() && !id.starts_with('$') && !id.starts_with('_'))
+            {
+                return Some(id);
+            }
+        }
+    }
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        match k {
+            "patient" => Some(v.strip_prefix("Patient/").unwrap_or(v)),
+            "subject" => v
+                .strip_prefix("Patient/")
+                .or_else(|| v.strip_prefix("Patient%2F")),
+            _ => None,
+        }
+    })
+}

@@ -1,0 +1,104 @@
+//! `ehrgate check-config`: the example config passes, broken configs fail
+//! with the line of each problem.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/gateway.toml")
+}
+
+fn check(path: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ehrgate"))
+        .arg("check-config")
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn example_config_is_valid() {
+    let (ok, stdout, stderr) = check(&example());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("4 route(s)"), "{stdout}");
+}
+
+#[test]
+fn broken_config_reports_each_problem_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"[[listener]]
+bind = "127.0.0.1:0"
+
+[[backend]]
+name = "a"
+url = "http://127.0.0.1:1"
+kind = "fhir"
+
+[[tenant]]
+id = "t1"
+
+[[route]]
+id = "r"
+stable = "missing-backend"
+canary = "a"
+weight = 120
+tenants = ["t1", "ghost"]
+"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 14") && stderr.contains("missing-backend"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 16") && stderr.contains("120"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 17") && stderr.contains("ghost"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn syntax_error_reports_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[listener]]\nbind = \"127.0.0.1:0\"\n[[route]\nid = 1\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(stderr.contains("line 3"), "{stderr}");
+}
+
+#[test]
+fn unknown_flag_and_kind_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[listener]]\nbind = \"127.0.0.1:0\"\n[[backend]]\nname = \"a\"\nurl = \"http://x:1\"\nkind = \"soap\"\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 6") && stderr.contains("soap"),
+        "{stderr}"
+    );
+}
