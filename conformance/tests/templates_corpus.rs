@@ -162,7 +162,6 @@ fn uuid_template_id_is_kept() {
 #[tokio::test]
 async fn whole_corpus_through_the_cache() {
     use ehrgate_templates::store::{CacheConfig, CachedStore, DirSource, DuplicatePolicy};
-    use ehrgate_templates::TemplateStore;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
@@ -211,4 +210,40 @@ fn every_corpus_opt_has_unique_flat_paths() {
             "{path}: duplicate FLAT paths {dups:?}"
         );
     }
+}
+
+/// Defaults set inside the definition and at template level are both found,
+/// with the AQL path they apply to.
+#[test]
+fn default_values_are_collected() {
+    let meta = load("IDCR - Adverse Reaction List.v1.opt");
+    let defaults = meta.default_values();
+    let confirmed = defaults
+        .iter()
+        .find(|(_, dv)| {
+            dv.fields
+                .iter()
+                .any(|(k, v)| k == "value" && v == "Confirmed")
+        })
+        .unwrap();
+    assert_eq!(confirmed.1.rm_type, "DV_CODED_TEXT");
+    assert!(confirmed
+        .1
+        .fields
+        .iter()
+        .any(|(k, v)| k == "defining_code/code_string" && v == "at0065"));
+
+    let meta = load("EHRN Vital signs.v2.opt");
+    let (path, dv) = meta
+        .default_values()
+        .into_iter()
+        .find(|(_, dv)| dv.rm_type == "DV_PROPORTION")
+        .unwrap();
+    assert_eq!(
+        path,
+        "/content[openEHR-EHR-SECTION.vital_signs.v1]/items[openEHR-EHR-OBSERVATION.pulse_oximetry.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0006]/value"
+    );
+    assert!(dv
+        .fields
+        .contains(&("numerator".to_string(), "0.0".to_string())));
 }

@@ -230,3 +230,48 @@ fn flat_composition_keys_resolve() {
     assert!(subtype < 30, "{subtype}");
     assert!(unresolved.is_empty(), "{unresolved:#?}");
 }
+
+/// Node descriptions and code labels come from the archetype terms: where
+/// both sides have them for the same node, they agree.
+#[test]
+fn descriptions_and_code_labels_agree() {
+    let mut compared = (0, 0);
+    let mut mismatches = Vec::new();
+    for (web, opt) in pairs() {
+        let ours = derive(&opt);
+        let theirs = expected(&web);
+        let index = |wt: &WebTemplate| {
+            wt.tree
+                .walk()
+                .map(|n| ((n.aql_path.clone(), n.id.clone()), n.clone()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (o, t) = (index(&ours), index(&theirs));
+        for (key, tn) in &t {
+            let Some(on) = o.get(key) else { continue };
+            if let (Some(a), Some(b)) = (&on.description, &tn.description) {
+                compared.0 += 1;
+                // Term texts are trimmed when read; line breaks inside are kept.
+                let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+                if norm(a) != norm(b) {
+                    mismatches.push(format!("{web} {key:?} description {a:?} vs {b:?}"));
+                }
+            }
+            for (oi, ti) in on.inputs.iter().zip(&tn.inputs) {
+                for ov in &oi.list {
+                    let Some(tv) = ti.list.iter().find(|v| v.value == ov.value) else {
+                        continue;
+                    };
+                    if let (Some(a), Some(b)) = (&ov.label, &tv.label) {
+                        compared.1 += 1;
+                        if a != b {
+                            mismatches.push(format!("{web} {key:?} label {a:?} vs {b:?}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared.0 > 500 && compared.1 > 200, "{compared:?}");
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

@@ -62,10 +62,13 @@ pub struct Node {
     /// constraint (`name/value`) when it renames the node, else the term
     /// text of `node_id` in the enclosing archetype.
     pub name: Option<String>,
+    /// The node's description in the template language: of the coded name's
+    /// term when the template names the node with a code, else of `node_id`.
+    pub description: Option<String>,
     /// When the template constrains the name to one of several coded terms
     /// (IPS: one `CLUSTER` named "Reported image" or "Comparison image"),
-    /// their texts; each is a separate node in web templates and FLAT.
-    pub name_choices: Vec<String>,
+    /// those terms; each is a separate node in web templates and FLAT.
+    pub name_choices: Vec<CodedName>,
     /// Summary of `DV_*` constraints for data-value nodes.
     pub constraint: Option<DvConstraint>,
     /// `default_value` given by the template, when any.
@@ -305,6 +308,17 @@ pub enum DvConstraint {
     Other(Vec<(String, Primitive)>),
 }
 
+/// One allowed coded name of a node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodedName {
+    /// The local code (`at0053`).
+    pub code: String,
+    /// Its text: the node name.
+    pub text: String,
+    /// Its description.
+    pub description: Option<String>,
+}
+
 /// A template-given default value (`default_value` element).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DefaultValue {
@@ -415,6 +429,32 @@ impl TemplateMeta {
     /// once per load, not per request.
     pub fn web_template(&self) -> Arc<WebTemplate> {
         Arc::clone(self.web.get_or_init(|| Arc::new(build(self))))
+    }
+
+    /// Every default value the template sets, with the AQL path of the node
+    /// it applies to: `default_value`s inside the definition, and the
+    /// template-level `constraints` (whose differential path, an archetype
+    /// path from the root archetype, is turned into an AQL path).
+    pub fn default_values(&self) -> Vec<(String, &DefaultValue)> {
+        let mut out: Vec<(String, &DefaultValue)> = self
+            .root
+            .walk()
+            .filter_map(|n| Some((n.aql_path.clone(), n.default_value.as_ref()?)))
+            .collect();
+        for c in &self.template_constraints {
+            let path = c.differential_path.trim();
+            // `[openEHR-EHR-COMPOSITION.x.v1]/content[...]` -> `/content[...]`
+            let relative = match path.strip_prefix('[') {
+                Some(rest) => rest.find(']').map_or("", |i| &rest[i + 1..]),
+                None => path,
+            };
+            for child in &c.attribute.children {
+                if let Some(dv) = &child.default_value {
+                    out.push((format!("{relative}/{}", c.attribute.name), dv));
+                }
+            }
+        }
+        out
     }
 
     /// The term definitions of `archetype_id`.

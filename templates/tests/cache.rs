@@ -205,3 +205,21 @@ async fn size_bound_evicts() {
     store.run_pending_tasks().await;
     assert!(store.stats().entries <= 3, "{:?}", store.stats());
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_gets_of_an_expired_id_reload_once() {
+    let source = CountingSource::new();
+    let store = cached(
+        &source,
+        CacheConfig {
+            mutable_ttl: Duration::from_secs(60),
+            ..CacheConfig::default()
+        },
+    );
+    let id = TemplateId::new("draft");
+    store.get(&id).await.unwrap();
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let results = concurrent_gets(&store, &id, 500).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(source.loads(), 2, "one reload for all callers after expiry");
+}

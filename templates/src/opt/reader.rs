@@ -8,8 +8,8 @@ use super::xml::Element;
 use super::OptError;
 use crate::id::TemplateId;
 use crate::meta::{
-    Attribute, DefaultValue, Node, NodeKind, SlotConstraint, TemplateConstraint, TemplateMeta,
-    TermDefinitions,
+    Attribute, CodedName, DefaultValue, Node, NodeKind, SlotConstraint, TemplateConstraint,
+    TemplateMeta, TermDefinitions,
 };
 
 /// Shared state of one template read.
@@ -116,7 +116,8 @@ fn read_node(
     // AQL shorthand for `and name/value=...`): it is what tells apart two
     // siblings made from one archetype node.
     let name_part = explicit
-        .as_deref()
+        .as_ref()
+        .map(|(name, _)| name)
         .map(|n| format!(",'{}'", n.replace('\\', "\\\\").replace('\'', "\\'")))
         .unwrap_or_default();
     let predicate = match (&archetype_id, node_id.is_empty()) {
@@ -166,6 +167,7 @@ fn read_node(
         occurrences: occurrences(el.child("occurrences"), &aql_path)?,
         aql_path,
         name: None,
+        description: None,
         name_choices: name_choices(el, terms, &ctx.language),
         constraint: None,
         default_value: el.child("default_value").map(default_value),
@@ -176,7 +178,25 @@ fn read_node(
             None
         },
     };
-    node.name = explicit.or_else(|| {
+    // A template name that is the text of another archetype term (IPS:
+    // "Global exclusion of procedures") describes the node with that term
+    // (archetype roots keep their concept, at0000).
+    let description_code = match &explicit {
+        Some((_, Some(code))) => code.clone(),
+        Some((name, None)) if node.archetype_id.is_none() => terms
+            .and_then(|t| t.by_language.get(&ctx.language))
+            .and_then(|m| {
+                m.iter()
+                    .find(|(code, term)| term.text == *name && code.as_str() != "at0000")
+            })
+            .map_or_else(|| node.node_id.clone(), |(code, _)| code.clone()),
+        _ => node.node_id.clone(),
+    };
+    node.description = terms
+        .and_then(|t| t.get(&ctx.language, &description_code))
+        .map(|t| t.description.clone())
+        .filter(|d| !d.is_empty());
+    node.name = explicit.map(|(name, _)| name).or_else(|| {
         let code = if node.node_id.is_empty() {
             return None;
         } else {
@@ -212,12 +232,12 @@ fn read_attribute(
 
 /// The template's renaming of a node: its `name` attribute constrained to
 /// one string (`DV_TEXT` `value`) or to one local code (`DV_CODED_TEXT`,
-/// whose term text is the name).
+/// whose term text is the name); with the code when coded.
 fn explicit_name(
     el: &Element,
     terms: Option<&Arc<TermDefinitions>>,
     language: &str,
-) -> Option<String> {
+) -> Option<(String, Option<String>)> {
     let name_attr = el
         .children_named("attributes")
         .find(|a| a.child_text("rm_attribute_name") == Some("name"))?;
@@ -231,7 +251,7 @@ fn explicit_name(
     if let Some(value) = attr("value") {
         let mut list = value.child("item")?.children_named("list");
         let first = list.next()?.text.clone();
-        return list.next().is_none().then_some(first);
+        return list.next().is_none().then_some((first, None));
     }
     let code = attr("defining_code")?;
     let mut codes = code.children_named("code_list");
@@ -239,12 +259,17 @@ fn explicit_name(
     if codes.next().is_some() {
         return None;
     }
-    terms?.get(language, &first).map(|t| t.text.clone())
+    let text = terms?.get(language, &first)?.text.clone();
+    Some((text, Some(first)))
 }
 
 /// The texts of a name constrained to several local codes (see
 /// [`Node::name_choices`]); empty otherwise.
-fn name_choices(el: &Element, terms: Option<&Arc<TermDefinitions>>, language: &str) -> Vec<String> {
+fn name_choices(
+    el: &Element,
+    terms: Option<&Arc<TermDefinitions>>,
+    language: &str,
+) -> Vec<CodedName> {
     let Some(terms) = terms else {
         return Vec::new();
     };
@@ -268,7 +293,13 @@ fn name_choices(el: &Element, terms: Option<&Arc<TermDefinitions>>, language: &s
     }
     codes
         .iter()
-        .filter_map(|c| terms.get(language, c).map(|t| t.text.clone()))
+        .filter_map(|c| {
+            terms.get(language, c).map(|t| CodedName {
+                code: (*c).to_string(),
+                text: t.text.clone(),
+                description: Some(t.description.clone()).filter(|d| !d.is_empty()),
+            })
+        })
         .collect()
 }
 

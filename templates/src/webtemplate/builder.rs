@@ -26,7 +26,7 @@ use super::rm::{
 };
 use super::tree_id::{make_unique, tree_id};
 use super::{WebInput, WebNode, WebTemplate};
-use crate::meta::{Attribute, DvConstraint, Node, TemplateMeta};
+use crate::meta::{Attribute, CodedName, DvConstraint, Node, TemplateMeta};
 
 /// Derives the web template of `meta`.
 pub fn build(meta: &TemplateMeta) -> WebTemplate {
@@ -35,13 +35,15 @@ pub fn build(meta: &TemplateMeta) -> WebTemplate {
         .next()
         .unwrap_or_default();
     tree.node_id = meta.root.archetype_id.clone().unwrap_or_default();
-    WebTemplate {
+    let mut wt = WebTemplate {
         template_id: meta.template_id.to_string(),
         version: "2.3".into(),
         default_language: meta.language.clone(),
         languages: meta.languages.clone(),
         tree,
-    }
+    };
+    super::annotate::annotate(&mut wt, meta);
+    wt
 }
 
 fn display_name(node: &Node) -> String {
@@ -55,6 +57,7 @@ fn base(node: &Node) -> WebNode {
     WebNode {
         id: tree_id(&name),
         name,
+        description: node.description.clone(),
         rm_type: node.rm_type.clone(),
         node_id: node
             .archetype_id
@@ -143,7 +146,8 @@ fn complex(node: &Node, flatten: bool) -> Vec<WebNode> {
 /// A copy of `web` (built from `node`) for one of the node's allowed names:
 /// new name and id, and the name predicate in its own and all descendants'
 /// AQL paths.
-fn named_copy(web: &WebNode, node: &Node, name: &str) -> WebNode {
+fn named_copy(web: &WebNode, node: &Node, coded: &CodedName) -> WebNode {
+    let name = coded.text.as_str();
     let escaped = name.replace('\\', "\\\\").replace('\'', "\\'");
     let named_path = match node.aql_path.strip_suffix(']') {
         Some(open) => format!("{open},'{escaped}']"),
@@ -152,6 +156,7 @@ fn named_copy(web: &WebNode, node: &Node, name: &str) -> WebNode {
     let mut copy = web.clone();
     copy.name = name.to_string();
     copy.id = tree_id(name);
+    copy.description.clone_from(&coded.description);
     rewrite_paths(&mut copy, &node.aql_path, &named_path);
     copy
 }
@@ -203,6 +208,7 @@ fn element(node: &Node) -> WebNode {
             template.id = web.id;
             template.name = web.name;
             template.node_id = web.node_id;
+            template.description = web.description;
             template.min = web.min;
             template.max = web.max;
             leaf(value, template)
@@ -240,6 +246,7 @@ fn element(node: &Node) -> WebNode {
                     template.id = choice_id(&v.rm_type);
                     template.name = web.name.clone();
                     template.node_id = web.node_id.clone();
+                    template.description.clone_from(&web.description);
                     leaf(v, template)
                 })
                 .collect();

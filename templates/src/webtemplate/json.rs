@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{WebInput, WebNode, WebTemplate};
+use super::{WebInput, WebInputValue, WebNode, WebTemplate};
 
 /// Serialises `wt` as web template JSON.
 pub fn to_json(wt: &WebTemplate) -> Value {
@@ -28,6 +28,9 @@ fn node_json(node: &WebNode, language: &str) -> Value {
     m.insert("min".into(), json!(node.min));
     m.insert("max".into(), json!(node.max));
     m.insert("localizedNames".into(), json!({ language: node.name }));
+    if let Some(d) = &node.description {
+        m.insert("localizedDescriptions".into(), json!({ language: d }));
+    }
     m.insert("aqlPath".into(), json!(node.aql_path));
     if !node.children.is_empty() {
         m.insert(
@@ -61,7 +64,16 @@ fn input_json(input: &WebInput) -> Value {
     if !input.list.is_empty() {
         m.insert(
             "list".into(),
-            Value::Array(input.list.iter().map(|v| json!({ "value": v })).collect()),
+            Value::Array(
+                input
+                    .list
+                    .iter()
+                    .map(|v| match &v.label {
+                        Some(label) => json!({ "value": v.value, "label": label }),
+                        None => json!({ "value": v.value }),
+                    })
+                    .collect(),
+            ),
         );
     }
     if let Some(t) = &input.terminology {
@@ -141,8 +153,15 @@ fn node_from_json(v: &Value, pointer: &str) -> Result<WebNode, String> {
                         .and_then(Value::as_array)
                         .map(|l| {
                             l.iter()
-                                .filter_map(|x| x.get("value").and_then(Value::as_str))
-                                .map(str::to_string)
+                                .filter_map(|x| {
+                                    Some(WebInputValue {
+                                        value: x.get("value")?.as_str()?.to_string(),
+                                        label: x
+                                            .get("label")
+                                            .and_then(Value::as_str)
+                                            .map(str::to_string),
+                                    })
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -153,6 +172,12 @@ fn node_from_json(v: &Value, pointer: &str) -> Result<WebNode, String> {
     Ok(WebNode {
         id,
         name: s("name"),
+        description: v
+            .get("localizedDescriptions")
+            .and_then(Value::as_object)
+            .and_then(|m| m.values().next())
+            .and_then(Value::as_str)
+            .map(str::to_string),
         rm_type: s("rmType"),
         node_id: s("nodeId"),
         min: v.get("min").and_then(Value::as_i64).unwrap_or(0),

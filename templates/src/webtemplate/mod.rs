@@ -11,6 +11,7 @@
 //! - `flat`: FLAT paths (`tree_id/path:0|suffix`).
 //! - `json`: web template JSON out (and in, to compare with other producers).
 
+mod annotate;
 mod builder;
 mod flat;
 mod json;
@@ -47,6 +48,8 @@ pub struct WebNode {
     pub id: String,
     /// Name in the default language.
     pub name: String,
+    /// Term description in the default language, when the node has one.
+    pub description: Option<String>,
     /// RM type, e.g. `DV_QUANTITY`, `OBSERVATION`, `DV_INTERVAL<DV_COUNT>`.
     pub rm_type: String,
     /// Archetype id or at-code; empty when none.
@@ -77,7 +80,16 @@ pub struct WebInput {
     /// Terminology of coded inputs.
     pub terminology: Option<String>,
     /// Allowed values (codes or units).
-    pub list: Vec<String>,
+    pub list: Vec<WebInputValue>,
+}
+
+/// One allowed value of an input.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WebInputValue {
+    /// The code or unit.
+    pub value: String,
+    /// The term text of a local code in the default language.
+    pub label: Option<String>,
 }
 
 // === impl WebNode ===

@@ -2,7 +2,7 @@
 //! each RM type (so FLAT can carry `language`, `time`, `subject`, ...), and
 //! the inputs of each data-value type.
 
-use super::{WebInput, WebNode};
+use super::{WebInput, WebInputValue, WebNode};
 use crate::meta::{DvConstraint, Node, NodeKind};
 
 /// An RM attribute a web template adds: `(attribute, rm type, min, in_context)`.
@@ -118,6 +118,17 @@ pub(super) const ANY_VALUE_TYPES: &[&str] = &[
     "DV_ORDINAL",
 ];
 
+fn value(v: &str) -> WebInputValue {
+    WebInputValue {
+        value: v.to_string(),
+        label: None,
+    }
+}
+
+fn values(codes: &[String]) -> Vec<WebInputValue> {
+    codes.iter().map(|c| value(c)).collect()
+}
+
 fn input(suffix: Option<&str>, input_type: &str) -> WebInput {
     WebInput {
         suffix: suffix.map(str::to_string),
@@ -139,7 +150,7 @@ pub(super) fn inputs(rm_type: &str, node: Option<&Node>) -> Vec<WebInput> {
             {
                 let mut code = input(Some("code"), "CODED_TEXT");
                 code.terminology = Some(c.terminology.clone());
-                code.list = c.codes.clone();
+                code.list = values(&c.codes);
                 vec![code]
             }
             _ => vec![input(Some("code"), "TEXT"), input(Some("value"), "TEXT")],
@@ -151,7 +162,7 @@ pub(super) fn inputs(rm_type: &str, node: Option<&Node>) -> Vec<WebInput> {
             let mut unit = input(Some("unit"), "TEXT");
             if let Some(DvConstraint::Quantity(q)) = constraint {
                 unit.input_type = "CODED_TEXT".into();
-                unit.list = q.units.iter().map(|u| u.unit.clone()).collect();
+                unit.list = q.units.iter().map(|u| value(&u.unit)).collect();
             }
             vec![input(Some("magnitude"), "DECIMAL"), unit]
         }
@@ -163,7 +174,7 @@ pub(super) fn inputs(rm_type: &str, node: Option<&Node>) -> Vec<WebInput> {
         "DV_ORDINAL" => {
             let mut i = input(None, "CODED_TEXT");
             if let Some(DvConstraint::Ordinal(items)) = constraint {
-                i.list = items.iter().map(|o| o.symbol.code.clone()).collect();
+                i.list = items.iter().map(|o| value(&o.symbol.code)).collect();
             }
             vec![i]
         }
@@ -254,7 +265,7 @@ pub(super) fn ism_children(path: &str, careflow_codes: Option<Vec<String>>) -> V
     let coded = |name: &str, min: i64, codes: Option<Vec<String>>| {
         let mut code = input(Some("code"), "CODED_TEXT");
         code.terminology = Some("openehr".into());
-        code.list = codes.unwrap_or_default();
+        code.list = values(&codes.unwrap_or_default());
         WebNode {
             id: name.to_string(),
             name: name.to_string(),
