@@ -57,7 +57,7 @@ pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &Canonical
         for seg in &path.0 {
             t = t
                 .children
-                .entry((seg.attr.clone(), seg.node.clone(), seg.index))
+                .entry((seg.attr.to_string(), seg.node.to_string(), seg.index))
                 .or_default();
         }
         t.leaf = Some(leaf.clone());
@@ -333,8 +333,8 @@ fn read_node(
             }
             let n = seen.entry(node.to_owned()).or_insert(0);
             let seg = Seg {
-                attr: attr.clone(),
-                node: node.to_owned(),
+                attr: attr.as_str().into(),
+                node: node.into(),
                 index: *n,
             };
             *n += 1;
@@ -345,8 +345,8 @@ fn read_node(
 
 fn plain(attr: &str) -> Seg {
     Seg {
-        attr: attr.to_owned(),
-        node: String::new(),
+        attr: attr.into(),
+        node: "".into(),
         index: 0,
     }
 }

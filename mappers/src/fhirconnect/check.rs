@@ -73,7 +73,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         };
         let aql = path.aql();
         let Some(info) = index.node(&aql) else {
-            let last = path.0.last().map_or("", |s| s.attr.as_str());
+            let last = path.0.last().map_or("", |s| &*s.attr);
             let parent_known = path.0.len() <= 1
                 || index
                     .node(&InstancePath(path.0[..path.0.len() - 1].to_vec()).aql())

@@ -137,8 +137,8 @@ impl Engine {
             InstancePath::default()
         } else {
             InstancePath(vec![Seg {
-                attr: "content".to_owned(),
-                node: arch.to_owned(),
+                attr: "content".into(),
+                node: arch.into(),
                 index: 0,
             }])
         }

@@ -59,7 +59,7 @@ fn rm_type_for(index: &TemplateIndex, path: &InstancePath, field: &str) -> Optio
             return Some(t.clone());
         }
     }
-    let last = path.0.last().map(|s| s.attr.as_str()).unwrap_or("");
+    let last = path.0.last().map(|s| &*s.attr).unwrap_or("");
     Some(
         match (last, field) {
             (_, "magnitude" | "unit") => "DV_QUANTITY",

@@ -8,6 +8,7 @@
 //! what FLAT's `:N` and canonical JSON arrays need.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Largest accepted openEHR path, in bytes.
 const MAX_PATH_BYTES: usize = 2048;
@@ -29,10 +30,12 @@ pub enum Anchor {
 /// nodes, the node id (`at0004` or an archetype id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Seg {
-    /// RM attribute (`items`, `data`, `time`, `context`).
-    pub attr: String,
+    /// RM attribute (`items`, `data`, `time`, `context`). Shared (`Arc`)
+    /// because paths are cloned per selected node and mostly come from the
+    /// compiled mapping set.
+    pub attr: Arc<str>,
     /// Node id, empty for plain RM attributes.
-    pub node: String,
+    pub node: Arc<str>,
     /// Index among siblings with the same attribute and node id.
     pub index: usize,
 }
@@ -109,8 +112,8 @@ pub fn parse_segs(text: &str) -> Result<Vec<Seg>, OpenEhrPathError> {
             return Err(OpenEhrPathError::Malformed(part.to_owned()));
         }
         out.push(Seg {
-            attr: attr.to_owned(),
-            node: node.to_owned(),
+            attr: attr.into(),
+            node: node.into(),
             index: 0,
         });
     }
@@ -177,12 +180,12 @@ impl InstancePath {
     /// The archetype id of the nearest archetype root on the path and the
     /// node id of the last segment: the key of at-code tables.
     pub fn archetype_and_node(&self) -> Option<(&str, &str)> {
-        let node = self.0.last()?.node.as_str();
+        let node = &*self.0.last()?.node;
         let arch = self
             .0
             .iter()
             .rev()
-            .map(|s| s.node.as_str())
+            .map(|s| &*s.node)
             .find(|n| n.starts_with("openEHR-"))?;
         Some((arch, node))
     }
@@ -231,11 +234,14 @@ mod tests {
         let p = MappingPath::parse("$archetype/data[at0001]/events[at0006]/time").unwrap();
         assert_eq!(p.anchor, Anchor::Archetype);
         assert_eq!(p.segs.len(), 3);
-        assert_eq!(p.segs[2].node, "");
+        assert_eq!(&*p.segs[2].node, "");
         let c =
             MappingPath::parse("$composition/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]")
                 .unwrap();
-        assert_eq!(c.segs[0].node, "openEHR-EHR-OBSERVATION.blood_pressure.v2");
+        assert_eq!(
+            &*c.segs[0].node,
+            "openEHR-EHR-OBSERVATION.blood_pressure.v2"
+        );
         assert_eq!(
             MappingPath::parse("items[at0004]").unwrap().anchor,
             Anchor::Context

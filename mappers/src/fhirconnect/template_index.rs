@@ -197,8 +197,8 @@ impl TemplateIndex {
             let mut path = self.aql_to_instance(aql, &parts[1..known])?;
             for (id, index) in &parts[known..] {
                 path.0.push(Seg {
-                    attr: (*id).to_owned(),
-                    node: String::new(),
+                    attr: (*id).into(),
+                    node: "".into(),
                     index: *index,
                 });
             }
