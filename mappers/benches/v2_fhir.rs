@@ -14,7 +14,9 @@ use ehrgate_mappers::translation::Translator;
 use ehrgate_mappers::v2fhir::{Config, V2ToFhir};
 
 fn corpus(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/corpus/hl7v2").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/corpus/hl7v2")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -28,7 +30,10 @@ fn translate_to_bytes(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
 
 fn bench(c: &mut Criterion) {
     let t = V2ToFhir::new(Config::default()).unwrap_or_else(|e| panic!("{e}"));
-    let inputs = [("ADT_A01", corpus("ADT-A01-01.hl7")), ("ORU_R01", corpus("ORU-R01-01.hl7"))];
+    let inputs = [
+        ("ADT_A01", corpus("ADT-A01-01.hl7")),
+        ("ORU_R01", corpus("ORU-R01-01.hl7")),
+    ];
     let mut out = Vec::with_capacity(1 << 16);
     for (name, input) in &inputs {
         let mut g = c.benchmark_group(format!("v2_fhir_msgs/{name}"));
@@ -37,7 +42,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| translate_to_bytes(&t, black_box(input), &mut out));
         });
         g.bench_function("parse_only", |b| {
-            b.iter(|| Message::parse(black_box(input)).map(|m| m.segments().count()).unwrap_or(0));
+            b.iter(|| {
+                Message::parse(black_box(input))
+                    .map(|m| m.segments().count())
+                    .unwrap_or(0)
+            });
         });
         g.finish();
         let mut g = c.benchmark_group(format!("v2_fhir_bytes/{name}"));

@@ -108,14 +108,26 @@ fn schema_enum(schema: &Value, def: &str, prop: &str) -> HashSet<String> {
     let e = p.get("enum").or_else(|| p["items"].get("enum"));
     let from_schema: HashSet<String> = e
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     if !from_schema.is_empty() {
         return from_schema;
     }
     let value_set: &[&str] = match (def, prop) {
         ("Immunization", "status") => &["completed", "entered-in-error", "not-done"],
-        ("ServiceRequest", "status") => &["draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"],
+        ("ServiceRequest", "status") => &[
+            "draft",
+            "active",
+            "on-hold",
+            "revoked",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        ],
         _ => &[],
     };
     value_set.iter().map(|s| (*s).to_owned()).collect()
@@ -123,7 +135,9 @@ fn schema_enum(schema: &Value, def: &str, prop: &str) -> HashSet<String> {
 
 /// v2 code -> FHIR codes per an R4 ConceptMap (which maps FHIR -> v2).
 fn concept_map(file: &str) -> HashMap<String, HashSet<String>> {
-    let path = corpus().join("mappings/hl7v2-fhir/fhir-r4-conceptmaps").join(file);
+    let path = corpus()
+        .join("mappings/hl7v2-fhir/fhir-r4-conceptmaps")
+        .join(file);
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let cm: Value = serde_json::from_str(&text).unwrap_or_default();
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
@@ -144,7 +158,11 @@ fn concept_map(file: &str) -> HashMap<String, HashSet<String>> {
 #[test]
 fn every_table_entry_agrees_with_its_ig_row() {
     let entries = tables::entries();
-    assert!(entries.len() > 250, "table file not loaded: {}", entries.len());
+    assert!(
+        entries.len() > 250,
+        "table file not loaded: {}",
+        entries.len()
+    );
     let mut sheets: HashMap<String, HashMap<String, Vec<(String, String)>>> = HashMap::new();
     let mut failures = Vec::new();
     for e in entries {
@@ -155,11 +173,19 @@ fn every_table_entry_agrees_with_its_ig_row() {
             failures.push(format!("{} {}: no IG row", e.map, e.v2_code));
             continue;
         };
-        let same = candidates.iter().any(|(c, s)| *c == e.code && *s == e.system);
+        let same = candidates
+            .iter()
+            .any(|(c, s)| *c == e.code && *s == e.system);
         match (same, e.note.is_empty()) {
             (true, true) | (false, false) => {}
-            (true, false) => failures.push(format!("{} {}: note present but the row equals the IG", e.map, e.v2_code)),
-            (false, true) => failures.push(format!("{} {}: differs from IG {candidates:?} without a note", e.map, e.v2_code)),
+            (true, false) => failures.push(format!(
+                "{} {}: note present but the row equals the IG",
+                e.map, e.v2_code
+            )),
+            (false, true) => failures.push(format!(
+                "{} {}: differs from IG {candidates:?} without a note",
+                e.map, e.v2_code
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -168,25 +194,47 @@ fn every_table_entry_agrees_with_its_ig_row() {
 #[test]
 fn every_table_entry_targets_a_valid_code() {
     let path = corpus().join("fhir/schema/fhir.schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default()).unwrap_or_default();
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+        .unwrap_or_default();
     let cms = [
-        ("gender", concept_map("ConceptMap-cm-administrative-gender-v2.json")),
+        (
+            "gender",
+            concept_map("ConceptMap-cm-administrative-gender-v2.json"),
+        ),
         ("name-use", concept_map("ConceptMap-cm-name-use-v2.json")),
-        ("address-use", concept_map("ConceptMap-cm-address-use-v2.json")),
-        ("telecom-system", concept_map("ConceptMap-cm-contact-point-system-v2.json")),
-        ("telecom-use", concept_map("ConceptMap-cm-contact-point-use-v2.json")),
+        (
+            "address-use",
+            concept_map("ConceptMap-cm-address-use-v2.json"),
+        ),
+        (
+            "telecom-system",
+            concept_map("ConceptMap-cm-contact-point-system-v2.json"),
+        ),
+        (
+            "telecom-use",
+            concept_map("ConceptMap-cm-contact-point-use-v2.json"),
+        ),
     ];
     let mut failures = Vec::new();
     for e in tables::entries() {
         if e.code.is_empty() || e.code.contains(char::is_whitespace) {
-            failures.push(format!("{} {}: code {:?} is not a FHIR code", e.map, e.v2_code, e.code));
+            failures.push(format!(
+                "{} {}: code {:?} is not a FHIR code",
+                e.map, e.v2_code, e.code
+            ));
         }
         if !(e.system.starts_with("http://") || e.system.starts_with("urn:")) {
-            failures.push(format!("{} {}: system {:?} is not an absolute URI", e.map, e.v2_code, e.system));
+            failures.push(format!(
+                "{} {}: system {:?} is not an absolute URI",
+                e.map, e.v2_code, e.system
+            ));
         }
         if e.map == "yes-no" {
             if e.code != "true" && e.code != "false" {
-                failures.push(format!("yes-no {}: {:?} is not a boolean", e.v2_code, e.code));
+                failures.push(format!(
+                    "yes-no {}: {:?} is not a boolean",
+                    e.v2_code, e.code
+                ));
             }
             continue;
         }
@@ -194,13 +242,19 @@ fn every_table_entry_targets_a_valid_code() {
             let allowed = schema_enum(&schema, def, prop);
             assert!(!allowed.is_empty(), "schema has no enum for {def}.{prop}");
             if !allowed.contains(&e.code) {
-                failures.push(format!("{} {}: {:?} is not a valid {def}.{prop} code", e.map, e.v2_code, e.code));
+                failures.push(format!(
+                    "{} {}: {:?} is not a valid {def}.{prop} code",
+                    e.map, e.v2_code, e.code
+                ));
             }
         }
         if let Some((_, cm)) = cms.iter().find(|(m, _)| *m == e.map) {
             if let Some(fhir) = cm.get(&e.v2_code) {
                 if !fhir.contains(&e.code) && e.note.is_empty() {
-                    failures.push(format!("{} {}: {:?} disagrees with the R4 ConceptMap {fhir:?}", e.map, e.v2_code, e.code));
+                    failures.push(format!(
+                        "{} {}: {:?} disagrees with the R4 ConceptMap {fhir:?}",
+                        e.map, e.v2_code, e.code
+                    ));
                 }
             }
         }
@@ -215,7 +269,8 @@ fn coding_system_names_resolve_to_uris() {
         let name = line.split(',').next().unwrap_or_default();
         let uri = coding_system_uri(name);
         assert!(
-            uri.as_deref().is_some_and(|u| u.starts_with("http://") || u.starts_with("urn:")),
+            uri.as_deref()
+                .is_some_and(|u| u.starts_with("http://") || u.starts_with("urn:")),
             "{name}"
         );
         n += 1;
