@@ -4,6 +4,9 @@
 //! that resolve inside the Bundle, replay-safe requests, the bundle types,
 //! location-only unmapped reports and run-time Z-segment maps.
 
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashSet;

@@ -11,6 +11,9 @@
 //! the test fails on any other difference and on a listed deviation that no
 //! longer occurs.
 
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
