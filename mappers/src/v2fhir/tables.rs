@@ -64,7 +64,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         tables.insert(entry.map.clone(), entry.v2_table.clone());
         index
             .entry(entry.map.clone())
-            .or_insert_with(HashMap::new)
+            .or_default()
             .insert(entry.v2_code.clone(), entries.len());
         entries.push(entry);
     }
