@@ -241,13 +241,16 @@ impl AckError {
         };
         let mut err = AckError::new(code, Severity::Error).with_message(e.to_string());
         if let (Some(name), Some(index)) = (e.segment_name(), e.segment_index()) {
-            // Occurrence among segments of that name, when we know them.
-            let sequence = original.map_or(1, |m| {
-                m.segments()
-                    .take(index + 1)
-                    .filter(|s| s.name() == name)
-                    .count()
-                    .max(1)
+            // Occurrence among segments of that name: from the error, else
+            // from the message, else the first.
+            let sequence = e.segment_occurrence().unwrap_or_else(|| {
+                original.map_or(1, |m| {
+                    m.segments()
+                        .take(index + 1)
+                        .filter(|s| s.name() == name)
+                        .count()
+                        .max(1)
+                })
             });
             err = err.at(name, sequence, e.field().unwrap_or(0));
         }
@@ -266,6 +269,33 @@ pub fn build(
     AckBuilder::new(original, code)
         .errors(errors)
         .build(control_id, timestamp)
+}
+
+/// A NACK for input that did not parse, so the sender learns why instead of
+/// timing out. The header is taken from the input's first segment when it
+/// is a usable MSH (sender/receiver swapped, MSA-2 its control id);
+/// otherwise a bare `|^~\&` v2.5 header with an empty MSA-2 is used. One
+/// ERR segment carries the parse error's location and table 0357 code.
+pub fn nack_for_unparsed(
+    input: &[u8],
+    error: &ParseError,
+    code: AckCode,
+    control_id: &str,
+    timestamp: &str,
+) -> Vec<u8> {
+    let err = AckError::from_parse_error(error, None);
+    let body = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    // Only the first line, bounded, so a hostile message costs nothing more.
+    let first = &body[..body.len().min(64 * 1024)];
+    let first = &first[..memchr::memchr2(b'\r', b'\n', first).unwrap_or(first.len())];
+    if let Ok(header) = Message::parse(first) {
+        return build(&header, code, &[err], control_id, timestamp);
+    }
+    match Message::parse(b"MSH|^~\\&|||||||||P|2.5") {
+        Ok(bare) => build(&bare, code, &[err], control_id, timestamp),
+        // The literal above always parses; never lose the answer anyway.
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Builder for acknowledgements when [`build`]'s arguments are not enough
@@ -572,14 +602,38 @@ mod tests {
         let e = Message::parse_with(input, &limits).unwrap_err();
         let err = AckError::from_parse_error(&e, None);
         assert_eq!(err.code, ErrorCode::ValueTooLong);
+        assert_eq!(e.segment_occurrence(), Some(2));
         assert_eq!(
             err.location,
             Some(ErrorLocation {
                 segment: "OBX".into(),
-                sequence: 1,
+                sequence: 2,
                 field: 5
             })
         );
+    }
+
+    #[test]
+    fn nack_for_unparsed_input() {
+        let input = b"MSH|^~\\&|SA|SF|RA|RF|T||ORU^R01|C77|P|2.3\rOBX|1\rOBX|2||||x~x~x~x\r";
+        let limits = super::super::Limits {
+            max_repetitions: 2,
+            ..Default::default()
+        };
+        let e = Message::parse_with(input, &limits).unwrap_err();
+        let nack = nack_for_unparsed(input, &e, AckCode::AR, "N1", "T2");
+        assert_eq!(
+            String::from_utf8(nack).unwrap(),
+            "MSH|^~\\&|RA|RF|SA|SF|T2||ACK^R01^ACK|N1|P|2.3\rMSA|AR|C77\rERR|OBX^2^5^104&Value too long&HL70357\r"
+        );
+        let garbage = b"\x00\x01 not hl7";
+        let e = Message::parse(garbage).unwrap_err();
+        let nack = nack_for_unparsed(garbage, &e, AckCode::AR, "N2", "T3");
+        let a = Message::parse(&nack).unwrap();
+        assert_eq!(a.get("MSA-1").unwrap().unwrap().text(), "AR");
+        assert_eq!(a.get("MSA-2").unwrap().unwrap().text(), "");
+        assert_eq!(a.get("ERR-3-1").unwrap().unwrap().text(), "100");
+        assert!(a.get("ERR-8").unwrap().unwrap().text().contains("MSH"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - only ASCII bytes: the declared charset (it still matters for `\Xhh\`
 //!   escapes), ASCII when none is declared;
 //! - a UTF-8 BOM, or non-ASCII bytes that are valid UTF-8: UTF-8; when MSH-18
-//!   declared something else a [`ParseWarning`](super::ParseWarning) records
+//!   declared something else a [`ParseWarning`] records
 //!   the mismatch;
 //! - non-ASCII bytes that are not valid UTF-8: the declared single-byte
 //!   charset; with none (or ASCII, or UTF-8) declared, Latin-1 for ASCII/none
@@ -36,9 +36,28 @@ pub enum Charset {
     Latin1,
     /// `8859/15` (ISO Latin-9: Latin-1 with `€`, `Š`, `Œ`...).
     Latin9,
-    /// Another table-0211 charset decoded through `encoding_rs`
-    /// (`8859/2`..`8859/9`, `GB 18030-2000`, `BIG-5`, `KS X 1001`).
-    Other(&'static Encoding),
+    /// `8859/2` (Latin-2, Central European).
+    Latin2,
+    /// `8859/3` (Latin-3).
+    Latin3,
+    /// `8859/4` (Latin-4).
+    Latin4,
+    /// `8859/5` (Cyrillic).
+    Cyrillic,
+    /// `8859/6` (Arabic).
+    Arabic,
+    /// `8859/7` (Greek).
+    Greek,
+    /// `8859/8` (Hebrew).
+    Hebrew,
+    /// `8859/9` (Latin-5, Turkish; decoded as its superset windows-1254).
+    Latin5,
+    /// `GB 18030-2000`.
+    Gb18030,
+    /// `BIG-5`.
+    Big5,
+    /// `KS X 1001` (as EUC-KR).
+    KsX1001,
 }
 
 /// What an MSH-18 value names.
@@ -71,18 +90,17 @@ impl Charset {
             "UNICODEUTF8" | "UTF8" | "UNICODE" => Charset::Utf8,
             "8859/1" | "88591" | "LATIN1" | "IR100" => Charset::Latin1,
             "8859/15" | "885915" | "LATIN9" => Charset::Latin9,
-            "8859/2" | "88592" => Charset::Other(encoding_rs::ISO_8859_2),
-            "8859/3" | "88593" => Charset::Other(encoding_rs::ISO_8859_3),
-            "8859/4" | "88594" => Charset::Other(encoding_rs::ISO_8859_4),
-            "8859/5" | "88595" => Charset::Other(encoding_rs::ISO_8859_5),
-            "8859/6" | "88596" => Charset::Other(encoding_rs::ISO_8859_6),
-            "8859/7" | "88597" => Charset::Other(encoding_rs::ISO_8859_7),
-            "8859/8" | "88598" => Charset::Other(encoding_rs::ISO_8859_8),
-            // encoding_rs maps ISO-8859-9 to its superset windows-1254.
-            "8859/9" | "88599" => Charset::Other(encoding_rs::WINDOWS_1254),
-            "GB180302000" | "GB18030" => Charset::Other(encoding_rs::GB18030),
-            "BIG5" => Charset::Other(encoding_rs::BIG5),
-            "KSX1001" => Charset::Other(encoding_rs::EUC_KR),
+            "8859/2" | "88592" => Charset::Latin2,
+            "8859/3" | "88593" => Charset::Latin3,
+            "8859/4" | "88594" => Charset::Latin4,
+            "8859/5" | "88595" => Charset::Cyrillic,
+            "8859/6" | "88596" => Charset::Arabic,
+            "8859/7" | "88597" => Charset::Greek,
+            "8859/8" | "88598" => Charset::Hebrew,
+            "8859/9" | "88599" => Charset::Latin5,
+            "GB180302000" | "GB18030" => Charset::Gb18030,
+            "BIG5" => Charset::Big5,
+            "KSX1001" => Charset::KsX1001,
             _ => return Declared::Unknown,
         };
         Declared::Known(cs)
@@ -152,8 +170,37 @@ impl Charset {
             Charset::Utf8 => "UNICODE UTF-8",
             Charset::Latin1 => "8859/1",
             Charset::Latin9 => "8859/15",
-            Charset::Other(e) => e.name(),
+            Charset::Latin2 => "8859/2",
+            Charset::Latin3 => "8859/3",
+            Charset::Latin4 => "8859/4",
+            Charset::Cyrillic => "8859/5",
+            Charset::Arabic => "8859/6",
+            Charset::Greek => "8859/7",
+            Charset::Hebrew => "8859/8",
+            Charset::Latin5 => "8859/9",
+            Charset::Gb18030 => "GB 18030-2000",
+            Charset::Big5 => "BIG-5",
+            Charset::KsX1001 => "KS X 1001",
         }
+    }
+
+    /// The `encoding_rs` decoder for the charsets not decoded by hand.
+    fn encoding(&self) -> Option<&'static Encoding> {
+        Some(match self {
+            Charset::Latin2 => encoding_rs::ISO_8859_2,
+            Charset::Latin3 => encoding_rs::ISO_8859_3,
+            Charset::Latin4 => encoding_rs::ISO_8859_4,
+            Charset::Cyrillic => encoding_rs::ISO_8859_5,
+            Charset::Arabic => encoding_rs::ISO_8859_6,
+            Charset::Greek => encoding_rs::ISO_8859_7,
+            Charset::Hebrew => encoding_rs::ISO_8859_8,
+            // encoding_rs maps ISO-8859-9 to its superset windows-1254.
+            Charset::Latin5 => encoding_rs::WINDOWS_1254,
+            Charset::Gb18030 => encoding_rs::GB18030,
+            Charset::Big5 => encoding_rs::BIG5,
+            Charset::KsX1001 => encoding_rs::EUC_KR,
+            Charset::Ascii | Charset::Utf8 | Charset::Latin1 | Charset::Latin9 => return None,
+        })
     }
 
     /// Decodes bytes of this charset to text, borrowing when the bytes are
@@ -183,10 +230,10 @@ impl Charset {
             },
             Charset::Latin1 => Cow::Owned(b.iter().map(|&c| c as char).collect()),
             Charset::Latin9 => Cow::Owned(b.iter().map(|&c| latin9_char(c)).collect()),
-            Charset::Other(enc) => {
-                let (s, _) = enc.decode_without_bom_handling(b);
-                s
-            }
+            other => match other.encoding() {
+                Some(enc) => enc.decode_without_bom_handling(b).0,
+                None => String::from_utf8_lossy(b),
+            },
         }
     }
 
@@ -200,8 +247,8 @@ impl Charset {
                 .map(|c| u8::try_from(u32::from(c)).ok())
                 .collect(),
             Charset::Latin9 => text.chars().map(latin9_byte).collect(),
-            Charset::Other(enc) => {
-                let (bytes, _, unmappable) = enc.encode(text);
+            other => {
+                let (bytes, _, unmappable) = other.encoding()?.encode(text);
                 (!unmappable).then(|| bytes.into_owned())
             }
         }
@@ -274,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             Charset::from_msh18(b"8859/2"),
-            Declared::Known(Charset::Other(encoding_rs::ISO_8859_2))
+            Declared::Known(Charset::Latin2)
         );
         assert_eq!(Charset::from_msh18(b""), Declared::None);
         assert_eq!(Charset::from_msh18(b"KLINGON"), Declared::Unknown);
@@ -343,7 +390,17 @@ mod tests {
         assert_eq!(Charset::Latin1.encode("ü").unwrap(), vec![0xFC]);
         assert_eq!(Charset::Latin1.encode("€"), None);
         assert_eq!(Charset::Utf8.encode("ü").unwrap(), "ü".as_bytes());
-        let cs = Charset::Other(encoding_rs::ISO_8859_2);
-        assert_eq!(cs.decode(Cow::Owned(cs.encode("Łódź").unwrap())), "Łódź");
+        for (cs, text) in [
+            (Charset::Latin2, "Łódź"),
+            (Charset::Cyrillic, "Москва"),
+            (Charset::Greek, "Αθήνα"),
+            (Charset::Gb18030, "北京"),
+            (Charset::Big5, "臺北"),
+            (Charset::KsX1001, "서울"),
+        ] {
+            let bytes = cs.encode(text).unwrap();
+            assert_ne!(bytes, text.as_bytes(), "{cs:?}");
+            assert_eq!(cs.decode(Cow::Owned(bytes)), text, "{cs:?}");
+        }
     }
 }

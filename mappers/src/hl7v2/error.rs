@@ -73,6 +73,7 @@ pub struct ParseError {
     segment: Option<&'static str>,
     segment_name: Option<[u8; 3]>,
     segment_index: Option<usize>,
+    occurrence: Option<usize>,
     field: Option<usize>,
     byte_offset: usize,
 }
@@ -86,6 +87,7 @@ impl ParseError {
             segment: None,
             segment_name: None,
             segment_index: None,
+            occurrence: None,
             field: None,
             byte_offset,
         }
@@ -102,6 +104,13 @@ impl ParseError {
     pub(crate) fn at_named_segment(mut self, name: [u8; 3], index: usize) -> Self {
         self.segment_name = Some(name);
         self.segment_index = Some(index);
+        self
+    }
+
+    /// Records the 1-based occurrence of the segment among those of its
+    /// name, for NACK locations (`OBX(2)`).
+    pub(crate) fn with_occurrence(mut self, occurrence: usize) -> Self {
+        self.occurrence = Some(occurrence);
         self
     }
 
@@ -133,6 +142,12 @@ impl ParseError {
     /// 0-based position of the segment at fault in the message.
     pub fn segment_index(&self) -> Option<usize> {
         self.segment_index
+    }
+
+    /// 1-based occurrence of the segment among segments of the same name
+    /// (2 for the second OBX), when the segment name is known.
+    pub fn segment_occurrence(&self) -> Option<usize> {
+        self.occurrence
     }
 
     /// HL7 sequence number (1-based) of the field at fault.

@@ -240,7 +240,14 @@ fn scan_segments(
             }
             check_name(seg, d, pos, index)?;
             if seg.len() > per_field_floor {
-                check_fields(seg, d, limits, pos, index)?;
+                check_fields(seg, d, limits, pos, index).map_err(|e| {
+                    // Only on failure: count earlier segments of that name.
+                    let earlier = spans
+                        .iter()
+                        .filter(|&&(s, _)| input.get(s as usize..s as usize + 3) == seg.get(..3))
+                        .count();
+                    e.with_occurrence(earlier + 1)
+                })?;
             }
             spans.push((pos as u32, end as u32));
         }

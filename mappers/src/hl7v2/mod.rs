@@ -26,9 +26,10 @@
 //! # Layout
 //! - [`message`], [`segment`], [`value`]: parsing and access.
 //! - [`delimiters`], [`charset`], [`escape`], [`path`], [`limits`], [`error`].
-//! - [`write`]: the owned, editable message.
+//! - [`write`](mod@write): the owned, editable message.
 //! - [`batch`]: FHS/BHS envelopes and multi-message files.
-//! - [`ack`]: ACK/NACK builder with ERR segments (table 0357).
+//! - [`ack`]: ACK/NACK builder with ERR segments (table 0357), and
+//!   [`ack::nack_for_unparsed`] for input that did not parse.
 //! - [`mllp`]: the MLLP framing codec for tokio.
 
 pub mod ack;
@@ -43,6 +44,7 @@ pub mod message;
 mod message_tests;
 pub mod mllp;
 pub mod path;
+mod scan;
 pub mod segment;
 pub mod value;
 pub mod write;

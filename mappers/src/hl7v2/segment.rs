@@ -75,6 +75,9 @@ impl<'a> Segment<'a> {
     /// Field `seq` (HL7 sequence number, 1-based). For MSH, field 1 is the
     /// field separator and field 2 the encoding characters, both returned
     /// as literal values. Absent fields (and `seq == 0`) give an empty value.
+    ///
+    /// Each call scans the segment up to the field; to visit every field
+    /// use [`Segment::fields`], which is one pass.
     pub fn field(&self, seq: usize) -> Value<'a> {
         let empty = self.value(&[], Level::Field);
         if seq == 0 {
@@ -115,6 +118,7 @@ impl<'a> Segment<'a> {
     }
 
     /// `(seq, value)` for every field, seq 1-based, in order.
+    #[inline]
     pub fn fields(&self) -> Fields<'a> {
         Fields {
             segment: *self,
@@ -135,6 +139,7 @@ pub struct Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (usize, Value<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<(usize, Value<'a>)> {
         let seg = &self.segment;
         let seq = self.next_seq;
@@ -143,7 +148,7 @@ impl<'a> Iterator for Fields<'a> {
             return Some((1, seg.value(&seg.raw[3..4], Level::Literal)));
         }
         let rest = self.rest?;
-        let piece = match memchr::memchr(seg.delims.field, rest) {
+        let piece = match super::scan::find(seg.delims.field, rest) {
             Some(i) => {
                 self.rest = Some(&rest[i + 1..]);
                 &rest[..i]

@@ -35,6 +35,7 @@ pub struct Value<'a> {
 // === impl Value ===
 
 impl<'a> Value<'a> {
+    #[inline]
     pub(crate) fn new(raw: &'a [u8], delims: Delimiters, charset: Charset, level: Level) -> Self {
         Self {
             raw,
@@ -44,15 +45,18 @@ impl<'a> Value<'a> {
         }
     }
 
+    #[inline]
     fn empty_at(&self, level: Level) -> Self {
         Self::new(&[], self.delims, self.charset, level)
     }
 
+    #[inline]
     fn at(&self, raw: &'a [u8], level: Level) -> Self {
         Self::new(raw, self.delims, self.charset, level)
     }
 
     /// Exactly the input bytes, still escaped and in the message charset.
+    #[inline]
     pub fn raw(&self) -> &'a [u8] {
         self.raw
     }
@@ -63,12 +67,14 @@ impl<'a> Value<'a> {
     }
 
     /// No bytes at all (an absent or empty value).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
 
     /// Exactly `""`: the HL7 explicit null ("delete this value"), which is
     /// not the same as an empty value ("no change / not sent").
+    #[inline]
     pub fn is_null(&self) -> bool {
         self.raw == b"\"\""
     }
@@ -103,6 +109,7 @@ impl<'a> Value<'a> {
 
     /// The repetitions of a field (empty field: none). Below field level a
     /// value is its own single repetition.
+    #[inline]
     pub fn repetitions(&self) -> Values<'a> {
         match self.level {
             Level::Field => Values::split(*self, self.delims.repetition, Level::Repetition),
@@ -111,6 +118,7 @@ impl<'a> Value<'a> {
     }
 
     /// Repetition `n` (1-based); empty if absent.
+    #[inline]
     pub fn repetition(&self, n: usize) -> Value<'a> {
         match self.level {
             Level::Field => self.nth(n, self.delims.repetition, Level::Repetition),
@@ -121,45 +129,88 @@ impl<'a> Value<'a> {
 
     /// Component `n` (1-based); on a field, of its *first* repetition. A
     /// component or sub-component is its own component 1.
+    #[inline]
     pub fn component(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field => self.repetition(1).component(n),
-            Level::Repetition => self.nth(n, self.delims.component, Level::Component),
+            Level::Field | Level::Repetition => {
+                self.first_repetition()
+                    .nth(n, self.delims.component, Level::Component)
+            }
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Component),
         }
     }
 
     /// The components (of the first repetition, on a field).
+    #[inline]
     pub fn components(&self) -> Values<'a> {
         match self.level {
-            Level::Field => self.repetition(1).components(),
-            Level::Repetition => Values::split(*self, self.delims.component, Level::Component),
+            Level::Field | Level::Repetition => Values::split(
+                self.first_repetition(),
+                self.delims.component,
+                Level::Component,
+            ),
             _ => Values::single(*self),
         }
     }
 
     /// Sub-component `n` (1-based); on a field or repetition, of its first
     /// component.
+    #[inline]
     pub fn subcomponent(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition => self.component(1).subcomponent(n),
-            Level::Component => self.nth(n, self.delims.subcomponent, Level::Subcomponent),
+            Level::Field | Level::Repetition | Level::Component => {
+                self.first_component()
+                    .nth(n, self.delims.subcomponent, Level::Subcomponent)
+            }
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Subcomponent),
         }
     }
 
     /// The sub-components (of the first component, above component level).
+    #[inline]
     pub fn subcomponents(&self) -> Values<'a> {
         match self.level {
-            Level::Field | Level::Repetition => self.component(1).subcomponents(),
-            Level::Component => Values::split(*self, self.delims.subcomponent, Level::Subcomponent),
+            Level::Field | Level::Repetition | Level::Component => Values::split(
+                self.first_component(),
+                self.delims.subcomponent,
+                Level::Subcomponent,
+            ),
             _ => Values::single(*self),
         }
     }
 
+    /// The repetition-level view: the first repetition of a field, else self.
+    #[inline]
+    fn first_repetition(&self) -> Value<'a> {
+        match self.level {
+            Level::Field => self.at(
+                first_piece(self.raw, self.delims.repetition),
+                Level::Repetition,
+            ),
+            _ => *self,
+        }
+    }
+
+    /// The component-level view: the first component of a field or
+    /// repetition, else self.
+    #[inline]
+    fn first_component(&self) -> Value<'a> {
+        match self.level {
+            Level::Field | Level::Repetition => {
+                let rep = self.first_repetition();
+                self.at(
+                    first_piece(rep.raw, self.delims.component),
+                    Level::Component,
+                )
+            }
+            _ => *self,
+        }
+    }
+
     /// The `n`-th (1-based) piece of `raw` split on `sep`.
+    #[inline]
     fn nth(&self, n: usize, sep: u8, level: Level) -> Value<'a> {
         if n == 0 {
             return self.empty_at(level);
@@ -178,6 +229,15 @@ impl PartialEq for Value<'_> {
     }
 }
 
+/// The bytes before the first `sep` (all of `raw` when there is none).
+#[inline]
+fn first_piece(raw: &[u8], sep: u8) -> &[u8] {
+    match super::scan::find(sep, raw) {
+        Some(i) => &raw[..i],
+        None => raw,
+    }
+}
+
 /// Iterator over the pieces of a value split on one delimiter, in order.
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
@@ -188,6 +248,7 @@ pub struct Values<'a> {
 }
 
 impl<'a> Values<'a> {
+    #[inline]
     fn split(v: Value<'a>, sep: u8, level: Level) -> Self {
         Self {
             rest: (!v.raw.is_empty()).then_some(v.raw),
@@ -197,6 +258,7 @@ impl<'a> Values<'a> {
         }
     }
 
+    #[inline]
     fn single(v: Value<'a>) -> Self {
         // The field separator never occurs inside a value: one piece.
         Self::split(v, v.delims.field, v.level)
@@ -206,9 +268,10 @@ impl<'a> Values<'a> {
 impl<'a> Iterator for Values<'a> {
     type Item = Value<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Value<'a>> {
         let rest = self.rest?;
-        match memchr::memchr(self.sep, rest) {
+        match super::scan::find(self.sep, rest) {
             Some(i) => {
                 self.rest = Some(&rest[i + 1..]);
                 Some(self.template.at(&rest[..i], self.level))
