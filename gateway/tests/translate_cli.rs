@@ -1,6 +1,9 @@
 //! Black-box tests of `ehrgate translate` through the built binary: exit
 //! codes 0/1/2, one Bundle vs NDJSON, stdin, directories and `--report`.
 
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -29,7 +32,7 @@ fn ehrgate(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .unwrap_or_else(|e| panic!("wait: {e}"))
 }
 
-fn path(p: &PathBuf) -> &str {
+fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
@@ -55,6 +58,7 @@ fn one_message_gives_one_bundle_and_exit_0() {
 fn stdin_with_several_messages_gives_ndjson() {
     let mut input = std::fs::read(corpus("ADT-A01-01.hl7")).unwrap_or_default();
     input.push(b'\n');
+    // VXU.hl7 starts with a BOM: concatenated files carry one per message.
     input.extend(std::fs::read(corpus("VXU.hl7")).unwrap_or_default());
     let out = ehrgate(
         &[

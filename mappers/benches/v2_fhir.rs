@@ -5,6 +5,9 @@
 //! `benches/README.md` for the figures and the comparison with Microsoft's
 //! FHIR-Converter.
 
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

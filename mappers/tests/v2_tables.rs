@@ -10,6 +10,9 @@
 //! The coding-system-name table is checked for well-formed URIs and the
 //! computed `HL7nnnn` names.
 
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 

@@ -388,7 +388,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Closes a segment: its unused fields go to the report.
-    pub fn done(&mut self, seg: Seg<'a>) {
+    pub fn done(&mut self, seg: &Seg<'a>) {
         seg.report(&mut self.unmapped);
     }
 

@@ -53,10 +53,9 @@ impl Hd {
             if kind.eq_ignore_ascii_case("UUID") {
                 return Some(format!("urn:uuid:{}", u.to_ascii_lowercase()));
             }
-            if kind.eq_ignore_ascii_case("URI") || kind.eq_ignore_ascii_case("URL") {
-                if !u.contains(char::is_whitespace) {
-                    return Some(u.clone());
-                }
+            let uri_kind = kind.eq_ignore_ascii_case("URI") || kind.eq_ignore_ascii_case("URL");
+            if uri_kind && !u.contains(char::is_whitespace) {
+                return Some(u.clone());
             }
             if is_oid(u) {
                 return Some(format!("urn:oid:{u}"));

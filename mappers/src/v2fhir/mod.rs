@@ -262,7 +262,7 @@ impl V2ToFhir {
                 _ => false,
             };
             if mapped {
-                ctx.done(seg);
+                ctx.done(&seg);
             } else if segment_has_value(&seg) {
                 ctx.not_mapped(seg.at(0), "no mapping for segment");
             }

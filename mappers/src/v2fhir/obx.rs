@@ -32,7 +32,7 @@ fn quantity(
     let code = units.and_then(|u| txt(u.component(1)));
     let text = units.and_then(|u| txt(u.component(2)));
     let system = units.and_then(|u| txt(u.component(3)));
-    set_opt(&mut q, "unit", text.clone().or_else(|| code.clone()));
+    set_opt(&mut q, "unit", text.or_else(|| code.clone()));
     if let Some(c) = code {
         let uri = system.as_deref().and_then(tables::coding_system_uri);
         match uri {

@@ -37,14 +37,15 @@ pub struct TableEntry {
 
 struct Tables {
     entries: Vec<TableEntry>,
-    index: HashMap<(String, String), usize>,
+    /// map name -> v2 code -> entry index (looked up by `&str`, no allocation).
+    index: HashMap<String, HashMap<String, usize>>,
     tables: HashMap<String, String>,
     coding_systems: HashMap<String, String>,
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let mut entries = Vec::new();
-    let mut index = HashMap::new();
+    let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut tables = HashMap::new();
     for row in csv::parse(TABLES_CSV).into_iter().skip(1) {
         if row.len() < 8 {
@@ -61,7 +62,10 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             note: row[7].clone(),
         };
         tables.insert(entry.map.clone(), entry.v2_table.clone());
-        index.insert((entry.map.clone(), entry.v2_code.clone()), entries.len());
+        index
+            .entry(entry.map.clone())
+            .or_default()
+            .insert(entry.v2_code.clone(), entries.len());
         entries.push(entry);
     }
     let coding_systems = csv::parse(CODING_SYSTEMS_CSV)
@@ -87,7 +91,8 @@ pub fn entries() -> &'static [TableEntry] {
 pub fn lookup(map: &str, code: &str) -> Option<&'static TableEntry> {
     TABLES
         .index
-        .get(&(map.to_owned(), code.to_owned()))
+        .get(map)
+        .and_then(|m| m.get(code))
         .map(|&i| &TABLES.entries[i])
 }
 

@@ -14,8 +14,8 @@ pub const MASK: u64 = comps(&[1, 3, 6, 7, 10]);
 fn add(
     ctx: &mut Ctx<'_, '_>,
     name: Option<String>,
-    id: Option<String>,
-    system: Option<String>,
+    id: Option<&str>,
+    system: Option<&str>,
     id_kind: Option<String>,
     raw: &[u8],
 ) -> Option<usize> {
@@ -23,18 +23,18 @@ fn add(
         return None;
     }
     let mut o = Obj::new();
-    if let Some(v) = &id {
+    if let Some(v) = id {
         let mut i = Obj::new();
         if let Some(t) = id_kind {
             set(&mut i, "type", id_type(&t));
         }
-        set_opt(&mut i, "system", system.clone());
-        set(&mut i, "value", v.as_str());
+        set_opt(&mut i, "system", system);
+        set(&mut i, "value", v);
         push(&mut o, "identifier", i);
     }
     set_opt(&mut o, "name", name);
     let raw = String::from_utf8_lossy(raw).into_owned();
-    Some(match (&system, &id) {
+    Some(match (system, id) {
         (Some(s), Some(v)) => ctx.add("Organization", Key::Ident(s, v), o),
         _ => ctx.add("Organization", Key::Pos(&raw), o),
     })
@@ -47,8 +47,8 @@ pub fn organization(ctx: &mut Ctx<'_, '_>, rep: Value<'_>) -> Option<usize> {
     add(
         ctx,
         txt(rep.component(1)),
-        id,
-        system,
+        id.as_deref(),
+        system.as_deref(),
         txt(rep.component(7)),
         rep.raw(),
     )
@@ -69,6 +69,7 @@ pub fn from_hd(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
         .system(ctx.cfg)?;
         Some(s)
     });
-    let system = id.as_ref().map(|_| "urn:ietf:rfc:3986".to_owned());
-    add(ctx, hd.namespace.clone(), id, system, None, v.raw())
+    let system = id.as_ref().map(|_| "urn:ietf:rfc:3986");
+    let raw = v.raw();
+    add(ctx, hd.namespace, id.as_deref(), system, None, raw)
 }

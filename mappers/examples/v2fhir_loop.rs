@@ -1,0 +1,47 @@
+//! Translates one message N times and prints the CPU time per message
+//! (process CPU time, so a loaded machine does not inflate it). Used to
+//! check the criterion figures on a shared machine:
+//! `cargo run --release -p ehrgate-mappers --example v2fhir_loop -- FILE N`.
+
+// Example code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use ehrgate_mappers::hl7v2::Message;
+use ehrgate_mappers::translation::Translator;
+use ehrgate_mappers::v2fhir::{Config, V2ToFhir};
+
+fn cpu_seconds() -> f64 {
+    // utime + stime from /proc/self/stat (clock ticks, 100 Hz)
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let input = std::fs::read(&args[1]).unwrap();
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let t = V2ToFhir::new(Config::default()).unwrap();
+    let mut out = Vec::new();
+    let start = cpu_seconds();
+    let wall = std::time::Instant::now();
+    for _ in 0..n {
+        out.clear();
+        let msg = Message::parse(&input).unwrap();
+        let tr = t.translate(&msg).unwrap();
+        serde_json::to_writer(&mut out, &tr.output).unwrap();
+    }
+    let cpu = cpu_seconds() - start;
+    println!(
+        "{n} messages, {} bytes in, {} bytes out: cpu {:.1} us/msg ({:.0} msg/s, {:.2} MB/s in); wall {:.1} us/msg",
+        input.len(),
+        out.len(),
+        cpu * 1e6 / n as f64,
+        n as f64 / cpu,
+        n as f64 * input.len() as f64 / cpu / 1e6,
+        wall.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+}

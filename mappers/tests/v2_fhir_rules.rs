@@ -1,0 +1,173 @@
+//! Rule-level tests of the v2 -> FHIR translator on small hand-written
+//! messages: dates and zones, unknown codes, OBX value types, notes,
+//! errors and their classification, limits.
+
+// Test code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use ehrgate_mappers::error::{Classified, Fault};
+use ehrgate_mappers::hl7v2::Message;
+use ehrgate_mappers::translation::{Translation, Translator};
+use ehrgate_mappers::v2fhir::{Config, V2FhirError, V2ToFhir};
+use serde_json::Value;
+
+const MSH: &str = "MSH|^~\\&|APP|FAC|RCV|RFAC|20240101120000+0100||";
+
+fn run(body: &str, cfg: Config) -> Result<Translation<Value>, V2FhirError> {
+    let text = format!("{MSH}{body}");
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    V2ToFhir::new(cfg).unwrap().translate(&msg)
+}
+
+fn first<'a>(b: &'a Value, t: &str) -> &'a Value {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == t)
+        .unwrap_or_else(|| panic!("no {t}"))
+}
+
+#[test]
+fn birth_time_keeps_precision_and_zone() {
+    let t = run(
+        "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J||198808181126+0215|M\rPV1|1|I\r",
+        Config::default(),
+    )
+    .unwrap();
+    let p = first(&t.output, "Patient");
+    assert_eq!(p["birthDate"], "1988-08-18");
+    assert_eq!(
+        p["_birthDate"]["extension"][0]["valueDateTime"],
+        "1988-08-18T11:26:00+02:15"
+    );
+    assert_eq!(p["gender"], "male");
+    assert_eq!(first(&t.output, "Encounter")["class"]["code"], "IMP");
+    assert_eq!(first(&t.output, "Encounter")["status"], "in-progress");
+}
+
+#[test]
+fn time_without_zone_is_truncated_with_a_warning_or_uses_the_default_zone() {
+    let body = format!(
+        "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I{}202401011230\r",
+        "|".repeat(42)
+    );
+    let body = body.as_str();
+    let t = run(body, Config::default()).unwrap();
+    assert_eq!(
+        first(&t.output, "Encounter")["period"]["start"],
+        "2024-01-01"
+    );
+    assert!(t
+        .warnings
+        .iter()
+        .any(|w| w.location == "PV1-44" && w.message.contains("zone")));
+    let cfg = Config {
+        default_timezone: Some("+01:00".into()),
+        ..Config::default()
+    };
+    let t = run(body, cfg).unwrap();
+    assert_eq!(
+        first(&t.output, "Encounter")["period"]["start"],
+        "2024-01-01T12:30:00+01:00"
+    );
+}
+
+#[test]
+fn unknown_codes_pass_through_or_are_reported_never_dropped() {
+    let t = run(
+        "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J|||Q||||||||ZZ^Odd\rPV1|1|X\r",
+        Config::default(),
+    )
+    .unwrap();
+    let p = first(&t.output, "Patient");
+    assert!(p.get("gender").is_none());
+    assert!(t
+        .unmapped
+        .iter()
+        .any(|u| u.location == "PID-8" && u.reason.contains("0001")));
+    // CWE-typed: passed through with the v2 table system and a warning
+    assert_eq!(
+        p["maritalStatus"]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v2-0002"
+    );
+    assert_eq!(p["maritalStatus"]["coding"][0]["code"], "ZZ");
+    assert!(t.warnings.iter().any(|w| w.location == "PID-16"));
+    let e = first(&t.output, "Encounter");
+    assert_eq!(
+        e["class"]["system"],
+        "http://terminology.hl7.org/CodeSystem/v2-0004"
+    );
+    assert_eq!(e["class"]["code"], "X");
+}
+
+#[test]
+fn obx_value_types() {
+    let body = "ORU^R01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rOBR|1||F1^LAB^1.2.9^ISO|24331-1^Lipid^LN|||20240101\r\
+OBX|1|NM|2093-3^Chol^LN||196|mg/dL^^UCUM|<200|N|||F\rNTE|1||fasting\r\
+OBX|2|SN|1^a^LN||<^5|mmol/L|||||F\r\
+OBX|3|SN|2^b^LN||^1^:^128||||||F\r\
+OBX|4|CWE|3^c^LN||260385009^Negative^SCT||||||F\r\
+OBX|5|TX|4^d^LN||line one~line two||||||P\r\
+OBX|6|DT|5^e^LN||20240102||||||F\r";
+    let t = run(body, Config::default()).unwrap();
+    let obs: Vec<&Value> = t.output["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Observation")
+        .collect();
+    assert_eq!(obs.len(), 6);
+    assert_eq!(obs[0]["valueQuantity"]["value"], 196);
+    assert_eq!(
+        obs[0]["valueQuantity"]["system"],
+        "http://unitsofmeasure.org"
+    );
+    assert_eq!(obs[0]["valueQuantity"]["code"], "mg/dL");
+    assert_eq!(obs[0]["note"][0]["text"], "fasting");
+    assert_eq!(obs[0]["interpretation"][0]["coding"][0]["code"], "N");
+    assert_eq!(obs[0]["status"], "final");
+    assert_eq!(obs[1]["valueQuantity"]["comparator"], "<");
+    assert_eq!(obs[2]["valueRatio"]["denominator"]["value"], 128);
+    assert_eq!(
+        obs[3]["valueCodeableConcept"]["coding"][0]["system"],
+        "http://snomed.info/sct"
+    );
+    assert_eq!(obs[4]["valueString"], "line one\nline two");
+    assert_eq!(obs[4]["status"], "preliminary");
+    assert_eq!(obs[5]["valueDateTime"], "2024-01-02");
+    let dr = first(&t.output, "DiagnosticReport");
+    assert_eq!(dr["result"].as_array().map(Vec::len), Some(6));
+    assert_eq!(dr["effectiveDateTime"], "2024-01-01");
+}
+
+#[test]
+fn errors_are_classified_client_faults_with_locations() {
+    let e = run("ADT^A01|1|P|2.5\rPV1|1|I\r", Config::default()).unwrap_err();
+    assert!(matches!(
+        e,
+        V2FhirError::MissingSegment { segment: "PID", .. }
+    ));
+    assert_eq!(
+        (e.fault(), e.code()),
+        (Fault::Client, "v2fhir.missing-segment")
+    );
+    let e = run("DFT^P03|1|P|2.5\rPID|1||1\r", Config::default()).unwrap_err();
+    assert_eq!(e.code(), "v2fhir.unsupported-message");
+    let bad = Config {
+        default_timezone: Some("CET".into()),
+        ..Config::default()
+    };
+    assert!(V2ToFhir::new(bad).is_err());
+}
+
+#[test]
+fn unmapped_segments_and_fields_are_listed_by_location() {
+    let t = run("ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J||||||||||||||||||||||||||||||||||||||X\rPV1|1|I\rGT1|1||Roe^R\r", Config::default()).unwrap();
+    let locs: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(locs.contains(&"GT1"), "{locs:?}");
+    assert!(locs.iter().any(|l| l.starts_with("PID-")), "{locs:?}");
+    assert!(!t.unmapped.iter().any(|u| u.location.contains("Roe")));
+}
