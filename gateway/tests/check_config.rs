@@ -107,14 +107,15 @@ fn unknown_flag_and_kind_are_refused() {
 /// runs: it must pass `check-config` exactly like the example file.
 #[test]
 fn kubernetes_configmap_config_is_valid() {
-    let manifest =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/k8s/configmap.yaml");
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/k8s/configmap.yaml");
     let doc: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
     let data = &doc["data"];
     let dir = tempfile::tempdir().unwrap();
     for name in ["gateway.toml", "flags.json"] {
-        let text = data[name].as_str().unwrap_or_else(|| panic!("{name} in ConfigMap"));
+        let text = data[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in ConfigMap"));
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     let (ok, stdout, stderr) = check(&dir.path().join("gateway.toml"));
