@@ -5,12 +5,18 @@
 //! conformance suite can drive it with files.
 //!
 //! # Layout
-//! - `hl7v2`: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
+//! - [`hl7v2`]: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
 //!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
+//! - [`fhirconnect`]: FHIR R4 <-> openEHR, driven by FHIRconnect mapping
+//!   files.
 //! - [`error`]: the fault classification shared by every error of the crate.
 //! - [`translation`]: the `Translator` seam and its `Translation` report.
+//! - [`v2fhir`]: HL7 v2 -> FHIR R4 (v2-to-FHIR IG maps), one Bundle per message.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fhirconnect;
+pub mod hl7v2;
 pub mod translation;
+pub mod v2fhir;

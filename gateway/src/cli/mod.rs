@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub mod translate;
+mod template;
 pub mod check_config;
 pub mod serve;
 
@@ -32,6 +34,11 @@ pub struct Cli {
 pub enum Command {
     /// Print the version and the build's enabled features.
     Version,
+    /// Translate messages offline (`--from hl7v2 --to fhir`).
+    Translate(translate::TranslateArgs),
+    /// Inspect operational templates (OPT files, template directories).
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
     /// Run the gateway proxy with a config file.
     Serve {
         /// The TOML config file.
@@ -53,6 +60,8 @@ impl Cli {
                 println!("ehrgate {}", env!("CARGO_PKG_VERSION"));
                 Ok(exit::OK)
             }
+            Command::Translate(args) => args.run(),
+            Command::Template(command) => template::run(command),
             Command::Serve { config } => serve::run(&config),
             Command::CheckConfig { file } => check_config::run(&file),
         }

@@ -1,0 +1,135 @@
+//! `ehrgate translate` between FHIR and openEHR, run as a process: output,
+//! exit codes and the stderr naming of template violations.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn corpus(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/corpus")
+        .join(rel)
+}
+
+fn ehrgate(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ehrgate"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn fhir_to_flat_and_back() {
+    let hr = corpus("fhir/examples/Observation-heart-rate.json");
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "EHRN Vital signs.v2",
+        "--format",
+        "flat",
+        hr.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let flat: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let key = flat
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.ends_with("heart_rate|magnitude"))
+        .unwrap()
+        .clone();
+    assert_eq!(flat[&key], 44);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flat.json");
+    std::fs::write(&f, &out).unwrap();
+    let report = dir.path().join("report.json");
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "openehr",
+        "--to",
+        "fhir",
+        f.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bundle: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(bundle["entry"][0]["resource"]["valueQuantity"]["value"], 44);
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(rep[0]["ok"], true);
+}
+
+#[test]
+fn usage_and_template_errors_have_their_exit_codes() {
+    let hr = corpus("fhir/examples/Observation-heart-rate.json");
+    let (code, _, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "nope",
+        hr.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("EHRN Vital signs.v2"),
+        "lists the shipped templates: {err}"
+    );
+    let (code, _, _) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        hr.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    // Growth chart test data uses body-weight units its template forbids.
+    let flat = corpus("mappings/openfhir/growth_chart/growth_chart_flat.json");
+    let (code, fhir, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "openehr",
+        "--to",
+        "fhir",
+        "--template",
+        "Growth chart",
+        flat.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("gc.json");
+    std::fs::write(&f, fhir).unwrap();
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "Growth chart",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("template.unit-not-allowed")
+            && err.contains("Bundle.entry[1].resource.valueQuantity"),
+        "{err}"
+    );
+    assert!(!err.contains("502"), "no values in errors: {err}");
+}

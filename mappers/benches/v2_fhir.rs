@@ -1,0 +1,69 @@
+//! HL7 v2 -> FHIR throughput: parse + map + serialize one message to Bundle
+//! JSON bytes, for ADT^A01 and ORU^R01 from the corpus. Reported per message
+//! (`Throughput::Elements`) and per input byte (`Throughput::Bytes`); the
+//! parse-only cost is measured in the same run as a reference point. See
+//! `benches/README.md` for the figures and the comparison with Microsoft's
+//! FHIR-Converter.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ehrgate_mappers::hl7v2::Message;
+use ehrgate_mappers::translation::Translator;
+use ehrgate_mappers::v2fhir::{Config, V2ToFhir};
+
+fn corpus(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/corpus/hl7v2")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn translate_to_bytes(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
+    out.clear();
+    let msg = Message::parse(input).unwrap_or_else(|e| panic!("{e}"));
+    let tr = t.translate(&msg).unwrap_or_else(|e| panic!("{e}"));
+    serde_json::to_writer(&mut *out, &tr.output).unwrap_or_else(|e| panic!("{e}"));
+    out.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let t = V2ToFhir::new(Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let inputs = [
+        ("ADT_A01", corpus("ADT-A01-01.hl7")),
+        ("ORU_R01", corpus("ORU-R01-01.hl7")),
+    ];
+    let mut out = Vec::with_capacity(1 << 16);
+    for (name, input) in &inputs {
+        let mut g = c.benchmark_group(format!("v2_fhir_msgs/{name}"));
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("parse+map+serialize", |b| {
+            b.iter(|| translate_to_bytes(&t, black_box(input), &mut out));
+        });
+        g.bench_function("parse_only", |b| {
+            b.iter(|| {
+                Message::parse(black_box(input))
+                    .map(|m| m.segments().count())
+                    .unwrap_or(0)
+            });
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("v2_fhir_bytes/{name}"));
+        g.throughput(Throughput::Bytes(input.len() as u64));
+        g.bench_function("parse+map+serialize", |b| {
+            b.iter(|| translate_to_bytes(&t, black_box(input), &mut out));
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);

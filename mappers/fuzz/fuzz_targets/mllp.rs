@@ -1,0 +1,31 @@
+//! Feed arbitrary bytes to the MLLP decoder in arbitrary chunks; frames
+//! must be well-formed and every input byte accounted for (frame payload,
+//! frame markers or skipped).
+#![no_main]
+
+use bytes::BytesMut;
+use ehrgate_mappers::hl7v2::MllpCodec;
+use libfuzzer_sys::fuzz_target;
+use tokio_util::codec::Decoder;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, rest)) = data.split_first() else { return };
+    // The first byte picks the chunk size and the frame limit.
+    let chunk = usize::from(first % 16) + 1;
+    let mut codec = MllpCodec::new(usize::from(first) * 4);
+    let mut buf = BytesMut::new();
+    for part in rest.chunks(chunk) {
+        buf.extend_from_slice(part);
+        loop {
+            match codec.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    assert!(!frame.payload.contains(&0x0B), "start byte inside payload");
+                }
+                Ok(None) => break,
+                Err(_) => {}
+            }
+        }
+    }
+    while let Ok(Some(_)) = codec.decode_eof(&mut buf) {}
+    assert!(codec.skipped_total() as usize <= rest.len());
+});

@@ -1,0 +1,411 @@
+//! Canonical JSON compositions <-> [`Instance`].
+//!
+//! Writing builds the RM tree from the instance paths, with `_type`,
+//! `archetype_node_id` and `name` from the template, and fills the RM
+//! attributes a composition must carry (language, territory, category,
+//! composer, context start time, entry language/encoding/subject, event
+//! time) from [`CanonicalDefaults`] where the mapping did not set them.
+//! Reading walks any canonical composition back into leaves.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::instance::{Instance, Leaf};
+use super::openehr_path::{InstancePath, Seg};
+use super::template_index::TemplateIndex;
+use crate::translation::Unmapped;
+
+/// Values for RM attributes a composition needs and a mapping rarely sets.
+#[derive(Debug, Clone)]
+pub struct CanonicalDefaults {
+    /// ISO 639-1 language of the composition and its entries.
+    pub language: String,
+    /// ISO 3166-1 territory.
+    pub territory: String,
+    /// Name of the composer (a system name, never a patient's).
+    pub composer: String,
+    /// Start time of the context and time of events without one (the
+    /// caller passes "now"; this crate reads no clock).
+    pub time: String,
+}
+
+/// RM attributes that hold lists.
+const CONTAINERS: &[&str] = &[
+    "content",
+    "items",
+    "events",
+    "activities",
+    "other_participations",
+    "links",
+];
+
+/// RM attributes whose value is a CODE_PHRASE rather than a DV_*.
+const CODE_PHRASES: &[&str] = &["language", "territory", "encoding", "math_function_code"];
+
+#[derive(Debug, Default)]
+struct Tree {
+    leaf: Option<Leaf>,
+    children: BTreeMap<(String, String, usize), Tree>,
+}
+
+/// Writes `inst` as a canonical composition of the indexed template.
+pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &CanonicalDefaults) -> Value {
+    let mut root = Tree::default();
+    for (path, leaf) in &inst.leaves {
+        let mut t = &mut root;
+        for seg in &path.0 {
+            t = t
+                .children
+                .entry((seg.attr.clone(), seg.node.clone(), seg.index))
+                .or_default();
+        }
+        t.leaf = Some(leaf.clone());
+    }
+    let mut obj = node_json(&root, "", index, defaults);
+    if let Value::Object(o) = &mut obj {
+        fill_composition(o, index, defaults);
+    }
+    obj
+}
+
+fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) -> Value {
+    let info = index.node(aql);
+    let mut o = Map::new();
+    // Abstract RM types in templates get their usual concrete type.
+    let rm_type = match info.map_or("CLUSTER", |i| i.rm_type.as_str()) {
+        "EVENT" => "POINT_EVENT",
+        "ITEM_STRUCTURE" => "ITEM_TREE",
+        t => t,
+    };
+    o.insert("_type".into(), json!(rm_type));
+    if let Some(i) = info {
+        let name = i.name.clone().unwrap_or_else(|| i.node_id.clone());
+        o.insert("name".into(), json!({"_type": "DV_TEXT", "value": name}));
+        let node_id = i.archetype_id.clone().unwrap_or_else(|| i.node_id.clone());
+        o.insert("archetype_node_id".into(), json!(node_id));
+        if let Some(a) = &i.archetype_id {
+            let mut details = json!({
+                "archetype_id": {"value": a},
+                "rm_version": "1.0.4"
+            });
+            if aql.is_empty() {
+                details["template_id"] = json!({"value": index.template_id});
+            }
+            o.insert("archetype_details".into(), details);
+        }
+    }
+    if let Some(leaf) = &t.leaf {
+        o.insert("value".into(), dv_json(leaf));
+    }
+    for ((attr, node, _), child) in &t.children {
+        let child_aql = if node.is_empty() {
+            format!("{aql}/{attr}")
+        } else {
+            format!("{aql}/{attr}[{node}]")
+        };
+        let v = if node.is_empty() && index.node(&child_aql).is_none() {
+            // A plain RM attribute (`time`, `context/start_time`).
+            match &child.leaf {
+                Some(leaf) if CODE_PHRASES.contains(&attr.as_str()) => code_phrase(leaf),
+                Some(leaf) => dv_json(leaf),
+                None => {
+                    let mut inner = node_json(child, &child_aql, index, d);
+                    if let Value::Object(m) = &mut inner {
+                        m.remove("_type");
+                        if attr == "context" {
+                            m.insert("_type".into(), json!("EVENT_CONTEXT"));
+                        }
+                    }
+                    inner
+                }
+            }
+        } else {
+            node_json(child, &child_aql, index, d)
+        };
+        if CONTAINERS.contains(&attr.as_str()) {
+            let arr = o.entry(attr.clone()).or_insert_with(|| json!([]));
+            if let Value::Array(a) = arr {
+                a.push(v);
+            }
+        } else {
+            o.insert(attr.clone(), v);
+        }
+    }
+    fill_entry(&mut o, rm_type, d);
+    Value::Object(o)
+}
+
+/// Entries need language, encoding and subject; events need a time.
+fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) {
+    let entry = matches!(
+        rm_type,
+        "OBSERVATION" | "EVALUATION" | "INSTRUCTION" | "ACTION" | "ADMIN_ENTRY"
+    );
+    if entry {
+        o.entry("language")
+            .or_insert_with(|| phrase("ISO_639-1", &d.language));
+        o.entry("encoding")
+            .or_insert_with(|| phrase("IANA_character-sets", "UTF-8"));
+        o.entry("subject")
+            .or_insert_with(|| json!({"_type": "PARTY_SELF"}));
+    }
+    if matches!(
+        rm_type,
+        "POINT_EVENT" | "INTERVAL_EVENT" | "EVENT" | "HISTORY"
+    ) {
+        o.entry("time")
+            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
+        if rm_type == "HISTORY" {
+            if let Some(t) = o.remove("time") {
+                o.insert("origin".into(), t);
+            }
+        }
+    }
+    if rm_type == "INTERVAL_EVENT" {
+        o.entry("width")
+            .or_insert_with(|| json!({"_type": "DV_DURATION", "value": "PT0S"}));
+        o.entry("math_function").or_insert_with(|| {
+            json!({"_type": "DV_CODED_TEXT", "value": "actual",
+                   "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "640"}})
+        });
+    }
+}
+
+fn fill_composition(o: &mut Map<String, Value>, index: &TemplateIndex, d: &CanonicalDefaults) {
+    o.entry("language")
+        .or_insert_with(|| phrase("ISO_639-1", &d.language));
+    o.entry("territory")
+        .or_insert_with(|| phrase("ISO_3166-1", &d.territory));
+    o.entry("category").or_insert_with(|| {
+        json!({"_type": "DV_CODED_TEXT", "value": "event",
+               "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "433"}})
+    });
+    o.entry("composer")
+        .or_insert_with(|| json!({"_type": "PARTY_IDENTIFIED", "name": d.composer}));
+    let ctx = o
+        .entry("context")
+        .or_insert_with(|| json!({"_type": "EVENT_CONTEXT"}));
+    if let Value::Object(c) = ctx {
+        c.entry("start_time")
+            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
+        c.entry("setting").or_insert_with(|| {
+            json!({"_type": "DV_CODED_TEXT", "value": "other care",
+                   "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "238"}})
+        });
+    }
+    if !o.contains_key("archetype_details") {
+        o.insert(
+            "archetype_details".into(),
+            json!({"template_id": {"value": index.template_id}, "rm_version": "1.0.4"}),
+        );
+    }
+}
+
+fn phrase(terminology: &str, code: &str) -> Value {
+    json!({"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology}, "code_string": code})
+}
+
+fn code_phrase(leaf: &Leaf) -> Value {
+    phrase(
+        leaf.text("terminology").unwrap_or(""),
+        leaf.text("code").unwrap_or(""),
+    )
+}
+
+/// A data value as canonical JSON.
+fn dv_json(leaf: &Leaf) -> Value {
+    let rm = leaf.rm_type.as_deref().unwrap_or("DV_TEXT");
+    let f = |k: &str| leaf.fields.get(k).cloned().unwrap_or(Value::Null);
+    let coded = |leaf: &Leaf| {
+        json!({"_type": "DV_CODED_TEXT", "value": leaf.fields.get("value").cloned().unwrap_or_else(|| f("code")),
+               "defining_code": phrase(leaf.text("terminology").unwrap_or("local"), leaf.text("code").unwrap_or(""))})
+    };
+    let mut v = match rm {
+        "DV_QUANTITY" => {
+            let mut q = json!({"_type": "DV_QUANTITY", "magnitude": f("magnitude")});
+            if let Some(u) = leaf.fields.get("unit") {
+                q["units"] = u.clone();
+            }
+            q
+        }
+        "DV_CODED_TEXT" => coded(leaf),
+        "DV_ORDINAL" => {
+            json!({"_type": "DV_ORDINAL", "value": f("ordinal"), "symbol": coded(leaf)})
+        }
+        "DV_COUNT" => json!({"_type": "DV_COUNT", "magnitude": f("")}),
+        "DV_PROPORTION" => json!({"_type": "DV_PROPORTION", "numerator": f("numerator"),
+                                  "denominator": f("denominator"), "type": f("type")}),
+        "DV_IDENTIFIER" => {
+            let mut o = Map::new();
+            o.insert("_type".into(), json!("DV_IDENTIFIER"));
+            for k in ["id", "issuer", "assigner", "type"] {
+                if let Some(x) = leaf.fields.get(k) {
+                    o.insert(k.into(), x.clone());
+                }
+            }
+            Value::Object(o)
+        }
+        "CODE_PHRASE" => code_phrase(leaf),
+        other => json!({"_type": other, "value": f("")}),
+    };
+    if let Value::Object(o) = &mut v {
+        o.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+// === reading ===
+
+/// Reads a canonical composition into leaves. Nodes the reader cannot
+/// place are returned as unmapped (location only).
+pub fn from_canonical(comp: &Value) -> (Instance, Vec<Unmapped>) {
+    let mut inst = Instance::default();
+    let mut unmapped = Vec::new();
+    read_node(comp, &InstancePath::default(), &mut inst, &mut unmapped, 0);
+    (inst, unmapped)
+}
+
+/// Attributes that describe a node rather than hold data.
+const META: &[&str] = &[
+    "_type",
+    "name",
+    "archetype_node_id",
+    "archetype_details",
+    "uid",
+    "subject",
+    "feeder_audit",
+    "provider",
+    "other_participations",
+    "composer",
+    "health_care_facility",
+    "participations",
+    "work_flow_id",
+    "guideline_id",
+];
+
+const MAX_DEPTH: usize = 64;
+
+fn read_node(
+    v: &Value,
+    path: &InstancePath,
+    inst: &mut Instance,
+    unmapped: &mut Vec<Unmapped>,
+    depth: usize,
+) {
+    let Value::Object(o) = v else { return };
+    if depth > MAX_DEPTH {
+        unmapped.push(Unmapped {
+            location: path.to_string(),
+            reason: "nesting too deep".to_owned(),
+        });
+        return;
+    }
+    for (attr, child) in o {
+        if META.contains(&attr.as_str()) {
+            continue;
+        }
+        let items: Vec<&Value> = match child {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for item in items {
+            let ty = item.get("_type").and_then(Value::as_str).unwrap_or("");
+            let node = item
+                .get("archetype_node_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if attr == "value"
+                && path.0.last().is_some()
+                && (ty.starts_with("DV_") || ty == "CODE_PHRASE")
+            {
+                if let Some(l) = leaf_of(item) {
+                    inst.put(path.clone(), l);
+                }
+                continue;
+            }
+            if node.is_empty() && (ty.starts_with("DV_") || ty == "CODE_PHRASE") {
+                if let Some(l) = leaf_of(item) {
+                    inst.put(path.join(&[plain(attr)]), l);
+                }
+                continue;
+            }
+            let n = seen.entry(node.to_owned()).or_insert(0);
+            let seg = Seg {
+                attr: attr.clone(),
+                node: node.to_owned(),
+                index: *n,
+            };
+            *n += 1;
+            read_node(item, &path.join(&[seg]), inst, unmapped, depth + 1);
+        }
+    }
+}
+
+fn plain(attr: &str) -> Seg {
+    Seg {
+        attr: attr.to_owned(),
+        node: String::new(),
+        index: 0,
+    }
+}
+
+fn leaf_of(dv: &Value) -> Option<Leaf> {
+    let ty = dv.get("_type")?.as_str()?;
+    let g = |k: &str| dv.get(k).cloned();
+    let phrase = |p: &Value| {
+        (
+            p.pointer("/terminology_id/value").cloned(),
+            p.get("code_string").cloned(),
+        )
+    };
+    let mut fields: Vec<(&'static str, Value)> = Vec::new();
+    match ty {
+        "DV_QUANTITY" => {
+            fields.extend(g("magnitude").map(|x| ("magnitude", x)));
+            fields.extend(g("units").map(|x| ("unit", x)));
+        }
+        "DV_CODED_TEXT" => {
+            fields.extend(g("value").map(|x| ("value", x)));
+            if let Some(dc) = dv.get("defining_code") {
+                let (t, c) = phrase(dc);
+                fields.extend(t.map(|x| ("terminology", x)));
+                fields.extend(c.map(|x| ("code", x)));
+            }
+        }
+        "CODE_PHRASE" => {
+            let (t, c) = phrase(dv);
+            fields.extend(t.map(|x| ("terminology", x)));
+            fields.extend(c.map(|x| ("code", x)));
+        }
+        "DV_ORDINAL" => {
+            fields.extend(g("value").map(|x| ("ordinal", x)));
+            if let Some(s) = dv.get("symbol") {
+                fields.extend(s.get("value").cloned().map(|x| ("value", x)));
+                if let Some(dc) = s.get("defining_code") {
+                    let (t, c) = phrase(dc);
+                    fields.extend(t.map(|x| ("terminology", x)));
+                    fields.extend(c.map(|x| ("code", x)));
+                }
+            }
+        }
+        "DV_COUNT" => fields.extend(g("magnitude").map(|x| ("", x))),
+        "DV_PROPORTION" => {
+            for k in ["numerator", "denominator", "type"] {
+                if let Some(x) = g(k) {
+                    fields.push((k, x));
+                }
+            }
+        }
+        "DV_IDENTIFIER" => {
+            for k in ["id", "issuer", "assigner", "type"] {
+                if let Some(x) = g(k) {
+                    fields.push((k, x));
+                }
+            }
+        }
+        _ => fields.extend(g("value").map(|x| ("", x))),
+    }
+    Some(Leaf::new(ty, fields))
+}

@@ -1,0 +1,221 @@
+//! The template check: a composition produced from FHIR is checked against
+//! its template before it leaves (required nodes, occurrences, data types,
+//! units, code lists). Each violation names the openEHR path and, when the
+//! value came from FHIR, the FHIR location it came from; the gateway turns
+//! them into OperationOutcome issues ([`operation_outcome`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::instance::Instance;
+use super::openehr_path::InstancePath;
+use super::template_index::TemplateIndex;
+
+/// One violation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// Stable code (`template.unknown-path`, `template.data-type`,
+    /// `template.code-not-allowed`, `template.unit-not-allowed`,
+    /// `template.required`, `template.occurrences`).
+    pub code: &'static str,
+    /// The openEHR instance path (`/content[...]/.../items[at0004]`).
+    pub openehr_path: String,
+    /// The FHIR location the value came from, if known.
+    pub fhir_path: Option<String>,
+    /// What is wrong, without the value.
+    pub message: String,
+}
+
+/// RM attributes that carry data without being template nodes.
+const RM_ATTRIBUTES: &[&str] = &[
+    "time",
+    "origin",
+    "width",
+    "math_function",
+    "start_time",
+    "end_time",
+    "_end_time",
+    "setting",
+    "language",
+    "territory",
+    "encoding",
+    "category",
+    "composer",
+    "_uid",
+    "_work_flow_id",
+    "_guideline_id",
+    "_health_care_facility",
+    "location",
+    "narrative",
+    "expiry_time",
+    "timing",
+    "action_archetype_id",
+    "ism_transition",
+    "current_state",
+];
+
+/// Checks `inst` against the template.
+pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let mut present: BTreeSet<InstancePath> = BTreeSet::new();
+    for (path, leaf) in &inst.leaves {
+        for n in 1..=path.0.len() {
+            present.insert(InstancePath(path.0[..n].to_vec()));
+        }
+        let source = inst.sources.get(path).cloned();
+        let issue = |code, message: String| Issue {
+            code,
+            openehr_path: path.to_string(),
+            fhir_path: source.clone(),
+            message,
+        };
+        let aql = path.aql();
+        let Some(info) = index.node(&aql) else {
+            let last = path.0.last().map_or("", |s| s.attr.as_str());
+            let parent_known = path.0.len() <= 1
+                || index
+                    .node(&InstancePath(path.0[..path.0.len() - 1].to_vec()).aql())
+                    .is_some();
+            if !(RM_ATTRIBUTES.contains(&last) && parent_known) {
+                issues.push(issue(
+                    "template.unknown-path",
+                    "path is not in the template".to_owned(),
+                ));
+            }
+            continue;
+        };
+        let rm = leaf.rm_type.as_deref().unwrap_or("");
+        if !info.value_types.is_empty() {
+            let fits = info.value_types.iter().any(|t| t == rm)
+                || (rm == "DV_CODED_TEXT" && info.value_types.iter().any(|t| t == "DV_TEXT"));
+            if !fits {
+                issues.push(issue(
+                    "template.data-type",
+                    format!(
+                        "{rm} where the template allows {}",
+                        info.value_types.join(", ")
+                    ),
+                ));
+                continue;
+            }
+        }
+        if let (Some((terminology, codes)), Some(code)) = (&info.code_list, leaf.text("code")) {
+            let term = leaf.text("terminology").unwrap_or("");
+            if rm == "DV_CODED_TEXT"
+                && (terminology.as_str() == term || terminology == "local" && term.is_empty())
+                && !codes.iter().any(|c| c == code)
+            {
+                issues.push(issue(
+                    "template.code-not-allowed",
+                    format!("code not in the template's {terminology} list"),
+                ));
+            }
+        }
+        if rm == "DV_ORDINAL" && !info.ordinals.is_empty() {
+            if let Some(code) = leaf.text("code") {
+                if !info.ordinals.iter().any(|(_, c, _)| c == code) {
+                    issues.push(issue(
+                        "template.code-not-allowed",
+                        "ordinal not in the template".to_owned(),
+                    ));
+                }
+            }
+        }
+        if rm == "DV_QUANTITY" && !info.units.is_empty() {
+            match leaf.text("unit") {
+                Some(u) if info.units.iter().any(|x| x == u) => {}
+                _ => issues.push(issue(
+                    "template.unit-not-allowed",
+                    format!(
+                        "unit not allowed; the template allows {}",
+                        info.units.join(", ")
+                    ),
+                )),
+            }
+        }
+    }
+    // Occurrences of repeated siblings.
+    let mut counts: BTreeMap<(InstancePath, String), usize> = BTreeMap::new();
+    for p in &present {
+        if let Some((last, parent)) = p.0.split_last() {
+            if !last.node.is_empty() {
+                let key = (
+                    InstancePath(parent.to_vec()),
+                    format!("{}[{}]", last.attr, last.node),
+                );
+                let c = counts.entry(key).or_default();
+                *c = (*c).max(last.index + 1);
+            }
+        }
+    }
+    for ((parent, step), n) in &counts {
+        let aql = format!("{}/{step}", parent.aql());
+        if let Some(upper) = index.node(&aql).and_then(|i| i.occurrences.upper) {
+            if *n > upper as usize {
+                issues.push(Issue {
+                    code: "template.occurrences",
+                    openehr_path: format!("{parent}/{step}"),
+                    fhir_path: None,
+                    message: format!("{n} instances where the template allows at most {upper}"),
+                });
+            }
+        }
+    }
+    // Required ELEMENTs and CLUSTERs under every present node.
+    for p in &present {
+        let Some(info) = index.node(&p.aql()) else {
+            continue;
+        };
+        for req in &info.required_children {
+            let Some(child) = index.node(req) else {
+                continue;
+            };
+            if !matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") {
+                continue;
+            }
+            let rel = &req[p.aql().len()..];
+            let exists = present
+                .iter()
+                .any(|q| q.starts_with(p) && q.aql().starts_with(&format!("{}{rel}", p.aql())));
+            if !exists {
+                issues.push(Issue {
+                    code: "template.required",
+                    openehr_path: format!("{p}{rel}"),
+                    fhir_path: None,
+                    message: "required node missing".to_owned(),
+                });
+            }
+        }
+    }
+    issues
+}
+
+/// The issues as a FHIR OperationOutcome: `expression` holds the FHIR
+/// location, `location`-free `details.text` the openEHR path.
+pub fn operation_outcome(issues: &[Issue]) -> Value {
+    let issue: Vec<Value> = issues
+        .iter()
+        .map(|i| {
+            let mut o = json!({
+                "severity": "error",
+                "code": match i.code {
+                    "template.required" => "required",
+                    "template.code-not-allowed" | "template.unit-not-allowed" => "code-invalid",
+                    _ => "structure",
+                },
+                "details": {
+                    "coding": [{"system": "urn:ehrgate:issue", "code": i.code}],
+                    "text": format!("openEHR path {}", i.openehr_path)
+                },
+                "diagnostics": i.message,
+            });
+            if let Some(f) = &i.fhir_path {
+                o["expression"] = json!([f]);
+            }
+            o
+        })
+        .collect();
+    json!({"resourceType": "OperationOutcome", "issue": issue})
+}

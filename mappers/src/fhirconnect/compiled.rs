@@ -1,0 +1,115 @@
+//! Paths of a mapping set parsed once, so translating a resource never
+//! re-parses a FHIRPath or an openEHR path (the translators run per request).
+
+use std::collections::HashMap;
+
+use super::fhirpath::{self, Path};
+use super::loader::MappingSet;
+use super::model::{Condition, Mapping};
+use super::openehr_path::{MappingPath, OpenEhrPathError};
+
+/// Every FHIRPath and openEHR path of a set, parsed.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    fhir: HashMap<String, Path>,
+    openehr: HashMap<String, MappingPath>,
+}
+
+/// A path of the set did not parse (the loader checks FHIRPaths; openEHR
+/// paths are checked here).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// A FHIRPath outside the subset.
+    #[error("FHIRPath `{0}`: {1}")]
+    Fhir(String, fhirpath::PathError),
+    /// A malformed openEHR path.
+    #[error("openEHR path `{0}`: {1}")]
+    OpenEhr(String, OpenEhrPathError),
+}
+
+impl Compiled {
+    /// Parses every path of `set`.
+    pub fn new(set: &MappingSet) -> Result<Self, CompileError> {
+        let mut c = Compiled::default();
+        c.fhir("$fhirRoot")?;
+        for m in &set.models {
+            if let Some(pre) = &m.doc.preprocessor {
+                for cond in pre.fhir_condition.iter().chain(&pre.fhir_conditions) {
+                    c.condition(cond)?;
+                }
+                if let Some(h) = &pre.hierarchy {
+                    if let Some(o) = &h.with.openehr {
+                        c.openehr(o)?;
+                    }
+                }
+            }
+            for mapping in &m.doc.mappings {
+                c.mapping(mapping)?;
+            }
+        }
+        Ok(c)
+    }
+
+    fn mapping(&mut self, m: &Mapping) -> Result<(), CompileError> {
+        if let Some(w) = &m.with {
+            if let Some(f) = &w.fhir {
+                self.fhir(f)?;
+            }
+            if let Some(o) = &w.openehr {
+                self.openehr(o)?;
+            }
+        }
+        for cond in m.fhir_condition.iter().chain(&m.fhir_conditions) {
+            self.condition(cond)?;
+        }
+        for man in &m.manual {
+            for e in &man.fhir {
+                self.fhir(&e.path)?;
+            }
+        }
+        let children = m
+            .followed_by
+            .iter()
+            .flat_map(|f| &f.mappings)
+            .chain(m.reference.iter().flat_map(|r| &r.mappings));
+        for child in children {
+            self.mapping(child)?;
+        }
+        Ok(())
+    }
+
+    fn condition(&mut self, c: &Condition) -> Result<(), CompileError> {
+        self.fhir(&c.target_root)?;
+        if let Some(a) = &c.target_attribute {
+            self.fhir(a)?;
+        }
+        Ok(())
+    }
+
+    fn fhir(&mut self, text: &str) -> Result<(), CompileError> {
+        if !self.fhir.contains_key(text) {
+            let p = Path::parse(text).map_err(|e| CompileError::Fhir(text.to_owned(), e))?;
+            self.fhir.insert(text.to_owned(), p);
+        }
+        Ok(())
+    }
+
+    fn openehr(&mut self, text: &str) -> Result<(), CompileError> {
+        if !self.openehr.contains_key(text) {
+            let p =
+                MappingPath::parse(text).map_err(|e| CompileError::OpenEhr(text.to_owned(), e))?;
+            self.openehr.insert(text.to_owned(), p);
+        }
+        Ok(())
+    }
+
+    /// The parsed FHIRPath for `text` (compiled at construction).
+    pub fn fhir_path(&self, text: &str) -> Option<&Path> {
+        self.fhir.get(text)
+    }
+
+    /// The parsed openEHR path for `text` (compiled at construction).
+    pub fn openehr_path(&self, text: &str) -> Option<&MappingPath> {
+        self.openehr.get(text)
+    }
+}

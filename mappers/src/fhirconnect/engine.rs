@@ -1,0 +1,298 @@
+//! The FHIRconnect engine: one mapping set (and, when known, its template's
+//! index) compiled once, then used for any number of translations in both
+//! directions.
+
+use std::collections::HashSet;
+
+use ehrgate_templates::TemplateMeta;
+use serde_json::{json, Value};
+
+use super::compiled::{CompileError, Compiled};
+use super::fhir_write::{prune, Created};
+use super::fhirpath::Node;
+use super::instance::Instance;
+use super::loader::{short_archetype, MappingSet};
+use super::openehr_path::{InstancePath, Seg};
+use super::template_index::TemplateIndex;
+use super::to_fhir::{RevRun, RevScope};
+use super::to_openehr::{is_within, value_locations, Run, RunLimits, Scope};
+use crate::error::{Classified, Fault};
+use crate::translation::{Translation, Unmapped};
+
+/// Why a translation could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A path of the mapping set does not parse.
+    #[error("mapping set: {0}")]
+    Compile(#[from] CompileError),
+    /// The context's start model is missing (checked at load; kept for
+    /// sets built by hand).
+    #[error("mapping set has no start model")]
+    NoStart,
+    /// The input is not a FHIR resource (no `resourceType`).
+    #[error("input is not a FHIR resource")]
+    NotAResource,
+    /// The input's resource type is not the one the mapping expects.
+    #[error("mapping expects {expected}, input is {actual}")]
+    WrongResource {
+        /// What the context/start model maps.
+        expected: String,
+        /// What came in.
+        actual: String,
+    },
+    /// The translation exceeded its step budget.
+    #[error("translation exceeded its step limit")]
+    Exhausted,
+}
+
+impl Classified for EngineError {
+    fn fault(&self) -> Fault {
+        match self {
+            EngineError::Compile(_) | EngineError::NoStart => Fault::Internal,
+            _ => Fault::Client,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::Compile(_) => "fhirconnect.compile",
+            EngineError::NoStart => "fhirconnect.no-start",
+            EngineError::NotAResource => "fhirconnect.not-a-resource",
+            EngineError::WrongResource { .. } => "fhirconnect.wrong-resource",
+            EngineError::Exhausted => "fhirconnect.limit",
+        }
+    }
+}
+
+/// A compiled mapping set.
+#[derive(Debug)]
+pub struct Engine {
+    set: MappingSet,
+    compiled: Compiled,
+    index: Option<TemplateIndex>,
+    limits: RunLimits,
+}
+
+impl Engine {
+    /// Compiles `set`; `template` (the context's template) enables data
+    /// type hints, FLAT and canonical output.
+    pub fn new(set: MappingSet, template: Option<&TemplateMeta>) -> Result<Self, EngineError> {
+        let compiled = Compiled::new(&set)?;
+        if set.start_model().is_none() {
+            return Err(EngineError::NoStart);
+        }
+        Ok(Engine {
+            set,
+            compiled,
+            index: template.map(TemplateIndex::new),
+            limits: RunLimits::default(),
+        })
+    }
+
+    /// Sets the run limits.
+    pub fn with_limits(mut self, limits: RunLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The template index, when a template was given.
+    pub fn index(&self) -> Option<&TemplateIndex> {
+        self.index.as_ref()
+    }
+
+    /// The mapping set.
+    pub fn set(&self) -> &MappingSet {
+        &self.set
+    }
+
+    /// What the context maps on the FHIR side (`Bundle`, a resource type,
+    /// or a profile URL).
+    fn profile(&self) -> &str {
+        self.set
+            .context_body()
+            .map_or("", |c| c.profile.url.as_str())
+    }
+
+    /// The resource type the start model maps (from its structure
+    /// definition URL).
+    fn start_resource_type(&self) -> Option<String> {
+        let start = self.set.start_model()?;
+        let sd = &start.doc.spec.fhir_config.as_ref()?.structure_definition;
+        Some(sd.rsplit('/').next().unwrap_or(sd).to_owned())
+    }
+
+    /// Where `$archetype` of the start model is: the composition root for a
+    /// COMPOSITION archetype, else its `content` entry.
+    fn start_archetype(&self) -> InstancePath {
+        let Some(start) = self.set.start_model() else {
+            return InstancePath::default();
+        };
+        let arch = start
+            .doc
+            .spec
+            .open_ehr_config
+            .as_ref()
+            .map_or("", |c| c.archetype.as_str());
+        if short_archetype(arch).starts_with("COMPOSITION.") {
+            InstancePath::default()
+        } else {
+            InstancePath(vec![Seg {
+                attr: "content".to_owned(),
+                node: arch.to_owned(),
+                index: 0,
+            }])
+        }
+    }
+
+    /// FHIR -> openEHR leaves.
+    pub fn fhir_to_instance(&self, resource: &Value) -> Result<Translation<Instance>, EngineError> {
+        let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else {
+            return Err(EngineError::NotAResource);
+        };
+        let bundle_context = self.profile() == "Bundle";
+        let wrapped;
+        let (input, prefix) = if bundle_context && rt != "Bundle" {
+            wrapped = json!({"resourceType": "Bundle", "entry": [{"resource": resource}]});
+            (&wrapped, Some("Bundle.entry[0].resource"))
+        } else {
+            if let Some(expected) = self.start_resource_type() {
+                if !bundle_context && expected != rt && expected != "Resource" {
+                    return Err(EngineError::WrongResource {
+                        expected,
+                        actual: rt.to_owned(),
+                    });
+                }
+            }
+            (resource, None)
+        };
+        let Some(start) = self.set.start_model() else {
+            return Err(EngineError::NoStart);
+        };
+        let root = Node::resource(input);
+        let archetype = self.start_archetype();
+        let scope = Scope {
+            resource: root.clone(),
+            fhir: root.clone(),
+            oe: archetype.clone(),
+            archetype,
+            bindings: Vec::new(),
+            depth: 0,
+        };
+        let mut run = Run {
+            set: &self.set,
+            compiled: &self.compiled,
+            index: self.index.as_ref(),
+            limits: self.limits,
+            out: Instance::default(),
+            consumed: Vec::new(),
+            warnings: Vec::new(),
+            steps: 0,
+            exhausted: false,
+            ambiguous_ordinal: std::cell::Cell::new(false),
+        };
+        run.model(start, &scope);
+        if run.exhausted {
+            return Err(EngineError::Exhausted);
+        }
+        let mut locs = Vec::new();
+        value_locations(input, &root.loc, &mut locs);
+        let rename = |loc: &str| match prefix {
+            Some(p) => loc
+                .strip_prefix(p)
+                .map_or(loc.to_owned(), |rest| format!("{rt}{rest}")),
+            None => loc.to_owned(),
+        };
+        let unmapped = locs
+            .into_iter()
+            .filter(|l| !run.consumed.iter().any(|c| is_within(l, c)))
+            .map(|l| Unmapped {
+                location: rename(&l),
+                reason: "no mapping for element".to_owned(),
+            })
+            .collect();
+        let mut warnings = run.warnings;
+        for w in &mut warnings {
+            w.location = rename(&w.location);
+        }
+        let mut out = run.out;
+        if prefix.is_some() {
+            for src in out.sources.values_mut() {
+                *src = rename(src);
+            }
+        }
+        Ok(Translation {
+            output: out,
+            unmapped,
+            warnings,
+        })
+    }
+
+    /// openEHR leaves -> FHIR (a Bundle when the context maps Bundles).
+    pub fn instance_to_fhir(&self, input: &Instance) -> Result<Translation<Value>, EngineError> {
+        let Some(start) = self.set.start_model() else {
+            return Err(EngineError::NoStart);
+        };
+        let root_type = if self.profile() == "Bundle" {
+            "Bundle".to_owned()
+        } else {
+            self.start_resource_type()
+                .unwrap_or_else(|| "Resource".to_owned())
+        };
+        let mut doc = json!({ "resourceType": root_type });
+        if root_type == "Bundle" {
+            doc["type"] = json!("collection");
+        }
+        let root = Created {
+            ptr: String::new(),
+            ty: Some(root_type),
+        };
+        let archetype = self.start_archetype();
+        let scope = RevScope {
+            resource: root.clone(),
+            fhir: root,
+            oe: archetype.clone(),
+            archetype,
+            bindings: Vec::new(),
+            depth: 0,
+        };
+        let mut run = RevRun {
+            set: &self.set,
+            compiled: &self.compiled,
+            index: self.index.as_ref(),
+            limits: self.limits,
+            input,
+            doc,
+            consumed: HashSet::new(),
+            warnings: Vec::new(),
+            steps: 0,
+            exhausted: false,
+            next_ref: 0,
+        };
+        run.model(start, &scope);
+        if run.exhausted {
+            return Err(EngineError::Exhausted);
+        }
+        let mut doc = run.doc;
+        prune(&mut doc);
+        let unmapped = input
+            .leaves
+            .iter()
+            .filter(|(p, _)| !run.consumed.contains(*p))
+            .flat_map(|(p, leaf)| {
+                leaf.fields.keys().map(move |f| Unmapped {
+                    location: if f.is_empty() {
+                        p.to_string()
+                    } else {
+                        format!("{p}|{f}")
+                    },
+                    reason: "no mapping for composition node".to_owned(),
+                })
+            })
+            .collect();
+        Ok(Translation {
+            output: doc,
+            unmapped,
+            warnings: run.warnings,
+        })
+    }
+}

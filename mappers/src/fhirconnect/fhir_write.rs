@@ -1,0 +1,223 @@
+//! Creating FHIR elements along a FHIRPath (the openEHR -> FHIR direction).
+//!
+//! Elements are addressed by JSON pointer into the document being built.
+//! Repeating elements (from the schema table) become arrays; the last
+//! repeating step of a path gets a new item, earlier ones reuse the last
+//! item (so `component.interpretation.text` fills the current component).
+//! Choice elements pick their variant from an `as(Type)` step or from the
+//! data value's type (`value` + DV_QUANTITY -> `valueQuantity`).
+
+use serde_json::{Map, Value};
+
+use super::fhir_schema::{same_type, schema};
+use super::fhirpath::Step;
+
+/// A created element: its pointer and FHIR type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// JSON pointer into the document.
+    pub ptr: String,
+    /// FHIR type, if known.
+    pub ty: Option<String>,
+}
+
+/// Creates the elements of `steps` below the element at `ptr` (of type
+/// `ty`), returning one [`Created`] per member step. `leaf_ty` is the FHIR
+/// type wanted for the last element when it is a choice.
+/// Returns `None` if a step cannot be created (unknown element, a
+/// primitive in the way).
+pub fn create(
+    doc: &mut Value,
+    ptr: &str,
+    ty: Option<&str>,
+    steps: &[Step],
+    leaf_ty: Option<&str>,
+    append_last: bool,
+) -> Option<Vec<Created>> {
+    let resolved = resolve(ty, steps, leaf_ty)?;
+    let last_array = resolved.iter().rposition(|r| r.array);
+    let mut out = Vec::new();
+    let mut cur_ptr = ptr.to_owned();
+    for (k, r) in resolved.iter().enumerate() {
+        let is_last = k + 1 == resolved.len();
+        let parent = doc.pointer_mut(&cur_ptr)?;
+        if parent.is_null() {
+            *parent = Value::Object(Map::new());
+        }
+        let obj = parent.as_object_mut()?;
+        let placeholder = if is_last {
+            Value::Null
+        } else {
+            Value::Object(Map::new())
+        };
+        let escaped = r.prop.replace('~', "~0").replace('/', "~1");
+        if r.array {
+            let arr = obj
+                .entry(r.prop.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()?;
+            if arr.is_empty() || (append_last && Some(k) == last_array) {
+                arr.push(placeholder);
+            }
+            cur_ptr = format!("{cur_ptr}/{escaped}/{}", arr.len() - 1);
+        } else {
+            obj.entry(r.prop.clone()).or_insert(placeholder);
+            cur_ptr = format!("{cur_ptr}/{escaped}");
+        }
+        out.push(Created {
+            ptr: cur_ptr.clone(),
+            ty: r.ty.clone(),
+        });
+    }
+    Some(out)
+}
+
+/// One member step resolved against the schema.
+struct Resolved {
+    prop: String,
+    ty: Option<String>,
+    array: bool,
+}
+
+/// Resolves property names, types and array-ness of the member steps.
+fn resolve(ty: Option<&str>, steps: &[Step], leaf_ty: Option<&str>) -> Option<Vec<Resolved>> {
+    let s = schema();
+    let mut cur_ty = ty.map(str::to_owned);
+    let member_count = steps
+        .iter()
+        .filter(|st| matches!(st, Step::Member(_)))
+        .count();
+    let mut out = Vec::with_capacity(member_count);
+    for (i, st) in steps.iter().enumerate() {
+        let Step::Member(name) = st else { continue };
+        let forced = match steps.get(i + 1) {
+            Some(Step::As(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        let is_last = out.len() + 1 == member_count;
+        let want = forced.or(if is_last { leaf_ty } else { None });
+        let r = match cur_ty.as_deref() {
+            Some(owner) if s.is_complex(owner) => {
+                if let Some(el) = s.element(owner, name) {
+                    Resolved {
+                        prop: el.property.to_owned(),
+                        ty: Some(el.ty.to_owned()),
+                        array: el.array,
+                    }
+                } else {
+                    let variants = s.choices(owner, name);
+                    let pick = want
+                        .and_then(|w| variants.iter().find(|v| same_type(v.ty, w)))
+                        .or_else(|| variants.first())?;
+                    Resolved {
+                        prop: pick.property.to_owned(),
+                        ty: Some(pick.ty.to_owned()),
+                        array: pick.array,
+                    }
+                }
+            }
+            _ => Resolved {
+                prop: name.clone(),
+                ty: None,
+                array: false,
+            },
+        };
+        cur_ty = match r.ty.as_deref() {
+            Some("ResourceList") => None,
+            _ => r.ty.clone(),
+        };
+        out.push(Resolved {
+            ty: cur_ty.clone(),
+            ..r
+        });
+    }
+    Some(out)
+}
+
+/// Sets the element at `ptr` to `value`; an object value is merged into an
+/// existing object (so manual constants and converted values combine).
+pub fn set(doc: &mut Value, ptr: &str, value: Value) -> bool {
+    let Some(slot) = doc.pointer_mut(ptr) else {
+        return false;
+    };
+    match (slot, value) {
+        (Value::Object(existing), Value::Object(new)) => {
+            for (k, v) in new {
+                existing.insert(k, v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+    true
+}
+
+/// Removes nulls and empty objects/arrays left by elements that were
+/// created but never filled.
+pub fn prune(v: &mut Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(o) => {
+            o.retain(|_, x| prune(x));
+            !o.is_empty()
+        }
+        Value::Array(a) => {
+            a.retain_mut(prune);
+            !a.is_empty()
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fhirconnect::fhirpath::Path;
+    use serde_json::json;
+
+    #[test]
+    fn creates_arrays_choices_and_objects() {
+        let mut doc = json!({"resourceType": "Observation"});
+        let p = Path::parse("$resource.component.value").unwrap();
+        let c = create(
+            &mut doc,
+            "",
+            Some("Observation"),
+            &p.steps,
+            Some("Quantity"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c[1].ptr, "/component/0/valueQuantity");
+        assert!(set(&mut doc, &c[1].ptr, json!({"value": 1})));
+        let c2 = create(
+            &mut doc,
+            "",
+            Some("Observation"),
+            &p.steps,
+            Some("Quantity"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c2[0].ptr, "/component/1");
+        let code = Path::parse("code.coding.code").unwrap();
+        let c3 = create(
+            &mut doc,
+            &c2[0].ptr,
+            c2[0].ty.as_deref(),
+            &code.steps,
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(c3[2].ptr, "/component/1/code/coding/0/code");
+        set(&mut doc, &c3[2].ptr, json!("8480-6"));
+        prune(&mut doc);
+        assert_eq!(
+            doc["component"][1],
+            json!({"code": {"coding": [{"code": "8480-6"}]}})
+        );
+        let e = Path::parse("effective.as(DateTime)").unwrap();
+        let c4 = create(&mut doc, "", Some("Observation"), &e.steps, None, true).unwrap();
+        assert_eq!(c4[0].ptr, "/effectiveDateTime");
+    }
+}

@@ -1,0 +1,378 @@
+//! The FHIRPath subset FHIRconnect files use, evaluated over
+//! `serde_json::Value`.
+//!
+//! Supported: the variables `$resource` (the resource being mapped) and
+//! `$fhirRoot` (the element the parent method selected), member navigation
+//! with implicit flattening of arrays (`code.coding.code`), choice elements
+//! by their base name (`value` finds `valueQuantity`), and the type filter
+//! `as(Type)` / `ofType(Type)`. Anything else fails to parse, so a mapping
+//! file using it is refused at load time.
+//!
+//! Every selected node carries its FHIR type (from the schema table) and its
+//! location (`Observation.component[1].valueQuantity`): the type decides the
+//! openEHR data type conversion, the location is what an unmapped report
+//! names (never the value).
+
+use serde_json::Value;
+
+use super::fhir_schema::{same_type, schema};
+
+/// Largest accepted path length, in bytes; paths come from mapping files.
+const MAX_PATH_BYTES: usize = 1024;
+
+/// Where a path starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    /// `$resource`: the resource being mapped.
+    Resource,
+    /// `$fhirRoot`: the element selected by the parent method.
+    FhirRoot,
+    /// No variable: relative to the parent method's element.
+    Relative,
+}
+
+/// One navigation step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A member (`code`), or a choice element's base name (`value`).
+    Member(String),
+    /// `as(Type)` / `ofType(Type)`: keep nodes of that type.
+    As(String),
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// Where it starts.
+    pub root: Root,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Why a path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// The path is longer than [`MAX_PATH_BYTES`].
+    #[error("path too long")]
+    TooLong,
+    /// A variable other than `$resource` / `$fhirRoot`.
+    #[error("unsupported variable `{0}`")]
+    Variable(String),
+    /// A function other than `as` / `ofType`.
+    #[error("unsupported function `{0}()`")]
+    Function(String),
+    /// Not a path at all.
+    #[error("malformed path at `{0}`")]
+    Malformed(String),
+}
+
+impl Path {
+    /// Parses a path of the supported subset.
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        if text.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong);
+        }
+        let text = text.trim();
+        let mut parts = split_dots(text)?.into_iter();
+        let mut root = Root::Relative;
+        let mut steps = Vec::new();
+        if let Some(first) = parts.next() {
+            match first {
+                "$resource" => root = Root::Resource,
+                "$fhirRoot" => root = Root::FhirRoot,
+                v if v.starts_with('$') => return Err(PathError::Variable(v.to_owned())),
+                other => steps.push(parse_step(other)?),
+            }
+        }
+        for p in parts {
+            steps.push(parse_step(p)?);
+        }
+        Ok(Path { root, steps })
+    }
+
+    /// The path with one more member step.
+    pub fn child(&self, member: &str) -> Path {
+        let mut p = self.clone();
+        p.steps.push(Step::Member(member.to_owned()));
+        p
+    }
+}
+
+/// Splits on dots outside parentheses.
+fn split_dots(text: &str) -> Result<Vec<&str>, PathError> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| PathError::Malformed(text.to_owned()))?;
+            }
+            '.' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(PathError::Malformed(text.to_owned()));
+    }
+    out.push(&text[start..]);
+    if out.iter().any(|p| p.is_empty()) {
+        return Err(PathError::Malformed(text.to_owned()));
+    }
+    Ok(out)
+}
+
+fn parse_step(part: &str) -> Result<Step, PathError> {
+    if let Some(open) = part.find('(') {
+        let name = &part[..open];
+        let arg = part[open + 1..]
+            .strip_suffix(')')
+            .ok_or_else(|| PathError::Malformed(part.to_owned()))?
+            .trim();
+        return match name {
+            "as" | "ofType" if is_identifier(arg) => Ok(Step::As(arg.to_owned())),
+            "as" | "ofType" => Err(PathError::Malformed(part.to_owned())),
+            other => Err(PathError::Function(other.to_owned())),
+        };
+    }
+    if is_identifier(part) {
+        Ok(Step::Member(part.to_owned()))
+    } else {
+        Err(PathError::Malformed(part.to_owned()))
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+// === Evaluation ===
+
+/// One selected node: a JSON value with its FHIR type and location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node<'a> {
+    /// The value (never an array: arrays are flattened).
+    pub value: &'a Value,
+    /// Its FHIR type, if known (`Quantity`, `Observation_Component`).
+    pub ty: Option<&'a str>,
+    /// Where it is (`Observation.component[1].valueQuantity`).
+    pub loc: String,
+}
+
+impl<'a> Node<'a> {
+    /// A resource as a root node; its type is its `resourceType`.
+    pub fn resource(value: &'a Value) -> Self {
+        let ty = value.get("resourceType").and_then(Value::as_str);
+        Node {
+            value,
+            ty,
+            loc: ty.unwrap_or("Resource").to_owned(),
+        }
+    }
+
+    /// The value as a string, for conditions (numbers and booleans in
+    /// their JSON spelling).
+    pub fn as_text(&self) -> Option<String> {
+        match self.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Evaluates `path` with `$resource` = `resource` and `$fhirRoot` (and the
+/// start of relative paths) = `context`.
+pub fn eval<'a>(path: &Path, resource: &Node<'a>, context: &Node<'a>) -> Vec<Node<'a>> {
+    let start = match path.root {
+        Root::Resource => resource.clone(),
+        Root::FhirRoot | Root::Relative => context.clone(),
+    };
+    eval_steps(&path.steps, vec![start])
+}
+
+/// Applies steps to a collection.
+pub fn eval_steps<'a>(steps: &[Step], mut nodes: Vec<Node<'a>>) -> Vec<Node<'a>> {
+    for step in steps {
+        nodes = match step {
+            Step::Member(name) => nodes.iter().flat_map(|n| member(n, name)).collect(),
+            Step::As(ty) => nodes
+                .into_iter()
+                .filter(|n| n.ty.is_none_or(|t| same_type(t, ty)))
+                .collect(),
+        };
+    }
+    nodes
+}
+
+/// The children of `node` named `name` (array items flattened).
+fn member<'a>(node: &Node<'a>, name: &str) -> Vec<Node<'a>> {
+    let Value::Object(obj) = node.value else {
+        return Vec::new();
+    };
+    let s = schema();
+    let mut out = Vec::new();
+    if let Some(owner) = node.ty {
+        if let Some(el) = s.element(owner, name) {
+            if let Some(v) = obj.get(el.property) {
+                push_items(&mut out, node, el.property, v, Some(el.ty));
+            }
+            return out;
+        }
+        let variants = s.choices(owner, name);
+        if !variants.is_empty() {
+            for el in variants {
+                if let Some(v) = obj.get(el.property) {
+                    push_items(&mut out, node, el.property, v, Some(el.ty));
+                }
+            }
+            return out;
+        }
+        if s.is_complex(owner) {
+            // A known type without this element: nothing to select.
+            return out;
+        }
+    }
+    // Unknown owner type: plain JSON navigation, choice by prefix.
+    if let Some(v) = obj.get(name) {
+        push_items(&mut out, node, name, v, None);
+    } else {
+        for (k, v) in obj {
+            if let Some(rest) = k.strip_prefix(name) {
+                if rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    push_items(&mut out, node, k, v, Some(rest));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn push_items<'a>(
+    out: &mut Vec<Node<'a>>,
+    parent: &Node<'a>,
+    key: &str,
+    v: &'a Value,
+    ty: Option<&'a str>,
+) {
+    let item = |value: &'a Value, loc: String| {
+        // Contained resources carry their own type.
+        let ty = match ty {
+            Some("ResourceList") | None => value.get("resourceType").and_then(Value::as_str).or(ty),
+            t => t,
+        };
+        Node { value, ty, loc }
+    };
+    match v {
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                out.push(item(x, format!("{}.{key}[{i}]", parent.loc)));
+            }
+        }
+        Value::Null => {}
+        x => out.push(item(x, format!("{}.{key}", parent.loc))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bp() -> Value {
+        json!({
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}], "text": "BP"},
+            "effectiveDateTime": "2022-02-03T04:05:06Z",
+            "component": [
+                {"code": {"coding": [{"code": "8480-6"}]}, "valueQuantity": {"value": 120, "unit": "mm[Hg]"}},
+                {"code": {"coding": [{"code": "8462-4"}]}, "valueQuantity": {"value": 80}}
+            ]
+        })
+    }
+
+    fn run(path: &str, v: &Value) -> Vec<(String, Option<String>)> {
+        let root = Node::resource(v);
+        eval(&Path::parse(path).unwrap(), &root, &root)
+            .into_iter()
+            .map(|n| (n.loc, n.ty.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn navigates_and_flattens_arrays() {
+        let v = bp();
+        let codes = run("$resource.component.code.coding.code", &v);
+        assert_eq!(codes.len(), 2);
+        assert_eq!(codes[1].0, "Observation.component[1].code.coding[0].code");
+    }
+
+    #[test]
+    fn resolves_choice_elements_with_their_type() {
+        let v = bp();
+        let vals = run("$resource.component.value", &v);
+        assert_eq!(vals[0].0, "Observation.component[0].valueQuantity");
+        assert_eq!(vals[0].1.as_deref(), Some("Quantity"));
+        assert_eq!(
+            run("$resource.effective", &v)[0].1.as_deref(),
+            Some("dateTime")
+        );
+        assert_eq!(run("$resource.effective.as(DateTime)", &v).len(), 1);
+        assert!(run("$resource.effective.as(Period)", &v).is_empty());
+        assert!(run("$resource.value", &v).is_empty());
+    }
+
+    #[test]
+    fn bundle_entries_take_the_resource_type() {
+        let b = json!({"resourceType": "Bundle", "entry": [{"resource": bp()}]});
+        let r = run("$resource.entry.resource.code.text", &b);
+        assert_eq!(
+            r,
+            vec![(
+                "Bundle.entry[0].resource.code.text".to_owned(),
+                Some("string".to_owned())
+            )]
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_evaluate() {
+        assert_eq!(
+            Path::parse("$resource.where(x)"),
+            Err(PathError::Function("where".into()))
+        );
+        assert_eq!(
+            Path::parse("$context.x"),
+            Err(PathError::Variable("$context".into()))
+        );
+        assert!(matches!(Path::parse("a..b"), Err(PathError::Malformed(_))));
+        assert!(matches!(
+            Path::parse("a.as(Quantity"),
+            Err(PathError::Malformed(_))
+        ));
+        assert!(Path::parse(&"a.".repeat(600)).is_err());
+    }
+
+    #[test]
+    fn relative_paths_start_at_the_context() {
+        let v = bp();
+        let root = Node::resource(&v);
+        let comps = eval(&Path::parse("$resource.component").unwrap(), &root, &root);
+        let vals = eval(&Path::parse("value").unwrap(), &root, &comps[1]);
+        assert_eq!(vals[0].value["value"], json!(80));
+        let same = eval(&Path::parse("$fhirRoot").unwrap(), &root, &comps[1]);
+        assert_eq!(same[0].loc, "Observation.component[1]");
+    }
+}

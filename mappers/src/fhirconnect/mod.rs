@@ -1,0 +1,31 @@
+//! FHIR R4 <-> openEHR translation driven by FHIRconnect mapping files.
+//!
+//! The mapping rules are data (FHIRconnect model and context files, as the
+//! openFHIR engine reads them); this module loads and executes them.
+//!
+//! # Layout
+//! - [`model`]: the typed FHIRconnect file model; unsupported constructs
+//!   fail while reading.
+//! - [`loader`]: files -> [`loader::MappingSet`], errors with file and line.
+//! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
+//! - [`fhirpath`]: the FHIRPath subset the files use.
+
+pub mod at_codes;
+pub mod canonical;
+pub mod check;
+pub mod compiled;
+pub mod datatypes;
+pub mod engine;
+pub mod fhir_schema;
+pub mod fhir_write;
+pub mod fhirpath;
+pub mod flat;
+pub mod instance;
+pub mod loader;
+pub mod model;
+pub mod openehr_path;
+pub mod shipped;
+pub mod template_index;
+pub mod to_fhir;
+pub mod to_openehr;
+pub mod translators;

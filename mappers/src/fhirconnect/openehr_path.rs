@@ -1,0 +1,270 @@
+//! openEHR paths as FHIRconnect files write them, and instance paths with
+//! indexes as the engine produces them.
+//!
+//! A mapping path is `$archetype/data[at0001]/events[at0006]`,
+//! `$composition/content[openEHR-EHR-OBSERVATION.x.v2]`, `$openehrRoot`,
+//! `$reference`, or relative (`items[at0004]`). An instance path adds the
+//! index of each node among its siblings with the same node id, which is
+//! what FLAT's `:N` and canonical JSON arrays need.
+
+use std::fmt;
+
+/// Largest accepted openEHR path, in bytes.
+const MAX_PATH_BYTES: usize = 2048;
+
+/// Where a mapping's openEHR path starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// `$archetype`: the root of the archetype the model maps.
+    Archetype,
+    /// `$composition`: the composition root.
+    Composition,
+    /// `$openehrRoot` or no variable: the parent method's node.
+    Context,
+    /// `$reference`: the path belongs to a referenced resource's methods.
+    Reference,
+}
+
+/// One step of an openEHR path: an RM attribute and, for archetyped
+/// nodes, the node id (`at0004` or an archetype id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seg {
+    /// RM attribute (`items`, `data`, `time`, `context`).
+    pub attr: String,
+    /// Node id, empty for plain RM attributes.
+    pub node: String,
+    /// Index among siblings with the same attribute and node id.
+    pub index: usize,
+}
+
+/// A parsed mapping path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingPath {
+    /// Where it starts.
+    pub anchor: Anchor,
+    /// The steps after the anchor (indexes all 0).
+    pub segs: Vec<Seg>,
+}
+
+/// Why an openEHR path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenEhrPathError {
+    /// Longer than the limit.
+    #[error("openEHR path too long")]
+    TooLong,
+    /// A variable this engine does not know.
+    #[error("unsupported openEHR path variable `{0}`")]
+    Variable(String),
+    /// Bad syntax.
+    #[error("malformed openEHR path segment `{0}`")]
+    Malformed(String),
+}
+
+impl MappingPath {
+    /// Parses a mapping path.
+    pub fn parse(text: &str) -> Result<Self, OpenEhrPathError> {
+        if text.len() > MAX_PATH_BYTES {
+            return Err(OpenEhrPathError::TooLong);
+        }
+        let text = text.trim();
+        let (anchor, rest) = if let Some(var) = text.strip_prefix('$') {
+            let (name, rest) = var.split_once('/').unwrap_or((var, ""));
+            let anchor = match name {
+                "archetype" => Anchor::Archetype,
+                "composition" => Anchor::Composition,
+                "openehrRoot" | "openEhrRoot" => Anchor::Context,
+                "reference" => Anchor::Reference,
+                _ => return Err(OpenEhrPathError::Variable(format!("${name}"))),
+            };
+            (anchor, rest)
+        } else {
+            (Anchor::Context, text)
+        };
+        Ok(MappingPath {
+            anchor,
+            segs: parse_segs(rest)?,
+        })
+    }
+}
+
+/// Parses `a[x]/b/c[y]` into segments.
+pub fn parse_segs(text: &str) -> Result<Vec<Seg>, OpenEhrPathError> {
+    let mut out = Vec::new();
+    for part in split_slashes(text) {
+        if part.is_empty() {
+            continue;
+        }
+        let (attr, node) = match part.find('[') {
+            Some(open) => {
+                let inner = part[open + 1..]
+                    .strip_suffix(']')
+                    .ok_or_else(|| OpenEhrPathError::Malformed(part.to_owned()))?;
+                // `[at0001, 'name']` predicates: keep the node id only.
+                let node = inner.split(',').next().unwrap_or(inner).trim();
+                (&part[..open], node)
+            }
+            None => (part, ""),
+        };
+        if attr.is_empty() || !attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(OpenEhrPathError::Malformed(part.to_owned()));
+        }
+        out.push(Seg {
+            attr: attr.to_owned(),
+            node: node.to_owned(),
+            index: 0,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits on `/` outside brackets (archetype ids contain dots, predicates
+/// may contain slashes in names).
+fn split_slashes(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '/' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// An instance path: segments with indexes, from the composition root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstancePath(pub Vec<Seg>);
+
+impl InstancePath {
+    /// The path extended by `segs`.
+    pub fn join(&self, segs: &[Seg]) -> InstancePath {
+        let mut v = self.0.clone();
+        v.extend_from_slice(segs);
+        InstancePath(v)
+    }
+
+    /// Copies indexes from `binding` onto the common prefix (same attribute
+    /// and node id at the same position).
+    pub fn bind_from(&mut self, binding: &InstancePath) {
+        for (mine, theirs) in self.0.iter_mut().zip(&binding.0) {
+            if mine.attr != theirs.attr || mine.node != theirs.node {
+                break;
+            }
+            mine.index = theirs.index;
+        }
+    }
+
+    /// Sets the index of the last archetyped segment (the node a repeated
+    /// FHIR element maps to).
+    pub fn set_last_index(&mut self, index: usize) {
+        if let Some(seg) = self.0.iter_mut().rev().find(|s| !s.node.is_empty()) {
+            seg.index = index;
+        }
+    }
+
+    /// Whether `self` starts with `prefix` (indexes included).
+    pub fn starts_with(&self, prefix: &InstancePath) -> bool {
+        self.0.len() >= prefix.0.len() && self.0[..prefix.0.len()] == prefix.0[..]
+    }
+
+    /// The archetype id of the nearest archetype root on the path and the
+    /// node id of the last segment: the key of at-code tables.
+    pub fn archetype_and_node(&self) -> Option<(&str, &str)> {
+        let node = self.0.last()?.node.as_str();
+        let arch = self
+            .0
+            .iter()
+            .rev()
+            .map(|s| s.node.as_str())
+            .find(|n| n.starts_with("openEHR-"))?;
+        Some((arch, node))
+    }
+
+    /// The AQL path without indexes (`/content[...]/data[at0001]`), as the
+    /// template metadata keys its nodes.
+    pub fn aql(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.0 {
+            s.push('/');
+            s.push_str(&seg.attr);
+            if !seg.node.is_empty() {
+                s.push('[');
+                s.push_str(&seg.node);
+                s.push(']');
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Display for InstancePath {
+    /// `/content[openEHR-EHR-OBSERVATION.x.v2]/data[at0001]/events[at0006]:1`:
+    /// the AQL path with `:N` after repeated nodes (N > 0). Used in
+    /// unmapped reports and template-check issues.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for seg in &self.0 {
+            write!(f, "/{}", seg.attr)?;
+            if !seg.node.is_empty() {
+                write!(f, "[{}]", seg.node)?;
+            }
+            if seg.index > 0 {
+                write!(f, ":{}", seg.index)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_anchors_and_segments() {
+        let p = MappingPath::parse("$archetype/data[at0001]/events[at0006]/time").unwrap();
+        assert_eq!(p.anchor, Anchor::Archetype);
+        assert_eq!(p.segs.len(), 3);
+        assert_eq!(p.segs[2].node, "");
+        let c =
+            MappingPath::parse("$composition/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]")
+                .unwrap();
+        assert_eq!(c.segs[0].node, "openEHR-EHR-OBSERVATION.blood_pressure.v2");
+        assert_eq!(
+            MappingPath::parse("items[at0004]").unwrap().anchor,
+            Anchor::Context
+        );
+        assert_eq!(
+            MappingPath::parse("$reference").unwrap().anchor,
+            Anchor::Reference
+        );
+        assert!(MappingPath::parse("$foo/x").is_err());
+        assert!(MappingPath::parse("items[at0004").is_err());
+    }
+
+    #[test]
+    fn binds_indexes_on_the_common_prefix() {
+        let mut bound = InstancePath(parse_segs("content[o]/data[at0001]/events[at0006]").unwrap());
+        bound.set_last_index(2);
+        let mut p = InstancePath(
+            parse_segs("content[o]/data[at0001]/events[at0006]/data[at0003]/items[at0004]")
+                .unwrap(),
+        );
+        p.bind_from(&bound);
+        assert_eq!(
+            p.to_string(),
+            "/content[o]/data[at0001]/events[at0006]:2/data[at0003]/items[at0004]"
+        );
+        assert_eq!(
+            p.aql(),
+            "/content[o]/data[at0001]/events[at0006]/data[at0003]/items[at0004]"
+        );
+        assert!(p.starts_with(&bound));
+    }
+}

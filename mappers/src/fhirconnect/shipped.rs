@@ -1,0 +1,201 @@
+//! The mapping sets ehrgate ships (`templates/mappings/`, data), compiled
+//! in with the template each one maps to: the OPTs the templates crate
+//! bundles, or the set's own `template.opt` where it does not bundle one.
+//!
+//! | set | FHIR | template |
+//! |---|---|---|
+//! | `vital_signs` | Observation (vital-signs profile, LOINC): BP, heart rate, temperature, respiratory rate, SpO2 | `EHRN Vital signs.v2` |
+//! | `blood_pressure` | Observation / Bundle (BP) | `Blood Pressure` |
+//! | `news2` | Bundle: BP, heart rate, temperature, respiration, SpO2, ACVPU, NEWS2 | `NEWS2 Encounter Parent` |
+//! | `growth_chart` | Bundle: body weight, height, BMI, head circumference | `Growth chart` |
+//! | `problem_list` | Condition | `IDCR - Problem List.v1` |
+//! | `adverse_reaction_list` | AllergyIntolerance | `Adverse Reaction List.v1` |
+
+use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
+
+use super::engine::{Engine, EngineError};
+use super::loader::{LoadError, LoadLimits, MappingSet};
+use crate::error::{Classified, Fault};
+
+/// Where a shipped set's template comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum TemplateSource {
+    /// A template the templates crate bundles, by file name.
+    Bundled(&'static str),
+    /// The set's own OPT.
+    Own(&'static [u8]),
+}
+
+/// One shipped mapping set.
+#[derive(Debug, Clone, Copy)]
+pub struct Shipped {
+    /// Directory name under `templates/mappings/`.
+    pub name: &'static str,
+    /// The template id its context names.
+    pub template_id: &'static str,
+    /// `(file name, YAML)` of every mapping file.
+    pub files: &'static [(&'static str, &'static str)],
+    /// The template.
+    pub template: TemplateSource,
+}
+
+/// Every shipped set.
+pub const SHIPPED: &[Shipped] = &[
+    Shipped {
+        name: "vital_signs",
+        template_id: "EHRN Vital signs.v2",
+        files: &[
+            ("blood-pressure.model.yml", include_str!("../../../templates/mappings/vital_signs/blood-pressure.model.yml")),
+            ("body-temperature.model.yml", include_str!("../../../templates/mappings/vital_signs/body-temperature.model.yml")),
+            ("heart-rate.model.yml", include_str!("../../../templates/mappings/vital_signs/heart-rate.model.yml")),
+            ("oxygen-saturation.model.yml", include_str!("../../../templates/mappings/vital_signs/oxygen-saturation.model.yml")),
+            ("respiratory-rate.model.yml", include_str!("../../../templates/mappings/vital_signs/respiratory-rate.model.yml")),
+            ("vital-signs.context.yml", include_str!("../../../templates/mappings/vital_signs/vital-signs.context.yml")),
+            ("vital-signs.model.yml", include_str!("../../../templates/mappings/vital_signs/vital-signs.model.yml")),
+        ],
+        template: TemplateSource::Bundled("EHRN Vital signs.v2.opt"),
+    },
+    Shipped {
+        name: "blood_pressure",
+        template_id: "Blood Pressure",
+        files: &[
+            ("blood-pressure-parent.model.yml", include_str!("../../../templates/mappings/blood_pressure/blood-pressure-parent.model.yml")),
+            ("blood-pressure.model.yml", include_str!("../../../templates/mappings/blood_pressure/blood-pressure.model.yml")),
+            ("simple-blood-pressure.context.yml", include_str!("../../../templates/mappings/blood_pressure/simple-blood-pressure.context.yml")),
+        ],
+        template: TemplateSource::Bundled("Blood Pressure.opt"),
+    },
+    Shipped {
+        name: "growth_chart",
+        template_id: "Growth chart",
+        files: &[
+            ("body-height.model.yml", include_str!("../../../templates/mappings/growth_chart/body-height.model.yml")),
+            ("body-weight.model.yml", include_str!("../../../templates/mappings/growth_chart/body-weight.model.yml")),
+            ("growth-chart.context.yml", include_str!("../../../templates/mappings/growth_chart/growth-chart.context.yml")),
+            ("growth-chart.model.yml", include_str!("../../../templates/mappings/growth_chart/growth-chart.model.yml")),
+            ("himss-body-mass-index.model.yml", include_str!("../../../templates/mappings/growth_chart/himss-body-mass-index.model.yml")),
+            ("himss-head-circumference.model.yml", include_str!("../../../templates/mappings/growth_chart/himss-head-circumference.model.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/growth_chart/template.opt")),
+    },
+    Shipped {
+        name: "news2",
+        template_id: "NEWS2 Encounter Parent",
+        files: &[
+            ("ACVPU_Scale_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/ACVPU_Scale_Model_Mapping.model.yaml")),
+            ("Blood_pressure_Model_Mapping.model.yml", include_str!("../../../templates/mappings/news2/Blood_pressure_Model_Mapping.model.yml")),
+            ("Body_temperature_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/Body_temperature_Model_Mapping.model.yaml")),
+            ("NEWS2_Context_Mapping.context.yaml", include_str!("../../../templates/mappings/news2/NEWS2_Context_Mapping.context.yaml")),
+            ("NEWS2_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/NEWS2_Model_Mapping.model.yaml")),
+            ("Pulse_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/Pulse_Model_Mapping.model.yaml")),
+            ("Pulse_Oximetry_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/Pulse_Oximetry_Model_Mapping.model.yaml")),
+            ("Respiration_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/Respiration_Model_Mapping.model.yaml")),
+            ("news2-encounter-parent.yml", include_str!("../../../templates/mappings/news2/news2-encounter-parent.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/news2/template.opt")),
+    },
+    Shipped {
+        name: "problem_list",
+        template_id: "IDCR - Problem List.v1",
+        files: &[
+            ("problem-diagnosis.model.yml", include_str!("../../../templates/mappings/problem_list/problem-diagnosis.model.yml")),
+            ("problem-list.context.yml", include_str!("../../../templates/mappings/problem_list/problem-list.context.yml")),
+            ("problem-list.model.yml", include_str!("../../../templates/mappings/problem_list/problem-list.model.yml")),
+        ],
+        template: TemplateSource::Bundled("IDCR - Problem List.v1.opt"),
+    },
+    Shipped {
+        name: "adverse_reaction_list",
+        template_id: "Adverse Reaction List.v1",
+        files: &[
+            ("adverse-reaction-list.context.yml", include_str!("../../../templates/mappings/adverse_reaction_list/adverse-reaction-list.context.yml")),
+            ("adverse-reaction-list.model.yml", include_str!("../../../templates/mappings/adverse_reaction_list/adverse-reaction-list.model.yml")),
+            ("adverse-reaction-risk.model.yml", include_str!("../../../templates/mappings/adverse_reaction_list/adverse-reaction-risk.model.yml")),
+        ],
+        template: TemplateSource::Bundled("IDCR - Adverse Reaction List.v1.opt"),
+    },
+];
+
+/// Why a shipped set could not be prepared (a bug in what we ship).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ShippedError {
+    /// No shipped set maps this template.
+    #[error("no shipped mapping for template `{0}`")]
+    Unknown(String),
+    /// A mapping file does not load.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The template does not parse.
+    #[error("template: {0}")]
+    Template(String),
+    /// The set does not compile.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl Classified for ShippedError {
+    fn fault(&self) -> Fault {
+        match self {
+            ShippedError::Unknown(_) => Fault::Client,
+            _ => Fault::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ShippedError::Unknown(_) => "fhirconnect.no-mapping-for-template",
+            ShippedError::Load(_) => "fhirconnect.shipped-load",
+            ShippedError::Template(_) => "fhirconnect.shipped-template",
+            ShippedError::Engine(_) => "fhirconnect.shipped-compile",
+        }
+    }
+}
+
+impl From<OptError> for ShippedError {
+    fn from(e: OptError) -> Self {
+        ShippedError::Template(e.to_string())
+    }
+}
+
+/// The shipped set for `template_id`.
+pub fn find(template_id: &str) -> Result<&'static Shipped, ShippedError> {
+    SHIPPED
+        .iter()
+        .find(|s| s.template_id == template_id)
+        .ok_or_else(|| ShippedError::Unknown(template_id.to_owned()))
+}
+
+impl Shipped {
+    /// The OPT bytes.
+    pub fn opt(&self) -> Option<&'static [u8]> {
+        match self.template {
+            TemplateSource::Own(b) => Some(b),
+            TemplateSource::Bundled(file) => ehrgate_templates::bundled::BUNDLED
+                .iter()
+                .find(|(f, _)| *f == file)
+                .map(|(_, b)| *b),
+        }
+    }
+
+    /// The parsed template.
+    pub fn template(&self) -> Result<TemplateMeta, ShippedError> {
+        let bytes = self
+            .opt()
+            .ok_or_else(|| ShippedError::Template("bundled OPT missing".to_owned()))?;
+        Ok(parse_opt(bytes)?)
+    }
+
+    /// The loaded mapping set.
+    pub fn mapping_set(&self) -> Result<MappingSet, ShippedError> {
+        Ok(MappingSet::from_sources(
+            self.files.iter().copied(),
+            &LoadLimits::default(),
+        )?)
+    }
+
+    /// A compiled engine with the template.
+    pub fn engine(&self) -> Result<Engine, ShippedError> {
+        let meta = self.template()?;
+        Ok(Engine::new(self.mapping_set()?, Some(&meta))?)
+    }
+}

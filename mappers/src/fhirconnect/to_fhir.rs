@@ -1,0 +1,502 @@
+//! openEHR -> FHIR: executes a mapping set over an [`Instance`] and builds
+//! FHIR JSON.
+//!
+//! The mirror of [`super::to_openehr`]: a method finds the instances of its
+//! openEHR path (each index of the path's last archetyped node that holds
+//! data, others bound by the parents), creates its FHIR path once per
+//! instance, and runs children, slots and references relative to it.
+//! `manual` FHIR entries write constants; a `one of` condition with a single
+//! criterion writes the criterion if nothing else did (the file's own
+//! comment: "put those in the target resource"). An element is created only
+//! if some data below it comes from the composition, so constants alone
+//! never make a resource.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use super::compiled::Compiled;
+use super::datatypes::{dv_to_fhir, fhir_type_for_rm};
+use super::fhir_write::{create, set, Created};
+use super::fhirpath::{Path, Root, Step};
+use super::instance::Instance;
+use super::loader::{LoadedFile, MappingSet};
+use super::model::{Condition, Direction, Mapping, Operator, WithType};
+use super::openehr_path::{Anchor, InstancePath};
+use super::template_index::TemplateIndex;
+use super::to_openehr::RunLimits;
+use crate::translation::Warning;
+
+/// Where a method runs (openEHR -> FHIR).
+#[derive(Debug, Clone)]
+pub(crate) struct RevScope {
+    /// The resource being built: pointer and type.
+    pub resource: Created,
+    /// The element the parent created.
+    pub fhir: Created,
+    pub oe: InstancePath,
+    pub archetype: InstancePath,
+    pub bindings: Vec<InstancePath>,
+    pub depth: usize,
+}
+
+/// The state of one openEHR -> FHIR run.
+pub(crate) struct RevRun<'s> {
+    pub set: &'s MappingSet,
+    pub compiled: &'s Compiled,
+    #[allow(dead_code)]
+    pub index: Option<&'s TemplateIndex>,
+    pub limits: RunLimits,
+    pub input: &'s Instance,
+    pub doc: Value,
+    pub consumed: HashSet<InstancePath>,
+    pub warnings: Vec<Warning>,
+    pub steps: usize,
+    pub exhausted: bool,
+    /// Counter for contained resource ids.
+    pub next_ref: usize,
+}
+
+impl<'s> RevRun<'s> {
+    /// Runs `model` in `scope`.
+    pub fn model(&mut self, model: &'s LoadedFile, scope: &RevScope) {
+        if scope.depth > self.limits.max_depth {
+            self.warnings.push(Warning {
+                location: scope.oe.to_string(),
+                message: "slot nesting too deep; not mapped".to_owned(),
+            });
+            return;
+        }
+        if !self.has_data(&scope.archetype) {
+            return;
+        }
+        for m in &model.doc.mappings {
+            self.mapping(m, scope);
+        }
+        // Preprocessor conditions describe the resource: write them back.
+        if let Some(pre) = &model.doc.preprocessor {
+            for c in pre.fhir_condition.iter().chain(&pre.fhir_conditions) {
+                self.write_criterion(c, &scope.resource);
+            }
+        }
+    }
+
+    fn mapping(&mut self, m: &'s Mapping, scope: &RevScope) {
+        if m.unidirectional == Some(Direction::FhirToOpenEhr) {
+            return;
+        }
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            self.exhausted = true;
+            return;
+        }
+        let with = m.with.as_ref();
+        let fhir_text = with.and_then(|w| w.fhir.as_deref()).unwrap_or("$fhirRoot");
+        let Some(path) = self.compiled.fhir_path(fhir_text) else {
+            return;
+        };
+        let (base, anchor) = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
+        let matches = self.instances(&base, anchor, scope);
+        let manual_only = !m.manual.is_empty()
+            && m.followed_by.is_none()
+            && m.reference.is_none()
+            && m.slot_archetype.is_none();
+        for target in matches {
+            // Constants describe a resource that exists: a manual-only
+            // method writes them wherever its openEHR node has data; any
+            // other method needs data it carries itself.
+            let go = if manual_only {
+                self.has_data(&target)
+            } else {
+                self.would_produce(m, &target, scope)
+            };
+            if !go {
+                continue;
+            }
+            let leaf = self.input.leaves.get(&target);
+            let leaf_ty = match with.and_then(|w| w.kind) {
+                _ if m.reference.is_some() => Some("Reference"),
+                Some(WithType::Coding) => Some("Coding"),
+                _ => leaf
+                    .and_then(|l| l.rm_type.as_deref())
+                    .map(fhir_type_for_rm),
+            };
+            let start = match path.root {
+                Root::Resource => &scope.resource,
+                Root::FhirRoot | Root::Relative => &scope.fhir,
+            };
+            let Some(created) = create(
+                &mut self.doc,
+                &start.ptr,
+                start.ty.as_deref(),
+                &path.steps,
+                leaf_ty,
+                true,
+            ) else {
+                self.warnings.push(Warning {
+                    location: target.to_string(),
+                    message: format!("FHIR path `{fhir_text}` cannot be created"),
+                });
+                continue;
+            };
+            let element = created.last().cloned().unwrap_or_else(|| start.clone());
+            let mut bindings = scope.bindings.clone();
+            bindings.push(target.clone());
+            let child = RevScope {
+                fhir: element.clone(),
+                oe: target.clone(),
+                bindings,
+                ..scope.clone()
+            };
+            let mut structural = false;
+            if let Some(r) = &m.reference {
+                structural = true;
+                let res = self.referenced(&r.resource_type, &element, scope);
+                let ref_scope = RevScope {
+                    resource: res.clone(),
+                    fhir: res,
+                    depth: scope.depth + 1,
+                    ..child.clone()
+                };
+                for c in &r.mappings {
+                    self.mapping(c, &ref_scope);
+                }
+            }
+            if let Some(slot) = &m.slot_archetype {
+                structural = true;
+                if let Some(model) = self.set.model(slot) {
+                    let slot_scope = RevScope {
+                        archetype: target.clone(),
+                        depth: scope.depth + 1,
+                        ..child.clone()
+                    };
+                    self.model(model, &slot_scope);
+                }
+            }
+            if let Some(fb) = &m.followed_by {
+                structural = true;
+                for c in &fb.mappings {
+                    self.mapping(c, &child);
+                }
+            }
+            if !m.manual.is_empty() {
+                structural = true;
+                for man in &m.manual {
+                    for e in &man.fhir {
+                        self.write_constant(&e.path, &e.value, &element);
+                    }
+                }
+            }
+            let none = with.and_then(|w| w.kind) == Some(WithType::None);
+            if !structural && !none {
+                if let Some(leaf) = leaf {
+                    let ty = element.ty.as_deref().or(leaf_ty).unwrap_or("string");
+                    let leaf = fhir_code(&target, leaf);
+                    match dv_to_fhir(&leaf, ty) {
+                        Some(v) => {
+                            set(&mut self.doc, &element.ptr, v);
+                            self.consumed.insert(target.clone());
+                        }
+                        None => self.warnings.push(Warning {
+                            location: target.to_string(),
+                            message: "data value has no FHIR pairing here; not mapped".to_owned(),
+                        }),
+                    }
+                }
+            }
+            // A filtering condition's criterion describes the element.
+            for c in m.fhir_condition.iter().chain(&m.fhir_conditions) {
+                if let Some(anchor) = self.condition_anchor(c, fhir_text, &created, start) {
+                    self.write_criterion(c, &anchor);
+                }
+            }
+        }
+    }
+
+    /// Creates the resource a `reference` method maps: inline where the
+    /// element holds a resource (`Bundle.entry.resource`), else contained
+    /// in the current resource and referenced as `#refN`.
+    fn referenced(&mut self, resource_type: &str, element: &Created, scope: &RevScope) -> Created {
+        if element.ty.as_deref() != Some("Reference") {
+            set(
+                &mut self.doc,
+                &element.ptr,
+                json!({ "resourceType": resource_type }),
+            );
+            return Created {
+                ptr: element.ptr.clone(),
+                ty: Some(resource_type.to_owned()),
+            };
+        }
+        self.next_ref += 1;
+        let id = format!("ref{}", self.next_ref);
+        let contained = create(
+            &mut self.doc,
+            &scope.resource.ptr,
+            scope.resource.ty.as_deref(),
+            &[Step::Member("contained".to_owned())],
+            None,
+            true,
+        )
+        .and_then(|c| c.last().cloned());
+        let Some(contained) = contained else {
+            return element.clone();
+        };
+        set(
+            &mut self.doc,
+            &contained.ptr,
+            json!({ "resourceType": resource_type, "id": id }),
+        );
+        set(
+            &mut self.doc,
+            &element.ptr,
+            json!({ "reference": format!("#{id}") }),
+        );
+        Created {
+            ptr: contained.ptr,
+            ty: Some(resource_type.to_owned()),
+        }
+    }
+
+    /// The element a condition's `targetRoot` names among the elements just
+    /// created for the method's path, or the resource for `$resource`.
+    fn condition_anchor(
+        &self,
+        c: &Condition,
+        with_text: &str,
+        created: &[Created],
+        start: &Created,
+    ) -> Option<Created> {
+        let root = self.compiled.fhir_path(&c.target_root)?;
+        let with = self.compiled.fhir_path(with_text)?;
+        if root.root != with.root
+            || root.steps.len() > with.steps.len()
+            || with.steps[..root.steps.len()] != root.steps[..]
+        {
+            return None;
+        }
+        let members = root
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Member(_)))
+            .count();
+        if members == 0 {
+            return Some(start.clone());
+        }
+        created.get(members - 1).cloned()
+    }
+
+    /// Writes a single `one of` criterion at `targetAttribute` below
+    /// `anchor`, unless a value is already there.
+    fn write_criterion(&mut self, c: &Condition, anchor: &Created) {
+        if c.operator != Operator::OneOf {
+            return;
+        }
+        let Some(criteria) = &c.criteria else { return };
+        let values = criteria.values();
+        let ([value], Some(attr)) = (values.as_slice(), c.target_attribute.as_deref()) else {
+            return;
+        };
+        let Some(p) = self.compiled.fhir_path(attr) else {
+            return;
+        };
+        if self.present(anchor, p) {
+            return;
+        }
+        self.write_constant(attr, value, anchor);
+    }
+
+    /// Whether the document already has a value at `path` below `anchor`.
+    fn present(&self, anchor: &Created, path: &Path) -> bool {
+        let Some(v) = self.doc.pointer(&anchor.ptr) else {
+            return false;
+        };
+        let node = super::fhirpath::Node {
+            value: v,
+            ty: anchor.ty.as_deref(),
+            loc: String::new(),
+        };
+        !super::fhirpath::eval(path, &node, &node).is_empty()
+    }
+
+    fn write_constant(&mut self, path_text: &str, value: &str, at: &Created) {
+        let Some(path) = self.compiled.fhir_path(path_text) else {
+            return;
+        };
+        let target = if path.steps.is_empty() {
+            Some(at.clone())
+        } else {
+            create(
+                &mut self.doc,
+                &at.ptr,
+                at.ty.as_deref(),
+                &path.steps,
+                None,
+                false,
+            )
+            .and_then(|c| c.last().cloned())
+        };
+        if let Some(t) = target {
+            set(&mut self.doc, &t.ptr, Value::String(value.to_owned()));
+        }
+    }
+
+    /// Resolves a method's openEHR path.
+    fn target(&self, text: Option<&str>, scope: &RevScope) -> (InstancePath, Anchor) {
+        let Some(mp) = text.and_then(|t| self.compiled.openehr_path(t)) else {
+            return (scope.oe.clone(), Anchor::Reference);
+        };
+        let mut p = match mp.anchor {
+            Anchor::Archetype => scope.archetype.join(&mp.segs),
+            Anchor::Composition => InstancePath(mp.segs.clone()),
+            Anchor::Context | Anchor::Reference => scope.oe.join(&mp.segs),
+        };
+        for b in &scope.bindings {
+            p.bind_from(b);
+        }
+        (p, mp.anchor)
+    }
+
+    /// The instances of `base`: every index of its last archetyped segment
+    /// that holds data, unless a parent bound that segment.
+    fn instances(
+        &self,
+        base: &InstancePath,
+        anchor: Anchor,
+        scope: &RevScope,
+    ) -> Vec<InstancePath> {
+        if anchor == Anchor::Reference {
+            return vec![base.clone()];
+        }
+        let Some(pos) = base.0.iter().rposition(|s| !s.node.is_empty()) else {
+            return vec![base.clone()];
+        };
+        let bound = scope.bindings.iter().any(|b| {
+            b.0.len() > pos
+                && b.0[..=pos]
+                    .iter()
+                    .zip(&base.0[..=pos])
+                    .all(|(x, y)| x.attr == y.attr && x.node == y.node)
+        });
+        if bound {
+            return vec![base.clone()];
+        }
+        let mut indexes: Vec<usize> = Vec::new();
+        for p in self.input.leaves.keys() {
+            if p.0.len() <= pos {
+                continue;
+            }
+            let same = p.0[..pos] == base.0[..pos]
+                && p.0[pos].attr == base.0[pos].attr
+                && p.0[pos].node == base.0[pos].node
+                && p.0[pos + 1..]
+                    .iter()
+                    .zip(&base.0[pos + 1..])
+                    .all(|(a, b)| a == b)
+                && p.0.len() >= base.0.len();
+            if same && !indexes.contains(&p.0[pos].index) {
+                indexes.push(p.0[pos].index);
+            }
+        }
+        indexes.sort_unstable();
+        indexes
+            .into_iter()
+            .map(|i| {
+                let mut p = base.clone();
+                p.0[pos].index = i;
+                p
+            })
+            .collect()
+    }
+
+    fn has_data(&self, prefix: &InstancePath) -> bool {
+        self.input.below(prefix).next().is_some()
+    }
+
+    /// Whether running `m` at `target` would carry data from the
+    /// composition into FHIR (constants alone do not count).
+    fn would_produce(&self, m: &'s Mapping, target: &InstancePath, scope: &RevScope) -> bool {
+        if !self.has_data(target) {
+            return false;
+        }
+        let mut bindings = scope.bindings.clone();
+        bindings.push(target.clone());
+        let child = RevScope {
+            oe: target.clone(),
+            bindings,
+            ..scope.clone()
+        };
+        let mut structural = false;
+        if let Some(fb) = &m.followed_by {
+            structural = true;
+            if fb.mappings.iter().any(|c| self.child_produces(c, &child)) {
+                return true;
+            }
+        }
+        if let Some(r) = &m.reference {
+            structural = true;
+            if r.mappings.iter().any(|c| self.child_produces(c, &child)) {
+                return true;
+            }
+        }
+        if let Some(slot) = &m.slot_archetype {
+            structural = true;
+            if let Some(model) = self.set.model(slot) {
+                let slot_scope = RevScope {
+                    archetype: target.clone(),
+                    ..child
+                };
+                if model
+                    .doc
+                    .mappings
+                    .iter()
+                    .any(|c| self.child_produces(c, &slot_scope))
+                {
+                    return true;
+                }
+            }
+        }
+        if !m.manual.is_empty() {
+            structural = true;
+        }
+        let none = m.with.as_ref().and_then(|w| w.kind) == Some(WithType::None);
+        !structural && !none && self.input.leaves.contains_key(target)
+    }
+
+    fn child_produces(&self, m: &'s Mapping, scope: &RevScope) -> bool {
+        if m.unidirectional == Some(Direction::FhirToOpenEhr) || scope.depth > self.limits.max_depth
+        {
+            return false;
+        }
+        let (base, anchor) = self.target(m.with.as_ref().and_then(|w| w.openehr.as_deref()), scope);
+        self.instances(&base, anchor, scope).iter().any(|t| {
+            self.would_produce(
+                m,
+                t,
+                &RevScope {
+                    depth: scope.depth + 1,
+                    ..scope.clone()
+                },
+            )
+        })
+    }
+}
+
+/// A local at-code the terminology table knows goes back to its FHIR code
+/// and system.
+fn fhir_code(target: &InstancePath, leaf: &super::instance::Leaf) -> super::instance::Leaf {
+    let mut out = leaf.clone();
+    if leaf.rm_type.as_deref() != Some("DV_CODED_TEXT") || leaf.text("terminology") != Some("local")
+    {
+        return out;
+    }
+    let (Some((arch, node)), Some(code)) = (target.archetype_and_node(), leaf.text("code")) else {
+        return out;
+    };
+    if let Some(row) = super::at_codes::from_at_code(arch, node, code) {
+        out.fields.insert("code".to_owned(), json!(row.code));
+        out.fields
+            .insert("terminology".to_owned(), json!(row.system));
+    }
+    out
+}

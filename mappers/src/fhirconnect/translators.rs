@@ -1,0 +1,156 @@
+//! The [`Translator`] seam for FHIR <-> openEHR: one type per direction over
+//! a compiled [`Engine`] (which holds the template index, looked up before
+//! the call).
+//!
+//! FHIR -> openEHR checks the composition against the template before it
+//! leaves: a composition with violations is an error carrying the issues
+//! (each naming the FHIR and openEHR paths), never an output.
+
+use serde_json::{Map, Value};
+
+use super::canonical::{from_canonical, to_canonical, CanonicalDefaults};
+use super::check::{check, operation_outcome, Issue};
+use super::engine::{Engine, EngineError};
+use super::flat::{from_flat, to_flat};
+use crate::error::{Classified, Fault};
+use crate::translation::{Translation, Translator};
+
+/// openEHR serialisations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenEhrFormat {
+    /// Canonical JSON (`_type`, `archetype_node_id`...).
+    Canonical,
+    /// FLAT (simSDT) JSON.
+    Flat,
+}
+
+/// Why a FHIR <-> openEHR translation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TranslateError {
+    /// The engine could not run.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The mapping set was compiled without the template this needs.
+    #[error("no template metadata for this mapping set")]
+    NoTemplate,
+    /// The produced composition breaks the template.
+    #[error("composition violates the template ({} issues)", .0.len())]
+    Template(Vec<Issue>),
+    /// The openEHR input is neither canonical JSON nor FLAT.
+    #[error("input is not an openEHR composition (canonical or FLAT JSON)")]
+    NotAComposition,
+}
+
+impl TranslateError {
+    /// The error as an OperationOutcome (template issues name both paths).
+    pub fn operation_outcome(&self) -> Value {
+        match self {
+            TranslateError::Template(issues) => operation_outcome(issues),
+            other => serde_json::json!({
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "processing",
+                           "details": {"coding": [{"system": "urn:ehrgate:issue", "code": other.code()}]},
+                           "diagnostics": other.to_string()}]
+            }),
+        }
+    }
+}
+
+impl Classified for TranslateError {
+    fn fault(&self) -> Fault {
+        match self {
+            TranslateError::Engine(e) => e.fault(),
+            TranslateError::NoTemplate => Fault::Internal,
+            TranslateError::Template(_) | TranslateError::NotAComposition => Fault::Client,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            TranslateError::Engine(e) => e.code(),
+            TranslateError::NoTemplate => "fhirconnect.no-template",
+            TranslateError::Template(_) => "fhirconnect.template-violation",
+            TranslateError::NotAComposition => "fhirconnect.not-a-composition",
+        }
+    }
+}
+
+/// FHIR resource (or Bundle) -> composition.
+#[derive(Debug)]
+pub struct FhirToOpenEhr<'e> {
+    /// The compiled mapping set with its template.
+    pub engine: &'e Engine,
+    /// Output serialisation.
+    pub format: OpenEhrFormat,
+    /// RM attributes filled when the mapping leaves them empty.
+    pub defaults: CanonicalDefaults,
+}
+
+impl Translator for FhirToOpenEhr<'_> {
+    type Input<'a> = &'a Value;
+    type Output = Value;
+    type Error = TranslateError;
+
+    fn translate(&self, input: &Value) -> Result<Translation<Value>, TranslateError> {
+        let index = self.engine.index().ok_or(TranslateError::NoTemplate)?;
+        let t = self.engine.fhir_to_instance(input)?;
+        let issues = check(&t.output, index);
+        if !issues.is_empty() {
+            return Err(TranslateError::Template(issues));
+        }
+        let output = match self.format {
+            OpenEhrFormat::Canonical => to_canonical(&t.output, index, &self.defaults),
+            OpenEhrFormat::Flat => Value::Object(to_flat(&t.output, index)),
+        };
+        Ok(Translation {
+            output,
+            unmapped: t.unmapped,
+            warnings: t.warnings,
+        })
+    }
+}
+
+/// Composition (canonical JSON or FLAT, detected) -> FHIR.
+#[derive(Debug)]
+pub struct OpenEhrToFhir<'e> {
+    /// The compiled mapping set with its template.
+    pub engine: &'e Engine,
+}
+
+/// Tells canonical JSON from FLAT: canonical has `_type`/`archetype_node_id`
+/// at the root, FLAT has path keys.
+pub fn detect(input: &Value) -> Option<OpenEhrFormat> {
+    let o = input.as_object()?;
+    if o.contains_key("_type") || o.contains_key("archetype_node_id") {
+        Some(OpenEhrFormat::Canonical)
+    } else if !o.is_empty() && o.keys().all(|k| k.contains('/')) {
+        Some(OpenEhrFormat::Flat)
+    } else {
+        None
+    }
+}
+
+impl Translator for OpenEhrToFhir<'_> {
+    type Input<'a> = &'a Value;
+    type Output = Value;
+    type Error = TranslateError;
+
+    fn translate(&self, input: &Value) -> Result<Translation<Value>, TranslateError> {
+        let (inst, mut unmapped) = match detect(input) {
+            Some(OpenEhrFormat::Canonical) => from_canonical(input),
+            Some(OpenEhrFormat::Flat) => {
+                let index = self.engine.index().ok_or(TranslateError::NoTemplate)?;
+                let empty = Map::new();
+                from_flat(input.as_object().unwrap_or(&empty), index)
+            }
+            None => return Err(TranslateError::NotAComposition),
+        };
+        let t = self.engine.instance_to_fhir(&inst)?;
+        unmapped.extend(t.unmapped);
+        Ok(Translation {
+            output: t.output,
+            unmapped,
+            warnings: t.warnings,
+        })
+    }
+}

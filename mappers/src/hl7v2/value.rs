@@ -1,0 +1,343 @@
+//! One value of a message: a field, a repetition, a component or a
+//! sub-component, as a slice of the input. Splitting and decoding happen
+//! only when asked.
+
+use std::borrow::Cow;
+
+use super::charset::Charset;
+use super::delimiters::Delimiters;
+use super::escape::{unescape, EscapeWarning};
+
+/// The level a [`Value`] sits at; it decides what "component 1" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A whole field, all repetitions.
+    Field,
+    /// One repetition of a field.
+    Repetition,
+    /// One component.
+    Component,
+    /// One sub-component.
+    Subcomponent,
+    /// MSH-1 and MSH-2: delimiters themselves, never split or unescaped.
+    Literal,
+}
+
+/// A slice of the input at one level. `Copy`, borrows the input only.
+#[derive(Debug, Clone, Copy)]
+pub struct Value<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    charset: Charset,
+    level: Level,
+}
+
+// === impl Value ===
+
+impl<'a> Value<'a> {
+    #[inline]
+    pub(crate) fn new(raw: &'a [u8], delims: Delimiters, charset: Charset, level: Level) -> Self {
+        Self {
+            raw,
+            delims,
+            charset,
+            level,
+        }
+    }
+
+    #[inline]
+    fn empty_at(&self, level: Level) -> Self {
+        Self::new(&[], self.delims, self.charset, level)
+    }
+
+    #[inline]
+    fn at(&self, raw: &'a [u8], level: Level) -> Self {
+        Self::new(raw, self.delims, self.charset, level)
+    }
+
+    /// Exactly the input bytes, still escaped and in the message charset.
+    #[inline]
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The level of this value.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// No bytes at all (an absent or empty value).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Exactly `""`: the HL7 explicit null ("delete this value"), which is
+    /// not the same as an empty value ("no change / not sent").
+    #[inline]
+    pub fn is_null(&self) -> bool {
+        self.raw == b"\"\""
+    }
+
+    /// Non-empty and not made only of component, repetition and
+    /// sub-component separators (`^^^` carries nothing).
+    pub fn has_value(&self) -> bool {
+        if self.level == Level::Literal {
+            return !self.raw.is_empty();
+        }
+        let d = &self.delims;
+        self.raw
+            .iter()
+            .any(|&b| b != d.component && b != d.repetition && b != d.subcomponent)
+    }
+
+    /// The text: escapes decoded, then charset-decoded. Borrows from the
+    /// input when neither changes anything. Malformed escapes are kept
+    /// literally; use [`Value::text_checked`] to learn about them.
+    pub fn text(&self) -> Cow<'a, str> {
+        self.text_checked().0
+    }
+
+    /// Like [`Value::text`], also returning the first malformed escape.
+    pub fn text_checked(&self) -> (Cow<'a, str>, Option<EscapeWarning>) {
+        if self.level == Level::Literal {
+            return (self.charset.decode(Cow::Borrowed(self.raw)), None);
+        }
+        let (bytes, warning) = unescape(self.raw, &self.delims);
+        (self.charset.decode(bytes), warning)
+    }
+
+    /// The repetitions of a field (empty field: none). Below field level a
+    /// value is its own single repetition.
+    #[inline]
+    pub fn repetitions(&self) -> Values<'a> {
+        match self.level {
+            Level::Field => Values::split(*self, self.delims.repetition, Level::Repetition),
+            _ => Values::single(*self),
+        }
+    }
+
+    /// Repetition `n` (1-based); empty if absent.
+    #[inline]
+    pub fn repetition(&self, n: usize) -> Value<'a> {
+        match self.level {
+            Level::Field => self.nth(n, self.delims.repetition, Level::Repetition),
+            _ if n == 1 => *self,
+            _ => self.empty_at(self.level),
+        }
+    }
+
+    /// Component `n` (1-based); on a field, of its *first* repetition. A
+    /// component or sub-component is its own component 1.
+    #[inline]
+    pub fn component(&self, n: usize) -> Value<'a> {
+        match self.level {
+            Level::Field | Level::Repetition => {
+                self.first_repetition()
+                    .nth(n, self.delims.component, Level::Component)
+            }
+            _ if n == 1 => *self,
+            _ => self.empty_at(Level::Component),
+        }
+    }
+
+    /// The components (of the first repetition, on a field).
+    #[inline]
+    pub fn components(&self) -> Values<'a> {
+        match self.level {
+            Level::Field | Level::Repetition => Values::split(
+                self.first_repetition(),
+                self.delims.component,
+                Level::Component,
+            ),
+            _ => Values::single(*self),
+        }
+    }
+
+    /// Sub-component `n` (1-based); on a field or repetition, of its first
+    /// component.
+    #[inline]
+    pub fn subcomponent(&self, n: usize) -> Value<'a> {
+        match self.level {
+            Level::Field | Level::Repetition | Level::Component => {
+                self.first_component()
+                    .nth(n, self.delims.subcomponent, Level::Subcomponent)
+            }
+            _ if n == 1 => *self,
+            _ => self.empty_at(Level::Subcomponent),
+        }
+    }
+
+    /// The sub-components (of the first component, above component level).
+    #[inline]
+    pub fn subcomponents(&self) -> Values<'a> {
+        match self.level {
+            Level::Field | Level::Repetition | Level::Component => Values::split(
+                self.first_component(),
+                self.delims.subcomponent,
+                Level::Subcomponent,
+            ),
+            _ => Values::single(*self),
+        }
+    }
+
+    /// The repetition-level view: the first repetition of a field, else self.
+    #[inline]
+    fn first_repetition(&self) -> Value<'a> {
+        match self.level {
+            Level::Field => self.at(
+                first_piece(self.raw, self.delims.repetition),
+                Level::Repetition,
+            ),
+            _ => *self,
+        }
+    }
+
+    /// The component-level view: the first component of a field or
+    /// repetition, else self.
+    #[inline]
+    fn first_component(&self) -> Value<'a> {
+        match self.level {
+            Level::Field | Level::Repetition => {
+                let rep = self.first_repetition();
+                self.at(
+                    first_piece(rep.raw, self.delims.component),
+                    Level::Component,
+                )
+            }
+            _ => *self,
+        }
+    }
+
+    /// The `n`-th (1-based) piece of `raw` split on `sep`.
+    #[inline]
+    fn nth(&self, n: usize, sep: u8, level: Level) -> Value<'a> {
+        if n == 0 {
+            return self.empty_at(level);
+        }
+        Values::split(*self, sep, level)
+            .nth(n - 1)
+            .unwrap_or_else(|| self.empty_at(level))
+    }
+}
+
+impl PartialEq for Value<'_> {
+    /// Values are equal when their raw bytes are; delimiters and level are
+    /// context, not content.
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+/// The bytes before the first `sep` (all of `raw` when there is none).
+#[inline]
+fn first_piece(raw: &[u8], sep: u8) -> &[u8] {
+    match super::scan::find(sep, raw) {
+        Some(i) => &raw[..i],
+        None => raw,
+    }
+}
+
+/// Iterator over the pieces of a value split on one delimiter, in order.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    rest: Option<&'a [u8]>,
+    sep: u8,
+    template: Value<'a>,
+    level: Level,
+}
+
+impl<'a> Values<'a> {
+    #[inline]
+    fn split(v: Value<'a>, sep: u8, level: Level) -> Self {
+        Self {
+            rest: (!v.raw.is_empty()).then_some(v.raw),
+            sep,
+            template: v,
+            level,
+        }
+    }
+
+    #[inline]
+    fn single(v: Value<'a>) -> Self {
+        // The field separator never occurs inside a value: one piece.
+        Self::split(v, v.delims.field, v.level)
+    }
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = Value<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Value<'a>> {
+        let rest = self.rest?;
+        match super::scan::find(self.sep, rest) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(self.template.at(&rest[..i], self.level))
+            }
+            None => {
+                self.rest = None;
+                Some(self.template.at(rest, self.level))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(raw: &'static str) -> Value<'static> {
+        Value::new(
+            raw.as_bytes(),
+            Delimiters::default(),
+            Charset::Utf8,
+            Level::Field,
+        )
+    }
+
+    #[test]
+    fn levels() {
+        let f = field("a1^a2&s2~b1^b2");
+        assert_eq!(f.repetitions().count(), 2);
+        assert_eq!(f.repetition(2).raw(), b"b1^b2");
+        assert_eq!(f.repetition(3).raw(), b"");
+        assert_eq!(f.component(2).raw(), b"a2&s2");
+        assert_eq!(f.repetition(2).component(2).raw(), b"b2");
+        assert_eq!(f.component(2).subcomponent(2).raw(), b"s2");
+        assert_eq!(f.subcomponent(1).raw(), b"a1");
+        assert_eq!(f.component(0).raw(), b"");
+        assert_eq!(f.component(1).component(1).raw(), b"a1");
+        assert_eq!(f.component(1).component(2).raw(), b"");
+        let comps: Vec<_> = f.components().map(|v| v.text().into_owned()).collect();
+        assert_eq!(comps, ["a1", "a2&s2"]);
+        let subs: Vec<_> = f
+            .component(2)
+            .subcomponents()
+            .map(|v| v.text().into_owned())
+            .collect();
+        assert_eq!(subs, ["a2", "s2"]);
+    }
+
+    #[test]
+    fn empty_null_has_value() {
+        assert!(field("").is_empty());
+        assert!(!field("").is_null());
+        assert!(field("\"\"").is_null());
+        assert!(field("\"\"").has_value());
+        assert!(!field("^^~&").has_value());
+        assert!(field("^x").has_value());
+        assert_eq!(field("").repetitions().count(), 0);
+        assert_eq!(field("~").repetitions().count(), 2);
+    }
+
+    #[test]
+    fn text_decodes_escapes() {
+        assert_eq!(field(r"a\S\b").text(), "a^b");
+        assert!(matches!(field("plain").text(), Cow::Borrowed("plain")));
+        let (t, w) = field(r"bad\X4").text_checked();
+        assert_eq!(t, r"bad\X4");
+        assert!(w.is_some());
+    }
+}

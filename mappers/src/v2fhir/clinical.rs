@@ -1,0 +1,292 @@
+//! The patient-level clinical segments of ADT messages: AL1 ->
+//! AllergyIntolerance, DG1 -> Condition, PR1 -> Procedure (IG AL1, DG1,
+//! PR1 segment maps).
+
+use serde_json::Value as Json;
+
+use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
+use super::cwe;
+use super::cx;
+use super::dates;
+use super::json::{concept, push, set, set_opt, Obj};
+use super::xcn;
+
+fn key(seg: &Seg<'_>) -> String {
+    format!("{}|{}", seg.name(), seg.index())
+}
+
+/// AL1 -> AllergyIntolerance.
+pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(patient) = ctx.patient else { return };
+    let mut a = Obj::new();
+    seg.mark(1, ALL);
+    set(
+        &mut a,
+        "clinicalStatus",
+        concept(
+            "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+            "active",
+            None,
+        ),
+    );
+    if let Some(t) = txt(seg.take_c(2, comps(&[1])).component(1)) {
+        if let Some(cat) = super::tables::lookup("allergy-category", &t) {
+            push(&mut a, "category", cat.code.as_str());
+        } else {
+            ctx.not_mapped(seg.at(2), "code not in the v2 table 0127 map");
+        }
+    }
+    if let Some(s) = txt(seg.take_c(4, comps(&[1])).component(1)) {
+        if let Some(c) = super::tables::lookup("allergy-criticality", &s) {
+            set(&mut a, "criticality", c.code.as_str());
+        } else {
+            ctx.not_mapped(seg.at(4), "code not in the v2 table 0128 map");
+        }
+    }
+    let at = seg.at(3);
+    set_opt(
+        &mut a,
+        "code",
+        cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at),
+    );
+    set(&mut a, "patient", ctx.reference(patient));
+    let at = seg.at(6);
+    set_opt(
+        &mut a,
+        "onsetDateTime",
+        dates::date_time(ctx, seg.take(6), at),
+    );
+    let reactions: Vec<Json> = seg
+        .take(5)
+        .repetitions()
+        .filter_map(|r| txt(r))
+        .map(|t| {
+            let mut m = Obj::new();
+            set(&mut m, "text", t);
+            Json::Object(m)
+        })
+        .collect();
+    if !reactions.is_empty() {
+        let mut r = Obj::new();
+        set(&mut r, "manifestation", Json::Array(reactions));
+        push(&mut a, "reaction", r);
+    }
+    let idx = ctx.add("AllergyIntolerance", Key::Pos(&key(seg)), a);
+    ctx.note_target = Some(idx);
+}
+
+/// DG1 -> Condition, referenced from Encounter.diagnosis.
+pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(patient) = ctx.patient else { return };
+    let mut c = Obj::new();
+    seg.mark(1, ALL);
+    let at = seg.at(20);
+    let ident = cx::entity(ctx, seg.take_c(20, comps(&[1, 2, 3, 4])), None);
+    if let Some(i) = &ident {
+        push(&mut c, "identifier", i.json.clone());
+    }
+    let at3 = seg.at(3);
+    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at3);
+    if let Some(text) = seg.text(4) {
+        match &mut code {
+            Some(Json::Object(o)) => {
+                o.entry("text").or_insert(Json::from(text));
+            }
+            _ => {
+                let mut o = Obj::new();
+                set(&mut o, "text", text);
+                code = Some(Json::Object(o));
+            }
+        }
+    }
+    set_opt(&mut c, "code", code);
+    set(&mut c, "subject", ctx.reference(patient));
+    if let Some(e) = ctx.encounter_ref() {
+        set(&mut c, "encounter", e);
+    }
+    let at5 = seg.at(5);
+    set_opt(
+        &mut c,
+        "onsetDateTime",
+        dates::date_time(ctx, seg.take(5), at5),
+    );
+    let at19 = seg.at(19);
+    set_opt(
+        &mut c,
+        "recordedDate",
+        dates::date_time(ctx, seg.take(19), at19),
+    );
+    let at16 = seg.at(16);
+    let f = seg.take_c(16, xcn::MASK);
+    if let Some(p) = xcn::practitioner(ctx, f.repetition(1), at16) {
+        set(&mut c, "asserter", ctx.reference(p));
+    }
+    let _ = at;
+    let idx = match ident
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
+        Some((s, v)) => ctx.add("Condition", Key::Ident(&s, &v), c),
+        None => ctx.add("Condition", Key::Pos(&key(seg)), c),
+    };
+    if let Some(enc) = ctx.encounter {
+        let mut d = Obj::new();
+        set(&mut d, "condition", ctx.reference(idx));
+        if let Some(t) = txt(seg.take_c(6, comps(&[1, 2, 3])).component(1)) {
+            let disp = txt(seg.peek(6).component(2));
+            set(
+                &mut d,
+                "use",
+                concept(&super::tables::v2_system("0052"), &t, disp.as_deref()),
+            );
+        }
+        push(ctx.res(enc), "diagnosis", d);
+    }
+    ctx.note_target = Some(idx);
+}
+
+/// PR1 -> Procedure (status `completed`: PR1 reports procedures performed).
+pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(patient) = ctx.patient else { return };
+    let mut p = Obj::new();
+    seg.mark(1, ALL);
+    let ident = cx::entity(ctx, seg.take_c(19, comps(&[1, 2, 3, 4])), None);
+    if let Some(i) = &ident {
+        push(&mut p, "identifier", i.json.clone());
+    }
+    set(&mut p, "status", "completed");
+    let at = seg.at(6);
+    set_opt(
+        &mut p,
+        "category",
+        cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at),
+    );
+    let at = seg.at(3);
+    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
+    if let Some(text) = seg.text(4) {
+        match &mut code {
+            Some(Json::Object(o)) => {
+                o.entry("text").or_insert(Json::from(text));
+            }
+            _ => {
+                let mut o = Obj::new();
+                set(&mut o, "text", text);
+                code = Some(Json::Object(o));
+            }
+        }
+    }
+    set_opt(&mut p, "code", code);
+    set(&mut p, "subject", ctx.reference(patient));
+    if let Some(e) = ctx.encounter_ref() {
+        set(&mut p, "encounter", e);
+    }
+    let at = seg.at(5);
+    set_opt(
+        &mut p,
+        "performedDateTime",
+        dates::date_time(ctx, seg.take(5), at),
+    );
+    let mut performers = Vec::new();
+    for (seq, func) in [(8, "anesthesiologist"), (11, "surgeon"), (12, "assistant")] {
+        let at = seg.at(seq);
+        let f = seg.take_c(seq, xcn::MASK);
+        for pr in xcn::practitioners(ctx, f, at) {
+            let mut o = Obj::new();
+            let mut fc = Obj::new();
+            set(&mut fc, "text", func);
+            set(&mut o, "function", fc);
+            set(&mut o, "actor", ctx.reference(pr));
+            performers.push(Json::Object(o));
+        }
+    }
+    if !performers.is_empty() {
+        set(&mut p, "performer", Json::Array(performers));
+    }
+    let at = seg.at(15);
+    if let Some(r) = cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at) {
+        push(&mut p, "reasonCode", r);
+    }
+    let idx = match ident
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
+        Some((s, v)) => ctx.add("Procedure", Key::Ident(&s, &v), p),
+        None => ctx.add("Procedure", Key::Pos(&key(seg)), p),
+    };
+    ctx.note_target = Some(idx);
+}
+
+/// IN1 -> Coverage (IG IN1[Coverage], core elements): IN1-3/4 payor
+/// Organization, IN1-2 plan as class, IN1-12/13 period, IN1-15 type,
+/// IN1-17 relationship, IN1-36 policy number as identifier.
+pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(patient) = ctx.patient else { return };
+    seg.mark(1, ALL);
+    let company = seg.take_c(3, cx::MASK);
+    let at3 = seg.at(3);
+    let company_id = cx::identifier(ctx, company.repetition(1), at3);
+    let name = txt(seg.take_c(4, comps(&[1])).component(1));
+    if company_id.is_none() && name.is_none() {
+        // payor is required: without one, leave the segment to the report
+        ctx.not_mapped(seg.at(0), "IN1 without insurance company (IN1-3/IN1-4)");
+        return;
+    }
+    let mut org = Obj::new();
+    if let Some(i) = &company_id {
+        push(&mut org, "identifier", i.json.clone());
+    }
+    set_opt(&mut org, "name", name);
+    let org_idx = match company_id
+        .as_ref()
+        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
+    {
+        Some((s, v)) => ctx.add("Organization", Key::Ident(&s, &v), org),
+        None => ctx.add(
+            "Organization",
+            Key::Pos(&format!("IN1-3|{}", seg.index())),
+            org,
+        ),
+    };
+    let mut c = Obj::new();
+    let policy = seg.text(36);
+    if let Some(pn) = &policy {
+        let mut i = Obj::new();
+        set(&mut i, "value", pn.as_str());
+        push(&mut c, "identifier", i);
+    }
+    set(&mut c, "status", "active");
+    let at = seg.at(15);
+    set_opt(
+        &mut c,
+        "type",
+        cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at),
+    );
+    set(&mut c, "beneficiary", ctx.reference(patient));
+    let at = seg.at(17);
+    set_opt(
+        &mut c,
+        "relationship",
+        cwe::concept_of(ctx, seg.take_c(17, cwe::MASK), at),
+    );
+    let at = seg.at(12);
+    let (s, e) = (seg.take(12), seg.take(13));
+    set_opt(&mut c, "period", dates::period(ctx, s, e, at));
+    push(&mut c, "payor", ctx.reference(org_idx));
+    let plan = seg.take_c(2, cwe::MASK);
+    if let Some(code) = txt(plan.component(1)) {
+        let mut cl = Obj::new();
+        set(
+            &mut cl,
+            "type",
+            concept(
+                "http://terminology.hl7.org/CodeSystem/coverage-class",
+                "plan",
+                None,
+            ),
+        );
+        set(&mut cl, "value", code);
+        set_opt(&mut cl, "name", txt(plan.component(2)));
+        push(&mut c, "class", cl);
+    }
+    ctx.add("Coverage", Key::Pos(&key(seg)), c);
+}

@@ -1,0 +1,399 @@
+//! The state of one translation: the message, the resources built so far,
+//! the roles they play (the Patient, the current order...), and the
+//! bookkeeping of which fields were used so nothing is dropped silently.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::hl7v2::{Message, Segment, Value};
+use crate::translation::{Unmapped, Warning};
+
+use super::config::Config;
+use super::ids;
+use super::json::Obj;
+
+/// Component mask meaning "the whole field was used".
+pub const ALL: u64 = u64::MAX;
+
+/// A component mask from 1-based component numbers (< 64).
+pub const fn comps(list: &[usize]) -> u64 {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < list.len() {
+        m |= 1u64 << list[i];
+        i += 1;
+    }
+    m
+}
+
+/// The text of a value: unescaped, decoded, trimmed; `None` when empty or
+/// the explicit HL7 null `""`.
+pub fn txt(v: Value<'_>) -> Option<String> {
+    if !v.has_value() || v.is_null() {
+        return None;
+    }
+    let t = v.text();
+    let trimmed = t.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == t.len() {
+        Some(t.into_owned())
+    } else {
+        Some(trimmed.to_owned())
+    }
+}
+
+// === impl Loc ===
+
+/// A location in the message (`PID-3`, `OBX(2)-5-1`), built only when a
+/// warning or unmapped item needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Loc<'s> {
+    name: &'s str,
+    occ: usize,
+    seq: usize,
+    comp: usize,
+}
+
+impl Loc<'_> {
+    /// The same location, one level down.
+    pub fn comp(self, comp: usize) -> Self {
+        Self { comp, ..self }
+    }
+}
+
+impl fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)?;
+        if self.occ > 1 {
+            write!(f, "({})", self.occ)?;
+        }
+        if self.seq > 0 {
+            write!(f, "-{}", self.seq)?;
+        }
+        if self.comp > 0 {
+            write!(f, "-{}", self.comp)?;
+        }
+        Ok(())
+    }
+}
+
+// === impl Seg ===
+
+/// A segment being mapped, with a record of the fields (and components)
+/// that rules used; [`Seg::report`] lists the rest.
+#[derive(Debug)]
+pub struct Seg<'a> {
+    seg: Segment<'a>,
+    occ: usize,
+    used: Vec<(usize, u64)>,
+}
+
+impl<'a> Seg<'a> {
+    /// Wraps the `occ`-th (1-based) segment of its name.
+    pub fn new(seg: Segment<'a>, occ: usize) -> Self {
+        Self {
+            seg,
+            occ,
+            used: Vec::new(),
+        }
+    }
+
+    /// The segment name.
+    pub fn name(&self) -> &'a str {
+        self.seg.name()
+    }
+
+    /// The segment's position in the message (0-based).
+    pub fn index(&self) -> usize {
+        self.seg.index()
+    }
+
+    /// The highest field sequence present.
+    pub fn field_count(&self) -> usize {
+        self.seg.field_count()
+    }
+
+    /// The location of field `seq`.
+    pub fn at(&self, seq: usize) -> Loc<'a> {
+        Loc {
+            name: self.seg.name(),
+            occ: self.occ,
+            seq,
+            comp: 0,
+        }
+    }
+
+    /// Field `seq`, marked as fully used.
+    pub fn take(&mut self, seq: usize) -> Value<'a> {
+        self.mark(seq, ALL);
+        self.seg.field(seq)
+    }
+
+    /// Field `seq`, marking only the components in `mask` as used.
+    pub fn take_c(&mut self, seq: usize, mask: u64) -> Value<'a> {
+        self.mark(seq, mask);
+        self.seg.field(seq)
+    }
+
+    /// The trimmed text of field `seq` (marked used).
+    pub fn text(&mut self, seq: usize) -> Option<String> {
+        txt(self.take(seq))
+    }
+
+    /// Field `seq` without marking it (for conditions).
+    pub fn peek(&self, seq: usize) -> Value<'a> {
+        self.seg.field(seq)
+    }
+
+    /// Marks components of field `seq` as used.
+    pub fn mark(&mut self, seq: usize, mask: u64) {
+        match self.used.iter_mut().find(|(s, _)| *s == seq) {
+            Some((_, m)) => *m |= mask,
+            None => self.used.push((seq, mask)),
+        }
+    }
+
+    /// Lists every field and component that carries a value and that no
+    /// rule used.
+    pub fn report(&self, out: &mut Vec<Unmapped>) {
+        let is_msh = self.seg.name() == "MSH";
+        for (seq, v) in self.seg.fields() {
+            if (is_msh && seq <= 2) || !v.has_value() {
+                continue;
+            }
+            let mask = self.used.iter().find(|(s, _)| *s == seq).map(|(_, m)| *m);
+            match mask {
+                None => out.push(Unmapped {
+                    location: self.at(seq).to_string(),
+                    reason: "no mapping for field".to_owned(),
+                }),
+                Some(ALL) => {}
+                Some(mask) => {
+                    let mut seen = 0u64;
+                    let mut high = false;
+                    for rep in v.repetitions() {
+                        for (i, c) in rep.components().enumerate() {
+                            let n = i + 1;
+                            if !c.has_value() {
+                                continue;
+                            }
+                            if n >= 64 {
+                                if !high {
+                                    high = true;
+                                    out.push(Unmapped {
+                                        location: self.at(seq).comp(n).to_string(),
+                                        reason: "no mapping for component".to_owned(),
+                                    });
+                                }
+                            } else if mask & (1 << n) == 0 && seen & (1 << n) == 0 {
+                                seen |= 1 << n;
+                                out.push(Unmapped {
+                                    location: self.at(seq).comp(n).to_string(),
+                                    reason: "no mapping for component".to_owned(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// === impl Entry ===
+
+/// One resource of the Bundle under construction.
+#[derive(Debug)]
+pub struct Entry {
+    /// The resource type.
+    pub rtype: &'static str,
+    /// `urn:uuid:...`
+    pub full_url: String,
+    /// The UUID of the fullUrl, used as id for non-conditional PUTs.
+    pub id: String,
+    /// The resource's elements (without `resourceType`/`id`).
+    pub resource: Obj,
+    /// `Patient?identifier=...` for a conditional update.
+    pub conditional: Option<String>,
+}
+
+/// How a resource is identified.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'k> {
+    /// By a business identifier: conditional update, same fullUrl across
+    /// messages.
+    Ident(&'k str, &'k str),
+    /// By position in this message (control id + a discriminator).
+    Pos(&'k str),
+}
+
+// === impl Ctx ===
+
+/// Everything one translation accumulates.
+#[derive(Debug)]
+pub struct Ctx<'m, 'a> {
+    _msg: std::marker::PhantomData<&'m Message<'a>>,
+    /// Settings.
+    pub cfg: &'m Config,
+    /// MSH-9-1.
+    pub code: String,
+    /// MSH-9-2.
+    pub trigger: String,
+    /// Sending facility + application, the scope of positional ids.
+    pub sender: String,
+    /// MSH-10.
+    pub control_id: String,
+    /// Entries in creation order.
+    pub entries: Vec<Entry>,
+    by_url: HashMap<String, usize>,
+    /// Unmapped input.
+    pub unmapped: Vec<Unmapped>,
+    /// Doubts.
+    pub warnings: Vec<Warning>,
+    /// Role: the MessageHeader.
+    pub header: Option<usize>,
+    /// Role: the Patient.
+    pub patient: Option<usize>,
+    /// Role: the Encounter.
+    pub encounter: Option<usize>,
+    /// Role: the current ServiceRequest (ORC/OBR group).
+    pub order: Option<usize>,
+    /// Role: the current DiagnosticReport (OBR in results).
+    pub report: Option<usize>,
+    /// Role: the current Immunization (RXA).
+    pub immunization: Option<usize>,
+    /// Role: the current Appointment (SCH).
+    pub appointment: Option<usize>,
+    /// Role: the current DocumentReference (TXA).
+    pub document: Option<usize>,
+    /// Role: the current Specimen (SPM).
+    pub specimen: Option<usize>,
+    /// The resource NTE segments attach to.
+    pub note_target: Option<usize>,
+    /// The pending ORC (consumed by the OBR or RXA that follows).
+    pub orc: Option<super::orc::OrcData>,
+    /// Bundle.timestamp (MSH-7).
+    pub timestamp: Option<String>,
+    /// Bundle.identifier (MSH-10).
+    pub bundle_identifier: Option<serde_json::Value>,
+    /// Resources MessageHeader.focus points to.
+    pub focus: Vec<usize>,
+    /// The text of the current MDM document, collected from OBX.
+    pub doc_text: String,
+}
+
+impl<'m, 'a> Ctx<'m, 'a> {
+    /// A fresh context.
+    pub fn new(msg: &'m Message<'a>, cfg: &'m Config, code: String, trigger: String) -> Self {
+        let sender = format!(
+            "{}|{}",
+            msg.get("MSH-4")
+                .ok()
+                .flatten()
+                .map(|v| v.text().into_owned())
+                .unwrap_or_default(),
+            msg.get("MSH-3")
+                .ok()
+                .flatten()
+                .map(|v| v.text().into_owned())
+                .unwrap_or_default(),
+        );
+        Self {
+            _msg: std::marker::PhantomData,
+            cfg,
+            code,
+            trigger,
+            sender,
+            control_id: msg.control_id().unwrap_or_default(),
+            entries: Vec::with_capacity(16),
+            by_url: HashMap::with_capacity(16),
+            unmapped: Vec::new(),
+            warnings: Vec::new(),
+            header: None,
+            patient: None,
+            encounter: None,
+            order: None,
+            report: None,
+            immunization: None,
+            appointment: None,
+            document: None,
+            specimen: None,
+            note_target: None,
+            orc: None,
+            timestamp: None,
+            bundle_identifier: None,
+            focus: Vec::new(),
+            doc_text: String::new(),
+        }
+    }
+
+    /// Adds a resource; when one with the same fullUrl exists (the same
+    /// practitioner named twice) the existing entry is kept and returned.
+    pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj) -> usize {
+        let (id, conditional) = match key {
+            Key::Ident(system, value) => (
+                ids::uuid(&[rtype, system, value]),
+                Some(format!(
+                    "{rtype}?identifier={}|{}",
+                    ids::query_escape(system),
+                    ids::query_escape(value)
+                )),
+            ),
+            Key::Pos(disc) => (
+                ids::uuid(&[&self.sender, &self.control_id, rtype, disc]),
+                None,
+            ),
+        };
+        let full_url = format!("urn:uuid:{id}");
+        if let Some(&i) = self.by_url.get(&full_url) {
+            return i;
+        }
+        let i = self.entries.len();
+        self.by_url.insert(full_url.clone(), i);
+        self.entries.push(Entry {
+            rtype,
+            full_url,
+            id,
+            resource,
+            conditional,
+        });
+        i
+    }
+
+    /// The resource of entry `i`.
+    pub fn res(&mut self, i: usize) -> &mut Obj {
+        &mut self.entries[i].resource
+    }
+
+    /// The fullUrl of entry `i` as a Reference.
+    pub fn reference(&self, i: usize) -> serde_json::Value {
+        super::json::reference(&self.entries[i].full_url)
+    }
+
+    /// Records a doubt.
+    pub fn warn(&mut self, loc: impl fmt::Display, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            location: loc.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Records an item that carried a value and was not mapped.
+    pub fn not_mapped(&mut self, loc: impl fmt::Display, reason: impl Into<String>) {
+        self.unmapped.push(Unmapped {
+            location: loc.to_string(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Closes a segment: its unused fields go to the report.
+    pub fn done(&mut self, seg: Seg<'a>) {
+        seg.report(&mut self.unmapped);
+    }
+
+    /// Reference to the Encounter, if there is one.
+    pub fn encounter_ref(&self) -> Option<serde_json::Value> {
+        self.encounter.map(|i| self.reference(i))
+    }
+}

@@ -1,0 +1,85 @@
+//! CX (extended composite id) -> Identifier. IG CX[Identifier]: CX-1
+//! value, CX-4 system (HD), CX-5 type (v2 table 0203), CX-7/8 period.
+
+use serde_json::Value as Json;
+
+use crate::hl7v2::Value;
+
+use super::ctx::{comps, txt, Ctx, Loc};
+use super::dates;
+use super::hd::Hd;
+use super::json::{concept, set, set_opt, Obj};
+use super::tables;
+
+/// Components the CX map uses.
+pub const MASK: u64 = comps(&[1, 4, 5, 7, 8]);
+
+/// An identifier with its parts kept for conditional references.
+#[derive(Debug)]
+pub struct Ident {
+    /// The Identifier element.
+    pub json: Json,
+    /// Its system, if any.
+    pub system: Option<String>,
+    /// Its value.
+    pub value: String,
+}
+
+/// `Identifier.type` from a v2 table 0203 code.
+pub fn id_type(code: &str) -> Json {
+    let display = tables::lookup("identifier-type", code).map(|e| e.display.as_str());
+    concept(&tables::v2_system("0203"), code, display)
+}
+
+/// One CX repetition -> Identifier.
+pub fn identifier(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Ident> {
+    let value = txt(rep.component(1))?;
+    let mut o = Obj::new();
+    if let Some(t) = txt(rep.component(5)) {
+        set(&mut o, "type", id_type(&t));
+    }
+    let system = Hd::from_subcomponents(rep.component(4)).system(ctx.cfg);
+    set_opt(&mut o, "system", system.clone());
+    set(&mut o, "value", value.clone());
+    set_opt(
+        &mut o,
+        "period",
+        dates::period(ctx, rep.component(7), rep.component(8), loc),
+    );
+    Some(Ident {
+        json: Json::Object(o),
+        system,
+        value,
+    })
+}
+
+/// Every repetition of a CX field.
+pub fn identifiers(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Ident> {
+    field
+        .repetitions()
+        .filter_map(|r| identifier(ctx, r, loc))
+        .collect()
+}
+
+/// EI (entity identifier: id, namespace, universal id, type) -> Identifier,
+/// optionally typed (`PLAC`, `FILL`).
+pub fn entity(ctx: &mut Ctx<'_, '_>, v: Value<'_>, type_code: Option<&str>) -> Option<Ident> {
+    let value = txt(v.component(1))?;
+    let hd = Hd {
+        namespace: txt(v.component(2)),
+        universal: txt(v.component(3)),
+        kind: txt(v.component(4)),
+    };
+    let system = hd.system(ctx.cfg);
+    let mut o = Obj::new();
+    if let Some(t) = type_code {
+        set(&mut o, "type", id_type(t));
+    }
+    set_opt(&mut o, "system", system.clone());
+    set(&mut o, "value", value.clone());
+    Some(Ident {
+        json: Json::Object(o),
+        system,
+        value,
+    })
+}

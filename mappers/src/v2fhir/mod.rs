@@ -1,0 +1,302 @@
+//! HL7 v2 -> FHIR R4, following the HL7 v2-to-FHIR Implementation Guide 1.0
+//! segment, data type and vocabulary maps.
+//!
+//! One message gives one Bundle (`transaction` by default). The message is
+//! walked segment by segment; each segment map (one file per segment or
+//! segment family) builds or enriches resources and marks the fields it
+//! used. Roles (the Patient, the Encounter, the current order, report or
+//! immunization) connect the resources, as the IG message maps do. After
+//! the walk, every field or component that carried a value and was not
+//! used, and every segment without a map, is in `Translation::unmapped`.
+//!
+//! # Layout
+//! - [`config`]: settings, bundle type, Z-segment map; [`error`].
+//! - `ctx`: translation state and used-field bookkeeping; `bundle`: assembly;
+//!   `ids`: deterministic ids; `json`: JSON helpers.
+//! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
+//!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
+//! - Segments: `msh`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
+//!   `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
+//!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
+
+mod bundle;
+mod clinical;
+pub mod config;
+mod csv;
+mod ctx;
+mod cwe;
+mod cx;
+mod dates;
+pub mod dtm;
+pub mod error;
+mod evn;
+mod hd;
+pub mod ids;
+mod json;
+mod mrg;
+mod msh;
+mod nk1;
+mod nte;
+mod obr;
+mod obx;
+mod orc;
+mod pd1;
+mod pid;
+mod pl;
+mod pv1;
+mod rxa;
+mod sch;
+mod spm;
+pub mod tables;
+mod txa;
+mod xad;
+mod xcn;
+mod xon;
+mod xpn;
+mod xtn;
+mod zseg;
+
+pub use config::{BundleType, Config, ZMap};
+pub use error::V2FhirError;
+
+use serde_json::Value as Json;
+
+use crate::hl7v2::Message;
+use crate::translation::{Translation, Translator};
+
+use ctx::{Ctx, Seg};
+
+/// The message types (MSH-9-1^MSH-9-2) in scope, from the issue and the IG
+/// message maps.
+pub const SUPPORTED: &[&str] = &[
+    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A08", "ADT^A11",
+    "ADT^A13", "ADT^A28", "ADT^A31", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04",
+    "SIU^S12", "MDM^T02",
+];
+
+/// True when `code^trigger` is in [`SUPPORTED`].
+pub fn is_supported(code: &str, trigger: &str) -> bool {
+    SUPPORTED
+        .iter()
+        .any(|s| s.split_once('^') == Some((code, trigger)))
+}
+
+/// The v2 -> FHIR translator.
+#[derive(Debug, Clone, Default)]
+pub struct V2ToFhir {
+    cfg: Config,
+    lenient: bool,
+}
+
+impl V2ToFhir {
+    /// A translator with `cfg` (validated).
+    pub fn new(cfg: Config) -> Result<Self, V2FhirError> {
+        cfg.validate()?;
+        Ok(Self {
+            cfg,
+            lenient: false,
+        })
+    }
+
+    /// Also translates message types outside [`SUPPORTED`], with a warning,
+    /// using the same segment maps (for exploring feeds; off by default).
+    pub fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn run(&self, msg: &Message<'_>) -> Result<Translation<Json>, V2FhirError> {
+        let code = msg.message_code().unwrap_or_default();
+        let trigger = msg.trigger_event().unwrap_or_default();
+        if code.is_empty() {
+            return Err(V2FhirError::MissingField {
+                location: "MSH-9".into(),
+                reason: "message type",
+            });
+        }
+        let name = format!("{code}^{trigger}");
+        let supported = is_supported(&code, &trigger);
+        if !supported && !self.lenient {
+            return Err(V2FhirError::Unsupported(name));
+        }
+        if code != "SIU" && msg.segment("PID").is_none() {
+            return Err(V2FhirError::MissingSegment {
+                message: name,
+                segment: "PID",
+            });
+        }
+        let mut ctx = Ctx::new(msg, &self.cfg, code.clone(), trigger);
+        if !supported {
+            ctx.warn(
+                "MSH-9",
+                "message type outside the supported list: translated with the generic segment maps",
+            );
+        }
+        let results = matches!(code.as_str(), "ORU" | "OUL");
+        let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
+        for segment in msg.segments() {
+            let name = segment.name();
+            let occ = match seen.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => {
+                    *c += 1;
+                    *c
+                }
+                None => {
+                    seen.push((name, 1));
+                    1
+                }
+            };
+            let mut seg = Seg::new(segment, occ);
+            if name != "NTE" {
+                ctx.note_target = None;
+            }
+            let mapped = match name {
+                "MSH" => {
+                    msh::map(&mut ctx, &mut seg);
+                    true
+                }
+                "EVN" => {
+                    evn::map(&mut ctx, &mut seg);
+                    true
+                }
+                "PID" => {
+                    pid::map(&mut ctx, &mut seg);
+                    if let (Some(a), Some(p)) = (ctx.appointment, ctx.patient) {
+                        let part = sch::participant(ctx.reference(p), None);
+                        json::push(ctx.res(a), "participant", part);
+                    }
+                    true
+                }
+                "PD1" => {
+                    pd1::map(&mut ctx, &mut seg);
+                    true
+                }
+                "NK1" => {
+                    nk1::map(&mut ctx, &mut seg);
+                    true
+                }
+                "MRG" => {
+                    mrg::map(&mut ctx, &mut seg);
+                    true
+                }
+                "PV1" => {
+                    pv1::map(&mut ctx, &mut seg);
+                    true
+                }
+                "PV2" => {
+                    pv1::map_pv2(&mut ctx, &mut seg);
+                    true
+                }
+                "AL1" => {
+                    clinical::map_al1(&mut ctx, &mut seg);
+                    true
+                }
+                "DG1" => {
+                    clinical::map_dg1(&mut ctx, &mut seg);
+                    true
+                }
+                "PR1" => {
+                    clinical::map_pr1(&mut ctx, &mut seg);
+                    true
+                }
+                "IN1" => {
+                    clinical::map_in1(&mut ctx, &mut seg);
+                    true
+                }
+                "ORC" => {
+                    orc::map(&mut ctx, &mut seg);
+                    true
+                }
+                "OBR" => {
+                    obr::map(&mut ctx, &mut seg, results);
+                    true
+                }
+                "OBX" => {
+                    obx::map(&mut ctx, &mut seg);
+                    true
+                }
+                "NTE" => {
+                    nte::map(&mut ctx, &mut seg);
+                    true
+                }
+                "SPM" => {
+                    spm::map(&mut ctx, &mut seg);
+                    true
+                }
+                "RXA" => {
+                    rxa::map(&mut ctx, &mut seg);
+                    true
+                }
+                "RXR" => {
+                    rxa::map_rxr(&mut ctx, &mut seg);
+                    true
+                }
+                "SCH" => {
+                    sch::map(&mut ctx, &mut seg);
+                    true
+                }
+                "TQ1" if ctx.appointment.is_some() => {
+                    sch::map_tq1(&mut ctx, &mut seg);
+                    true
+                }
+                "AIL" | "AIP" | "AIS" => {
+                    sch::map_resource(&mut ctx, &mut seg);
+                    true
+                }
+                "TXA" => {
+                    txa::map(&mut ctx, &mut seg);
+                    true
+                }
+                z if z.starts_with('Z') => {
+                    if !zseg::map(&mut ctx, &mut seg) {
+                        ctx.not_mapped(seg.at(0), "z-segment");
+                        continue;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if mapped {
+                ctx.done(seg);
+            } else if segment_has_value(&seg) {
+                ctx.not_mapped(seg.at(0), "no mapping for segment");
+            }
+        }
+        orc::flush(&mut ctx);
+        if let Some(h) = ctx.header {
+            let focus: Vec<Json> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
+            if !focus.is_empty() {
+                json::set(ctx.res(h), "focus", Json::Array(focus));
+            }
+        }
+        let bundle = bundle::assemble(&mut ctx);
+        Ok(Translation {
+            output: bundle,
+            unmapped: std::mem::take(&mut ctx.unmapped),
+            warnings: std::mem::take(&mut ctx.warnings),
+        })
+    }
+}
+
+fn segment_has_value(seg: &Seg<'_>) -> bool {
+    (1..=seg_field_count(seg)).any(|i| seg.peek(i).has_value())
+}
+
+fn seg_field_count(seg: &Seg<'_>) -> usize {
+    seg.field_count()
+}
+
+impl Translator for V2ToFhir {
+    type Input<'a> = &'a Message<'a>;
+    type Output = Json;
+    type Error = V2FhirError;
+
+    fn translate(&self, input: Self::Input<'_>) -> Result<Translation<Json>, V2FhirError> {
+        self.run(input)
+    }
+}

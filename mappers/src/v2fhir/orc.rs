@@ -1,0 +1,100 @@
+//! ORC (common order) -> the order context consumed by the OBR or RXA that
+//! follows (IG ORC[ServiceRequest], ORC[Immunization]); an ORC that nothing
+//! consumes becomes a ServiceRequest of its own.
+
+use super::ctx::{comps, txt, Ctx, Key, Seg};
+use super::cx::{self, Ident};
+use super::dates;
+use super::json::{push, set, set_opt, Obj};
+use super::tables;
+use super::xcn;
+
+/// What an ORC contributes to the resource its group creates.
+#[derive(Debug)]
+pub struct OrcData {
+    /// ORC-2 placer order number.
+    pub placer: Option<Ident>,
+    /// ORC-3 filler order number.
+    pub filler: Option<Ident>,
+    /// ORC-4 placer group number.
+    pub group: Option<Ident>,
+    /// ServiceRequest.status from ORC-5 (table 0038) or ORC-1 (table 0119).
+    pub status: Option<&'static str>,
+    /// ORC-9 date/time of transaction.
+    pub authored: Option<String>,
+    /// ORC-12 ordering provider (Practitioner entry).
+    pub requester: Option<usize>,
+    /// Position of the ORC, for positional ids.
+    pub index: usize,
+}
+
+/// Maps ORC: flushes a pending one, then records this one.
+pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    flush(ctx);
+    let ei = comps(&[1, 2, 3, 4]);
+    let placer = cx::entity(ctx, seg.take_c(2, ei), Some("PLAC"));
+    let filler = cx::entity(ctx, seg.take_c(3, ei), Some("FILL"));
+    let group = cx::entity(ctx, seg.take_c(4, ei), Some("PGN"));
+    let mut status = None;
+    if let Some(s) = txt(seg.take_c(5, comps(&[1])).component(1)) {
+        match tables::lookup("order-status", &s) {
+            Some(e) => status = Some(e.code.as_str()),
+            None => ctx.not_mapped(seg.at(5), "code not in the v2 table 0038 map"),
+        }
+    }
+    if let Some(c) = txt(seg.take_c(1, comps(&[1])).component(1)) {
+        if status.is_none() {
+            match tables::lookup("order-control-status", &c) {
+                Some(e) => status = Some(e.code.as_str()),
+                None if c == "NW" || c == "RE" || c == "SC" => status = Some("active"),
+                None => ctx.warn(
+                    seg.at(1),
+                    "order control code has no ServiceRequest.status in table 0119 map",
+                ),
+            }
+        }
+    }
+    let at = seg.at(9);
+    let authored = dates::date_time(ctx, seg.take(9), at);
+    let at = seg.at(12);
+    let f = seg.take_c(12, xcn::MASK);
+    let requester = xcn::practitioner(ctx, f.repetition(1), at);
+    ctx.orc = Some(OrcData {
+        placer,
+        filler,
+        group,
+        status,
+        authored,
+        requester,
+        index: seg.index(),
+    });
+}
+
+/// Turns an ORC nobody consumed into a ServiceRequest.
+pub fn flush(ctx: &mut Ctx<'_, '_>) {
+    let Some(o) = ctx.orc.take() else { return };
+    let Some(patient) = ctx.patient else { return };
+    let mut sr = Obj::new();
+    let key = [&o.filler, &o.placer]
+        .into_iter()
+        .flatten()
+        .find_map(|i| i.system.clone().map(|s| (s, i.value.clone())));
+    for i in [o.placer, o.filler].into_iter().flatten() {
+        push(&mut sr, "identifier", i.json);
+    }
+    if let Some(g) = o.group {
+        set(&mut sr, "requisition", g.json);
+    }
+    set(&mut sr, "status", o.status.unwrap_or("unknown"));
+    set(&mut sr, "intent", "order");
+    set(&mut sr, "subject", ctx.reference(patient));
+    set_opt(&mut sr, "authoredOn", o.authored);
+    if let Some(r) = o.requester {
+        set(&mut sr, "requester", ctx.reference(r));
+    }
+    let idx = match &key {
+        Some((s, v)) => ctx.add("ServiceRequest", Key::Ident(s, v), sr),
+        None => ctx.add("ServiceRequest", Key::Pos(&format!("ORC|{}", o.index)), sr),
+    };
+    ctx.focus.push(idx);
+}

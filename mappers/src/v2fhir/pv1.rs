@@ -1,0 +1,241 @@
+//! PV1 -> Encounter (IG PV1[Encounter]); PV2 adds the admit reason
+//! (PV2[Encounter]).
+//!
+//! Encounter.status comes from the trigger event (IG Event[EncounterStatus],
+//! table 0003); events the table does not list give `finished` when a
+//! discharge time is present, else `unknown`. Encounter.class is required
+//! by FHIR: an empty PV1-2 gives the v3 NullFlavor `UNK`.
+
+use serde_json::Value as Json;
+
+use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
+use super::cwe;
+use super::cx;
+use super::dates;
+use super::json::{concept, push, set, set_opt, Obj};
+use super::tables;
+use super::{pl, xcn};
+
+const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+
+fn participant(
+    ctx: &mut Ctx<'_, '_>,
+    seg: &mut Seg<'_>,
+    seq: usize,
+    code: &str,
+    display: &str,
+    out: &mut Vec<Json>,
+) {
+    let at = seg.at(seq);
+    let f = seg.take_c(seq, xcn::MASK);
+    for p in xcn::practitioners(ctx, f, at) {
+        let mut o = Obj::new();
+        push(&mut o, "type", concept(PARTICIPATION, code, Some(display)));
+        set(&mut o, "individual", ctx.reference(p));
+        out.push(Json::Object(o));
+    }
+}
+
+fn location(
+    ctx: &mut Ctx<'_, '_>,
+    seg: &mut Seg<'_>,
+    seq: usize,
+    status: &str,
+    out: &mut Vec<Json>,
+) {
+    let v = seg.take_c(seq, pl::MASK);
+    if let Some(l) = pl::location(ctx, v) {
+        let mut o = Obj::new();
+        set(&mut o, "location", ctx.reference(l));
+        set(&mut o, "status", status);
+        out.push(Json::Object(o));
+    }
+}
+
+/// Maps PV1.
+pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let mut e = Obj::new();
+    seg.mark(1, ALL);
+    let mut idents = Vec::new();
+    for (seq, kind) in [(19, "VN"), (50, "AN")] {
+        let at = seg.at(seq);
+        let f = seg.take_c(seq, cx::MASK);
+        for mut i in cx::identifiers(ctx, f, at) {
+            if let Json::Object(o) = &mut i.json {
+                if !o.contains_key("type") {
+                    let mut with_type = Obj::new();
+                    set(&mut with_type, "type", cx::id_type(kind));
+                    with_type.extend(std::mem::take(o));
+                    *o = with_type;
+                }
+            }
+            idents.push(i);
+        }
+    }
+    let key = super::pid::key_of(&idents);
+    if !idents.is_empty() {
+        set(
+            &mut e,
+            "identifier",
+            Json::Array(idents.into_iter().map(|i| i.json).collect()),
+        );
+    }
+    let at = seg.at(45);
+    let discharge = dates::date_time(ctx, seg.take(45), at);
+    let status = tables::lookup("encounter-status", &ctx.trigger)
+        .map(|t| t.code.as_str())
+        .unwrap_or(if discharge.is_some() {
+            "finished"
+        } else {
+            "unknown"
+        });
+    set(&mut e, "status", status);
+    let class = seg.take_c(2, comps(&[1]));
+    let class_code = txt(class.component(1));
+    let class_json = match class_code {
+        Some(c) => match tables::lookup("encounter-class", &c) {
+            Some(t) => {
+                let mut o = Obj::new();
+                set(&mut o, "system", t.system.as_str());
+                set(&mut o, "code", t.code.as_str());
+                set_opt(
+                    &mut o,
+                    "display",
+                    (!t.display.is_empty()).then(|| t.display.clone()),
+                );
+                Json::Object(o)
+            }
+            None => {
+                ctx.warn(
+                    seg.at(2),
+                    "code not in the v2 table 0004 map: passed through",
+                );
+                let mut o = Obj::new();
+                set(&mut o, "system", tables::v2_system("0004"));
+                set(&mut o, "code", c);
+                Json::Object(o)
+            }
+        },
+        None => {
+            let mut o = Obj::new();
+            set(
+                &mut o,
+                "system",
+                "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+            );
+            set(&mut o, "code", "UNK");
+            Json::Object(o)
+        }
+    };
+    set(&mut e, "class", class_json);
+    let mut types = Vec::new();
+    for seq in [4, 18] {
+        let at = seg.at(seq);
+        let table = if seq == 4 { "0007" } else { "0018" };
+        if let Some(code) = txt(seg.take_c(seq, cwe::MASK).component(1)) {
+            let display = txt(seg.peek(seq).component(2));
+            types.push(concept(
+                &tables::v2_system(table),
+                &code,
+                display.as_deref(),
+            ));
+        } else if seg.peek(seq).has_value() {
+            if let Some(c) = cwe::concept_of(ctx, seg.peek(seq), at) {
+                types.push(c);
+            }
+        }
+    }
+    if !types.is_empty() {
+        set(&mut e, "type", Json::Array(types));
+    }
+    let at = seg.at(10);
+    if let Some(s) = txt(seg.take_c(10, cwe::MASK).component(1)) {
+        let display = txt(seg.peek(10).component(2));
+        set(
+            &mut e,
+            "serviceType",
+            concept(&tables::v2_system("0069"), &s, display.as_deref()),
+        );
+    } else if let Some(c) = cwe::concept_of(ctx, seg.peek(10), at) {
+        set(&mut e, "serviceType", c);
+    }
+    if let Some(p) = ctx.patient {
+        set(&mut e, "subject", ctx.reference(p));
+    }
+    let mut parts = Vec::new();
+    participant(ctx, seg, 7, "ATND", "attender", &mut parts);
+    participant(ctx, seg, 8, "REF", "referrer", &mut parts);
+    participant(ctx, seg, 9, "CON", "consultant", &mut parts);
+    participant(ctx, seg, 17, "ADM", "admitter", &mut parts);
+    participant(ctx, seg, 52, "PART", "Participation", &mut parts);
+    if !parts.is_empty() {
+        set(&mut e, "participant", Json::Array(parts));
+    }
+    let at = seg.at(44);
+    let start = dates::date_time(ctx, seg.take(44), at);
+    let mut period = Obj::new();
+    set_opt(&mut period, "start", start);
+    set_opt(&mut period, "end", discharge);
+    if !period.is_empty() {
+        set(&mut e, "period", period);
+    }
+    let mut locs = Vec::new();
+    location(ctx, seg, 3, "active", &mut locs);
+    location(ctx, seg, 6, "completed", &mut locs);
+    location(ctx, seg, 42, "planned", &mut locs);
+    location(ctx, seg, 11, "active", &mut locs);
+    location(ctx, seg, 43, "completed", &mut locs);
+    if !locs.is_empty() {
+        set(&mut e, "location", Json::Array(locs));
+    }
+    let mut hosp = Obj::new();
+    let at = seg.at(13);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(13, cwe::MASK), at) {
+        set(&mut hosp, "reAdmission", c);
+    }
+    let at = seg.at(14);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(14, cwe::MASK), at) {
+        set(&mut hosp, "admitSource", c);
+    }
+    let at = seg.at(16);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(16, cwe::MASK), at) {
+        push(&mut hosp, "specialCourtesy", c);
+    }
+    let at = seg.at(36);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(36, cwe::MASK), at) {
+        set(&mut hosp, "dischargeDisposition", c);
+    }
+    let at = seg.at(38);
+    for c in cwe::concepts(ctx, seg.take_c(38, cwe::MASK), at) {
+        push(&mut hosp, "dietPreference", c);
+    }
+    let dest = seg.take_c(37, comps(&[1]));
+    if let Some(name) = txt(dest.component(1)) {
+        let mut l = Obj::new();
+        set(&mut l, "status", "active");
+        set(&mut l, "name", name.clone());
+        let loc = ctx.add(
+            "Location",
+            Key::Pos(&format!("Location|discharged-to|{name}")),
+            l,
+        );
+        set(&mut hosp, "destination", ctx.reference(loc));
+    }
+    if !hosp.is_empty() {
+        set(&mut e, "hospitalization", hosp);
+    }
+    let idx = match &key {
+        Some((s, v)) => ctx.add("Encounter", Key::Ident(s, v), e),
+        None => ctx.add("Encounter", Key::Pos(&format!("PV1|{}", seg.index())), e),
+    };
+    ctx.encounter = Some(idx);
+}
+
+/// Maps PV2 into the current Encounter: PV2-3 admit reason -> reasonCode.
+pub fn map_pv2(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(enc) = ctx.encounter else { return };
+    let at = seg.at(3);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at) {
+        push(ctx.res(enc), "reasonCode", c);
+    }
+}

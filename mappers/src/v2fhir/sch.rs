@@ -1,0 +1,147 @@
+//! SIU scheduling: SCH -> Appointment (IG SCH[Appointment]); AIL, AIP and
+//! AIS add participants and the service (IG AIL/AIP/AIS[Appointment]);
+//! TQ1 (v2.6+) or SCH-11 (TQ, older versions) give start and end.
+
+use serde_json::Value as Json;
+
+use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
+use super::cwe;
+use super::cx;
+use super::dates;
+use super::json::{push, set, set_opt, Obj};
+use super::tables;
+use super::{pl, xcn};
+
+/// An Appointment participant.
+pub fn participant(actor: Json, kind: Option<Json>) -> Json {
+    let mut p = Obj::new();
+    if let Some(k) = kind {
+        push(&mut p, "type", k);
+    }
+    set(&mut p, "actor", actor);
+    set(&mut p, "status", "accepted");
+    Json::Object(p)
+}
+
+/// Maps SCH.
+pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let mut a = Obj::new();
+    let ei = comps(&[1, 2, 3, 4]);
+    let placer = cx::entity(ctx, seg.take_c(1, ei), Some("PLAC"));
+    let filler = cx::entity(ctx, seg.take_c(2, ei), Some("FILL"));
+    let key = [&filler, &placer]
+        .into_iter()
+        .flatten()
+        .find_map(|i| i.system.clone().map(|s| (s, i.value.clone())));
+    for i in [placer, filler].into_iter().flatten() {
+        push(&mut a, "identifier", i.json);
+    }
+    let status = match txt(seg.take_c(25, comps(&[1])).component(1)) {
+        Some(s) => match tables::lookup("appointment-status", &s) {
+            Some(e) => e.code.as_str(),
+            None => {
+                ctx.not_mapped(seg.at(25), "code not in the v2 table 0278 map");
+                "booked"
+            }
+        },
+        None => "booked",
+    };
+    set(&mut a, "status", status);
+    let at = seg.at(6);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at) {
+        push(&mut a, "reasonCode", c);
+    }
+    let at = seg.at(7);
+    if let Some(c) = cwe::concept_of(ctx, seg.take_c(7, cwe::MASK), at) {
+        push(&mut a, "reasonCode", c);
+    }
+    let at = seg.at(8);
+    set_opt(
+        &mut a,
+        "appointmentType",
+        cwe::concept_of(ctx, seg.take_c(8, cwe::MASK), at),
+    );
+    let units = txt(seg.peek(10).component(1));
+    if matches!(units.as_deref(), None | Some("MIN") | Some("min")) {
+        if let Some(d) = txt(seg.peek(9))
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|d| *d > 0)
+        {
+            seg.mark(9, ALL);
+            seg.mark(10, ALL);
+            set(&mut a, "minutesDuration", d);
+        }
+    }
+    let tq = seg.take_c(11, comps(&[4, 5]));
+    let at = seg.at(11);
+    set_opt(&mut a, "start", dates::instant(ctx, tq.component(4), at));
+    set_opt(&mut a, "end", dates::instant(ctx, tq.component(5), at));
+    let mut parts = Vec::new();
+    for seq in [12, 16] {
+        let at = seg.at(seq);
+        let f = seg.take_c(seq, xcn::MASK);
+        for p in xcn::practitioners(ctx, f, at) {
+            parts.push(participant(ctx.reference(p), None));
+        }
+    }
+    if let Some(p) = ctx.patient {
+        parts.push(participant(ctx.reference(p), None));
+    }
+    if !parts.is_empty() {
+        set(&mut a, "participant", Json::Array(parts));
+    }
+    let idx = match &key {
+        Some((s, v)) => ctx.add("Appointment", Key::Ident(s, v), a),
+        None => ctx.add("Appointment", Key::Pos(&format!("SCH|{}", seg.index())), a),
+    };
+    ctx.appointment = Some(idx);
+    ctx.focus.push(idx);
+}
+
+/// Maps TQ1 into the current Appointment (start and end).
+pub fn map_tq1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(app) = ctx.appointment else { return };
+    seg.mark(1, ALL);
+    let at = seg.at(7);
+    let start = dates::instant(ctx, seg.take(7), at);
+    let at = seg.at(8);
+    let end = dates::instant(ctx, seg.take(8), at);
+    let r = ctx.res(app);
+    if let Some(s) = start {
+        set(r, "start", s);
+    }
+    if let Some(e) = end {
+        set(r, "end", e);
+    }
+}
+
+/// Maps AIL (location resource), AIP (personnel) and AIS (service).
+pub fn map_resource(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+    let Some(app) = ctx.appointment else { return };
+    seg.mark(1, ALL);
+    match seg.name() {
+        "AIL" => {
+            let v = seg.take_c(3, pl::MASK);
+            if let Some(l) = pl::location(ctx, v.repetition(1)) {
+                let p = participant(ctx.reference(l), None);
+                push(ctx.res(app), "participant", p);
+            }
+        }
+        "AIP" => {
+            let at = seg.at(4);
+            let role = cwe::concept_of(ctx, seg.take_c(4, cwe::MASK), at);
+            let at = seg.at(3);
+            let f = seg.take_c(3, xcn::MASK);
+            for p in xcn::practitioners(ctx, f, at) {
+                let part = participant(ctx.reference(p), role.clone());
+                push(ctx.res(app), "participant", part);
+            }
+        }
+        _ => {
+            let at = seg.at(3);
+            if let Some(c) = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at) {
+                push(ctx.res(app), "serviceType", c);
+            }
+        }
+    }
+}

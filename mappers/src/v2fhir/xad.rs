@@ -1,0 +1,69 @@
+//! XAD (address) -> Address. IG XAD[Address]: 1 street (SAD-1) and 2 other
+//! designation -> line, 3 city, 4 state, 5 postal code, 6 country, 7 type
+//! (table 0190 -> use or type), 9 county -> district, 12 or 13/14 period.
+
+use serde_json::Value as Json;
+
+use crate::hl7v2::Value;
+
+use super::ctx::{comps, txt, Ctx, Loc};
+use super::dates;
+use super::json::{push, set, set_opt, Obj};
+use super::tables;
+
+/// Components the XAD map uses.
+pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14]);
+
+/// One XAD repetition -> Address.
+pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+    let mut a = Obj::new();
+    if let Some(t) = txt(rep.component(7)) {
+        let u = tables::lookup("address-use", &t);
+        let k = tables::lookup("address-type", &t);
+        if let Some(u) = u {
+            set(&mut a, "use", u.code.as_str());
+        }
+        if let Some(k) = k {
+            set(&mut a, "type", k.code.as_str());
+        }
+        if u.is_none() && k.is_none() {
+            ctx.not_mapped(loc.comp(7), "code not in the v2 table 0190 map");
+        }
+    }
+    let street = rep.component(1);
+    let line1 = txt(street.subcomponent(1)).or_else(|| {
+        let parts: Vec<String> = [2, 3]
+            .iter()
+            .filter_map(|&i| txt(street.subcomponent(i)))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    });
+    if let Some(l) = line1 {
+        push(&mut a, "line", l);
+    }
+    if let Some(l) = txt(rep.component(2)) {
+        push(&mut a, "line", l);
+    }
+    set_opt(&mut a, "city", txt(rep.component(3)));
+    set_opt(&mut a, "district", txt(rep.component(9)));
+    set_opt(&mut a, "state", txt(rep.component(4)));
+    set_opt(&mut a, "postalCode", txt(rep.component(5)));
+    set_opt(&mut a, "country", txt(rep.component(6)));
+    let range = rep.component(12);
+    let p = if range.has_value() {
+        dates::period(ctx, range.subcomponent(1), range.subcomponent(2), loc)
+    } else {
+        dates::period(ctx, rep.component(13), rep.component(14), loc)
+    };
+    set_opt(&mut a, "period", p);
+    let only_meta = a.keys().all(|k| k == "use" || k == "type" || k == "period");
+    (!only_meta).then_some(Json::Object(a))
+}
+
+/// Every repetition of an XAD field.
+pub fn addresses(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+    field
+        .repetitions()
+        .filter_map(|r| address(ctx, r, loc))
+        .collect()
+}

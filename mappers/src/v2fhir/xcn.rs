@@ -1,0 +1,55 @@
+//! XCN (person with id) -> Practitioner (IG XCN[Practitioner]): XCN-1 id
+//! with XCN-9 assigning authority and XCN-13 type, XCN-2..7 the name,
+//! XCN-10 name type, XCN-21 professional suffix. The same person named in
+//! several fields becomes one entry.
+
+use crate::hl7v2::Value;
+
+use super::ctx::{comps, txt, Ctx, Key, Loc};
+use super::cx::id_type;
+use super::hd::Hd;
+use super::json::{push, set, set_opt, Obj};
+use super::xpn;
+
+/// Components the XCN map uses.
+pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 21]);
+
+/// One XCN repetition -> Practitioner entry index.
+pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<usize> {
+    let id = txt(rep.component(1));
+    let name = xpn::name_at(ctx, rep, 2, 10, loc);
+    if id.is_none() && name.is_none() {
+        return None;
+    }
+    let system = Hd::from_subcomponents(rep.component(9)).system(ctx.cfg);
+    let mut p = Obj::new();
+    if let Some(v) = &id {
+        let mut i = Obj::new();
+        if let Some(t) = txt(rep.component(13)) {
+            set(&mut i, "type", id_type(&t));
+        }
+        set_opt(&mut i, "system", system.clone());
+        set(&mut i, "value", v.as_str());
+        push(&mut p, "identifier", i);
+    }
+    if let Some(mut n) = name {
+        if let (Some(s), serde_json::Value::Object(o)) = (txt(rep.component(21)), &mut n) {
+            push(o, "suffix", s);
+        }
+        push(&mut p, "name", n);
+    }
+    let raw = String::from_utf8_lossy(rep.raw()).into_owned();
+    let idx = match (&system, &id) {
+        (Some(s), Some(v)) => ctx.add("Practitioner", Key::Ident(s, v), p),
+        _ => ctx.add("Practitioner", Key::Pos(&raw), p),
+    };
+    Some(idx)
+}
+
+/// Every repetition of an XCN field -> Practitioner entry indexes.
+pub fn practitioners(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<usize> {
+    field
+        .repetitions()
+        .filter_map(|r| practitioner(ctx, r, loc))
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! XTN (telecom number) -> ContactPoint. IG XTN[ContactPoint]: 2 use
+//! (table 0201), 3 system (table 0202), 4 email, 5-8 the number, 12
+//! unformatted number, 1 the deprecated formatted number, 13/14 period,
+//! 18 rank.
+
+use serde_json::Value as Json;
+
+use crate::hl7v2::Value;
+
+use super::ctx::{comps, txt, Ctx, Loc};
+use super::dates;
+use super::json::{set, set_opt, Obj};
+use super::tables;
+
+/// Components the XTN map uses.
+pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
+
+/// One XTN repetition -> ContactPoint; `default_use` applies when XTN-2 is
+/// empty (PID-13 home, PID-14 work).
+pub fn contact(
+    ctx: &mut Ctx<'_, '_>,
+    rep: Value<'_>,
+    default_use: Option<&str>,
+    loc: Loc<'_>,
+) -> Option<Json> {
+    let equip = txt(rep.component(3));
+    let system = match &equip {
+        Some(e) => match tables::lookup("telecom-system", e) {
+            Some(t) => Some(t.code.as_str()),
+            None => {
+                ctx.not_mapped(loc.comp(3), "code not in the v2 table 0202 map");
+                None
+            }
+        },
+        None => None,
+    };
+    let email = txt(rep.component(4));
+    let number = if let Some(u) = txt(rep.component(12)) {
+        Some(u)
+    } else if let Some(local) = txt(rep.component(7)) {
+        let mut s = String::new();
+        if let Some(c) = txt(rep.component(5)) {
+            s.push('+');
+            s.push_str(&c);
+            s.push(' ');
+        }
+        if let Some(a) = txt(rep.component(6)) {
+            s.push('(');
+            s.push_str(&a);
+            s.push_str(") ");
+        }
+        s.push_str(&local);
+        if let Some(x) = txt(rep.component(8)) {
+            s.push_str(" ext. ");
+            s.push_str(&x);
+        }
+        Some(s)
+    } else {
+        txt(rep.component(1))
+    };
+    let value = if system == Some("email") {
+        email.or(number)
+    } else {
+        number.or(email)
+    };
+    let value = value?;
+    let mut c = Obj::new();
+    let system = system
+        .or_else(|| value.contains('@').then_some("email"))
+        .unwrap_or("phone");
+    set(&mut c, "system", system);
+    set(&mut c, "value", value);
+    let use_code = match txt(rep.component(2)) {
+        Some(u) => match tables::lookup("telecom-use", &u) {
+            Some(t) => Some(t.code.as_str()),
+            None => {
+                ctx.not_mapped(loc.comp(2), "code not in the v2 table 0201 map");
+                None
+            }
+        },
+        None if equip.as_deref() == Some("CP") => Some("mobile"),
+        None => default_use,
+    };
+    set_opt(&mut c, "use", use_code);
+    if let Some(r) = txt(rep.component(18))
+        .and_then(|r| r.parse::<u32>().ok())
+        .filter(|r| *r > 0)
+    {
+        set(&mut c, "rank", r);
+    }
+    set_opt(
+        &mut c,
+        "period",
+        dates::period(ctx, rep.component(13), rep.component(14), loc),
+    );
+    Some(Json::Object(c))
+}
+
+/// Every repetition of an XTN field.
+pub fn contacts(
+    ctx: &mut Ctx<'_, '_>,
+    field: Value<'_>,
+    default_use: Option<&str>,
+    loc: Loc<'_>,
+) -> Vec<Json> {
+    field
+        .repetitions()
+        .filter_map(|r| contact(ctx, r, default_use, loc))
+        .collect()
+}

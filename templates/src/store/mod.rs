@@ -1,0 +1,48 @@
+//! Where templates come from and how they are cached.
+//!
+//! # Layout
+//! - [`TemplateStore`]: the seam (`get(id) -> Arc<TemplateMeta>`, `list()`).
+//! - [`DirSource`]: a directory of `.opt` files.
+//! - [`RestSource`]: an openEHR REST backend (EHRbase's ADL 1.4 template API).
+//! - [`CachedStore`]: a moka cache in front of any store.
+//! - [`TemplateError`]: what can go wrong, classified by fault.
+
+mod cache;
+mod dir;
+mod error;
+mod rest;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+pub use cache::{CacheConfig, CacheStats, CachedStore};
+pub use dir::{DirSource, DuplicatePolicy};
+pub use error::TemplateError;
+pub use rest::{RestConfig, RestSource};
+
+use crate::id::TemplateId;
+use crate::meta::TemplateMeta;
+
+/// One row of a template listing (EHRbase's `GET /definition/template/adl1.4`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateSummary {
+    /// The template id.
+    pub template_id: TemplateId,
+    /// The template's concept, when the source knows it.
+    #[serde(default)]
+    pub concept: Option<String>,
+}
+
+/// A source of parsed operational templates.
+///
+/// Object safe (`Arc<dyn TemplateStore>`) so the gateway can stack a cache
+/// over whichever source a tenant is configured with.
+#[async_trait::async_trait]
+pub trait TemplateStore: Send + Sync + Debug {
+    /// The template `id`, parsed. [`TemplateError::NotFound`] when the source
+    /// does not have it.
+    async fn get(&self, id: &TemplateId) -> Result<Arc<TemplateMeta>, TemplateError>;
+
+    /// The templates this source can serve.
+    async fn list(&self) -> Result<Vec<TemplateSummary>, TemplateError>;
+}
