@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub mod translate;
-mod template;
 pub mod check_config;
 pub mod serve;
+mod template;
+pub mod translate;
 
 /// Exit codes shared by every subcommand, so scripts can rely on them.
 pub mod exit {
