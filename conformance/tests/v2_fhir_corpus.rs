@@ -33,7 +33,9 @@ fn check_bundle(name: &str, bundle: &Value, failures: &mut Vec<String>) {
     collect_refs(bundle, &mut refs);
     for r in refs {
         if r.starts_with("urn:uuid:") && !urls.contains(r.as_str()) {
-            failures.push(format!("{name}: reference {r} does not resolve in the bundle"));
+            failures.push(format!(
+                "{name}: reference {r} does not resolve in the bundle"
+            ));
         }
     }
 }
@@ -55,8 +57,13 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 
 fn is_location(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 3 && b[..3].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && s[3..].bytes().all(|c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-'))
+    b.len() >= 3
+        && b[..3]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && s[3..]
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'(' | b')' | b'-'))
 }
 
 #[test]
@@ -69,9 +76,13 @@ fn every_supported_corpus_message_translates_and_validates() {
         let bytes = std::fs::read(&path).unwrap_or_default();
         inputs.push((path.display().to_string(), bytes));
     }
-    let batch_file = std::fs::read(corpus_dir().join("hl7v2/batch/hapi-messages.txt")).unwrap_or_default();
+    let batch_file =
+        std::fs::read(corpus_dir().join("hl7v2/batch/hapi-messages.txt")).unwrap_or_default();
     for item in batch::split_lenient(&batch_file).flatten() {
-        inputs.push((format!("hapi-messages.txt#{}", item.index), item.bytes.to_vec()));
+        inputs.push((
+            format!("hapi-messages.txt#{}", item.index),
+            item.bytes.to_vec(),
+        ));
     }
     assert!(inputs.len() > 150, "corpus not found");
     for (name, bytes) in &inputs {
@@ -79,11 +90,16 @@ fn every_supported_corpus_message_translates_and_validates() {
             failures.push(format!("{name}: does not parse"));
             continue;
         };
-        let (code, trigger) = (msg.message_code().unwrap_or_default(), msg.trigger_event().unwrap_or_default());
+        let (code, trigger) = (
+            msg.message_code().unwrap_or_default(),
+            msg.trigger_event().unwrap_or_default(),
+        );
         if !is_supported(&code, &trigger) {
             unsupported += 1;
             if translate_bytes(bytes, Config::default(), false).is_ok() {
-                failures.push(format!("{name}: unsupported type {code}^{trigger} was translated"));
+                failures.push(format!(
+                    "{name}: unsupported type {code}^{trigger} was translated"
+                ));
             }
             continue;
         }
@@ -93,16 +109,27 @@ fn every_supported_corpus_message_translates_and_validates() {
                 check_bundle(name, &t.output, &mut failures);
                 for u in &t.unmapped {
                     if !is_location(&u.location) {
-                        failures.push(format!("{name}: unmapped location {:?} is not a location", u.location));
+                        failures.push(format!(
+                            "{name}: unmapped location {:?} is not a location",
+                            u.location
+                        ));
                     }
                 }
             }
             Err(e) => failures.push(format!("{name}: {code}^{trigger} failed: {e}")),
         }
     }
-    assert!(translated >= 40, "only {translated} messages of supported types");
+    assert!(
+        translated >= 40,
+        "only {translated} messages of supported types"
+    );
     assert!(unsupported > 0);
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn corpus(name: &str) -> Vec<u8> {
@@ -111,7 +138,12 @@ fn corpus(name: &str) -> Vec<u8> {
 
 #[test]
 fn output_is_deterministic_and_replay_safe() {
-    for name in ["ADT-A01-01.hl7", "ORU-R01-01.hl7", "VXU.hl7", "SIU-S12-02.hl7"] {
+    for name in [
+        "ADT-A01-01.hl7",
+        "ORU-R01-01.hl7",
+        "VXU.hl7",
+        "SIU-S12-02.hl7",
+    ] {
         let bytes = corpus(name);
         let a = translate_bytes(&bytes, Config::default(), false).map(|t| t.output.to_string());
         let b = translate_bytes(&bytes, Config::default(), false).map(|t| t.output.to_string());
@@ -121,23 +153,45 @@ fn output_is_deterministic_and_replay_safe() {
         assert_eq!(bundle["type"], "transaction");
         for e in bundle["entry"].as_array().into_iter().flatten() {
             let req = &e["request"];
-            assert_eq!(req["method"], "PUT", "{name}: replay-safe requests are PUTs");
+            assert_eq!(
+                req["method"], "PUT",
+                "{name}: replay-safe requests are PUTs"
+            );
             let url = req["url"].as_str().unwrap_or_default();
             let rtype = e["resource"]["resourceType"].as_str().unwrap_or_default();
-            assert!(url.starts_with(&format!("{rtype}?identifier=")) || url == format!("{rtype}/{}", e["resource"]["id"].as_str().unwrap_or("?")), "{name}: {url}");
+            assert!(
+                url.starts_with(&format!("{rtype}?identifier="))
+                    || url == format!("{rtype}/{}", e["resource"]["id"].as_str().unwrap_or("?")),
+                "{name}: {url}"
+            );
         }
     }
-    let bundle = translate_bytes(&corpus("ADT-A01-01.hl7"), Config::default(), false).map(|t| t.output).unwrap_or_default();
-    let patient_req = bundle["entry"].as_array().into_iter().flatten().find(|e| e["resource"]["resourceType"] == "Patient").map(|e| e["request"]["url"].clone());
-    assert_eq!(patient_req.and_then(|u| u.as_str().map(|s| s.starts_with("Patient?identifier="))), Some(true));
+    let bundle = translate_bytes(&corpus("ADT-A01-01.hl7"), Config::default(), false)
+        .map(|t| t.output)
+        .unwrap_or_default();
+    let patient_req = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .map(|e| e["request"]["url"].clone());
+    assert_eq!(
+        patient_req.and_then(|u| u.as_str().map(|s| s.starts_with("Patient?identifier="))),
+        Some(true)
+    );
 }
 
 #[test]
 fn message_and_collection_bundles_validate() {
     for name in ["ADT-A01-01.hl7", "ORU-R01-01.hl7", "MDM-T02-01.hl7"] {
         for kind in [BundleType::Message, BundleType::Collection] {
-            let cfg = Config { bundle_type: kind, ..Config::default() };
-            let bundle = translate_bytes(&corpus(name), cfg, false).map(|t| t.output).unwrap_or_default();
+            let cfg = Config {
+                bundle_type: kind,
+                ..Config::default()
+            };
+            let bundle = translate_bytes(&corpus(name), cfg, false)
+                .map(|t| t.output)
+                .unwrap_or_default();
             let mut failures = Vec::new();
             check_bundle(name, &bundle, &mut failures);
             assert!(failures.is_empty(), "{kind:?}: {failures:?}");
@@ -151,7 +205,8 @@ fn message_and_collection_bundles_validate() {
     }
 }
 
-const ZMSG: &[u8] = b"MSH|^~\\&|APP|FAC|RCV|RFAC|20240101120000+0100||ADT^A01^ADT_A01|CTRL1|P|2.5\r\
+const ZMSG: &[u8] =
+    b"MSH|^~\\&|APP|FAC|RCV|RFAC|20240101120000+0100||ADT^A01^ADT_A01|CTRL1|P|2.5\r\
 EVN|A01|20240101120000+0100\r\
 PID|1||12345^^^HOSP&1.2.3.4&ISO^MR||Doe^Jane||19800101|F\r\
 PV1|1|I\r\
@@ -160,18 +215,28 @@ ZPI|1|Rex|LEG-9|20240101\r";
 #[test]
 fn z_segments_are_reported_or_mapped_at_run_time() {
     let t = translate_bytes(ZMSG, Config::default(), false).unwrap_or_else(|e| panic!("{e}"));
-    assert!(t.unmapped.iter().any(|u| u.location == "ZPI" && u.reason.contains("z-segment")));
+    assert!(t
+        .unmapped
+        .iter()
+        .any(|u| u.location == "ZPI" && u.reason.contains("z-segment")));
     let zmap = ZMap::from_json(
         r#"{"segments": {"ZPI": {"target": "Patient", "fields": [
             {"field": 2, "extension": "http://example.org/fhir/StructureDefinition/pet-name"},
             {"field": 3, "identifier_system": "http://example.org/fhir/sid/legacy"}]}}}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let cfg = Config { zmap, ..Config::default() };
+    let cfg = Config {
+        zmap,
+        ..Config::default()
+    };
     let t = translate_bytes(ZMSG, cfg, false).unwrap_or_else(|e| panic!("{e}"));
     let p = of_type(&t.output, "Patient")[0].clone();
     assert_eq!(p["extension"][0]["valueString"], "Rex");
-    assert!(p["identifier"].as_array().into_iter().flatten().any(|i| i["value"] == "LEG-9"));
+    assert!(p["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|i| i["value"] == "LEG-9"));
     // field 4 has no rule: reported, by location only
     assert!(t.unmapped.iter().any(|u| u.location == "ZPI-4"));
     assert!(!t.unmapped.iter().any(|u| u.location.contains("Rex")));

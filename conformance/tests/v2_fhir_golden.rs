@@ -62,7 +62,10 @@ const DEVIATIONS: &[(&str, &str, &str)] = &[
 ];
 
 fn first_code(cc: &Value) -> String {
-    cc["coding"][0]["code"].as_str().unwrap_or_default().to_owned()
+    cc["coding"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn summary(bundle: &Value) -> BTreeMap<String, String> {
@@ -74,13 +77,21 @@ fn summary(bundle: &Value) -> BTreeMap<String, String> {
     if let Some(p) = of_type(bundle, "Patient").first() {
         let mut ids: Vec<String> = p["identifier"]
             .as_array()
-            .map(|a| a.iter().filter_map(|i| i["value"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
         s.insert("identifiers".into(), ids.join(", "));
         let mut names: Vec<String> = p["name"]
             .as_array()
-            .map(|a| a.iter().map(|n| format!("{}/{}", n["family"], n["given"])).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|n| format!("{}/{}", n["family"], n["given"]))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         s.insert("names".into(), names.join(", "));
@@ -96,7 +107,13 @@ fn summary(bundle: &Value) -> BTreeMap<String, String> {
         .iter()
         .map(|o| {
             let (v, u) = if let Some(q) = o.get("valueQuantity") {
-                (q["value"].to_string(), q.get("unit").or(q.get("code")).map(|u| u.to_string()).unwrap_or_default())
+                (
+                    q["value"].to_string(),
+                    q.get("unit")
+                        .or(q.get("code"))
+                        .map(|u| u.to_string())
+                        .unwrap_or_default(),
+                )
             } else if let Some(v) = o.get("valueString") {
                 (v.to_string(), String::new())
             } else if let Some(c) = o.get("valueCodeableConcept") {
@@ -127,8 +144,15 @@ fn golden_values_match_expected_bundles() {
     let mut seen_deviations = Vec::new();
     let mut compared = 0;
     for path in &files {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-        let expected: Value = match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let expected: Value = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
             Ok(v) => v,
             Err(e) => {
                 failures.push(format!("{name}: cannot read expected file: {e}"));
@@ -152,7 +176,10 @@ fn golden_values_match_expected_bundles() {
             if *w == h {
                 continue;
             }
-            match DEVIATIONS.iter().find(|(f, a, _)| *f == name && a == aspect) {
+            match DEVIATIONS
+                .iter()
+                .find(|(f, a, _)| *f == name && a == aspect)
+            {
                 Some(d) => seen_deviations.push((d.0, d.1)),
                 None => failures.push(format!("{name} {aspect}:\n  expected {w}\n  got      {h}")),
             }
@@ -160,16 +187,25 @@ fn golden_values_match_expected_bundles() {
     }
     for (f, a, rule) in DEVIATIONS {
         if !seen_deviations.contains(&(*f, *a)) {
-            failures.push(format!("{f} {a}: listed deviation no longer occurs ({rule})"));
+            failures.push(format!(
+                "{f} {a}: listed deviation no longer occurs ({rule})"
+            ));
         }
     }
     assert!(compared >= 22, "only {compared} files compared");
-    assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn supported_list_covers_the_issue_scope() {
-    for t in ["ADT^A01", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04", "SIU^S12", "MDM^T02"] {
+    for t in [
+        "ADT^A01", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04", "SIU^S12", "MDM^T02",
+    ] {
         let (c, e) = t.split_once('^').unwrap_or_default();
         assert!(is_supported(c, e), "{t}");
     }

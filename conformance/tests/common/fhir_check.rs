@@ -14,7 +14,8 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
     VALIDATOR
         .get_or_init(|| {
             let path = corpus_dir().join("fhir/schema/fhir.schema.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let schema: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
             jsonschema::draft6::new(&schema).map_err(|e| e.to_string())
         })
@@ -25,8 +26,7 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
 /// Schema errors of `resource` (empty when valid), at most `max`.
 pub fn schema_errors(resource: &Value, max: usize) -> Result<Vec<String>, String> {
     let v = validator()?;
-    Ok(v
-        .iter_errors(resource)
+    Ok(v.iter_errors(resource)
         .take(max)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect())

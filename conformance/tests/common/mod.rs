@@ -11,16 +11,26 @@ use ehrgate_mappers::v2fhir::{Config, V2ToFhir};
 use serde_json::Value;
 
 /// Translates one corpus message file (`hl7v2/NAME.hl7`).
-pub fn translate_file(name: &str, cfg: Config, lenient: bool) -> Result<Translation<Value>, String> {
+pub fn translate_file(
+    name: &str,
+    cfg: Config,
+    lenient: bool,
+) -> Result<Translation<Value>, String> {
     let path = corpus_dir().join("hl7v2").join(format!("{name}.hl7"));
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     translate_bytes(&bytes, cfg, lenient)
 }
 
 /// Translates one message.
-pub fn translate_bytes(bytes: &[u8], cfg: Config, lenient: bool) -> Result<Translation<Value>, String> {
+pub fn translate_bytes(
+    bytes: &[u8],
+    cfg: Config,
+    lenient: bool,
+) -> Result<Translation<Value>, String> {
     let msg = Message::parse(bytes).map_err(|e| e.to_string())?;
-    let t = V2ToFhir::new(cfg).map_err(|e| e.to_string())?.lenient(lenient);
+    let t = V2ToFhir::new(cfg)
+        .map_err(|e| e.to_string())?
+        .lenient(lenient);
     t.translate(&msg).map_err(|e| e.to_string())
 }
 
