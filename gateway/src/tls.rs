@@ -114,3 +114,63 @@ pub fn server_config(cert: Arc<ReloadableCert>) -> Result<Arc<ServerConfig>, Tls
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// A rustls client config for an upstream: trust only the CA certificates
+/// in `ca` (no system roots: upstreams are ours), and present a client
+/// certificate when `client` (cert, key) is given (mutual TLS).
+pub fn client_config(
+    ca: &Path,
+    client: Option<(&Path, &Path)>,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let read = |p: &Path| {
+        File::open(p)
+            .map(BufReader::new)
+            .map_err(|e| TlsError::Read {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            })
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut read(ca)?) {
+        let cert = cert.map_err(|e| TlsError::Material(format!("{}: {e}", ca.display())))?;
+        roots
+            .add(cert)
+            .map_err(|e| TlsError::Material(format!("{}: {e}", ca.display())))?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Material(format!(
+            "{}: no CA certificate",
+            ca.display()
+        )));
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| TlsError::Material(e.to_string()))?
+    .with_root_certificates(roots);
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let certified = load_certified_key(cert, key)?;
+            let key_der = rustls_pemfile::private_key(&mut read(key)?)
+                .map_err(|e| TlsError::Material(format!("{}: {e}", key.display())))?
+                .ok_or_else(|| TlsError::Material(format!("{}: no private key", key.display())))?;
+            builder
+                .with_client_auth_cert(certified.cert, key_der)
+                .map_err(|e| TlsError::Material(format!("{}: {e}", cert.display())))?
+        }
+    };
+    Ok(config)
+}
+
+/// The client config of plain-HTTP upstreams (never used for a handshake).
+pub fn plain_client_config() -> Result<rustls::ClientConfig, TlsError> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| TlsError::Material(e.to_string()))?
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth())
+}

@@ -135,6 +135,23 @@ pub struct BackendConfig {
     /// Passive ejection after consecutive failures.
     #[serde(default)]
     pub outlier: OutlierConfig,
+    /// TLS to the upstream (`https://` URLs), with a client certificate for mTLS.
+    #[serde(default)]
+    pub tls: Option<UpstreamTlsConfig>,
+}
+
+/// TLS from the gateway to an upstream.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsConfig {
+    /// PEM file with the CA certificate(s) the upstream's certificate must chain to.
+    pub ca: PathBuf,
+    /// Client certificate chain (PEM) for mutual TLS.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
 }
 
 fn default_connect_timeout() -> u64 {

@@ -89,12 +89,25 @@ fn check_backends<'c>(
         }
         match b.url.get_ref().parse::<http::Uri>() {
             Ok(uri) => {
-                if uri.scheme_str() != Some("http") {
-                    issues.at(
+                match (uri.scheme_str(), &b.tls) {
+                    (Some("http"), None) | (Some("https"), Some(_)) => {}
+                    (Some("https"), None) => issues.at(
                         &b.url,
-                        "backend url must start with http:// (TLS to upstreams is not supported yet)"
-                            .into(),
-                    );
+                        "an https:// backend needs `tls = { ca = \"...\" }` (the CA its certificate chains to)".into(),
+                    ),
+                    (Some("http"), Some(_)) => issues.at(
+                        &b.url,
+                        "`tls` is set but the url is http://; use https://".into(),
+                    ),
+                    _ => issues.at(&b.url, "backend url must start with http:// or https://".into()),
+                }
+                if let Some(tls) = &b.tls {
+                    if tls.cert.is_some() != tls.key.is_some() {
+                        issues.at(
+                            &b.name,
+                            "tls.cert and tls.key go together (mutual TLS)".into(),
+                        );
+                    }
                 }
                 if uri.authority().is_none() {
                     issues.at(&b.url, "backend url has no host".into());

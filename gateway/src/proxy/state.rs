@@ -183,7 +183,7 @@ fn build(
         match reuse.get(b.name.get_ref().as_str()) {
             Some(up) if up.same_config(b) => upstreams.push(Arc::clone(up)),
             _ => {
-                let up = Arc::new(Upstream::new(b)?);
+                let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
                 if let Some(check) = &b.health {
                     spawn_checker(&up, check.clone());
                 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -18,8 +19,8 @@ use super::health::HealthState;
 use super::workers::{current_worker, worker_count};
 use crate::config::model::{BackendConfig, BackendKind};
 
-/// The client type every upstream uses.
-pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
+/// The client type every upstream uses (plain or TLS by the URL's scheme).
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
 
 /// A backend's pool and state.
 #[derive(Debug)]
@@ -47,7 +48,7 @@ pub struct Upstream {
 
 /// Why an upstream could not be built (validation should prevent these).
 #[derive(Debug, thiserror::Error)]
-#[error("backend `{name}`: bad url: {reason}")]
+#[error("backend `{name}`: {reason}")]
 pub struct UpstreamError {
     name: String,
     reason: String,
@@ -65,8 +66,12 @@ impl ehrgate_templates::fault::Classified for UpstreamError {
 // === impl Upstream ===
 
 impl Upstream {
-    /// Builds the pool for a backend.
-    pub fn new(config: &BackendConfig) -> Result<Upstream, UpstreamError> {
+    /// Builds the pool for a backend; `resolve` turns paths from the config
+    /// into paths relative to the config file.
+    pub fn new(
+        config: &BackendConfig,
+        resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
+    ) -> Result<Upstream, UpstreamError> {
         let name = config.name.get_ref().clone();
         let err = |reason: &str| UpstreamError {
             name: name.clone(),
@@ -84,13 +89,33 @@ impl Upstream {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
         connector.set_keepalive(Some(Duration::from_secs(60)));
+        connector.enforce_http(false);
+        let tls = match &config.tls {
+            Some(t) => {
+                let client = match (&t.cert, &t.key) {
+                    (Some(c), Some(k)) => Some((resolve(c), resolve(k))),
+                    _ => None,
+                };
+                crate::tls::client_config(
+                    &resolve(&t.ca),
+                    client.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+                )
+            }
+            None => crate::tls::plain_client_config(),
+        }
+        .map_err(|e| err(&e.to_string()))?;
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let clients = (0..=worker_count())
             .map(|_| {
                 Client::builder(TokioExecutor::new())
                     .pool_timer(TokioTimer::new())
                     .pool_idle_timeout(Duration::from_secs(60))
                     .pool_max_idle_per_host(1024)
-                    .build(connector.clone())
+                    .build(https.clone())
             })
             .collect();
         Ok(Upstream {
