@@ -98,3 +98,18 @@ impl TranslateArgs {
         }
     }
 }
+
+/// Writes one output value followed by a newline: compact for NDJSON (several
+/// inputs, one value per line), pretty for a single input read by a person.
+fn write_json(
+    out: &mut impl std::io::Write,
+    value: &impl serde::Serialize,
+    ndjson: bool,
+) -> std::io::Result<()> {
+    if ndjson {
+        serde_json::to_writer(&mut *out, value)?;
+    } else {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+    }
+    out.write_all(b"\n")
+}

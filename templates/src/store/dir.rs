@@ -163,13 +163,7 @@ impl TemplateStore for DirSource {
             path: path.clone(),
             error,
         })?;
-        if &meta.template_id != id {
-            return Err(TemplateError::IdMismatch {
-                requested: id.clone(),
-                declared: meta.template_id,
-            });
-        }
-        Ok(Arc::new(meta))
+        super::check_declared_id(meta, id)
     }
 
     async fn list(&self) -> Result<Vec<TemplateSummary>, TemplateError> {

@@ -46,3 +46,19 @@ pub trait TemplateStore: Send + Sync + Debug {
     /// The templates this source can serve.
     async fn list(&self) -> Result<Vec<TemplateSummary>, TemplateError>;
 }
+
+/// Accepts a template fetched for `requested` only if it declares that id:
+/// a file renamed or a backend answering with another template must not
+/// poison the cache under the wrong key.
+fn check_declared_id(
+    meta: TemplateMeta,
+    requested: &TemplateId,
+) -> Result<Arc<TemplateMeta>, TemplateError> {
+    if &meta.template_id != requested {
+        return Err(TemplateError::IdMismatch {
+            requested: requested.clone(),
+            declared: meta.template_id,
+        });
+    }
+    Ok(Arc::new(meta))
+}

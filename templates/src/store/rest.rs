@@ -132,13 +132,7 @@ impl TemplateStore for RestSource {
             id: id.clone(),
             error,
         })?;
-        if &meta.template_id != id {
-            return Err(TemplateError::IdMismatch {
-                requested: id.clone(),
-                declared: meta.template_id,
-            });
-        }
-        Ok(Arc::new(meta))
+        super::check_declared_id(meta, id)
     }
 
     async fn list(&self) -> Result<Vec<TemplateSummary>, TemplateError> {

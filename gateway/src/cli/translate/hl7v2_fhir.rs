@@ -105,12 +105,7 @@ pub fn run(args: &TranslateArgs) -> anyhow::Result<u8> {
         };
         match outcome {
             Ok(t) => {
-                if ndjson {
-                    serde_json::to_writer(&mut out, &t.output)?;
-                } else {
-                    serde_json::to_writer_pretty(&mut out, &t.output)?;
-                }
-                out.write_all(b"\n")?;
+                super::write_json(&mut out, &t.output, ndjson)?;
                 reports.push(MessageReport {
                     index,
                     source,

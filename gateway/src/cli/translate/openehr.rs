@@ -123,12 +123,7 @@ pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
         };
         match result {
             Ok(t) => {
-                if ndjson {
-                    serde_json::to_writer(&mut out, &t.output)?;
-                } else {
-                    serde_json::to_writer_pretty(&mut out, &t.output)?;
-                }
-                out.write_all(b"\n")?;
+                super::write_json(&mut out, &t.output, ndjson)?;
                 reports.push(Report {
                     index,
                     source,
