@@ -49,6 +49,9 @@ impl TemplateStore for CountingSource {
         if self.fail.load(Ordering::SeqCst) {
             return Err(TemplateError::Upstream("backend down".into()));
         }
+        if id.as_str().starts_with("missing") {
+            return Err(TemplateError::NotFound(id.clone()));
+        }
         let mut meta = self.meta.clone();
         meta.template_id = id.clone();
         Ok(Arc::new(meta))
@@ -222,4 +225,49 @@ async fn concurrent_gets_of_an_expired_id_reload_once() {
     let results = concurrent_gets(&store, &id, 500).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(source.loads(), 2, "one reload for all callers after expiry");
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_is_remembered_briefly_and_forgotten_on_invalidate() {
+    let source = CountingSource::new();
+    let store = cached(&source, CacheConfig::default());
+    let id = TemplateId::new("missing.v1");
+
+    assert!(matches!(
+        store.get(&id).await,
+        Err(TemplateError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get(&id).await,
+        Err(TemplateError::NotFound(_))
+    ));
+    assert_eq!(source.loads(), 1, "the second call is answered from memory");
+    assert_eq!(store.stats().not_found_hits, 1);
+
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert!(store.get(&id).await.is_err());
+    assert_eq!(source.loads(), 2, "asked again after not_found_ttl");
+
+    // A template upload invalidates the id: the next call asks the backend.
+    store.invalidate(&id).await;
+    assert!(store.get(&id).await.is_err());
+    assert_eq!(source.loads(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_not_found_ttl_asks_every_time() {
+    let source = CountingSource::new();
+    let store = cached(
+        &source,
+        CacheConfig {
+            not_found_ttl: Duration::ZERO,
+            ..CacheConfig::default()
+        },
+    );
+    let id = TemplateId::new("missing.v2");
+    for _ in 0..3 {
+        assert!(store.get(&id).await.is_err());
+    }
+    assert_eq!(source.loads(), 3);
+    assert_eq!(store.stats().not_found_hits, 0);
 }

@@ -13,6 +13,10 @@
 //!   `cache_updated.opt` share one id), for `mutable_ttl`. Freshness is
 //!   checked against the tokio clock (so tests can pause time); moka's own
 //!   per-entry expiry, set to the same durations, reclaims memory.
+//! - **Not-found answers are remembered briefly** (`not_found_ttl`, 5 s by
+//!   default, zero disables): without it every request naming an unknown id
+//!   reaches the backend, which lets a client put load on the CDR at will.
+//!   Invalidating an id (a template upload) forgets its not-found answer too.
 //! - **Invalidation** of one id or all; a load already in flight when
 //!   invalidating still completes and is stored.
 //! - **Counters** for metrics: hits, misses, loads, load errors, load time.
@@ -43,6 +47,10 @@ pub struct CacheConfig {
     pub pinned_ttl: Duration,
     /// Lifetime of all other entries.
     pub mutable_ttl: Duration,
+    /// How long a not-found answer is remembered; zero disables.
+    pub not_found_ttl: Duration,
+    /// Upper bound on remembered not-found ids.
+    pub max_not_found: u64,
 }
 
 impl Default for CacheConfig {
@@ -52,6 +60,8 @@ impl Default for CacheConfig {
             pinned: HashSet::new(),
             pinned_ttl: Duration::from_secs(24 * 3600),
             mutable_ttl: Duration::from_secs(300),
+            not_found_ttl: Duration::from_secs(5),
+            max_not_found: 10_000,
         }
     }
 }
@@ -67,6 +77,8 @@ pub struct CacheStats {
     pub loads: u64,
     /// Loads that failed.
     pub load_errors: u64,
+    /// Calls answered "not found" from the remembered not-found answers.
+    pub not_found_hits: u64,
     /// Total time spent in loads.
     pub load_time: Duration,
     /// Entries currently cached (approximate, as moka reports it).
@@ -79,6 +91,7 @@ struct Counters {
     misses: AtomicU64,
     loads: AtomicU64,
     load_errors: AtomicU64,
+    not_found_hits: AtomicU64,
     load_nanos: AtomicU64,
 }
 
@@ -108,6 +121,9 @@ impl Expiry<TemplateId, Entry> for EntryExpiry {
 pub struct CachedStore {
     inner: Arc<dyn TemplateStore>,
     cache: Cache<TemplateId, Entry>,
+    /// Ids the inner store answered "not found" for, with when that answer
+    /// stops counting (tokio clock, like the entries).
+    not_found: Cache<TemplateId, Instant>,
     config: Arc<CacheConfig>,
     counters: Arc<Counters>,
 }
@@ -124,9 +140,14 @@ impl CachedStore {
             })
             .expire_after(EntryExpiry)
             .build();
+        let not_found = Cache::builder()
+            .max_capacity(config.max_not_found)
+            .time_to_live(config.not_found_ttl.max(Duration::from_millis(1)))
+            .build();
         CachedStore {
             inner,
             cache,
+            not_found,
             config: Arc::new(config),
             counters: Arc::new(Counters::default()),
         }
@@ -142,6 +163,13 @@ impl CachedStore {
                 return Ok(entry.meta);
             }
             self.remove_if_stale(id).await;
+        }
+        if let Some(until) = self.not_found.get(id).await {
+            if until > Instant::now() {
+                self.counters.not_found_hits.fetch_add(1, Ordering::Relaxed);
+                return Err(TemplateError::NotFound(id.clone()));
+            }
+            self.not_found.invalidate(id).await;
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
@@ -166,20 +194,31 @@ impl CachedStore {
                 }
             }
         };
-        self.cache
-            .try_get_with(id.clone(), load)
-            .await
-            .map(|entry| entry.meta)
-            .map_err(|shared| TemplateError::clone(&shared))
+        let result = self.cache.try_get_with(id.clone(), load).await;
+        match result {
+            Ok(entry) => Ok(entry.meta),
+            Err(shared) => {
+                let error = TemplateError::clone(&shared);
+                if matches!(error, TemplateError::NotFound(_))
+                    && !self.config.not_found_ttl.is_zero()
+                {
+                    let until = Instant::now() + self.config.not_found_ttl;
+                    self.not_found.insert(id.clone(), until).await;
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Drops `id`; the next `get` loads it again.
     pub async fn invalidate(&self, id: &TemplateId) {
+        self.not_found.invalidate(id).await;
         self.cache.invalidate(id).await;
     }
 
     /// Drops every entry.
     pub fn invalidate_all(&self) {
+        self.not_found.invalidate_all();
         self.cache.invalidate_all();
     }
 
@@ -197,6 +236,7 @@ impl CachedStore {
             misses: c.misses.load(Ordering::Relaxed),
             loads: c.loads.load(Ordering::Relaxed),
             load_errors: c.load_errors.load(Ordering::Relaxed),
+            not_found_hits: c.not_found_hits.load(Ordering::Relaxed),
             load_time: Duration::from_nanos(c.load_nanos.load(Ordering::Relaxed)),
             entries: self.cache.entry_count(),
         }
