@@ -16,6 +16,10 @@ use ehrgate_mappers::hl7v2::Message;
 use ehrgate_mappers::translation::Translator;
 use ehrgate_mappers::v2fhir::{Config, V2ToFhir};
 
+/// The `ehrgate` binary runs on mimalloc; measure what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn corpus(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../conformance/corpus/hl7v2")
