@@ -11,6 +11,26 @@ use super::dates;
 use super::json::{concept, push, set, set_opt, Obj};
 use super::xcn;
 
+/// DG1-3 / PR1-3 (the code, CWE) with DG1-4 / PR1-4 (its description, kept
+/// from older versions) as `CodeableConcept.text` when the code has none.
+fn code_with_description(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> Option<Json> {
+    let at = seg.at(3);
+    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
+    if let Some(text) = seg.text(4) {
+        match &mut code {
+            Some(Json::Object(o)) => {
+                o.entry("text").or_insert(Json::from(text));
+            }
+            _ => {
+                let mut o = Obj::new();
+                set(&mut o, "text", text);
+                code = Some(Json::Object(o));
+            }
+        }
+    }
+    code
+}
+
 fn key(seg: &Seg<'_>) -> String {
     format!("{}|{}", seg.name(), seg.index())
 }
@@ -85,21 +105,7 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(i) = &ident {
         push(&mut c, "identifier", i.json.clone());
     }
-    let at3 = seg.at(3);
-    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at3);
-    if let Some(text) = seg.text(4) {
-        match &mut code {
-            Some(Json::Object(o)) => {
-                o.entry("text").or_insert(Json::from(text));
-            }
-            _ => {
-                let mut o = Obj::new();
-                set(&mut o, "text", text);
-                code = Some(Json::Object(o));
-            }
-        }
-    }
-    set_opt(&mut c, "code", code);
+    set_opt(&mut c, "code", code_with_description(ctx, seg));
     set(&mut c, "subject", ctx.reference(patient));
     if let Some(e) = ctx.encounter_ref() {
         set(&mut c, "encounter", e);
@@ -161,21 +167,7 @@ pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         "category",
         cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at),
     );
-    let at = seg.at(3);
-    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
-    if let Some(text) = seg.text(4) {
-        match &mut code {
-            Some(Json::Object(o)) => {
-                o.entry("text").or_insert(Json::from(text));
-            }
-            _ => {
-                let mut o = Obj::new();
-                set(&mut o, "text", text);
-                code = Some(Json::Object(o));
-            }
-        }
-    }
-    set_opt(&mut p, "code", code);
+    set_opt(&mut p, "code", code_with_description(ctx, seg));
     set(&mut p, "subject", ctx.reference(patient));
     if let Some(e) = ctx.encounter_ref() {
         set(&mut p, "encounter", e);
