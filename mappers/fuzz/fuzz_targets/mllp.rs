@@ -1,12 +1,12 @@
 //! Feed arbitrary bytes to the MLLP decoder in arbitrary chunks; frames
 //! must be well-formed and every input byte accounted for (frame payload,
-//! frame markers or skipped).
+//! frame markers or skipped), and every decoded payload re-encodes.
 #![no_main]
 
 use bytes::BytesMut;
 use ehrgate_mappers::hl7v2::MllpCodec;
 use libfuzzer_sys::fuzz_target;
-use tokio_util::codec::Decoder;
+use tokio_util::codec::{Decoder, Encoder};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else { return };
@@ -20,6 +20,11 @@ fuzz_target!(|data: &[u8]| {
             match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     assert!(!frame.payload.contains(&0x0B), "start byte inside payload");
+                    // What we receive we can always forward.
+                    let mut out = BytesMut::new();
+                    MllpCodec::default()
+                        .encode(&frame.payload[..], &mut out)
+                        .expect("a decoded payload re-encodes");
                 }
                 Ok(None) => break,
                 Err(_) => {}

@@ -54,6 +54,13 @@ pub enum MllpError {
         /// Payload bytes received before the end.
         bytes: usize,
     },
+    /// A payload to send holds a framing byte (`0x0B` or `0x1C`), so the
+    /// receiver could not tell where the frame ends; nothing was written.
+    #[error("payload holds an MLLP framing byte at offset {offset}")]
+    FramingByteInPayload {
+        /// Offset of the first framing byte in the payload.
+        offset: usize,
+    },
     /// The underlying transport failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -71,6 +78,7 @@ impl Classified for MllpError {
         match self {
             MllpError::FrameTooLarge { .. } => "mllp.frame-too-large",
             MllpError::Truncated { .. } => "mllp.truncated",
+            MllpError::FramingByteInPayload { .. } => "mllp.framing-byte-in-payload",
             MllpError::Io(_) => "mllp.io",
         }
     }
@@ -236,11 +244,16 @@ impl MllpCodec {
 impl<T: AsRef<[u8]>> Encoder<T> for MllpCodec {
     type Error = MllpError;
 
-    /// Wraps a payload. A payload holding `0x1C 0x0D` or `0x0B` cannot be
-    /// framed unambiguously; ER7 never contains them, so this is not checked
-    /// here (the payload is the caller's ER7).
+    /// Wraps a payload. A payload holding `0x0B` or `0x1C` cannot be framed
+    /// unambiguously (a value set from outside may carry them; this decoder,
+    /// like many receivers, ends a frame at `0x1C` even without the CR): it
+    /// is refused before anything is written, never sent cut in two. Decoded
+    /// payloads never hold either byte, so they always re-encode.
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), MllpError> {
         let payload = item.as_ref();
+        if let Some(offset) = memchr::memchr2(START, END, payload) {
+            return Err(MllpError::FramingByteInPayload { offset });
+        }
         dst.reserve(payload.len() + 3);
         dst.put_u8(START);
         dst.put_slice(payload);
@@ -253,6 +266,21 @@ impl<T: AsRef<[u8]>> Encoder<T> for MllpCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_with_a_framing_byte_is_refused_and_nothing_written() {
+        for (payload, offset) in [
+            (&b"MSH|^~\\&|A\x1c\rPID|1"[..], 10),
+            (b"\x0bMSH|", 0),
+            (b"MSH|\x1cx", 4),
+        ] {
+            let mut dst = BytesMut::new();
+            let err = MllpCodec::default().encode(payload, &mut dst).unwrap_err();
+            assert!(matches!(err, MllpError::FramingByteInPayload { offset: o } if o == offset));
+            assert_eq!(err.code(), "mllp.framing-byte-in-payload");
+            assert!(dst.is_empty());
+        }
+    }
 
     fn feed(codec: &mut MllpCodec, chunks: &[&[u8]]) -> Vec<Result<MllpFrame, String>> {
         let mut buf = BytesMut::new();
