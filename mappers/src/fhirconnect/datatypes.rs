@@ -257,6 +257,16 @@ pub fn fit_to_template(leaf: Leaf, value_types: &[String], units: &[String]) -> 
                 leaf.fields.insert("unit".to_owned(), json!(t));
                 return leaf;
             }
+            if let Some((m, t)) = magnitude
+                .as_ref()
+                .and_then(Value::as_f64)
+                .and_then(|m| super::units::convert(m, &u, units))
+            {
+                let mut leaf = leaf;
+                leaf.fields.insert("magnitude".to_owned(), json!(m));
+                leaf.fields.insert("unit".to_owned(), json!(t));
+                return leaf;
+            }
         }
     }
     leaf

@@ -30,3 +30,4 @@ pub mod template_index;
 pub mod to_fhir;
 pub mod to_openehr;
 pub mod translators;
+pub mod units;

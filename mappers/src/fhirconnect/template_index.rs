@@ -133,6 +133,21 @@ impl TemplateIndex {
         }
     }
 
+    /// The composition's archetype id: the archetype of nodes that sit in
+    /// no entry (`/context/other_context[at0001]/items[at0004]`).
+    pub fn root_archetype(&self) -> Option<&str> {
+        self.nodes.get("")?.archetype_id.as_deref()
+    }
+
+    /// The archetype and node id that key a node's terms: the nearest
+    /// archetype on the path, else the composition's.
+    pub fn archetype_and_node<'p>(&'p self, path: &'p InstancePath) -> Option<(&'p str, &'p str)> {
+        path.archetype_and_node().or_else(|| {
+            let node = &*path.0.last()?.node;
+            Some((self.root_archetype()?, node))
+        })
+    }
+
     /// Facts about the node at `aql` (no indexes).
     pub fn node(&self, aql: &str) -> Option<&NodeInfo> {
         self.nodes.get(aql)

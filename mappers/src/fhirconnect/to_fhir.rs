@@ -191,7 +191,7 @@ impl<'s> RevRun<'s> {
             if !structural && !none {
                 if let Some(leaf) = leaf {
                     let ty = element.ty.as_deref().or(leaf_ty).unwrap_or("string");
-                    let leaf = fhir_code(&target, leaf);
+                    let leaf = fhir_code(&target, leaf, self.index);
                     match dv_to_fhir(&leaf, ty) {
                         Some(v) => {
                             set(&mut self.doc, &element.ptr, v);
@@ -484,13 +484,21 @@ impl<'s> RevRun<'s> {
 
 /// A local at-code the terminology table knows goes back to its FHIR code
 /// and system.
-fn fhir_code(target: &InstancePath, leaf: &super::instance::Leaf) -> super::instance::Leaf {
+fn fhir_code(
+    target: &InstancePath,
+    leaf: &super::instance::Leaf,
+    index: Option<&TemplateIndex>,
+) -> super::instance::Leaf {
     let mut out = leaf.clone();
     if leaf.rm_type.as_deref() != Some("DV_CODED_TEXT") || leaf.text("terminology") != Some("local")
     {
         return out;
     }
-    let (Some((arch, node)), Some(code)) = (target.archetype_and_node(), leaf.text("code")) else {
+    let arch_node = match index {
+        Some(i) => i.archetype_and_node(target),
+        None => target.archetype_and_node(),
+    };
+    let (Some((arch, node)), Some(code)) = (arch_node, leaf.text("code")) else {
         return out;
     };
     if let Some(row) = super::at_codes::from_at_code(arch, node, code) {

@@ -342,7 +342,7 @@ impl<'s> Run<'s> {
         if codes.iter().any(|c| c == code) {
             return None;
         }
-        let (arch, node) = target.archetype_and_node()?;
+        let (arch, node) = self.index?.archetype_and_node(target)?;
         let row = super::at_codes::to_at_code(arch, node, code)?;
         let text = info
             .code_texts

@@ -1,0 +1,240 @@
+//! Golden tests over the fhir-bridge pairs (`mappings/fhir-bridge/`): a
+//! FHIR resource and the canonical composition the fhir-bridge produced for
+//! it (GECCO templates). The mapping files for those templates are test
+//! data (`tests/data/fhir_bridge/<template>/`, FHIRconnect, written here);
+//! the engine, the template check and the canonical writer are the
+//! product's.
+//!
+//! For every value the mapping produces (instance path -> data value), the
+//! canonical composition ehrgate writes and the expected composition must
+//! hold the same value at the same path. Comparison rules: numbers as
+//! numbers (`0` = `0.0`, within 1e-9); a date-time the FHIR input gives as
+//! a date (`2020-10-02`) matches the expected value that extends it with
+//! the fhir-bridge server's midnight and zone (`2020-10-02T00:00:00+02:00`).
+//! Every expected data value in the entry and the context must be produced,
+//! except the ones listed per pair with the reason.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use ehrgate_conformance::corpus_dir;
+use ehrgate_mappers::fhirconnect::canonical::{from_canonical, CanonicalDefaults};
+use ehrgate_mappers::fhirconnect::engine::Engine;
+use ehrgate_mappers::fhirconnect::instance::{Instance, Leaf};
+use ehrgate_mappers::fhirconnect::loader::{LoadLimits, MappingSet};
+use ehrgate_mappers::fhirconnect::translators::{FhirToOpenEhr, OpenEhrFormat};
+use ehrgate_mappers::translation::Translator;
+use serde_json::Value;
+
+/// (mapping dir, OPT, FHIR input, expected composition, expected values
+/// not produced: (path suffix, why)).
+type Pair = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const NULL_FLAVOUR: &str =
+    "dataAbsentReason -> null_flavour is not mapped (the element is left out)";
+
+const PAIRS: &[Pair] = &[
+    (
+        "Koerpergewicht",
+        "Koerpergewicht.opt",
+        "Observation/BodyWeight/create-body-weight_gramm.json",
+        "Observation/BodyWeight/paragon-body-weight_gramm.json",
+        &[],
+    ),
+    (
+        "Koerpergewicht",
+        "Koerpergewicht.opt",
+        "Observation/BodyWeight/create-body-weight_pound.json",
+        "Observation/BodyWeight/paragon-body-weight_pound.json",
+        &[],
+    ),
+    (
+        "Koerpergroesse",
+        "Koerpergroesse.opt",
+        "Observation/BodyHeight/create-body-height_magnitude-min.json",
+        "Observation/BodyHeight/paragon-body-height_magnitude-min.json",
+        &[],
+    ),
+    (
+        "Herzfrequenz",
+        "Herzfrequenz.opt",
+        "Observation/HeartRate/create-heart-rate-magnitude-min.json",
+        "Observation/HeartRate/paragon-heart-rate-magnitude-min.json",
+        &[],
+    ),
+    (
+        "Koerpertemperatur",
+        "Koerpertemperatur.opt",
+        "Observation/BodyTemperature/create-body-temp_magnitude-min.json",
+        "Observation/BodyTemperature/paragon-body-temp_magnitude-min.json",
+        &[],
+    ),
+    (
+        "Atemfrequenz",
+        "Atemfrequenz.opt",
+        "Observation/RespirationRate/create-respiratory-rate_data-absent.json",
+        "Observation/RespirationRate/paragon-respiratory-rate_data-absent.json",
+        &[("items[at0004]", NULL_FLAVOUR)],
+    ),
+    (
+        "Pulsoxymetrie",
+        "Pulsoxymetrie.opt",
+        "Observation/PulseOximetry/create-pulse-oximetry-magnitude-min.json",
+        "Observation/PulseOximetry/paragon-pulse-oximetry-magnitude-min.json",
+        &[],
+    ),
+    (
+        "Blutdruck",
+        "Blutdruck.opt",
+        "Observation/BloodPressure/create-blood-pressure_systolic-magnitude-min.json",
+        "Observation/BloodPressure/paragon-blood-pressure_systolic-magnitude-min.json",
+        &[],
+    ),
+    (
+        "Blutdruck",
+        "Blutdruck.opt",
+        "Observation/BloodPressure/create-blood-pressure-absent.json",
+        "Observation/BloodPressure/paragon-create-blood-pressure-absent.json",
+        &[
+            ("items[at0004]", NULL_FLAVOUR),
+            ("items[at0005]", NULL_FLAVOUR),
+        ],
+    ),
+];
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn engine(dir: &str, opt: &str) -> Engine {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fhir_bridge")
+        .join(dir);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    let set = MappingSet::from_sources(
+        files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &LoadLimits::default(),
+    )
+    .unwrap();
+    let meta = ehrgate_templates::parse_opt(
+        &std::fs::read(corpus_dir().join("openehr/templates").join(opt)).unwrap(),
+    )
+    .unwrap();
+    Engine::new(set, Some(&meta)).unwrap()
+}
+
+fn same_value(got: &Value, want: &Value) -> bool {
+    match (got.as_f64(), want.as_f64()) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        _ => match (got.as_str(), want.as_str()) {
+            (Some(a), Some(b)) => {
+                a == b || (a.len() == 10 && b.starts_with(a) && b[10..].starts_with("T00:00:00"))
+            }
+            _ => got == want,
+        },
+    }
+}
+
+/// Differences of `got` against `want` at the mapped leaves.
+fn diff(mapped: &Instance, got: &Instance, want: &Instance, which: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, leaf) in &mapped.leaves {
+        let compare = |other: Option<&Leaf>, side: &str| -> Option<String> {
+            let Some(o) = other else {
+                return Some(format!("{path}: missing in {side}"));
+            };
+            for (field, v) in &leaf.fields {
+                // `value` of a coded text is the template's term text,
+                // which is language dependent; codes decide.
+                if field == "value" && leaf.fields.contains_key("code") {
+                    continue;
+                }
+                match o.fields.get(field) {
+                    Some(w) if same_value(v, w) => {}
+                    w => return Some(format!("{path}|{field}: {v} vs {side} {w:?}")),
+                }
+            }
+            None
+        };
+        out.extend(compare(
+            got.leaves.get(path),
+            &format!("{which} canonical output"),
+        ));
+        out.extend(compare(want.leaves.get(path), "expected"));
+    }
+    out
+}
+
+#[test]
+fn fhir_bridge_pairs_match_the_expected_compositions_at_every_mapped_path() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (dir, opt, input, expected, not_produced) in PAIRS {
+        let engine = engine(dir, opt);
+        let base = corpus_dir().join("mappings/fhir-bridge");
+        let fhir = read(&base.join(input));
+        let want = read(&base.join(expected));
+        let mapped = engine.fhir_to_instance(&fhir).unwrap().output;
+        let canonical = FhirToOpenEhr {
+            engine: &engine,
+            format: OpenEhrFormat::Canonical,
+            defaults: CanonicalDefaults {
+                language: "de".into(),
+                territory: "DE".into(),
+                composer: "ehrgate".into(),
+                time: "2020-01-01T00:00:00Z".into(),
+            },
+        }
+        .translate(&fhir)
+        .unwrap_or_else(|e| panic!("{input}: {e}: {}", e.operation_outcome()));
+        let (got, _) = from_canonical(&canonical.output);
+        let (want_inst, _) = from_canonical(&want);
+        failures.extend(
+            diff(&mapped, &got, &want_inst, "our")
+                .into_iter()
+                .map(|d| format!("{input}: {d}")),
+        );
+        if std::env::var_os("SHOW").is_some() {
+            eprintln!(
+                "{input}: mapped {:#?}\nexpected {:#?}",
+                mapped.leaves, want_inst.leaves
+            );
+        }
+        compared += mapped.leaves.len();
+        // every expected value in the entry and context is produced
+        for (path, leaf) in &want_inst.leaves {
+            let p = path.to_string();
+            let data = p.contains("/items[") || p.ends_with("/time");
+            if !data || p.contains("/name") || mapped.leaves.contains_key(path) {
+                continue;
+            }
+            let excused = not_produced
+                .iter()
+                .any(|(suffix, _)| p.ends_with(suffix) || p.contains(&format!("{suffix}/")));
+            if !excused {
+                failures.push(format!(
+                    "{input}: expected {p} {:?} not produced",
+                    leaf.fields
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // value, time, status and category per pair at least (BP: two values)
+    assert!(compared >= PAIRS.len() * 3, "{compared}");
+}
