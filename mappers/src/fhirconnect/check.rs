@@ -163,9 +163,12 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             }
         }
     }
-    // Required ELEMENTs and CLUSTERs under every present node.
-    for p in &present {
-        let Some(info) = index.node(&p.aql()) else {
+    // Required ELEMENTs and CLUSTERs under every present node. The AQL of
+    // each present path is computed once; the paths under `p` are the
+    // contiguous run after it in the ordered set.
+    let aqls: BTreeMap<&InstancePath, String> = present.iter().map(|p| (p, p.aql())).collect();
+    for (p, p_aql) in &aqls {
+        let Some(info) = index.node(p_aql) else {
             continue;
         };
         for req in &info.required_children {
@@ -175,10 +178,20 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             if !matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") {
                 continue;
             }
-            let rel = &req[p.aql().len()..];
-            let exists = present
-                .iter()
-                .any(|q| q.starts_with(p) && q.aql().starts_with(&format!("{}{rel}", p.aql())));
+            let Some(rel) = req.get(p_aql.len()..) else {
+                continue;
+            };
+            let exists = aqls
+                .range::<&InstancePath, _>((
+                    std::ops::Bound::Excluded(p),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(q, _)| q.starts_with(p))
+                .any(|(_, q_aql)| {
+                    q_aql.len() >= req.len()
+                        && q_aql.starts_with(p_aql.as_str())
+                        && q_aql[p_aql.len()..].starts_with(rel)
+                });
             if !exists {
                 issues.push(Issue {
                     code: "template.required",

@@ -40,7 +40,7 @@ pub fn create(
     let mut cur_ptr = ptr.to_owned();
     for (k, r) in resolved.iter().enumerate() {
         let is_last = k + 1 == resolved.len();
-        let parent = doc.pointer_mut(&cur_ptr)?;
+        let parent = pointer_mut(doc, &cur_ptr)?;
         if parent.is_null() {
             *parent = Value::Object(Map::new());
         }
@@ -50,10 +50,15 @@ pub fn create(
         } else {
             Value::Object(Map::new())
         };
-        let escaped = r.prop.replace('~', "~0").replace('/', "~1");
+        // FHIR property names never hold `~` or `/`; escape only if one does.
+        let escaped: std::borrow::Cow<'_, str> = if r.prop.contains(['~', '/']) {
+            r.prop.replace('~', "~0").replace('/', "~1").into()
+        } else {
+            r.prop.into()
+        };
         if r.array {
             let arr = obj
-                .entry(r.prop.clone())
+                .entry(r.prop)
                 .or_insert_with(|| Value::Array(Vec::new()))
                 .as_array_mut()?;
             if arr.is_empty() || (append_last && Some(k) == last_array) {
@@ -61,28 +66,33 @@ pub fn create(
             }
             cur_ptr = format!("{cur_ptr}/{escaped}/{}", arr.len() - 1);
         } else {
-            obj.entry(r.prop.clone()).or_insert(placeholder);
+            obj.entry(r.prop).or_insert(placeholder);
             cur_ptr = format!("{cur_ptr}/{escaped}");
         }
         out.push(Created {
             ptr: cur_ptr.clone(),
-            ty: r.ty.clone(),
+            ty: r.ty.map(str::to_owned),
         });
     }
     Some(out)
 }
 
-/// One member step resolved against the schema.
-struct Resolved {
-    prop: String,
-    ty: Option<String>,
+/// One member step resolved against the schema (names borrowed from the
+/// schema table or the path: no allocation per step).
+struct Resolved<'a> {
+    prop: &'a str,
+    ty: Option<&'a str>,
     array: bool,
 }
 
 /// Resolves property names, types and array-ness of the member steps.
-fn resolve(ty: Option<&str>, steps: &[Step], leaf_ty: Option<&str>) -> Option<Vec<Resolved>> {
+fn resolve<'a>(
+    ty: Option<&'a str>,
+    steps: &'a [Step],
+    leaf_ty: Option<&'a str>,
+) -> Option<Vec<Resolved<'a>>> {
     let s = schema();
-    let mut cur_ty = ty.map(str::to_owned);
+    let mut cur_ty = ty;
     let member_count = steps
         .iter()
         .filter(|st| matches!(st, Step::Member(_)))
@@ -96,12 +106,12 @@ fn resolve(ty: Option<&str>, steps: &[Step], leaf_ty: Option<&str>) -> Option<Ve
         };
         let is_last = out.len() + 1 == member_count;
         let want = forced.or(if is_last { leaf_ty } else { None });
-        let r = match cur_ty.as_deref() {
+        let r = match cur_ty {
             Some(owner) if s.is_complex(owner) => {
                 if let Some(el) = s.element(owner, name) {
                     Resolved {
-                        prop: el.property.to_owned(),
-                        ty: Some(el.ty.to_owned()),
+                        prop: el.property,
+                        ty: Some(el.ty),
                         array: el.array,
                     }
                 } else {
@@ -110,26 +120,23 @@ fn resolve(ty: Option<&str>, steps: &[Step], leaf_ty: Option<&str>) -> Option<Ve
                         .and_then(|w| variants.iter().find(|v| same_type(v.ty, w)))
                         .or_else(|| variants.first())?;
                     Resolved {
-                        prop: pick.property.to_owned(),
-                        ty: Some(pick.ty.to_owned()),
+                        prop: pick.property,
+                        ty: Some(pick.ty),
                         array: pick.array,
                     }
                 }
             }
             _ => Resolved {
-                prop: name.clone(),
+                prop: name.as_str(),
                 ty: None,
                 array: false,
             },
         };
-        cur_ty = match r.ty.as_deref() {
+        cur_ty = match r.ty {
             Some("ResourceList") => None,
-            _ => r.ty.clone(),
+            t => t,
         };
-        out.push(Resolved {
-            ty: cur_ty.clone(),
-            ..r
-        });
+        out.push(Resolved { ty: cur_ty, ..r });
     }
     Some(out)
 }
@@ -137,7 +144,7 @@ fn resolve(ty: Option<&str>, steps: &[Step], leaf_ty: Option<&str>) -> Option<Ve
 /// Sets the element at `ptr` to `value`; an object value is merged into an
 /// existing object (so manual constants and converted values combine).
 pub fn set(doc: &mut Value, ptr: &str, value: Value) -> bool {
-    let Some(slot) = doc.pointer_mut(ptr) else {
+    let Some(slot) = pointer_mut(doc, ptr) else {
         return false;
     };
     match (slot, value) {
@@ -149,6 +156,34 @@ pub fn set(doc: &mut Value, ptr: &str, value: Value) -> bool {
         (slot, v) => *slot = v,
     }
     true
+}
+
+/// `Value::pointer_mut` without its per-token allocation: the pointers
+/// here are built by [`create`] and hold a `~` escape only in the rare
+/// property that needs one (then the token is unescaped as RFC 6901 says).
+pub fn pointer_mut<'v>(doc: &'v mut Value, ptr: &str) -> Option<&'v mut Value> {
+    if ptr.is_empty() {
+        return Some(doc);
+    }
+    let rest = ptr.strip_prefix('/')?;
+    let mut cur = doc;
+    for token in rest.split('/') {
+        cur = match cur {
+            Value::Object(o) => {
+                if token.contains('~') {
+                    o.get_mut(&token.replace("~1", "/").replace("~0", "~"))?
+                } else {
+                    o.get_mut(token)?
+                }
+            }
+            Value::Array(a) => {
+                let i: usize = token.parse().ok()?;
+                a.get_mut(i)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 /// Removes nulls and empty objects/arrays left by elements that were
@@ -171,6 +206,27 @@ pub fn prune(v: &mut Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointer_mut_agrees_with_serde_json() {
+        let mut doc = serde_json::json!({"a": [{"b/c": 1, "d~e": 2, "f": {"g": 3}}], "": 4});
+        for ptr in [
+            "",
+            "/a",
+            "/a/0",
+            "/a/0/b~1c",
+            "/a/0/d~0e",
+            "/a/0/f/g",
+            "/a/1",
+            "/x",
+            "a",
+            "/a/x",
+            "/",
+        ] {
+            let want = doc.clone().pointer_mut(ptr).map(|v| v.clone());
+            assert_eq!(pointer_mut(&mut doc, ptr).map(|v| v.clone()), want, "{ptr}");
+        }
+    }
     use crate::fhirconnect::fhirpath::Path;
     use serde_json::json;
 

@@ -3,6 +3,7 @@
 //! read into it, so the mapping engine is written once.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use serde_json::Value;
 
@@ -63,8 +64,10 @@ impl Instance {
         &'a self,
         prefix: &'a InstancePath,
     ) -> impl Iterator<Item = (&'a InstancePath, &'a Leaf)> + 'a {
+        // Paths order lexicographically by segment, so the paths under
+        // `prefix` are one contiguous run starting at `prefix` itself.
         self.leaves
-            .iter()
-            .filter(move |(p, _)| p.starts_with(prefix))
+            .range::<InstancePath, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(p, _)| p.starts_with(prefix))
     }
 }

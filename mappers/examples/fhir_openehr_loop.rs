@@ -1,0 +1,72 @@
+//! Translates one FHIR Observation to a canonical composition and back N
+//! times each and prints the CPU time per translation (process CPU time, so
+//! a loaded machine does not inflate it); for `perf record` and for
+//! checking the criterion figures on a shared machine:
+//! `cargo run --release -p ehrgate-mappers --example fhir_openehr_loop -- [N]`.
+
+// Example code: a failed expectation is a panic with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use ehrgate_mappers::fhirconnect::canonical::CanonicalDefaults;
+use ehrgate_mappers::fhirconnect::shipped::find;
+use ehrgate_mappers::fhirconnect::translators::{FhirToOpenEhr, OpenEhrFormat, OpenEhrToFhir};
+use ehrgate_mappers::translation::Translator;
+
+fn cpu_seconds() -> f64 {
+    // utime + stime from /proc/self/stat (clock ticks, 100 Hz)
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// The `ehrgate` binary runs on mimalloc; measure what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let engine = find("EHRN Vital signs.v2").unwrap().engine().unwrap();
+    let to_openehr = FhirToOpenEhr {
+        engine: &engine,
+        format: OpenEhrFormat::Canonical,
+        defaults: CanonicalDefaults {
+            language: "en".into(),
+            territory: "DE".into(),
+            composer: "ehrgate".into(),
+            time: "2024-01-01T00:00:00Z".into(),
+        },
+    };
+    let to_fhir = OpenEhrToFhir::new(&engine);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/corpus/fhir/examples/Observation-blood-pressure.json"
+    );
+    let obs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let comp = to_openehr.translate(&obs).unwrap().output;
+    let t0 = cpu_seconds();
+    for _ in 0..n {
+        std::hint::black_box(to_openehr.translate(std::hint::black_box(&obs)).unwrap());
+    }
+    let t1 = cpu_seconds();
+    for _ in 0..n {
+        std::hint::black_box(to_fhir.translate(std::hint::black_box(&comp)).unwrap());
+    }
+    let t2 = cpu_seconds();
+    println!(
+        "fhir -> canonical: {:.1} us/resource ({:.0}/s per core)",
+        (t1 - t0) * 1e6 / n as f64,
+        n as f64 / (t1 - t0)
+    );
+    println!(
+        "canonical -> fhir: {:.1} us/resource ({:.0}/s per core)",
+        (t2 - t1) * 1e6 / n as f64,
+        n as f64 / (t2 - t1)
+    );
+}
