@@ -11,8 +11,8 @@ use super::openehr_path::{MappingPath, OpenEhrPathError};
 /// Every FHIRPath and openEHR path of a set, parsed.
 #[derive(Debug, Default)]
 pub struct Compiled {
-    fhir: HashMap<String, Path>,
-    openehr: HashMap<String, MappingPath>,
+    fhir: HashMap<String, Path, foldhash::fast::RandomState>,
+    openehr: HashMap<String, MappingPath, foldhash::fast::RandomState>,
 }
 
 /// A path of the set did not parse (the loader checks FHIRPaths; openEHR

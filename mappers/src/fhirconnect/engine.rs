@@ -12,7 +12,7 @@ use super::fhir_write::{prune, Created};
 use super::fhirpath::Node;
 use super::instance::Instance;
 use super::loader::{short_archetype, MappingSet};
-use super::openehr_path::{InstancePath, Seg};
+use super::openehr_path::{Bindings, InstancePath, Seg};
 use super::template_index::TemplateIndex;
 use super::to_fhir::{RevRun, RevScope};
 use super::to_openehr::{is_within, value_locations, Run, RunLimits, Scope};
@@ -175,7 +175,7 @@ impl Engine {
             fhir: root.clone(),
             oe: archetype.clone(),
             archetype,
-            bindings: Vec::new(),
+            bindings: Bindings::default(),
             depth: 0,
         };
         let mut run = Run {
@@ -252,7 +252,7 @@ impl Engine {
             fhir: root,
             oe: archetype.clone(),
             archetype,
-            bindings: Vec::new(),
+            bindings: Bindings::default(),
             depth: 0,
         };
         let mut run = RevRun {

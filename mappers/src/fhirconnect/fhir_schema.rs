@@ -7,6 +7,10 @@
 //! a test checks it against the schema in the corpus.
 
 use std::collections::{HashMap, HashSet};
+
+/// Lookups here run for every selected FHIR node; keys come from the
+/// generated table and mapping files, so a fast seeded hash is enough.
+type Fast = foldhash::fast::RandomState;
 use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../../data/fhir_r4_elements.tsv");
@@ -27,9 +31,9 @@ pub struct Element {
 /// The parsed table.
 #[derive(Debug)]
 pub struct Schema {
-    by_property: HashMap<&'static str, HashMap<&'static str, Element>>,
-    by_choice: HashMap<&'static str, HashMap<&'static str, Vec<Element>>>,
-    owners: HashSet<&'static str>,
+    by_property: HashMap<&'static str, HashMap<&'static str, Element, Fast>, Fast>,
+    by_choice: HashMap<&'static str, HashMap<&'static str, Vec<Element>, Fast>, Fast>,
+    owners: HashSet<&'static str, Fast>,
 }
 
 /// The table, parsed once.
@@ -40,9 +44,9 @@ pub fn schema() -> &'static Schema {
 
 impl Schema {
     fn parse(text: &'static str) -> Self {
-        let mut by_property: HashMap<_, HashMap<_, _>> = HashMap::new();
-        let mut by_choice: HashMap<_, HashMap<_, Vec<Element>>> = HashMap::new();
-        let mut owners = HashSet::new();
+        let mut by_property: HashMap<_, HashMap<_, _, Fast>, Fast> = HashMap::default();
+        let mut by_choice: HashMap<_, HashMap<_, Vec<Element>, Fast>, Fast> = HashMap::default();
+        let mut owners = HashSet::default();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let mut cols = line.split('\t');
             let (Some(owner), Some(property), Some(ty), Some(array), Some(base)) = (

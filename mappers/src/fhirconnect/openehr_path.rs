@@ -8,6 +8,7 @@
 //! what FLAT's `:N` and canonical JSON arrays need.
 
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Largest accepted openEHR path, in bytes.
@@ -272,5 +273,42 @@ mod tests {
             "/content[o]/data[at0001]/events[at0006]/data[at0003]/items[at0004]"
         );
         assert!(p.starts_with(&bound));
+    }
+}
+
+/// The paths a parent method bound (the N-th Bundle entry -> the N-th
+/// event), kept for every deeper path through the same node. A shared
+/// list: a child scope adds one binding without copying its parent's,
+/// which translations do for every selected node.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings(Option<Rc<BindingNode>>);
+
+#[derive(Debug)]
+struct BindingNode {
+    path: InstancePath,
+    parent: Bindings,
+}
+
+impl Bindings {
+    /// These bindings and `path` (the newest).
+    pub fn with(&self, path: InstancePath) -> Bindings {
+        Bindings(Some(Rc::new(BindingNode {
+            path,
+            parent: self.clone(),
+        })))
+    }
+
+    /// Newest first.
+    pub fn iter(&self) -> impl Iterator<Item = &InstancePath> {
+        std::iter::successors(self.0.as_deref(), |n| n.parent.0.as_deref()).map(|n| &n.path)
+    }
+
+    /// Binds `p` from the oldest binding to the newest, so a deeper (newer)
+    /// binding decides a shared segment.
+    pub fn apply(&self, p: &mut InstancePath) {
+        if let Some(n) = &self.0 {
+            n.parent.apply(p);
+            p.bind_from(&n.path);
+        }
     }
 }

@@ -10,6 +10,9 @@
 
 use std::collections::HashMap;
 
+/// Node lookups run several times per translated value; a fast seeded hash.
+type Fast = foldhash::fast::RandomState;
+
 use ehrgate_templates::meta::{Node, Occurrences, TermDefinitions};
 use ehrgate_templates::TemplateMeta;
 
@@ -54,9 +57,9 @@ pub struct TemplateIndex {
     pub template_id: String,
     /// FLAT tree id of the composition (first segment of every FLAT path).
     pub tree_id: String,
-    nodes: HashMap<String, NodeInfo>,
-    flat_to_aql: HashMap<String, String>,
-    web_ids: HashMap<String, String>,
+    nodes: HashMap<String, NodeInfo, Fast>,
+    flat_to_aql: HashMap<String, String, Fast>,
+    web_ids: HashMap<String, String, Fast>,
 }
 
 /// RM types that structure data but have no FLAT path segment of their own.
@@ -72,7 +75,7 @@ impl TemplateIndex {
     /// Indexes `meta`.
     pub fn new(meta: &TemplateMeta) -> Self {
         let wt = ehrgate_templates::webtemplate::build(meta);
-        let web_ids: HashMap<String, String> = wt
+        let web_ids: HashMap<String, String, Fast> = wt
             .tree
             .walk()
             .skip(1)
@@ -82,8 +85,8 @@ impl TemplateIndex {
         let mut idx = TemplateIndex {
             template_id: meta.template_id.to_string(),
             tree_id: tree_id.clone(),
-            nodes: HashMap::new(),
-            flat_to_aql: HashMap::new(),
+            nodes: HashMap::default(),
+            flat_to_aql: HashMap::default(),
             web_ids,
         };
         idx.add(&meta.root, &tree_id, true, None, &meta.language);

@@ -22,7 +22,7 @@ use super::fhirpath::{Path, Root, Step};
 use super::instance::Instance;
 use super::loader::{LoadedFile, MappingSet};
 use super::model::{Condition, Direction, Mapping, Operator, WithType};
-use super::openehr_path::{Anchor, InstancePath};
+use super::openehr_path::{Anchor, Bindings, InstancePath};
 use super::template_index::TemplateIndex;
 use super::to_openehr::RunLimits;
 use crate::translation::Warning;
@@ -36,7 +36,7 @@ pub(crate) struct RevScope {
     pub fhir: Created,
     pub oe: InstancePath,
     pub archetype: InstancePath,
-    pub bindings: Vec<InstancePath>,
+    pub bindings: Bindings,
     pub depth: usize,
 }
 
@@ -140,8 +140,7 @@ impl<'s> RevRun<'s> {
                 continue;
             };
             let element = created.last().cloned().unwrap_or_else(|| start.clone());
-            let mut bindings = scope.bindings.clone();
-            bindings.push(target.clone());
+            let bindings = scope.bindings.with(target.clone());
             let child = RevScope {
                 fhir: element.clone(),
                 oe: target.clone(),
@@ -351,9 +350,7 @@ impl<'s> RevRun<'s> {
             Anchor::Composition => InstancePath(mp.segs.clone()),
             Anchor::Context | Anchor::Reference => scope.oe.join(&mp.segs),
         };
-        for b in &scope.bindings {
-            p.bind_from(b);
-        }
+        scope.bindings.apply(&mut p);
         (p, mp.anchor)
     }
 
@@ -419,8 +416,7 @@ impl<'s> RevRun<'s> {
         if !self.has_data(target) {
             return false;
         }
-        let mut bindings = scope.bindings.clone();
-        bindings.push(target.clone());
+        let bindings = scope.bindings.with(target.clone());
         let child = RevScope {
             oe: target.clone(),
             bindings,

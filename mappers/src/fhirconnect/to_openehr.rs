@@ -23,7 +23,7 @@ use super::fhirpath::{self, Node};
 use super::instance::{Instance, Leaf};
 use super::loader::{LoadedFile, MappingSet};
 use super::model::{Condition, Direction, Manual, Mapping, Operator, WithType};
-use super::openehr_path::{Anchor, InstancePath, Seg};
+use super::openehr_path::{Anchor, Bindings, InstancePath, Seg};
 use super::template_index::TemplateIndex;
 use crate::translation::Warning;
 
@@ -53,7 +53,7 @@ pub(crate) struct Scope<'a> {
     pub fhir: Node<'a>,
     pub oe: InstancePath,
     pub archetype: InstancePath,
-    pub bindings: Vec<InstancePath>,
+    pub bindings: Bindings,
     pub depth: usize,
 }
 
@@ -124,8 +124,7 @@ impl<'s> Run<'s> {
                 target.set_last_index(next);
             }
             let before = self.out.below(&target).count();
-            let mut bindings = scope.bindings.clone();
-            bindings.push(target.clone());
+            let bindings = scope.bindings.with(target.clone());
             let child_scope = Scope {
                 resource: scope.resource.clone(),
                 fhir: node.clone(),
@@ -183,9 +182,7 @@ impl<'s> Run<'s> {
             Anchor::Composition => InstancePath(mp.segs.clone()),
             Anchor::Context | Anchor::Reference => scope.oe.join(&mp.segs),
         };
-        for b in &scope.bindings {
-            p.bind_from(b);
-        }
+        scope.bindings.apply(&mut p);
         p
     }
 
