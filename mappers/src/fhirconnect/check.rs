@@ -61,8 +61,11 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     let mut issues = Vec::new();
     let mut present: BTreeSet<InstancePath> = BTreeSet::new();
     for (path, leaf) in &inst.leaves {
-        for n in 1..=path.0.len() {
-            present.insert(InstancePath(path.0[..n].to_vec()));
+        // Longest prefix first: once one is known, so are all shorter ones.
+        for n in (1..=path.0.len()).rev() {
+            if !present.insert(InstancePath(path.0[..n].to_vec())) {
+                break;
+            }
         }
         let source = inst.sources.get(path).cloned();
         let issue = |code, message: String| Issue {

@@ -277,12 +277,45 @@ fn push_items<'a>(
     match v {
         Value::Array(items) => {
             for (i, x) in items.iter().enumerate() {
-                out.push(item(x, format!("{}.{key}[{i}]", parent.loc)));
+                out.push(item(x, child_loc(&parent.loc, key, Some(i))));
             }
         }
         Value::Null => {}
-        x => out.push(item(x, format!("{}.{key}", parent.loc))),
+        x => out.push(item(x, child_loc(&parent.loc, key, None))),
     }
+}
+
+/// `parent.key` or `parent.key[i]`: built for every selected node, so
+/// without the formatting machinery (a measured hot spot).
+pub(crate) fn child_loc(parent: &str, key: &str, index: Option<usize>) -> String {
+    let mut loc = String::with_capacity(parent.len() + key.len() + 8);
+    loc.push_str(parent);
+    loc.push('.');
+    loc.push_str(key);
+    if let Some(i) = index {
+        push_index(&mut loc, i);
+    }
+    loc
+}
+
+/// Appends `[i]`.
+pub(crate) fn push_index(loc: &mut String, i: usize) {
+    loc.push('[');
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[k..] {
+        loc.push(char::from(*d));
+    }
+    loc.push(']');
 }
 
 #[cfg(test)]
@@ -317,6 +350,20 @@ mod tests {
         let codes = run("$resource.component.code.coding.code", &v);
         assert_eq!(codes.len(), 2);
         assert_eq!(codes[1].0, "Observation.component[1].code.coding[0].code");
+    }
+
+    #[test]
+    fn child_locations_match_the_formatted_ones() {
+        for i in [0usize, 7, 10, 99, 12345, usize::MAX] {
+            assert_eq!(
+                child_loc("Observation.component", "code", Some(i)),
+                format!("Observation.component.code[{i}]")
+            );
+        }
+        assert_eq!(
+            child_loc("Observation", "status", None),
+            "Observation.status"
+        );
     }
 
     #[test]

@@ -533,12 +533,15 @@ pub(crate) fn value_locations(value: &Value, loc: &str, out: &mut Vec<String>) {
                 if k == "resourceType" {
                     continue;
                 }
-                value_locations(v, &format!("{loc}.{k}"), out);
+                value_locations(v, &super::fhirpath::child_loc(loc, k, None), out);
             }
         }
         Value::Array(a) => {
             for (i, v) in a.iter().enumerate() {
-                value_locations(v, &format!("{loc}[{i}]"), out);
+                let mut l = String::with_capacity(loc.len() + 8);
+                l.push_str(loc);
+                super::fhirpath::push_index(&mut l, i);
+                value_locations(v, &l, out);
             }
         }
         Value::Null => {}
