@@ -29,7 +29,7 @@ pub enum Anchor {
 
 /// One step of an openEHR path: an RM attribute and, for archetyped
 /// nodes, the node id (`at0004` or an archetype id).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone)]
 pub struct Seg {
     /// RM attribute (`items`, `data`, `time`, `context`). Shared (`Arc`)
     /// because paths are cloned per selected node and mostly come from the
@@ -39,6 +39,56 @@ pub struct Seg {
     pub node: Arc<str>,
     /// Index among siblings with the same attribute and node id.
     pub index: usize,
+}
+
+// === impl Seg ===
+
+/// Same text; most segments share their `Arc` with the compiled mapping
+/// path they came from, so the pointer check usually answers (paths are
+/// compared on every instance-map lookup: a measured hot spot).
+fn same_str(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
+}
+
+fn cmp_str(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
+    if Arc::ptr_eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        (**a).cmp(&**b)
+    }
+}
+
+impl PartialEq for Seg {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+            && same_str(&self.attr, &other.attr)
+            && same_str(&self.node, &other.node)
+    }
+}
+
+impl Eq for Seg {}
+
+impl std::hash::Hash for Seg {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (*self.attr).hash(state);
+        (*self.node).hash(state);
+        self.index.hash(state);
+    }
+}
+
+impl PartialOrd for Seg {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Field order as the derived one had it: attribute, node, index.
+impl Ord for Seg {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        cmp_str(&self.attr, &other.attr)
+            .then_with(|| cmp_str(&self.node, &other.node))
+            .then_with(|| self.index.cmp(&other.index))
+    }
 }
 
 /// A parsed mapping path.
