@@ -36,39 +36,52 @@ pub fn create(
 ) -> Option<Vec<Created>> {
     let resolved = resolve(ty, steps, leaf_ty)?;
     let last_array = resolved.iter().rposition(|r| r.array);
-    let mut out = Vec::new();
-    let mut cur_ptr = ptr.to_owned();
+    let mut out = Vec::with_capacity(resolved.len());
+    let mut cur_ptr = String::with_capacity(ptr.len() + 32);
+    cur_ptr.push_str(ptr);
+    // Descend once from `ptr` instead of resolving the growing pointer
+    // from the root at every step.
+    let mut cur = pointer_mut(doc, ptr)?;
     for (k, r) in resolved.iter().enumerate() {
         let is_last = k + 1 == resolved.len();
-        let parent = pointer_mut(doc, &cur_ptr)?;
-        if parent.is_null() {
-            *parent = Value::Object(Map::new());
+        if cur.is_null() {
+            *cur = Value::Object(Map::new());
         }
-        let obj = parent.as_object_mut()?;
+        let obj = cur.as_object_mut()?;
         let placeholder = if is_last {
             Value::Null
         } else {
             Value::Object(Map::new())
         };
+        cur_ptr.push('/');
         // FHIR property names never hold `~` or `/`; escape only if one does.
-        let escaped: std::borrow::Cow<'_, str> = if r.prop.contains(['~', '/']) {
-            r.prop.replace('~', "~0").replace('/', "~1").into()
+        if r.prop.contains(['~', '/']) {
+            cur_ptr.push_str(&r.prop.replace('~', "~0").replace('/', "~1"));
         } else {
-            r.prop.into()
-        };
-        if r.array {
-            let arr = obj
-                .entry(r.prop)
-                .or_insert_with(|| Value::Array(Vec::new()))
-                .as_array_mut()?;
+            cur_ptr.push_str(r.prop);
+        }
+        let slot = obj.entry(r.prop).or_insert_with(|| {
+            if r.array {
+                Value::Array(Vec::new())
+            } else {
+                Value::Null
+            }
+        });
+        cur = if r.array {
+            let arr = slot.as_array_mut()?;
             if arr.is_empty() || (append_last && Some(k) == last_array) {
                 arr.push(placeholder);
             }
-            cur_ptr = format!("{cur_ptr}/{escaped}/{}", arr.len() - 1);
+            let i = arr.len() - 1;
+            cur_ptr.push('/');
+            cur_ptr.push_str(&i.to_string());
+            arr.get_mut(i)?
         } else {
-            obj.entry(r.prop).or_insert(placeholder);
-            cur_ptr = format!("{cur_ptr}/{escaped}");
-        }
+            if slot.is_null() && !is_last {
+                *slot = placeholder;
+            }
+            slot
+        };
         out.push(Created {
             ptr: cur_ptr.clone(),
             ty: r.ty.map(str::to_owned),
