@@ -141,11 +141,15 @@ impl<'s> RevRun<'s> {
             };
             let element = created.last().cloned().unwrap_or_else(|| start.clone());
             let bindings = scope.bindings.with(target.clone());
+            // Only the fields not replaced are cloned (scopes are built for
+            // every instance: a measured hot spot).
             let child = RevScope {
+                resource: scope.resource.clone(),
                 fhir: element.clone(),
                 oe: target.clone(),
+                archetype: scope.archetype.clone(),
                 bindings,
-                ..scope.clone()
+                depth: scope.depth,
             };
             let mut structural = false;
             if let Some(r) = &m.reference {
@@ -154,8 +158,10 @@ impl<'s> RevRun<'s> {
                 let ref_scope = RevScope {
                     resource: res.clone(),
                     fhir: res,
+                    oe: child.oe.clone(),
+                    archetype: child.archetype.clone(),
+                    bindings: child.bindings.clone(),
                     depth: scope.depth + 1,
-                    ..child.clone()
                 };
                 for c in &r.mappings {
                     self.mapping(c, &ref_scope);
@@ -165,9 +171,12 @@ impl<'s> RevRun<'s> {
                 structural = true;
                 if let Some(model) = self.set.model(slot) {
                     let slot_scope = RevScope {
+                        resource: child.resource.clone(),
+                        fhir: child.fhir.clone(),
+                        oe: child.oe.clone(),
                         archetype: target.clone(),
+                        bindings: child.bindings.clone(),
                         depth: scope.depth + 1,
-                        ..child.clone()
                     };
                     self.model(model, &slot_scope);
                 }
@@ -418,9 +427,12 @@ impl<'s> RevRun<'s> {
         }
         let bindings = scope.bindings.with(target.clone());
         let child = RevScope {
+            resource: scope.resource.clone(),
+            fhir: scope.fhir.clone(),
             oe: target.clone(),
+            archetype: scope.archetype.clone(),
             bindings,
-            ..scope.clone()
+            depth: scope.depth,
         };
         let mut structural = false;
         if let Some(fb) = &m.followed_by {
@@ -465,16 +477,15 @@ impl<'s> RevRun<'s> {
             return false;
         }
         let (base, anchor) = self.target(m.with.as_ref().and_then(|w| w.openehr.as_deref()), scope);
-        self.instances(&base, anchor, scope).iter().any(|t| {
-            self.would_produce(
-                m,
-                t,
-                &RevScope {
-                    depth: scope.depth + 1,
-                    ..scope.clone()
-                },
-            )
-        })
+        let instances = self.instances(&base, anchor, scope);
+        if instances.is_empty() {
+            return false;
+        }
+        let deeper = RevScope {
+            depth: scope.depth + 1,
+            ..scope.clone()
+        };
+        instances.iter().any(|t| self.would_produce(m, t, &deeper))
     }
 }
 

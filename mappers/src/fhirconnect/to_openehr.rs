@@ -208,8 +208,10 @@ impl<'s> Run<'s> {
         let ref_scope = Scope {
             resource: resource.clone(),
             fhir: resource,
+            oe: scope.oe.clone(),
+            archetype: scope.archetype.clone(),
+            bindings: scope.bindings.clone(),
             depth: scope.depth + 1,
-            ..scope.clone()
         };
         for m in mappings {
             self.mapping(m, &ref_scope);
