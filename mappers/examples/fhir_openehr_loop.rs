@@ -50,23 +50,30 @@ fn main() {
     let obs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let comp = to_openehr.translate(&obs).unwrap().output;
+    // `fwd` or `back` as second argument runs one direction only (for perf).
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let (n_fwd, n_back) = match only.as_str() {
+        "fwd" => (n, 0),
+        "back" => (0, n),
+        _ => (n, n),
+    };
     let t0 = cpu_seconds();
-    for _ in 0..n {
+    for _ in 0..n_fwd {
         std::hint::black_box(to_openehr.translate(std::hint::black_box(&obs)).unwrap());
     }
     let t1 = cpu_seconds();
-    for _ in 0..n {
+    for _ in 0..n_back {
         std::hint::black_box(to_fhir.translate(std::hint::black_box(&comp)).unwrap());
     }
     let t2 = cpu_seconds();
     println!(
         "fhir -> canonical: {:.1} us/resource ({:.0}/s per core)",
-        (t1 - t0) * 1e6 / n as f64,
-        n as f64 / (t1 - t0)
+        (t1 - t0) * 1e6 / n_fwd.max(1) as f64,
+        n_fwd as f64 / (t1 - t0).max(1e-9)
     );
     println!(
         "canonical -> fhir: {:.1} us/resource ({:.0}/s per core)",
-        (t2 - t1) * 1e6 / n as f64,
-        n as f64 / (t2 - t1)
+        (t2 - t1) * 1e6 / n_back.max(1) as f64,
+        n_back as f64 / (t2 - t1).max(1e-9)
     );
 }

@@ -152,7 +152,17 @@ impl Engine {
         let bundle_context = self.profile() == "Bundle";
         let wrapped;
         let (input, prefix) = if bundle_context && rt != "Bundle" {
-            wrapped = json!({"resourceType": "Bundle", "entry": [{"resource": resource}]});
+            // Built directly: `json!` would copy the resource through
+            // serde's serializer.
+            let mut entry = serde_json::Map::new();
+            entry.insert("resource".to_owned(), resource.clone());
+            let mut bundle = serde_json::Map::new();
+            bundle.insert(
+                "resourceType".to_owned(),
+                Value::String("Bundle".to_owned()),
+            );
+            bundle.insert("entry".to_owned(), Value::Array(vec![Value::Object(entry)]));
+            wrapped = Value::Object(bundle);
             (&wrapped, Some("Bundle.entry[0].resource"))
         } else {
             if let Some(expected) = self.start_resource_type() {
@@ -202,9 +212,23 @@ impl Engine {
                 .map_or(loc.to_owned(), |rest| format!("{rt}{rest}")),
             None => loc.to_owned(),
         };
+        // A location is mapped when it or one of its ancestors (a prefix
+        // ending before `.` or `[`) was consumed: hash lookups per
+        // ancestor instead of comparing every location with every consumed
+        // one (a measured hot spot).
+        let consumed: HashSet<&str, foldhash::fast::RandomState> =
+            run.consumed.iter().map(String::as_str).collect();
+        let covered = |l: &str| {
+            consumed.contains(l)
+                || l.char_indices()
+                    .any(|(i, c)| (c == '.' || c == '[') && consumed.contains(&l[..i]))
+        };
+        debug_assert!(locs
+            .iter()
+            .all(|l| covered(l) == run.consumed.iter().any(|c| is_within(l, c))));
         let unmapped = locs
             .into_iter()
-            .filter(|l| !run.consumed.iter().any(|c| is_within(l, c)))
+            .filter(|l| !covered(l))
             .map(|l| Unmapped {
                 location: rename(&l),
                 reason: "no mapping for element".to_owned(),
