@@ -9,6 +9,9 @@
 //! - [`proxy`]: the hyper server and client, the per-request pipeline,
 //!   upstream health, retries, reload and shutdown.
 //! - [`tls`]: rustls server config with reloadable certificates.
+//! - [`admin`]: the admin API (release control) on its own listener, its
+//!   change history and the state store.
+//! - [`telemetry`]: metrics, the JSON access log, the audit log, traces.
 //! - [`outcome`]: FHIR `OperationOutcome` bodies for every error we answer.
 
 #![forbid(unsafe_code)]
@@ -18,4 +21,5 @@ pub mod config;
 pub mod outcome;
 pub mod proxy;
 pub mod routing;
+pub mod telemetry;
 pub mod tls;
