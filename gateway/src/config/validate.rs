@@ -301,10 +301,16 @@ fn check_admin(config: &Config, issues: &mut Issues<'_>) {
     );
     issues.found.extend(found.into_inner());
     if let Some(a) = &config.admin {
-        let clash = config
-            .listeners
-            .iter()
-            .any(|l| l.bind.get_ref() == a.bind.get_ref());
+        // Port 0 (any free port, tests) never clashes.
+        let admin_addr = a
+            .bind
+            .get_ref()
+            .parse::<SocketAddr>()
+            .ok()
+            .filter(|x| x.port() != 0);
+        let clash = config.listeners.iter().any(|l| {
+            l.bind.get_ref().parse::<SocketAddr>().ok() == admin_addr && admin_addr.is_some()
+        });
         if clash {
             issues.at(
                 &a.bind,
