@@ -268,6 +268,7 @@ where
         .map_err(|e| AdminError::BadRequest(format!("body is not the expected JSON: {e}")))
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(internal)`
 fn internal(e: super::store::StoreError) -> AdminError {
     AdminError::Internal {
         code: "admin.store",

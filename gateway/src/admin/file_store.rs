@@ -43,6 +43,12 @@ pub struct FileStore {
 impl FileStore {
     /// Opens (or starts) the state file at `path`.
     pub fn open(path: &Path, history_limit: usize) -> Result<FileStore, StoreError> {
+        // The folder may not exist yet (a fresh volume); the file is
+        // created with the first change.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        }
         let doc = match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Document {
                 format: FORMAT,

@@ -122,6 +122,6 @@ mod tests {
             WeightBp::from_bp(1)
         );
         assert_eq!(o.pins[&("fhir".to_string(), "beta".to_string())], None);
-        assert_eq!(o.flag_switches["new-ui"], true);
+        assert!(o.flag_switches["new-ui"]);
     }
 }

@@ -70,6 +70,9 @@ impl LineWriter {
         capacity: usize,
         dropped: Arc<AtomicU64>,
     ) -> Result<LineWriter, LogOpenError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -121,6 +124,7 @@ impl LineWriter {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // the thread owns its receiver
 fn run(rx: Receiver<Msg>, out: Box<dyn Write + Send>) {
     let mut out = BufWriter::with_capacity(64 * 1024, out);
     loop {

@@ -90,13 +90,16 @@ pub struct MllpSeries {
     pub latency: Histogram,
 }
 
+/// An MLLP series: listener name and outcome.
+pub type MllpKey = (Arc<str>, &'static str);
+
 /// Reads template cache counters at scrape time.
 pub type CacheStatsFn = Box<dyn Fn() -> CacheStats + Send + Sync>;
 
 /// All metrics of one gateway process.
 pub struct Metrics {
     pub(super) series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
-    pub(super) mllp: RwLock<HashMap<(Arc<str>, &'static str), Arc<MllpSeries>>>,
+    pub(super) mllp: RwLock<HashMap<MllpKey, Arc<MllpSeries>>>,
     pub(super) template_caches: RwLock<Vec<(Arc<str>, CacheStatsFn)>>,
     /// Log lines dropped because a log writer could not keep up.
     pub log_lines_dropped: Arc<AtomicU64>,
