@@ -116,6 +116,8 @@ pub struct TelemetryConfig {
     /// OTLP/HTTP endpoint (`http://collector:4318`); traces are exported
     /// only when it is set.
     pub otlp_endpoint: Option<Spanned<String>>,
+    /// CA certificate (PEM) an `https://` collector's certificate chains to.
+    pub otlp_ca: Option<PathBuf>,
     /// `service.name` of exported spans.
     pub service_name: String,
 }
@@ -127,6 +129,7 @@ impl Default for TelemetryConfig {
             audit_log: None,
             log_buffer_lines: 65_536,
             otlp_endpoint: None,
+            otlp_ca: None,
             service_name: "ehrgate".into(),
         }
     }
@@ -192,6 +195,12 @@ pub(super) fn check(
             at(
                 ep,
                 format!("otlp_endpoint `{}` is not an http(s):// URL", ep.get_ref()),
+            );
+        } else if ep.get_ref().starts_with("https://") && telemetry.otlp_ca.is_none() {
+            at(
+                ep,
+                "an https:// otlp_endpoint needs `otlp_ca` (the CA its certificate chains to)"
+                    .into(),
             );
         }
     }

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod exposition;
 pub mod line_writer;
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 
 use std::path::Path;
 use std::sync::Arc;
