@@ -559,3 +559,36 @@ async fn a_weight_change_under_load_fails_no_request() {
     assert_eq!(served_by(px, "/fhir/Patient/x", "acme").await, "modern");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn admin_changes_survive_a_config_reload() {
+    let (s, c) = upstreams().await;
+    let dir = admin_config(&s.url(), &c.url(), "");
+    let gw = start_gateway(&dir.path()).await;
+    let (px, ad) = (gw.local_addrs()[0], gw.admin_addr().unwrap());
+    admin(
+        ad,
+        "PUT",
+        "/v1/routes/fhir/weight",
+        W,
+        json!({"percent": 100, "reason": "a"}),
+    )
+    .await;
+    admin(ad, "PUT", "/v1/flags/beta-ui", W, json!({"on": true})).await;
+    // the file changes (a new tenant) and is reloaded
+    let text = std::fs::read_to_string(dir.path()).unwrap().replace(
+        "[[tenant]]\nid = \"beta\"",
+        "[[tenant]]\nid = \"beta\"\n\n[[tenant]]\nid = \"gamma\"",
+    );
+    std::fs::write(dir.path(), text).unwrap();
+    let table_rev = gw
+        .reload(ehrgate::config::load(&dir.path()).unwrap())
+        .unwrap();
+    let (_, routing) = admin(ad, "GET", "/v1/routing", R, Value::Null).await;
+    assert_eq!(routing["table_revision"], table_rev);
+    assert_eq!(routing["revision"], 2, "a reload is not an admin change");
+    assert_eq!(routing["routes"][1]["weight"], 100.0);
+    assert_eq!(served_by(px, "/fhir/Patient/1", "gamma").await, "modern");
+    assert_eq!(served_by(px, "/ui/a", "gamma").await, "modern");
+    gw.shutdown().await;
+}

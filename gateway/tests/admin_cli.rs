@@ -270,3 +270,51 @@ async fn refused_commands_exit_non_zero_with_the_reason() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reaches_a_tls_admin_api_trusting_only_the_given_ca() {
+    let s = TestUpstream::start("legacy").await;
+    let c = TestUpstream::start("modern").await;
+    let dir = admin_config(&s.url(), &c.url(), "");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    dir.write("admin.crt", &cert.cert.pem());
+    dir.write("admin.key", &cert.key_pair.serialize_pem());
+    let text = std::fs::read_to_string(dir.path()).unwrap().replace(
+        "state_file = \"state/release.json\"",
+        "state_file = \"state/release.json\"\ntls = { cert = \"admin.crt\", key = \"admin.key\" }",
+    );
+    std::fs::write(dir.path(), text).unwrap();
+    let gw = start_gateway(&dir.path()).await;
+    let ad = gw.admin_addr().unwrap();
+    let url = format!("https://localhost:{}", ad.port());
+    let ca = dir.dir.path().join("admin.crt");
+    let ca = ca.to_str().unwrap();
+
+    let out = ehrgate(
+        ad,
+        Some(WRITE_TOKEN),
+        &[
+            "weights",
+            "set",
+            "fhir",
+            "20",
+            "--reason",
+            "tls",
+            "--admin-url",
+            &url,
+            "--ca",
+            ca,
+        ],
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.stdout.starts_with("revision 1"), "{}", out.stdout);
+    // without the CA the https URL is refused before any request
+    let out = ehrgate(ad, Some(READ_TOKEN), &["history", "--admin-url", &url]).await;
+    assert!(!out.ok);
+    assert!(out.stderr.contains("needs --ca"), "{}", out.stderr);
+    // plain HTTP to the TLS port gets no answer the CLI accepts
+    let out = ehrgate(ad, Some(READ_TOKEN), &["history", "--timeout", "2"]).await;
+    assert!(!out.ok);
+    gw.shutdown().await;
+}

@@ -440,3 +440,68 @@ async fn access_and_audit_logs_hold_no_identifiers_from_paths_queries_or_bodies(
         (Some("viewer"), Some("admin.forbidden"))
     );
 }
+
+#[tokio::test]
+async fn template_cache_and_mllp_hooks_show_in_metrics() {
+    let s = TestUpstream::start("legacy").await;
+    let c = TestUpstream::start("modern").await;
+    let dir = admin_config(&s.url(), &c.url(), "");
+    let gw = start_gateway(&dir.path()).await;
+    let ad = gw.admin_addr().unwrap();
+    let metrics = &gw.shared().telemetry.metrics;
+    metrics.register_template_cache(
+        "opt",
+        Box::new(|| ehrgate_templates::store::CacheStats {
+            hits: 7,
+            misses: 3,
+            ..Default::default()
+        }),
+    );
+    let listener: std::sync::Arc<str> = std::sync::Arc::from("adt-in");
+    for _ in 0..4 {
+        metrics.record_mllp(&listener, "aa", Duration::from_millis(2));
+    }
+    metrics.record_mllp(&listener, "ae", Duration::from_millis(40));
+    let samples = scrape(ad).await;
+    assert_eq!(
+        value(
+            &samples,
+            "ehrgate_template_cache_hits_total",
+            &[("cache", "opt")]
+        ),
+        7.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "ehrgate_template_cache_misses_total",
+            &[("cache", "opt")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "ehrgate_mllp_messages_total",
+            &[("listener", "adt-in"), ("outcome", "aa")]
+        ),
+        4.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "ehrgate_mllp_duration_seconds_count",
+            &[("listener", "adt-in")]
+        ),
+        5.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "ehrgate_mllp_duration_seconds_bucket",
+            &[("listener", "adt-in"), ("outcome", "ae"), ("le", "0.025")]
+        ),
+        0.0
+    );
+    gw.shutdown().await;
+}

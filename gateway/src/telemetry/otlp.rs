@@ -126,7 +126,7 @@ pub fn start(
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(HttpConnector::new());
+        .wrap_connector(http_connector());
     let client = ExportClient {
         handle,
         client: Client::builder(TokioExecutor::new()).build(https),
@@ -154,6 +154,13 @@ pub fn start(
         },
         tracer,
     ))
+}
+
+/// A TCP connector that lets https:// through to the TLS layer.
+fn http_connector() -> HttpConnector {
+    let mut c = HttpConnector::new();
+    c.enforce_http(false);
+    c
 }
 
 #[cfg(test)]

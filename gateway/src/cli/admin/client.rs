@@ -115,7 +115,7 @@ pub fn call(
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(HttpConnector::new());
+            .wrap_connector(http_connector());
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
         let resp = tokio::time::timeout(timeout, client.request(req))
             .await
@@ -140,4 +140,11 @@ pub fn call(
         };
         Ok(Reply { status, body })
     })
+}
+
+/// A TCP connector that lets https:// through to the TLS layer.
+fn http_connector() -> HttpConnector {
+    let mut c = HttpConnector::new();
+    c.enforce_http(false);
+    c
 }
