@@ -38,7 +38,7 @@ impl Flaky {
                 if n < drops {
                     // Linger 0 makes the close a reset, as a crashing
                     // backend's kernel would send.
-                    let _ = down.set_linger(Some(std::time::Duration::ZERO));
+                    let _ = down.set_zero_linger();
                     let _ = down.shutdown().await;
                     drop(down);
                     continue;
