@@ -37,6 +37,19 @@ async fn tokens_are_required_and_read_only_tokens_cannot_write() {
     let gw = start_gateway(&dir.path()).await;
     let ad = gw.admin_addr().unwrap();
 
+    let a = common::send(
+        &client(),
+        ad,
+        "GET",
+        "/v1/routing",
+        &[],
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(
+        a.header("www-authenticate"),
+        "Bearer realm=\"ehrgate-admin\""
+    );
     for path in ["/v1/routing", "/v1/history", "/metrics"] {
         let (status, body) = admin(ad, "GET", path, None, Value::Null).await;
         assert_eq!(status, 401, "{path}");

@@ -60,7 +60,16 @@ where
 {
     let resp = match route(&ctx, req).await {
         Ok(resp) => resp,
-        Err(e) => json_response(e.status(), &e.body()),
+        Err(e) => {
+            let mut resp = json_response(e.status(), &e.body());
+            if matches!(e, AdminError::Unauthorized) {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer realm=\"ehrgate-admin\""),
+                );
+            }
+            resp
+        }
     };
     Ok(resp)
 }
