@@ -3,7 +3,7 @@
 //! that is safe to replay (conditional update on a business identifier, or
 //! PUT to the deterministic id).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::config::BundleType;
 use super::ctx::Ctx;
@@ -22,10 +22,10 @@ pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
     }
     for e in all {
         let mut r = Obj::with_capacity(e.resource.len() + 2);
-        r.insert("resourceType".into(), Json::from(e.rtype));
+        r.insert("resourceType", Json::from(e.rtype));
         let conditional = kind == BundleType::Transaction && e.conditional.is_some();
         if !conditional {
-            r.insert("id".into(), Json::from(e.id.as_str()));
+            r.insert("id", Json::from(e.id.clone()));
         }
         r.extend(e.resource);
         let mut entry = Obj::with_capacity(3);

@@ -2,7 +2,7 @@
 //! AllergyIntolerance, DG1 -> Condition, PR1 -> Procedure (IG AL1, DG1,
 //! PR1 segment maps).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -19,7 +19,7 @@ fn code_with_description(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> Option<Jso
     if let Some(text) = seg.text(4) {
         match &mut code {
             Some(Json::Object(o)) => {
-                o.entry("text").or_insert(Json::from(text));
+                o.get_or_insert_with("text", || Json::from(text));
             }
             _ => {
                 let mut o = Obj::new();
@@ -143,7 +143,7 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             set(
                 &mut d,
                 "use",
-                concept(&super::tables::v2_system("0052"), &t, disp.as_deref()),
+                concept(super::tables::v2_system("0052"), t, disp.as_deref()),
             );
         }
         push(ctx.res(enc), "diagnosis", d);
@@ -243,7 +243,7 @@ pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let policy = seg.text(36);
     if let Some(pn) = &policy {
         let mut i = Obj::new();
-        set(&mut i, "value", pn.as_str());
+        set(&mut i, "value", pn.clone());
         push(&mut c, "identifier", i);
     }
     set(&mut c, "status", "active");

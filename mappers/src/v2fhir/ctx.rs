@@ -276,7 +276,7 @@ pub struct Ctx<'m, 'a> {
     /// Bundle.timestamp (MSH-7).
     pub timestamp: Option<String>,
     /// Bundle.identifier (MSH-10).
-    pub bundle_identifier: Option<serde_json::Value>,
+    pub bundle_identifier: Option<super::json::Json>,
     /// Resources MessageHeader.focus points to.
     pub focus: Vec<usize>,
     /// The text of the current MDM document, collected from OBX.
@@ -367,7 +367,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// The fullUrl of entry `i` as a Reference.
-    pub fn reference(&self, i: usize) -> serde_json::Value {
+    pub fn reference(&self, i: usize) -> super::json::Json {
         super::json::reference(&self.entries[i].full_url)
     }
 
@@ -393,7 +393,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Reference to the Encounter, if there is one.
-    pub fn encounter_ref(&self) -> Option<serde_json::Value> {
+    pub fn encounter_ref(&self) -> Option<super::json::Json> {
         self.encounter.map(|i| self.reference(i))
     }
 }

@@ -59,7 +59,7 @@ mod zseg;
 pub use config::{BundleType, Config, ZMap};
 pub use error::V2FhirError;
 
-use serde_json::Value as Json;
+use json::Json;
 
 use crate::hl7v2::Message;
 use crate::translation::{Translation, Translator};
@@ -291,12 +291,45 @@ fn seg_field_count(seg: &Seg<'_>) -> usize {
     seg.field_count()
 }
 
+// === impl V2ToFhir (outputs) ===
+
+impl V2ToFhir {
+    /// Translates `msg` and appends the Bundle as compact JSON to `out`;
+    /// the returned translation carries the report (its output is the
+    /// number of bytes written). The fast path: no `serde_json::Value` is
+    /// built, and the bytes are those `serde_json::to_writer` writes for
+    /// [`Translator::translate`]'s output.
+    pub fn translate_into(
+        &self,
+        msg: &Message<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<Translation<usize>, V2FhirError> {
+        let t = self.run(msg)?;
+        let start = out.len();
+        t.output.write(out);
+        let written = out.len() - start;
+        Ok(t.map(|_| written))
+    }
+
+    /// Translates `msg` to the Bundle's compact JSON bytes.
+    pub fn translate_to_vec(&self, msg: &Message<'_>) -> Result<Translation<Vec<u8>>, V2FhirError> {
+        let mut out = Vec::with_capacity(msg.input().len().saturating_mul(3));
+        let t = self.translate_into(msg, &mut out)?;
+        Ok(t.map(|_| out))
+    }
+}
+
+/// The original shape: the Bundle as a `serde_json::Value` (built from the
+/// internal tree; [`V2ToFhir::translate_into`] skips that step).
 impl Translator for V2ToFhir {
     type Input<'a> = &'a Message<'a>;
-    type Output = Json;
+    type Output = serde_json::Value;
     type Error = V2FhirError;
 
-    fn translate(&self, input: Self::Input<'_>) -> Result<Translation<Json>, V2FhirError> {
-        self.run(input)
+    fn translate(
+        &self,
+        input: Self::Input<'_>,
+    ) -> Result<Translation<serde_json::Value>, V2FhirError> {
+        Ok(self.run(input)?.map(|b| b.to_value()))
     }
 }

@@ -2,7 +2,7 @@
 //! AIS add participants and the service (IG AIL/AIP/AIS[Appointment]);
 //! TQ1 (v2.6+) or SCH-11 (TQ, older versions) give start and end.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
