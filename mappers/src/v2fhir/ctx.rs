@@ -2,7 +2,6 @@
 //! the roles they play (the Patient, the current order...), and the
 //! bookkeeping of which fields were used so nothing is dropped silently.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::hl7v2::{Message, Segment, Value};
@@ -246,7 +245,8 @@ pub struct Ctx<'m, 'a> {
     pub control_id: String,
     /// Entries in creation order.
     pub entries: Vec<Entry>,
-    by_url: HashMap<String, usize>,
+    /// Entry index by id digest, to merge a resource named twice.
+    by_digest: Vec<([u8; 16], usize)>,
     /// Unmapped input.
     pub unmapped: Vec<Unmapped>,
     /// Doubts.
@@ -307,7 +307,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             sender,
             control_id: msg.control_id().unwrap_or_default(),
             entries: Vec::with_capacity(16),
-            by_url: HashMap::with_capacity(16),
+            by_digest: Vec::with_capacity(16),
             unmapped: Vec::new(),
             warnings: Vec::new(),
             header: None,
@@ -331,26 +331,32 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Adds a resource; when one with the same fullUrl exists (the same
     /// practitioner named twice) the existing entry is kept and returned.
     pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj) -> usize {
-        let (id, conditional) = match key {
-            Key::Ident(system, value) => (
-                ids::uuid(&[rtype, system, value]),
-                Some(format!(
-                    "{rtype}?identifier={}|{}",
-                    ids::query_escape(system),
-                    ids::query_escape(value)
-                )),
-            ),
+        let (digest, conditional) = match key {
+            Key::Ident(system, value) => {
+                let mut url = String::with_capacity(rtype.len() + 12 + system.len() + value.len());
+                url.push_str(rtype);
+                url.push_str("?identifier=");
+                ids::push_query_escaped(system, &mut url);
+                url.push('|');
+                ids::push_query_escaped(value, &mut url);
+                (ids::digest(&[rtype, system, value]), Some(url))
+            }
             Key::Pos(disc) => (
-                ids::uuid(&[&self.sender, &self.control_id, rtype, disc]),
+                ids::digest(&[&self.sender, &self.control_id, rtype, disc]),
                 None,
             ),
         };
-        let full_url = format!("urn:uuid:{id}");
-        if let Some(&i) = self.by_url.get(&full_url) {
+        // a linear scan: a message has tens of resources, and comparing
+        // 16 bytes beats hashing a 45-byte URL
+        if let Some(&(_, i)) = self.by_digest.iter().find(|(d, _)| *d == digest) {
             return i;
         }
+        let mut full_url = String::with_capacity(45);
+        full_url.push_str("urn:uuid:");
+        ids::push_uuid(&digest, &mut full_url);
+        let id = full_url["urn:uuid:".len()..].to_owned();
         let i = self.entries.len();
-        self.by_url.insert(full_url.clone(), i);
+        self.by_digest.push((digest, i));
         self.entries.push(Entry {
             rtype,
             full_url,

@@ -131,19 +131,52 @@ const fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Whether any of the 8 bytes in `w` may need escaping: a byte below
+/// 0x20, a quote or a backslash (the classic "has zero byte" / "has less than"
+/// word tricks). It never misses one; a rare false positive only sends the
+/// word to the byte loop.
+const fn word_may_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGH
+    }
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | has_zero(w ^ (ONES * 0x22)) | has_zero(w ^ (ONES * 0x5c))) != 0
+}
+
 /// Writes `s` as a JSON string literal, escaped as serde_json escapes.
+/// Clinical text rarely needs escaping, so runs of plain bytes are found a
+/// word at a time and copied whole.
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !needs_escape(b) {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if !word_may_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        let mut j = i;
+        while j < end && !needs_escape(bytes[j]) {
+            j += 1;
+        }
+        if j == end {
+            i = end;
             continue;
         }
-        out.extend_from_slice(&bytes[start..i]);
-        start = i + 1;
+        i = j + 1;
+        let b = bytes[j];
+        out.extend_from_slice(&bytes[start..j]);
+        start = j + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -511,6 +544,22 @@ mod tests {
 
     fn decimal_or_float(x: f64) -> Json {
         serde_json::Number::from_f64(x).map_or(Json::Bool(false), Json::Number)
+    }
+
+    #[test]
+    fn escapes_at_every_offset_of_a_word() {
+        for len in 0..20 {
+            for pos in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '\u{7f}', ' '] {
+                    let mut text: String = "abcdefghijklmnopqrstu".chars().take(len).collect();
+                    text.replace_range(pos..=pos, &special.to_string());
+                    let mut ours = Vec::new();
+                    write_str(&text, &mut ours);
+                    let theirs = serde_json::to_vec(&text).unwrap_or_default();
+                    assert_eq!(ours, theirs, "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]
