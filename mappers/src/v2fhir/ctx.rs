@@ -85,6 +85,9 @@ impl fmt::Display for Loc<'_> {
 pub struct Seg<'a> {
     seg: Segment<'a>,
     occ: usize,
+    /// The fields, split once: maps read fields out of order and many
+    /// times, and `Segment::field` scans from the start on each call.
+    fields: Vec<Value<'a>>,
     used: Vec<(usize, u64)>,
 }
 
@@ -94,6 +97,7 @@ impl<'a> Seg<'a> {
         Self {
             seg,
             occ,
+            fields: seg.fields().map(|(_, v)| v).collect(),
             used: Vec::new(),
         }
     }
@@ -110,7 +114,15 @@ impl<'a> Seg<'a> {
 
     /// The highest field sequence present.
     pub fn field_count(&self) -> usize {
-        self.seg.field_count()
+        self.fields.len()
+    }
+
+    /// Field `seq` (empty when absent), from the split fields.
+    fn field(&self, seq: usize) -> Value<'a> {
+        match seq.checked_sub(1).and_then(|i| self.fields.get(i)) {
+            Some(v) => *v,
+            None => self.seg.field(0),
+        }
     }
 
     /// The location of field `seq`.
@@ -126,13 +138,13 @@ impl<'a> Seg<'a> {
     /// Field `seq`, marked as fully used.
     pub fn take(&mut self, seq: usize) -> Value<'a> {
         self.mark(seq, ALL);
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// Field `seq`, marking only the components in `mask` as used.
     pub fn take_c(&mut self, seq: usize, mask: u64) -> Value<'a> {
         self.mark(seq, mask);
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// The trimmed text of field `seq` (marked used).
@@ -142,7 +154,7 @@ impl<'a> Seg<'a> {
 
     /// Field `seq` without marking it (for conditions).
     pub fn peek(&self, seq: usize) -> Value<'a> {
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// Marks components of field `seq` as used.
@@ -157,7 +169,7 @@ impl<'a> Seg<'a> {
     /// rule used.
     pub fn report(&self, out: &mut Vec<Unmapped>) {
         let is_msh = self.seg.name() == "MSH";
-        for (seq, v) in self.seg.fields() {
+        for (seq, v) in (1..).zip(self.fields.iter().copied()) {
             if (is_msh && seq <= 2) || !v.has_value() {
                 continue;
             }

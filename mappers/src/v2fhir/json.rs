@@ -374,8 +374,12 @@ impl Obj {
             if i > 0 {
                 out.push(b',');
             }
-            write_str(k, out);
-            out.push(b':');
+            // keys are FHIR element names from this crate's code: plain
+            // ASCII letters, nothing to escape
+            debug_assert!(!k.bytes().any(needs_escape));
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
             v.write(out);
         }
         out.push(b'}');
