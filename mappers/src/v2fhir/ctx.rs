@@ -170,10 +170,14 @@ impl<'a> Seg<'a> {
     pub fn report(&self, out: &mut Vec<Unmapped>) {
         let is_msh = self.seg.name() == "MSH";
         for (seq, v) in (1..).zip(self.fields.iter().copied()) {
-            if (is_msh && seq <= 2) || !v.has_value() {
+            if is_msh && seq <= 2 {
                 continue;
             }
             let mask = self.used.iter().find(|(s, _)| *s == seq).map(|(_, m)| *m);
+            // a fully used field needs no look at its bytes
+            if mask == Some(ALL) || !v.has_value() {
+                continue;
+            }
             match mask {
                 None => out.push(Unmapped {
                     location: self.at(seq).to_string(),
