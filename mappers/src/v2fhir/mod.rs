@@ -12,7 +12,8 @@
 //! # Layout
 //! - [`config`]: settings, bundle type, Z-segment map; [`error`].
 //! - `ctx`: translation state and used-field bookkeeping; `bundle`: assembly;
-//!   `ids`: deterministic ids; `json`: JSON helpers.
+//!   `ids`: deterministic ids; `json`: the JSON tree and its writer;
+//!   `fxhash`: the code-table hasher.
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
@@ -30,6 +31,7 @@ mod dates;
 pub mod dtm;
 pub mod error;
 mod evn;
+mod fxhash;
 mod hd;
 pub mod ids;
 mod json;
