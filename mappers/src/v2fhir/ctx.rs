@@ -92,14 +92,30 @@ pub struct Seg<'a> {
 }
 
 impl<'a> Seg<'a> {
-    /// Wraps the `occ`-th (1-based) segment of its name.
-    pub fn new(seg: Segment<'a>, occ: usize) -> Self {
+    /// Wraps the `occ`-th (1-based) segment of its name, filling buffers
+    /// a previous segment gave back with [`Seg::into_buffers`] (empty ones
+    /// for the first): one allocation per message instead of two per
+    /// segment.
+    pub fn reusing(
+        seg: Segment<'a>,
+        occ: usize,
+        mut fields: Vec<Value<'a>>,
+        mut used: Vec<(usize, u64)>,
+    ) -> Self {
+        fields.clear();
+        fields.extend(seg.fields().map(|(_, v)| v));
+        used.clear();
         Self {
             seg,
             occ,
-            fields: seg.fields().map(|(_, v)| v).collect(),
-            used: Vec::new(),
+            fields,
+            used,
         }
+    }
+
+    /// The buffers, for the next [`Seg::reusing`].
+    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<(usize, u64)>) {
+        (self.fields, self.used)
     }
 
     /// The segment name.

@@ -141,6 +141,7 @@ impl V2ToFhir {
         }
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
+        let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
         for segment in msg.segments() {
             let name = segment.name();
             let occ = match seen.iter_mut().find(|(n, _)| *n == name) {
@@ -153,7 +154,7 @@ impl V2ToFhir {
                     1
                 }
             };
-            let mut seg = Seg::new(segment, occ);
+            let mut seg = Seg::reusing(segment, occ, buffers.0, buffers.1);
             if name != "NTE" {
                 ctx.note_target = None;
             }
@@ -257,6 +258,7 @@ impl V2ToFhir {
                 z if z.starts_with('Z') => {
                     if !zseg::map(&mut ctx, &mut seg) {
                         ctx.not_mapped(seg.at(0), "z-segment");
+                        buffers = seg.into_buffers();
                         continue;
                     }
                     true
@@ -268,6 +270,7 @@ impl V2ToFhir {
             } else if segment_has_value(&seg) {
                 ctx.not_mapped(seg.at(0), "no mapping for segment");
             }
+            buffers = seg.into_buffers();
         }
         orc::flush(&mut ctx);
         if let Some(h) = ctx.header {

@@ -181,7 +181,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(county) = seg.text(12) {
         match addresses.first_mut() {
             Some(Json::Object(a)) if !a.contains_key("district") => {
-                a.insert("district".into(), Json::from(county));
+                a.insert("district", Json::from(county));
             }
             _ => {
                 let mut a = Obj::new();

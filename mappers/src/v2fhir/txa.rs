@@ -51,7 +51,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             set(
                 &mut d,
                 "type",
-                concept(tables::v2_system("0270"), code.clone(), disp.as_deref()),
+                concept(tables::v2_system("0270"), code, disp.as_deref()),
             );
         } else {
             let at = seg.at(2);
@@ -153,7 +153,7 @@ pub fn append(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     if let Some(Json::Array(content)) = ctx.res(doc).get_mut("content") {
         if let Some(Json::Object(c)) = content.first_mut() {
-            c.insert("attachment".into(), Json::Object(att));
+            c.insert("attachment", Json::Object(att));
         }
     }
 }
