@@ -171,3 +171,24 @@ fn unmapped_segments_and_fields_are_listed_by_location() {
     assert!(locs.iter().any(|l| l.starts_with("PID-")), "{locs:?}");
     assert!(!t.unmapped.iter().any(|u| u.location.contains("Roe")));
 }
+
+#[test]
+fn sft_names_the_source_software_and_reports_what_the_ig_leaves_open() {
+    let t = run(
+        "ADT^A01|1|P|2.5\rSFT|Orion|2.4.3.52854|Rhapsody|2.4.3|Product info|20070725111624\r\
+         SFT|Other|1.0|Relay\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I\r",
+        Config::default(),
+    )
+    .unwrap();
+    let src = &first(&t.output, "MessageHeader")["source"];
+    assert_eq!(src["software"], "Rhapsody");
+    assert_eq!(src["version"], "2.4.3.52854");
+    assert_eq!(src["name"], "APP");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    // the IG's extensions for vendor, binary id, information and install
+    // date have no URL yet; a second SFT has no place in source
+    for loc in ["SFT-1", "SFT-4", "SFT-5", "SFT-6", "SFT(2)"] {
+        assert!(unmapped.contains(&loc), "{loc} not reported: {unmapped:?}");
+    }
+    assert!(!unmapped.contains(&"SFT-2") && !unmapped.contains(&"SFT-3"));
+}

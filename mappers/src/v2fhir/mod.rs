@@ -16,7 +16,7 @@
 //!   `fxhash`: the code-table hasher.
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
-//! - Segments: `msh`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
+//! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
 //!   `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
 //!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
 
@@ -48,6 +48,7 @@ mod pl;
 mod pv1;
 mod rxa;
 mod sch;
+mod sft;
 mod spm;
 pub mod tables;
 mod txa;
@@ -163,6 +164,7 @@ impl V2ToFhir {
                     msh::map(&mut ctx, &mut seg);
                     true
                 }
+                "SFT" => sft::map(&mut ctx, &mut seg),
                 "EVN" => {
                     evn::map(&mut ctx, &mut seg);
                     true
