@@ -61,6 +61,45 @@ impl Loc<'_> {
     }
 }
 
+impl Loc<'_> {
+    /// The same text as `Display`, built without the formatting machinery:
+    /// a message reports a hundred or more unmapped items, and `to_string`
+    /// through `fmt` was a visible share of the translation.
+    pub fn render(&self) -> String {
+        fn push_num(out: &mut String, mut n: usize) {
+            let mut digits = [0u8; 20];
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            for &d in &digits[i..] {
+                out.push(char::from(d));
+            }
+        }
+        let mut out = String::with_capacity(self.name.len() + 10);
+        out.push_str(self.name);
+        if self.occ > 1 {
+            out.push('(');
+            push_num(&mut out, self.occ);
+            out.push(')');
+        }
+        if self.seq > 0 {
+            out.push('-');
+            push_num(&mut out, self.seq);
+        }
+        if self.comp > 0 {
+            out.push('-');
+            push_num(&mut out, self.comp);
+        }
+        out
+    }
+}
+
 impl fmt::Display for Loc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)?;
@@ -196,7 +235,7 @@ impl<'a> Seg<'a> {
             }
             match mask {
                 None => out.push(Unmapped {
-                    location: self.at(seq).to_string(),
+                    location: self.at(seq).render(),
                     reason: "no mapping for field".to_owned(),
                 }),
                 Some(ALL) => {}
@@ -213,14 +252,14 @@ impl<'a> Seg<'a> {
                                 if !high {
                                     high = true;
                                     out.push(Unmapped {
-                                        location: self.at(seq).comp(n).to_string(),
+                                        location: self.at(seq).comp(n).render(),
                                         reason: "no mapping for component".to_owned(),
                                     });
                                 }
                             } else if mask & (1 << n) == 0 && seen & (1 << n) == 0 {
                                 seen |= 1 << n;
                                 out.push(Unmapped {
-                                    location: self.at(seq).comp(n).to_string(),
+                                    location: self.at(seq).comp(n).render(),
                                     reason: "no mapping for component".to_owned(),
                                 });
                             }
@@ -433,5 +472,29 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Reference to the Encounter, if there is one.
     pub fn encounter_ref(&self) -> Option<super::json::Json> {
         self.encounter.map(|i| self.reference(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_matches_display() {
+        for name in ["PID", "ZXY", "MSH"] {
+            for occ in [0, 1, 2, 10, 123] {
+                for seq in [0, 1, 9, 10, 250] {
+                    for comp in [0, 1, 63, 64, 1000] {
+                        let loc = Loc {
+                            name,
+                            occ,
+                            seq,
+                            comp,
+                        };
+                        assert_eq!(loc.render(), loc.to_string());
+                    }
+                }
+            }
+        }
     }
 }
