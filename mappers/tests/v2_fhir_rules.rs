@@ -192,3 +192,58 @@ fn sft_names_the_source_software_and_reports_what_the_ig_leaves_open() {
     }
     assert!(!unmapped.contains(&"SFT-2") && !unmapped.contains(&"SFT-3"));
 }
+
+#[test]
+fn person_location_becomes_a_location_hierarchy() {
+    // PV1-3: point of care 4E, room 402, bed 1, facility GOOD HEALTH (with
+    // an OID), PL-6 type N, building B1, floor F4, description; PV1-6
+    // prior location: another room of the same ward
+    let body = "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r\
+                PV1|1|I|4E^402^1^GOOD HEALTH&1.2.840.99&ISO^^N^B1^F4^Window bed|||4E^401^^GOOD HEALTH&1.2.840.99&ISO^^^B1^F4\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let locations: Vec<&Value> = entries
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Location")
+        .collect();
+    // six levels, plus the other room: the shared levels are not repeated
+    assert_eq!(locations.len(), 7, "{locations:#?}");
+    let enc = first(&t.output, "Encounter");
+    let bed = by_url(
+        enc["location"][0]["location"]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(bed["name"], "1");
+    assert_eq!(bed["physicalType"]["coding"][0]["code"], "bd");
+    assert_eq!(bed["description"], "Window bed");
+    let mut chain = vec![bed["name"].as_str().unwrap().to_owned()];
+    let mut at = bed;
+    while let Some(parent) = at["partOf"]["reference"].as_str() {
+        at = by_url(parent);
+        chain.push(at["name"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(chain, ["1", "402", "F4", "4E", "B1", "GOOD HEALTH"]);
+    assert_eq!(at["physicalType"]["coding"][0]["code"], "si");
+    assert_eq!(at["identifier"][0]["system"], "urn:oid:1.2.840.99");
+    assert_eq!(at["identifier"][0]["value"], "GOOD HEALTH");
+    let prior = by_url(
+        enc["location"][1]["location"]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(prior["name"], "401");
+    assert_eq!(prior["physicalType"]["coding"][0]["code"], "ro");
+    let floor = by_url(prior["partOf"]["reference"].as_str().unwrap());
+    assert_eq!(floor["name"], "F4");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"PV1-3-6"), "{unmapped:?}");
+}
