@@ -247,3 +247,64 @@ fn person_location_becomes_a_location_hierarchy() {
     let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
     assert!(unmapped.contains(&"PV1-3-6"), "{unmapped:?}");
 }
+
+#[test]
+fn rol_becomes_a_practitioner_role_of_the_patient_or_the_visit() {
+    let rol = "ROL|1|AD|PP^Primary Care Provider^HL70443|121^Phoeb^Harold^H|20220101000000+0000|20220202000000+0000||||||^^Internet^doc@example.org|4E^402^^GOOD HEALTH|Clinic^^^^^^^^^C1";
+    let body = format!(
+        "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r{rol}\rPV1|1|I\r\
+         ROL|2|AD|AT^Attending^HL70443|122^Wu^Li\rIN1|1|P1|CO^^^H&1.2.9&ISO|Insurer\r\
+         ROL|3|AD|PP^Primary Care Provider^HL70443|123^Late^Ann\r"
+    );
+    let t = run(&body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let patient = first(&t.output, "Patient");
+    let gp = by_url(
+        patient["generalPractitioner"][0]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(gp["resourceType"], "PractitionerRole");
+    assert_eq!(gp["code"][0]["coding"][0]["code"], "PP");
+    assert_eq!(gp["period"]["start"], "2022-01-01T00:00:00+00:00");
+    assert_eq!(gp["telecom"][0]["value"], "doc@example.org");
+    let doc = by_url(gp["practitioner"]["reference"].as_str().unwrap());
+    assert_eq!(doc["name"][0]["family"], "Phoeb");
+    assert_eq!(
+        by_url(gp["location"][0]["reference"].as_str().unwrap())["name"],
+        "402"
+    );
+    assert_eq!(
+        by_url(gp["organization"]["reference"].as_str().unwrap())["name"],
+        "Clinic"
+    );
+
+    let enc = first(&t.output, "Encounter");
+    let part = enc["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"][0]["coding"][0]["code"] == "AT")
+        .expect("attending participant");
+    let role = by_url(part["individual"]["reference"].as_str().unwrap());
+    assert_eq!(role["resourceType"], "PractitionerRole");
+    let wu = by_url(role["practitioner"]["reference"].as_str().unwrap());
+    assert_eq!(wu["name"][0]["family"], "Wu");
+    assert_eq!(patient["generalPractitioner"].as_array().unwrap().len(), 1);
+
+    // the ROL of the insurance group has no map yet: reported, not guessed;
+    // ROL-2 (action code) is an instruction, not data
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"ROL(3)"), "{unmapped:?}");
+    assert!(unmapped.contains(&"ROL-2") && unmapped.contains(&"ROL(2)-2"));
+    assert!(!unmapped
+        .iter()
+        .any(|l| l.starts_with("ROL-4") || l.starts_with("ROL-13")));
+}

@@ -17,7 +17,7 @@
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
-//!   `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
+//!   `rol`, `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
 //!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
 
 mod bundle;
@@ -46,6 +46,7 @@ mod pd1;
 mod pid;
 mod pl;
 mod pv1;
+mod rol;
 mod rxa;
 mod sch;
 mod sft;
@@ -143,8 +144,14 @@ impl V2ToFhir {
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
         let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
+        // the last segment that is not a ROL: where a ROL stands
+        let mut before_rol = "";
         for segment in msg.segments() {
             let name = segment.name();
+            let rol_scope = rol::Scope::after(before_rol);
+            if name != "ROL" {
+                before_rol = name;
+            }
             let occ = match seen.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, c)) => {
                     *c += 1;
@@ -165,6 +172,7 @@ impl V2ToFhir {
                     true
                 }
                 "SFT" => sft::map(&mut ctx, &mut seg),
+                "ROL" => rol::map(&mut ctx, &mut seg, rol_scope),
                 "EVN" => {
                     evn::map(&mut ctx, &mut seg);
                     true
