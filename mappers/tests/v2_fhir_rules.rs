@@ -308,3 +308,71 @@ fn rol_becomes_a_practitioner_role_of_the_patient_or_the_visit() {
         .iter()
         .any(|l| l.starts_with("ROL-4") || l.starts_with("ROL-13")));
 }
+
+#[test]
+fn prt_becomes_a_practitioner_role_where_it_stands() {
+    let body = "ORU^R01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r\
+                PRT|1|AD||PP^Primary Care Provider^HL70912|10535^Beethoven^Ludwig|FP^Family practice^L|1^Hospital^HL70406|Good Health Hospital|4E^402\r\
+                PV1|1|O\rPRT||AD||AD^Admitting Provider^HL70912|11^Bach^Johann||||||20210223093000+0100\r\
+                OBR|1||F1|GLU^Glucose^L\rOBX|1|NM|GLU^Glucose^L||5.5|mmol/L\r\
+                PRT||AD||RO^Responsible Observer^HL70912|12^Haydn^Joseph||||||||||^WPN^PH^^^555^1234\r\
+                PRT||AD||EQUIP^Equipment^HL70912||||||DEV-1\r\
+                ORC|NW|P2\rPRT||AD||OP^Ordering Provider^HL70912|13^Liszt^Franz\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let family = |role: &Value| {
+        by_url(role["practitioner"]["reference"].as_str().unwrap())["name"][0]["family"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let gp = by_url(
+        first(&t.output, "Patient")["generalPractitioner"][0]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(family(gp), "Beethoven");
+    assert_eq!(gp["specialty"][0]["coding"][0]["code"], "FP");
+    assert_eq!(
+        by_url(gp["organization"]["reference"].as_str().unwrap())["name"],
+        "Good Health Hospital"
+    );
+    assert_eq!(
+        by_url(gp["location"][0]["reference"].as_str().unwrap())["name"],
+        "402"
+    );
+
+    let enc = first(&t.output, "Encounter");
+    let p = &enc["participant"][0];
+    assert_eq!(p["type"][0]["coding"][0]["code"], "AD");
+    assert_eq!(p["period"]["start"], "2021-02-23T09:30:00+01:00");
+    assert_eq!(
+        family(by_url(p["individual"]["reference"].as_str().unwrap())),
+        "Bach"
+    );
+
+    let obs = first(&t.output, "Observation");
+    let performers: Vec<String> = obs["performer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| by_url(r["reference"].as_str().unwrap()))
+        .filter(|r| r["resourceType"] == "PractitionerRole")
+        .map(family)
+        .collect();
+    assert_eq!(performers, ["Haydn"]);
+
+    // a device participation and a PRT of an order group have no map yet
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"PRT(4)"), "{unmapped:?}");
+    assert!(unmapped.contains(&"PRT(5)"), "{unmapped:?}");
+    // PRT-7 organization unit type belongs on the Organization (IG), not built
+    assert!(unmapped.contains(&"PRT-7"), "{unmapped:?}");
+}

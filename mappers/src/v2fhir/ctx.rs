@@ -336,6 +336,8 @@ pub struct Ctx<'m, 'a> {
     pub immunization: Option<usize>,
     /// Role: the current Appointment (SCH).
     pub appointment: Option<usize>,
+    /// Role: the current Observation (the last OBX).
+    pub observation: Option<usize>,
     /// Role: the current DocumentReference (TXA).
     pub document: Option<usize>,
     /// Role: the current Specimen (SPM).
@@ -388,6 +390,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             report: None,
             immunization: None,
             appointment: None,
+            observation: None,
             document: None,
             specimen: None,
             note_target: None,

@@ -17,7 +17,7 @@
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
-//!   `rol`, `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
+//!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
 //!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
 
 mod bundle;
@@ -45,6 +45,7 @@ mod orc;
 mod pd1;
 mod pid;
 mod pl;
+mod prt;
 mod pv1;
 mod rol;
 mod rxa;
@@ -144,13 +145,13 @@ impl V2ToFhir {
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
         let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
-        // the last segment that is not a ROL: where a ROL stands
-        let mut before_rol = "";
+        // the last segment that is not a ROL or PRT: where one stands
+        let mut before_role = "";
         for segment in msg.segments() {
             let name = segment.name();
-            let rol_scope = rol::Scope::after(before_rol);
-            if name != "ROL" {
-                before_rol = name;
+            let role_scope = rol::Scope::after(before_role);
+            if name != "ROL" && name != "PRT" {
+                before_role = name;
             }
             let occ = match seen.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, c)) => {
@@ -172,7 +173,8 @@ impl V2ToFhir {
                     true
                 }
                 "SFT" => sft::map(&mut ctx, &mut seg),
-                "ROL" => rol::map(&mut ctx, &mut seg, rol_scope),
+                "ROL" => rol::map(&mut ctx, &mut seg, role_scope),
+                "PRT" => prt::map(&mut ctx, &mut seg, role_scope),
                 "EVN" => {
                     evn::map(&mut ctx, &mut seg);
                     true

@@ -311,4 +311,5 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(ctx.res(sr), "supportingInfo", r);
     }
     ctx.note_target = Some(idx);
+    ctx.observation = Some(idx);
 }
