@@ -376,3 +376,71 @@ fn prt_becomes_a_practitioner_role_where_it_stands() {
     // PRT-7 organization unit type belongs on the Organization (IG), not built
     assert!(unmapped.contains(&"PRT-7"), "{unmapped:?}");
 }
+
+#[test]
+fn in1_maps_payor_address_policy_holder_and_subscriber() {
+    let in1 = |rel: &str, insured: &str| {
+        format!(
+            "IN1|1|PLAN1^Gold|ACME^^^H&1.2.9&ISO|Acme Insurance|1 Main St^^Springfield^IL^62701|||||G-7^^^EMP&1.2.10&ISO|Big Employer|20240101|20241231||HMO^HMO^L|{insured}|{rel}{}|POL-9{}|ID-49^^^ACME&1.2.9&ISO\r",
+            "|".repeat(18),
+            "|".repeat(12)
+        )
+    };
+    let base = "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I\r";
+    let t = run(
+        &format!("{base}{}", in1("SPO^Spouse^HL70063", "Doe^Mary")),
+        Config::default(),
+    )
+    .unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let c = first(&t.output, "Coverage");
+    assert_eq!(c["identifier"][0]["value"], "POL-9");
+    assert_eq!(c["type"]["coding"][0]["code"], "HMO");
+    let payor = by_url(c["payor"][0]["reference"].as_str().unwrap());
+    assert_eq!(payor["name"], "Acme Insurance");
+    assert_eq!(payor["address"][0]["city"], "Springfield");
+    let holder = by_url(c["policyHolder"]["reference"].as_str().unwrap());
+    assert_eq!(holder["name"], "Big Employer");
+    assert_eq!(holder["identifier"][0]["value"], "G-7");
+    let sub = by_url(c["subscriber"]["reference"].as_str().unwrap());
+    assert_eq!(sub["resourceType"], "RelatedPerson");
+    assert_eq!(sub["name"][0]["given"][0], "Mary");
+    assert_eq!(sub["relationship"][0]["coding"][0]["code"], "SPS");
+    let ext: Vec<&str> = c["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["valueIdentifier"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(ext, ["G-7", "ID-49"]);
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    for done in ["IN1-5", "IN1-10", "IN1-11", "IN1-16", "IN1-49", "IN1-36"] {
+        assert!(
+            !unmapped.iter().any(|l| l.starts_with(done)),
+            "{done}: {unmapped:?}"
+        );
+    }
+
+    // the patient insured: the subscriber is the Patient itself
+    let t = run(
+        &format!("{base}{}", in1("SEL^Self^HL70063", "Doe^J")),
+        Config::default(),
+    )
+    .unwrap();
+    let c = first(&t.output, "Coverage");
+    let patient_url = t.output["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .map(|e| e["fullUrl"].clone())
+        .unwrap();
+    assert_eq!(c["subscriber"]["reference"], patient_url);
+}

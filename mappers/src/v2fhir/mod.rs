@@ -17,7 +17,7 @@
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
-//!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
+//!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
 //!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
 
 mod bundle;
@@ -34,6 +34,7 @@ mod evn;
 mod fxhash;
 mod hd;
 pub mod ids;
+mod in1;
 mod json;
 mod mrg;
 mod msh;
@@ -220,7 +221,7 @@ impl V2ToFhir {
                     true
                 }
                 "IN1" => {
-                    clinical::map_in1(&mut ctx, &mut seg);
+                    in1::map(&mut ctx, &mut seg);
                     true
                 }
                 "ORC" => {
