@@ -444,3 +444,37 @@ fn in1_maps_payor_address_policy_holder_and_subscriber() {
         .unwrap();
     assert_eq!(c["subscriber"]["reference"], patient_url);
 }
+
+#[test]
+fn siu_resource_groups_and_general_resources() {
+    let body = "SIU^S12|1|P|2.5\rSCH|A1|F1|||||ROUTINE^Routine^HL70276|||30|MIN\r\
+                PID|1||1^^^H&1.2.3&ISO||Doe^J\rRGS|1|A|G7^Group\r\
+                AIG|1|A|1001^XYZ X-Ray Machine^L|015^Imaging Equipment^L||||20210924093000+0215|||50|min^Minutes^ISO\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let app = first(&t.output, "Appointment");
+    let part = app["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"][0]["coding"][0]["code"] == "015")
+        .expect("AIG participant");
+    assert_eq!(part["period"]["start"], "2021-09-24T09:30:00+02:15");
+    assert_eq!(part["status"], "accepted");
+    let loc = entries
+        .iter()
+        .find(|e| e["fullUrl"] == part["actor"]["reference"])
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(loc["resourceType"], "Location");
+    assert_eq!(loc["identifier"][0]["value"], "1001");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    // RGS is structure: only its action code and group id are reported
+    assert!(
+        !unmapped.contains(&"RGS") && !unmapped.contains(&"RGS-1"),
+        "{unmapped:?}"
+    );
+    for loc in ["RGS-2", "RGS-3", "AIG-2", "AIG-3-2", "AIG-11", "AIG-12"] {
+        assert!(unmapped.contains(&loc), "{loc}: {unmapped:?}");
+    }
+}

@@ -18,7 +18,7 @@
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
 //!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
-//!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
+//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`.
 
 mod bundle;
 mod clinical;
@@ -260,7 +260,8 @@ impl V2ToFhir {
                     sch::map_tq1(&mut ctx, &mut seg);
                     true
                 }
-                "AIL" | "AIP" | "AIS" => {
+                "RGS" => sch::map_rgs(&mut ctx, &mut seg),
+                "AIL" | "AIP" | "AIS" | "AIG" => {
                     sch::map_resource(&mut ctx, &mut seg);
                     true
                 }
