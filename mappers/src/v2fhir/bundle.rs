@@ -21,13 +21,12 @@ pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
         all.insert(0, header);
     }
     for e in all {
-        let mut r = Obj::with_capacity(e.resource.len() + 2);
-        r.insert("resourceType", Json::from(e.rtype));
+        let mut r = e.resource;
         let conditional = kind == BundleType::Transaction && e.conditional.is_some();
         if !conditional {
-            r.insert("id", Json::from(e.id.clone()));
+            r.prepend("id", Json::from(e.id.clone()));
         }
-        r.extend(e.resource);
+        r.prepend("resourceType", Json::from(e.rtype));
         let mut entry = Obj::with_capacity(3);
         set(&mut entry, "fullUrl", e.full_url);
         set(&mut entry, "resource", r);
