@@ -253,7 +253,7 @@ fn rol_becomes_a_practitioner_role_of_the_patient_or_the_visit() {
     let rol = "ROL|1|AD|PP^Primary Care Provider^HL70443|121^Phoeb^Harold^H|20220101000000+0000|20220202000000+0000||||||^^Internet^doc@example.org|4E^402^^GOOD HEALTH|Clinic^^^^^^^^^C1";
     let body = format!(
         "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r{rol}\rPV1|1|I\r\
-         ROL|2|AD|AT^Attending^HL70443|122^Wu^Li\rIN1|1|P1|CO^^^H&1.2.9&ISO|Insurer\r\
+         ARV|1|A|LOC\rROL|2|AD|AT^Attending^HL70443|122^Wu^Li\rIN1|1|P1|CO^^^H&1.2.9&ISO|Insurer\r\
          ROL|3|AD|PP^Primary Care Provider^HL70443|123^Late^Ann\r"
     );
     let t = run(&body, Config::default()).unwrap();

@@ -146,12 +146,14 @@ impl V2ToFhir {
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
         let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
-        // the last segment that is not a ROL or PRT: where one stands
+        // the last segment that is not a ROL or PRT (nor an ARV access
+        // restriction, which v2.8+ puts between a segment and its roles):
+        // where a ROL or PRT stands
         let mut before_role = "";
         for segment in msg.segments() {
             let name = segment.name();
             let role_scope = rol::Scope::after(before_role);
-            if name != "ROL" && name != "PRT" {
+            if !matches!(name, "ROL" | "PRT" | "ARV") {
                 before_role = name;
             }
             let occ = match seen.iter_mut().find(|(n, _)| *n == name) {

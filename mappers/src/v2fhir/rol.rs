@@ -37,7 +37,7 @@ pub enum Scope {
 
 impl Scope {
     /// The scope of a ROL or PRT that follows the segment named `prev`
-    /// (the last segment before it that is neither).
+    /// (the last segment before it that is neither, ARV skipped).
     pub fn after(prev: &str) -> Self {
         match prev {
             "PID" | "PD1" => Scope::Patient,
