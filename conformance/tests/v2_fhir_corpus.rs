@@ -15,7 +15,8 @@ use common::fhir_check::{fhirbolt_strict, schema_errors};
 use common::{of_type, resources, translate_bytes};
 use ehrgate_conformance::{corpus_dir, corpus_files};
 use ehrgate_mappers::hl7v2::{batch, Message};
-use ehrgate_mappers::v2fhir::{is_supported, BundleType, Config, ZMap};
+use ehrgate_mappers::translation::Translation;
+use ehrgate_mappers::v2fhir::{is_supported, BundleType, Config, V2ToFhir, ZMap};
 use serde_json::Value;
 
 fn check_bundle(name: &str, bundle: &Value, failures: &mut Vec<String>) {
@@ -55,6 +56,31 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         }
         Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
         _ => {}
+    }
+}
+
+/// The byte output (the fast path, no `serde_json::Value`) must be exactly
+/// what serializing the `Value` output gives, with the same report.
+fn check_fast_path(
+    name: &str,
+    msg: &Message<'_>,
+    expected: &Translation<Value>,
+    failures: &mut Vec<String>,
+) {
+    let t = V2ToFhir::new(Config::default()).unwrap();
+    match t.translate_to_vec(msg) {
+        Ok(fast) => {
+            let value_bytes = serde_json::to_vec(&expected.output).unwrap();
+            if fast.output != value_bytes {
+                failures.push(format!(
+                    "{name}: translate_to_vec bytes differ from the Value"
+                ));
+            }
+            if fast.unmapped != expected.unmapped || fast.warnings != expected.warnings {
+                failures.push(format!("{name}: translate_to_vec report differs"));
+            }
+        }
+        Err(e) => failures.push(format!("{name}: translate_to_vec failed: {e}")),
     }
 }
 
@@ -110,6 +136,7 @@ fn every_supported_corpus_message_translates_and_validates() {
             Ok(t) => {
                 translated += 1;
                 check_bundle(name, &t.output, &mut failures);
+                check_fast_path(name, &msg, &t, &mut failures);
                 for u in &t.unmapped {
                     if !is_location(&u.location) {
                         failures.push(format!(

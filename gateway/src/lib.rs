@@ -9,13 +9,18 @@
 //! - [`proxy`]: the hyper server and client, the per-request pipeline,
 //!   upstream health, retries, reload and shutdown.
 //! - [`tls`]: rustls server config with reloadable certificates.
+//! - [`admin`]: the admin API (release control) on its own listener, its
+//!   change history and the state store.
+//! - [`telemetry`]: metrics, the JSON access log, the audit log, traces.
 //! - [`outcome`]: FHIR `OperationOutcome` bodies for every error we answer.
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod outcome;
 pub mod proxy;
 pub mod routing;
+pub mod telemetry;
 pub mod tls;

@@ -1,7 +1,8 @@
 //! Translates one message N times and prints the CPU time per message
 //! (process CPU time, so a loaded machine does not inflate it). Used to
 //! check the criterion figures on a shared machine:
-//! `cargo run --release -p ehrgate-mappers --example v2fhir_loop -- FILE N`.
+//! `cargo run --release -p ehrgate-mappers --example v2fhir_loop -- FILE N [value]`
+//! (`value`: the `serde_json::Value` output path instead of the byte path).
 
 // Example code: a failed expectation is a panic with the reason.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -28,6 +29,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let input = std::fs::read(&args[1]).unwrap();
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    // `value` measures the old path (serde_json::Value, then to_writer)
+    let value_path = args.get(3).is_some_and(|s| s == "value");
     let t = V2ToFhir::new(Config::default()).unwrap();
     let mut out = Vec::new();
     let start = cpu_seconds();
@@ -35,8 +38,12 @@ fn main() {
     for _ in 0..n {
         out.clear();
         let msg = Message::parse(&input).unwrap();
-        let tr = t.translate(&msg).unwrap();
-        serde_json::to_writer(&mut out, &tr.output).unwrap();
+        if value_path {
+            let tr = t.translate(&msg).unwrap();
+            serde_json::to_writer(&mut out, &tr.output).unwrap();
+        } else {
+            t.translate_into(&msg, &mut out).unwrap();
+        }
     }
     let cpu = cpu_seconds() - start;
     println!(

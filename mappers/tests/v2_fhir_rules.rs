@@ -171,3 +171,310 @@ fn unmapped_segments_and_fields_are_listed_by_location() {
     assert!(locs.iter().any(|l| l.starts_with("PID-")), "{locs:?}");
     assert!(!t.unmapped.iter().any(|u| u.location.contains("Roe")));
 }
+
+#[test]
+fn sft_names_the_source_software_and_reports_what_the_ig_leaves_open() {
+    let t = run(
+        "ADT^A01|1|P|2.5\rSFT|Orion|2.4.3.52854|Rhapsody|2.4.3|Product info|20070725111624\r\
+         SFT|Other|1.0|Relay\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I\r",
+        Config::default(),
+    )
+    .unwrap();
+    let src = &first(&t.output, "MessageHeader")["source"];
+    assert_eq!(src["software"], "Rhapsody");
+    assert_eq!(src["version"], "2.4.3.52854");
+    assert_eq!(src["name"], "APP");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    // the IG's extensions for vendor, binary id, information and install
+    // date have no URL yet; a second SFT has no place in source
+    for loc in ["SFT-1", "SFT-4", "SFT-5", "SFT-6", "SFT(2)"] {
+        assert!(unmapped.contains(&loc), "{loc} not reported: {unmapped:?}");
+    }
+    assert!(!unmapped.contains(&"SFT-2") && !unmapped.contains(&"SFT-3"));
+}
+
+#[test]
+fn person_location_becomes_a_location_hierarchy() {
+    // PV1-3: point of care 4E, room 402, bed 1, facility GOOD HEALTH (with
+    // an OID), PL-6 type N, building B1, floor F4, description; PV1-6
+    // prior location: another room of the same ward
+    let body = "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r\
+                PV1|1|I|4E^402^1^GOOD HEALTH&1.2.840.99&ISO^^N^B1^F4^Window bed|||4E^401^^GOOD HEALTH&1.2.840.99&ISO^^^B1^F4\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let locations: Vec<&Value> = entries
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Location")
+        .collect();
+    // six levels, plus the other room: the shared levels are not repeated
+    assert_eq!(locations.len(), 7, "{locations:#?}");
+    let enc = first(&t.output, "Encounter");
+    let bed = by_url(
+        enc["location"][0]["location"]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(bed["name"], "1");
+    assert_eq!(bed["physicalType"]["coding"][0]["code"], "bd");
+    assert_eq!(bed["description"], "Window bed");
+    let mut chain = vec![bed["name"].as_str().unwrap().to_owned()];
+    let mut at = bed;
+    while let Some(parent) = at["partOf"]["reference"].as_str() {
+        at = by_url(parent);
+        chain.push(at["name"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(chain, ["1", "402", "F4", "4E", "B1", "GOOD HEALTH"]);
+    assert_eq!(at["physicalType"]["coding"][0]["code"], "si");
+    assert_eq!(at["identifier"][0]["system"], "urn:oid:1.2.840.99");
+    assert_eq!(at["identifier"][0]["value"], "GOOD HEALTH");
+    let prior = by_url(
+        enc["location"][1]["location"]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(prior["name"], "401");
+    assert_eq!(prior["physicalType"]["coding"][0]["code"], "ro");
+    let floor = by_url(prior["partOf"]["reference"].as_str().unwrap());
+    assert_eq!(floor["name"], "F4");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"PV1-3-6"), "{unmapped:?}");
+}
+
+#[test]
+fn rol_becomes_a_practitioner_role_of_the_patient_or_the_visit() {
+    let rol = "ROL|1|AD|PP^Primary Care Provider^HL70443|121^Phoeb^Harold^H|20220101000000+0000|20220202000000+0000||||||^^Internet^doc@example.org|4E^402^^GOOD HEALTH|Clinic^^^^^^^^^C1";
+    let body = format!(
+        "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r{rol}\rPV1|1|I\r\
+         ARV|1|A|LOC\rROL|2|AD|AT^Attending^HL70443|122^Wu^Li\rIN1|1|P1|CO^^^H&1.2.9&ISO|Insurer\r\
+         ROL|3|AD|PP^Primary Care Provider^HL70443|123^Late^Ann\r"
+    );
+    let t = run(&body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let patient = first(&t.output, "Patient");
+    let gp = by_url(
+        patient["generalPractitioner"][0]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(gp["resourceType"], "PractitionerRole");
+    assert_eq!(gp["code"][0]["coding"][0]["code"], "PP");
+    assert_eq!(gp["period"]["start"], "2022-01-01T00:00:00+00:00");
+    assert_eq!(gp["telecom"][0]["value"], "doc@example.org");
+    let doc = by_url(gp["practitioner"]["reference"].as_str().unwrap());
+    assert_eq!(doc["name"][0]["family"], "Phoeb");
+    assert_eq!(
+        by_url(gp["location"][0]["reference"].as_str().unwrap())["name"],
+        "402"
+    );
+    assert_eq!(
+        by_url(gp["organization"]["reference"].as_str().unwrap())["name"],
+        "Clinic"
+    );
+
+    let enc = first(&t.output, "Encounter");
+    let part = enc["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"][0]["coding"][0]["code"] == "AT")
+        .expect("attending participant");
+    let role = by_url(part["individual"]["reference"].as_str().unwrap());
+    assert_eq!(role["resourceType"], "PractitionerRole");
+    let wu = by_url(role["practitioner"]["reference"].as_str().unwrap());
+    assert_eq!(wu["name"][0]["family"], "Wu");
+    assert_eq!(patient["generalPractitioner"].as_array().unwrap().len(), 1);
+
+    // the ROL of the insurance group has no map yet: reported, not guessed;
+    // ROL-2 (action code) is an instruction, not data
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"ROL(3)"), "{unmapped:?}");
+    assert!(unmapped.contains(&"ROL-2") && unmapped.contains(&"ROL(2)-2"));
+    assert!(!unmapped
+        .iter()
+        .any(|l| l.starts_with("ROL-4") || l.starts_with("ROL-13")));
+}
+
+#[test]
+fn prt_becomes_a_practitioner_role_where_it_stands() {
+    let body = "ORU^R01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\r\
+                PRT|1|AD||PP^Primary Care Provider^HL70912|10535^Beethoven^Ludwig|FP^Family practice^L|1^Hospital^HL70406|Good Health Hospital|4E^402\r\
+                PV1|1|O\rPRT||AD||AD^Admitting Provider^HL70912|11^Bach^Johann||||||20210223093000+0100\r\
+                OBR|1||F1|GLU^Glucose^L\rOBX|1|NM|GLU^Glucose^L||5.5|mmol/L\r\
+                PRT||AD||RO^Responsible Observer^HL70912|12^Haydn^Joseph||||||||||^WPN^PH^^^555^1234\r\
+                PRT||AD||EQUIP^Equipment^HL70912||||||DEV-1\r\
+                ORC|NW|P2\rPRT||AD||OP^Ordering Provider^HL70912|13^Liszt^Franz\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let family = |role: &Value| {
+        by_url(role["practitioner"]["reference"].as_str().unwrap())["name"][0]["family"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let gp = by_url(
+        first(&t.output, "Patient")["generalPractitioner"][0]["reference"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(family(gp), "Beethoven");
+    assert_eq!(gp["specialty"][0]["coding"][0]["code"], "FP");
+    assert_eq!(
+        by_url(gp["organization"]["reference"].as_str().unwrap())["name"],
+        "Good Health Hospital"
+    );
+    assert_eq!(
+        by_url(gp["location"][0]["reference"].as_str().unwrap())["name"],
+        "402"
+    );
+
+    let enc = first(&t.output, "Encounter");
+    let p = &enc["participant"][0];
+    assert_eq!(p["type"][0]["coding"][0]["code"], "AD");
+    assert_eq!(p["period"]["start"], "2021-02-23T09:30:00+01:00");
+    assert_eq!(
+        family(by_url(p["individual"]["reference"].as_str().unwrap())),
+        "Bach"
+    );
+
+    let obs = first(&t.output, "Observation");
+    let performers: Vec<String> = obs["performer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| by_url(r["reference"].as_str().unwrap()))
+        .filter(|r| r["resourceType"] == "PractitionerRole")
+        .map(family)
+        .collect();
+    assert_eq!(performers, ["Haydn"]);
+
+    // a device participation and a PRT of an order group have no map yet
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    assert!(unmapped.contains(&"PRT(4)"), "{unmapped:?}");
+    assert!(unmapped.contains(&"PRT(5)"), "{unmapped:?}");
+    // PRT-7 organization unit type belongs on the Organization (IG), not built
+    assert!(unmapped.contains(&"PRT-7"), "{unmapped:?}");
+}
+
+#[test]
+fn in1_maps_payor_address_policy_holder_and_subscriber() {
+    let in1 = |rel: &str, insured: &str| {
+        format!(
+            "IN1|1|PLAN1^Gold|ACME^^^H&1.2.9&ISO|Acme Insurance|1 Main St^^Springfield^IL^62701|||||G-7^^^EMP&1.2.10&ISO|Big Employer|20240101|20241231||HMO^HMO^L|{insured}|{rel}{}|POL-9{}|ID-49^^^ACME&1.2.9&ISO\r",
+            "|".repeat(18),
+            "|".repeat(12)
+        )
+    };
+    let base = "ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I\r";
+    let t = run(
+        &format!("{base}{}", in1("SPO^Spouse^HL70063", "Doe^Mary")),
+        Config::default(),
+    )
+    .unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let by_url = |url: &str| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == url)
+            .map(|e| &e["resource"])
+            .unwrap_or_else(|| panic!("{url} does not resolve"))
+    };
+    let c = first(&t.output, "Coverage");
+    assert_eq!(c["identifier"][0]["value"], "POL-9");
+    assert_eq!(c["type"]["coding"][0]["code"], "HMO");
+    let payor = by_url(c["payor"][0]["reference"].as_str().unwrap());
+    assert_eq!(payor["name"], "Acme Insurance");
+    assert_eq!(payor["address"][0]["city"], "Springfield");
+    let holder = by_url(c["policyHolder"]["reference"].as_str().unwrap());
+    assert_eq!(holder["name"], "Big Employer");
+    assert_eq!(holder["identifier"][0]["value"], "G-7");
+    let sub = by_url(c["subscriber"]["reference"].as_str().unwrap());
+    assert_eq!(sub["resourceType"], "RelatedPerson");
+    assert_eq!(sub["name"][0]["given"][0], "Mary");
+    assert_eq!(sub["relationship"][0]["coding"][0]["code"], "SPS");
+    let ext: Vec<&str> = c["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["valueIdentifier"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(ext, ["G-7", "ID-49"]);
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    for done in ["IN1-5", "IN1-10", "IN1-11", "IN1-16", "IN1-49", "IN1-36"] {
+        assert!(
+            !unmapped.iter().any(|l| l.starts_with(done)),
+            "{done}: {unmapped:?}"
+        );
+    }
+
+    // the patient insured: the subscriber is the Patient itself
+    let t = run(
+        &format!("{base}{}", in1("SEL^Self^HL70063", "Doe^J")),
+        Config::default(),
+    )
+    .unwrap();
+    let c = first(&t.output, "Coverage");
+    let patient_url = t.output["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .map(|e| e["fullUrl"].clone())
+        .unwrap();
+    assert_eq!(c["subscriber"]["reference"], patient_url);
+}
+
+#[test]
+fn siu_resource_groups_and_general_resources() {
+    let body = "SIU^S12|1|P|2.5\rSCH|A1|F1|||||ROUTINE^Routine^HL70276|||30|MIN\r\
+                PID|1||1^^^H&1.2.3&ISO||Doe^J\rRGS|1|A|G7^Group\r\
+                AIG|1|A|1001^XYZ X-Ray Machine^L|015^Imaging Equipment^L||||20210924093000+0215|||50|min^Minutes^ISO\r";
+    let t = run(body, Config::default()).unwrap();
+    let entries = t.output["entry"].as_array().unwrap();
+    let app = first(&t.output, "Appointment");
+    let part = app["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"][0]["coding"][0]["code"] == "015")
+        .expect("AIG participant");
+    assert_eq!(part["period"]["start"], "2021-09-24T09:30:00+02:15");
+    assert_eq!(part["status"], "accepted");
+    let loc = entries
+        .iter()
+        .find(|e| e["fullUrl"] == part["actor"]["reference"])
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(loc["resourceType"], "Location");
+    assert_eq!(loc["identifier"][0]["value"], "1001");
+    let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+    // RGS is structure: only its action code and group id are reported
+    assert!(
+        !unmapped.contains(&"RGS") && !unmapped.contains(&"RGS-1"),
+        "{unmapped:?}"
+    );
+    for loc in ["RGS-2", "RGS-3", "AIG-2", "AIG-3-2", "AIG-11", "AIG-12"] {
+        assert!(unmapped.contains(&loc), "{loc}: {unmapped:?}");
+    }
+}

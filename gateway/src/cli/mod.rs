@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub mod admin;
 pub mod check_config;
 pub mod serve;
 mod template;
@@ -50,6 +51,46 @@ pub enum Command {
         /// The TOML config file.
         file: PathBuf,
     },
+    /// Release control: read or set canary weights (admin API).
+    #[command(subcommand)]
+    Weights(admin::WeightsCommand),
+    /// Release control: send all of a route's traffic to stable (admin API).
+    Rollback {
+        /// The route id.
+        route: String,
+        #[command(flatten)]
+        change: admin::commands::ChangeArgs,
+    },
+    /// Release control: pin a tenant to stable or canary, or lift pins (admin API).
+    Pin {
+        /// The tenant id.
+        tenant: String,
+        /// `stable`, `canary` or `none`.
+        arm: admin::commands::PinArm,
+        /// Only this route (default: every route with a canary).
+        #[arg(long)]
+        route: Option<String>,
+        #[command(flatten)]
+        change: admin::commands::ChangeArgs,
+    },
+    /// Release control: switch feature flags (admin API).
+    #[command(subcommand)]
+    Flags(admin::FlagsCommand),
+    /// Release control: the change history, oldest first (admin API).
+    History {
+        /// How many of the latest changes.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        admin: admin::AdminArgs,
+    },
+    /// Release control: restore the state of an earlier revision (admin API).
+    Revert {
+        /// The revision to restore (0 = the config file as written).
+        revision: u64,
+        #[command(flatten)]
+        change: admin::commands::ChangeArgs,
+    },
 }
 
 impl Cli {
@@ -64,6 +105,17 @@ impl Cli {
             Command::Template(command) => template::run(command),
             Command::Serve { config } => serve::run(&config),
             Command::CheckConfig { file } => check_config::run(&file),
+            Command::Weights(cmd) => admin::commands::weights(cmd),
+            Command::Rollback { route, change } => admin::commands::rollback(&route, &change),
+            Command::Pin {
+                tenant,
+                arm,
+                route,
+                change,
+            } => admin::commands::pin(&tenant, arm, route.as_deref(), &change),
+            Command::Flags(cmd) => admin::commands::flags(cmd),
+            Command::History { limit, admin } => admin::commands::history(limit, &admin),
+            Command::Revert { revision, change } => admin::commands::revert(revision, &change),
         }
     }
 }

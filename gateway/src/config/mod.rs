@@ -5,6 +5,7 @@
 //! one, reload refuses a file that does not load, and `check-config` prints
 //! the same errors a reload would log.
 
+pub mod admin;
 pub mod load;
 pub mod model;
 pub mod validate;

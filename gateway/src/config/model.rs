@@ -36,6 +36,12 @@ pub struct Config {
     /// Feature flags (a flagd-format JSON file).
     #[serde(default)]
     pub flags: Option<FlagsConfig>,
+    /// The admin API (release control, metrics); off without this section.
+    #[serde(default)]
+    pub admin: Option<super::admin::AdminConfig>,
+    /// Access log, audit log, traces.
+    #[serde(default)]
+    pub telemetry: super::admin::TelemetryConfig,
 }
 
 /// Server-wide settings.

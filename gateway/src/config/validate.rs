@@ -40,6 +40,7 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
     let backends = check_backends(config, &mut issues);
     let tenants = check_tenants(config, &mut issues);
     check_routes(config, &backends, &tenants, flags, &mut issues);
+    check_admin(config, &mut issues);
     issues
         .found
         .sort_by_key(|i| i.at.map_or((0, 0), |l| (l.line, l.column)));
@@ -280,6 +281,41 @@ fn check_routes(
                     format!("route `{id}` requires unknown flag `{}`", flag.get_ref()),
                 );
             }
+        }
+    }
+}
+
+fn check_admin(config: &Config, issues: &mut Issues<'_>) {
+    let source = issues.source;
+    let found = std::cell::RefCell::new(Vec::new());
+    super::admin::check(
+        config.admin.as_ref(),
+        &config.telemetry,
+        |spanned, message| {
+            found.borrow_mut().push(ConfigIssue {
+                at: Some(Location::of_span(source, &spanned.span())),
+                message,
+            });
+        },
+        |message| found.borrow_mut().push(ConfigIssue { at: None, message }),
+    );
+    issues.found.extend(found.into_inner());
+    if let Some(a) = &config.admin {
+        // Port 0 (any free port, tests) never clashes.
+        let admin_addr = a
+            .bind
+            .get_ref()
+            .parse::<SocketAddr>()
+            .ok()
+            .filter(|x| x.port() != 0);
+        let clash = config.listeners.iter().any(|l| {
+            l.bind.get_ref().parse::<SocketAddr>().ok() == admin_addr && admin_addr.is_some()
+        });
+        if clash {
+            issues.at(
+                &a.bind,
+                "admin.bind is also a proxy listener; give the admin API its own port".into(),
+            );
         }
     }
 }

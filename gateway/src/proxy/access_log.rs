@@ -1,5 +1,6 @@
 //! The access-log line: one per request, written when the response body is
-//! finished or dropped. It names the request id, tenant, route, arm, rule,
+//! finished or dropped (through [`crate::telemetry`], which also records the
+//! request's metrics). It names the request id, tenant, route, arm, rule,
 //! backend, method, status, bytes and duration, and never the path, the
 //! query string, a body or anything else that may identify a patient.
 
@@ -31,27 +32,18 @@ pub struct AccessLog {
     pub attempts: u32,
     /// The body was cut off at the size limit.
     pub truncated: bool,
+    /// Time from sending upstream to the response head, when sent.
+    pub upstream_us: Option<u64>,
+    /// Where the line and the metrics go.
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 // === impl AccessLog ===
 
 impl AccessLog {
-    /// Writes the line.
+    /// Writes the line and records the request's metrics (the one place
+    /// where a finished request is accounted for).
     pub fn emit(self, bytes: u64) {
-        tracing::info!(
-            target: "ehrgate::access",
-            request_id = self.request_id.to_str().unwrap_or("-"),
-            tenant = self.tenant.as_deref().unwrap_or("-"),
-            route = self.route.as_deref().unwrap_or("-"),
-            arm = self.arm,
-            rule = self.rule,
-            backend = self.backend.as_deref().unwrap_or("-"),
-            method = %self.method,
-            status = self.status,
-            bytes,
-            attempts = self.attempts,
-            truncated = self.truncated,
-            duration_us = self.start.elapsed().as_micros() as u64,
-        );
+        self.telemetry.request_done(&self, bytes);
     }
 }

@@ -75,15 +75,32 @@ pub async fn handle(
         start,
         attempts: 0,
         truncated: false,
+        upstream_us: None,
+        telemetry: shared.telemetry.clone(),
     };
-    let result = proxy(
-        &shared,
-        &snap,
-        &client,
-        &mut parts,
-        body,
-        &request_id,
-        &mut log,
+    // One span per request (exported over OTLP when configured); route,
+    // arm, backend and tenant are recorded once the decision is made.
+    let span = tracing::info_span!(
+        "request",
+        request_id = request_id.to_str().unwrap_or("-"),
+        method = %parts.method,
+        tenant = tracing::field::Empty,
+        route = tracing::field::Empty,
+        arm = tracing::field::Empty,
+        backend = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let result = tracing::Instrument::instrument(
+        proxy(
+            &shared,
+            &snap,
+            &client,
+            &mut parts,
+            body,
+            &request_id,
+            &mut log,
+        ),
+        span.clone(),
     )
     .await;
     let mut resp = match result {
@@ -93,6 +110,13 @@ pub async fn handle(
     resp.headers_mut()
         .insert(snap.settings.request_id_header.clone(), request_id);
     log.status = resp.status().as_u16();
+    if !span.is_disabled() {
+        span.record("tenant", log.tenant.as_deref());
+        span.record("route", log.route.as_deref());
+        span.record("arm", log.arm);
+        span.record("backend", log.backend.as_deref());
+        span.record("status", log.status);
+    }
     let (parts, body) = resp.into_parts();
     Ok(Response::from_parts(parts, body.with_log(log)))
 }
@@ -312,7 +336,10 @@ async fn send(
         } else {
             std::mem::take(&mut parts.headers)
         };
-        match tokio::time::timeout(up.request_timeout, up.client().request(req)).await {
+        let sent = Instant::now();
+        let answer = tokio::time::timeout(up.request_timeout, up.client().request(req)).await;
+        log.upstream_us = Some(sent.elapsed().as_micros() as u64);
+        match answer {
             Err(_) => {
                 up.health.failure();
                 return Err(ProxyError::Timeout);
@@ -323,8 +350,12 @@ async fn send(
                 }
                 up.health.failure();
                 let connect = e.is_connect();
-                if connect && may_retry && attempt < limits.max_attempts && shared.retry.withdraw()
-                {
+                // The upstream gave no response: either the connection was
+                // never made, or it closed/reset before any response head.
+                // `may_retry` holds only for idempotent requests without a
+                // body, which are safe to send again either way; the budget
+                // keeps retries from multiplying load on a sick upstream.
+                if may_retry && attempt < limits.max_attempts && shared.retry.withdraw() {
                     continue;
                 }
                 return Err(if connect {

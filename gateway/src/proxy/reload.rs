@@ -44,6 +44,11 @@ impl Reloader {
         if old.loaded.config.listeners != loaded.config.listeners {
             tracing::warn!(target: "ehrgate::reload", "listener changes need a restart; keeping the old listeners");
         }
+        if old.loaded.config.admin != loaded.config.admin
+            || old.loaded.config.telemetry != loaded.config.telemetry
+        {
+            tracing::warn!(target: "ehrgate::reload", "[admin] and [telemetry] changes need a restart; keeping the old ones");
+        }
         // Load every certificate first, so a bad one changes nothing.
         let mut keys = Vec::new();
         for (l, cert) in loaded.config.listeners.iter().zip(&self.certs) {

@@ -47,6 +47,12 @@ pub enum StartError {
     /// The first snapshot or TLS material failed.
     #[error(transparent)]
     Swap(#[from] SwapError),
+    /// A log destination could not be opened.
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::LogOpenError),
+    /// The admin API could not start.
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminStartError),
 }
 
 impl ehrgate_templates::fault::Classified for StartError {
@@ -58,6 +64,8 @@ impl ehrgate_templates::fault::Classified for StartError {
             StartError::Bind { .. } => "listener.bind",
             StartError::Workers(_) => "server.workers",
             StartError::Swap(e) => e.code(),
+            StartError::Telemetry(e) => e.code(),
+            StartError::Admin(e) => e.code(),
         }
     }
 }
@@ -74,6 +82,7 @@ pub struct Gateway {
     graceful: Arc<GracefulShutdown>,
     workers: Arc<Workers>,
     grace: Duration,
+    admin: Option<crate::admin::AdminServer>,
 }
 
 // === impl Gateway ===
@@ -104,7 +113,12 @@ impl Gateway {
                 }
             }
         }
-        let shared = Shared::new(loaded)?;
+        let telemetry = crate::telemetry::Telemetry::from_config(&loaded.config.telemetry, |p| {
+            loaded.resolve(p)
+        })?;
+        let shared = Shared::with_telemetry(loaded, Arc::new(telemetry))?;
+        // Restores the stored release state before any proxy listener binds.
+        let admin = crate::admin::AdminServer::start(&shared).await?;
         let (stop, stop_rx) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -165,7 +179,13 @@ impl Gateway {
             graceful,
             workers,
             grace,
+            admin,
         })
+    }
+
+    /// The admin API's address, when `[admin]` is configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|a| a.local_addr())
     }
 
     /// The bound addresses, in listener order (port 0 resolved).
@@ -207,6 +227,9 @@ impl Gateway {
     /// period), then returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        if let Some(admin) = self.admin {
+            admin.stop().await;
+        }
         for t in self.accept_tasks {
             let _ = t.await;
         }
@@ -228,6 +251,8 @@ impl Gateway {
         if let Ok(workers) = Arc::try_unwrap(self.workers) {
             let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
         }
+        let shared = self.shared;
+        let _ = tokio::task::spawn_blocking(move || shared.telemetry.flush()).await;
     }
 }
 

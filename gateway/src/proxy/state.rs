@@ -107,6 +107,8 @@ pub struct Shared {
     revision: AtomicU64,
     /// The retry budget (shared across revisions).
     pub retry: RetryBudget,
+    /// Metrics and log destinations (fixed for the process's life).
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 // === impl Shared ===
@@ -115,6 +117,14 @@ impl Shared {
     /// Builds the first snapshot. Must run inside a tokio runtime (health
     /// checkers are spawned).
     pub fn new(loaded: LoadedConfig) -> Result<Arc<Shared>, SwapError> {
+        Self::with_telemetry(loaded, Arc::default())
+    }
+
+    /// Like [`Shared::new`], with the process's telemetry.
+    pub fn with_telemetry(
+        loaded: LoadedConfig,
+        telemetry: Arc<crate::telemetry::Telemetry>,
+    ) -> Result<Arc<Shared>, SwapError> {
         let retry = RetryBudget::new(
             loaded.config.server.retry_budget_ratio,
             loaded.config.server.retry_budget_min_per_sec,
@@ -125,6 +135,7 @@ impl Shared {
             overrides: Mutex::new(Overrides::default()),
             revision: AtomicU64::new(1),
             retry,
+            telemetry,
         }))
     }
 

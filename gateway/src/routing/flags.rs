@@ -79,6 +79,8 @@ struct FlagShape {
 /// One flag, checked.
 #[derive(Debug, Clone)]
 struct Flag {
+    /// Forced on or off at run time (admin API); wins over everything else.
+    forced: Option<bool>,
     enabled: bool,
     variants: HashMap<String, bool>,
     default_on: bool,
@@ -153,6 +155,7 @@ impl FlagSet {
             flags.insert(
                 name,
                 Flag {
+                    forced: None,
                     enabled,
                     variants,
                     default_on,
@@ -170,11 +173,38 @@ impl FlagSet {
         self.flags.contains_key(name)
     }
 
+    /// The flag names, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.flags.keys().map(String::as_str)
+    }
+
+    /// Whether a flag is forced on (`Some(true)`) or off by a run-time switch.
+    pub fn forced(&self, name: &str) -> Option<bool> {
+        self.flags.get(name).and_then(|f| f.forced)
+    }
+
+    /// This set with run-time switches applied: a switched flag is on (or
+    /// off) for every request, whatever its state and targeting say.
+    /// Switches naming flags the set does not have are ignored (a reload
+    /// may have removed them).
+    pub fn with_switches(&self, switches: &HashMap<String, bool>) -> FlagSet {
+        let mut set = self.clone();
+        for (name, on) in switches {
+            if let Some(flag) = set.flags.get_mut(name) {
+                flag.forced = Some(*on);
+            }
+        }
+        set
+    }
+
     /// Evaluates a flag; unknown and disabled flags are off.
     pub fn is_on(&self, name: &str, ctx: &FlagContext<'_>) -> bool {
         let Some(flag) = self.flags.get(name) else {
             return false;
         };
+        if let Some(on) = flag.forced {
+            return on;
+        }
         if !flag.enabled {
             return false;
         }

@@ -46,6 +46,8 @@ pub struct Overrides {
     pub pins: HashMap<(String, String), Option<PinConfig>>,
     /// A replacement flag set.
     pub flags: Option<FlagSet>,
+    /// Flags switched on or off for every request, by name.
+    pub flag_switches: HashMap<String, bool>,
 }
 
 /// Why a table could not be built.
@@ -220,8 +222,9 @@ impl RoutingTable {
             backends,
             flags: overrides
                 .flags
-                .clone()
-                .unwrap_or_else(|| loaded.flags.clone()),
+                .as_ref()
+                .unwrap_or(&loaded.flags)
+                .with_switches(&overrides.flag_switches),
         })
     }
 

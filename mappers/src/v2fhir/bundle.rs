@@ -3,7 +3,7 @@
 //! that is safe to replay (conditional update on a business identifier, or
 //! PUT to the deterministic id).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::config::BundleType;
 use super::ctx::Ctx;
@@ -21,13 +21,12 @@ pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
         all.insert(0, header);
     }
     for e in all {
-        let mut r = Obj::with_capacity(e.resource.len() + 2);
-        r.insert("resourceType".into(), Json::from(e.rtype));
+        let mut r = e.resource;
         let conditional = kind == BundleType::Transaction && e.conditional.is_some();
         if !conditional {
-            r.insert("id".into(), Json::from(e.id.as_str()));
+            r.prepend("id", Json::from(e.id.clone()));
         }
-        r.extend(e.resource);
+        r.prepend("resourceType", Json::from(e.rtype));
         let mut entry = Obj::with_capacity(3);
         set(&mut entry, "fullUrl", e.full_url);
         set(&mut entry, "resource", r);

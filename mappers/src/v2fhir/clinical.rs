@@ -2,7 +2,7 @@
 //! AllergyIntolerance, DG1 -> Condition, PR1 -> Procedure (IG AL1, DG1,
 //! PR1 segment maps).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -19,7 +19,7 @@ fn code_with_description(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> Option<Jso
     if let Some(text) = seg.text(4) {
         match &mut code {
             Some(Json::Object(o)) => {
-                o.entry("text").or_insert(Json::from(text));
+                o.get_or_insert_with("text", || Json::from(text));
             }
             _ => {
                 let mut o = Obj::new();
@@ -143,7 +143,7 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             set(
                 &mut d,
                 "use",
-                concept(&super::tables::v2_system("0052"), &t, disp.as_deref()),
+                concept(super::tables::v2_system("0052"), t, disp.as_deref()),
             );
         }
         push(ctx.res(enc), "diagnosis", d);
@@ -206,79 +206,4 @@ pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         None => ctx.add("Procedure", Key::Pos(&key(seg)), p),
     };
     ctx.note_target = Some(idx);
-}
-
-/// IN1 -> Coverage (IG IN1[Coverage], core elements): IN1-3/4 payor
-/// Organization, IN1-2 plan as class, IN1-12/13 period, IN1-15 type,
-/// IN1-17 relationship, IN1-36 policy number as identifier.
-pub fn map_in1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
-    let Some(patient) = ctx.patient else { return };
-    seg.mark(1, ALL);
-    let company = seg.take_c(3, cx::MASK);
-    let at3 = seg.at(3);
-    let company_id = cx::identifier(ctx, company.repetition(1), at3);
-    let name = txt(seg.take_c(4, comps(&[1])).component(1));
-    if company_id.is_none() && name.is_none() {
-        // payor is required: without one, leave the segment to the report
-        ctx.not_mapped(seg.at(0), "IN1 without insurance company (IN1-3/IN1-4)");
-        return;
-    }
-    let mut org = Obj::new();
-    if let Some(i) = &company_id {
-        push(&mut org, "identifier", i.json.clone());
-    }
-    set_opt(&mut org, "name", name);
-    let org_idx = match company_id
-        .as_ref()
-        .and_then(|i| i.system.clone().map(|s| (s, i.value.clone())))
-    {
-        Some((s, v)) => ctx.add("Organization", Key::Ident(&s, &v), org),
-        None => ctx.add(
-            "Organization",
-            Key::Pos(&format!("IN1-3|{}", seg.index())),
-            org,
-        ),
-    };
-    let mut c = Obj::new();
-    let policy = seg.text(36);
-    if let Some(pn) = &policy {
-        let mut i = Obj::new();
-        set(&mut i, "value", pn.as_str());
-        push(&mut c, "identifier", i);
-    }
-    set(&mut c, "status", "active");
-    let at = seg.at(15);
-    set_opt(
-        &mut c,
-        "type",
-        cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at),
-    );
-    set(&mut c, "beneficiary", ctx.reference(patient));
-    let at = seg.at(17);
-    set_opt(
-        &mut c,
-        "relationship",
-        cwe::concept_of(ctx, seg.take_c(17, cwe::MASK), at),
-    );
-    let at = seg.at(12);
-    let (s, e) = (seg.take(12), seg.take(13));
-    set_opt(&mut c, "period", dates::period(ctx, s, e, at));
-    push(&mut c, "payor", ctx.reference(org_idx));
-    let plan = seg.take_c(2, cwe::MASK);
-    if let Some(code) = txt(plan.component(1)) {
-        let mut cl = Obj::new();
-        set(
-            &mut cl,
-            "type",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/coverage-class",
-                "plan",
-                None,
-            ),
-        );
-        set(&mut cl, "value", code);
-        set_opt(&mut cl, "name", txt(plan.component(2)));
-        push(&mut c, "class", cl);
-    }
-    ctx.add("Coverage", Key::Pos(&key(seg)), c);
 }

@@ -2,7 +2,6 @@
 //! the roles they play (the Patient, the current order...), and the
 //! bookkeeping of which fields were used so nothing is dropped silently.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::hl7v2::{Message, Segment, Value};
@@ -62,6 +61,45 @@ impl Loc<'_> {
     }
 }
 
+impl Loc<'_> {
+    /// The same text as `Display`, built without the formatting machinery:
+    /// a message reports a hundred or more unmapped items, and `to_string`
+    /// through `fmt` was a visible share of the translation.
+    pub fn render(&self) -> String {
+        fn push_num(out: &mut String, mut n: usize) {
+            let mut digits = [0u8; 20];
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            for &d in &digits[i..] {
+                out.push(char::from(d));
+            }
+        }
+        let mut out = String::with_capacity(self.name.len() + 10);
+        out.push_str(self.name);
+        if self.occ > 1 {
+            out.push('(');
+            push_num(&mut out, self.occ);
+            out.push(')');
+        }
+        if self.seq > 0 {
+            out.push('-');
+            push_num(&mut out, self.seq);
+        }
+        if self.comp > 0 {
+            out.push('-');
+            push_num(&mut out, self.comp);
+        }
+        out
+    }
+}
+
 impl fmt::Display for Loc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)?;
@@ -86,17 +124,37 @@ impl fmt::Display for Loc<'_> {
 pub struct Seg<'a> {
     seg: Segment<'a>,
     occ: usize,
+    /// The fields, split once: maps read fields out of order and many
+    /// times, and `Segment::field` scans from the start on each call.
+    fields: Vec<Value<'a>>,
     used: Vec<(usize, u64)>,
 }
 
 impl<'a> Seg<'a> {
-    /// Wraps the `occ`-th (1-based) segment of its name.
-    pub fn new(seg: Segment<'a>, occ: usize) -> Self {
+    /// Wraps the `occ`-th (1-based) segment of its name, filling buffers
+    /// a previous segment gave back with [`Seg::into_buffers`] (empty ones
+    /// for the first): one allocation per message instead of two per
+    /// segment.
+    pub fn reusing(
+        seg: Segment<'a>,
+        occ: usize,
+        mut fields: Vec<Value<'a>>,
+        mut used: Vec<(usize, u64)>,
+    ) -> Self {
+        fields.clear();
+        fields.extend(seg.fields().map(|(_, v)| v));
+        used.clear();
         Self {
             seg,
             occ,
-            used: Vec::new(),
+            fields,
+            used,
         }
+    }
+
+    /// The buffers, for the next [`Seg::reusing`].
+    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<(usize, u64)>) {
+        (self.fields, self.used)
     }
 
     /// The segment name.
@@ -111,7 +169,15 @@ impl<'a> Seg<'a> {
 
     /// The highest field sequence present.
     pub fn field_count(&self) -> usize {
-        self.seg.field_count()
+        self.fields.len()
+    }
+
+    /// Field `seq` (empty when absent), from the split fields.
+    fn field(&self, seq: usize) -> Value<'a> {
+        match seq.checked_sub(1).and_then(|i| self.fields.get(i)) {
+            Some(v) => *v,
+            None => self.seg.field(0),
+        }
     }
 
     /// The location of field `seq`.
@@ -127,13 +193,13 @@ impl<'a> Seg<'a> {
     /// Field `seq`, marked as fully used.
     pub fn take(&mut self, seq: usize) -> Value<'a> {
         self.mark(seq, ALL);
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// Field `seq`, marking only the components in `mask` as used.
     pub fn take_c(&mut self, seq: usize, mask: u64) -> Value<'a> {
         self.mark(seq, mask);
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// The trimmed text of field `seq` (marked used).
@@ -143,7 +209,7 @@ impl<'a> Seg<'a> {
 
     /// Field `seq` without marking it (for conditions).
     pub fn peek(&self, seq: usize) -> Value<'a> {
-        self.seg.field(seq)
+        self.field(seq)
     }
 
     /// Marks components of field `seq` as used.
@@ -158,14 +224,18 @@ impl<'a> Seg<'a> {
     /// rule used.
     pub fn report(&self, out: &mut Vec<Unmapped>) {
         let is_msh = self.seg.name() == "MSH";
-        for (seq, v) in self.seg.fields() {
-            if (is_msh && seq <= 2) || !v.has_value() {
+        for (seq, v) in (1..).zip(self.fields.iter().copied()) {
+            if is_msh && seq <= 2 {
                 continue;
             }
             let mask = self.used.iter().find(|(s, _)| *s == seq).map(|(_, m)| *m);
+            // a fully used field needs no look at its bytes
+            if mask == Some(ALL) || !v.has_value() {
+                continue;
+            }
             match mask {
                 None => out.push(Unmapped {
-                    location: self.at(seq).to_string(),
+                    location: self.at(seq).render(),
                     reason: "no mapping for field".to_owned(),
                 }),
                 Some(ALL) => {}
@@ -182,14 +252,14 @@ impl<'a> Seg<'a> {
                                 if !high {
                                     high = true;
                                     out.push(Unmapped {
-                                        location: self.at(seq).comp(n).to_string(),
+                                        location: self.at(seq).comp(n).render(),
                                         reason: "no mapping for component".to_owned(),
                                     });
                                 }
                             } else if mask & (1 << n) == 0 && seen & (1 << n) == 0 {
                                 seen |= 1 << n;
                                 out.push(Unmapped {
-                                    location: self.at(seq).comp(n).to_string(),
+                                    location: self.at(seq).comp(n).render(),
                                     reason: "no mapping for component".to_owned(),
                                 });
                             }
@@ -246,7 +316,8 @@ pub struct Ctx<'m, 'a> {
     pub control_id: String,
     /// Entries in creation order.
     pub entries: Vec<Entry>,
-    by_url: HashMap<String, usize>,
+    /// Entry index by id digest, to merge a resource named twice.
+    by_digest: Vec<([u8; 16], usize)>,
     /// Unmapped input.
     pub unmapped: Vec<Unmapped>,
     /// Doubts.
@@ -265,6 +336,8 @@ pub struct Ctx<'m, 'a> {
     pub immunization: Option<usize>,
     /// Role: the current Appointment (SCH).
     pub appointment: Option<usize>,
+    /// Role: the current Observation (the last OBX).
+    pub observation: Option<usize>,
     /// Role: the current DocumentReference (TXA).
     pub document: Option<usize>,
     /// Role: the current Specimen (SPM).
@@ -276,7 +349,7 @@ pub struct Ctx<'m, 'a> {
     /// Bundle.timestamp (MSH-7).
     pub timestamp: Option<String>,
     /// Bundle.identifier (MSH-10).
-    pub bundle_identifier: Option<serde_json::Value>,
+    pub bundle_identifier: Option<super::json::Json>,
     /// Resources MessageHeader.focus points to.
     pub focus: Vec<usize>,
     /// The text of the current MDM document, collected from OBX.
@@ -307,7 +380,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             sender,
             control_id: msg.control_id().unwrap_or_default(),
             entries: Vec::with_capacity(16),
-            by_url: HashMap::with_capacity(16),
+            by_digest: Vec::with_capacity(16),
             unmapped: Vec::new(),
             warnings: Vec::new(),
             header: None,
@@ -317,6 +390,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             report: None,
             immunization: None,
             appointment: None,
+            observation: None,
             document: None,
             specimen: None,
             note_target: None,
@@ -331,26 +405,32 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Adds a resource; when one with the same fullUrl exists (the same
     /// practitioner named twice) the existing entry is kept and returned.
     pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj) -> usize {
-        let (id, conditional) = match key {
-            Key::Ident(system, value) => (
-                ids::uuid(&[rtype, system, value]),
-                Some(format!(
-                    "{rtype}?identifier={}|{}",
-                    ids::query_escape(system),
-                    ids::query_escape(value)
-                )),
-            ),
+        let (digest, conditional) = match key {
+            Key::Ident(system, value) => {
+                let mut url = String::with_capacity(rtype.len() + 12 + system.len() + value.len());
+                url.push_str(rtype);
+                url.push_str("?identifier=");
+                ids::push_query_escaped(system, &mut url);
+                url.push('|');
+                ids::push_query_escaped(value, &mut url);
+                (ids::digest(&[rtype, system, value]), Some(url))
+            }
             Key::Pos(disc) => (
-                ids::uuid(&[&self.sender, &self.control_id, rtype, disc]),
+                ids::digest(&[&self.sender, &self.control_id, rtype, disc]),
                 None,
             ),
         };
-        let full_url = format!("urn:uuid:{id}");
-        if let Some(&i) = self.by_url.get(&full_url) {
+        // a linear scan: a message has tens of resources, and comparing
+        // 16 bytes beats hashing a 45-byte URL
+        if let Some(&(_, i)) = self.by_digest.iter().find(|(d, _)| *d == digest) {
             return i;
         }
+        let mut full_url = String::with_capacity(45);
+        full_url.push_str("urn:uuid:");
+        ids::push_uuid(&digest, &mut full_url);
+        let id = full_url["urn:uuid:".len()..].to_owned();
         let i = self.entries.len();
-        self.by_url.insert(full_url.clone(), i);
+        self.by_digest.push((digest, i));
         self.entries.push(Entry {
             rtype,
             full_url,
@@ -367,7 +447,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// The fullUrl of entry `i` as a Reference.
-    pub fn reference(&self, i: usize) -> serde_json::Value {
+    pub fn reference(&self, i: usize) -> super::json::Json {
         super::json::reference(&self.entries[i].full_url)
     }
 
@@ -393,7 +473,31 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Reference to the Encounter, if there is one.
-    pub fn encounter_ref(&self) -> Option<serde_json::Value> {
+    pub fn encounter_ref(&self) -> Option<super::json::Json> {
         self.encounter.map(|i| self.reference(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_matches_display() {
+        for name in ["PID", "ZXY", "MSH"] {
+            for occ in [0, 1, 2, 10, 123] {
+                for seq in [0, 1, 9, 10, 250] {
+                    for comp in [0, 1, 63, 64, 1000] {
+                        let loc = Loc {
+                            name,
+                            occ,
+                            seq,
+                            comp,
+                        };
+                        assert_eq!(loc.render(), loc.to_string());
+                    }
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! CWE-4/5/6 (+8) the alternate coding, CWE-9 (or CWE-2 without a code)
 //! the text.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 
@@ -115,11 +115,7 @@ pub fn mapped_concept(
         loc,
         format!("code not in the v2 table {table} map: passed through"),
     );
-    Some(concept(
-        &tables::v2_system(table),
-        &code,
-        display.as_deref(),
-    ))
+    Some(concept(tables::v2_system(table), code, display.as_deref()))
 }
 
 /// A FHIR `code` for a v2 table code; unknown codes cannot go into a

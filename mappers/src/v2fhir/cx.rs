@@ -1,7 +1,7 @@
 //! CX (extended composite id) -> Identifier. IG CX[Identifier]: CX-1
 //! value, CX-4 system (HD), CX-5 type (v2 table 0203), CX-7/8 period.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 
@@ -28,7 +28,7 @@ pub struct Ident {
 /// `Identifier.type` from a v2 table 0203 code.
 pub fn id_type(code: &str) -> Json {
     let display = tables::lookup("identifier-type", code).map(|e| e.display.as_str());
-    concept(&tables::v2_system("0203"), code, display)
+    concept(tables::v2_system("0203"), code.to_owned(), display)
 }
 
 /// One CX repetition -> Identifier.

@@ -1,7 +1,7 @@
 //! Date fields of a segment -> FHIR, with the report: a value that is not
 //! a v2 date is reported unmapped, a time without zone is a warning.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 

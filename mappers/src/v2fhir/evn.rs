@@ -4,7 +4,7 @@
 //! facility (MSH-4) is the agent, without EVN-2 the message time (MSH-7).
 //! When neither exists no Provenance is made and the fields are reported.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{Ctx, Key, Seg, ALL};
 use super::cwe;

@@ -8,9 +8,9 @@
 
 use sha2::{Digest, Sha256};
 
-/// A UUID string derived from `parts` (joined with a unit separator so
-/// `["ab","c"]` and `["a","bc"]` differ).
-pub fn uuid(parts: &[&str]) -> String {
+/// The 128 bits behind [`uuid`] (version and variant bits set), for
+/// comparing ids without formatting them.
+pub fn digest(parts: &[&str]) -> [u8; 16] {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -21,15 +21,27 @@ pub fn uuid(parts: &[&str]) -> String {
     b.copy_from_slice(&d[..16]);
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
-    )
+    b
+}
+
+/// Appends the 8-4-4-4-12 lowercase hex form of `b` to `out`.
+pub fn push_uuid(b: &[u8; 16], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+}
+
+/// A UUID string derived from `parts` (joined with a unit separator so
+/// `["ab","c"]` and `["a","bc"]` differ).
+pub fn uuid(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(36);
+    push_uuid(&digest(parts), &mut out);
+    out
 }
 
 /// Percent-encodes a value for a FHIR search URL (`Patient?identifier=s|v`).
@@ -37,14 +49,22 @@ pub fn uuid(parts: &[&str]) -> String {
 /// a `|` inside a system or value cannot split the token.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    push_query_escaped(s, &mut out);
+    out
+}
+
+/// [`query_escape`] appending to `out`.
+pub fn push_query_escaped(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':' | b'/') {
-            out.push(b as char);
+            out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -59,11 +79,24 @@ mod tests {
         assert_ne!(uuid(&["ab", "c"]), uuid(&["a", "bc"]));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "8");
+        // the formatting matches the hex crate's (the ids of earlier output)
+        let d = digest(&["Patient", "urn:oid:1.2", "42"]);
+        let x = hex::encode(d);
+        let old = format!(
+            "{}-{}-{}-{}-{}",
+            &x[..8],
+            &x[8..12],
+            &x[12..16],
+            &x[16..20],
+            &x[20..]
+        );
+        assert_eq!(a, old);
     }
 
     #[test]
     fn query_escape_protects_separators() {
         assert_eq!(query_escape("a|b c&d"), "a%7Cb%20c%26d");
         assert_eq!(query_escape("urn:oid:1.2"), "urn:oid:1.2");
+        assert_eq!(query_escape("é\n"), "%C3%A9%0A");
     }
 }

@@ -1,62 +1,453 @@
-//! Small helpers for building FHIR JSON with `serde_json` (the workspace
-//! enables `preserve_order`, so element order is the insertion order and
-//! output is deterministic).
+//! The JSON tree the v2 -> FHIR maps build, and its serializer.
+//!
+//! Why not `serde_json::Value`: with `preserve_order` every object is an
+//! IndexMap that allocates each key and SipHashes it on insert, and that
+//! tree was most of the translation cost. Here an object is a vector of
+//! `(&'static str, Json)` pairs (keys are element names known at compile
+//! time; objects are small, so a linear scan beats hashing), strings from
+//! the code tables are borrowed, and [`Json::write`] writes the bytes
+//! straight to a buffer. Element order is insertion order and the bytes
+//! are the same as `serde_json::to_vec` of [`Json::to_value`] (a test over
+//! the corpus checks it), so callers of the old `Value` output see no
+//! difference.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-/// A JSON object under construction.
-pub type Obj = Map<String, Value>;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Number;
+
+// === impl Json ===
+
+/// A JSON value under construction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number, formatted as serde_json formats it.
+    Number(Number),
+    /// A string: borrowed from a table or constant, or owned.
+    String(Cow<'static, str>),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object.
+    Object(Obj),
+}
+
+impl Json {
+    /// Member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(o) => o.get(key),
+            _ => None,
+        }
+    }
+
+    /// Element `i` of an array.
+    pub fn at(&self, i: usize) -> Option<&Json> {
+        match self {
+            Json::Array(a) => a.get(i),
+            _ => None,
+        }
+    }
+
+    /// The same tree as a `serde_json::Value` (the translator's public
+    /// output type).
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            Json::Bool(b) => serde_json::Value::Bool(*b),
+            Json::Number(n) => serde_json::Value::Number(n.clone()),
+            Json::String(s) => serde_json::Value::String(s.to_string()),
+            Json::Array(a) => serde_json::Value::Array(a.iter().map(Json::to_value).collect()),
+            Json::Object(o) => {
+                let mut m = serde_json::Map::with_capacity(o.len());
+                for (k, v) in o.iter() {
+                    m.insert((*k).to_owned(), v.to_value());
+                }
+                serde_json::Value::Object(m)
+            }
+        }
+    }
+
+    /// Appends the compact JSON text to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Json::Bool(true) => out.extend_from_slice(b"true"),
+            Json::Bool(false) => out.extend_from_slice(b"false"),
+            Json::Number(n) => write_number(n, out),
+            Json::String(s) => write_str(s, out),
+            Json::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write(out);
+                }
+                out.push(b']');
+            }
+            Json::Object(o) => o.write(out),
+        }
+    }
+}
+
+fn write_number(n: &Number, out: &mut Vec<u8>) {
+    if let Some(i) = n.as_i64() {
+        out.extend_from_slice(itoa_i64(i, &mut [0u8; 20]));
+    } else if let Some(u) = n.as_u64() {
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else {
+        // floats are rare (decimal results): let serde_json format them so
+        // the text is exactly its own
+        if serde_json::to_writer(&mut *out, n).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+}
+
+/// Formats `i` into `buf`, returning the digits.
+fn itoa_i64(i: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
+/// Whether a byte must be escaped in a JSON string (the same set as
+/// serde_json: controls, `"` and `\`; everything else, UTF-8 included,
+/// is written as is).
+const fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any of the 8 bytes in `w` may need escaping: a byte below
+/// 0x20, a quote or a backslash (the classic "has zero byte" / "has less than"
+/// word tricks). It never misses one; a rare false positive only sends the
+/// word to the byte loop.
+const fn word_may_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGH
+    }
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | has_zero(w ^ (ONES * 0x22)) | has_zero(w ^ (ONES * 0x5c))) != 0
+}
+
+/// Writes `s` as a JSON string literal, escaped as serde_json escapes.
+/// Clinical text rarely needs escaping, so runs of plain bytes are found a
+/// word at a time and copied whole.
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if !word_may_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        let mut j = i;
+        while j < end && !needs_escape(bytes[j]) {
+            j += 1;
+        }
+        if j == end {
+            i = end;
+            continue;
+        }
+        i = j + 1;
+        let b = bytes[j];
+        out.extend_from_slice(&bytes[start..j]);
+        start = j + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(v) => s.serialize_str(v),
+            Json::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Json::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, v) in o.iter() {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl From<String> for Json {
+    fn from(s: String) -> Self {
+        Json::String(Cow::Owned(s))
+    }
+}
+
+impl From<&'static str> for Json {
+    fn from(s: &'static str) -> Self {
+        Json::String(Cow::Borrowed(s))
+    }
+}
+
+impl From<Cow<'static, str>> for Json {
+    fn from(s: Cow<'static, str>) -> Self {
+        Json::String(s)
+    }
+}
+
+impl From<bool> for Json {
+    fn from(b: bool) -> Self {
+        Json::Bool(b)
+    }
+}
+
+impl From<i64> for Json {
+    fn from(i: i64) -> Self {
+        Json::Number(i.into())
+    }
+}
+
+impl From<u32> for Json {
+    fn from(i: u32) -> Self {
+        Json::Number(i.into())
+    }
+}
+
+impl From<usize> for Json {
+    fn from(i: usize) -> Self {
+        Json::Number(i.into())
+    }
+}
+
+impl From<Number> for Json {
+    fn from(n: Number) -> Self {
+        Json::Number(n)
+    }
+}
+
+impl From<Obj> for Json {
+    fn from(o: Obj) -> Self {
+        Json::Object(o)
+    }
+}
+
+impl From<Vec<Json>> for Json {
+    fn from(a: Vec<Json>) -> Self {
+        Json::Array(a)
+    }
+}
+
+// === impl Obj ===
+
+/// A JSON object: members in insertion order, keys from the FHIR element
+/// names (static).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Obj(Vec<(&'static str, Json)>);
+
+impl Obj {
+    /// An empty object.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// An empty object with room for `n` members.
+    pub fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
+
+    /// Sets `key`; an existing member keeps its position (as IndexMap
+    /// does) and its old value is returned.
+    pub fn insert(&mut self, key: &'static str, value: Json) -> Option<Json> {
+        match self.get_mut(key) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Member `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Member `key`, mutable.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        self.0.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Member `key`, inserted from `f` when missing.
+    pub fn get_or_insert_with(&mut self, key: &'static str, f: impl FnOnce() -> Json) -> &mut Json {
+        let i = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.0.push((key, f()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Whether member `key` exists.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
+
+    /// The member names in order.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().map(|(k, _)| *k)
+    }
+
+    /// The members in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &Json)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Member count.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no member.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Puts `key` first (removing a member of that name elsewhere): O(n)
+    /// instead of rebuilding the object with a scan per member.
+    pub fn prepend(&mut self, key: &'static str, value: Json) {
+        self.0.retain(|(k, _)| *k != key);
+        self.0.insert(0, (key, value));
+    }
+
+    /// Appends `other`'s members (replacing same-named ones in place).
+    pub fn extend(&mut self, other: Obj) {
+        for (k, v) in other.0 {
+            self.insert(k, v);
+        }
+    }
+
+    /// Appends the compact JSON text to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // keys are FHIR element names from this crate's code: plain
+            // ASCII letters, nothing to escape
+            debug_assert!(!k.bytes().any(needs_escape));
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+            v.write(out);
+        }
+        out.push(b'}');
+    }
+}
 
 /// Sets `key` when `value` is `Some`.
-pub fn set_opt(obj: &mut Obj, key: &str, value: Option<impl Into<Value>>) {
+pub fn set_opt(obj: &mut Obj, key: &'static str, value: Option<impl Into<Json>>) {
     if let Some(v) = value {
-        obj.insert(key.to_owned(), v.into());
+        obj.insert(key, v.into());
     }
 }
 
 /// Sets `key` to `value`.
-pub fn set(obj: &mut Obj, key: &str, value: impl Into<Value>) {
-    obj.insert(key.to_owned(), value.into());
+pub fn set(obj: &mut Obj, key: &'static str, value: impl Into<Json>) {
+    obj.insert(key, value.into());
 }
 
 /// Appends `value` to the array at `key`, creating it.
-pub fn push(obj: &mut Obj, key: &str, value: impl Into<Value>) {
-    let entry = obj
-        .entry(key.to_owned())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(a) = entry {
+pub fn push(obj: &mut Obj, key: &'static str, value: impl Into<Json>) {
+    if let Json::Array(a) = obj.get_or_insert_with(key, || Json::Array(Vec::new())) {
         a.push(value.into());
     }
 }
 
 /// Appends every element of `values` to the array at `key` (nothing when empty).
-pub fn extend(obj: &mut Obj, key: &str, values: Vec<Value>) {
+pub fn extend(obj: &mut Obj, key: &'static str, values: Vec<Json>) {
     for v in values {
         push(obj, key, v);
     }
 }
 
 /// `{"reference": url}`.
-pub fn reference(url: &str) -> Value {
-    let mut o = Obj::new();
-    set(&mut o, "reference", url);
-    Value::Object(o)
+pub fn reference(url: &str) -> Json {
+    let mut o = Obj::with_capacity(1);
+    set(&mut o, "reference", url.to_owned());
+    Json::Object(o)
 }
 
 /// A CodeableConcept with one coding.
-pub fn concept(system: &str, code: &str, display: Option<&str>) -> Value {
-    let mut c = Obj::new();
-    set(&mut c, "system", system);
-    set(&mut c, "code", code);
-    set_opt(&mut c, "display", display.filter(|d| !d.is_empty()));
-    let mut cc = Obj::new();
-    set(&mut cc, "coding", Value::Array(vec![Value::Object(c)]));
-    Value::Object(cc)
+pub fn concept(
+    system: impl Into<Cow<'static, str>>,
+    code: impl Into<Cow<'static, str>>,
+    display: Option<&str>,
+) -> Json {
+    let mut c = Obj::with_capacity(3);
+    set(&mut c, "system", system.into());
+    set(&mut c, "code", code.into());
+    set_opt(
+        &mut c,
+        "display",
+        display.filter(|d| !d.is_empty()).map(str::to_owned),
+    );
+    let mut cc = Obj::with_capacity(1);
+    set(&mut cc, "coding", Json::Array(vec![Json::Object(c)]));
+    Json::Object(cc)
 }
 
 /// A FHIR decimal from v2 NM text: JSON number when it parses as one.
 /// `+1.5` and `.5` are normalised the way FHIR's decimal grammar needs.
-pub fn decimal(s: &str) -> Option<Value> {
+pub fn decimal(s: &str) -> Option<Json> {
     let t = s.trim();
     let t = t.strip_prefix('+').unwrap_or(t);
     let owned;
@@ -79,13 +470,13 @@ pub fn decimal(s: &str) -> Option<Value> {
         return None;
     }
     if let Ok(i) = t.parse::<i64>() {
-        return Some(Value::from(i));
+        return Some(Json::from(i));
     }
     t.parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
         .and_then(serde_json::Number::from_f64)
-        .map(Value::Number)
+        .map(Json::Number)
 }
 
 /// Standard base64 (RFC 4648) with padding, for Attachment.data.
@@ -121,12 +512,82 @@ mod tests {
 
     #[test]
     fn decimals() {
-        assert_eq!(decimal("42"), Some(Value::from(42)));
-        assert_eq!(decimal("+4.5"), Some(Value::from(4.5)));
-        assert_eq!(decimal(".5"), Some(Value::from(0.5)));
+        assert_eq!(decimal("42"), Some(Json::from(42i64)));
+        let f = |x: f64| serde_json::Number::from_f64(x).map(Json::Number);
+        assert_eq!(decimal("+4.5"), f(4.5));
+        assert_eq!(decimal(".5"), f(0.5));
         assert_eq!(decimal("1.2.3"), None);
         assert_eq!(decimal("abc"), None);
         assert_eq!(decimal("5."), None);
+    }
+
+    fn compare(v: &Json) {
+        let mut ours = Vec::new();
+        v.write(&mut ours);
+        let theirs = serde_json::to_vec(&v.to_value()).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+        assert_eq!(serde_json::to_vec(v).unwrap_or_default(), theirs);
+    }
+
+    #[test]
+    fn writes_what_serde_json_writes() {
+        let mut o = Obj::new();
+        set(&mut o, "resourceType", "Patient");
+        let every_byte: String = (0u8..0x80).map(char::from).collect();
+        set(&mut o, "controls", every_byte);
+        set(&mut o, "utf8", "Zoë \u{2028} 名前 \u{1F600}".to_owned());
+        set(&mut o, "int", -1234567890123i64);
+        set(&mut o, "zero", 0i64);
+        set(&mut o, "min", i64::MIN);
+        set(&mut o, "big", serde_json::Number::from(u64::MAX));
+        for x in [0.5, 1e-7, 123456789.125, -2.0, 1e300] {
+            push(&mut o, "floats", decimal_or_float(x));
+        }
+        set(&mut o, "yes", true);
+        set(&mut o, "no", false);
+        set(&mut o, "empty", Json::Array(Vec::new()));
+        set(&mut o, "emptyObj", Obj::new());
+        compare(&Json::Object(o));
+    }
+
+    fn decimal_or_float(x: f64) -> Json {
+        serde_json::Number::from_f64(x).map_or(Json::Bool(false), Json::Number)
+    }
+
+    #[test]
+    fn escapes_at_every_offset_of_a_word() {
+        for len in 0..20 {
+            for pos in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '\u{7f}', ' '] {
+                    let mut text: String = "abcdefghijklmnopqrstu".chars().take(len).collect();
+                    text.replace_range(pos..=pos, &special.to_string());
+                    let mut ours = Vec::new();
+                    write_str(&text, &mut ours);
+                    let theirs = serde_json::to_vec(&text).unwrap_or_default();
+                    assert_eq!(ours, theirs, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn insert_keeps_position_like_indexmap() {
+        let mut o = Obj::new();
+        set(&mut o, "a", 1i64);
+        set(&mut o, "b", 2i64);
+        assert_eq!(o.insert("a", Json::from(3i64)), Some(Json::from(1i64)));
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "b"]);
+        push(&mut o, "c", "x");
+        push(&mut o, "c", "y");
+        let mut out = Vec::new();
+        o.write(&mut out);
+        assert_eq!(out, br#"{"a":3,"b":2,"c":["x","y"]}"#);
+        o.prepend("c", Json::from(true));
+        o.prepend("z", Json::from(1i64));
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["z", "c", "a", "b"]);
     }
 
     #[test]

@@ -12,12 +12,13 @@
 //! # Layout
 //! - [`config`]: settings, bundle type, Z-segment map; [`error`].
 //! - `ctx`: translation state and used-field bookkeeping; `bundle`: assembly;
-//!   `ids`: deterministic ids; `json`: JSON helpers.
+//!   `ids`: deterministic ids; `json`: the JSON tree and its writer;
+//!   `fxhash`: the code-table hasher.
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
-//! - Segments: `msh`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
-//!   `clinical` (AL1, DG1, PR1, IN1), `orc`, `obr`, `obx`, `nte`, `spm`,
-//!   `rxa` (+RXR), `sch` (+AIL/AIP/AIS/TQ1), `txa`, `zseg`.
+//! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
+//!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
+//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`.
 
 mod bundle;
 mod clinical;
@@ -30,8 +31,10 @@ mod dates;
 pub mod dtm;
 pub mod error;
 mod evn;
+mod fxhash;
 mod hd;
 pub mod ids;
+mod in1;
 mod json;
 mod mrg;
 mod msh;
@@ -43,9 +46,12 @@ mod orc;
 mod pd1;
 mod pid;
 mod pl;
+mod prt;
 mod pv1;
+mod rol;
 mod rxa;
 mod sch;
+mod sft;
 mod spm;
 pub mod tables;
 mod txa;
@@ -59,7 +65,7 @@ mod zseg;
 pub use config::{BundleType, Config, ZMap};
 pub use error::V2FhirError;
 
-use serde_json::Value as Json;
+use json::Json;
 
 use crate::hl7v2::Message;
 use crate::translation::{Translation, Translator};
@@ -139,8 +145,17 @@ impl V2ToFhir {
         }
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
+        let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
+        // the last segment that is not a ROL or PRT (nor an ARV access
+        // restriction, which v2.8+ puts between a segment and its roles):
+        // where a ROL or PRT stands
+        let mut before_role = "";
         for segment in msg.segments() {
             let name = segment.name();
+            let role_scope = rol::Scope::after(before_role);
+            if !matches!(name, "ROL" | "PRT" | "ARV") {
+                before_role = name;
+            }
             let occ = match seen.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, c)) => {
                     *c += 1;
@@ -151,7 +166,7 @@ impl V2ToFhir {
                     1
                 }
             };
-            let mut seg = Seg::new(segment, occ);
+            let mut seg = Seg::reusing(segment, occ, buffers.0, buffers.1);
             if name != "NTE" {
                 ctx.note_target = None;
             }
@@ -160,6 +175,9 @@ impl V2ToFhir {
                     msh::map(&mut ctx, &mut seg);
                     true
                 }
+                "SFT" => sft::map(&mut ctx, &mut seg),
+                "ROL" => rol::map(&mut ctx, &mut seg, role_scope),
+                "PRT" => prt::map(&mut ctx, &mut seg, role_scope),
                 "EVN" => {
                     evn::map(&mut ctx, &mut seg);
                     true
@@ -205,7 +223,7 @@ impl V2ToFhir {
                     true
                 }
                 "IN1" => {
-                    clinical::map_in1(&mut ctx, &mut seg);
+                    in1::map(&mut ctx, &mut seg);
                     true
                 }
                 "ORC" => {
@@ -244,7 +262,8 @@ impl V2ToFhir {
                     sch::map_tq1(&mut ctx, &mut seg);
                     true
                 }
-                "AIL" | "AIP" | "AIS" => {
+                "RGS" => sch::map_rgs(&mut ctx, &mut seg),
+                "AIL" | "AIP" | "AIS" | "AIG" => {
                     sch::map_resource(&mut ctx, &mut seg);
                     true
                 }
@@ -255,6 +274,7 @@ impl V2ToFhir {
                 z if z.starts_with('Z') => {
                     if !zseg::map(&mut ctx, &mut seg) {
                         ctx.not_mapped(seg.at(0), "z-segment");
+                        buffers = seg.into_buffers();
                         continue;
                     }
                     true
@@ -266,6 +286,7 @@ impl V2ToFhir {
             } else if segment_has_value(&seg) {
                 ctx.not_mapped(seg.at(0), "no mapping for segment");
             }
+            buffers = seg.into_buffers();
         }
         orc::flush(&mut ctx);
         if let Some(h) = ctx.header {
@@ -291,12 +312,45 @@ fn seg_field_count(seg: &Seg<'_>) -> usize {
     seg.field_count()
 }
 
+// === impl V2ToFhir (outputs) ===
+
+impl V2ToFhir {
+    /// Translates `msg` and appends the Bundle as compact JSON to `out`;
+    /// the returned translation carries the report (its output is the
+    /// number of bytes written). The fast path: no `serde_json::Value` is
+    /// built, and the bytes are those `serde_json::to_writer` writes for
+    /// [`Translator::translate`]'s output.
+    pub fn translate_into(
+        &self,
+        msg: &Message<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<Translation<usize>, V2FhirError> {
+        let t = self.run(msg)?;
+        let start = out.len();
+        t.output.write(out);
+        let written = out.len() - start;
+        Ok(t.map(|_| written))
+    }
+
+    /// Translates `msg` to the Bundle's compact JSON bytes.
+    pub fn translate_to_vec(&self, msg: &Message<'_>) -> Result<Translation<Vec<u8>>, V2FhirError> {
+        let mut out = Vec::with_capacity(msg.input().len().saturating_mul(3));
+        let t = self.translate_into(msg, &mut out)?;
+        Ok(t.map(|_| out))
+    }
+}
+
+/// The original shape: the Bundle as a `serde_json::Value` (built from the
+/// internal tree; [`V2ToFhir::translate_into`] skips that step).
 impl Translator for V2ToFhir {
     type Input<'a> = &'a Message<'a>;
-    type Output = Json;
+    type Output = serde_json::Value;
     type Error = V2FhirError;
 
-    fn translate(&self, input: Self::Input<'_>) -> Result<Translation<Json>, V2FhirError> {
-        self.run(input)
+    fn translate(
+        &self,
+        input: Self::Input<'_>,
+    ) -> Result<Translation<serde_json::Value>, V2FhirError> {
+        Ok(self.run(input)?.map(|b| b.to_value()))
     }
 }

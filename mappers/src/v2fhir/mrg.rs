@@ -3,14 +3,14 @@
 //! `replaces` the old record, the old record is `replaced-by` the survivor
 //! and `active: false`).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{Ctx, Key, Seg};
 use super::cx;
 use super::json::{extend, push, set, Obj};
 use super::xpn;
 
-fn link(other: Json, kind: &str) -> Json {
+fn link(other: Json, kind: &'static str) -> Json {
     let mut l = Obj::new();
     set(&mut l, "other", other);
     set(&mut l, "type", kind);

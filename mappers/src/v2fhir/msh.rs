@@ -1,7 +1,7 @@
 //! MSH -> MessageHeader, plus the Bundle's identifier and timestamp
 //! (IG MSH[MessageHeader], MSH[Bundle]).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::dates;

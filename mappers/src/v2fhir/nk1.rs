@@ -4,7 +4,7 @@ use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
 use super::cx;
 use super::dates;
-use super::json::{extend, push, set, set_opt, Obj};
+use super::json::{extend, push, set, set_opt, Json, Obj};
 use super::{xad, xpn, xtn};
 
 /// Maps NK1.
@@ -23,7 +23,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(
             &mut r,
             "identifier",
-            serde_json::Value::Array(idents.into_iter().map(|i| i.json).collect()),
+            Json::Array(idents.into_iter().map(|i| i.json).collect()),
         );
     }
     set(&mut r, "patient", ctx.reference(patient));

@@ -1,7 +1,7 @@
 //! OBR -> ServiceRequest (IG OBR[ServiceRequest]) and, in result messages,
 //! DiagnosticReport (OBR[DiagnosticReport]), merged with the preceding ORC.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -131,7 +131,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, results: bool) {
         push(
             &mut dr,
             "category",
-            concept(&tables::v2_system("0074"), &sect, None),
+            concept(tables::v2_system("0074"), sect, None),
         );
     }
     set(&mut dr, "code", code);

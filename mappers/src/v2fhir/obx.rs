@@ -7,7 +7,7 @@
 //! valueQuantity with comparator / valueRange / valueRatio, DT/DTM/TS ->
 //! valueDateTime, TM -> valueTime. Other repeated values become components.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 
@@ -197,7 +197,7 @@ fn document(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, kind: &str) {
         let att = ctx.entries[idx]
             .resource
             .get("content")
-            .and_then(|c| c.get(0))
+            .and_then(|c| c.at(0))
             .and_then(|c| c.get("attachment"))
             .cloned();
         if let Some(a) = att {
@@ -311,4 +311,5 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(ctx.res(sr), "supportingInfo", r);
     }
     ctx.note_target = Some(idx);
+    ctx.observation = Some(idx);
 }

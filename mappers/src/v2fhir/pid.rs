@@ -3,7 +3,7 @@
 //! PID-10 race and PID-22 ethnic group are left to local extensions by the
 //! IG ("local implementation") and are therefore reported unmapped.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -17,7 +17,7 @@ use super::{xad, xpn, xtn};
 
 const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
 
-fn ext(url: &str, key: &str, value: Json) -> Json {
+fn ext(url: &str, key: &'static str, value: Json) -> Json {
     let mut e = Obj::new();
     set(&mut e, "url", format!("{EXT}{url}"));
     set(&mut e, key, value);
@@ -181,7 +181,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     if let Some(county) = seg.text(12) {
         match addresses.first_mut() {
             Some(Json::Object(a)) if !a.contains_key("district") => {
-                a.insert("district".into(), Json::from(county));
+                a.insert("district", Json::from(county));
             }
             _ => {
                 let mut a = Obj::new();

@@ -1,35 +1,98 @@
-//! PL (person location) -> Location (IG PL[Location], simplified): one
-//! Location per distinct PL, named from its parts (point of care, room,
-//! bed, facility, building, floor) or PL-9 description.
+//! PL (person location) -> a Location hierarchy (IG PL[Location]).
+//!
+//! Each valued level of the PL becomes a Location with an identifier
+//! (HD[Identifier]: HD-1 the value, HD-2/3 the system), `mode: instance`
+//! and the IG's physical type, linked to the next higher valued level by
+//! `partOf`. The IG's default granularity, most granular first: bed
+//! (PL-3), room (PL-2), floor (PL-8), point of care (PL-1), building
+//! (PL-7), facility (PL-4). A missing level is skipped: the reference goes
+//! to the next higher one. The most granular Location is the one the
+//! caller references; it also carries PL-9 as `description`. The point of
+//! care has no physical type: the IG's code for it is an undefined
+//! extension (`extension??-poc`). PL-5, PL-6, PL-10 and PL-11 are not in
+//! [`MASK`] and so are reported unmapped.
 
 use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Key};
-use super::json::{set, Obj};
+use super::hd::Hd;
+use super::json::{concept, push, set, set_opt, Obj};
 
 /// Components the PL map uses.
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 7, 8, 9]);
 
-/// One PL value -> Location entry index.
+/// FHIR location-physical-type code system.
+const PHYSICAL_TYPE: &str = "http://terminology.hl7.org/CodeSystem/location-physical-type";
+
+/// (PL component, physical type code, display), least granular first: the
+/// order Locations are created in, so each one's parent already exists.
+const LEVELS: [(usize, Option<(&str, &str)>); 6] = [
+    (4, Some(("si", "Site"))),
+    (7, Some(("bu", "Building"))),
+    (1, None),
+    (8, Some(("lvl", "Level"))),
+    (2, Some(("ro", "Room"))),
+    (3, Some(("bd", "Bed"))),
+];
+
+/// One PL value -> the index of its most granular Location entry.
 pub fn location(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
-    let name = txt(v.component(9)).or_else(|| {
-        let parts: Vec<String> = [
-            txt(v.component(1).subcomponent(1)),
-            txt(v.component(2).subcomponent(1)),
-            txt(v.component(3).subcomponent(1)),
-            txt(v.component(7).subcomponent(1)),
-            txt(v.component(8).subcomponent(1)),
-            txt(v.component(4).subcomponent(1)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        (!parts.is_empty()).then(|| parts.join(", "))
-    })?;
-    let mut o = Obj::new();
-    set(&mut o, "status", "active");
-    set(&mut o, "name", name);
-    set(&mut o, "mode", "instance");
-    let raw = format!("Location|{}", String::from_utf8_lossy(v.raw()));
-    Some(ctx.add("Location", Key::Pos(&raw), o))
+    let description = txt(v.component(9));
+    // the chain of level values so far: the key of each Location, so the
+    // same room under the same ward and facility is one resource
+    let mut key = String::from("Location");
+    let mut parent: Option<usize> = None;
+    for (comp, kind) in LEVELS {
+        let hd = Hd::from_subcomponents(v.component(comp));
+        let Some(value) = hd.namespace.clone().or_else(|| hd.universal.clone()) else {
+            continue;
+        };
+        key.push('|');
+        key.push_str(&comp.to_string());
+        key.push('=');
+        key.push_str(&value);
+        let mut o = Obj::new();
+        let mut ident = Obj::new();
+        // HD[Identifier]: HD-2 (typed by HD-3) is the system; without it
+        // the identifier has none, rather than one made from the value
+        if hd.namespace.is_some() && hd.universal.is_some() {
+            set_opt(&mut ident, "system", hd.system(ctx.cfg));
+        }
+        set(&mut ident, "value", value.clone());
+        push(&mut o, "identifier", ident);
+        set(&mut o, "name", value);
+        set(&mut o, "mode", "instance");
+        if let Some((code, display)) = kind {
+            set(
+                &mut o,
+                "physicalType",
+                concept(PHYSICAL_TYPE, code, Some(display)),
+            );
+        }
+        if let Some(p) = parent {
+            set(&mut o, "partOf", ctx.reference(p));
+        }
+        parent = Some(ctx.add("Location", Key::Pos(&key), o));
+    }
+    match (parent, description) {
+        (Some(i), Some(d)) => {
+            let r = ctx.res(i);
+            if !r.contains_key("description") {
+                set(r, "description", d);
+            }
+            Some(i)
+        }
+        (Some(i), None) => Some(i),
+        (None, Some(d)) => {
+            // only a description: one Location named by it
+            let mut o = Obj::new();
+            set(&mut o, "name", d.clone());
+            set(&mut o, "description", d.clone());
+            set(&mut o, "mode", "instance");
+            key.push_str("|9=");
+            key.push_str(&d);
+            Some(ctx.add("Location", Key::Pos(&key), o))
+        }
+        (None, None) => None,
+    }
 }

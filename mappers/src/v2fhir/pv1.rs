@@ -6,7 +6,7 @@
 //! discharge time is present, else `unknown`. Encounter.class is required
 //! by FHIR: an empty PV1-2 gives the v3 NullFlavor `UNK`.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -22,7 +22,7 @@ fn participant(
     ctx: &mut Ctx<'_, '_>,
     seg: &mut Seg<'_>,
     seq: usize,
-    code: &str,
+    code: &'static str,
     display: &str,
     out: &mut Vec<Json>,
 ) {
@@ -40,7 +40,7 @@ fn location(
     ctx: &mut Ctx<'_, '_>,
     seg: &mut Seg<'_>,
     seq: usize,
-    status: &str,
+    status: &'static str,
     out: &mut Vec<Json>,
 ) {
     let v = seg.take_c(seq, pl::MASK);
@@ -134,11 +134,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let table = if seq == 4 { "0007" } else { "0018" };
         if let Some(code) = txt(seg.take_c(seq, cwe::MASK).component(1)) {
             let display = txt(seg.peek(seq).component(2));
-            types.push(concept(
-                &tables::v2_system(table),
-                &code,
-                display.as_deref(),
-            ));
+            types.push(concept(tables::v2_system(table), code, display.as_deref()));
         } else if seg.peek(seq).has_value() {
             if let Some(c) = cwe::concept_of(ctx, seg.peek(seq), at) {
                 types.push(c);
@@ -154,7 +150,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         set(
             &mut e,
             "serviceType",
-            concept(&tables::v2_system("0069"), &s, display.as_deref()),
+            concept(tables::v2_system("0069"), s, display.as_deref()),
         );
     } else if let Some(c) = cwe::concept_of(ctx, seg.peek(10), at) {
         set(&mut e, "serviceType", c);

@@ -2,7 +2,7 @@
 //! identifiers and ordering provider; RXR adds route and site
 //! (RXR[Immunization]).
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -13,7 +13,7 @@ use super::xcn;
 
 const FUNCTION: &str = "http://terminology.hl7.org/CodeSystem/v2-0443";
 
-fn performer(ctx: &Ctx<'_, '_>, who: usize, code: &str, display: &str) -> Json {
+fn performer(ctx: &Ctx<'_, '_>, who: usize, code: &'static str, display: &str) -> Json {
     let mut p = Obj::new();
     set(&mut p, "function", concept(FUNCTION, code, Some(display)));
     set(&mut p, "actor", ctx.reference(who));
@@ -90,7 +90,11 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
                 set(
                     &mut im,
                     "reportOrigin",
-                    concept("urn:oid:2.16.840.1.114222.4.5.274", c, d.as_deref()),
+                    concept(
+                        "urn:oid:2.16.840.1.114222.4.5.274",
+                        c.to_owned(),
+                        d.as_deref(),
+                    ),
                 );
             }
             _ => {
@@ -127,7 +131,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     let lots: Vec<String> = seg.take(15).repetitions().filter_map(txt).collect();
     if let Some(l) = lots.first() {
-        set(&mut im, "lotNumber", l.as_str());
+        set(&mut im, "lotNumber", l.clone());
     }
     let at = seg.at(16);
     let exp = seg.take(16);

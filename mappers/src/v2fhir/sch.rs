@@ -1,8 +1,9 @@
-//! SIU scheduling: SCH -> Appointment (IG SCH[Appointment]); AIL, AIP and
-//! AIS add participants and the service (IG AIL/AIP/AIS[Appointment]);
-//! TQ1 (v2.6+) or SCH-11 (TQ, older versions) give start and end.
+//! SIU scheduling: SCH -> Appointment (IG SCH[Appointment]); AIL, AIP, AIG
+//! and AIS add participants and the service (IG AIL/AIP/AIG/AIS
+//! [Appointment]); TQ1 (v2.6+) or SCH-11 (TQ, older versions) give start
+//! and end. RGS only groups the resource segments that follow it.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -137,6 +138,7 @@ pub fn map_resource(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
                 push(ctx.res(app), "participant", part);
             }
         }
+        "AIG" => map_aig(ctx, seg, app),
         _ => {
             let at = seg.at(3);
             if let Some(c) = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at) {
@@ -144,4 +146,48 @@ pub fn map_resource(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             }
         }
     }
+}
+
+/// AIG (a general resource: equipment, a room...) -> a participant whose
+/// actor is a Location identified by AIG-3 (IG AIG[Appointment]:
+/// CWE[Identifier], CWE-1 the value and CWE-3 the system; the IG maps no
+/// name, so AIG-3-2 is reported), AIG-4 its type and AIG-8 the start of
+/// its period. AIG-9 to AIG-12 (offsets and duration, which the IG turns
+/// into period arithmetic) are not mapped yet and are reported.
+fn map_aig(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, app: usize) {
+    let at = seg.at(3);
+    let id = seg.take_c(3, comps(&[1, 3]));
+    let Some(value) = txt(id.component(1)) else {
+        return;
+    };
+    let mut ident = Obj::new();
+    let system = txt(id.component(3)).map(|name| cwe::system_for(ctx, &name, at));
+    set_opt(&mut ident, "system", system.clone());
+    set(&mut ident, "value", value.clone());
+    let mut l = Obj::new();
+    push(&mut l, "identifier", ident);
+    set(&mut l, "mode", "instance");
+    let key = format!("AIG|{}|{value}", system.unwrap_or_default());
+    let loc = ctx.add("Location", Key::Pos(&key), l);
+    let at = seg.at(4);
+    let kind = cwe::concept_of(ctx, seg.take_c(4, cwe::MASK), at);
+    let mut part = participant(ctx.reference(loc), kind);
+    let at = seg.at(8);
+    if let (Some(start), Json::Object(p)) = (dates::date_time(ctx, seg.take(8), at), &mut part) {
+        let mut period = Obj::new();
+        set(&mut period, "start", start);
+        set(p, "period", period);
+    }
+    push(ctx.res(app), "participant", part);
+}
+
+/// RGS (resource group): a structural grouping with no FHIR target; its
+/// set id is consumed here, a valued RGS-2 action code or RGS-3 group id
+/// is reported.
+pub fn map_rgs(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
+    if ctx.appointment.is_none() {
+        return false;
+    }
+    seg.mark(1, ALL);
+    true
 }

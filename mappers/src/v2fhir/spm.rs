@@ -1,7 +1,7 @@
 //! SPM -> Specimen (IG SPM[Specimen]), linked from the current
 //! ServiceRequest and DiagnosticReport.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;

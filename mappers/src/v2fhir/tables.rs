@@ -4,7 +4,7 @@
 //! correction is a one-line CSV change with a test, not a code change. They
 //! are parsed once, on first use.
 
-use std::collections::HashMap;
+use super::fxhash::FxHashMap;
 use std::sync::LazyLock;
 
 use super::csv;
@@ -38,15 +38,15 @@ pub struct TableEntry {
 struct Tables {
     entries: Vec<TableEntry>,
     /// map name -> v2 code -> entry index (looked up by `&str`, no allocation).
-    index: HashMap<String, HashMap<String, usize>>,
-    tables: HashMap<String, String>,
-    coding_systems: HashMap<String, String>,
+    index: FxHashMap<String, FxHashMap<String, usize>>,
+    tables: FxHashMap<String, String>,
+    coding_systems: FxHashMap<String, String>,
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let mut entries = Vec::new();
-    let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
-    let mut tables = HashMap::new();
+    let mut index: FxHashMap<String, FxHashMap<String, usize>> = FxHashMap::default();
+    let mut tables = FxHashMap::default();
     for row in csv::parse(TABLES_CSV).into_iter().skip(1) {
         if row.len() < 8 {
             continue;

@@ -2,7 +2,7 @@
 //! segments that follow carry the document text (IG OBX[DocumentReference]
 //! content), collected into `content.attachment.data`.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
@@ -51,7 +51,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
             set(
                 &mut d,
                 "type",
-                concept(&tables::v2_system("0270"), &code, disp.as_deref()),
+                concept(tables::v2_system("0270"), code, disp.as_deref()),
             );
         } else {
             let at = seg.at(2);
@@ -78,7 +78,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         push(
             &mut d,
             "securityLabel",
-            concept(&tables::v2_system("0272"), &c, None),
+            concept(tables::v2_system("0272"), c, None),
         );
     }
     let mime = match txt(seg.take(3)).as_deref() {
@@ -153,7 +153,7 @@ pub fn append(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     }
     if let Some(Json::Array(content)) = ctx.res(doc).get_mut("content") {
         if let Some(Json::Object(c)) = content.first_mut() {
-            c.insert("attachment".into(), Json::Object(att));
+            c.insert("attachment", Json::Object(att));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! designation -> line, 3 city, 4 state, 5 postal code, 6 country, 7 type
 //! (table 0190 -> use or type), 9 county -> district, 12 or 13/14 period.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 

@@ -8,7 +8,7 @@ use crate::hl7v2::Value;
 use super::ctx::{comps, txt, Ctx, Key, Loc};
 use super::cx::id_type;
 use super::hd::Hd;
-use super::json::{push, set, set_opt, Obj};
+use super::json::{push, set, set_opt, Json, Obj};
 use super::xpn;
 
 /// Components the XCN map uses.
@@ -29,11 +29,11 @@ pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Opti
             set(&mut i, "type", id_type(&t));
         }
         set_opt(&mut i, "system", system.clone());
-        set(&mut i, "value", v.as_str());
+        set(&mut i, "value", v.clone());
         push(&mut p, "identifier", i);
     }
     if let Some(mut n) = name {
-        if let (Some(s), serde_json::Value::Object(o)) = (txt(rep.component(21)), &mut n) {
+        if let (Some(s), Json::Object(o)) = (txt(rep.component(21)), &mut n) {
             push(o, "suffix", s);
         }
         push(&mut p, "name", n);

@@ -28,8 +28,8 @@ fn add(
         if let Some(t) = id_kind {
             set(&mut i, "type", id_type(&t));
         }
-        set_opt(&mut i, "system", system);
-        set(&mut i, "value", v);
+        set_opt(&mut i, "system", system.map(str::to_owned));
+        set(&mut i, "value", v.to_owned());
         push(&mut o, "identifier", i);
     }
     set_opt(&mut o, "name", name);

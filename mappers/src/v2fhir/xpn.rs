@@ -2,7 +2,7 @@
 //! 2/3 given, 4 suffix, 5 prefix, 6 degree (suffix), 7 use (table 0200),
 //! 10 or 12/13 period, 14 professional suffix.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 

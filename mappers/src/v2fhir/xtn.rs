@@ -3,7 +3,7 @@
 //! unformatted number, 1 the deprecated formatted number, 13/14 period,
 //! 18 rank.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use crate::hl7v2::Value;
 
@@ -20,7 +20,7 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
 pub fn contact(
     ctx: &mut Ctx<'_, '_>,
     rep: Value<'_>,
-    default_use: Option<&str>,
+    default_use: Option<&'static str>,
     loc: Loc<'_>,
 ) -> Option<Json> {
     let equip = txt(rep.component(3));
@@ -100,7 +100,7 @@ pub fn contact(
 pub fn contacts(
     ctx: &mut Ctx<'_, '_>,
     field: Value<'_>,
-    default_use: Option<&str>,
+    default_use: Option<&'static str>,
     loc: Loc<'_>,
 ) -> Vec<Json> {
     field

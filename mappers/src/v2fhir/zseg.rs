@@ -2,7 +2,7 @@
 //! (`Config::zmap`) says which fields become extensions or identifiers of
 //! the Patient or Encounter.
 
-use serde_json::Value as Json;
+use super::json::Json;
 
 use super::config::{ZTarget, ZValueType};
 use super::ctx::{txt, Ctx, Seg};
@@ -44,7 +44,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
             if let Some((k, val)) = value {
                 seg.mark(f.field, super::ctx::ALL);
                 let mut e = Obj::new();
-                set(&mut e, "url", url.as_str());
+                set(&mut e, "url", url.clone());
                 set(&mut e, k, val);
                 push(ctx.res(target), "extension", e);
             }
@@ -52,7 +52,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
             if let Some(value) = txt(v.component(1)) {
                 seg.mark(f.field, super::ctx::ALL);
                 let mut i = Obj::new();
-                set(&mut i, "system", system.as_str());
+                set(&mut i, "system", system.clone());
                 set(&mut i, "value", value);
                 push(ctx.res(target), "identifier", i);
             }

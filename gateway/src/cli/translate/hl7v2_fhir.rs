@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use ehrgate_mappers::hl7v2::{batch, Message};
-use ehrgate_mappers::translation::{Translator, Unmapped, Warning};
-use ehrgate_mappers::v2fhir::{BundleType, Config, V2ToFhir, ZMap};
+use ehrgate_mappers::translation::{Translation, Translator, Unmapped, Warning};
+use ehrgate_mappers::v2fhir::{BundleType, Config, V2FhirError, V2ToFhir, ZMap};
 use serde::Serialize;
 
 use super::input;
@@ -54,6 +54,23 @@ fn config(args: &TranslateArgs) -> anyhow::Result<Result<Config, String>> {
     Ok(Ok(cfg))
 }
 
+/// Translates one message: for NDJSON the compact Bundle goes to `line`
+/// (the fast path) and the output is `None`; for a single message the
+/// `Value` is returned, to be pretty-printed.
+fn translate_one(
+    translator: &V2ToFhir,
+    msg: &Message<'_>,
+    ndjson: bool,
+    line: &mut Vec<u8>,
+) -> Result<Translation<Option<serde_json::Value>>, V2FhirError> {
+    line.clear();
+    if ndjson {
+        Ok(translator.translate_into(msg, line)?.map(|_| None))
+    } else {
+        Ok(translator.translate(msg)?.map(Some))
+    }
+}
+
 /// Runs the direction; returns the exit code.
 pub fn run(args: &TranslateArgs) -> anyhow::Result<u8> {
     let cfg = match config(args)? {
@@ -94,18 +111,28 @@ pub fn run(args: &TranslateArgs) -> anyhow::Result<u8> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut reports = Vec::new();
     let mut failed = 0usize;
+    let mut line = Vec::with_capacity(1 << 16);
     for (index, (source, item)) in items.iter().enumerate() {
         progress.inc(1);
         let outcome = match item {
             Err(e) => Err(format!("{}: {}", e.location(), e.kind())),
             Ok(b) => match Message::parse(b.bytes) {
                 Err(e) => Err(format!("{}: {}", e.location(), e.kind())),
-                Ok(msg) => translator.translate(&msg).map_err(|e| e.to_string()),
+                Ok(msg) => {
+                    translate_one(&translator, &msg, ndjson, &mut line).map_err(|e| e.to_string())
+                }
             },
         };
         match outcome {
             Ok(t) => {
-                super::write_json(&mut out, &t.output, ndjson)?;
+                if ndjson {
+                    // compact bytes straight from the translator (no
+                    // serde_json::Value in between), one Bundle per line
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                } else if let Some(v) = &t.output {
+                    super::write_json(&mut out, v, false)?;
+                }
                 reports.push(MessageReport {
                     index,
                     source,

@@ -1,0 +1,263 @@
+//! The Prometheus text exposition format (version 0.0.4), written by hand:
+//! a few families with fixed label sets do not need a metrics framework.
+//! Gauges that describe the running gateway (upstream health, the routing
+//! table's revision) are read from the current snapshot at scrape time.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use super::metrics::{Histogram, Metrics, LATENCY_BUCKETS};
+use crate::proxy::state::Snapshot;
+
+/// The content type of the exposition.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const CLASSES: [&str; 6] = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Renders every metric.
+pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    requests(&mut out, metrics);
+    mllp(&mut out, metrics);
+    upstreams(&mut out, snap);
+    header(
+        &mut out,
+        "ehrgate_config_revision",
+        "gauge",
+        "Revision of the routing table in force (config reloads and admin changes).",
+    );
+    let _ = writeln!(out, "ehrgate_config_revision {}", snap.table.revision());
+    header(
+        &mut out,
+        "ehrgate_release_state_revision",
+        "gauge",
+        "Revision of the release state (admin changes; survives restarts).",
+    );
+    let _ = writeln!(
+        out,
+        "ehrgate_release_state_revision {}",
+        metrics.release_revision.load(Ordering::Relaxed)
+    );
+    template_caches(&mut out, metrics);
+    header(
+        &mut out,
+        "ehrgate_log_lines_dropped_total",
+        "counter",
+        "Access/audit log lines dropped because the writer could not keep up.",
+    );
+    let _ = writeln!(
+        out,
+        "ehrgate_log_lines_dropped_total {}",
+        metrics.log_lines_dropped.load(Ordering::Relaxed)
+    );
+    out
+}
+
+fn requests(out: &mut String, metrics: &Metrics) {
+    let map = metrics
+        .series
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut rows: Vec<_> = map.iter().collect();
+    rows.sort_by(|a, b| {
+        (&a.0.route, a.0.arm, &a.0.backend, &a.0.tenant).cmp(&(
+            &b.0.route,
+            b.0.arm,
+            &b.0.backend,
+            &b.0.tenant,
+        ))
+    });
+    let labels = |k: &super::metrics::SeriesKey| {
+        format!(
+            "route=\"{}\",arm=\"{}\",backend=\"{}\",tenant=\"{}\"",
+            escape(&k.route),
+            escape(k.arm),
+            escape(&k.backend),
+            escape(&k.tenant)
+        )
+    };
+    header(
+        out,
+        "ehrgate_requests_total",
+        "counter",
+        "HTTP requests answered, by route, arm, backend, tenant and status class.",
+    );
+    for (k, s) in &rows {
+        let l = labels(k);
+        for (i, class) in CLASSES.iter().enumerate() {
+            let n = s.by_class[i].load(Ordering::Relaxed);
+            if n > 0 {
+                let _ = writeln!(out, "ehrgate_requests_total{{{l},class=\"{class}\"}} {n}");
+            }
+        }
+    }
+    header(
+        out,
+        "ehrgate_request_errors_total",
+        "counter",
+        "HTTP requests answered with a 5xx status (ours or the upstream's).",
+    );
+    for (k, s) in &rows {
+        let _ = writeln!(
+            out,
+            "ehrgate_request_errors_total{{{}}} {}",
+            labels(k),
+            s.errors.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "ehrgate_request_duration_seconds",
+        "histogram",
+        "Whole-request latency, from the request head to the end of the response body.",
+    );
+    for (k, s) in &rows {
+        histogram(
+            out,
+            "ehrgate_request_duration_seconds",
+            &labels(k),
+            &s.latency,
+        );
+    }
+}
+
+fn mllp(out: &mut String, metrics: &Metrics) {
+    let map = metrics
+        .mllp
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut rows: Vec<_> = map.iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    header(
+        out,
+        "ehrgate_mllp_messages_total",
+        "counter",
+        "HL7 v2 messages handled on MLLP listeners, by listener and outcome.",
+    );
+    for ((listener, outcome), s) in &rows {
+        let _ = writeln!(
+            out,
+            "ehrgate_mllp_messages_total{{listener=\"{}\",outcome=\"{}\"}} {}",
+            escape(listener),
+            escape(outcome),
+            s.messages.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "ehrgate_mllp_duration_seconds",
+        "histogram",
+        "MLLP message handling latency.",
+    );
+    for ((listener, outcome), s) in &rows {
+        let l = format!(
+            "listener=\"{}\",outcome=\"{}\"",
+            escape(listener),
+            escape(outcome)
+        );
+        histogram(out, "ehrgate_mllp_duration_seconds", &l, &s.latency);
+    }
+}
+
+fn upstreams(out: &mut String, snap: &Snapshot) {
+    header(
+        out,
+        "ehrgate_upstream_healthy",
+        "gauge",
+        "1 when the backend's active health check passes.",
+    );
+    for u in &snap.upstreams {
+        let _ = writeln!(
+            out,
+            "ehrgate_upstream_healthy{{backend=\"{}\"}} {}",
+            escape(&u.name),
+            u8::from(u.health.is_healthy())
+        );
+    }
+    header(
+        out,
+        "ehrgate_upstream_available",
+        "gauge",
+        "1 when the backend gets traffic (healthy and not ejected by outlier detection).",
+    );
+    for u in &snap.upstreams {
+        let _ = writeln!(
+            out,
+            "ehrgate_upstream_available{{backend=\"{}\"}} {}",
+            escape(&u.name),
+            u8::from(u.health.available())
+        );
+    }
+}
+
+fn template_caches(out: &mut String, metrics: &Metrics) {
+    let caches = metrics
+        .template_caches
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let stats: Vec<_> = caches.iter().map(|(name, f)| (name, f())).collect();
+    header(
+        out,
+        "ehrgate_template_cache_hits_total",
+        "counter",
+        "Template lookups answered from the cache.",
+    );
+    for (name, s) in &stats {
+        let _ = writeln!(
+            out,
+            "ehrgate_template_cache_hits_total{{cache=\"{}\"}} {}",
+            escape(name),
+            s.hits
+        );
+    }
+    header(
+        out,
+        "ehrgate_template_cache_misses_total",
+        "counter",
+        "Template lookups not answered from the cache.",
+    );
+    for (name, s) in &stats {
+        let _ = writeln!(
+            out,
+            "ehrgate_template_cache_misses_total{{cache=\"{}\"}} {}",
+            escape(name),
+            s.misses
+        );
+    }
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    let mut cumulative = 0u64;
+    for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+        cumulative += h.buckets[i].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+    }
+    cumulative += h.buckets[LATENCY_BUCKETS.len()].load(Ordering::Relaxed);
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+    let sum = h.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+    // The count is the +Inf bucket, so the two always agree in one scrape.
+    let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+pub fn escape(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains(['\\', '"', '\n']) {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut s = String::with_capacity(v.len() + 4);
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(s)
+}
