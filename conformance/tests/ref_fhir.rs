@@ -263,8 +263,7 @@ async fn search_by_patient_code_date_id_with_paging() {
         .find(|l| l["relation"] == "next")
         .unwrap()["url"]
         .as_str()
-        .unwrap()
-        .to_owned())
+        .unwrap())
     .await
     .json();
     assert_eq!(ids(&page3).len(), 1);
@@ -283,7 +282,7 @@ async fn search_by_patient_code_date_id_with_paging() {
     assert_eq!(q("_count=x").await.status, StatusCode::BAD_REQUEST);
 }
 
-fn tx(entries: Vec<Value>) -> Value {
+fn tx(entries: &[Value]) -> Value {
     json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
@@ -297,7 +296,7 @@ async fn transactions_resolve_references_and_are_atomic() {
         o["subject"] = json!({"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"});
         o
     };
-    let bundle = tx(vec![
+    let bundle = tx(&[
         json!({"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a", "resource": patient,
                "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|123"}}),
         json!({"fullUrl": "urn:uuid:88f151c0-a954-468a-88f4-9d3b5f9c1d2e", "resource": obs,
@@ -344,7 +343,7 @@ async fn transactions_resolve_references_and_are_atomic() {
     // One bad entry: nothing of the Bundle is stored.
     let mut bad_obs = heart_rate("x", "2024-05-02", 75);
     bad_obs["subject"] = json!({"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"});
-    let failing = tx(vec![
+    let failing = tx(&[
         json!({"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a", "resource": {"resourceType": "Patient", "gender": "male"},
                "request": {"method": "POST", "url": "Patient"}}),
         json!({"resource": bad_obs, "request": {"method": "POST", "url": "Observation"}}),
@@ -366,7 +365,7 @@ async fn transactions_resolve_references_and_are_atomic() {
     );
 
     // A schema-invalid entry fails the whole Bundle before anything runs.
-    let invalid = tx(vec![
+    let invalid = tx(&[
         json!({"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}}),
         json!({"resource": {"resourceType": "Observation", "status": "final"}, "request": {"method": "POST", "url": "Observation"}}),
     ]);
@@ -374,7 +373,7 @@ async fn transactions_resolve_references_and_are_atomic() {
         post_json(&base, &invalid, &[]).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let wrong_url = tx(vec![
+    let wrong_url = tx(&[
         json!({"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Observation"}}),
     ]);
     assert_eq!(
@@ -399,7 +398,7 @@ async fn transactions_resolve_references_and_are_atomic() {
             .status,
         StatusCode::CREATED
     );
-    let ambiguous = post_json(&base, &tx(vec![json!({"resource": dup, "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|123"}})]), &[]).await;
+    let ambiguous = post_json(&base, &tx(&[json!({"resource": dup, "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|123"}})]), &[]).await;
     assert_eq!(ambiguous.status, StatusCode::PRECONDITION_FAILED);
     assert_eq!(s.stats.transactions(), 2);
     assert!(s.stats.recheck().is_empty());

@@ -206,19 +206,20 @@ fn resolve(
                     .filter(|r| has_identifier(r, system.as_deref(), value))
                     .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                let id =
-                    match found.as_slice() {
-                        [] => uuid::Uuid::new_v4().to_string(),
-                        [one] => one.clone(),
-                        _ => return Err(FhirError::new(
+                let id = match found.as_slice() {
+                    [] => uuid::Uuid::new_v4().to_string(),
+                    [one] => one.clone(),
+                    _ => {
+                        return Err(FhirError::new(
                             StatusCode::PRECONDITION_FAILED,
                             "fhir.conditional-multiple",
                             "multiple-matches",
                             format!(
                                 "Bundle.entry[{i}]: the identifier matches more than one resource"
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let mut r = resource.clone();
                 if let Value::Object(o) = &mut r {
                     o.insert("id".to_owned(), Value::from(id.as_str()));
