@@ -256,7 +256,7 @@ async fn search_by_patient_code_date_id_with_paging() {
     let page2 = get(&next).await.json();
     assert_eq!(ids(&page2).len(), 2);
     assert!(ids(&page2).iter().all(|i| !ids(&page1).contains(i)));
-    let page3 = get(&page2["link"]
+    let page3 = get(page2["link"]
         .as_array()
         .unwrap()
         .iter()
