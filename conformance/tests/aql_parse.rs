@@ -185,3 +185,33 @@ fn refused_with_the_reason() {
     let nots = format!("SELECT c FROM EHR e WHERE {}c/x = 1", "NOT ".repeat(10_000));
     assert!(matches!(parse(&nots), Err(AqlError::Unsupported { .. })));
 }
+
+#[test]
+fn column_text_is_the_path_as_written() {
+    let q = parse(
+        "SELECT c/content[openEHR-EHR-OBSERVATION.x.v1,'It\\'s']/uid/value AS u, COUNT(*) FROM EHR e CONTAINS COMPOSITION c",
+    )
+    .unwrap();
+    assert_eq!(
+        q.select[0].text,
+        "c/content[openEHR-EHR-OBSERVATION.x.v1,'It\\'s']/uid/value"
+    );
+    assert_eq!(q.select[1].text, "COUNT(*)");
+}
+
+proptest::proptest! {
+    /// Any text gives a query or an error, never a panic.
+    #[test]
+    fn never_panics(text in "\\PC{0,200}") {
+        let _ = parse(&text);
+    }
+
+    /// Mutations of a valid query: same.
+    #[test]
+    fn mutations_never_panic(cut in 0usize..200, insert in "[\\[\\]()'\"$/=<>!,* a-z0-9]{0,5}") {
+        let base = "SELECT c/uid/value AS u FROM EHR e[ehr_id/value=$id] CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.x.v1] WHERE c/name/value = 'x' ORDER BY c/uid/value DESC LIMIT 5 OFFSET 1";
+        let at = cut.min(base.len());
+        let text = format!("{}{insert}{}", &base[..at], &base[at..]);
+        let _ = parse(&text);
+    }
+}
