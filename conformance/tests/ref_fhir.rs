@@ -389,6 +389,19 @@ async fn transactions_resolve_references_and_are_atomic() {
         before
     );
 
+    let by_identifier = refclient::get(&format!("{base}/Patient?identifier=urn:mrn|123"))
+        .await
+        .json();
+    assert_eq!(by_identifier["total"], 1);
+    assert_eq!(
+        by_identifier["entry"][0]["resource"]["id"],
+        patient_id.as_str()
+    );
+    let other_system = refclient::get(&format!("{base}/Patient?identifier=urn:other|123"))
+        .await
+        .json();
+    assert_eq!(other_system["total"], 0);
+
     // Two Patients with the identifier make the conditional update ambiguous.
     let dup =
         json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "123"}]});

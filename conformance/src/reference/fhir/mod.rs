@@ -6,7 +6,7 @@
 //! | `GET /{type}/{id}`, `GET /{type}/{id}/_history/{v}` | read, vread; 404, 410 after delete |
 //! | `PUT /{type}/{id}` | update (or create with that id); `If-Match: W/"n"` (412) |
 //! | `DELETE /{type}/{id}` | delete (`If-Match` honoured); 204 |
-//! | `GET /{type}?...` | search: `_id`, `patient`, `subject`, `code` (`system\|code`), `date` (eq, ne, gt, lt, ge, le), `_count`, `_offset`; searchset Bundle with `total` and paging links |
+//! | `GET /{type}?...` | search: `_id`, `identifier`, `patient`, `subject`, `code` (`system\|code`), `date` (eq, ne, gt, lt, ge, le), `_count`, `_offset`; searchset Bundle with `total` and paging links |
 //! | `POST /` | transaction Bundle: POST, PUT, conditional PUT (`Type?identifier=`), DELETE; `urn:uuid` references resolved; all or nothing |
 //! | `GET /metadata` | a CapabilityStatement of the above |
 //!

@@ -49,6 +49,7 @@ impl Backend {
 fn capability(b: &Backend) -> Resp {
     let params = json!([
         {"name": "_id", "type": "token"},
+        {"name": "identifier", "type": "token"},
         {"name": "patient", "type": "reference"},
         {"name": "subject", "type": "reference"},
         {"name": "code", "type": "token"},

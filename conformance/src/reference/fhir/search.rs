@@ -1,4 +1,4 @@
-//! `GET /{type}?...`: `_id`, `patient`, `subject`, `code`, `date`,
+//! `GET /{type}?...`: `_id`, `identifier`, `patient`, `subject`, `code`, `date`,
 //! `_sort=date|-date`, `_count`, `_offset`. Parameters are ANDed, comma
 //! values ORed. Unknown parameters and modifiers are refused (400) rather
 //! than ignored, so a client sending a search this backend cannot answer
@@ -63,6 +63,7 @@ enum Criterion {
         targets: Vec<String>,
     },
     Code(Vec<(Option<String>, Option<String>)>),
+    Identifier(Vec<(Option<String>, Option<String>)>),
     Date(Prefix, Range),
 }
 
@@ -107,6 +108,21 @@ fn matches(c: &Criterion, r: &Value, rtype: &str) -> bool {
                 })
             })
         }),
+        Criterion::Identifier(tokens) => {
+            r.get("identifier")
+                .and_then(Value::as_array)
+                .is_some_and(|ids| {
+                    ids.iter().any(|id| {
+                        let sys = id.get("system").and_then(Value::as_str);
+                        let value = id.get("value").and_then(Value::as_str);
+                        tokens.iter().any(|(ws, wv)| {
+                            ws.as_deref()
+                                .is_none_or(|s| (s.is_empty() && sys.is_none()) || Some(s) == sys)
+                                && wv.as_deref().is_none_or(|v| Some(v) == value)
+                        })
+                    })
+                })
+        }
         Criterion::Date(prefix, range) => date_fields(rtype)
             .iter()
             .filter_map(|f| r.get(*f))
@@ -198,6 +214,10 @@ pub(crate) fn search(b: &Backend, req: &Req, rtype: &str) -> Result<Resp, FhirEr
             }
             "code" => {
                 criteria.push(Criterion::Code(v.split(',').map(token).collect()));
+                kept_params.push((k.clone(), v.clone()));
+            }
+            "identifier" => {
+                criteria.push(Criterion::Identifier(v.split(',').map(token).collect()));
                 kept_params.push((k.clone(), v.clone()));
             }
             "date" => {
