@@ -74,6 +74,8 @@ async fn crud_with_versions_and_if_match() {
 
     let read = get(&format!("{base}/Observation/{id}")).await;
     assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.header("etag"), Some("W/\"1\""));
+    assert!(read.header("last-modified").unwrap().ends_with(" GMT"));
     assert_eq!(read.json(), r);
 
     let url = format!("{base}/Observation/{id}");

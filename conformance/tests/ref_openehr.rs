@@ -120,6 +120,17 @@ async fn ehr_create_and_lookup_by_subject() {
     assert_eq!(other.json()["error"], "Not Found");
     let dup = post_json(&format!("{base}/ehr"), &status, &[]).await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
+    let chosen = uuid::Uuid::new_v4().to_string();
+    let put = call(Method::PUT, &format!("{base}/ehr/{chosen}"), &[], "").await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    assert_eq!(
+        get(&format!("{base}/ehr/{chosen}")).await.status,
+        StatusCode::OK
+    );
+    let again = call(Method::PUT, &format!("{base}/ehr/{chosen}"), &[], "").await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let not_uuid = call(Method::PUT, &format!("{base}/ehr/not-a-uuid"), &[], "").await;
+    assert_eq!(not_uuid.status, StatusCode::BAD_REQUEST);
     let missing = get(&format!("{base}/ehr/{}", uuid::Uuid::new_v4())).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let bad = post_json(
@@ -131,7 +142,7 @@ async fn ehr_create_and_lookup_by_subject() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let no_params = get(&format!("{base}/ehr?subject_id=x")).await;
     assert_eq!(no_params.status, StatusCode::BAD_REQUEST);
-    assert_eq!(s.stats.ehrs_created(), 2);
+    assert_eq!(s.stats.ehrs_created(), 3);
     assert_eq!(s.stats.rejected().get("ehr.subject-exists"), Some(&1));
 }
 

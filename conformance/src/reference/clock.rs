@@ -40,7 +40,11 @@ pub fn iso_now() -> String {
 
 /// RFC 7231 date for `Last-Modified`: `Tue, 24 Nov 2026 01:02:03 GMT`.
 pub fn http_now() -> String {
-    let (secs, _) = now_parts();
+    http_date(now_parts().0)
+}
+
+/// RFC 7231 date of `secs` since 1970.
+pub fn http_date(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let (y, mo, d) = civil(days);
     let s = secs.rem_euclid(86_400);
@@ -61,6 +65,15 @@ pub fn http_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::civil;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(super::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            super::http_date(1_700_000_000),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+    }
 
     #[test]
     fn civil_dates() {

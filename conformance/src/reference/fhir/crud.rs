@@ -10,6 +10,7 @@ use super::error::FhirError;
 use super::router::Backend;
 use crate::reference::clock;
 use crate::reference::http::{self as h, Req, Resp};
+use crate::reference::openehr::aql::compare::instant;
 use crate::reference::openehr::stats::lock;
 
 /// Most schema errors reported for one resource.
@@ -260,12 +261,25 @@ pub(crate) fn written(b: &Backend, req: &Req, w: &Written) -> Resp {
     } else {
         h::respond(w.status, "application/fhir+json", w.resource.to_string())
     };
-    with_version_headers(b, resp, &w.rtype, &w.id, w.version)
+    with_version_headers(b, resp, &w.resource, &w.rtype, &w.id, w.version)
 }
 
-fn with_version_headers(b: &Backend, resp: Resp, rtype: &str, id: &str, version: usize) -> Resp {
+fn with_version_headers(
+    b: &Backend,
+    resp: Resp,
+    resource: &Value,
+    rtype: &str,
+    id: &str,
+    version: usize,
+) -> Resp {
+    // Last-Modified is the version's meta.lastUpdated, at one-second precision.
+    let modified = resource
+        .pointer("/meta/lastUpdated")
+        .and_then(Value::as_str)
+        .and_then(instant)
+        .map_or_else(clock::http_now, |s| clock::http_date(s.floor() as i64));
     let resp = h::with_header(resp, header::ETAG, &format!("W/\"{version}\""));
-    let resp = h::with_header(resp, header::LAST_MODIFIED, &clock::http_now());
+    let resp = h::with_header(resp, header::LAST_MODIFIED, &modified);
     h::with_header(
         resp,
         header::LOCATION,
@@ -325,7 +339,7 @@ pub(crate) fn read(
     match hist.versions.get(n - 1).and_then(Option::as_ref) {
         Some(r) => {
             let resp = h::respond(StatusCode::OK, "application/fhir+json", r.to_string());
-            Ok(with_version_headers(b, resp, rtype, id, n))
+            Ok(with_version_headers(b, resp, r, rtype, id, n))
         }
         None => Err(FhirError::new(
             StatusCode::GONE,
