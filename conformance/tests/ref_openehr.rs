@@ -669,3 +669,56 @@ async fn aql_without_limit_is_bounded() {
     let r = aql(&s, "SELECT e/ehr_id/value FROM EHR e LIMIT 2", json!({})).await;
     assert_eq!(r.json()["rows"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn concurrent_writes_are_all_kept_with_distinct_uids() {
+    let s = server().await;
+    let ehr = new_ehr(&s).await;
+    let comp = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T10:00:00Z",
+    );
+    let url = format!("{}/ehr/{ehr}/composition", s.base_url);
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (url, comp) = (url.clone(), comp.clone());
+            tokio::spawn(async move {
+                let a = post_json(&url, &comp, &[]).await;
+                assert_eq!(a.status, StatusCode::CREATED);
+                a.header("etag").unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut uids = std::collections::BTreeSet::new();
+    for t in tasks {
+        uids.insert(t.await.unwrap());
+    }
+    assert_eq!(uids.len(), 64);
+    assert_eq!(s.stats.stored_compositions().len(), 64);
+    assert_eq!(s.stats.compositions_stored(), 64);
+}
+
+#[tokio::test]
+async fn garbage_on_the_socket_gets_an_answer_and_the_server_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = server().await;
+    for garbage in [
+        &b"\x00\x01\x02 not http\r\n\r\n"[..],
+        b"GET /ehrbase/rest/openehr/v1/ehr HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+        b"POST /ehrbase/rest/openehr/v1/ehr HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab",
+    ] {
+        let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        conn.write_all(garbage).await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            conn.read_to_end(&mut answer),
+        )
+        .await;
+    }
+    assert_eq!(s.stats.ehrs_created(), 0, "nothing half-written");
+    let a = call(Method::POST, &format!("{}/ehr", s.base_url), &[], "").await;
+    assert_eq!(a.status, StatusCode::CREATED);
+}
