@@ -722,3 +722,77 @@ async fn garbage_on_the_socket_gets_an_answer_and_the_server_keeps_serving() {
     let a = call(Method::POST, &format!("{}/ehr", s.base_url), &[], "").await;
     assert_eq!(a.status, StatusCode::CREATED);
 }
+
+/// What the facade sends for each shipped mapping set it serves, in both
+/// serialisations, passes the backend's template check.
+#[tokio::test]
+async fn facade_output_of_the_shipped_sets_is_accepted_canonical_and_flat() {
+    let s = server().await;
+    let ehr = new_ehr(&s).await;
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "EHRN Vital signs.v2",
+            &[
+                "Observation-blood-pressure.json",
+                "Observation-heart-rate.json",
+                "Observation-body-temperature.json",
+                "Observation-respiratory-rate.json",
+                "Observation-satO2.json",
+            ],
+        ),
+        (
+            "IDCR - Problem List.v1",
+            &[
+                "Condition-example.json",
+                "Condition-f201.json",
+                "Condition-stroke.json",
+            ],
+        ),
+        (
+            "Adverse Reaction List.v1",
+            &[
+                "AllergyIntolerance-example.json",
+                "AllergyIntolerance-nka.json",
+            ],
+        ),
+    ];
+    let mut sent = 0;
+    for (template, files) in cases {
+        let engine = find(template).unwrap().engine().unwrap();
+        for file in *files {
+            for format in [OpenEhrFormat::Canonical, OpenEhrFormat::Flat] {
+                let out = FhirToOpenEhr {
+                    engine: &engine,
+                    format,
+                    defaults: CanonicalDefaults {
+                        language: "en".into(),
+                        territory: "DE".into(),
+                        composer: "ehrgate".into(),
+                        time: "2024-03-01T10:00:00Z".into(),
+                    },
+                }
+                .translate(&example(file))
+                .unwrap()
+                .output;
+                let url = match format {
+                    OpenEhrFormat::Canonical => format!("{}/ehr/{ehr}/composition", s.base_url),
+                    OpenEhrFormat::Flat => format!(
+                        "{}/ehr/{ehr}/composition?format=FLAT&templateId={}",
+                        s.base_url,
+                        template.replace(' ', "%20")
+                    ),
+                };
+                let a = post_json(&url, &out, &[]).await;
+                assert_eq!(
+                    a.status,
+                    StatusCode::CREATED,
+                    "{template} {file} {format:?}: {}",
+                    String::from_utf8_lossy(&a.body)
+                );
+                sent += 1;
+            }
+        }
+    }
+    assert_eq!(s.stats.stored_compositions().len(), sent);
+    assert!(s.stats.recheck().is_empty());
+}
