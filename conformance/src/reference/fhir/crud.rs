@@ -108,8 +108,8 @@ fn stamp(resource: &mut Value, id: &str, version: usize) {
     }
 }
 
-fn full(b: &Backend) -> FhirError {
-    let _ = b;
+/// The store is at its configured version limit.
+fn full() -> FhirError {
     FhirError::new(
         StatusCode::INSUFFICIENT_STORAGE,
         "store.full",
@@ -127,7 +127,7 @@ pub(crate) fn do_create(
     id: Option<String>,
 ) -> Result<Written, FhirError> {
     if db.versions_total >= b.cfg.max_versions {
-        return Err(full(b));
+        return Err(full());
     }
     let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     stamp(&mut resource, &id, 1);
@@ -193,7 +193,7 @@ pub(crate) fn do_update(
         }
     }
     if db.versions_total >= b.cfg.max_versions {
-        return Err(full(b));
+        return Err(full());
     }
     let was_deleted = hist.current().is_none();
     let version = latest + 1;

@@ -165,8 +165,8 @@ fn no_composition() -> OpenEhrError {
     OpenEhrError::not_found("composition.not-found", "composition not found")
 }
 
-fn full(b: &Backend) -> OpenEhrError {
-    let _ = b;
+/// The store is at its configured version limit.
+fn full() -> OpenEhrError {
     OpenEhrError::new(
         StatusCode::INSUFFICIENT_STORAGE,
         "store.full",
@@ -189,7 +189,7 @@ pub(crate) fn create(b: &Backend, req: &Req, ehr_id: &str) -> Result<Resp, OpenE
             return Err(no_ehr());
         }
         if db.versions_total >= b.cfg.max_versions {
-            return Err(full(b));
+            return Err(full());
         }
         db.versions_total += 1;
         db.compositions.insert(
@@ -300,7 +300,7 @@ pub(crate) fn update(
         ));
     }
     if total >= b.cfg.max_versions {
-        return Err(full(b));
+        return Err(full());
     }
     let n = vc.latest() + 1;
     let new_uid = format!("{}::{}::{n}", target.object, b.cfg.system_id);

@@ -129,7 +129,7 @@ impl OpenEhrStats {
 
     fn versions(&self, latest_only: bool) -> Vec<StoredComposition> {
         let db = lock(&self.db);
-        let system = self.system_id_of(&db);
+        let system = db.system_id.clone();
         let mut out = Vec::new();
         for id in &db.composition_order {
             let Some(vc) = db.compositions.get(id) else {
@@ -154,10 +154,6 @@ impl OpenEhrStats {
             }
         }
         out
-    }
-
-    fn system_id_of(&self, db: &Db) -> String {
-        db.system_id.clone()
     }
 
     /// Runs the template check again over every stored version and
