@@ -101,9 +101,15 @@ async fn ehr_create_and_lookup_by_subject() {
     let ehr = a.json();
     let sid = ehr["ehr_id"]["value"].as_str().unwrap().to_owned();
     assert_eq!(
-        ehr["ehr_status"]["subject"]["external_ref"]["namespace"],
-        "clinic-a"
+        ehr["ehr_status"]["type"], "EHR_STATUS",
+        "an OBJECT_REF, as the REST API says"
     );
+    let st = get(&format!("{base}/ehr/{sid}/ehr_status")).await.json();
+    assert_eq!(st["subject"]["external_ref"]["namespace"], "clinic-a");
+    assert!(st["uid"]["value"]
+        .as_str()
+        .unwrap()
+        .ends_with("::ehrgate-ref::1"));
 
     let found = get(&format!(
         "{base}/ehr?subject_id=patient-1&subject_namespace=clinic-a"
@@ -643,6 +649,14 @@ async fn aql_queries_over_stored_compositions() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
         assert_eq!(r.json()["code"], code, "{q}");
     }
+    let none = aql(
+        &s,
+        "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/subject/external_ref/id/value = $p",
+        json!({"p": "nobody"}),
+    )
+    .await
+    .json();
+    assert_eq!(none["rows"], json!([]));
     let not_json = call(Method::POST, &format!("{base}/query/aql"), &[], "q=SELECT").await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     let get_form = get(&format!(

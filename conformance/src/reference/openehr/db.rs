@@ -15,6 +15,10 @@ use serde_json::Value;
 pub struct Ehr {
     /// The EHR id (a UUID).
     pub ehr_id: String,
+    /// The EHR_STATUS object id.
+    pub status_id: String,
+    /// The EHR_ACCESS object id.
+    pub access_id: String,
     /// `(subject id, namespace)` from the EHR_STATUS, if any.
     pub subject: Option<(String, String)>,
     /// The EHR_STATUS as stored.

@@ -11,8 +11,28 @@ use super::stats::lock;
 use crate::reference::clock;
 use crate::reference::http::{self as h, Req, Resp};
 
-/// The EHR as EHRbase returns it.
+/// The EHR as the REST API returns it: EHR_STATUS and EHR_ACCESS as
+/// object references (version 1 each; this backend does not version them).
 pub(crate) fn ehr_json(e: &Ehr, system_id: &str) -> Value {
+    let reference = |object: &str, rm: &str| {
+        json!({
+            "id": {"_type": "OBJECT_VERSION_ID", "value": format!("{object}::{system_id}::1")},
+            "namespace": "local",
+            "type": rm,
+        })
+    };
+    json!({
+        "system_id": {"value": system_id},
+        "ehr_id": {"value": e.ehr_id},
+        "ehr_status": reference(&e.status_id, "EHR_STATUS"),
+        "ehr_access": reference(&e.access_id, "EHR_ACCESS"),
+        "time_created": {"value": e.time_created},
+    })
+}
+
+/// The EHR as AQL sees it: `ehr_status` is the EHR_STATUS itself, so
+/// `e/ehr_status/subject/external_ref/id/value` resolves.
+pub(crate) fn ehr_aql_json(e: &Ehr, system_id: &str) -> Value {
     json!({
         "system_id": {"value": system_id},
         "ehr_id": {"value": e.ehr_id},
@@ -85,6 +105,8 @@ pub(crate) fn create(b: &Backend, req: &Req, id: Option<&str>) -> Result<Resp, O
         }
         let ehr = Ehr {
             ehr_id: ehr_id.clone(),
+            status_id: uuid::Uuid::new_v4().to_string(),
+            access_id: uuid::Uuid::new_v4().to_string(),
             subject,
             status,
             time_created: clock::iso_now(),
@@ -133,4 +155,23 @@ fn found(e: &Ehr, system_id: &str, base: &str) -> Resp {
     let resp = h::json(StatusCode::OK, &ehr_json(e, system_id));
     let resp = h::with_header(resp, header::ETAG, &format!("\"{}\"", e.ehr_id));
     h::with_header(resp, header::LOCATION, &format!("{base}/ehr/{}", e.ehr_id))
+}
+
+/// `GET /ehr/{id}/ehr_status`: the current EHR_STATUS.
+pub(crate) fn status(b: &Backend, id: &str) -> Result<Resp, OpenEhrError> {
+    let db = lock(&b.stats.db);
+    let e = db
+        .ehrs
+        .get(id)
+        .ok_or_else(|| OpenEhrError::not_found("ehr.not-found", "EHR not found"))?;
+    let mut status = e.status.clone();
+    let uid = format!("{}::{}::1", e.status_id, b.cfg.system_id);
+    if let Value::Object(o) = &mut status {
+        o.insert(
+            "uid".to_owned(),
+            json!({"_type": "OBJECT_VERSION_ID", "value": uid}),
+        );
+    }
+    let resp = h::json(StatusCode::OK, &status);
+    Ok(h::with_header(resp, header::ETAG, &format!("\"{uid}\"")))
 }

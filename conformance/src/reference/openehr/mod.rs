@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `POST /ehr`, `PUT /ehr/{id}` | create (optional EHR_STATUS with subject); 409 for a known subject |
 //! | `GET /ehr?subject_id=&subject_namespace=`, `GET /ehr/{id}` | lookup; 404 |
+//! | `GET /ehr/{id}/ehr_status` | the EHR_STATUS (subject) |
 //! | `POST /ehr/{id}/composition` | canonical JSON, or FLAT with `?format=FLAT&templateId=`; template-checked, 422 on violation |
 //! | `GET/PUT/DELETE /ehr/{id}/composition/{uid}` | versioned uids `uuid::system::n`; `If-Match` (412), stale delete (409), deleted reads 204 |
 //! | `POST/GET /definition/template/adl1.4[/{id}]` | OPT XML upload (201, 409 for a known id), get, list |

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::aql::eval::{run as eval, EhrData, Paging};
 use super::aql::{parse, AqlError};
-use super::ehr::ehr_json;
+use super::ehr::ehr_aql_json;
 use super::error::OpenEhrError;
 use super::router::Backend;
 use super::stats::lock;
@@ -109,7 +109,7 @@ pub(crate) fn run(b: &Backend, req: &Req) -> Result<Resp, OpenEhrError> {
             .iter()
             .filter_map(|id| db.ehrs.get(id))
             .map(|e| EhrData {
-                ehr: ehr_json(e, &b.cfg.system_id),
+                ehr: ehr_aql_json(e, &b.cfg.system_id),
                 compositions: by_ehr.remove(e.ehr_id.as_str()).unwrap_or_default(),
             })
             .collect();

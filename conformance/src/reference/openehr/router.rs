@@ -32,6 +32,7 @@ impl Backend {
             ["ehr"] if m == Method::GET => ehr::by_subject(self, req),
             ["ehr", id] if m == Method::GET => ehr::get(self, id),
             ["ehr", id] if m == Method::PUT => ehr::create(self, req, Some(id)),
+            ["ehr", id, "ehr_status"] if m == Method::GET => ehr::status(self, id),
             ["ehr", id, "composition"] if m == Method::POST => composition::create(self, req, id),
             ["ehr", id, "composition", uid] if m == Method::GET => {
                 composition::get(self, req, id, uid)
