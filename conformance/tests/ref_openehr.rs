@@ -630,6 +630,18 @@ async fn aql_queries_over_stored_compositions() {
     .json();
     assert_eq!(uids(&now, 0), vec![v2, a_uids[2].clone()]);
 
+    let templates = aql(
+        &s,
+        "SELECT DISTINCT c/archetype_details/template_id/value FROM EHR e CONTAINS COMPOSITION c",
+        json!({}),
+    )
+    .await
+    .json();
+    assert_eq!(
+        templates["rows"],
+        json!([["EHRN Vital signs.v2"], ["IDCR - Problem List.v1"]])
+    );
+
     // Refusals name the reason and are 400.
     for (q, params, code) in [
         (pulse.to_owned(), json!({}), "aql.parameter-missing"),
@@ -682,6 +694,15 @@ async fn aql_without_limit_is_bounded() {
     assert_eq!(r.json()["code"], "aql.too-many-rows");
     let r = aql(&s, "SELECT e/ehr_id/value FROM EHR e LIMIT 2", json!({})).await;
     assert_eq!(r.json()["rows"].as_array().unwrap().len(), 2);
+    let r = aql(&s, "SELECT e/ehr_id/value FROM EHR e LIMIT 3", json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "never cut silently");
+    let r = aql(
+        &s,
+        "SELECT e/ehr_id/value FROM EHR e LIMIT 5 OFFSET 2",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.json()["rows"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

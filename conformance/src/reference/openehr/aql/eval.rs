@@ -114,7 +114,28 @@ pub fn run<'a>(
         .select
         .iter()
         .any(|s| matches!(s.expr, SelectExpr::Count(_)));
-    let mut rows: Vec<Vec<Value>> = if counting {
+    // LIMIT/OFFSET, then the request's offset/fetch.
+    let window = |n: usize| -> (usize, usize) {
+        let start = q.offset.unwrap_or(0).min(n);
+        let end = start
+            .saturating_add(q.limit.or(q.top).unwrap_or(usize::MAX))
+            .min(n);
+        let start2 = start.saturating_add(paging.offset.unwrap_or(0)).min(end);
+        let end2 = start2
+            .saturating_add(paging.fetch.unwrap_or(usize::MAX))
+            .min(end);
+        (start2, end2)
+    };
+    let project = |b: &Binding<'a>| -> Vec<Value> {
+        q.select
+            .iter()
+            .map(|s| match &s.expr {
+                SelectExpr::Path(p) => resolve_path(p, b).cloned().unwrap_or(Value::Null),
+                SelectExpr::Count(_) => Value::Null,
+            })
+            .collect()
+    };
+    let rows: Vec<Vec<Value>> = if counting {
         if !q
             .select
             .iter()
@@ -125,7 +146,7 @@ pub fn run<'a>(
                 message: "COUNT mixed with plain columns (GROUP BY)".to_owned(),
             });
         }
-        vec![q
+        let row: Vec<Value> = q
             .select
             .iter()
             .map(|s| match &s.expr {
@@ -137,39 +158,23 @@ pub fn run<'a>(
                 ),
                 SelectExpr::Path(_) => Value::Null,
             })
-            .collect()]
-    } else {
-        kept.iter()
-            .map(|b| {
-                q.select
-                    .iter()
-                    .map(|s| match &s.expr {
-                        SelectExpr::Path(p) => resolve_path(p, b).cloned().unwrap_or(Value::Null),
-                        SelectExpr::Count(_) => Value::Null,
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    if q.distinct {
+            .collect();
+        let (a, z) = window(1);
+        vec![row].into_iter().skip(a).take(z - a).collect()
+    } else if q.distinct {
         let mut seen = HashSet::new();
-        rows.retain(|r| seen.insert(Value::Array(r.clone()).to_string()));
-    }
-    let limited = q.limit.or(q.top).is_some() || paging.fetch.is_some();
-    let rows: Vec<Vec<Value>> = rows
-        .into_iter()
-        .skip(q.offset.unwrap_or(0))
-        .take(q.limit.or(q.top).unwrap_or(usize::MAX))
-        .skip(paging.offset.unwrap_or(0))
-        .take(paging.fetch.unwrap_or(usize::MAX))
-        .collect();
+        let mut all: Vec<Vec<Value>> = kept.iter().map(project).collect();
+        all.retain(|r| seen.insert(Value::Array(r.clone()).to_string()));
+        let (a, z) = window(all.len());
+        all.into_iter().skip(a).take(z - a).collect()
+    } else {
+        // Only the rows answered are projected (compositions are large).
+        let (a, z) = window(kept.len());
+        kept[a..z].iter().map(project).collect()
+    };
+    // Never cut silently: more rows than the backend answers is an error,
+    // with or without LIMIT.
     if rows.len() > max_rows {
-        if limited {
-            return Ok(ResultSet {
-                columns,
-                rows: rows.into_iter().take(max_rows).collect(),
-            });
-        }
         return Err(AqlError::TooManyRows(max_rows));
     }
     Ok(ResultSet { columns, rows })
