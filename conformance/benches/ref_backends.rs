@@ -10,6 +10,13 @@
 //!   against a GET of one composition on the same server.
 //!
 //! Run: `cargo bench -p ehrgate-conformance --bench ref_backends`.
+//!
+//! Measured 2026-11-24 on the shared 2-core machine (load average ~11, so
+//! only the ratios mean anything): openEHR create+read 756 µs vs bare
+//! hyper 262 µs (2.9x the HTTP floor); FHIR create validated 343 µs vs
+//! not validated 223 µs (validation ~35 % of a write); AQL search over 200
+//! compositions 3.2 ms vs one GET 0.22 ms (14.5x; 97x before rows were
+//! projected after LIMIT).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
