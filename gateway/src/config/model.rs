@@ -36,6 +36,18 @@ pub struct Config {
     /// Feature flags (a flagd-format JSON file).
     #[serde(default)]
     pub flags: Option<FlagsConfig>,
+    /// Settings shared by the HL7 v2 MLLP feeds.
+    #[serde(default)]
+    pub mllp: super::model_mllp::MllpConfig,
+    /// Where HL7 v2 feeds connect (MLLP over TCP, optionally TLS).
+    #[serde(default, rename = "mllp_listener")]
+    pub mllp_listeners: Vec<super::model_mllp::MllpListenerConfig>,
+    /// Sending/receiving facility (MSH-4/MSH-6) to tenant.
+    #[serde(default, rename = "mllp_facility")]
+    pub mllp_facilities: Vec<super::model_mllp::MllpFacilityConfig>,
+    /// Feed routes by message type and trigger, tried in file order.
+    #[serde(default, rename = "mllp_route")]
+    pub mllp_routes: Vec<super::model_mllp::MllpRouteConfig>,
 }
 
 /// Server-wide settings.

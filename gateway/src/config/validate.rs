@@ -12,20 +12,20 @@ use super::model::{BackendKind, Config, PinConfig, TenantSource};
 use crate::routing::flags::FlagSet;
 
 /// Collects problems with their locations.
-struct Issues<'a> {
+pub(super) struct Issues<'a> {
     source: &'a str,
     found: Vec<ConfigIssue>,
 }
 
 impl Issues<'_> {
-    fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
+    pub(super) fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
         self.found.push(ConfigIssue {
             at: Some(Location::of_span(self.source, &spanned.span())),
             message,
         });
     }
 
-    fn global(&mut self, message: String) {
+    pub(super) fn global(&mut self, message: String) {
         self.found.push(ConfigIssue { at: None, message });
     }
 }
@@ -40,6 +40,7 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
     let backends = check_backends(config, &mut issues);
     let tenants = check_tenants(config, &mut issues);
     check_routes(config, &backends, &tenants, flags, &mut issues);
+    super::validate_mllp::check(config, &backends, &tenants, &mut issues);
     issues
         .found
         .sort_by_key(|i| i.at.map_or((0, 0), |l| (l.line, l.column)));
@@ -47,8 +48,8 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
 }
 
 fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
-    if config.listeners.is_empty() {
-        issues.global("no [[listener]]: at least one is needed".into());
+    if config.listeners.is_empty() && config.mllp_listeners.is_empty() {
+        issues.global("no [[listener]] or [[mllp_listener]]: at least one is needed".into());
     }
     let mut seen = HashSet::new();
     for l in &config.listeners {
@@ -86,6 +87,10 @@ fn check_backends<'c>(
                 &b.name,
                 format!("backend `{}` is declared twice", b.name.get_ref()),
             );
+        }
+        if b.kind == BackendKind::Hl7v2Mllp {
+            super::validate_mllp::check_mllp_backend(b, issues);
+            continue;
         }
         match b.url.get_ref().parse::<http::Uri>() {
             Ok(uri) => {
@@ -284,7 +289,7 @@ fn check_routes(
     }
 }
 
-fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
+pub(super) fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
     let v = *w.get_ref();
     if !(0.0..=100.0).contains(&v) || v.is_nan() {
         issues.at(w, format!("weight {v} must be within 0..=100 (percent)"));
