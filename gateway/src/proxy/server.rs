@@ -74,6 +74,7 @@ pub struct Gateway {
     graceful: Arc<GracefulShutdown>,
     workers: Arc<Workers>,
     grace: Duration,
+    mllp: Option<crate::mllp::start::MllpListeners>,
 }
 
 // === impl Gateway ===
@@ -143,6 +144,7 @@ impl Gateway {
                 stop_rx.clone(),
             )));
         }
+        let mllp = crate::mllp::start::start(&shared, &workers, &stop_rx).await?;
         let refill = shared.clone();
         let min_per_sec = refill.load().loaded.config.server.retry_budget_min_per_sec;
         let mut stop_refill = stop_rx.clone();
@@ -165,7 +167,18 @@ impl Gateway {
             graceful,
             workers,
             grace,
+            mllp,
         })
+    }
+
+    /// The bound MLLP listener addresses, in config order (port 0 resolved).
+    pub fn mllp_addrs(&self) -> &[SocketAddr] {
+        self.mllp.as_ref().map_or(&[], |m| &m.addrs)
+    }
+
+    /// The MLLP feed counters, when MLLP listeners are configured.
+    pub fn mllp_stats(&self) -> Option<&Arc<crate::mllp::FeedStats>> {
+        self.mllp.as_ref().map(|m| &m.feed.stats)
     }
 
     /// The bound addresses, in listener order (port 0 resolved).
@@ -208,6 +221,9 @@ impl Gateway {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.accept_tasks {
+            let _ = t.await;
+        }
+        for t in self.mllp.into_iter().flat_map(|m| m.tasks) {
             let _ = t.await;
         }
         match Arc::try_unwrap(self.graceful) {
