@@ -7,6 +7,7 @@
 
 pub mod load;
 pub mod model;
+pub mod openehr;
 pub mod validate;
 
 pub use load::{load, load_str, ConfigError, ConfigIssue, LoadedConfig, Location};
