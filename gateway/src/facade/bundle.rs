@@ -241,7 +241,11 @@ fn locate(err: FacadeError, at: &str) -> FacadeError {
                 .collect(),
         },
         FacadeError::NoSubject { element } => FacadeError::NoSubject {
-            element: format!("{at}.{element}"),
+            // `Condition.subject` -> `Bundle.entry[2].resource.subject`
+            element: format!(
+                "{at}.{}",
+                element.split_once('.').map_or(element.as_str(), |(_, e)| e)
+            ),
         },
         FacadeError::BadBundle { reason, at: inner } if !inner.starts_with("Bundle") => {
             FacadeError::BadBundle {

@@ -25,6 +25,10 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// Path segments keep `:` (a pchar in RFC 3986): version uids
+/// (`uuid::system::2`) stay readable in the path.
+const SEGMENT: &AsciiSet = &QUERY.remove(b':');
+
 /// Longest backend reason passed on to the client.
 const MAX_REASON: usize = 1000;
 
@@ -77,6 +81,11 @@ impl OpenEhrClient {
     /// Percent-encodes a query value.
     pub fn q(v: &str) -> String {
         utf8_percent_encode(v, QUERY).to_string()
+    }
+
+    /// Percent-encodes a path segment.
+    pub fn seg(v: &str) -> String {
+        utf8_percent_encode(v, SEGMENT).to_string()
     }
 
     /// One call; error statuses are returned as `Ok` (callers decide what

@@ -94,7 +94,7 @@ impl EhrResolver {
             .client
             .call(
                 Method::GET,
-                &format!("/ehr/{}", OpenEhrClient::q(ehr_id)),
+                &format!("/ehr/{}", OpenEhrClient::seg(ehr_id)),
                 &[],
                 None,
             )
@@ -112,7 +112,7 @@ impl EhrResolver {
                 .client
                 .json_call(
                     Method::GET,
-                    &format!("/ehr/{}/ehr_status", OpenEhrClient::q(ehr_id)),
+                    &format!("/ehr/{}/ehr_status", OpenEhrClient::seg(ehr_id)),
                     &[],
                     None,
                 )

@@ -39,8 +39,8 @@ impl Facade {
                 Method::GET,
                 &format!(
                     "/ehr/{}/composition/{}",
-                    OpenEhrClient::q(&r.ehr_id),
-                    OpenEhrClient::q(&r.object_id)
+                    OpenEhrClient::seg(&r.ehr_id),
+                    OpenEhrClient::seg(&r.object_id)
                 ),
                 &[],
                 None,

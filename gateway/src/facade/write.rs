@@ -110,7 +110,7 @@ impl Facade {
             .await?;
         let path = format!(
             "/ehr/{}/composition{}",
-            OpenEhrClient::q(&ehr_id),
+            OpenEhrClient::seg(&ehr_id),
             self.format_query(&p.template_id)
         );
         let a = self
@@ -154,8 +154,8 @@ impl Facade {
         let preceding = self.preceding(&r, expected_type, id, if_match).await?;
         let path = format!(
             "/ehr/{}/composition/{}{}",
-            OpenEhrClient::q(&r.ehr_id),
-            OpenEhrClient::q(&r.object_id),
+            OpenEhrClient::seg(&r.ehr_id),
+            OpenEhrClient::seg(&r.object_id),
             self.format_query(&p.template_id)
         );
         let mut headers = prefer_minimal();
@@ -182,8 +182,8 @@ impl Facade {
         let preceding = self.preceding(&r, resource_type, id, if_match).await?;
         let path = format!(
             "/ehr/{}/composition/{}",
-            OpenEhrClient::q(&r.ehr_id),
-            OpenEhrClient::q(&preceding.render())
+            OpenEhrClient::seg(&r.ehr_id),
+            OpenEhrClient::seg(&preceding.render())
         );
         let headers = [(header::IF_MATCH, quoted(&preceding.render())?)];
         self.client
@@ -240,8 +240,8 @@ impl Facade {
                 Method::GET,
                 &format!(
                     "/ehr/{}/composition/{}",
-                    OpenEhrClient::q(&r.ehr_id),
-                    OpenEhrClient::q(&r.object_id)
+                    OpenEhrClient::seg(&r.ehr_id),
+                    OpenEhrClient::seg(&r.object_id)
                 ),
                 &[],
                 None,
