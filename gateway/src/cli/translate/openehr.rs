@@ -185,7 +185,7 @@ fn translate(
             defaults: defaults.clone(),
         }
         .translate(input),
-        Direction::ToFhir => OpenEhrToFhir { engine }.translate(input),
+        Direction::ToFhir => OpenEhrToFhir::new(engine).translate(input),
     }
 }
 
