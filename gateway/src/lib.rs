@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod facade;
 pub mod mllp;
 pub mod outcome;
 pub mod proxy;

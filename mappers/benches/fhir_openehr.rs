@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
         format: OpenEhrFormat::Canonical,
         defaults,
     };
-    let to_fhir = OpenEhrToFhir { engine: &engine };
+    let to_fhir = OpenEhrToFhir::new(&engine);
     let text = read("fhir/examples/Observation-blood-pressure.json");
     let obs: serde_json::Value = serde_json::from_str(&text).unwrap();
     let comp = to_openehr.translate(&obs).unwrap().output;

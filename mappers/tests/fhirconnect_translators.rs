@@ -26,7 +26,7 @@ fn defaults() -> CanonicalDefaults {
 fn through_canonical(dir: &str, opt: &str, flat: &str) {
     let c = common::corpus();
     let engine = common::engine(&c.join(dir), &c.join(opt));
-    let to_fhir = OpenEhrToFhir { engine: &engine };
+    let to_fhir = OpenEhrToFhir::new(&engine);
     let to_openehr = FhirToOpenEhr {
         engine: &engine,
         format: OpenEhrFormat::Canonical,
@@ -73,7 +73,7 @@ fn growth_chart_test_data_breaks_its_own_template() {
         &c.join("mappings/openfhir/growth_chart"),
         &c.join("openehr/templates/Growth chart.opt"),
     );
-    let fhir = OpenEhrToFhir { engine: &engine }
+    let fhir = OpenEhrToFhir::new(&engine)
         .translate(&common::json(
             "mappings/openfhir/growth_chart/growth_chart_flat.json",
         ))
@@ -112,10 +112,7 @@ fn growth_chart_test_data_breaks_its_own_template() {
     }
     let comp = to_openehr.translate(&fixed).unwrap().output;
     assert_eq!(
-        OpenEhrToFhir { engine: &engine }
-            .translate(&comp)
-            .unwrap()
-            .output,
+        OpenEhrToFhir::new(&engine).translate(&comp).unwrap().output,
         fixed
     );
 }
@@ -139,7 +136,7 @@ fn bad_input_fails_classified() {
         (e.fault(), e.code()),
         (Fault::Client, "fhirconnect.not-a-resource")
     );
-    let e = OpenEhrToFhir { engine: &engine }
+    let e = OpenEhrToFhir::new(&engine)
         .translate(&json!([1, 2]))
         .unwrap_err();
     assert_eq!(e.code(), "fhirconnect.not-a-composition");

@@ -8,6 +8,7 @@
 pub mod load;
 pub mod model;
 pub mod model_mllp;
+pub mod openehr;
 pub mod validate;
 mod validate_mllp;
 

@@ -150,6 +150,9 @@ pub struct BackendConfig {
     /// TLS to the upstream (`https://` URLs), with a client certificate for mTLS.
     #[serde(default)]
     pub tls: Option<UpstreamTlsConfig>,
+    /// FHIR facade settings; only for `kind = "openehr"` (defaults without it).
+    #[serde(default)]
+    pub openehr: Option<super::openehr::OpenEhrBackendConfig>,
 }
 
 /// TLS from the gateway to an upstream.

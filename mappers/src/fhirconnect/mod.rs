@@ -24,6 +24,7 @@ pub mod instance;
 pub mod loader;
 pub mod model;
 pub mod openehr_path;
+pub mod patient_ref;
 pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;

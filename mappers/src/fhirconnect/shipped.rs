@@ -10,6 +10,10 @@
 //! | `growth_chart` | Bundle: body weight, height, BMI, head circumference | `Growth chart` |
 //! | `problem_list` | Condition | `IDCR - Problem List.v1` |
 //! | `adverse_reaction_list` | AllergyIntolerance | `Adverse Reaction List.v1` |
+//! | `body_measurements` | Observation (vital-signs profile, LOINC): body weight, body height, BMI | `Growth chart` (after `growth_chart`: [`find`] keeps answering that set; use [`by_name`]) |
+//! | `medication_list` | MedicationStatement | `IDCR - Medication List.v0` |
+//! | `lab_observation` | Observation (laboratory result) | `vg_ObservationLab.v.1.1.0` |
+//! | `lab_report` | DiagnosticReport (laboratory) | `vg_DiagnosticReportLab.v1.1.1` |
 
 use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
 
@@ -114,6 +118,48 @@ pub const SHIPPED: &[Shipped] = &[
         ],
         template: TemplateSource::Bundled("IDCR - Adverse Reaction List.v1.opt"),
     },
+    Shipped {
+        name: "body_measurements",
+        template_id: "Growth chart",
+        files: &[
+            ("body-height.model.yml", include_str!("../../../templates/mappings/body_measurements/body-height.model.yml")),
+            ("body-mass-index.model.yml", include_str!("../../../templates/mappings/body_measurements/body-mass-index.model.yml")),
+            ("body-measurements.context.yml", include_str!("../../../templates/mappings/body_measurements/body-measurements.context.yml")),
+            ("body-measurements.model.yml", include_str!("../../../templates/mappings/body_measurements/body-measurements.model.yml")),
+            ("body-weight.model.yml", include_str!("../../../templates/mappings/body_measurements/body-weight.model.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/body_measurements/template.opt")),
+    },
+    Shipped {
+        name: "medication_list",
+        template_id: "IDCR - Medication List.v0",
+        files: &[
+            ("medication-list.context.yml", include_str!("../../../templates/mappings/medication_list/medication-list.context.yml")),
+            ("medication-list.model.yml", include_str!("../../../templates/mappings/medication_list/medication-list.model.yml")),
+            ("medication-order.model.yml", include_str!("../../../templates/mappings/medication_list/medication-order.model.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/medication_list/template.opt")),
+    },
+    Shipped {
+        name: "lab_observation",
+        template_id: "vg_ObservationLab.v.1.1.0",
+        files: &[
+            ("lab-observation.context.yml", include_str!("../../../templates/mappings/lab_observation/lab-observation.context.yml")),
+            ("lab-observation.model.yml", include_str!("../../../templates/mappings/lab_observation/lab-observation.model.yml")),
+            ("laboratory-test-result.model.yml", include_str!("../../../templates/mappings/lab_observation/laboratory-test-result.model.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/lab_observation/template.opt")),
+    },
+    Shipped {
+        name: "lab_report",
+        template_id: "vg_DiagnosticReportLab.v1.1.1",
+        files: &[
+            ("lab-report.context.yml", include_str!("../../../templates/mappings/lab_report/lab-report.context.yml")),
+            ("lab-report.model.yml", include_str!("../../../templates/mappings/lab_report/lab-report.model.yml")),
+            ("laboratory-test-result.model.yml", include_str!("../../../templates/mappings/lab_report/laboratory-test-result.model.yml")),
+        ],
+        template: TemplateSource::Own(include_bytes!("../../../templates/mappings/lab_report/template.opt")),
+    },
 ];
 
 /// Why a shipped set could not be prepared (a bug in what we ship).
@@ -163,6 +209,16 @@ pub fn find(template_id: &str) -> Result<&'static Shipped, ShippedError> {
         .iter()
         .find(|s| s.template_id == template_id)
         .ok_or_else(|| ShippedError::Unknown(template_id.to_owned()))
+}
+
+/// The shipped set called `name` (its directory under
+/// `templates/mappings/`). Two sets may map the same template
+/// (`growth_chart` and `body_measurements`); the name tells them apart.
+pub fn by_name(name: &str) -> Result<&'static Shipped, ShippedError> {
+    SHIPPED
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ShippedError::Unknown(name.to_owned()))
 }
 
 impl Shipped {

@@ -12,6 +12,7 @@ use super::canonical::{from_canonical, to_canonical, CanonicalDefaults};
 use super::check::{check, operation_outcome, Issue};
 use super::engine::{Engine, EngineError};
 use super::flat::{from_flat, to_flat};
+use super::patient_ref::{self, PatientRefError};
 use crate::error::{Classified, Fault};
 use crate::translation::{Translation, Translator};
 
@@ -39,6 +40,9 @@ pub enum TranslateError {
     /// The openEHR input is neither canonical JSON nor FLAT.
     #[error("input is not an openEHR composition (canonical or FLAT JSON)")]
     NotAComposition,
+    /// The caller's patient reference is not a FHIR reference.
+    #[error(transparent)]
+    PatientRef(#[from] PatientRefError),
 }
 
 impl TranslateError {
@@ -61,7 +65,9 @@ impl Classified for TranslateError {
         match self {
             TranslateError::Engine(e) => e.fault(),
             TranslateError::NoTemplate => Fault::Internal,
-            TranslateError::Template(_) | TranslateError::NotAComposition => Fault::Client,
+            TranslateError::Template(_)
+            | TranslateError::NotAComposition
+            | TranslateError::PatientRef(_) => Fault::Client,
         }
     }
 
@@ -71,6 +77,7 @@ impl Classified for TranslateError {
             TranslateError::NoTemplate => "fhirconnect.no-template",
             TranslateError::Template(_) => "fhirconnect.template-violation",
             TranslateError::NotAComposition => "fhirconnect.not-a-composition",
+            TranslateError::PatientRef(_) => "fhirconnect.bad-patient-reference",
         }
     }
 }
@@ -115,6 +122,29 @@ impl Translator for FhirToOpenEhr<'_> {
 pub struct OpenEhrToFhir<'e> {
     /// The compiled mapping set with its template.
     pub engine: &'e Engine,
+    /// The patient the composition's EHR belongs to, as a FHIR reference
+    /// (`Patient/123`): a composition does not carry it, and FHIR requires
+    /// it (`subject`, or `patient` for AllergyIntolerance). `None` leaves
+    /// it out (offline translation with no EHR known).
+    pub subject: Option<&'e str>,
+}
+
+impl<'e> OpenEhrToFhir<'e> {
+    /// A translator over `engine` with no patient reference.
+    pub fn new(engine: &'e Engine) -> Self {
+        OpenEhrToFhir {
+            engine,
+            subject: None,
+        }
+    }
+
+    /// The same translator filling in `reference` as the patient.
+    pub fn with_subject(self, reference: &'e str) -> Self {
+        OpenEhrToFhir {
+            subject: Some(reference),
+            ..self
+        }
+    }
 }
 
 /// Tells canonical JSON from FLAT: canonical has `_type`/`archetype_node_id`
@@ -136,6 +166,9 @@ impl Translator for OpenEhrToFhir<'_> {
     type Error = TranslateError;
 
     fn translate(&self, input: &Value) -> Result<Translation<Value>, TranslateError> {
+        if let Some(reference) = self.subject {
+            patient_ref::validate(reference)?;
+        }
         let (inst, mut unmapped) = match detect(input) {
             Some(OpenEhrFormat::Canonical) => from_canonical(input),
             Some(OpenEhrFormat::Flat) => {
@@ -145,7 +178,10 @@ impl Translator for OpenEhrToFhir<'_> {
             }
             None => return Err(TranslateError::NotAComposition),
         };
-        let t = self.engine.instance_to_fhir(&inst)?;
+        let mut t = self.engine.instance_to_fhir(&inst)?;
+        if let Some(reference) = self.subject {
+            patient_ref::apply(&mut t.output, reference);
+        }
         unmapped.extend(t.unmapped);
         Ok(Translation {
             output: t.output,
