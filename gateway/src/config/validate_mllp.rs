@@ -104,13 +104,6 @@ pub(super) fn check(
                         b.get_ref()
                     ),
                 ),
-                Some(BackendKind::Openehr) => issues.at(
-                    b,
-                    format!(
-                        "backend `{}` is openehr: feeds to openEHR need the FHIR facade's write path, not available in this build",
-                        b.get_ref()
-                    ),
-                ),
                 Some(_) => {}
             }
         }

@@ -1,6 +1,8 @@
 //! Delivery to a destination: the message unchanged to an MLLP receiver,
 //! or translated to a FHIR transaction Bundle and POSTed to a FHIR server's
-//! base URL. "Accepted" means the receiver's `AA`/`CA` or a FHIR 2xx;
+//! base URL, or as compositions to an openEHR backend through the FHIR
+//! facade ([`super::openehr`]). "Accepted" means the receiver's `AA`/`CA`,
+//! a FHIR 2xx or the facade's stored transaction;
 //! anything else is an error whose fault decides the inbound ACK.
 
 use std::collections::HashMap;
@@ -75,6 +77,16 @@ impl Destinations {
                 Some(sender) => sender.send(payload, control_id).await,
                 None => Err(FeedError::NoBackend(backend.to_string())),
             },
+            Some(BackendKind::Openehr) => {
+                let bundle = self.translator.translate(msg)?.output;
+                let facade = self
+                    .shared
+                    .load()
+                    .facade(backend)
+                    .cloned()
+                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                super::openehr::deliver(&facade, backend, tenant, &bundle).await
+            }
             Some(BackendKind::Fhir) => {
                 let bundle = self.translator.translate(msg)?.output;
                 let body = serde_json::to_vec(&bundle).map_err(|_| {

@@ -34,9 +34,15 @@ pub enum FeedError {
     /// The v2 -> FHIR translation failed.
     #[error("cannot translate: {0}")]
     Translate(#[from] V2FhirError),
-    /// The openEHR composition could not be built from the FHIR resources.
-    #[error("cannot translate to openEHR: {0}")]
-    OpenEhrTranslate(String),
+    /// The openEHR backend (through the FHIR facade) did not store the
+    /// message; the facade's fault is kept.
+    #[error("openEHR backend `{backend}`: {source}")]
+    OpenEhr {
+        /// Backend name.
+        backend: String,
+        /// The facade's error.
+        source: Box<crate::facade::FacadeError>,
+    },
     /// The destination could not be reached (connect, reset, timeout).
     #[error("destination `{backend}` unreachable: {reason}")]
     Unreachable {
@@ -87,10 +93,10 @@ impl Classified for FeedError {
             FeedError::Unparsed(_)
             | FeedError::TooLarge { .. }
             | FeedError::MissingHeader(_)
-            | FeedError::OpenEhrTranslate(_)
             | FeedError::DestinationError { .. }
             | FeedError::Framing(_) => Fault::Client,
             FeedError::Translate(e) => e.fault(),
+            FeedError::OpenEhr { source, .. } => source.fault(),
             FeedError::Unreachable { .. }
             | FeedError::BackingOff { .. }
             | FeedError::Refused { .. }
@@ -109,7 +115,7 @@ impl Classified for FeedError {
             FeedError::UnknownFacility => "mllp.unknown-facility",
             FeedError::NoRoute => "mllp.no-route",
             FeedError::Translate(e) => e.code(),
-            FeedError::OpenEhrTranslate(_) => "mllp.openehr-translate",
+            FeedError::OpenEhr { source, .. } => source.code(),
             FeedError::Unreachable { .. } => "mllp.destination-unreachable",
             FeedError::BackingOff { .. } => "mllp.destination-backoff",
             FeedError::Refused { .. } => "mllp.destination-refused",

@@ -11,7 +11,7 @@
 //! - [`ack`]: original and enhanced acknowledgement modes, ids, timestamps.
 //! - [`tenant`]: the facility table; [`routes`]: feed routes and the arm.
 //! - [`replay`]: the MSH-10 replay window per sender.
-//! - [`deliver`]: destinations; [`sender`]: the MLLP client pool with ACK
+//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects.
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
@@ -22,6 +22,7 @@ pub mod connection;
 pub mod deliver;
 pub mod error;
 pub mod listener;
+pub mod openehr;
 pub mod process;
 pub mod replay;
 pub mod routes;
