@@ -323,6 +323,20 @@ async fn canary_at_50_percent_is_sticky_per_patient() {
         "{} of 150 patients on the canary at 50 %",
         on_canary.len()
     );
+    // Metrics per feed: message type, tenant, arm, ack code, latency.
+    let series = gw.mllp_stats().unwrap().series();
+    let count = |arm: &str| {
+        series
+            .iter()
+            .filter(|(k, _)| {
+                k.message_type == "ADT^A01" && &*k.tenant == "acme" && k.arm == arm && k.ack == "AA"
+            })
+            .map(|(_, s)| s.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count("stable") as usize, stable.received().len());
+    assert_eq!(count("canary") as usize, canary.received().len());
+    assert!(series.iter().all(|(_, s)| s.latency_max <= s.latency_total));
     gw.shutdown().await;
 }
 

@@ -33,4 +33,4 @@ pub mod tenant;
 
 pub use error::FeedError;
 pub use process::Feed;
-pub use stats::FeedStats;
+pub use stats::{FeedKey, FeedSeries, FeedStats};

@@ -16,7 +16,7 @@ use super::deliver::Destinations;
 use super::error::FeedError;
 use super::replay::ReplayWindow;
 use super::routes::FeedRoutes;
-use super::stats::FeedStats;
+use super::stats::{FeedKey, FeedStats};
 use super::tenant::FacilityTable;
 use crate::config::model::Config;
 use crate::proxy::Shared;
@@ -188,6 +188,25 @@ impl Feed {
         start: Instant,
     ) {
         let acks: Vec<&str> = codes.iter().map(AckCode::as_str).collect();
+        let ack = acks.join(",");
+        let message_type = format!(
+            "{}^{}",
+            msg.message_code().as_deref().unwrap_or("-"),
+            msg.trigger_event().as_deref().unwrap_or("-")
+        );
+        self.stats.record(
+            FeedKey {
+                message_type,
+                tenant: trace.tenant.clone().unwrap_or_else(|| Arc::from("-")),
+                arm: trace.arm.map_or("-", Arm::as_str),
+                ack: if ack.is_empty() {
+                    "-".into()
+                } else {
+                    ack.clone()
+                },
+            },
+            start.elapsed(),
+        );
         tracing::info!(
             target: "ehrgate::mllp::access",
             message_type = msg.message_code().as_deref().unwrap_or("-"),
@@ -200,7 +219,7 @@ impl Feed {
             rule = trace.rule,
             backend = trace.backend.as_deref().unwrap_or("-"),
             replayed = trace.replayed,
-            ack = acks.join(",").as_str(),
+            ack = ack.as_str(),
             error = error.map_or("-", Classified::code),
             latency_us = start.elapsed().as_micros() as u64,
         );

@@ -2,9 +2,41 @@
 //! (issue 7's metrics) is merged; every field is a count, never a value
 //! taken from a message.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ehrgate_mappers::hl7v2::AckCode;
+
+/// Most distinct label sets kept; message types come from the senders, so
+/// the label space is bounded and the rest is counted under `other`.
+const MAX_SERIES: usize = 4096;
+
+/// The labels of one feed series: message type (`ADT^A01`), tenant, arm
+/// and the acknowledgement codes sent (`AA`, `CA,AA`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FeedKey {
+    /// `CODE^TRIGGER` from MSH-9.
+    pub message_type: String,
+    /// The tenant, `-` when not resolved.
+    pub tenant: Arc<str>,
+    /// `stable`, `canary`, or `-`.
+    pub arm: &'static str,
+    /// Ack codes sent, comma-separated.
+    pub ack: String,
+}
+
+/// Count and latency of one series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedSeries {
+    /// Messages.
+    pub count: u64,
+    /// Total latency from frame to acknowledgement.
+    pub latency_total: Duration,
+    /// Largest latency seen.
+    pub latency_max: Duration,
+}
 
 /// Counters for every MLLP listener and sender of one gateway.
 #[derive(Debug, Default)]
@@ -34,6 +66,7 @@ pub struct FeedStats {
     pub sender_connects: AtomicU64,
     /// Failed connection attempts to MLLP destinations.
     pub sender_connect_failures: AtomicU64,
+    series: Mutex<HashMap<FeedKey, FeedSeries>>,
 }
 
 // === impl FeedStats ===
@@ -57,6 +90,31 @@ impl FeedStats {
     /// Reads a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Records one message's series (type, tenant, arm, acks) and latency.
+    pub fn record(&self, mut key: FeedKey, latency: Duration) {
+        let Ok(mut series) = self.series.lock() else {
+            return;
+        };
+        if !series.contains_key(&key) && series.len() >= MAX_SERIES {
+            key.message_type = "other".into();
+        }
+        let s = series.entry(key).or_default();
+        s.count += 1;
+        s.latency_total += latency;
+        s.latency_max = s.latency_max.max(latency);
+    }
+
+    /// Every series so far, sorted by labels.
+    pub fn series(&self) -> Vec<(FeedKey, FeedSeries)> {
+        let mut out: Vec<_> = self
+            .series
+            .lock()
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 }
 
