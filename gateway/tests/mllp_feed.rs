@@ -569,3 +569,74 @@ weight = 10
     let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
     assert_eq!(lines, [10, 14, 18, 19, 20], "{text:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mllp_over_tls() {
+    use ehrgate_mappers::hl7v2::MllpCodec;
+    use rustls::pki_types::ServerName;
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    use tokio_util::codec::{Decoder, Encoder};
+
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let recv = TestReceiver::start(Behaviour::Ack("AA")).await;
+    let text = config(&format!(
+        "{}{}",
+        mllp_backend("legacy", recv.addr, 2000),
+        route("all", "legacy")
+    ))
+    .replace(
+        "bind = \"127.0.0.1:0\"\n",
+        &format!(
+            "bind = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n",
+            cert_path.display(),
+            key_path.display()
+        ),
+    );
+    let gw = gateway(&text).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(gw.mllp_addrs()[0])
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut frame = bytes::BytesMut::new();
+    MllpCodec::default()
+        .encode(adt("TLS1", "P1").as_slice(), &mut frame)
+        .unwrap();
+    tls.write_all(&frame).await.unwrap();
+    let mut codec = MllpCodec::default();
+    let mut buf = bytes::BytesMut::new();
+    let ack = loop {
+        if let Some(f) = codec.decode(&mut buf).unwrap() {
+            break Ack::parse(&f.payload);
+        }
+        assert!(tls.read_buf(&mut buf).await.unwrap() > 0, "closed early");
+    };
+    assert_eq!((ack.code.as_str(), ack.msa2.as_str()), ("AA", "TLS1"));
+    assert_eq!(recv.received(), ["TLS1"]);
+
+    // A plain-TCP client on the TLS listener gets no answer and no crash.
+    let mut plain = Client::connect(gw.mllp_addrs()[0]).await;
+    plain.send(&adt("PLAIN", "P1")).await;
+    assert!(plain
+        .recv_within(Duration::from_millis(500))
+        .await
+        .is_none());
+    gw.shutdown().await;
+}
