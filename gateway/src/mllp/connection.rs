@@ -136,3 +136,29 @@ async fn write_all<W: AsyncWrite + Unpin>(wr: &mut W, answers: &[Vec<u8>]) -> st
     wr.write_all(&out).await?;
     wr.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_the_first_line_of_the_frame_being_received() {
+        let mut h = None;
+        peek_header(&BytesMut::from(&b"noise\x0bMSH|^~\\&|A"[..]), &mut h);
+        assert_eq!(h, None, "line not complete yet");
+        peek_header(
+            &BytesMut::from(&b"noise\x0bMSH|^~\\&|A|B\rPID|1\r"[..]),
+            &mut h,
+        );
+        assert_eq!(h.as_deref(), Some(&b"MSH|^~\\&|A|B"[..]));
+        // Kept until the frame is done, even when more arrives.
+        peek_header(&BytesMut::from(&b"\x0bMSH|other\r"[..]), &mut h);
+        assert_eq!(h.as_deref(), Some(&b"MSH|^~\\&|A|B"[..]));
+        let mut far = None;
+        let mut long = b"\x0b".to_vec();
+        long.extend(std::iter::repeat_n(b'x', HEADER_PEEK + 10));
+        long.push(b'\r');
+        peek_header(&BytesMut::from(&long[..]), &mut far);
+        assert_eq!(far, None, "a first line longer than the peek is not kept");
+    }
+}

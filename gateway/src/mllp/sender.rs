@@ -284,3 +284,18 @@ fn msa(payload: &[u8]) -> Option<(String, String)> {
         msa.field(2).text().trim().to_string(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msa_reads_code_and_control_id() {
+        assert_eq!(
+            msa(b"MSH|^~\\&|R|RF|S|SF|T||ACK^A01^ACK|9|P|2.5\rMSA|AA|C42\r"),
+            Some(("AA".into(), "C42".into()))
+        );
+        assert_eq!(msa(b"MSH|^~\\&|R|RF|S|SF|T||ADT^A01|9|P|2.5\r"), None);
+        assert_eq!(msa(b"garbage"), None);
+    }
+}
