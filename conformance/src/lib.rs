@@ -6,6 +6,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fhir_schema;
+pub mod reference;
+
 use std::path::{Path, PathBuf};
 
 /// The root of the bundled corpus.

@@ -1,0 +1,1 @@
+//! The FHIR R4 reference backend (placeholder while being written).

@@ -1,0 +1,442 @@
+//! The reference openEHR backend over real sockets: EHRs, compositions
+//! with versions, the template check, templates, AQL, limits.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod refclient;
+
+use ehrgate_conformance::corpus_dir;
+use ehrgate_conformance::reference::openehr::OpenEhrStats;
+use ehrgate_conformance::reference::openehr::{spawn, OpenEhrConfig, Received};
+use ehrgate_conformance::reference::RefServer;
+use ehrgate_mappers::fhirconnect::canonical::CanonicalDefaults;
+use ehrgate_mappers::fhirconnect::shipped::find;
+use ehrgate_mappers::fhirconnect::translators::{FhirToOpenEhr, OpenEhrFormat};
+use ehrgate_mappers::translation::Translator;
+use http::{Method, StatusCode};
+use refclient::{call, delete, get, post_json, put_json};
+use serde_json::{json, Value};
+
+const REPR: (&str, &str) = ("prefer", "return=representation");
+
+async fn server() -> RefServer<OpenEhrStats> {
+    spawn(
+        OpenEhrConfig::with_shipped_templates(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+fn example(name: &str) -> Value {
+    let p = corpus_dir().join("fhir/examples").join(name);
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// A FHIR example translated by a shipped mapping set, as the facade does.
+fn composition(template: &str, fhir_example: &str, time: &str) -> Value {
+    let engine = find(template).unwrap().engine().unwrap();
+    FhirToOpenEhr {
+        engine: &engine,
+        format: OpenEhrFormat::Canonical,
+        defaults: CanonicalDefaults {
+            language: "en".into(),
+            territory: "DE".into(),
+            composer: "ehrgate".into(),
+            time: time.into(),
+        },
+    }
+    .translate(&example(fhir_example))
+    .unwrap()
+    .output
+}
+
+/// Appends `element` to the first `items` list of ELEMENTs.
+fn push_element(v: &mut Value, element: Value) -> bool {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Array(items)) = o.get_mut("items") {
+                if items.iter().any(|i| i["_type"] == "ELEMENT") {
+                    items.push(element);
+                    return true;
+                }
+            }
+            o.values_mut().any(|c| push_element(c, element.clone()))
+        }
+        Value::Array(a) => a.iter_mut().any(|c| push_element(c, element.clone())),
+        _ => false,
+    }
+}
+
+async fn new_ehr(s: &RefServer<OpenEhrStats>) -> String {
+    let a = call(Method::POST, &format!("{}/ehr", s.base_url), &[], "").await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    a.header("etag").unwrap().trim_matches('"').to_owned()
+}
+
+#[tokio::test]
+async fn ehr_create_and_lookup_by_subject() {
+    let s = server().await;
+    let base = &s.base_url;
+    let a = call(Method::POST, &format!("{base}/ehr"), &[], "").await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let id = a.header("etag").unwrap().trim_matches('"').to_owned();
+    assert_eq!(a.header("location").unwrap(), format!("{base}/ehr/{id}"));
+    assert!(a.body.is_empty(), "minimal by default");
+    let got = get(&format!("{base}/ehr/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json()["ehr_id"]["value"], id.as_str());
+
+    let status = json!({
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": {"value": "EHR Status"},
+        "subject": {"external_ref": {
+            "id": {"_type": "GENERIC_ID", "value": "patient-1", "scheme": "id_scheme"},
+            "namespace": "clinic-a", "type": "PERSON"}},
+        "is_modifiable": true, "is_queryable": true
+    });
+    let a = post_json(&format!("{base}/ehr"), &status, &[REPR]).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let ehr = a.json();
+    let sid = ehr["ehr_id"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ehr["ehr_status"]["subject"]["external_ref"]["namespace"],
+        "clinic-a"
+    );
+
+    let found = get(&format!(
+        "{base}/ehr?subject_id=patient-1&subject_namespace=clinic-a"
+    ))
+    .await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert_eq!(found.json()["ehr_id"]["value"], sid.as_str());
+    // Same id, other namespace: another patient.
+    let other = get(&format!(
+        "{base}/ehr?subject_id=patient-1&subject_namespace=clinic-b"
+    ))
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.json()["error"], "Not Found");
+    let dup = post_json(&format!("{base}/ehr"), &status, &[]).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let missing = get(&format!("{base}/ehr/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let bad = post_json(
+        &format!("{base}/ehr"),
+        &json!({"_type": "COMPOSITION"}),
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let no_params = get(&format!("{base}/ehr?subject_id=x")).await;
+    assert_eq!(no_params.status, StatusCode::BAD_REQUEST);
+    assert_eq!(s.stats.ehrs_created(), 2);
+    assert_eq!(s.stats.rejected().get("ehr.subject-exists"), Some(&1));
+}
+
+#[tokio::test]
+async fn composition_versions_if_match_and_delete() {
+    let s = server().await;
+    let base = s.base_url.clone();
+    let ehr = new_ehr(&s).await;
+    let comp = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T10:00:00Z",
+    );
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &comp, &[]).await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    assert!(a.body.is_empty());
+    let v1 = a.header("etag").unwrap().trim_matches('"').to_owned();
+    assert!(v1.ends_with("::ehrgate-ref::1"), "{v1}");
+    let object = v1.split("::").next().unwrap().to_owned();
+    assert_eq!(
+        a.header("location").unwrap(),
+        format!("{base}/ehr/{ehr}/composition/{v1}")
+    );
+
+    let got = get(&format!("{base}/ehr/{ehr}/composition/{object}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json()["uid"]["value"], v1.as_str());
+    assert_eq!(got.json()["content"], comp["content"]);
+
+    let url = format!("{base}/ehr/{ehr}/composition/{object}");
+    let no_if_match = put_json(&url, &comp, &[]).await;
+    assert_eq!(no_if_match.status, StatusCode::BAD_REQUEST);
+    let stale = format!("{object}::ehrgate-ref::7");
+    let wrong = put_json(&url, &comp, &[("if-match", stale.as_str())]).await;
+    assert_eq!(wrong.status, StatusCode::PRECONDITION_FAILED);
+    let quoted = format!("\"{v1}\"");
+    let ok = put_json(&url, &comp, &[("if-match", quoted.as_str()), REPR]).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let v2 = ok.header("etag").unwrap().trim_matches('"').to_owned();
+    assert!(v2.ends_with("::2"));
+    assert_eq!(ok.json()["uid"]["value"], v2.as_str());
+    // Version 1 stays readable by its version uid.
+    let old = get(&format!("{base}/ehr/{ehr}/composition/{v1}")).await;
+    assert_eq!(old.json()["uid"]["value"], v1.as_str());
+    // Updating from v1 again is a conflict.
+    let again = put_json(&url, &comp, &[("if-match", v1.as_str())]).await;
+    assert_eq!(again.status, StatusCode::PRECONDITION_FAILED);
+
+    let stale_delete = delete(&format!("{base}/ehr/{ehr}/composition/{v1}"), &[]).await;
+    assert_eq!(stale_delete.status, StatusCode::CONFLICT);
+    let gone = delete(&format!("{base}/ehr/{ehr}/composition/{v2}"), &[]).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert!(gone.header("etag").unwrap().contains("::3"));
+    let read_deleted = get(&url).await;
+    assert_eq!(read_deleted.status, StatusCode::NO_CONTENT);
+    let twice = delete(&format!("{base}/ehr/{ehr}/composition/{object}"), &[]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    let in_other_ehr = get(&format!(
+        "{base}/ehr/{}/composition/{object}",
+        new_ehr(&s).await
+    ))
+    .await;
+    assert_eq!(in_other_ehr.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(s.stats.compositions_stored(), 2);
+    assert_eq!(s.stats.compositions_deleted(), 1);
+    assert!(s.stats.stored_compositions().is_empty());
+    assert_eq!(s.stats.all_versions().len(), 2);
+    assert!(s.stats.recheck().is_empty());
+}
+
+#[tokio::test]
+async fn template_check_refuses_and_stores_nothing() {
+    let s = server().await;
+    let base = s.base_url.clone();
+    let ehr = new_ehr(&s).await;
+    let good = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T10:00:00Z",
+    );
+    // A unit the template does not allow, anywhere in the composition.
+    let text = good.to_string();
+    assert!(text.contains("\"/min\""), "heart rate in /min: {text}");
+    let bad: Value = serde_json::from_str(&text.replace("\"/min\"", "\"furlong\"")).unwrap();
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &bad, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let err = a.json();
+    assert_eq!(err["code"], "composition.template-violation");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("template.unit-not-allowed"),
+        "{err}"
+    );
+    assert!(
+        !err["message"].as_str().unwrap().contains("furlong"),
+        "no values in errors"
+    );
+
+    // Wrong root archetype.
+    let mut wrong_root = good.clone();
+    wrong_root["archetype_node_id"] = json!("openEHR-EHR-COMPOSITION.other.v1");
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &wrong_root, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A node the template does not have.
+    let mut extra = good.clone();
+    assert!(push_element(
+        &mut extra,
+        json!({"_type": "ELEMENT", "archetype_node_id": "at9999", "name": {"value": "x"},
+               "value": {"_type": "DV_TEXT", "value": "x"}})
+    ));
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &extra, &[]).await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    assert!(a.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("template.unknown-path"));
+
+    // Unknown template, missing language, not JSON, missing EHR.
+    let mut unknown = good.clone();
+    unknown["archetype_details"]["template_id"]["value"] = json!("no such template");
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &unknown, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.json()["code"], "composition.unknown-template");
+    let mut no_language = good.clone();
+    no_language.as_object_mut().unwrap().remove("language");
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &no_language, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let a = call(
+        Method::POST,
+        &format!("{base}/ehr/{ehr}/composition"),
+        &[("content-type", "application/json")],
+        "{not json",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = post_json(
+        &format!("{base}/ehr/{}/composition", uuid::Uuid::new_v4()),
+        &good,
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(s.stats.compositions_stored(), 0, "nothing half-written");
+    assert!(s.stats.all_versions().is_empty());
+    assert_eq!(
+        s.stats.rejected().get("composition.template-violation"),
+        Some(&4)
+    );
+    // The good one passes.
+    let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &good, &[]).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(s.stats.stored_compositions().len(), 1);
+    assert!(s.stats.recheck().is_empty());
+}
+
+#[tokio::test]
+async fn flat_compositions_in_and_out() {
+    let s = server().await;
+    let base = s.base_url.clone();
+    let ehr = new_ehr(&s).await;
+    let flat: Value = serde_json::from_slice(
+        &std::fs::read(corpus_dir().join("openehr/compositions/flat/Vitalsigns.json")).unwrap(),
+    )
+    .unwrap();
+    let url =
+        format!("{base}/ehr/{ehr}/composition?format=FLAT&templateId=EHRN%20Vital%20signs.v2");
+    let a = post_json(&url, &flat, &[REPR]).await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let back = a.json();
+    assert!(
+        back.as_object().unwrap().keys().all(|k| k.contains('/')),
+        "FLAT answered for FLAT"
+    );
+    let stored = s.stats.stored_compositions();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].received, Received::Flat);
+    assert_eq!(stored[0].composition["_type"], "COMPOSITION");
+    let uid = &stored[0].uid;
+    let canon = get(&format!("{base}/ehr/{ehr}/composition/{uid}")).await;
+    assert_eq!(
+        canon.json()["archetype_details"]["template_id"]["value"],
+        "EHRN Vital signs.v2"
+    );
+    let as_flat = get(&format!("{base}/ehr/{ehr}/composition/{uid}?format=FLAT")).await;
+    assert_eq!(as_flat.json(), back);
+
+    let no_template = post_json(
+        &format!("{base}/ehr/{ehr}/composition?format=FLAT"),
+        &flat,
+        &[],
+    )
+    .await;
+    assert_eq!(no_template.status, StatusCode::BAD_REQUEST);
+    let mut unknown_key = flat.clone();
+    unknown_key["vital_signs/no_such_node"] = json!("x");
+    let a = post_json(&url, &unknown_key, &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.json()["code"], "composition.flat-unknown-path");
+    assert_eq!(s.stats.compositions_stored(), 1);
+}
+
+#[tokio::test]
+async fn templates_upload_get_list() {
+    let s = spawn(OpenEhrConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = s.base_url.clone();
+    let opt =
+        std::fs::read(corpus_dir().join("openehr/templates/IDCR - Problem List.v1.opt")).unwrap();
+    let url = format!("{base}/definition/template/adl1.4");
+    let a = call(
+        Method::POST,
+        &url,
+        &[("content-type", "application/xml")],
+        opt.clone(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(a
+        .header("location")
+        .unwrap()
+        .ends_with("/definition/template/adl1.4/IDCR%20%2D%20Problem%20List%2Ev1"));
+    let again = call(
+        Method::POST,
+        &url,
+        &[("content-type", "application/xml")],
+        opt.clone(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let got = get(&format!("{url}/IDCR%20-%20Problem%20List.v1")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body.as_ref(), opt.as_slice(), "the OPT as uploaded");
+    let wt = call(
+        Method::GET,
+        &format!("{url}/IDCR%20-%20Problem%20List.v1"),
+        &[("accept", "application/json")],
+        "",
+    )
+    .await;
+    assert_eq!(wt.json()["templateId"], "IDCR - Problem List.v1");
+    let list = get(&url).await.json();
+    assert_eq!(list[0]["template_id"], "IDCR - Problem List.v1");
+    assert_eq!(
+        get(&format!("{url}/nope")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let garbage = call(
+        Method::POST,
+        &url,
+        &[("content-type", "application/xml")],
+        "<not-an-opt/>",
+    )
+    .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+    assert_eq!(s.stats.templates_stored(), 1);
+
+    // The templates crate's REST source reads what this backend serves.
+    use ehrgate_templates::store::{RestConfig, RestSource};
+    use ehrgate_templates::{TemplateId, TemplateStore};
+    let source = RestSource::new(RestConfig::new(base.clone()));
+    let meta = source
+        .get(&TemplateId::new("IDCR - Problem List.v1"))
+        .await
+        .unwrap();
+    assert_eq!(meta.template_id.as_str(), "IDCR - Problem List.v1");
+    assert_eq!(source.list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let cfg = OpenEhrConfig {
+        max_body_bytes: 1024,
+        ..OpenEhrConfig::default()
+    };
+    let s = spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let a = call(
+        Method::POST,
+        &format!("{}/ehr", s.base_url),
+        &[],
+        vec![b' '; 4096],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(s.stats.ehrs_created(), 0);
+    let outside = get(&format!("http://{}/other", s.addr)).await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+}
