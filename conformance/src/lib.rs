@@ -1,8 +1,17 @@
 //! Shared helpers for the conformance suite: where the copied corpus lives
-//! and how to list it.
+//! and how to list it, the FHIR R4 schema validator, and the reference
+//! backends the gateway's end-to-end tests and the demo run against.
 //!
 //! The corpus under `conformance/corpus/` is a byte-identical copy of real
 //! external data; `corpus/SOURCES.md` gives each file's origin and license.
+//!
+//! # Layout
+//! - [`corpus_dir`], [`corpus_files`]: the corpus.
+//! - [`fhir_schema`]: the official R4 JSON schema, compiled once.
+//! - [`reference`]: in-memory openEHR (EHRbase-like) and FHIR R4 servers
+//!   on real sockets, with stats for tests to assert on; binaries
+//!   `ref-openehr` and `ref-fhir` run them standalone. No production path
+//!   depends on them.
 
 #![forbid(unsafe_code)]
 

@@ -440,3 +440,210 @@ async fn bodies_over_the_limit_are_refused() {
     let outside = get(&format!("http://{}/other", s.addr)).await;
     assert_eq!(outside.status, StatusCode::NOT_FOUND);
 }
+
+async fn aql(s: &RefServer<OpenEhrStats>, q: &str, params: Value) -> refclient::Answer {
+    post_json(
+        &format!("{}/query/aql", s.base_url),
+        &json!({"q": q, "query_parameters": params}),
+        &[],
+    )
+    .await
+}
+
+fn uids(result: &Value, col: usize) -> Vec<String> {
+    result["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[col].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn aql_queries_over_stored_compositions() {
+    let s = server().await;
+    let base = s.base_url.clone();
+    let a = new_ehr(&s).await;
+    let b = new_ehr(&s).await;
+    let mut a_uids = Vec::new();
+    for day in [
+        "2024-03-01T10:00:00Z",
+        "2024-03-03T10:00:00+02:00",
+        "2024-03-02T10:00:00Z",
+    ] {
+        let c = composition("EHRN Vital signs.v2", "Observation-heart-rate.json", day);
+        let r = post_json(&format!("{base}/ehr/{a}/composition"), &c, &[]).await;
+        a_uids.push(r.header("etag").unwrap().trim_matches('"').to_owned());
+    }
+    let c = composition(
+        "IDCR - Problem List.v1",
+        "Condition-example.json",
+        "2024-03-05T00:00:00Z",
+    );
+    assert_eq!(
+        post_json(&format!("{base}/ehr/{a}/composition"), &c, &[])
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let c = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-04T00:00:00Z",
+    );
+    assert_eq!(
+        post_json(&format!("{base}/ehr/{b}/composition"), &c, &[])
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+
+    let pulse = "SELECT c/uid/value AS uid, c FROM EHR e[ehr_id/value=$ehr_id] \
+                 CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.encounter.v1] \
+                 CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.pulse.v1]";
+    let r = aql(
+        &s,
+        &format!("{pulse} ORDER BY c/context/start_time/value DESC"),
+        json!({"ehr_id": a}),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = r.json();
+    assert_eq!(
+        r["columns"],
+        json!([{"name": "uid", "path": "c/uid/value"}, {"name": "#1", "path": "c"}])
+    );
+    // 03-03T10:00+02:00 is 08:00Z: after 03-02T10:00Z.
+    assert_eq!(
+        uids(&r, 0),
+        vec![a_uids[1].clone(), a_uids[2].clone(), a_uids[0].clone()]
+    );
+    assert_eq!(r["rows"][0][1]["_type"], "COMPOSITION");
+    assert_eq!(r["meta"]["resultsize"], 3);
+
+    let since = aql(
+        &s,
+        &format!(
+            "{pulse} WHERE c/context/start_time/value >= $from ORDER BY c/context/start_time/value"
+        ),
+        json!({"ehr_id": a, "from": "2024-03-02"}),
+    )
+    .await
+    .json();
+    assert_eq!(uids(&since, 0), vec![a_uids[2].clone(), a_uids[1].clone()]);
+    let page = aql(
+        &s,
+        &format!("{pulse} ORDER BY c/context/start_time/value LIMIT 1 OFFSET 1"),
+        json!({"ehr_id": a}),
+    )
+    .await
+    .json();
+    assert_eq!(uids(&page, 0), vec![a_uids[2].clone()]);
+    let fetched = post_json(&format!("{base}/query/aql"),
+        &json!({"q": format!("{pulse} ORDER BY c/context/start_time/value"), "query_parameters": {"ehr_id": a}, "offset": 2, "fetch": 5}), &[]).await.json();
+    assert_eq!(uids(&fetched, 0), vec![a_uids[1].clone()]);
+
+    let everyone = aql(
+        &s,
+        "SELECT COUNT(*) AS n FROM EHR e CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.pulse.v1]",
+        json!({}),
+    )
+    .await
+    .json();
+    assert_eq!(everyone["rows"], json!([[4]]));
+    let problems = aql(
+        &s,
+        "SELECT e/ehr_id/value, o/name/value FROM EHR e CONTAINS EVALUATION o",
+        json!({}),
+    )
+    .await
+    .json();
+    assert_eq!(problems["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(problems["rows"][0][0], a.as_str());
+    let by_value = aql(&s, "SELECT o/data[at0002]/events[at0003]/data[at0001]/items[at0004]/value/magnitude AS rate \
+                            FROM EHR e CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.pulse.v1] \
+                            WHERE o/data[at0002]/events[at0003]/data[at0001]/items[at0004]/value/magnitude > 0 AND e/ehr_id/value != $a",
+        json!({"a": a})).await.json();
+    assert_eq!(by_value["rows"].as_array().unwrap().len(), 1, "{by_value}");
+    assert!(by_value["rows"][0][0].is_number());
+
+    // Updates show the new version; deletions drop out.
+    let object = a_uids[0].split("::").next().unwrap();
+    let c = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T11:00:00Z",
+    );
+    let put = put_json(
+        &format!("{base}/ehr/{a}/composition/{object}"),
+        &c,
+        &[("if-match", a_uids[0].as_str())],
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT);
+    let v2 = put.header("etag").unwrap().trim_matches('"').to_owned();
+    assert_eq!(
+        delete(&format!("{base}/ehr/{a}/composition/{}", a_uids[1]), &[])
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let now = aql(
+        &s,
+        &format!("{pulse} ORDER BY c/context/start_time/value"),
+        json!({"ehr_id": a}),
+    )
+    .await
+    .json();
+    assert_eq!(uids(&now, 0), vec![v2, a_uids[2].clone()]);
+
+    // Refusals name the reason and are 400.
+    for (q, params, code) in [
+        (pulse.to_owned(), json!({}), "aql.parameter-missing"),
+        (
+            format!("{pulse} WHERE c/name/value LIKE 'x%'"),
+            json!({"ehr_id": a}),
+            "aql.unsupported",
+        ),
+        (
+            "SELECT x/uid/value FROM EHR e".to_owned(),
+            json!({}),
+            "aql.unknown-variable",
+        ),
+        ("SELEKT c FROM EHR e".to_owned(), json!({}), "aql.syntax"),
+    ] {
+        let r = aql(&s, &q, params).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(r.json()["code"], code, "{q}");
+    }
+    let not_json = call(Method::POST, &format!("{base}/query/aql"), &[], "q=SELECT").await;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+    let get_form = get(&format!(
+        "{base}/query/aql?q=SELECT%20e%2Fehr_id%2Fvalue%20FROM%20EHR%20e"
+    ))
+    .await
+    .json();
+    assert_eq!(get_form["rows"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn aql_without_limit_is_bounded() {
+    let cfg = OpenEhrConfig {
+        max_rows: 2,
+        ..OpenEhrConfig::default()
+    };
+    let s = spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    for _ in 0..3 {
+        new_ehr(&s).await;
+    }
+    let r = aql(&s, "SELECT e/ehr_id/value FROM EHR e", json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["code"], "aql.too-many-rows");
+    let r = aql(&s, "SELECT e/ehr_id/value FROM EHR e LIMIT 2", json!({})).await;
+    assert_eq!(r.json()["rows"].as_array().unwrap().len(), 2);
+}

@@ -17,9 +17,16 @@ pub const SUPPORTED: &[&str] = &[
 /// backend config names none for that type. A type listed in
 /// [`SUPPORTED`] but absent here is served only when configured.
 pub const DEFAULT_TEMPLATES: &[(&str, &[&str])] = &[
-    ("Observation", &["EHRN Vital signs.v2"]),
+    // Vital signs first: its mapping takes only the vital-sign LOINC codes;
+    // the laboratory mapping takes the other Observations.
+    (
+        "Observation",
+        &["EHRN Vital signs.v2", "vg_ObservationLab.v.1.1.0"],
+    ),
     ("Condition", &["IDCR - Problem List.v1"]),
     ("AllergyIntolerance", &["Adverse Reaction List.v1"]),
+    ("MedicationStatement", &["IDCR - Medication List.v0"]),
+    ("DiagnosticReport", &["vg_DiagnosticReportLab.v1.1.1"]),
 ];
 
 /// The element holding the patient reference (`Reference(Patient)`).

@@ -39,9 +39,10 @@ fn ident_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
-/// Splits `text` into tokens, with the byte offset of each.
-pub fn lex(text: &str) -> Result<Vec<(usize, Token)>, AqlError> {
-    let mut out = Vec::new();
+/// Splits `text` into tokens, each with its byte range.
+pub fn lex(text: &str) -> Result<Vec<(usize, usize, Token)>, AqlError> {
+    let mut out: Vec<(usize, Token)> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -116,6 +117,7 @@ pub fn lex(text: &str) -> Result<Vec<(usize, Token)>, AqlError> {
                 let name: String = chars[i + 1..j].iter().map(|(_, c)| c).collect();
                 out.push((pos, Token::Param(name)));
                 i = j;
+                mark(&out, &mut ends, &chars, i, text.len());
                 continue;
             }
             c if c.is_ascii_digit() || (c == '-' && next.is_some_and(|n| n.is_ascii_digit())) => {
@@ -126,6 +128,7 @@ pub fn lex(text: &str) -> Result<Vec<(usize, Token)>, AqlError> {
                 let num: String = chars[i..j].iter().map(|(_, c)| c).collect();
                 out.push((pos, Token::Num(num)));
                 i = j;
+                mark(&out, &mut ends, &chars, i, text.len());
                 continue;
             }
             c if c.is_alphabetic() || c == '_' => {
@@ -136,6 +139,7 @@ pub fn lex(text: &str) -> Result<Vec<(usize, Token)>, AqlError> {
                 let word: String = chars[i..j].iter().map(|(_, c)| c).collect();
                 out.push((pos, Token::Ident(word)));
                 i = j;
+                mark(&out, &mut ends, &chars, i, text.len());
                 continue;
             }
             other => {
@@ -146,6 +150,24 @@ pub fn lex(text: &str) -> Result<Vec<(usize, Token)>, AqlError> {
             }
         }
         i += 1;
+        mark(&out, &mut ends, &chars, i, text.len());
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .zip(ends)
+        .map(|((start, t), end)| (start, end, t))
+        .collect())
+}
+
+/// Records the end (byte offset of char index `i`) of the token just pushed.
+fn mark(
+    out: &[(usize, Token)],
+    ends: &mut Vec<usize>,
+    chars: &[(usize, char)],
+    i: usize,
+    len: usize,
+) {
+    while ends.len() < out.len() {
+        ends.push(chars.get(i).map_or(len, |(b, _)| *b));
+    }
 }

@@ -79,9 +79,13 @@ impl Classified for AqlError {
 
 /// Parses one AQL query.
 pub fn parse(text: &str) -> Result<Query, AqlError> {
-    let tokens = lex(text)?;
+    let (tokens, ends) = lex(text)?
+        .into_iter()
+        .map(|(start, end, t)| ((start, t), end))
+        .unzip();
     let mut p = Parser {
         tokens,
+        ends,
         pos: 0,
         end: text.len(),
         text,
@@ -98,6 +102,7 @@ pub fn parse(text: &str) -> Result<Query, AqlError> {
 
 struct Parser<'t> {
     tokens: Vec<(usize, Token)>,
+    ends: Vec<usize>,
     pos: usize,
     end: usize,
     text: &'t str,
@@ -270,9 +275,10 @@ impl Parser<'_> {
             SelectExpr::Path(self.path()?)
         };
         let end = self
-            .tokens
+            .ends
             .get(self.pos.saturating_sub(1))
-            .map_or(self.end, |(a, t)| a + token_len(t));
+            .copied()
+            .unwrap_or(self.end);
         let text = self
             .text
             .get(start..end.min(self.text.len()))
@@ -552,14 +558,4 @@ fn is_keyword(w: &str) -> bool {
     ]
     .iter()
     .any(|k| w.eq_ignore_ascii_case(k))
-}
-
-fn token_len(t: &Token) -> usize {
-    match t {
-        Token::Ident(s) | Token::Num(s) => s.len(),
-        Token::Param(s) => s.len() + 1,
-        Token::Str(s) => s.len() + 2,
-        Token::Op(o) => o.len(),
-        _ => 1,
-    }
 }
