@@ -290,6 +290,17 @@ async fn template_check_refuses_and_stores_nothing() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 
     assert_eq!(s.stats.compositions_stored(), 0, "nothing half-written");
+    let refusals: Vec<_> = s
+        .stats
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/composition"))
+        .map(|e| (e.status, e.code))
+        .collect();
+    assert_eq!(refusals.len(), 7);
+    assert!(refusals
+        .iter()
+        .all(|(status, code)| *status >= 400 && code.is_some()));
     assert!(s.stats.all_versions().is_empty());
     assert_eq!(
         s.stats.rejected().get("composition.template-violation"),

@@ -119,10 +119,10 @@ async fn passes_through_with_forwarding_headers_and_decision() {
     assert_eq!(a.header("x-seen-tenant"), "acme");
     assert_eq!(a.header("x-seen-xff"), "127.0.0.1");
     assert_eq!(a.header("x-seen-proto"), "http");
-    assert!(
-        a.header("x-seen-forwarded")
-            .starts_with("for=127.0.0.1;proto=http"),
-        "{a:?}"
+    assert_eq!(
+        a.header("x-seen-forwarded"),
+        format!("for=127.0.0.1;proto=http;host=\"{addr}\""),
+        "the client's Host travels in Forwarded (RFC 7239 host=)"
     );
     assert_eq!(a.header("x-seen-request-id"), "req-abc");
     assert_eq!(

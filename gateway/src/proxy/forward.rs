@@ -382,8 +382,12 @@ async fn send(
                 }
                 up.health.failure();
                 let connect = e.is_connect();
-                if connect && may_retry && attempt < limits.max_attempts && shared.retry.withdraw()
-                {
+                // The upstream gave no response: either the connection was
+                // never made, or it closed/reset before any response head.
+                // `may_retry` holds only for idempotent requests without a
+                // body, which are safe to send again either way; the budget
+                // keeps retries from multiplying load on a sick upstream.
+                if may_retry && attempt < limits.max_attempts && shared.retry.withdraw() {
                     continue;
                 }
                 return Err(if connect {

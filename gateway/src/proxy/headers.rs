@@ -86,7 +86,13 @@ impl ClientInfo {
 /// `-Proto` and `-Host`, appending our hop to what earlier proxies wrote.
 /// `host` is the client's original `Host` (or `:authority`) value.
 pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<HeaderValue>) {
-    append(headers, header::FORWARDED, &client.forwarded);
+    match host
+        .as_ref()
+        .and_then(|h| forwarded_with_host(&client.forwarded, h))
+    {
+        Some(with_host) => append(headers, header::FORWARDED, &with_host),
+        None => append(headers, header::FORWARDED, &client.forwarded),
+    }
     append(
         headers,
         HeaderName::from_static("x-forwarded-for"),
@@ -99,6 +105,26 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<
     if let Some(h) = host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), h);
     }
+}
+
+/// `for=…;proto=…;host="…"` (RFC 7239 section 5.3). The host is always
+/// quoted (it may carry a port, and `:` is not a token character); a host
+/// holding a quote, backslash or non-ASCII byte is left out rather than
+/// escaped, since no valid `Host` contains one.
+fn forwarded_with_host(base: &HeaderValue, host: &HeaderValue) -> Option<HeaderValue> {
+    let h = host.as_bytes();
+    if h.is_empty()
+        || h.iter()
+            .any(|&b| b == b'"' || b == b'\\' || !(0x21..0x7f).contains(&b))
+    {
+        return None;
+    }
+    let mut v = Vec::with_capacity(base.len() + h.len() + 8);
+    v.extend_from_slice(base.as_bytes());
+    v.extend_from_slice(b";host=\"");
+    v.extend_from_slice(h);
+    v.push(b'"');
+    HeaderValue::from_bytes(&v).ok()
 }
 
 /// Appends `value` to an existing comma-separated header, or sets it (the
@@ -149,6 +175,27 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "ehr.example");
-        assert_eq!(h[header::FORWARDED], "for=127.0.0.1;proto=https");
+        assert_eq!(
+            h[header::FORWARDED],
+            "for=127.0.0.1;proto=https;host=\"ehr.example\""
+        );
+    }
+
+    #[test]
+    fn forwarded_leaves_out_a_host_it_cannot_quote() {
+        let client = ClientInfo::new("[::1]:5000".parse().unwrap(), false);
+        let mut h = HeaderMap::new();
+        set_forwarded(&mut h, &client, Some(HeaderValue::from_static("a\"b")));
+        assert_eq!(h[header::FORWARDED], "for=\"[::1]\";proto=http");
+        let mut h = HeaderMap::new();
+        set_forwarded(
+            &mut h,
+            &client,
+            Some(HeaderValue::from_static("[::1]:8443")),
+        );
+        assert_eq!(
+            h[header::FORWARDED],
+            "for=\"[::1]\";proto=http;host=\"[::1]:8443\""
+        );
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Version uids are `uuid::system::n`. A PUT names the versioned object and
 //! carries the preceding version uid in `If-Match` (412 when it is not the
-//! latest); a DELETE names the preceding version uid (409 when stale).
+//! latest); a DELETE names the preceding version uid (409 when stale; a
+//! bare object id deletes the latest version).
 //! Reading a deleted composition answers 204, as the REST spec says.
 
 use http::{header, StatusCode};
