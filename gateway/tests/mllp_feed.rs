@@ -458,6 +458,27 @@ async fn a_replayed_control_id_is_acknowledged_without_a_second_delivery() {
     recv.set(Behaviour::Ack("AA"));
     assert_eq!(c.call(&adt("R2", "P1")).await.code, "AA");
     assert_eq!(recv.received(), ["R1", "R2", "R2"]);
+
+    // The same message on two connections at once: delivered once; the
+    // other copy gets AR (or AA once the first is done), never a second
+    // delivery.
+    recv.set(Behaviour::Slow(Duration::from_millis(300)));
+    let addr = gw.mllp_addrs()[0];
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut c = Client::connect(addr).await;
+                c.call(&adt("R3", "P1")).await.code
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for t in both {
+        codes.push(t.await.unwrap());
+    }
+    codes.sort();
+    assert_eq!(codes, ["AA", "AR"], "{codes:?}");
+    assert_eq!(recv.received().iter().filter(|i| *i == "R3").count(), 1);
     gw.shutdown().await;
 }
 

@@ -82,6 +82,10 @@ pub enum FeedError {
     /// The message could not be framed for the destination.
     #[error("cannot frame for the destination: {0}")]
     Framing(#[from] MllpError),
+    /// The same message (sender and MSH-10) is being delivered on another
+    /// connection right now.
+    #[error("the same control id is being delivered on another connection")]
+    InFlight,
     /// The route names a backend the running gateway does not know.
     #[error("backend `{0}` is not configured")]
     NoBackend(String),
@@ -100,7 +104,8 @@ impl Classified for FeedError {
             FeedError::Unreachable { .. }
             | FeedError::BackingOff { .. }
             | FeedError::Refused { .. }
-            | FeedError::BadAnswer { .. } => Fault::Upstream,
+            | FeedError::BadAnswer { .. }
+            | FeedError::InFlight => Fault::Upstream,
             FeedError::UnknownFacility | FeedError::NoRoute | FeedError::NoBackend(_) => {
                 Fault::Internal
             }
@@ -123,6 +128,7 @@ impl Classified for FeedError {
             FeedError::BadAnswer { .. } => "mllp.destination-bad-answer",
             FeedError::Framing(_) => "mllp.framing",
             FeedError::NoBackend(_) => "mllp.no-backend",
+            FeedError::InFlight => "mllp.in-flight",
         }
     }
 }

@@ -152,12 +152,14 @@ impl Feed {
             .ok_or(FeedError::NoRoute)?;
         trace.route = Some(route.id.clone());
         let replay_key = self.replay.key(msg, control_id);
+        let mut _in_flight = None;
         if let Some(k) = &replay_key {
             if self.replay.seen(k, now) {
                 trace.replayed = true;
                 FeedStats::inc(&self.stats.replays);
                 return Ok(());
             }
+            _in_flight = Some(self.replay.begin(k).ok_or(FeedError::InFlight)?);
         }
         let (arm, rule, backend) = route.arm(msg);
         trace.arm = Some(arm);

@@ -9,7 +9,7 @@
 //! patient data. Memory is bounded by `replay_capacity`: the oldest entries
 //! are forgotten first.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,23 @@ pub struct ReplayWindow {
 struct Inner {
     seen: HashMap<String, Instant>,
     order: VecDeque<(String, Instant)>,
+    /// Keys being delivered right now (on any connection).
+    in_flight: HashSet<String>,
+}
+
+/// A delivery in progress; dropping it (delivered or not) frees the key.
+#[derive(Debug)]
+pub struct InFlight<'w> {
+    window: &'w ReplayWindow,
+    key: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.window.inner.lock() {
+            inner.in_flight.remove(&self.key);
+        }
+    }
 }
 
 // === impl ReplayWindow ===
@@ -61,6 +78,20 @@ impl ReplayWindow {
             .seen
             .get(key)
             .is_some_and(|at| now.duration_since(*at) < self.window)
+    }
+
+    /// Marks `key` as being delivered; `None` when another connection is
+    /// delivering the same message right now (the caller answers `AR`, and
+    /// the sender's resend then finds it delivered or free).
+    pub fn begin(&self, key: &str) -> Option<InFlight<'_>> {
+        let mut inner = self.inner.lock().ok()?;
+        if !inner.in_flight.insert(key.to_string()) {
+            return None;
+        }
+        Some(InFlight {
+            window: self,
+            key: key.to_string(),
+        })
     }
 
     /// Remembers a delivery.
@@ -113,6 +144,16 @@ mod tests {
         }
         assert!(!w.seen("k0", t0) && !w.seen("k1", t0));
         assert!(w.seen("k2", t0) && w.seen("k4", t0));
+    }
+
+    #[test]
+    fn one_delivery_of_a_key_at_a_time() {
+        let w = ReplayWindow::new(Duration::from_secs(60), 10);
+        let first = w.begin("k").unwrap();
+        assert!(w.begin("k").is_none(), "same message on another connection");
+        assert!(w.begin("other").is_some());
+        drop(first);
+        assert!(w.begin("k").is_some(), "free again once the first is done");
     }
 
     #[test]
