@@ -19,6 +19,8 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod facade;
+pub mod mllp;
 pub mod outcome;
 pub mod proxy;
 pub mod routing;

@@ -8,7 +8,10 @@
 pub mod admin;
 pub mod load;
 pub mod model;
+pub mod model_mllp;
+pub mod openehr;
 pub mod validate;
+mod validate_mllp;
 
 pub use load::{load, load_str, ConfigError, ConfigIssue, LoadedConfig, Location};
 pub use model::Config;

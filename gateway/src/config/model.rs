@@ -36,6 +36,18 @@ pub struct Config {
     /// Feature flags (a flagd-format JSON file).
     #[serde(default)]
     pub flags: Option<FlagsConfig>,
+    /// Settings shared by the HL7 v2 MLLP feeds.
+    #[serde(default)]
+    pub mllp: super::model_mllp::MllpConfig,
+    /// Where HL7 v2 feeds connect (MLLP over TCP, optionally TLS).
+    #[serde(default, rename = "mllp_listener")]
+    pub mllp_listeners: Vec<super::model_mllp::MllpListenerConfig>,
+    /// Sending/receiving facility (MSH-4/MSH-6) to tenant.
+    #[serde(default, rename = "mllp_facility")]
+    pub mllp_facilities: Vec<super::model_mllp::MllpFacilityConfig>,
+    /// Feed routes by message type and trigger, tried in file order.
+    #[serde(default, rename = "mllp_route")]
+    pub mllp_routes: Vec<super::model_mllp::MllpRouteConfig>,
     /// The admin API (release control, metrics); off without this section.
     #[serde(default)]
     pub admin: Option<super::admin::AdminConfig>,
@@ -144,6 +156,9 @@ pub struct BackendConfig {
     /// TLS to the upstream (`https://` URLs), with a client certificate for mTLS.
     #[serde(default)]
     pub tls: Option<UpstreamTlsConfig>,
+    /// FHIR facade settings; only for `kind = "openehr"` (defaults without it).
+    #[serde(default)]
+    pub openehr: Option<super::openehr::OpenEhrBackendConfig>,
 }
 
 /// TLS from the gateway to an upstream.

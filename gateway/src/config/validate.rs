@@ -12,20 +12,20 @@ use super::model::{BackendKind, Config, PinConfig, TenantSource};
 use crate::routing::flags::FlagSet;
 
 /// Collects problems with their locations.
-struct Issues<'a> {
+pub(super) struct Issues<'a> {
     source: &'a str,
     found: Vec<ConfigIssue>,
 }
 
 impl Issues<'_> {
-    fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
+    pub(super) fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
         self.found.push(ConfigIssue {
             at: Some(Location::of_span(self.source, &spanned.span())),
             message,
         });
     }
 
-    fn global(&mut self, message: String) {
+    pub(super) fn global(&mut self, message: String) {
         self.found.push(ConfigIssue { at: None, message });
     }
 }
@@ -40,6 +40,8 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
     let backends = check_backends(config, &mut issues);
     let tenants = check_tenants(config, &mut issues);
     check_routes(config, &backends, &tenants, flags, &mut issues);
+    super::validate_mllp::check(config, &backends, &tenants, &mut issues);
+    check_openehr(config, &tenants, &mut issues);
     check_admin(config, &mut issues);
     issues
         .found
@@ -48,8 +50,8 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
 }
 
 fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
-    if config.listeners.is_empty() {
-        issues.global("no [[listener]]: at least one is needed".into());
+    if config.listeners.is_empty() && config.mllp_listeners.is_empty() {
+        issues.global("no [[listener]] or [[mllp_listener]]: at least one is needed".into());
     }
     let mut seen = HashSet::new();
     for l in &config.listeners {
@@ -87,6 +89,10 @@ fn check_backends<'c>(
                 &b.name,
                 format!("backend `{}` is declared twice", b.name.get_ref()),
             );
+        }
+        if b.kind == BackendKind::Hl7v2Mllp {
+            super::validate_mllp::check_mllp_backend(b, issues);
+            continue;
         }
         match b.url.get_ref().parse::<http::Uri>() {
             Ok(uri) => {
@@ -320,7 +326,7 @@ fn check_admin(config: &Config, issues: &mut Issues<'_>) {
     }
 }
 
-fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
+pub(super) fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
     let v = *w.get_ref();
     if !(0.0..=100.0).contains(&v) || v.is_nan() {
         issues.at(w, format!("weight {v} must be within 0..=100 (percent)"));
@@ -329,5 +335,86 @@ fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
             w,
             format!("weight {v} has more than two decimals (10,000 buckets)"),
         );
+    }
+}
+
+/// The `[backend.openehr]` tables: only on openEHR backends, known tenants,
+/// resource types the facade serves, templates a shipped mapping covers,
+/// and limits that leave something to serve.
+fn check_openehr(config: &Config, tenants: &HashSet<&str>, issues: &mut Issues<'_>) {
+    for b in &config.backends {
+        let Some(o) = &b.openehr else { continue };
+        if b.kind != BackendKind::Openehr {
+            issues.at(
+                &b.name,
+                format!(
+                    "backend `{}` has [backend.openehr] but is not kind = \"openehr\"",
+                    b.name.get_ref()
+                ),
+            );
+        }
+        let namespaces = std::iter::once(&o.subject_namespace).chain(o.subject_namespaces.values());
+        for ns in namespaces {
+            let v = ns.get_ref();
+            if v.is_empty()
+                || v.len() > 256
+                || v.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                let at = if ns.span().is_empty() { &b.name } else { ns };
+                issues.at(
+                    at,
+                    format!("subject namespace `{v}` must be 1..=256 characters without spaces"),
+                );
+            }
+        }
+        for tenant in o.subject_namespaces.keys() {
+            if !tenants.contains(tenant.as_str()) {
+                issues.at(
+                    &b.name,
+                    format!("openehr.subject_namespaces names unknown tenant `{tenant}`"),
+                );
+            }
+        }
+        for (ty, ids) in &o.templates {
+            if !crate::facade::types::SUPPORTED.contains(&ty.as_str()) {
+                issues.at(
+                    &b.name,
+                    format!(
+                        "openehr.templates: the facade does not serve `{ty}` (it serves {})",
+                        crate::facade::types::SUPPORTED.join(", ")
+                    ),
+                );
+            }
+            if ids.is_empty() {
+                issues.at(&b.name, format!("openehr.templates.{ty} lists no template"));
+            }
+            for id in ids {
+                if ehrgate_mappers::fhirconnect::shipped::find(id.get_ref()).is_err() {
+                    issues.at(
+                        id,
+                        format!("no shipped mapping for template `{}`", id.get_ref()),
+                    );
+                }
+            }
+        }
+        if o.default_count == 0 || o.max_count == 0 || o.default_count > o.max_count {
+            issues.at(
+                &b.name,
+                "openehr: need 0 < default_count <= max_count".into(),
+            );
+        }
+        if o.max_search_scan < o.max_count {
+            issues.at(
+                &b.name,
+                "openehr: max_search_scan must be at least max_count".into(),
+            );
+        }
+        if o.max_resource_bytes == 0 || o.max_bundle_entries == 0 || o.ehr_cache_size == 0 {
+            issues.at(
+                &b.name,
+                "openehr: max_resource_bytes, max_bundle_entries and ehr_cache_size must be > 0"
+                    .into(),
+            );
+        }
     }
 }

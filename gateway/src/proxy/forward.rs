@@ -33,22 +33,21 @@ use crate::routing::jwt::VerifiedClaims;
 use crate::routing::route_match::MatchInput;
 use crate::routing::tenant::TenantInput;
 
-/// How a route's requests are served. The FHIR facade (issue 8) adds a
-/// variant that translates FHIR to openEHR instead of passing through.
+/// How a route's requests are served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
     /// Forward the request as it is.
     PassThrough,
+    /// The FHIR facade: FHIR translated to openEHR calls (issue 8).
+    Facade,
 }
 
 impl Handler {
     /// The handler for a backend kind (the one place where the choice is made).
     pub fn for_backend(kind: BackendKind) -> Handler {
         match kind {
-            BackendKind::Fhir
-            | BackendKind::Http
-            | BackendKind::Openehr
-            | BackendKind::Hl7v2Mllp => Handler::PassThrough,
+            BackendKind::Openehr => Handler::Facade,
+            BackendKind::Fhir | BackendKind::Http | BackendKind::Hl7v2Mllp => Handler::PassThrough,
         }
     }
 }
@@ -188,8 +187,22 @@ async fn proxy(
         )
     });
 
-    let handler = Handler::for_backend(upstream.kind);
+    let handler = match Handler::for_backend(upstream.kind) {
+        Handler::Facade => match crate::facade::http::classify(&parts.method, path) {
+            crate::facade::http::Kind::Native => Handler::PassThrough,
+            _ => Handler::Facade,
+        },
+        h => h,
+    };
     let result = match handler {
+        Handler::Facade => {
+            let facade = snap
+                .facades
+                .get(usize::from(decision.backend))
+                .and_then(Option::as_ref)
+                .ok_or(ProxyError::Unavailable)?;
+            Ok(serve_facade(facade, snap, parts, body, path, route, &tenant.id).await)
+        }
         Handler::PassThrough => {
             let fwd_path = if route.strip_prefix {
                 path.get(route.prefix.len()..)
@@ -214,6 +227,52 @@ async fn proxy(
         h.insert(ARM_HEADER, arm_v);
     }
     Ok(resp)
+}
+
+/// Serves a request on an openEHR backend's route through the facade: a
+/// template upload (forwarded, then invalidating the cache) or FHIR (the
+/// path under the route's prefix, whatever `strip_prefix` says: FHIR paths
+/// are relative to the FHIR base the route stands for).
+async fn serve_facade(
+    facade: &crate::facade::Facade,
+    snap: &Snapshot,
+    parts: &Parts,
+    body: Incoming,
+    path: &str,
+    route: &crate::routing::route_match::CompiledRoute,
+    tenant: &str,
+) -> Response<ProxyBody> {
+    let max = snap.settings.max_request_body;
+    if crate::facade::http::classify(&parts.method, path)
+        == crate::facade::http::Kind::TemplateUpload
+    {
+        return facade.upload_template(parts, body, max).await;
+    }
+    let prefix = route.prefix.trim_end_matches('/');
+    let fhir_path = path.strip_prefix(prefix).unwrap_or(path);
+    let full = parts.uri.path();
+    let public_base = full
+        .get(..full.len().saturating_sub(fhir_path.len()))
+        .unwrap_or("");
+    let host = host_of(parts).map_or(String::new(), |h| {
+        let port = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit_once(':').map(|(_, p)| p.to_owned()))
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        match port {
+            Some(p) => format!("http://{h}:{p}"),
+            None => format!("http://{h}"),
+        }
+    });
+    let base_url = format!("{host}{public_base}");
+    let target = crate::facade::http::Target {
+        tenant,
+        path: fhir_path,
+        base_url: &base_url,
+    };
+    facade.serve(target, parts, body, max).await
 }
 
 /// Verifies `Authorization: Bearer` when the JWT tenant source is on; a

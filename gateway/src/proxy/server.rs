@@ -82,6 +82,7 @@ pub struct Gateway {
     graceful: Arc<GracefulShutdown>,
     workers: Arc<Workers>,
     grace: Duration,
+    mllp: Option<crate::mllp::start::MllpListeners>,
     admin: Option<crate::admin::AdminServer>,
 }
 
@@ -157,6 +158,7 @@ impl Gateway {
                 stop_rx.clone(),
             )));
         }
+        let mllp = crate::mllp::start::start(&shared, &workers, &stop_rx).await?;
         let refill = shared.clone();
         let min_per_sec = refill.load().loaded.config.server.retry_budget_min_per_sec;
         let mut stop_refill = stop_rx.clone();
@@ -179,8 +181,19 @@ impl Gateway {
             graceful,
             workers,
             grace,
+            mllp,
             admin,
         })
+    }
+
+    /// The bound MLLP listener addresses, in config order (port 0 resolved).
+    pub fn mllp_addrs(&self) -> &[SocketAddr] {
+        self.mllp.as_ref().map_or(&[], |m| &m.addrs)
+    }
+
+    /// The MLLP feed counters, when MLLP listeners are configured.
+    pub fn mllp_stats(&self) -> Option<&Arc<crate::mllp::FeedStats>> {
+        self.mllp.as_ref().map(|m| &m.feed.stats)
     }
 
     /// The admin API's address, when `[admin]` is configured.
@@ -231,6 +244,9 @@ impl Gateway {
             admin.stop().await;
         }
         for t in self.accept_tasks {
+            let _ = t.await;
+        }
+        for t in self.mllp.into_iter().flat_map(|m| m.tasks) {
             let _ = t.await;
         }
         match Arc::try_unwrap(self.graceful) {

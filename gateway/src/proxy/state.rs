@@ -66,6 +66,21 @@ pub struct Snapshot {
     pub settings: Settings,
     /// The config this came from (rebuilt with new overrides by the admin API).
     pub loaded: Arc<LoadedConfig>,
+    /// FHIR facades, aligned with `upstreams` (`Some` for openEHR backends).
+    pub facades: Vec<Option<Arc<crate::facade::Facade>>>,
+}
+
+// === impl Snapshot ===
+
+impl Snapshot {
+    /// The facade (and write API) of the openEHR backend `name`.
+    pub fn facade(&self, name: &str) -> Option<&Arc<crate::facade::Facade>> {
+        self.upstreams
+            .iter()
+            .position(|u| &*u.name == name)
+            .and_then(|i| self.facades.get(i))
+            .and_then(Option::as_ref)
+    }
 }
 
 /// Why a new snapshot was refused (the old one keeps serving).
@@ -129,7 +144,7 @@ impl Shared {
             loaded.config.server.retry_budget_ratio,
             loaded.config.server.retry_budget_min_per_sec,
         );
-        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, &[])?;
+        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, None)?;
         Ok(Arc::new(Shared {
             current: ArcSwap::from_pointee(snapshot),
             overrides: Mutex::new(Overrides::default()),
@@ -175,7 +190,7 @@ impl Shared {
     ) -> Result<u64, SwapError> {
         let old = self.load();
         let rev = self.revision.fetch_add(1, Ordering::SeqCst) + 1;
-        let snapshot = build(loaded, overrides, rev, &old.upstreams)?;
+        let snapshot = build(loaded, overrides, rev, Some(&old))?;
         self.current.store(Arc::new(snapshot));
         Ok(rev)
     }
@@ -185,19 +200,40 @@ fn build(
     loaded: Arc<LoadedConfig>,
     overrides: &Overrides,
     revision: u64,
-    previous: &[Arc<Upstream>],
+    previous: Option<&Snapshot>,
 ) -> Result<Snapshot, SwapError> {
     let table = RoutingTable::build(&loaded, overrides, revision)?;
-    let reuse: HashMap<&str, &Arc<Upstream>> = previous.iter().map(|u| (&*u.name, u)).collect();
+    type Reusable<'s> = (&'s Arc<Upstream>, Option<&'s Arc<crate::facade::Facade>>);
+    let reuse: HashMap<&str, Reusable<'_>> = previous
+        .map(|p| {
+            p.upstreams
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (&*u.name, (u, p.facades.get(i).and_then(Option::as_ref))))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut upstreams = Vec::with_capacity(loaded.config.backends.len());
+    let mut facades = Vec::with_capacity(loaded.config.backends.len());
     for b in &loaded.config.backends {
         match reuse.get(b.name.get_ref().as_str()) {
-            Some(up) if up.same_config(b) => upstreams.push(Arc::clone(up)),
+            Some((up, facade)) if up.same_config(b) => {
+                upstreams.push(Arc::clone(up));
+                facades.push(facade.map(Arc::clone));
+            }
             _ => {
                 let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
                 if let Some(check) = &b.health {
                     spawn_checker(&up, check.clone());
                 }
+                facades.push(
+                    (b.kind == crate::config::model::BackendKind::Openehr).then(|| {
+                        Arc::new(crate::facade::Facade::new(
+                            &up,
+                            loaded.config.server.max_response_body,
+                        ))
+                    }),
+                );
                 upstreams.push(up);
             }
         }
@@ -239,5 +275,6 @@ fn build(
         route_headers,
         settings,
         loaded,
+        facades,
     })
 }

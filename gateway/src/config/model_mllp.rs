@@ -1,0 +1,99 @@
+//! The HL7 v2 feed sections of the config (issue 9): `[mllp]` settings,
+//! `[[mllp_listener]]`, the `[[mllp_facility]]` tenant table and
+//! `[[mllp_route]]`. MLLP destinations are ordinary `[[backend]]`s with
+//! `kind = "hl7v2-mllp"` and an `mllp://host:port` url; FHIR and openEHR
+//! destinations are the same backends HTTP routes use.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::model::TlsConfig;
+
+/// Settings shared by every MLLP listener and sender.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MllpConfig {
+    /// Largest accepted frame payload; a larger one is discarded and NACKed.
+    pub max_frame_bytes: usize,
+    /// Most segments in one message (parser limit).
+    pub max_segments: usize,
+    /// Largest single field (parser limit).
+    pub max_field_bytes: usize,
+    /// Close an inbound connection silent for this long (0 = never).
+    pub idle_timeout_ms: u64,
+    /// A control id (MSH-10) seen again from the same sender within this
+    /// window is acknowledged without a second delivery (0 = off).
+    pub replay_window_ms: u64,
+    /// Most remembered control ids; the oldest are forgotten first.
+    pub replay_capacity: usize,
+    /// Most open connections per MLLP destination and worker thread.
+    pub sender_pool_size: usize,
+    /// First delay before reconnecting to a destination that refused.
+    pub reconnect_backoff_min_ms: u64,
+    /// Longest delay between reconnect attempts.
+    pub reconnect_backoff_max_ms: u64,
+}
+
+impl Default for MllpConfig {
+    fn default() -> Self {
+        MllpConfig {
+            max_frame_bytes: 4 * 1024 * 1024,
+            max_segments: 10_000,
+            max_field_bytes: 1024 * 1024,
+            idle_timeout_ms: 300_000,
+            replay_window_ms: 600_000,
+            replay_capacity: 100_000,
+            sender_pool_size: 16,
+            reconnect_backoff_min_ms: 100,
+            reconnect_backoff_max_ms: 5_000,
+        }
+    }
+}
+
+/// One MLLP listening socket.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MllpListenerConfig {
+    /// `host:port` to bind.
+    pub bind: Spanned<String>,
+    /// TLS termination (MLLP over TLS); plain TCP without it.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// One row of the facility -> tenant table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MllpFacilityConfig {
+    /// MSH-4 (sending facility), compared with its first component
+    /// (namespace id), or the second (universal id) when the first is empty.
+    pub sending: Spanned<String>,
+    /// MSH-6 (receiving facility), compared the same way; absent = any.
+    /// Rows with a receiving facility win over rows without.
+    #[serde(default)]
+    pub receiving: Option<String>,
+    /// The tenant these messages belong to.
+    pub tenant: Spanned<String>,
+}
+
+/// One feed route.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MllpRouteConfig {
+    /// Unique id; part of the sticky hash key and of metrics.
+    pub id: Spanned<String>,
+    /// `ADT`, `ADT^A01` or `ADT^*` (MSH-9-1 and MSH-9-2); empty = any.
+    #[serde(default)]
+    pub message_types: Vec<Spanned<String>>,
+    /// Tenants this route serves; absent = every tenant.
+    #[serde(default)]
+    pub tenants: Option<Vec<Spanned<String>>>,
+    /// The stable (legacy) destination: a backend of any kind but `http`.
+    pub stable: Spanned<String>,
+    /// The canary destination.
+    #[serde(default)]
+    pub canary: Option<Spanned<String>>,
+    /// Canary share in percent, sticky per patient (PID-3).
+    #[serde(default)]
+    pub weight: Option<Spanned<f64>>,
+}

@@ -1,0 +1,214 @@
+//! Rules for the MLLP sections, each broken rule reported with the line of
+//! the value that breaks it (the same collector as the HTTP sections).
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+use super::model::{BackendConfig, BackendKind, Config};
+use super::validate::{check_weight, Issues};
+
+/// Checks `[mllp]`, `[[mllp_listener]]`, `[[mllp_facility]]` and
+/// `[[mllp_route]]` against the backends and tenants already collected.
+pub(super) fn check(
+    config: &Config,
+    backends: &HashMap<&str, BackendKind>,
+    tenants: &HashSet<&str>,
+    issues: &mut Issues<'_>,
+) {
+    check_settings(config, issues);
+    let mut seen: HashSet<SocketAddr> = config
+        .listeners
+        .iter()
+        .filter_map(|l| l.bind.get_ref().parse().ok())
+        .collect();
+    for l in &config.mllp_listeners {
+        match l.bind.get_ref().parse::<SocketAddr>() {
+            Ok(addr) if addr.port() != 0 && !seen.insert(addr) => {
+                issues.at(&l.bind, format!("listener `{addr}` is declared twice"));
+            }
+            Ok(_) => {}
+            Err(_) => issues.at(
+                &l.bind,
+                format!("`{}` is not an IP:port address", l.bind.get_ref()),
+            ),
+        }
+    }
+    let mut facilities = HashSet::new();
+    for f in &config.mllp_facilities {
+        let key = (f.sending.get_ref().as_str(), f.receiving.as_deref());
+        if f.sending.get_ref().is_empty() {
+            issues.at(&f.sending, "mllp_facility.sending is empty".into());
+        } else if !facilities.insert(key) {
+            issues.at(
+                &f.sending,
+                format!(
+                    "facility `{}` (receiving {}) is mapped twice",
+                    key.0,
+                    key.1.unwrap_or("any")
+                ),
+            );
+        }
+        if !tenants.contains(f.tenant.get_ref().as_str()) {
+            issues.at(
+                &f.tenant,
+                format!(
+                    "mllp_facility names unknown tenant `{}`",
+                    f.tenant.get_ref()
+                ),
+            );
+        }
+    }
+    if !config.mllp_listeners.is_empty() && config.mllp_routes.is_empty() {
+        issues.global(
+            "[[mllp_listener]] without any [[mllp_route]]: every message would be refused".into(),
+        );
+    }
+    let mut ids = HashSet::new();
+    for r in &config.mllp_routes {
+        let id = r.id.get_ref();
+        if id.is_empty() || id.contains('\0') || !ids.insert(id.as_str()) {
+            issues.at(
+                &r.id,
+                format!("mllp_route `{id}` is empty or declared twice"),
+            );
+        }
+        for t in &r.message_types {
+            if !valid_message_type(t.get_ref()) {
+                issues.at(
+                    t,
+                    format!(
+                        "message type `{}` must be CODE, CODE^TRIGGER or CODE^* (e.g. ADT^A01)",
+                        t.get_ref()
+                    ),
+                );
+            }
+        }
+        for t in r.tenants.iter().flatten() {
+            if !tenants.contains(t.get_ref().as_str()) {
+                issues.at(
+                    t,
+                    format!("mllp_route `{id}` names unknown tenant `{}`", t.get_ref()),
+                );
+            }
+        }
+        for b in std::iter::once(&r.stable).chain(r.canary.as_ref()) {
+            match backends.get(b.get_ref().as_str()) {
+                None => issues.at(
+                    b,
+                    format!("mllp_route `{id}` names unknown backend `{}`", b.get_ref()),
+                ),
+                Some(BackendKind::Http) => issues.at(
+                    b,
+                    format!(
+                        "backend `{}` is kind http; a feed goes to hl7v2-mllp, fhir or openehr",
+                        b.get_ref()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(w) = &r.weight {
+            check_weight(w, issues);
+            if r.canary.is_none() {
+                issues.at(
+                    w,
+                    format!("mllp_route `{id}` has a weight but no canary backend"),
+                );
+            }
+        }
+    }
+}
+
+fn check_settings(config: &Config, issues: &mut Issues<'_>) {
+    let m = &config.mllp;
+    if m.max_frame_bytes < 64 || m.max_frame_bytes > u32::MAX as usize {
+        issues.global("mllp.max_frame_bytes must be within 64..=4294967295".into());
+    }
+    if m.max_segments == 0 || m.max_field_bytes == 0 {
+        issues.global("mllp.max_segments and mllp.max_field_bytes must be > 0".into());
+    }
+    if m.sender_pool_size == 0 || m.sender_pool_size > 1024 {
+        issues.global("mllp.sender_pool_size must be within 1..=1024".into());
+    }
+    if m.reconnect_backoff_min_ms == 0 || m.reconnect_backoff_max_ms < m.reconnect_backoff_min_ms {
+        issues.global(
+            "mllp.reconnect_backoff_min_ms must be > 0 and not above reconnect_backoff_max_ms"
+                .into(),
+        );
+    }
+    if m.replay_window_ms > 0 && m.replay_capacity == 0 {
+        issues.global("mllp.replay_capacity must be > 0 when replay_window_ms is set".into());
+    }
+}
+
+/// `mllp://host:port`, no path, no TLS (yet), no HTTP health check.
+pub(super) fn check_mllp_backend(b: &BackendConfig, issues: &mut Issues<'_>) {
+    let url = b.url.get_ref();
+    match url.strip_prefix("mllp://") {
+        Some(rest) if valid_host_port(rest) => {}
+        _ => issues.at(
+            &b.url,
+            format!("hl7v2-mllp backend url `{url}` must be mllp://host:port"),
+        ),
+    }
+    if b.tls.is_some() {
+        issues.at(
+            &b.name,
+            "TLS to MLLP backends is not supported yet; remove `tls`".into(),
+        );
+    }
+    if b.health.is_some() {
+        issues.at(
+            &b.name,
+            "hl7v2-mllp backends have no HTTP health check; remove `health` (outlier ejection still applies)".into(),
+        );
+    }
+    if b.connect_timeout_ms == 0 || b.request_timeout_ms == 0 {
+        issues.at(&b.name, "timeouts must be greater than 0".into());
+    }
+}
+
+fn valid_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(['/', '?', '#', '@'])
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => false,
+    }
+}
+
+/// `CODE`, `CODE^TRIGGER` or `CODE^*`, codes of letters and digits.
+pub(crate) fn valid_message_type(t: &str) -> bool {
+    let word =
+        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|b| b.is_ascii_alphanumeric());
+    match t.split_once('^') {
+        None => word(t),
+        Some((code, trigger)) => word(code) && (trigger == "*" || word(trigger)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_type_patterns() {
+        for ok in ["ADT", "ADT^A01", "ORU^*", "Z01^Z99"] {
+            assert!(valid_message_type(ok), "{ok}");
+        }
+        for bad in ["", "ADT^", "^A01", "ADT^A01^ADT_A01", "AD T", "ADT^A*"] {
+            assert!(!valid_message_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_port() {
+        assert!(valid_host_port("127.0.0.1:2575"));
+        assert!(valid_host_port("lab.example:2575"));
+        assert!(!valid_host_port("127.0.0.1"));
+        assert!(!valid_host_port("127.0.0.1:0"));
+        assert!(!valid_host_port("h:2575/path"));
+    }
+}

@@ -1,0 +1,232 @@
+//! Patient -> EHR resolution, cached.
+//!
+//! A patient is a subject id in the tenant's namespace; its EHR is found
+//! with `GET /ehr?subject_id=&subject_namespace=` and, for writes when the
+//! backend is so configured, created with `POST /ehr` carrying an
+//! EHR_STATUS whose subject names the patient. Resolutions are cached
+//! (moka, bounded, with a TTL); concurrent misses for one patient cost one
+//! lookup (`try_get_with`), so a burst of first writes creates one EHR. A
+//! patient without an EHR is never cached, so its first write elsewhere
+//! is seen at once. The reverse map (EHR -> subject id) puts the patient
+//! reference back on resources read from the backend.
+
+use std::time::Duration;
+
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use moka::future::Cache;
+use serde_json::{json, Value};
+
+use super::client::{backend_error, OpenEhrClient};
+use super::error::FacadeError;
+
+/// The resolver of one backend.
+#[derive(Debug, Clone)]
+pub struct EhrResolver {
+    client: OpenEhrClient,
+    by_subject: Cache<(String, String), String>,
+    subjects: Cache<String, String>,
+}
+
+// === impl EhrResolver ===
+
+impl EhrResolver {
+    /// A resolver remembering `size` resolutions for `ttl`.
+    pub fn new(client: OpenEhrClient, size: u64, ttl: Duration) -> Self {
+        EhrResolver {
+            client,
+            by_subject: Cache::builder()
+                .max_capacity(size)
+                .time_to_live(ttl)
+                .build(),
+            subjects: Cache::builder()
+                .max_capacity(size)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The EHR of `subject_id` in `namespace`; created when `create` and
+    /// missing. [`FacadeError::UnknownPatient`] when missing otherwise.
+    pub async fn resolve(
+        &self,
+        namespace: &str,
+        subject_id: &str,
+        create: bool,
+    ) -> Result<String, FacadeError> {
+        let key = (namespace.to_owned(), subject_id.to_owned());
+        let ehr = self
+            .by_subject
+            .try_get_with(key, async {
+                match self.find(namespace, subject_id).await? {
+                    Some(ehr) => Ok(ehr),
+                    None if create => self.create(namespace, subject_id).await,
+                    None => Err(FacadeError::UnknownPatient),
+                }
+            })
+            .await
+            .map_err(|e| (*e).clone())?;
+        self.subjects
+            .insert(ehr.clone(), subject_id.to_owned())
+            .await;
+        Ok(ehr)
+    }
+
+    /// The EHR of a patient if it has one (searches: no creation).
+    pub async fn lookup(
+        &self,
+        namespace: &str,
+        subject_id: &str,
+    ) -> Result<Option<String>, FacadeError> {
+        match self.resolve(namespace, subject_id, false).await {
+            Ok(ehr) => Ok(Some(ehr)),
+            Err(FacadeError::UnknownPatient) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The subject id of an EHR (for `subject` on read resources).
+    pub async fn subject_of(&self, ehr_id: &str) -> Result<Option<String>, FacadeError> {
+        if let Some(s) = self.subjects.get(ehr_id).await {
+            return Ok(Some(s));
+        }
+        let a = self
+            .client
+            .call(
+                Method::GET,
+                &format!("/ehr/{}", OpenEhrClient::seg(ehr_id)),
+                &[],
+                None,
+            )
+            .await?;
+        if a.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !a.status.is_success() {
+            return Err(backend_error(&a));
+        }
+        let ehr = a.json()?;
+        let mut subject = subject_in(ehr.get("ehr_status").unwrap_or(&Value::Null));
+        if subject.is_none() {
+            let a = self
+                .client
+                .json_call(
+                    Method::GET,
+                    &format!("/ehr/{}/ehr_status", OpenEhrClient::seg(ehr_id)),
+                    &[],
+                    None,
+                )
+                .await?;
+            subject = subject_in(&a.json()?);
+        }
+        if let Some(s) = &subject {
+            self.subjects.insert(ehr_id.to_owned(), s.clone()).await;
+        }
+        Ok(subject)
+    }
+
+    async fn find(&self, namespace: &str, subject_id: &str) -> Result<Option<String>, FacadeError> {
+        let path = format!(
+            "/ehr?subject_id={}&subject_namespace={}",
+            OpenEhrClient::q(subject_id),
+            OpenEhrClient::q(namespace)
+        );
+        let a = self.client.call(Method::GET, &path, &[], None).await?;
+        if a.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !a.status.is_success() {
+            return Err(backend_error(&a));
+        }
+        ehr_id_in(&a.json()?)
+            .map(Some)
+            .ok_or_else(|| FacadeError::BadBackendAnswer("EHR without ehr_id".into()))
+    }
+
+    async fn create(&self, namespace: &str, subject_id: &str) -> Result<String, FacadeError> {
+        let status = json!({
+            "_type": "EHR_STATUS",
+            "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+            "name": {"_type": "DV_TEXT", "value": "EHR Status"},
+            "subject": {
+                "_type": "PARTY_SELF",
+                "external_ref": {
+                    "_type": "PARTY_REF",
+                    "id": {"_type": "GENERIC_ID", "value": subject_id, "scheme": "id_scheme"},
+                    "namespace": namespace,
+                    "type": "PERSON"
+                }
+            },
+            "is_modifiable": true,
+            "is_queryable": true
+        });
+        let prefer = [(
+            header::HeaderName::from_static("prefer"),
+            HeaderValue::from_static("return=representation"),
+        )];
+        let a = self
+            .client
+            .call(
+                Method::POST,
+                "/ehr",
+                &prefer,
+                Some(status.to_string().into()),
+            )
+            .await?;
+        if a.status == StatusCode::CONFLICT {
+            // Another writer (another gateway) created it first.
+            return self.find(namespace, subject_id).await?.ok_or_else(|| {
+                FacadeError::BadBackendAnswer("EHR exists but is not found".into())
+            });
+        }
+        if !a.status.is_success() {
+            return Err(backend_error(&a));
+        }
+        if let Some(id) = serde_json::from_slice::<Value>(&a.body)
+            .ok()
+            .as_ref()
+            .and_then(ehr_id_in)
+        {
+            return Ok(id);
+        }
+        a.header(header::LOCATION)
+            .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| FacadeError::BadBackendAnswer("created EHR without id".into()))
+    }
+}
+
+/// `ehr_id.value` (or a bare `ehr_id` string) of an EHR representation.
+fn ehr_id_in(v: &Value) -> Option<String> {
+    let id = v.get("ehr_id")?;
+    id.get("value")
+        .and_then(Value::as_str)
+        .or_else(|| id.as_str())
+        .map(str::to_owned)
+}
+
+/// `subject.external_ref.id.value` of an EHR_STATUS.
+fn subject_in(status: &Value) -> Option<String> {
+    status
+        .pointer("/subject/external_ref/id/value")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_from_ehrbase_shapes() {
+        assert_eq!(
+            ehr_id_in(&json!({"ehr_id": {"value": "e1"}})).as_deref(),
+            Some("e1")
+        );
+        assert_eq!(ehr_id_in(&json!({"ehr_id": "e2"})).as_deref(), Some("e2"));
+        assert_eq!(ehr_id_in(&json!({})), None);
+        let st = json!({"subject": {"external_ref": {"id": {"value": "p1"}}}});
+        assert_eq!(subject_in(&st).as_deref(), Some("p1"));
+    }
+}

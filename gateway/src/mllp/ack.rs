@@ -1,0 +1,277 @@
+//! Which acknowledgements a message gets, in which mode.
+//!
+//! Original mode (MSH-15 and MSH-16 empty): one answer, `AA` once the
+//! destination accepted the message, `AE` with an ERR segment when the
+//! message is wrong, `AR` when it could not be delivered (the sender keeps
+//! it and resends).
+//!
+//! Enhanced mode (MSH-15 or MSH-16 valued): a commit acknowledgement
+//! (`CA`/`CE`/`CR`) as MSH-15 asks (AL always, NE never, ER on error, SU on
+//! success; empty = AL), then, after delivery, an application
+//! acknowledgement (`AA`) as MSH-16 asks. The gateway keeps no disk queue,
+//! so "durable acceptance" is the destination's acceptance: `CA` is sent
+//! only once the destination accepted the message, never before, so a
+//! crash of the gateway can not lose a committed message. The application
+//! ack follows on the same connection. When no commit ack is wanted and
+//! delivery failed, the application ack carries `AE`/`AR`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ehrgate_mappers::hl7v2::{ack, AckCode, AckError, Message, Severity};
+use ehrgate_templates::fault::{Classified, Fault};
+
+use super::error::FeedError;
+
+/// When an acknowledgement is wanted (HL7 table 0155).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// `AL`: always.
+    Always,
+    /// `NE`: never.
+    Never,
+    /// `ER`: on error only.
+    OnError,
+    /// `SU`: on success only.
+    OnSuccess,
+}
+
+impl Condition {
+    fn parse(v: &str) -> Condition {
+        match v.trim() {
+            "NE" => Condition::Never,
+            "ER" => Condition::OnError,
+            "SU" => Condition::OnSuccess,
+            _ => Condition::Always,
+        }
+    }
+
+    fn wants(self, success: bool) -> bool {
+        match self {
+            Condition::Always => true,
+            Condition::Never => false,
+            Condition::OnError => !success,
+            Condition::OnSuccess => success,
+        }
+    }
+}
+
+/// The acknowledgement mode a message asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckMode {
+    /// Original mode.
+    Original,
+    /// Enhanced mode with the accept (MSH-15) and application (MSH-16)
+    /// conditions.
+    Enhanced {
+        /// MSH-15.
+        accept: Condition,
+        /// MSH-16.
+        application: Condition,
+    },
+}
+
+impl AckMode {
+    /// Reads MSH-15/MSH-16.
+    pub fn of(msg: &Message<'_>) -> AckMode {
+        let Some(msh) = msg.segment_at(0) else {
+            return AckMode::Original;
+        };
+        let accept = msh.field(15).text();
+        let application = msh.field(16).text();
+        if accept.trim().is_empty() && application.trim().is_empty() {
+            return AckMode::Original;
+        }
+        AckMode::Enhanced {
+            accept: Condition::parse(&accept),
+            application: Condition::parse(&application),
+        }
+    }
+
+    /// For logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckMode::Original => "original",
+            AckMode::Enhanced { .. } => "enhanced",
+        }
+    }
+}
+
+/// The acknowledgement codes to send, in order, for an outcome.
+pub fn codes(mode: AckMode, outcome: Result<(), &FeedError>) -> Vec<AckCode> {
+    let fault = outcome.err().map(Classified::fault);
+    let (app, commit) = match fault {
+        None => (AckCode::AA, AckCode::CA),
+        Some(Fault::Client) => (AckCode::AE, AckCode::CE),
+        Some(_) => (AckCode::AR, AckCode::CR),
+    };
+    match mode {
+        AckMode::Original => vec![app],
+        AckMode::Enhanced {
+            accept,
+            application,
+        } => {
+            let ok = fault.is_none();
+            let mut out = Vec::with_capacity(2);
+            let committed = accept.wants(ok);
+            if committed {
+                out.push(commit);
+            }
+            // After a commit error the commit ack said it all; without one
+            // the application ack must carry the failure.
+            if (ok || !committed) && application.wants(ok) {
+                out.push(app);
+            }
+            out
+        }
+    }
+}
+
+/// Control ids and timestamps for the acknowledgements we write.
+#[derive(Debug)]
+pub struct AckIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+// === impl AckIds ===
+
+impl AckIds {
+    /// Ids `EG<start-seconds>-<n>`: unique across restarts of one gateway.
+    pub fn new() -> AckIds {
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        AckIds {
+            prefix: format!("EG{start:x}-"),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    /// The next control id.
+    pub fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}{n}", self.prefix)
+    }
+}
+
+impl Default for AckIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Now as an HL7 DTM in UTC (`YYYYMMDDHHMMSS+0000`).
+pub fn timestamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}+0000",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The ERR segment for a failure: table 0357 code, location, and the
+/// error's text (which never holds field values).
+pub fn err_segment(e: &FeedError) -> AckError {
+    let severity = Severity::Error;
+    let err = AckError::new(e.hl7_code(), severity).with_message(e.to_string());
+    match e.location() {
+        Some((seg, seq, field)) => err.at(seg, seq, field),
+        None => err,
+    }
+}
+
+/// Writes one acknowledgement of `msg`.
+pub fn write(msg: &Message<'_>, code: AckCode, error: Option<&AckError>, ids: &AckIds) -> Vec<u8> {
+    let errors = error.map(std::slice::from_ref).unwrap_or_default();
+    ack::build(msg, code, errors, &ids.next(), &timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(raw: &[u8]) -> AckMode {
+        AckMode::of(&Message::parse(raw).unwrap())
+    }
+
+    #[test]
+    fn mode_from_msh15_msh16() {
+        assert_eq!(
+            mode(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\r"),
+            AckMode::Original
+        );
+        assert_eq!(
+            mode(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5|||AL|NE\r"),
+            AckMode::Enhanced {
+                accept: Condition::Always,
+                application: Condition::Never
+            }
+        );
+        assert_eq!(
+            mode(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5||||ER\r"),
+            AckMode::Enhanced {
+                accept: Condition::Always,
+                application: Condition::OnError
+            }
+        );
+    }
+
+    #[test]
+    fn codes_per_mode_and_outcome() {
+        let bad = FeedError::MissingHeader("MSH-10");
+        let down = FeedError::Unreachable {
+            backend: "b".into(),
+            reason: "connect refused",
+        };
+        let o = AckMode::Original;
+        assert_eq!(codes(o, Ok(())), [AckCode::AA]);
+        assert_eq!(codes(o, Err(&bad)), [AckCode::AE]);
+        assert_eq!(codes(o, Err(&down)), [AckCode::AR]);
+        let e = |a, b| AckMode::Enhanced {
+            accept: a,
+            application: b,
+        };
+        use Condition::*;
+        assert_eq!(codes(e(Always, Always), Ok(())), [AckCode::CA, AckCode::AA]);
+        assert_eq!(codes(e(Always, Never), Ok(())), [AckCode::CA]);
+        assert_eq!(codes(e(Always, Always), Err(&down)), [AckCode::CR]);
+        assert_eq!(codes(e(Always, Always), Err(&bad)), [AckCode::CE]);
+        assert_eq!(codes(e(Never, Always), Err(&down)), [AckCode::AR]);
+        assert_eq!(codes(e(OnError, OnSuccess), Ok(())), [AckCode::AA]);
+        assert_eq!(codes(e(OnSuccess, OnError), Err(&bad)), [AckCode::AE]);
+        assert!(codes(e(Never, Never), Ok(())).is_empty());
+    }
+
+    #[test]
+    fn timestamps_are_hl7_dtm() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        let t = timestamp();
+        assert_eq!(t.len(), 19, "{t}");
+        assert!(t.ends_with("+0000"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Delivery to a destination: the message unchanged to an MLLP receiver,
+//! or translated to a FHIR transaction Bundle and POSTed to a FHIR server's
+//! base URL, or as compositions to an openEHR backend through the FHIR
+//! facade ([`super::openehr`]). "Accepted" means the receiver's `AA`/`CA`,
+//! a FHIR 2xx or the facade's stored transaction;
+//! anything else is an error whose fault decides the inbound ACK.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ehrgate_mappers::hl7v2::Message;
+use ehrgate_mappers::translation::Translator;
+use ehrgate_mappers::v2fhir::V2ToFhir;
+use http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+
+use super::error::FeedError;
+use super::sender::MllpSender;
+use super::stats::FeedStats;
+use crate::config::model::{BackendKind, Config};
+use crate::proxy::body::ProxyBody;
+use crate::proxy::upstream::Upstream;
+use crate::proxy::Shared;
+
+/// Largest FHIR response body read (and thrown away) so the connection can
+/// be reused; a larger one closes the connection instead.
+const MAX_FHIR_RESPONSE: usize = 1024 * 1024;
+
+/// The destinations feed routes can name.
+#[derive(Debug)]
+pub struct Destinations {
+    mllp: HashMap<Arc<str>, Arc<MllpSender>>,
+    kinds: HashMap<Arc<str>, BackendKind>,
+    shared: Arc<Shared>,
+    translator: V2ToFhir,
+}
+
+// === impl Destinations ===
+
+impl Destinations {
+    /// Senders for every `hl7v2-mllp` backend; HTTP backends are found in
+    /// the gateway's current snapshot at delivery time (pools, health and
+    /// reloads shared with the HTTP routes).
+    pub fn new(config: &Config, shared: Arc<Shared>, stats: &Arc<FeedStats>) -> Destinations {
+        let mut mllp = HashMap::new();
+        let mut kinds = HashMap::new();
+        for b in &config.backends {
+            let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
+            kinds.insert(name.clone(), b.kind);
+            if b.kind == BackendKind::Hl7v2Mllp {
+                mllp.insert(
+                    name,
+                    Arc::new(MllpSender::new(b, &config.mllp, stats.clone())),
+                );
+            }
+        }
+        Destinations {
+            mllp,
+            kinds,
+            shared,
+            translator: V2ToFhir::default(),
+        }
+    }
+
+    /// Delivers `msg` (raw `payload`) to `backend` for `tenant`.
+    pub async fn deliver(
+        &self,
+        backend: &str,
+        tenant: &str,
+        msg: &Message<'_>,
+        payload: &[u8],
+        control_id: &str,
+    ) -> Result<(), FeedError> {
+        match self.kinds.get(backend) {
+            Some(BackendKind::Hl7v2Mllp) => match self.mllp.get(backend) {
+                Some(sender) => sender.send(payload, control_id).await,
+                None => Err(FeedError::NoBackend(backend.to_string())),
+            },
+            Some(BackendKind::Openehr) => {
+                let bundle = self.translator.translate(msg)?.output;
+                let facade = self
+                    .shared
+                    .load()
+                    .facade(backend)
+                    .cloned()
+                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                super::openehr::deliver(&facade, backend, tenant, &bundle).await
+            }
+            Some(BackendKind::Fhir) => {
+                let bundle = self.translator.translate(msg)?.output;
+                let body = serde_json::to_vec(&bundle).map_err(|_| {
+                    FeedError::NoBackend(format!("{backend} (bundle not serialisable)"))
+                })?;
+                self.post_fhir(backend, tenant, Bytes::from(body)).await
+            }
+            _ => Err(FeedError::NoBackend(backend.to_string())),
+        }
+    }
+
+    fn upstream(&self, backend: &str) -> Result<Arc<Upstream>, FeedError> {
+        let snap = self.shared.load();
+        snap.table
+            .backends()
+            .iter()
+            .position(|b| &*b.name == backend)
+            .and_then(|i| snap.upstreams.get(i).cloned())
+            .ok_or_else(|| FeedError::NoBackend(backend.to_string()))
+    }
+
+    async fn post_fhir(&self, backend: &str, tenant: &str, body: Bytes) -> Result<(), FeedError> {
+        let up = self.upstream(backend)?;
+        let unreachable = |reason| FeedError::Unreachable {
+            backend: backend.to_string(),
+            reason,
+        };
+        if !up.health.available() {
+            return Err(unreachable("marked down by health checks or ejected"));
+        }
+        let path = if up.base_path.is_empty() {
+            "/".to_string()
+        } else {
+            up.base_path.clone()
+        };
+        let uri = http::Uri::builder()
+            .scheme(up.scheme.clone())
+            .authority(up.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|_| FeedError::NoBackend(backend.to_string()))?;
+        let tenant_header = self.shared.load().settings.tenant_header.clone();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/fhir+json")
+            .header(header::ACCEPT, "application/fhir+json")
+            .header(tenant_header, tenant)
+            .body(ProxyBody::full(body))
+            .map_err(|_| FeedError::NoBackend(backend.to_string()))?;
+        let exchange = async {
+            let resp = up
+                .client()
+                .request(req)
+                .await
+                .map_err(|_| unreachable("request failed"))?;
+            let status = resp.status();
+            // Read the (bounded) answer so the connection goes back to the pool.
+            let limited = http_body_util::Limited::new(resp.into_body(), MAX_FHIR_RESPONSE);
+            let _ = limited.collect().await;
+            Ok::<StatusCode, FeedError>(status)
+        };
+        match tokio::time::timeout(up.request_timeout, exchange).await {
+            Err(_) => {
+                up.health.failure();
+                Err(unreachable("no answer before the timeout"))
+            }
+            Ok(Err(e)) => {
+                up.health.failure();
+                Err(e)
+            }
+            Ok(Ok(status)) if status.is_success() => {
+                up.health.success();
+                Ok(())
+            }
+            Ok(Ok(status)) => {
+                if status.is_server_error() {
+                    up.health.failure();
+                }
+                Err(FeedError::Refused {
+                    backend: backend.to_string(),
+                    answer: format!("HTTP {}", status.as_u16()),
+                })
+            }
+        }
+    }
+}

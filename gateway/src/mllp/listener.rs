@@ -1,0 +1,82 @@
+//! MLLP listeners: bind, accept, optional TLS handshake, then hand each
+//! connection to a worker thread (like the HTTP listeners), where it is
+//! served in order by [`super::connection::serve`]. A connection that
+//! fails in any way ends alone; the accept loop keeps serving others.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use super::connection::serve;
+use super::process::Feed;
+use super::stats::FeedStats;
+use crate::proxy::workers::Workers;
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the accept loop of one bound listener.
+pub fn spawn(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    feed: Arc<Feed>,
+    workers: Arc<Workers>,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(accept_loop(listener, acceptor, feed, workers, stop))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    feed: Arc<Feed>,
+    workers: Arc<Workers>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, peer): (_, SocketAddr) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(target: "ehrgate::mllp", error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        FeedStats::inc(&feed.stats.connections);
+        tracing::debug!(target: "ehrgate::mllp", %peer, "feed connected");
+        let _ = stream.set_nodelay(true);
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let feed = feed.clone();
+        let acceptor = acceptor.clone();
+        let stop = stop.clone();
+        workers.dispatch(Box::new(move || {
+            Box::pin(async move {
+                let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                    return;
+                };
+                match acceptor {
+                    None => serve(stream, feed, stop).await,
+                    Some(acceptor) => {
+                        let Ok(Ok(tls)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            tracing::debug!(target: "ehrgate::mllp", %peer, "TLS handshake failed");
+                            return;
+                        };
+                        serve(tls, feed, stop).await;
+                    }
+                }
+            })
+        }));
+    }
+}

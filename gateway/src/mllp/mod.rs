@@ -1,0 +1,36 @@
+//! HL7 v2 feeds over MLLP (issue 9): listeners that receive messages,
+//! route them by tenant (MSH-4/MSH-6), message type and a sticky canary
+//! split by patient (PID-3), deliver them to a legacy MLLP receiver
+//! unchanged or to a FHIR server as a transaction Bundle, and acknowledge
+//! only what the destination accepted.
+//!
+//! # Layout
+//! - [`listener`]: accept loops (TLS optional), connections handed to the
+//!   worker threads; [`connection`]: one connection, frames answered in order.
+//! - [`process`]: one message from parse to acknowledgement, access log.
+//! - [`ack`]: original and enhanced acknowledgement modes, ids, timestamps.
+//! - [`tenant`]: the facility table; [`routes`]: feed routes and the arm.
+//! - [`replay`]: the MSH-10 replay window per sender.
+//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
+//!   matching by MSA-2 and [`backoff`] for reconnects.
+//! - [`start`]: binding the listeners at gateway start.
+//! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
+
+pub mod ack;
+pub mod backoff;
+pub mod connection;
+pub mod deliver;
+pub mod error;
+pub mod listener;
+pub mod openehr;
+pub mod process;
+pub mod replay;
+pub mod routes;
+pub mod sender;
+pub mod start;
+pub mod stats;
+pub mod tenant;
+
+pub use error::FeedError;
+pub use process::Feed;
+pub use stats::{FeedKey, FeedSeries, FeedStats};

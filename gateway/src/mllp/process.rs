@@ -1,0 +1,249 @@
+//! One message, start to acknowledgement: parse, tenant, route, replay
+//! check, arm, delivery, acknowledgement(s), access-log line and counters.
+//!
+//! The access-log line (`ehrgate::mllp::access`) names the message type,
+//! trigger, tenant, route, arm, backend, ack codes, control id and latency;
+//! never PID content or any other field value.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Limits, Message};
+use ehrgate_templates::fault::Classified;
+
+use super::ack::{self, AckIds, AckMode};
+use super::deliver::Destinations;
+use super::error::FeedError;
+use super::replay::ReplayWindow;
+use super::routes::FeedRoutes;
+use super::stats::{FeedKey, FeedStats};
+use super::tenant::FacilityTable;
+use crate::config::model::Config;
+use crate::proxy::Shared;
+use crate::routing::decision::Arm;
+
+/// Everything the MLLP listeners share.
+#[derive(Debug)]
+pub struct Feed {
+    pub(super) limits: Limits,
+    pub(super) max_frame: usize,
+    pub(super) idle_timeout: Option<Duration>,
+    facilities: FacilityTable,
+    routes: FeedRoutes,
+    replay: ReplayWindow,
+    destinations: Destinations,
+    /// Counters.
+    pub stats: Arc<FeedStats>,
+    ids: AckIds,
+}
+
+/// What happened to one message, for the access log.
+#[derive(Debug, Default)]
+struct Trace {
+    tenant: Option<Arc<str>>,
+    route: Option<Arc<str>>,
+    arm: Option<Arm>,
+    rule: &'static str,
+    backend: Option<Arc<str>>,
+    replayed: bool,
+}
+
+// === impl Feed ===
+
+impl Feed {
+    /// Builds the feed state from the config.
+    pub fn new(config: &Config, shared: Arc<Shared>) -> Feed {
+        let m = &config.mllp;
+        let stats = Arc::new(FeedStats::default());
+        Feed {
+            limits: Limits {
+                max_message_bytes: m.max_frame_bytes,
+                max_segments: m.max_segments,
+                max_field_bytes: m.max_field_bytes,
+                ..Limits::default()
+            },
+            max_frame: m.max_frame_bytes,
+            idle_timeout: (m.idle_timeout_ms > 0).then(|| Duration::from_millis(m.idle_timeout_ms)),
+            facilities: FacilityTable::new(&config.mllp_facilities),
+            routes: FeedRoutes::new(&config.mllp_routes),
+            replay: ReplayWindow::new(Duration::from_millis(m.replay_window_ms), m.replay_capacity),
+            destinations: Destinations::new(config, shared, &stats),
+            stats,
+            ids: AckIds::new(),
+        }
+    }
+
+    /// Handles one frame's payload; returns the acknowledgements to write,
+    /// in order (none only when enhanced mode asked for none).
+    pub async fn process(&self, payload: &[u8]) -> Vec<Vec<u8>> {
+        let start = Instant::now();
+        FeedStats::inc(&self.stats.frames);
+        let msg = match Message::parse_with(payload, &self.limits) {
+            Ok(m) => m,
+            Err(e) => {
+                FeedStats::inc(&self.stats.unparsed);
+                self.stats.ack(AckCode::AE);
+                tracing::warn!(target: "ehrgate::mllp::access", code = "mllp.unparsed", error = e.code(), ack = "AE", latency_us = start.elapsed().as_micros() as u64, "message does not parse");
+                let nack = hl7ack::nack_for_unparsed(
+                    payload,
+                    &e,
+                    AckCode::AE,
+                    &self.ids.next(),
+                    &ack::timestamp(),
+                );
+                return vec![nack];
+            }
+        };
+        let mode = AckMode::of(&msg);
+        let mut trace = Trace::default();
+        let control_id = msg.control_id().unwrap_or_default();
+        let outcome = self
+            .route_and_deliver(&msg, payload, &control_id, &mut trace, start)
+            .await;
+        let codes = ack::codes(mode, outcome.as_ref().map(|_| ()));
+        let err = outcome.as_ref().err().map(ack::err_segment);
+        let acks: Vec<Vec<u8>> = codes
+            .iter()
+            .map(|code| {
+                self.stats.ack(*code);
+                let error = match code {
+                    AckCode::AA | AckCode::CA => None,
+                    _ => err.as_ref(),
+                };
+                ack::write(&msg, *code, error, &self.ids)
+            })
+            .collect();
+        self.log(
+            &msg,
+            mode,
+            &control_id,
+            &codes,
+            outcome.as_ref().err(),
+            &trace,
+            start,
+        );
+        acks
+    }
+
+    async fn route_and_deliver(
+        &self,
+        msg: &Message<'_>,
+        payload: &[u8],
+        control_id: &str,
+        trace: &mut Trace,
+        now: Instant,
+    ) -> Result<(), FeedError> {
+        let code = msg.message_code().unwrap_or_default();
+        let trigger = msg.trigger_event().unwrap_or_default();
+        if code.is_empty() {
+            return Err(FeedError::MissingHeader("MSH-9"));
+        }
+        if control_id.trim().is_empty() {
+            return Err(FeedError::MissingHeader("MSH-10"));
+        }
+        let tenant = self
+            .facilities
+            .resolve(msg)
+            .ok_or(FeedError::UnknownFacility)?;
+        trace.tenant = Some(tenant.clone());
+        let route = self
+            .routes
+            .select(&code, &trigger, &tenant)
+            .ok_or(FeedError::NoRoute)?;
+        trace.route = Some(route.id.clone());
+        let replay_key = self.replay.key(msg, control_id);
+        let mut _in_flight = None;
+        if let Some(k) = &replay_key {
+            if self.replay.seen(k, now) {
+                trace.replayed = true;
+                FeedStats::inc(&self.stats.replays);
+                return Ok(());
+            }
+            _in_flight = Some(self.replay.begin(k).ok_or(FeedError::InFlight)?);
+        }
+        let (arm, rule, backend) = route.arm(msg);
+        trace.arm = Some(arm);
+        trace.rule = rule.as_str();
+        trace.backend = Some(backend.clone());
+        self.destinations
+            .deliver(backend, &tenant, msg, payload, control_id)
+            .await?;
+        FeedStats::inc(match arm {
+            Arm::Stable => &self.stats.delivered_stable,
+            Arm::Canary => &self.stats.delivered_canary,
+        });
+        if let Some(k) = replay_key {
+            self.replay.remember(k, Instant::now());
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &self,
+        msg: &Message<'_>,
+        mode: AckMode,
+        control_id: &str,
+        codes: &[AckCode],
+        error: Option<&FeedError>,
+        trace: &Trace,
+        start: Instant,
+    ) {
+        let acks: Vec<&str> = codes.iter().map(AckCode::as_str).collect();
+        let ack = acks.join(",");
+        let message_type = format!(
+            "{}^{}",
+            msg.message_code().as_deref().unwrap_or("-"),
+            msg.trigger_event().as_deref().unwrap_or("-")
+        );
+        self.stats.record(
+            FeedKey {
+                message_type,
+                tenant: trace.tenant.clone().unwrap_or_else(|| Arc::from("-")),
+                arm: trace.arm.map_or("-", Arm::as_str),
+                ack: if ack.is_empty() {
+                    "-".into()
+                } else {
+                    ack.clone()
+                },
+            },
+            start.elapsed(),
+        );
+        tracing::info!(
+            target: "ehrgate::mllp::access",
+            message_type = msg.message_code().as_deref().unwrap_or("-"),
+            trigger = msg.trigger_event().as_deref().unwrap_or("-"),
+            control_id,
+            mode = mode.as_str(),
+            tenant = trace.tenant.as_deref().unwrap_or("-"),
+            route = trace.route.as_deref().unwrap_or("-"),
+            arm = trace.arm.map_or("-", Arm::as_str),
+            rule = trace.rule,
+            backend = trace.backend.as_deref().unwrap_or("-"),
+            replayed = trace.replayed,
+            ack = ack.as_str(),
+            error = error.map_or("-", Classified::code),
+            latency_us = start.elapsed().as_micros() as u64,
+        );
+    }
+
+    /// The NACK for a frame that was not delivered whole (larger than the
+    /// limit, or cut by the end of the stream), built from the frame's first
+    /// line when it was seen so MSA-2 and the swapped header are right.
+    pub fn nack_frame(&self, header_line: Option<&[u8]>, e: &FeedError) -> Vec<u8> {
+        if matches!(e, FeedError::TooLarge { .. }) {
+            FeedStats::inc(&self.stats.frames_too_large);
+        }
+        self.stats.ack(AckCode::AE);
+        let err = ack::err_segment(e);
+        tracing::warn!(target: "ehrgate::mllp::access", code = e.code(), ack = "AE", "frame not received whole; NACKed");
+        let parsed = header_line.and_then(|h| Message::parse(h).ok());
+        match parsed {
+            Some(m) => ack::write(&m, AckCode::AE, Some(&err), &self.ids),
+            None => match Message::parse(b"MSH|^~\\&|||||||||P|2.5") {
+                Ok(bare) => ack::write(&bare, AckCode::AE, Some(&err), &self.ids),
+                Err(_) => Vec::new(),
+            },
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Feed routes: the first `[[mllp_route]]` whose message types and tenants
+//! match picks the destinations, and the sticky canary split by patient
+//! chooses the arm.
+//!
+//! The split reuses the HTTP routes' hash ([`bucket_v1`]) keyed on the
+//! route id and the patient's PID-3 identifier, so at a given weight every
+//! message of one patient goes to the same side and no patient's record is
+//! split between backends. A message without PID-3 goes to the stable arm.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use ehrgate_mappers::hl7v2::Message;
+
+use crate::config::model_mllp::MllpRouteConfig;
+use crate::routing::bucket::{bucket_v1, WeightBp};
+use crate::routing::decision::Arm;
+
+/// A message-type pattern: `ADT`, `ADT^A01` or `ADT^*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TypePattern {
+    code: String,
+    trigger: Option<String>,
+}
+
+/// One route at run time.
+#[derive(Debug)]
+pub struct FeedRoute {
+    /// The route id (metrics, hash key).
+    pub id: Arc<str>,
+    types: Vec<TypePattern>,
+    tenants: Option<HashSet<String>>,
+    /// Stable destination backend name.
+    pub stable: Arc<str>,
+    /// Canary destination backend name.
+    pub canary: Option<Arc<str>>,
+    /// Canary share.
+    pub weight: WeightBp,
+}
+
+/// Why an arm was chosen, for the access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArmRule {
+    /// No canary on the route.
+    NoCanary,
+    /// The message has no PID-3: stable, so it cannot split a record.
+    NoPatient,
+    /// The patient's bucket against the weight.
+    Patient,
+}
+
+impl ArmRule {
+    /// For logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArmRule::NoCanary => "no-canary",
+            ArmRule::NoPatient => "no-patient",
+            ArmRule::Patient => "patient",
+        }
+    }
+}
+
+// === impl FeedRoute ===
+
+impl FeedRoute {
+    /// Builds a route (validation already checked the patterns).
+    pub fn new(c: &MllpRouteConfig) -> FeedRoute {
+        FeedRoute {
+            id: Arc::from(c.id.get_ref().as_str()),
+            types: c
+                .message_types
+                .iter()
+                .map(|t| {
+                    let t = t.get_ref();
+                    let (code, trigger) = match t.split_once('^') {
+                        Some((c, "*")) => (c, None),
+                        Some((c, tr)) => (c, Some(tr.to_string())),
+                        None => (t.as_str(), None),
+                    };
+                    TypePattern {
+                        code: code.to_string(),
+                        trigger,
+                    }
+                })
+                .collect(),
+            tenants: c
+                .tenants
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| t.get_ref().clone()).collect()),
+            stable: Arc::from(c.stable.get_ref().as_str()),
+            canary: c.canary.as_ref().map(|b| Arc::from(b.get_ref().as_str())),
+            weight: c
+                .weight
+                .as_ref()
+                .map_or(WeightBp::ZERO, |w| WeightBp::from_percent(*w.get_ref())),
+        }
+    }
+
+    fn matches(&self, code: &str, trigger: &str, tenant: &str) -> bool {
+        let type_ok = self.types.is_empty()
+            || self
+                .types
+                .iter()
+                .any(|p| p.code == code && p.trigger.as_deref().is_none_or(|t| t == trigger));
+        type_ok && self.tenants.as_ref().is_none_or(|ts| ts.contains(tenant))
+    }
+
+    /// The arm for a message, and the backend it names.
+    pub fn arm(&self, msg: &Message<'_>) -> (Arm, ArmRule, &Arc<str>) {
+        let Some(canary) = &self.canary else {
+            return (Arm::Stable, ArmRule::NoCanary, &self.stable);
+        };
+        let Some(key) = patient_key(msg) else {
+            return (Arm::Stable, ArmRule::NoPatient, &self.stable);
+        };
+        if self.weight.is_canary(bucket_v1(&self.id, key.as_bytes())) {
+            (Arm::Canary, ArmRule::Patient, canary)
+        } else {
+            (Arm::Stable, ArmRule::Patient, &self.stable)
+        }
+    }
+}
+
+/// The sticky key: PID-3's first identifier (CX-1) with its assigning
+/// authority (CX-4, first sub-component), decoded so escapes and
+/// delimiters chosen by different senders give the same key.
+pub fn patient_key(msg: &Message<'_>) -> Option<String> {
+    let cx = msg.segment("PID")?.field(3).repetition(1);
+    let id = cx.component(1).text();
+    if id.trim().is_empty() {
+        return None;
+    }
+    let authority = cx.component(4).subcomponent(1).text();
+    Some(format!("{id}\u{1f}{authority}"))
+}
+
+/// All routes, in file order.
+#[derive(Debug, Default)]
+pub struct FeedRoutes {
+    routes: Vec<FeedRoute>,
+}
+
+// === impl FeedRoutes ===
+
+impl FeedRoutes {
+    /// Builds the table.
+    pub fn new(routes: &[MllpRouteConfig]) -> FeedRoutes {
+        FeedRoutes {
+            routes: routes.iter().map(FeedRoute::new).collect(),
+        }
+    }
+
+    /// The first route that matches.
+    pub fn select(&self, code: &str, trigger: &str, tenant: &str) -> Option<&FeedRoute> {
+        self.routes
+            .iter()
+            .find(|r| r.matches(code, trigger, tenant))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toml::Spanned;
+
+    fn sp<T>(v: T) -> Spanned<T> {
+        Spanned::new(0..0, v)
+    }
+
+    fn route(id: &str, types: &[&str], tenants: Option<&[&str]>, weight: f64) -> MllpRouteConfig {
+        MllpRouteConfig {
+            id: sp(id.into()),
+            message_types: types.iter().map(|t| sp(t.to_string())).collect(),
+            tenants: tenants.map(|ts| ts.iter().map(|t| sp(t.to_string())).collect()),
+            stable: sp("old".into()),
+            canary: Some(sp("new".into())),
+            weight: Some(sp(weight)),
+        }
+    }
+
+    #[test]
+    fn first_matching_route_by_type_and_tenant() {
+        let t = FeedRoutes::new(&[
+            route("adt-a01", &["ADT^A01"], None, 0.0),
+            route("adt", &["ADT^*"], Some(&["acme"]), 0.0),
+            route("lab", &["ORU"], None, 0.0),
+            route("any", &[], Some(&["beta"]), 0.0),
+        ]);
+        let id = |c, tr, te| t.select(c, tr, te).map(|r| r.id.to_string());
+        assert_eq!(id("ADT", "A01", "x").as_deref(), Some("adt-a01"));
+        assert_eq!(id("ADT", "A08", "acme").as_deref(), Some("adt"));
+        assert_eq!(id("ADT", "A08", "x"), None);
+        assert_eq!(id("ORU", "R01", "x").as_deref(), Some("lab"));
+        assert_eq!(id("VXU", "V04", "beta").as_deref(), Some("any"));
+    }
+
+    fn msg_for(pid3: &str) -> Vec<u8> {
+        format!("MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1||{pid3}\r").into_bytes()
+    }
+
+    #[test]
+    fn arm_is_sticky_per_patient_and_stable_without_one() {
+        let r = FeedRoute::new(&route("adt", &[], None, 50.0));
+        let mut canary = 0;
+        for i in 0..400 {
+            let raw = msg_for(&format!("P{i}^^^HOSP&1.2&ISO^MR"));
+            let m = Message::parse(&raw).unwrap();
+            let (arm, rule, _) = r.arm(&m);
+            assert_eq!(rule, ArmRule::Patient);
+            // Another message of the same patient, other delimiters' escape
+            // and another repetition after it: same arm.
+            let raw2 = msg_for(&format!("P{i}^^^HOSP&1.2&ISO^MR~X{i}^^^OTHER"));
+            let m2 = Message::parse(&raw2).unwrap();
+            assert_eq!(r.arm(&m2).0, arm);
+            if arm == Arm::Canary {
+                canary += 1;
+            }
+        }
+        assert!((150..250).contains(&canary), "{canary} of 400 at 50 %");
+        let none = Message::parse(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1\r").unwrap();
+        assert_eq!(r.arm(&none).1, ArmRule::NoPatient);
+        assert_eq!(r.arm(&none).0, Arm::Stable);
+    }
+
+    #[test]
+    fn weight_zero_and_hundred() {
+        let raw = msg_for("P1");
+        let m = Message::parse(&raw).unwrap();
+        assert_eq!(
+            FeedRoute::new(&route("r", &[], None, 0.0)).arm(&m).0,
+            Arm::Stable
+        );
+        assert_eq!(
+            FeedRoute::new(&route("r", &[], None, 100.0)).arm(&m).0,
+            Arm::Canary
+        );
+    }
+}
