@@ -32,6 +32,8 @@ pub struct StackOptions {
     pub openehr: OpenEhrConfig,
     /// How often the gateway polls its config file for changes (ms; 0 = never).
     pub reload_poll_ms: u64,
+    /// The FHIR backend's settings.
+    pub fhir: FhirConfig,
 }
 
 impl Default for StackOptions {
@@ -43,6 +45,7 @@ impl Default for StackOptions {
             openehr_extra: String::new(),
             openehr: OpenEhrConfig::with_shipped_templates(),
             reload_poll_ms: 0,
+            fhir: FhirConfig::default(),
         }
     }
 }
@@ -91,7 +94,7 @@ impl Stack {
     pub async fn start(opts: StackOptions) -> Result<Stack, StackError> {
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
         let openehr = openehr::spawn(opts.openehr.clone(), local).await?;
-        let fhir = fhir::spawn(FhirConfig::default(), local).await?;
+        let fhir = fhir::spawn(opts.fhir.clone(), local).await?;
         let dir = std::env::temp_dir().join(format!(
             "ehrgate-demo-{}-{}",
             std::process::id(),
