@@ -98,7 +98,9 @@ async fn phase(
                 assert_eq!(status, expect, "{name}: {}", String::from_utf8_lossy(&body));
                 if let Some(ids) = &ids {
                     let v: Value = serde_json::from_slice(&body).unwrap();
-                    ids.lock().unwrap().push(v["id"].as_str().unwrap().to_owned());
+                    ids.lock()
+                        .unwrap()
+                        .push(v["id"].as_str().unwrap().to_owned());
                 }
                 i += CLIENTS;
             }
@@ -148,7 +150,13 @@ async fn run() {
 
     // warm-up (templates fetched, engines compiled, pools open)
     for i in 0..50 {
-        call(&http, "POST", &format!("{gw}/fhir/Observation"), Bytes::from(observation(i).to_string())).await;
+        call(
+            &http,
+            "POST",
+            &format!("{gw}/fhir/Observation"),
+            Bytes::from(observation(i).to_string()),
+        )
+        .await;
     }
     let mut results = Vec::new();
     for (arm, weight) in [("facade (openEHR)", 0.0), ("pass-through (FHIR)", 100.0)] {
@@ -157,9 +165,19 @@ async fn run() {
         let g = gw.clone();
         let before = facade.stats();
         let create = phase(
-            if weight == 0.0 { "facade create" } else { "pass-through create" },
+            if weight == 0.0 {
+                "facade create"
+            } else {
+                "pass-through create"
+            },
             &http,
-            Arc::new(move |i| ("POST", format!("{g}/fhir/Observation"), Bytes::from(observation(i).to_string()))),
+            Arc::new(move |i| {
+                (
+                    "POST",
+                    format!("{g}/fhir/Observation"),
+                    Bytes::from(observation(i).to_string()),
+                )
+            }),
             201,
             Some(ids.clone()),
         )
@@ -168,15 +186,31 @@ async fn run() {
         let list = Arc::new(ids.lock().unwrap().clone());
         let g = gw.clone();
         let read = phase(
-            if weight == 0.0 { "facade read" } else { "pass-through read" },
+            if weight == 0.0 {
+                "facade read"
+            } else {
+                "pass-through read"
+            },
             &http,
-            Arc::new(move |i| ("GET", format!("{g}/fhir/Observation/{}", list[i % list.len()]), Bytes::new())),
+            Arc::new(move |i| {
+                (
+                    "GET",
+                    format!("{g}/fhir/Observation/{}", list[i % list.len()]),
+                    Bytes::new(),
+                )
+            }),
             200,
             None,
         )
         .await;
         let after = facade.stats();
-        results.push((arm, create, mid.translate - before.translate, read, after.translate - mid.translate));
+        results.push((
+            arm,
+            create,
+            mid.translate - before.translate,
+            read,
+            after.translate - mid.translate,
+        ));
     }
     println!("\n{CLIENTS} clients, {PER_PHASE} requests per phase, gateway + both reference backends on 127.0.0.1 (2 worker threads each runtime)\n");
     println!("| phase | requests/s | p50 | p99 | translating (share of request time) |");
