@@ -4,9 +4,11 @@
 //! gateway: the same calls passed through to the reference FHIR backend
 //! (the canary arm), so the ratio is what the facade costs over a proxy.
 //!
-//! `cargo bench -p ehrgate-conformance --bench facade` (release build; a
-//! few thousand requests per phase, 8 concurrent clients, all on 127.0.0.1).
-//! Results are recorded in `conformance/benches/README.md`.
+//! `cargo run --release -p ehrgate-conformance --bin facade-bench` (a
+//! script-style benchmark: a few thousand requests per phase, 8 concurrent
+//! clients, all on 127.0.0.1; a binary rather than a `cargo bench` target
+//! so it builds with the demo's release profile and without the test-only
+//! dependencies). Results are recorded in `conformance/benches/README.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
