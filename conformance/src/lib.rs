@@ -17,6 +17,7 @@
 
 pub mod fhir_schema;
 pub mod reference;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 

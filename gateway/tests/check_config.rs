@@ -27,7 +27,7 @@ fn check(path: &std::path::Path) -> (bool, String, String) {
 fn example_config_is_valid() {
     let (ok, stdout, stderr) = check(&example());
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("4 route(s)"), "{stdout}");
+    assert!(stdout.contains("5 route(s)"), "{stdout}");
 }
 
 #[test]
@@ -120,4 +120,57 @@ fn kubernetes_configmap_config_is_valid() {
     }
     let (ok, stdout, stderr) = check(&dir.path().join("gateway.toml"));
     assert!(ok, "{stdout}{stderr}");
+}
+
+#[test]
+fn openehr_facade_settings_are_checked_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"[[listener]]
+bind = "127.0.0.1:0"
+
+[[backend]]
+name = "fhir"
+url = "http://127.0.0.1:1"
+kind = "fhir"
+[backend.openehr]
+create_ehr = true
+
+[[backend]]
+name = "cdr"
+url = "http://127.0.0.1:2"
+kind = "openehr"
+[backend.openehr]
+composition_format = "flat"
+subject_namespace = "has space"
+subject_namespaces = { ghost = "x" }
+templates = { Patient = ["IDCR - Problem List.v1"], Observation = ["No such template"] }
+
+[[tenant]]
+id = "t1"
+
+[[route]]
+id = "r"
+stable = "cdr"
+"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    for (line, what) in [
+        (5, "is not kind = \"openehr\""),
+        (12, "unknown tenant `ghost`"),
+        (12, "does not serve `Patient`"),
+        (17, "must be 1..=256 characters without spaces"),
+        (19, "no shipped mapping for template `No such template`"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&format!("line {line},")) && l.contains(what)),
+            "line {line}: {what}\n{stderr}"
+        );
+    }
 }

@@ -40,6 +40,8 @@ subject_namespaces = {{ acme = "ns-acme" }}
 {extra}
 [[tenant]]
 id = "acme"
+[[tenant]]
+id = "other"
 [[route]]
 id = "fhir"
 path_prefix = "/fhir"
@@ -361,7 +363,7 @@ async fn bad_requests_answer_outcomes_and_write_nothing() {
     // the backend refuses: its reason comes back, nothing is stored
     e.stub
         .reject
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+        .store(422, std::sync::atomic::Ordering::SeqCst);
     let a = e
         .call("POST", "/fhir/Observation", &[], &obs.to_string())
         .await;
@@ -369,6 +371,28 @@ async fn bad_requests_answer_outcomes_and_write_nothing() {
     assert_eq!(a.outcome_code(), "openehr.rejected");
     assert!(a.body.contains("stub rejects"), "{}", a.body);
     assert!(e.stub.live().is_empty());
+    // a backend failure is a 502 with the backend's reason
+    e.stub
+        .reject
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let a = e
+        .call("POST", "/fhir/Observation", &[], &obs.to_string())
+        .await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    assert_eq!(a.outcome_code(), "openehr.server-error");
+    assert!(a.body.contains("stub rejects"), "{}", a.body);
+    // a version conflict is a 409
+    e.stub
+        .reject
+        .store(409, std::sync::atomic::Ordering::SeqCst);
+    let a = e
+        .call("POST", "/fhir/Observation", &[], &obs.to_string())
+        .await;
+    assert_eq!(
+        (a.status, a.outcome_code().as_str()),
+        (409, "openehr.conflict")
+    );
+    e.stub.reject.store(0, std::sync::atomic::Ordering::SeqCst);
 
     // ids we never issued, bad search parameters
     let a = e.call("GET", "/fhir/Observation/123", &[], "").await;
@@ -567,7 +591,7 @@ async fn transactions_are_all_or_nothing() {
     // the backend refusing the third entry undoes the second
     e.stub
         .reject
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+        .store(422, std::sync::atomic::Ordering::SeqCst);
     let before = e.stub.live().len();
     let a = e
         .call(
@@ -579,4 +603,53 @@ async fn transactions_are_all_or_nothing() {
         .await;
     assert_eq!(a.status, 422, "{}", a.body);
     assert_eq!(e.stub.live().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_never_see_each_others_patients() {
+    let e = env("").await;
+    let a = e
+        .call(
+            "POST",
+            "/fhir/Observation",
+            &[],
+            &example("Observation-heart-rate").to_string(),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = id_of_location(a.header("location"));
+    let h = |t: &'static str| {
+        vec![
+            ("x-tenant-id", t),
+            ("content-type", "application/fhir+json"),
+        ]
+    };
+    let get = |path: String| {
+        let http = e.http.clone();
+        let gw = e.gw;
+        async move { send(&http, gw, "GET", &path, &h("other"), Bytes::new()).await }
+    };
+    let a = get(format!("/fhir/Observation/{id}")).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = get("/fhir/Observation".to_owned()).await;
+    let b: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(b["total"], 0, "{}", a.body);
+    let a = get("/fhir/Observation?patient=example".to_owned()).await;
+    let b: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(b["total"], 0, "{}", a.body);
+    let a = send(
+        &e.http,
+        e.gw,
+        "DELETE",
+        &format!("/fhir/Observation/{id}"),
+        &h("other"),
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(e.stub.live().len(), 1, "still there");
+    // the owner sees it
+    let a = e.call("GET", "/fhir/Observation", &[], "").await;
+    let b: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(b["total"], 1, "{}", a.body);
 }

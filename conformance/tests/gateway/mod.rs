@@ -78,8 +78,13 @@ impl Gw {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.addr))
-            .header("x-tenant-id", "demo")
             .header("content-type", "application/fhir+json");
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-tenant-id"))
+        {
+            req = req.header("x-tenant-id", "demo");
+        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

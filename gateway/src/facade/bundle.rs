@@ -179,7 +179,7 @@ impl Facade {
                     .await
                     .map(|c| response("200 OK", &c)),
                 Op::Delete { id, resource_type } => self
-                    .delete(&id, &resource_type, None)
+                    .delete(tenant, &id, &resource_type, None)
                     .await
                     .map(|()| json!({"status": "204 No Content"})),
             };
@@ -187,7 +187,7 @@ impl Facade {
                 Ok(r) => responses.push(json!({"response": r})),
                 Err(err) => {
                     for c in done.iter().rev() {
-                        if let Err(undo) = self.undo(c).await {
+                        if let Err(undo) = self.undo(tenant, c).await {
                             tracing::warn!(target: "ehrgate::facade", code = ehrgate_templates::fault::Classified::code(&undo), "could not undo a transaction entry");
                         }
                     }

@@ -25,7 +25,16 @@ use super::error::FacadeError;
 pub struct EhrResolver {
     client: OpenEhrClient,
     by_subject: Cache<(String, String), String>,
-    subjects: Cache<String, String>,
+    subjects: Cache<String, Subject>,
+}
+
+/// The patient an EHR belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// `subject.external_ref.namespace` (the tenant's namespace).
+    pub namespace: String,
+    /// `subject.external_ref.id.value` (the patient id).
+    pub id: String,
 }
 
 // === impl EhrResolver ===
@@ -66,9 +75,11 @@ impl EhrResolver {
             })
             .await
             .map_err(|e| (*e).clone())?;
-        self.subjects
-            .insert(ehr.clone(), subject_id.to_owned())
-            .await;
+        let subject = Subject {
+            namespace: namespace.to_owned(),
+            id: subject_id.to_owned(),
+        };
+        self.subjects.insert(ehr.clone(), subject).await;
         Ok(ehr)
     }
 
@@ -85,8 +96,9 @@ impl EhrResolver {
         }
     }
 
-    /// The subject id of an EHR (for `subject` on read resources).
-    pub async fn subject_of(&self, ehr_id: &str) -> Result<Option<String>, FacadeError> {
+    /// The patient of an EHR (for `subject` on read resources, and to keep
+    /// each tenant to the EHRs of its own namespace).
+    pub async fn subject_of(&self, ehr_id: &str) -> Result<Option<Subject>, FacadeError> {
         if let Some(s) = self.subjects.get(ehr_id).await {
             return Ok(Some(s));
         }
@@ -206,12 +218,13 @@ fn ehr_id_in(v: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `subject.external_ref.id.value` of an EHR_STATUS.
-fn subject_in(status: &Value) -> Option<String> {
-    status
-        .pointer("/subject/external_ref/id/value")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+/// `subject.external_ref` (namespace, id) of an EHR_STATUS.
+fn subject_in(status: &Value) -> Option<Subject> {
+    let r = status.pointer("/subject/external_ref")?;
+    Some(Subject {
+        namespace: r.get("namespace").and_then(Value::as_str)?.to_owned(),
+        id: r.pointer("/id/value").and_then(Value::as_str)?.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -226,7 +239,14 @@ mod tests {
         );
         assert_eq!(ehr_id_in(&json!({"ehr_id": "e2"})).as_deref(), Some("e2"));
         assert_eq!(ehr_id_in(&json!({})), None);
-        let st = json!({"subject": {"external_ref": {"id": {"value": "p1"}}}});
-        assert_eq!(subject_in(&st).as_deref(), Some("p1"));
+        let st = json!({"subject": {"external_ref": {"id": {"value": "p1"}, "namespace": "ns"}}});
+        assert_eq!(
+            subject_in(&st),
+            Some(Subject {
+                namespace: "ns".into(),
+                id: "p1".into()
+            })
+        );
+        assert_eq!(subject_in(&json!({"subject": {}})), None);
     }
 }

@@ -114,7 +114,7 @@ impl Facade {
                 Ok(written(StatusCode::CREATED, t.base_url, &c, &out, parts))
             }
             [ty, id] if m == Method::GET => {
-                let r = self.read(ty, id).await?;
+                let r = self.read(t.tenant, ty, id).await?;
                 let mut resp = json_response(StatusCode::OK, &r.resource);
                 set_etag(&mut resp, r.version);
                 Ok(resp)
@@ -131,7 +131,7 @@ impl Facade {
                 if self.settings.templates_of(ty).is_empty() {
                     return Err(FacadeError::UnsupportedType((*ty).to_owned()));
                 }
-                self.delete(id, ty, if_match(parts)?).await?;
+                self.delete(t.tenant, id, ty, if_match(parts)?).await?;
                 let mut resp = Response::new(ProxyBody::empty());
                 *resp.status_mut() = StatusCode::NO_CONTENT;
                 Ok(resp)

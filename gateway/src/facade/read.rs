@@ -23,8 +23,14 @@ pub struct Read {
 // === impl Facade ===
 
 impl Facade {
-    /// Reads `resource_type/id`.
-    pub async fn read(&self, resource_type: &str, id: &str) -> Result<Read, FacadeError> {
+    /// Reads `resource_type/id` for `tenant` (an EHR of another tenant's
+    /// namespace is not found).
+    pub async fn read(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Read, FacadeError> {
         let not_found = || FacadeError::NotFound {
             resource_type: resource_type.to_owned(),
             id: id.to_owned(),
@@ -60,7 +66,14 @@ impl Facade {
         let v = self.version_of(&a)?;
         let composition = a.json()?;
         let resource = self
-            .resource_of(resource_type, &r.ehr_id, id, v.version, &composition)
+            .resource_of(
+                tenant,
+                resource_type,
+                &r.ehr_id,
+                id,
+                v.version,
+                &composition,
+            )
             .await?
             .ok_or_else(not_found)?;
         Ok(Read {
@@ -71,9 +84,11 @@ impl Facade {
 
     /// The resource a stored composition holds, when its template is one
     /// of `resource_type`'s (a Condition's id read as an Observation is
-    /// not found, not mistranslated).
+    /// not found, not mistranslated) and its EHR is in the tenant's
+    /// namespace (tenants never see each other's patients).
     pub(crate) async fn resource_of(
         &self,
+        tenant: &str,
         resource_type: &str,
         ehr_id: &str,
         id: &str,
@@ -87,9 +102,14 @@ impl Facade {
         let Some(template) = template.filter(|t| templates.iter().any(|x| x == t)) else {
             return Ok(None);
         };
+        let Some(subject) = self.ehrs.subject_of(ehr_id).await? else {
+            return Ok(None);
+        };
+        if subject.namespace != self.settings.namespace_of(tenant) {
+            return Ok(None);
+        }
         let compiled = self.catalog.get(template).await?;
         let resource = self.timed(|| to_resource(&compiled, composition, resource_type))?;
-        let subject = self.ehrs.subject_of(ehr_id).await?;
-        Ok(Some(decorate(resource, id, version, subject.as_deref())))
+        Ok(Some(decorate(resource, id, version, Some(&subject.id))))
     }
 }

@@ -171,7 +171,7 @@ impl Facade {
                 return Err(FacadeError::TooCostly(scan));
             }
             for row in rows {
-                if let Some(m) = self.row(resource_type, row, q).await? {
+                if let Some(m) = self.row(tenant, resource_type, row, q).await? {
                     matches.push(m);
                 }
             }
@@ -189,6 +189,7 @@ impl Facade {
     /// when it passes the filters done here.
     async fn row(
         &self,
+        tenant: &str,
         resource_type: &str,
         row: &Value,
         q: &Query,
@@ -212,7 +213,7 @@ impl Facade {
             return Ok(None);
         }
         let Some(resource) = self
-            .resource_of(resource_type, ehr_id, &id, uid.version, composition)
+            .resource_of(tenant, resource_type, ehr_id, &id, uid.version, composition)
             .await?
         else {
             return Ok(None);

@@ -168,9 +168,10 @@ impl Facade {
         self.created(p.resource_type, r.ehr_id, &v, p.template_id)
     }
 
-    /// Deletes resource `id`.
+    /// Deletes resource `id` of `tenant`.
     pub async fn delete(
         &self,
+        tenant: &str,
         id: &str,
         resource_type: &str,
         if_match: Option<u32>,
@@ -179,6 +180,13 @@ impl Facade {
             resource_type: resource_type.to_owned(),
             id: id.to_owned(),
         })?;
+        let own = self.ehrs.subject_of(&r.ehr_id).await?;
+        if own.is_none_or(|s| s.namespace != self.settings.namespace_of(tenant)) {
+            return Err(FacadeError::NotFound {
+                resource_type: resource_type.to_owned(),
+                id: id.to_owned(),
+            });
+        }
         let preceding = self.preceding(&r, resource_type, id, if_match).await?;
         let path = format!(
             "/ehr/{}/composition/{}",
@@ -193,8 +201,9 @@ impl Facade {
     }
 
     /// Deletes a composition just created (undoing part of a transaction).
-    pub(crate) async fn undo(&self, c: &Created) -> Result<(), FacadeError> {
-        self.delete(&c.id, &c.resource_type, Some(c.version)).await
+    pub(crate) async fn undo(&self, tenant: &str, c: &Created) -> Result<(), FacadeError> {
+        self.delete(tenant, &c.id, &c.resource_type, Some(c.version))
+            .await
     }
 
     /// The version uid an update or delete replaces: built from `if_match`

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -48,8 +48,8 @@ pub struct State {
 pub struct Stub {
     pub addr: SocketAddr,
     pub state: Arc<Mutex<State>>,
-    /// Answer 422 to every composition write.
-    pub reject: Arc<AtomicBool>,
+    /// Answer this status (422, 500...) to every composition write; 0 = accept.
+    pub reject: Arc<AtomicU16>,
     counter: Arc<AtomicUsize>,
 }
 
@@ -214,10 +214,11 @@ impl Stub {
             }
             (Method::POST, ["ehr", ehr, "composition"]) => {
                 self.state.lock().unwrap().writes += 1;
-                if self.reject.load(Ordering::SeqCst) {
+                let reject = self.reject.load(Ordering::SeqCst);
+                if reject != 0 {
                     return json_reply(
-                        422,
-                        &json!({"error": "Unprocessable Entity", "message": "stub rejects: /content[0] invalid"}),
+                        reject,
+                        &json!({"error": "refused", "message": "stub rejects: /content[0] invalid"}),
                         &[],
                     );
                 }
