@@ -11,14 +11,15 @@ mod mllp_support;
 use ehrgate_conformance::reference::openehr::{spawn, OpenEhrConfig};
 use mllp_support::*;
 
-/// An openEHR backend storing vital signs only: the shipped lab report
+/// An openEHR backend storing vital signs, allergies and diagnoses: the shipped lab report
 /// mapping (DiagnosticReport) currently builds compositions the reference
 /// backend's template check refuses (a code outside the template's list),
 /// so DiagnosticReports are left out of this backend's templates.
 fn openehr_backend(name: &str, base_url: &str) -> String {
     format!(
         "[[backend]]\nname = \"{name}\"\nkind = \"openehr\"\nurl = \"{base_url}\"\nrequest_timeout_ms = 5000\n\
-         [backend.openehr]\ntemplates = {{ Observation = [\"EHRN Vital signs.v2\"] }}\n"
+         [backend.openehr]\ntemplates = {{ Observation = [\"EHRN Vital signs.v2\"], \
+         AllergyIntolerance = [\"Adverse Reaction List.v1\"], Condition = [\"IDCR - Problem List.v1\"] }}\n"
     )
 }
 
@@ -38,6 +39,31 @@ fn vitals_oru() -> Vec<u8> {
         line("OBX|")
     )
     .into_bytes()
+}
+
+/// An ADT^A01 made of ADT-A01-01's EVN, PID, PV1, AL1, DG1 and OBX.
+fn adt_from_corpus_segments() -> Vec<u8> {
+    let adt = String::from_utf8(corpus("ADT-A01-01.hl7")).unwrap();
+    let msh = adt
+        .lines()
+        .find(|l| l.trim_start_matches('\u{feff}').starts_with("MSH|"))
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches('\r');
+    // Same sender and facilities, a control id of its own (MSH-10).
+    let mut fields: Vec<&str> = msh.split('|').collect();
+    fields[9] = "ADTCLIN1";
+    let mut out = fields.join("|");
+    out.push('\r');
+    for name in ["EVN|", "PID|", "PV1|", "AL1|", "DG1|", "OBX|"] {
+        let line = adt
+            .lines()
+            .find(|l| l.trim_start_matches('\u{feff}').starts_with(name))
+            .unwrap();
+        out.push_str(line.trim_end_matches('\r'));
+        out.push('\r');
+    }
+    out.into_bytes()
 }
 
 fn control_id(raw: &[u8]) -> String {
@@ -61,38 +87,67 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
     )))
     .await;
     let mut c = Client::connect(gw.mllp_addrs()[0]).await;
-    // ADT: the patient's EHR and the compositions its segments map to.
+    // Corpus ADT-A01-01 also carries a procedure (PR1), which this backend
+    // has no template for: refused whole with AR naming the type, so the
+    // sender keeps it; no EHR is created and nothing is stored.
     let raw = corpus("ADT-A01-01.hl7");
     let ack = c.call(&raw).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
-        ("AA", "MSG00001"),
+        ("AR", "MSG00001"),
+        "{ack:?}"
+    );
+    assert!(
+        ack.err_text.contains("has no template for Procedure"),
+        "{ack:?}"
+    );
+    assert_eq!(cdr.stats.ehrs_created(), 0);
+    assert_eq!(cdr.stats.compositions_stored(), 0);
+
+    // The same patient's ADT without the procedure: the EHR and a
+    // composition per clinical segment (allergy, diagnosis, vital sign),
+    // all stored before the AA.
+    let raw = adt_from_corpus_segments();
+    let ack = c.call(&raw).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AA", "ADTCLIN1"),
         "{ack:?}"
     );
     assert_eq!(cdr.stats.ehrs_created(), 1);
     let after_adt = cdr.stats.compositions_stored();
-    assert!(
-        after_adt >= 1,
-        "ADT-A01-01's vital-sign OBX stored as a composition"
+    assert_eq!(
+        after_adt, 3,
+        "AL1, DG1 and the vital-sign OBX each stored as a composition"
     );
 
-    // ORU with a vital sign: stored before the AA.
+    // ORU with a vital sign: its OBR also becomes a DiagnosticReport, and
+    // this backend has no DiagnosticReport template (see `openehr_backend`),
+    // so the whole message is refused with AR naming the type; nothing of
+    // it is stored (before, the report was dropped and the rest AA'd).
     let ack = c.call(&vitals_oru()).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
-        ("AA", "VITALS1"),
+        ("AR", "VITALS1"),
         "{ack:?}"
     );
-    assert_eq!(cdr.stats.compositions_stored(), after_adt + 1);
+    assert!(
+        ack.err_text
+            .contains("has no template for DiagnosticReport"),
+        "{ack:?}"
+    );
+    assert_eq!(cdr.stats.compositions_stored(), after_adt);
     assert_eq!(cdr.stats.ehrs_created(), 1, "same patient, same EHR");
 
-    // Corpus lab ORU and VXU: their observations fit no shipped template,
-    // so they cannot be translated: AE (CE in enhanced mode) with the
-    // reason, and nothing is left stored.
+    // Corpus lab ORU and VXU carry clinical resources this backend has no
+    // template for (the order, the specimen, the immunization): acknowledging
+    // them would drop that content silently, so they are refused with AR
+    // (CR in enhanced mode) and the reason, the sender keeps them, and
+    // nothing is left stored.
     for (file, code) in [
-        ("ORU-R01-01.hl7", "CE"),
-        ("VXU-V04-01.hl7", "AE"),
-        ("VXU.hl7", "CE"),
+        ("ORU-R01-01.hl7", "CR"),
+        ("VXU-V04-01.hl7", "AR"),
+        ("VXU.hl7", "CR"),
     ] {
         let raw = corpus(file);
         let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
@@ -104,7 +159,8 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         );
         assert_eq!(ack.err_code, "207", "{file}");
         assert!(
-            ack.err_text.contains("openEHR backend `cdr`"),
+            ack.err_text
+                .contains("openEHR backend `cdr` has no template for"),
             "{file}: {ack:?}"
         );
         assert_eq!(

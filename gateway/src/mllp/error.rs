@@ -89,6 +89,14 @@ pub enum FeedError {
     /// The route names a backend the running gateway does not know.
     #[error("backend `{0}` is not configured")]
     NoBackend(String),
+    /// A clinical resource the openEHR backend has no template for: the
+    /// message is refused whole (the sender keeps it) rather than stored
+    /// without that part.
+    #[error("openEHR backend `{backend}` has no template for {resource_type}; not stored, resend once it does")]
+    NoTemplate {
+        backend: String,
+        resource_type: String,
+    },
 }
 
 impl Classified for FeedError {
@@ -106,9 +114,10 @@ impl Classified for FeedError {
             | FeedError::Refused { .. }
             | FeedError::BadAnswer { .. }
             | FeedError::InFlight => Fault::Upstream,
-            FeedError::UnknownFacility | FeedError::NoRoute | FeedError::NoBackend(_) => {
-                Fault::Internal
-            }
+            FeedError::UnknownFacility
+            | FeedError::NoRoute
+            | FeedError::NoBackend(_)
+            | FeedError::NoTemplate { .. } => Fault::Internal,
         }
     }
 
@@ -129,6 +138,7 @@ impl Classified for FeedError {
             FeedError::Framing(_) => "mllp.framing",
             FeedError::NoBackend(_) => "mllp.no-backend",
             FeedError::InFlight => "mllp.in-flight",
+            FeedError::NoTemplate { .. } => "mllp.openehr-no-template",
         }
     }
 }

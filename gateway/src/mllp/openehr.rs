@@ -7,23 +7,57 @@
 //!
 //! The v2 -> FHIR Bundle uses conditional `PUT`s for a FHIR server; here
 //! each kept entry becomes a `POST` of its type, since the compositions
-//! are new. Entries of types the backend has no template for (Encounter,
-//! Organization, Practitioner ...) are left out and counted in the log:
-//! openEHR keeps demographics and directories outside the CDR. A message
-//! with nothing but its patient still makes sure the patient's EHR exists.
+//! are new. Context entries (Encounter, Organization, Practitioner, the
+//! MessageHeader ...) are left out and counted in the log: openEHR keeps
+//! demographics and directories outside the CDR. A *clinical* entry the
+//! backend has no template for (an Immunization, say) refuses the whole
+//! message instead: acknowledging it would lose clinical data silently, so
+//! the sender keeps it (AR) until the backend's templates cover it. A
+//! message with nothing but its patient still makes sure the patient's EHR
+//! exists.
 
 use serde_json::{json, Value};
 
 use super::error::FeedError;
 use crate::facade::Facade;
 
+/// Resource types that carry context kept outside an openEHR CDR, never
+/// clinical content of their own.
+const CONTEXT_TYPES: &[&str] = &[
+    "MessageHeader",
+    "Provenance",
+    "Encounter",
+    "EpisodeOfCare",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+    "RelatedPerson",
+    "Coverage",
+    "Account",
+    "Device",
+];
+
 /// The Bundle for the facade: Patient entries and the served types, as
-/// `POST`s. Returns it with the number of entries left out.
-pub fn for_facade(bundle: &Value, facade: &Facade) -> (Value, usize) {
+/// `POST`s, with the number of context entries left out; or the first
+/// clinical resource type the backend cannot store.
+pub fn for_facade(bundle: &Value, facade: &Facade) -> Result<(Value, usize), String> {
     let entries = bundle
         .get("entry")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
+    let rt_of = |e: &Value| {
+        e.pointer("/resource/resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    // A ServiceRequest beside results is the order those results answer
+    // (the OBR of an ORU), held by the ordering system; on its own (ORM,
+    // OML) it is the message's clinical content and must be storable.
+    let has_results = entries
+        .iter()
+        .any(|e| matches!(rt_of(e).as_str(), "Observation" | "DiagnosticReport"));
     let mut kept = Vec::with_capacity(entries.len());
     let mut skipped = 0;
     for e in entries {
@@ -39,14 +73,16 @@ pub fn for_facade(bundle: &Value, facade: &Facade) -> (Value, usize) {
                 obj.insert("request".into(), json!({"method": "POST", "url": rt}));
             }
             kept.push(e);
-        } else {
+        } else if CONTEXT_TYPES.contains(&rt) || (has_results && rt == "ServiceRequest") {
             skipped += 1;
+        } else {
+            return Err(if rt.is_empty() { "(untyped)" } else { rt }.to_string());
         }
     }
-    (
+    Ok((
         json!({"resourceType": "Bundle", "type": "transaction", "entry": kept}),
         skipped,
-    )
+    ))
 }
 
 /// Runs the transaction; the facade's error keeps its fault (a client
@@ -57,7 +93,11 @@ pub async fn deliver(
     tenant: &str,
     bundle: &Value,
 ) -> Result<(), FeedError> {
-    let (bundle, skipped) = for_facade(bundle, facade);
+    let (bundle, skipped) =
+        for_facade(bundle, facade).map_err(|resource_type| FeedError::NoTemplate {
+            backend: backend.to_string(),
+            resource_type,
+        })?;
     tracing::debug!(target: "ehrgate::mllp", backend, skipped_entries = skipped, "openEHR delivery");
     facade
         .transaction(tenant, &bundle)
