@@ -457,11 +457,25 @@ async fn template_cache_and_mllp_hooks_show_in_metrics() {
             ..Default::default()
         }),
     );
-    let listener: std::sync::Arc<str> = std::sync::Arc::from("adt-in");
+    let tenant: std::sync::Arc<str> = std::sync::Arc::from("acme");
     for _ in 0..4 {
-        metrics.record_mllp(&listener, "aa", Duration::from_millis(2));
+        metrics.record_mllp("ADT^A01", &tenant, "stable", "AA", Duration::from_millis(2));
     }
-    metrics.record_mllp(&listener, "ae", Duration::from_millis(40));
+    metrics.record_mllp(
+        "ADT^A01",
+        &tenant,
+        "canary",
+        "AE",
+        Duration::from_millis(40),
+    );
+    // A message type a sender made up never becomes a label of its own.
+    metrics.record_mllp(
+        "X<\"y\">^Z",
+        &tenant,
+        "stable",
+        "AA",
+        Duration::from_millis(1),
+    );
     let samples = scrape(ad).await;
     assert_eq!(
         value(
@@ -483,15 +497,28 @@ async fn template_cache_and_mllp_hooks_show_in_metrics() {
         value(
             &samples,
             "ehrgate_mllp_messages_total",
-            &[("listener", "adt-in"), ("outcome", "aa")]
+            &[
+                ("message_type", "ADT^A01"),
+                ("tenant", "acme"),
+                ("arm", "stable"),
+                ("ack", "AA")
+            ]
         ),
         4.0
     );
     assert_eq!(
         value(
             &samples,
+            "ehrgate_mllp_messages_total",
+            &[("message_type", "_other"), ("tenant", "acme")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &samples,
             "ehrgate_mllp_duration_seconds_count",
-            &[("listener", "adt-in")]
+            &[("message_type", "ADT^A01")]
         ),
         5.0
     );

@@ -35,6 +35,8 @@ pub struct Feed {
     /// Counters.
     pub stats: Arc<FeedStats>,
     ids: AckIds,
+    /// The gateway's state: its telemetry receives each message's series.
+    shared: Arc<Shared>,
 }
 
 /// What happened to one message, for the access log.
@@ -67,9 +69,10 @@ impl Feed {
             facilities: FacilityTable::new(&config.mllp_facilities),
             routes: FeedRoutes::new(&config.mllp_routes),
             replay: ReplayWindow::new(Duration::from_millis(m.replay_window_ms), m.replay_capacity),
-            destinations: Destinations::new(config, shared, &stats),
+            destinations: Destinations::new(config, shared.clone(), &stats),
             stats,
             ids: AckIds::new(),
+            shared,
         }
     }
 
@@ -195,6 +198,14 @@ impl Feed {
             "{}^{}",
             msg.message_code().as_deref().unwrap_or("-"),
             msg.trigger_event().as_deref().unwrap_or("-")
+        );
+        let tenant = trace.tenant.clone().unwrap_or_else(|| Arc::from("-"));
+        self.shared.telemetry.metrics.record_mllp(
+            &message_type,
+            &tenant,
+            trace.arm.map_or("-", Arm::as_str),
+            codes.first().map_or("-", AckCode::as_str),
+            start.elapsed(),
         );
         self.stats.record(
             FeedKey {

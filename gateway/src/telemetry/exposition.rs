@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::metrics::{Histogram, Metrics, LATENCY_BUCKETS};
+use super::metrics::{Histogram, Metrics, MllpKey, LATENCY_BUCKETS};
 use crate::proxy::state::Snapshot;
 
 /// The content type of the exposition.
@@ -132,14 +132,22 @@ fn mllp(out: &mut String, metrics: &Metrics) {
         out,
         "ehrgate_mllp_messages_total",
         "counter",
-        "HL7 v2 messages handled on MLLP listeners, by listener and outcome.",
+        "HL7 v2 messages handled on MLLP listeners, by message type, tenant, arm and ack code.",
     );
-    for ((listener, outcome), s) in &rows {
+    let labels = |(message_type, tenant, arm, ack): &MllpKey| {
+        format!(
+            "message_type=\"{}\",tenant=\"{}\",arm=\"{}\",ack=\"{}\"",
+            escape(message_type),
+            escape(tenant),
+            escape(arm),
+            escape(ack)
+        )
+    };
+    for (key, s) in &rows {
         let _ = writeln!(
             out,
-            "ehrgate_mllp_messages_total{{listener=\"{}\",outcome=\"{}\"}} {}",
-            escape(listener),
-            escape(outcome),
+            "ehrgate_mllp_messages_total{{{}}} {}",
+            labels(key),
             s.messages.load(Ordering::Relaxed)
         );
     }
@@ -149,13 +157,13 @@ fn mllp(out: &mut String, metrics: &Metrics) {
         "histogram",
         "MLLP message handling latency.",
     );
-    for ((listener, outcome), s) in &rows {
-        let l = format!(
-            "listener=\"{}\",outcome=\"{}\"",
-            escape(listener),
-            escape(outcome)
+    for (key, s) in &rows {
+        histogram(
+            out,
+            "ehrgate_mllp_duration_seconds",
+            &labels(key),
+            &s.latency,
         );
-        histogram(out, "ehrgate_mllp_duration_seconds", &l, &s.latency);
     }
 }
 

@@ -81,7 +81,7 @@ pub struct Series {
     pub latency: Histogram,
 }
 
-/// Counters of one MLLP listener and outcome.
+/// Counters of one MLLP feed series.
 #[derive(Debug, Default)]
 pub struct MllpSeries {
     /// Messages handled.
@@ -90,8 +90,9 @@ pub struct MllpSeries {
     pub latency: Histogram,
 }
 
-/// An MLLP series: listener name and outcome.
-pub type MllpKey = (Arc<str>, &'static str);
+/// An MLLP series: message type (`ADT^A01`), tenant (a configured name or
+/// `-`), arm and acknowledgement code.
+pub type MllpKey = (Arc<str>, Arc<str>, &'static str, &'static str);
 
 /// Reads template cache counters at scrape time.
 pub type CacheStatsFn = Box<dyn Fn() -> CacheStats + Send + Sync>;
@@ -158,10 +159,24 @@ impl Metrics {
         series.latency.observe(elapsed);
     }
 
-    /// Records one MLLP message. `listener` must be a configured name and
-    /// `outcome` a fixed word (`aa`, `ae`, `ar`, `error`...).
-    pub fn record_mllp(&self, listener: &Arc<str>, outcome: &'static str, elapsed: Duration) {
-        let key = (listener.clone(), outcome);
+    /// Records one MLLP message. `tenant` must be a configured name (or
+    /// `-`), `arm` and `ack` fixed words; `message_type` comes from the
+    /// message, so anything but `CODE^TRIGGER` of 1-3 capitals or digits
+    /// each is counted as `_other` (bounded labels, nothing a sender chose).
+    pub fn record_mllp(
+        &self,
+        message_type: &str,
+        tenant: &Arc<str>,
+        arm: &'static str,
+        ack: &'static str,
+        elapsed: Duration,
+    ) {
+        let message_type: Arc<str> = if is_message_type(message_type) {
+            Arc::from(message_type)
+        } else {
+            Arc::from(OTHER)
+        };
+        let key = (message_type, tenant.clone(), arm, ack);
         let found = self
             .mllp
             .read()
@@ -176,7 +191,7 @@ impl Metrics {
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let key = if map.len() >= MAX_SERIES && !map.contains_key(&key) {
-                    (Arc::from(OTHER), OTHER)
+                    (Arc::from(OTHER), Arc::from(OTHER), OTHER, OTHER)
                 } else {
                     key
                 };
@@ -226,4 +241,14 @@ impl Metrics {
 
 fn label(v: Option<&Arc<str>>, none: &str) -> Arc<str> {
     v.cloned().unwrap_or_else(|| Arc::from(none))
+}
+
+/// `CODE^TRIGGER`, each part 1-3 ASCII capitals or digits (`ADT^A01`).
+fn is_message_type(v: &str) -> bool {
+    let part = |p: &str| {
+        (1..=3).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    v.split_once('^').is_some_and(|(c, t)| part(c) && part(t))
 }
