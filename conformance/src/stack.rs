@@ -61,6 +61,10 @@ pub struct Stack {
     pub gateway: Gateway,
     /// The gateway's address.
     pub addr: SocketAddr,
+    /// The admin API's address (release control: weights, pins, rollback).
+    pub admin_addr: Option<SocketAddr>,
+    /// The admin API's bearer token (role `write`), new for every run.
+    pub admin_token: String,
     /// The gateway's config file (edit it to flip the canary weight).
     pub config_path: PathBuf,
     _dir: DirGuard,
@@ -101,10 +105,16 @@ impl Stack {
             openehr.addr.port()
         ));
         std::fs::create_dir_all(&dir)?;
+        // A fresh admin secret per run, in a file only this user can read
+        // (the config names the file, never the secret).
+        let admin_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+        let token_path = dir.join("admin.token");
+        std::fs::write(&token_path, &admin_token)?;
+        restrict_to_owner(&token_path)?;
         let config_path = dir.join("gateway.toml");
         std::fs::write(
             &config_path,
-            config(&opts, &openehr.base_url, &fhir.base_url),
+            config(&opts, &openehr.base_url, &fhir.base_url) + &admin_section(&token_path),
         )?;
         let loaded = load(&config_path).map_err(|e| StackError::Gateway(e.to_string()))?;
         let gateway = Gateway::start(loaded)
@@ -116,11 +126,14 @@ impl Stack {
             .first()
             .copied()
             .ok_or_else(|| StackError::Gateway("no listener".into()))?;
+        let admin_addr = gateway.admin_addr();
         Ok(Stack {
             openehr,
             fhir,
             gateway,
             addr,
+            admin_addr,
+            admin_token,
             config_path,
             _dir: DirGuard(dir),
         })
@@ -145,6 +158,35 @@ impl Stack {
             .map(|_| ())
             .map_err(|e| StackError::Gateway(e.to_string()))
     }
+}
+
+/// The `[admin]` section: release control on a port of its own, one write
+/// token read from `token_path`, state and history beside the config.
+fn admin_section(token_path: &std::path::Path) -> String {
+    format!(
+        r#"
+[admin]
+bind = "127.0.0.1:0"
+state_file = "state.json"
+
+[[admin.token]]
+name = "demo-release-manager"
+role = "write"
+secret_file = "{}"
+"#,
+        token_path.display().to_string().replace('\\', "\\\\")
+    )
+}
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The gateway config of the stack.

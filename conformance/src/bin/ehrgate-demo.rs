@@ -61,6 +61,10 @@ async fn main() -> anyhow::Result<()> {
     let gw = format!("http://{}", stack.addr);
     let h = format!("-H 'x-tenant-id: {TENANT}'");
     let config = stack.config_path.display();
+    let admin = stack
+        .admin_addr
+        .map_or_else(|| "(admin API off)".to_string(), |a| format!("http://{a}"));
+    let token = &stack.admin_token;
     println!(
         r#"
 ehrgate demo is running.
@@ -85,13 +89,20 @@ Responses carry x-ehrgate-arm: stable | canary.
    What the facade serves:
    curl -s {gw}/fhir/metadata {h}
 
-4. Flip the canary weight of /fhir/Observation to 50 % (or 100, or back to 0).
-   The admin API (release branch) is not merged in this build, so the weight
-   is changed in the config file, which the gateway reloads within a second:
-   sed -i 's/^weight = .*/weight = 50/' {config}
+4. Flip the canary weight of /fhir/Observation to 50 % (or 100, or back to 0)
+   through the admin API (in force for the next request, recorded in the history):
+   export EHRGATE_ADMIN_URL={admin} EHRGATE_ADMIN_TOKEN={token}
+   cargo run --release -q -p ehrgate -- weights set observations 50 --reason "demo: half the reads to the new server"
+   cargo run --release -q -p ehrgate -- weights get
+   or with curl:
+   curl -s -X PUT {admin}/v1/routes/observations/weight -H "authorization: Bearer {token}" -H 'content-type: application/json' -d '{{"percent": 50, "reason": "demo"}}'
 
 5. Watch reads move between the arms (each request is its own sticky key):
    for i in $(seq 10); do curl -s -o /dev/null -D - '{gw}/fhir/Observation?patient=Patient/{PATIENT}' {h} | grep -i x-ehrgate-arm; done
+
+6. Roll back to stable in one call, and see who changed what:
+   cargo run --release -q -p ehrgate -- rollback observations --reason "demo: back to the legacy CDR"
+   cargo run --release -q -p ehrgate -- history
 
 Ctrl-C stops everything.
 "#,
