@@ -88,10 +88,10 @@ impl Destinations {
                 super::openehr::deliver(&facade, backend, tenant, &bundle).await
             }
             Some(BackendKind::Fhir) => {
-                let bundle = self.translator.translate(msg)?.output;
-                let body = serde_json::to_vec(&bundle).map_err(|_| {
-                    FeedError::NoBackend(format!("{backend} (bundle not serialisable)"))
-                })?;
+                // The fast path: the Bundle's bytes straight from the
+                // mapper's own tree (byte-identical to serialising the
+                // `Value`, checked over the corpus), no `Value` in between.
+                let body = self.translator.translate_to_vec(msg)?.output;
                 self.post_fhir(backend, tenant, Bytes::from(body)).await
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
