@@ -14,6 +14,7 @@
 //! - [`fhir`]: the FHIR backend (CRUD, versions, search, transactions).
 
 pub mod clock;
+pub mod exchange;
 pub mod fhir;
 pub mod http;
 pub mod openehr;

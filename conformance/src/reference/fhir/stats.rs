@@ -1,7 +1,7 @@
 //! What the FHIR backend saw and kept: counts, refusals by code, the
 //! stored resources, and a schema re-check of everything stored.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -9,10 +9,7 @@ use serde_json::Value;
 
 use super::db::Db;
 use super::SchemaRef;
-use crate::reference::openehr::stats::lock;
-use crate::reference::openehr::Exchange;
-
-const LOG_LIMIT: usize = 10_000;
+use crate::reference::exchange::{lock, Exchange, ExchangeLog};
 
 /// One stored resource version.
 #[derive(Debug, Clone)]
@@ -39,8 +36,7 @@ pub struct FhirStats {
     deleted: AtomicU64,
     transactions: AtomicU64,
     searches: AtomicU64,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    log: Mutex<VecDeque<Exchange>>,
+    log: ExchangeLog,
 }
 
 // === impl FhirStats ===
@@ -83,20 +79,17 @@ impl FhirStats {
 
     /// Refusals by code.
     pub fn rejected(&self) -> BTreeMap<String, u64> {
-        lock(&self.rejected)
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), *v))
-            .collect()
+        self.log.rejected()
     }
 
     /// All refusals.
     pub fn rejected_total(&self) -> u64 {
-        lock(&self.rejected).values().sum()
+        self.log.rejected_total()
     }
 
     /// The last exchanges, oldest first.
     pub fn exchanges(&self) -> Vec<Exchange> {
-        lock(&self.log).iter().cloned().collect()
+        self.log.exchanges()
     }
 
     /// The current version of every resource not deleted.
@@ -179,14 +172,7 @@ impl FhirStats {
     }
 
     pub(crate) fn record(&self, exchange: Exchange) {
-        if let Some(code) = exchange.code {
-            *lock(&self.rejected).entry(code).or_default() += 1;
-        }
-        let mut log = lock(&self.log);
-        if log.len() >= LOG_LIMIT {
-            log.pop_front();
-        }
-        log.push_back(exchange);
+        self.log.record(exchange);
     }
 
     pub(crate) fn base(&self) -> &str {

@@ -3,17 +3,17 @@
 //! the template check over everything stored ("the backend received
 //! nothing half-written", "every stored composition passed the check").
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
 use super::db::{Db, Received};
 use super::validate;
-
-/// How many exchanges the log keeps (the oldest are dropped first).
-const LOG_LIMIT: usize = 10_000;
+pub(crate) use crate::reference::exchange::lock;
+pub use crate::reference::exchange::Exchange;
+use crate::reference::exchange::ExchangeLog;
 
 /// One stored version of a composition.
 #[derive(Debug, Clone)]
@@ -32,19 +32,6 @@ pub struct StoredComposition {
     pub composition: Value,
 }
 
-/// One request and its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exchange {
-    /// The method.
-    pub method: String,
-    /// The path below the base, decoded.
-    pub path: String,
-    /// The status answered.
-    pub status: u16,
-    /// The refusal code, for refusals.
-    pub code: Option<&'static str>,
-}
-
 /// Counters and the data, shared by the server and the test.
 #[derive(Debug, Default)]
 pub struct OpenEhrStats {
@@ -56,14 +43,7 @@ pub struct OpenEhrStats {
     compositions_deleted: AtomicU64,
     templates_stored: AtomicU64,
     queries: AtomicU64,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    log: Mutex<VecDeque<Exchange>>,
-}
-
-/// Locks a mutex, recovering from poisoning (a panicking test thread must
-/// not take the backend down with it).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    log: ExchangeLog,
 }
 
 // === impl OpenEhrStats ===
@@ -101,20 +81,17 @@ impl OpenEhrStats {
 
     /// Refusals by reason code.
     pub fn rejected(&self) -> BTreeMap<String, u64> {
-        lock(&self.rejected)
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), *v))
-            .collect()
+        self.log.rejected()
     }
 
     /// All refusals.
     pub fn rejected_total(&self) -> u64 {
-        lock(&self.rejected).values().sum()
+        self.log.rejected_total()
     }
 
     /// The last exchanges, oldest first.
     pub fn exchanges(&self) -> Vec<Exchange> {
-        lock(&self.log).iter().cloned().collect()
+        self.log.exchanges()
     }
 
     /// The latest version of every composition not deleted.
@@ -201,14 +178,7 @@ impl OpenEhrStats {
     }
 
     pub(crate) fn record(&self, exchange: Exchange) {
-        if let Some(code) = exchange.code {
-            *lock(&self.rejected).entry(code).or_default() += 1;
-        }
-        let mut log = lock(&self.log);
-        if log.len() >= LOG_LIMIT {
-            log.pop_front();
-        }
-        log.push_back(exchange);
+        self.log.record(exchange);
     }
 
     /// The base URL clients use (set once the server is bound).
