@@ -6,16 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/route.rs"]
+mod route;
+
 use std::path::Path;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ehrgate::config::load_str;
-use ehrgate::routing::decision::{decide, StickySource};
-use ehrgate::routing::flags::FlagContext;
-use ehrgate::routing::route_match::MatchInput;
-use ehrgate::routing::tenant::TenantInput;
 use ehrgate::routing::{Overrides, RoutingTable};
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 
 const CONFIG: &str = r#"
 [[listener]]
@@ -51,36 +50,6 @@ weight = 10
 sticky = "patient"
 "#;
 
-fn route_once(table: &RoutingTable, headers: &HeaderMap, path: &str) -> u16 {
-    let resolved = table
-        .tenants()
-        .resolve(&TenantInput {
-            headers,
-            host: None,
-            path,
-            jwt_tenant: None,
-        })
-        .unwrap();
-    let input = MatchInput {
-        method: &Method::GET,
-        path,
-        headers,
-        tenant: resolved.tenant.idx,
-        flags: FlagContext {
-            tenant: &resolved.tenant.id,
-            user: None,
-            roles: &[],
-            headers,
-        },
-    };
-    let sticky = StickySource {
-        request_id: "0123456789abcdef0123",
-        user: None,
-        query: None,
-    };
-    decide(table, &input, &sticky).unwrap().backend
-}
-
 fn bench(c: &mut Criterion) {
     let loaded = load_str(CONFIG, Path::new("bench.toml")).unwrap();
     let table = RoutingTable::build(&loaded, &Overrides::default(), 1).unwrap();
@@ -91,10 +60,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("route");
     g.throughput(Throughput::Elements(1));
     g.bench_function("tenant+route, no split (peer)", |b| {
-        b.iter(|| route_once(&table, &headers, black_box("/plain/Patient/p12345")));
+        b.iter(|| route::route_once(&table, &headers, black_box("/plain/Patient/p12345")));
     });
     g.bench_function("tenant+route+10% sticky split", |b| {
-        b.iter(|| route_once(&table, &headers, black_box("/fhir/Patient/p12345")));
+        b.iter(|| route::route_once(&table, &headers, black_box("/fhir/Patient/p12345")));
     });
     g.finish();
 }

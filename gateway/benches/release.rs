@@ -9,6 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/route.rs"]
+mod route;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -19,10 +22,6 @@ use ehrgate::config::load_str;
 use ehrgate::proxy::access_log::AccessLog;
 use ehrgate::proxy::Shared;
 use ehrgate::routing::bucket::WeightBp;
-use ehrgate::routing::decision::{decide, StickySource};
-use ehrgate::routing::flags::FlagContext;
-use ehrgate::routing::route_match::MatchInput;
-use ehrgate::routing::tenant::TenantInput;
 use ehrgate::routing::{Overrides, RoutingTable};
 use ehrgate::telemetry::{access, Telemetry};
 use http::{HeaderMap, Method};
@@ -41,36 +40,6 @@ fn config(routes: usize, tenants: usize) -> String {
         );
     }
     s
-}
-
-fn route_once(table: &RoutingTable, headers: &HeaderMap, path: &str) -> u16 {
-    let resolved = table
-        .tenants()
-        .resolve(&TenantInput {
-            headers,
-            host: None,
-            path,
-            jwt_tenant: None,
-        })
-        .unwrap();
-    let input = MatchInput {
-        method: &Method::GET,
-        path,
-        headers,
-        tenant: resolved.tenant.idx,
-        flags: FlagContext {
-            tenant: &resolved.tenant.id,
-            user: None,
-            roles: &[],
-            headers,
-        },
-    };
-    let sticky = StickySource {
-        request_id: "0123456789abcdef0123",
-        user: None,
-        query: None,
-    };
-    decide(table, &input, &sticky).unwrap().backend
 }
 
 fn bench(c: &mut Criterion) {
@@ -106,7 +75,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("per-request");
     g.throughput(Throughput::Elements(1));
     g.bench_function("tenant+route+10% split (peer)", |b| {
-        b.iter(|| route_once(&table, &headers, black_box("/r19/Patient/p12345")));
+        b.iter(|| route::route_once(&table, &headers, black_box("/r19/Patient/p12345")));
     });
     g.bench_function("metrics record_request", |b| {
         b.iter(|| {
