@@ -187,23 +187,23 @@ async fn proxy(
         )
     });
 
-    let handler = match Handler::for_backend(upstream.kind) {
-        Handler::Facade => match crate::facade::http::classify(&parts.method, path) {
-            crate::facade::http::Kind::Native => Handler::PassThrough,
-            _ => Handler::Facade,
-        },
-        h => h,
+    // On a facade route the request kind is told once: native openEHR REST
+    // passes through, the rest goes to the facade with its kind.
+    let facade_kind = match Handler::for_backend(upstream.kind) {
+        Handler::Facade => Some(crate::facade::http::classify(&parts.method, path))
+            .filter(|k| *k != crate::facade::http::Kind::Native),
+        Handler::PassThrough => None,
     };
-    let result = match handler {
-        Handler::Facade => {
+    let result = match facade_kind {
+        Some(kind) => {
             let facade = snap
                 .facades
                 .get(usize::from(decision.backend))
                 .and_then(Option::as_ref)
                 .ok_or(ProxyError::Unavailable)?;
-            Ok(serve_facade(facade, snap, parts, body, path, route, &tenant.id).await)
+            Ok(serve_facade(facade, snap, parts, body, path, kind, route, &tenant.id).await)
         }
-        Handler::PassThrough => {
+        None => {
             let fwd_path = if route.strip_prefix {
                 path.get(route.prefix.len()..)
                     .filter(|p| !p.is_empty())
@@ -233,19 +233,19 @@ async fn proxy(
 /// template upload (forwarded, then invalidating the cache) or FHIR (the
 /// path under the route's prefix, whatever `strip_prefix` says: FHIR paths
 /// are relative to the FHIR base the route stands for).
+#[allow(clippy::too_many_arguments)]
 async fn serve_facade(
     facade: &crate::facade::Facade,
     snap: &Snapshot,
     parts: &Parts,
     body: Incoming,
     path: &str,
+    kind: crate::facade::http::Kind,
     route: &crate::routing::route_match::CompiledRoute,
     tenant: &str,
 ) -> Response<ProxyBody> {
     let max = snap.settings.max_request_body;
-    if crate::facade::http::classify(&parts.method, path)
-        == crate::facade::http::Kind::TemplateUpload
-    {
+    if kind == crate::facade::http::Kind::TemplateUpload {
         return facade.upload_template(parts, body, max).await;
     }
     let prefix = route.prefix.trim_end_matches('/');
@@ -254,19 +254,10 @@ async fn serve_facade(
     let public_base = full
         .get(..full.len().saturating_sub(fhir_path.len()))
         .unwrap_or("");
-    let host = host_of(parts).map_or(String::new(), |h| {
-        let port = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit_once(':').map(|(_, p)| p.to_owned()))
-            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
-        match port {
-            Some(p) => format!("http://{h}:{p}"),
-            None => format!("http://{h}"),
-        }
-    });
-    let base_url = format!("{host}{public_base}");
+    let base_url = match authority_of(parts) {
+        Some(authority) => format!("http://{authority}{public_base}"),
+        None => public_base.to_owned(),
+    };
     let target = crate::facade::http::Target {
         tenant,
         path: fhir_path,
@@ -310,14 +301,21 @@ fn verify_bearer(
         .map_err(ProxyError::Jwt)
 }
 
-fn host_of(parts: &Parts) -> Option<&str> {
+/// `host[:port]` as the client addressed us (h2 `:authority` or `Host`),
+/// without any userinfo.
+fn authority_of(parts: &Parts) -> Option<&str> {
     let raw = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
         parts
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
     })?;
-    let raw = raw.rsplit_once('@').map_or(raw, |(_, h)| h);
+    Some(raw.rsplit_once('@').map_or(raw, |(_, h)| h))
+}
+
+/// The host name alone (no port).
+fn host_of(parts: &Parts) -> Option<&str> {
+    let raw = authority_of(parts)?;
     Some(match raw.rfind(':') {
         Some(i) if !raw.ends_with(']') => &raw[..i],
         _ => raw,
