@@ -46,25 +46,21 @@ pub fn for_facade(bundle: &Value, facade: &Facade) -> Result<(Value, usize), Str
         .get("entry")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let rt_of = |e: &Value| {
+    fn rt_of(e: &Value) -> &str {
         e.pointer("/resource/resourceType")
             .and_then(Value::as_str)
             .unwrap_or("")
-            .to_string()
-    };
+    }
     // A ServiceRequest beside results is the order those results answer
     // (the OBR of an ORU), held by the ordering system; on its own (ORM,
     // OML) it is the message's clinical content and must be storable.
     let has_results = entries
         .iter()
-        .any(|e| matches!(rt_of(e).as_str(), "Observation" | "DiagnosticReport"));
+        .any(|e| matches!(rt_of(e), "Observation" | "DiagnosticReport"));
     let mut kept = Vec::with_capacity(entries.len());
     let mut skipped = 0;
     for e in entries {
-        let rt = e
-            .pointer("/resource/resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let rt = rt_of(e);
         if rt == "Patient" {
             kept.push(e.clone());
         } else if !rt.is_empty() && !facade.settings().templates_of(rt).is_empty() {
