@@ -201,7 +201,14 @@ async fn proxy(
                 .get(usize::from(decision.backend))
                 .and_then(Option::as_ref)
                 .ok_or(ProxyError::Unavailable)?;
-            Ok(serve_facade(facade, snap, parts, body, path, kind, route, &tenant.id).await)
+            let at = FacadeAt {
+                path,
+                kind,
+                route,
+                tenant: &tenant.id,
+                tls: client.tls,
+            };
+            Ok(serve_facade(facade, snap, parts, body, at).await)
         }
         None => {
             let fwd_path = if route.strip_prefix {
@@ -229,21 +236,38 @@ async fn proxy(
     Ok(resp)
 }
 
+/// Where a facade request goes and how the client reached us.
+struct FacadeAt<'a> {
+    /// The path as the client sent it.
+    path: &'a str,
+    /// What kind of facade request it is.
+    kind: crate::facade::http::Kind,
+    /// The route that matched.
+    route: &'a crate::routing::route_match::CompiledRoute,
+    /// The resolved tenant.
+    tenant: &'a str,
+    /// Whether the client connection is TLS (for the public base URL).
+    tls: bool,
+}
+
 /// Serves a request on an openEHR backend's route through the facade: a
 /// template upload (forwarded, then invalidating the cache) or FHIR (the
 /// path under the route's prefix, whatever `strip_prefix` says: FHIR paths
 /// are relative to the FHIR base the route stands for).
-#[allow(clippy::too_many_arguments)]
 async fn serve_facade(
     facade: &crate::facade::Facade,
     snap: &Snapshot,
     parts: &Parts,
     body: Incoming,
-    path: &str,
-    kind: crate::facade::http::Kind,
-    route: &crate::routing::route_match::CompiledRoute,
-    tenant: &str,
+    at: FacadeAt<'_>,
 ) -> Response<ProxyBody> {
+    let FacadeAt {
+        path,
+        kind,
+        route,
+        tenant,
+        tls,
+    } = at;
     let max = snap.settings.max_request_body;
     if kind == crate::facade::http::Kind::TemplateUpload {
         return facade.upload_template(parts, body, max).await;
@@ -255,7 +279,12 @@ async fn serve_facade(
         .get(..full.len().saturating_sub(fhir_path.len()))
         .unwrap_or("");
     let base_url = match authority_of(parts) {
-        Some(authority) => format!("http://{authority}{public_base}"),
+        // The scheme the client used: behind TLS the links the facade
+        // writes (fullUrl, Location, paging) must be `https`.
+        Some(authority) => {
+            let scheme = if tls { "https" } else { "http" };
+            format!("{scheme}://{authority}{public_base}")
+        }
         None => public_base.to_owned(),
     };
     let target = crate::facade::http::Target {
