@@ -140,3 +140,58 @@ fn https_backend_without_ca_is_refused_with_its_line() {
     let err = ehrgate::config::load(&dir.path()).unwrap_err().to_string();
     assert!(err.contains("line 5") && err.contains("tls"), "{err}");
 }
+
+/// A CA file replaced under the same path (certificate rotation) is picked
+/// up by the next reload: the backend's pool is rebuilt even though the
+/// config text did not change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_replaced_under_the_same_path_is_used_after_reload() {
+    let server = cert("127.0.0.1");
+    let gw_client = cert("ehrgate");
+    let stranger = cert("127.0.0.1");
+    let addr = mtls_upstream(&server, &gw_client).await;
+    let dir = ConfigDir::new(&format!(
+        r#"
+[server]
+reload_poll_ms = 0
+
+[[listener]]
+bind = "127.0.0.1:0"
+
+[[backend]]
+name = "secure"
+url = "https://{addr}"
+kind = "fhir"
+tls = {{ ca = "ca.pem", cert = "client.pem", key = "client.key" }}
+outlier = {{ consecutive_failures = 0 }}
+
+[[tenant]]
+id = "acme"
+
+[[route]]
+id = "secure"
+path_prefix = "/secure"
+stable = "secure"
+"#
+    ));
+    // first the CA does not match the upstream's certificate
+    dir.write("ca.pem", &stranger.cert_pem);
+    dir.write("client.pem", &gw_client.cert_pem);
+    dir.write("client.key", &gw_client.key_pem);
+    let gw = start_gateway(&dir.path()).await;
+    let c = client();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!(a.status, 502, "{a:?}");
+
+    // an unchanged reload keeps the pool (and the refusal)
+    gw.reloader().reload_file().unwrap();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!(a.status, 502, "{a:?}");
+
+    // the right CA written to the same path is used after reload
+    dir.write("ca.pem", &server.cert_pem);
+    gw.reloader().reload_file().unwrap();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!((a.status, a.body.as_str()), (200, "tls-upstream"), "{a:?}");
+    gw.shutdown().await;
+}
