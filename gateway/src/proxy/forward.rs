@@ -511,13 +511,18 @@ pub fn outcome_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> 
     resp
 }
 
-/// The request id: propagated when it is a short visible-ASCII token,
-/// otherwise generated (random per process + counter: unique, cheap, no
-/// formatting machinery on the hot path).
+/// The request id: propagated when the client's value has the shape of a
+/// request or trace id, otherwise generated (random per process + counter:
+/// unique, cheap, no formatting machinery on the hot path).
+///
+/// Why the shape check: the id goes into the access log, where only ids we
+/// generate or opaque correlation ids may appear. A free-form value could
+/// carry a medical record number or a name; a UUID or a hex trace id cannot
+/// be mistaken for one, so only those are propagated and anything else is
+/// replaced by a generated id (upstream and in the response alike).
 fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
     if let Some(v) = parts.headers.get(&snap.settings.request_id_header) {
-        let b = v.as_bytes();
-        if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
+        if is_opaque_id(v.as_bytes()) {
             return v.clone();
         }
     }
@@ -531,11 +536,42 @@ fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("-"))
 }
 
+/// A UUID in its text form (8-4-4-4-12 hex digits) or 16 to 64 hex digits
+/// (W3C trace ids, our own generated ids).
+fn is_opaque_id(b: &[u8]) -> bool {
+    if b.len() == 36 {
+        return b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    }
+    (16..=64).contains(&b.len()) && b.iter().all(u8::is_ascii_hexdigit)
+}
+
 /// Writes the low `out.len() * 4` bits of `v` as lower-case hex.
 fn hex_into(out: &mut [u8], mut v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for slot in out.iter_mut().rev() {
         *slot = HEX[(v & 0xf) as usize];
         v >>= 4;
+    }
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::is_opaque_id;
+
+    #[test]
+    fn only_uuid_and_hex_shapes_are_propagated() {
+        assert!(is_opaque_id(b"3f2b8c1e-9a4d-4c2e-8f1a-0b6c2d7e9f10"));
+        assert!(is_opaque_id(b"4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(is_opaque_id(b"0123456789abcdef0123"));
+        assert!(!is_opaque_id(b"req-abc"));
+        assert!(!is_opaque_id(b"MRN-000123456"));
+        assert!(!is_opaque_id(b"Smith^John"));
+        assert!(!is_opaque_id(b"3f2b8c1e-9a4d-4c2e-8f1a+0b6c2d7e9f10"));
+        assert!(!is_opaque_id(b"0123456789abcde"));
+        assert!(!is_opaque_id(&[b'a'; 65]));
+        assert!(!is_opaque_id(b""));
     }
 }
