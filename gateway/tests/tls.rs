@@ -198,26 +198,7 @@ async fn h2c_prior_knowledge_on_a_plain_listener() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facade_links_use_https_behind_tls() {
     let stub = stub_openehr::Stub::start().await;
-    let cfg = format!(
-        r#"
-[server]
-reload_poll_ms = 0
-[[listener]]
-bind = "127.0.0.1:0"
-tls = {{ cert = "cert.pem", key = "key.pem" }}
-[[backend]]
-name = "cdr"
-url = "{}"
-kind = "openehr"
-[[tenant]]
-id = "acme"
-[[route]]
-id = "fhir"
-path_prefix = "/fhir"
-stable = "cdr"
-"#,
-        stub.url()
-    );
+    let cfg = config(&stub.url()).replace("kind = \"fhir\"", "kind = \"openehr\"");
     let dir = ConfigDir::new(&cfg);
     let cert = make_cert();
     dir.write("cert.pem", &cert.cert_pem);

@@ -79,12 +79,10 @@ async fn mtls_upstream(server: &Pem, client_ca: &Pem) -> std::net::SocketAddr {
     addr
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutual_tls_to_the_upstream() {
-    let server = cert("127.0.0.1");
-    let gw_client = cert("ehrgate");
-    let addr = mtls_upstream(&server, &gw_client).await;
-    let dir = ConfigDir::new(&format!(
+/// A gateway with backend `secure` (mTLS to `addr`, trusting the CA file
+/// `ca`) behind route `/secure`, plus `extra` backends and routes.
+fn config(addr: std::net::SocketAddr, ca: &str, extra: &str) -> String {
+    format!(
         r#"
 [server]
 reload_poll_ms = 0
@@ -92,12 +90,34 @@ reload_poll_ms = 0
 [[listener]]
 bind = "127.0.0.1:0"
 
+[[tenant]]
+id = "acme"
+
 [[backend]]
 name = "secure"
 url = "https://{addr}"
 kind = "fhir"
-tls = {{ ca = "server.pem", cert = "client.pem", key = "client.key" }}
+tls = {{ ca = "{ca}", cert = "client.pem", key = "client.key" }}
+outlier = {{ consecutive_failures = 0 }}
 
+[[route]]
+id = "secure"
+path_prefix = "/secure"
+stable = "secure"
+{extra}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_to_the_upstream() {
+    let server = cert("127.0.0.1");
+    let gw_client = cert("ehrgate");
+    let addr = mtls_upstream(&server, &gw_client).await;
+    let dir = ConfigDir::new(&config(
+        addr,
+        "server.pem",
+        &format!(
+            r#"
 [[backend]]
 name = "no-client-cert"
 url = "https://{addr}"
@@ -105,19 +125,12 @@ kind = "fhir"
 tls = {{ ca = "server.pem" }}
 outlier = {{ consecutive_failures = 0 }}
 
-[[tenant]]
-id = "acme"
-
-[[route]]
-id = "secure"
-path_prefix = "/secure"
-stable = "secure"
-
 [[route]]
 id = "anonymous"
 path_prefix = "/anonymous"
 stable = "no-client-cert"
 "#
+        ),
     ));
     dir.write("server.pem", &server.cert_pem);
     dir.write("client.pem", &gw_client.cert_pem);
@@ -150,30 +163,7 @@ async fn a_ca_replaced_under_the_same_path_is_used_after_reload() {
     let gw_client = cert("ehrgate");
     let stranger = cert("127.0.0.1");
     let addr = mtls_upstream(&server, &gw_client).await;
-    let dir = ConfigDir::new(&format!(
-        r#"
-[server]
-reload_poll_ms = 0
-
-[[listener]]
-bind = "127.0.0.1:0"
-
-[[backend]]
-name = "secure"
-url = "https://{addr}"
-kind = "fhir"
-tls = {{ ca = "ca.pem", cert = "client.pem", key = "client.key" }}
-outlier = {{ consecutive_failures = 0 }}
-
-[[tenant]]
-id = "acme"
-
-[[route]]
-id = "secure"
-path_prefix = "/secure"
-stable = "secure"
-"#
-    ));
+    let dir = ConfigDir::new(&config(addr, "ca.pem", ""));
     // first the CA does not match the upstream's certificate
     dir.write("ca.pem", &stranger.cert_pem);
     dir.write("client.pem", &gw_client.cert_pem);
