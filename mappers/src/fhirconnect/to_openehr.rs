@@ -278,6 +278,19 @@ impl<'s> Run<'s> {
 
     fn convert(&mut self, node: &Node<'_>, target: InstancePath, kind: Option<WithType>) {
         let info = self.index.and_then(|i| i.node(&target.aql()));
+        // A value beyond what the template allows at the node (a second
+        // dose number where one fits) stays in the input: it is reported
+        // unmapped instead of making the composition fail the check.
+        let index = target.0.last().map_or(0, |s| s.index);
+        if let Some(upper) = info.and_then(|n| n.occurrences.upper) {
+            if index >= upper as usize {
+                self.warn(
+                    &node.loc,
+                    "the template allows no more values here; not mapped",
+                );
+                return;
+            }
+        }
         let hint_types = info.map(|n| n.value_types.clone()).unwrap_or_default();
         let units = info.map(|n| n.units.clone()).unwrap_or_default();
         let ty = match kind {
