@@ -108,6 +108,19 @@ const CASES: &[(&str, &[&str])] = &[
             "fhir/examples/DiagnosticReport-ultrasound.json",
         ],
     ),
+    (
+        "immunization",
+        &[
+            "fhir/examples/Immunization-example.json",
+            "fhir/examples/Immunization-notGiven.json",
+            "fhir/examples/Immunization-protocol.json",
+            "fhir/examples/Immunization-subpotent.json",
+            "mappings/fhir-bridge/Immunization/create-immunization-for-patient-complete.json",
+            // historical (occurrenceString) and fhir-bridge not-done (no
+            // occurrence) are refused by the template check: an action's
+            // time is mandatory (mappers/tests/fhirconnect_immunization.rs)
+        ],
+    ),
 ];
 
 fn read(rel: &str) -> Value {
