@@ -140,6 +140,13 @@ const PAIRS: &[Pair] = &[
         "Encounter/paragon-patienten-aufenthalt.json",
         &[],
     ),
+    (
+        "GECCO_Personendaten",
+        "GECCO_Personendaten.opt",
+        "Patient/create-patient.json",
+        "Patient/paragon-GECCO-patient-mapping-output.json",
+        &[],
+    ),
 ];
 
 /// Mapped values that differ from the expected ones for a reason the

@@ -207,7 +207,15 @@ impl<'s> RevRun<'s> {
                 if let Some(leaf) = leaf {
                     let ty = element.ty.as_deref().or(leaf_ty).unwrap_or("string");
                     let leaf = fhir_code(&target, leaf, self.index);
-                    match dv_to_fhir(&leaf, ty) {
+                    let converted = match (leaf.rm_type.as_deref(), leaf.text("")) {
+                        (Some("DV_DURATION"), Some(iso))
+                            if matches!(ty, "Quantity" | "Age" | "Duration") =>
+                        {
+                            super::to_openehr::duration_to_quantity(iso)
+                        }
+                        _ => dv_to_fhir(&leaf, ty),
+                    };
+                    match converted {
                         Some(v) => {
                             set(&mut self.doc, &element.ptr, v);
                             self.consumed.insert(target.clone());
