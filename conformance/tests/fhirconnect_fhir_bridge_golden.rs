@@ -167,6 +167,13 @@ const PAIRS: &[Pair] = &[
         "Immunization/paragon-create-immunization-for-patient-not-done.json",
         &[],
     ),
+    (
+        "GECCO_Laborbefund",
+        "GECCO_Laborbefund.opt",
+        "DiagnosticReport/DiagnosticReportLab/create-diagnosticReport.json",
+        "DiagnosticReport/DiagnosticReportLab/paragon-create-diagnosticReport.json",
+        &[],
+    ),
 ];
 
 /// Mapped values that differ from the expected ones for a reason the
