@@ -76,6 +76,9 @@ const CASES: &[(&str, &[&str])] = &[
     (
         "medication_list",
         &[
+            "fhir/examples/MedicationStatement-example001.json",
+            "fhir/examples/MedicationStatement-example002.json",
+            "fhir/examples/MedicationStatement-example007.json",
             "fhir/examples/MedicationStatement-example003.json",
             "fhir/examples/MedicationStatement-example004.json",
             "fhir/examples/MedicationStatement-example005.json",
