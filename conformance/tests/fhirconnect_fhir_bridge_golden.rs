@@ -336,7 +336,7 @@ fn fhir_bridge_pairs_match_the_expected_compositions_at_every_mapped_path() {
             });
             match excused {
                 Some((_, suffix, field, _)) => {
-                    seen.push((input.to_string(), format!("{suffix}|{field}")))
+                    seen.push((input.to_string(), format!("{suffix}|{field}")));
                 }
                 None => failures.push(format!("{input}: {d}")),
             }
