@@ -244,7 +244,9 @@ impl From<OptError> for ShippedError {
     }
 }
 
-/// The shipped set for `template_id`.
+/// The first shipped set for `template_id`. Where two sets map one
+/// template (`Growth chart`), [`find_for`] picks by the input's resource
+/// type.
 pub fn find(template_id: &str) -> Result<&'static Shipped, ShippedError> {
     SHIPPED
         .iter()
