@@ -215,9 +215,26 @@ impl<'a> Value<'a> {
         if n == 0 {
             return self.empty_at(level);
         }
-        Values::split(*self, sep, level)
-            .nth(n - 1)
-            .unwrap_or_else(|| self.empty_at(level))
+        // One pass counting separators: maps read components 1, 2, 3...
+        // of the same value, and a search call per piece (the `Values`
+        // iterator) cost more than the bytes of a short value.
+        let raw = self.raw;
+        let mut start = 0;
+        let mut seen = 1;
+        for (i, &b) in raw.iter().enumerate() {
+            if b == sep {
+                if seen == n {
+                    return self.at(&raw[start..i], level);
+                }
+                seen += 1;
+                start = i + 1;
+            }
+        }
+        if seen == n && !raw.is_empty() {
+            self.at(&raw[start..], level)
+        } else {
+            self.empty_at(level)
+        }
     }
 }
 
