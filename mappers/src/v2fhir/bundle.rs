@@ -10,7 +10,7 @@ use super::ctx::Ctx;
 use super::json::{set, set_opt, Obj};
 
 /// Builds the Bundle from everything `ctx` collected.
-pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
+pub fn assemble<'a>(ctx: &mut Ctx<'_, 'a>) -> Json<'a> {
     let kind = ctx.cfg.bundle_type;
     let mut entries = Vec::with_capacity(ctx.entries.len());
     let mut all: Vec<_> = ctx.entries.drain(..).collect();

@@ -4,6 +4,8 @@
 //! CWE-4/5/6 (+8) the alternate coding, CWE-9 (or CWE-2 without a code)
 //! the text.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -17,7 +19,7 @@ use super::tables;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
 /// The FHIR system for a CWE-3 coding system name.
-pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> String {
+pub fn system_for<'a>(ctx: &mut Ctx<'_, 'a>, name: &str, loc: Loc<'_>) -> String {
     if let Some(uri) = tables::coding_system_uri(name) {
         return uri;
     }
@@ -28,14 +30,14 @@ pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> String {
     local_system(ctx.cfg, name)
 }
 
-fn coding(
-    ctx: &mut Ctx<'_, '_>,
-    code: Option<String>,
-    display: Option<String>,
-    sys: Option<String>,
-    version: Option<String>,
+fn coding<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    code: Option<Cow<'a, str>>,
+    display: Option<Cow<'a, str>>,
+    sys: Option<Cow<'a, str>>,
+    version: Option<Cow<'a, str>>,
     loc: Loc<'_>,
-) -> Option<Json> {
+) -> Option<Json<'a>> {
     let code = code?;
     let mut c = Obj::new();
     if let Some(name) = sys {
@@ -50,7 +52,7 @@ fn coding(
 
 /// A CodeableConcept from a CWE value (a field's first repetition or a
 /// repetition); `None` when nothing is valued.
-pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
     let code = txt(v.component(1));
     let text2 = txt(v.component(2));
     let mut codings = Vec::new();
@@ -88,7 +90,7 @@ pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<J
 }
 
 /// Every repetition of a CWE field as CodeableConcepts.
-pub fn concepts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+pub fn concepts<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| concept_of(ctx, r, loc))
@@ -98,12 +100,12 @@ pub fn concepts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Js
 /// A CodeableConcept for a code of a v2 table mapped by the IG: the FHIR
 /// coding when the table knows it, else the code passed through with the
 /// v2 table system and a warning.
-pub fn mapped_concept(
-    ctx: &mut Ctx<'_, '_>,
+pub fn mapped_concept<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     map: &str,
-    v: Value<'_>,
+    v: Value<'a>,
     loc: Loc<'_>,
-) -> Option<Json> {
+) -> Option<Json<'a>> {
     let code = txt(v.component(1))?;
     let display = txt(v.component(2));
     if let Some(e) = tables::lookup(map, &code) {
@@ -120,8 +122,8 @@ pub fn mapped_concept(
 
 /// A FHIR `code` for a v2 table code; unknown codes cannot go into a
 /// required-binding `code` element and are reported unmapped.
-pub fn mapped_code(
-    ctx: &mut Ctx<'_, '_>,
+pub fn mapped_code<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     map: &str,
     code: &str,
     loc: Loc<'_>,

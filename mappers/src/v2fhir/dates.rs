@@ -1,6 +1,8 @@
 //! Date fields of a segment -> FHIR, with the report: a value that is not
 //! a v2 date is reported unmapped, a time without zone is a warning.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -9,7 +11,7 @@ use super::ctx::{txt, Ctx, Loc};
 use super::dtm::{Dtm, DtmIssue};
 use super::json::{set_opt, Obj};
 
-fn parse_or_report(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
+fn parse_or_report<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<Cow<'a, str>> {
     // TS/DR carry the time in component 1; plain DTM has no components.
     let s = txt(v.component(1))?;
     if Dtm::parse(&s).is_none() {
@@ -20,7 +22,7 @@ fn parse_or_report(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<
 }
 
 /// A FHIR `dateTime` from a DTM/TS value.
-pub fn date_time(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
+pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
     let s = parse_or_report(ctx, v, loc)?;
     let d = Dtm::parse(&s)?;
     match d.date_time(ctx.cfg.default_timezone.as_deref()) {
@@ -37,13 +39,13 @@ pub fn date_time(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<St
 }
 
 /// A FHIR `date` (the date part, at its precision).
-pub fn date(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
+pub fn date<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
     let s = parse_or_report(ctx, v, loc)?;
     Dtm::parse(&s).map(|d| d.date())
 }
 
 /// A FHIR `instant`; values too imprecise for one are reported unmapped.
-pub fn instant(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
+pub fn instant<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
     let s = parse_or_report(ctx, v, loc)?;
     let d = Dtm::parse(&s)?;
     match d.instant(ctx.cfg.default_timezone.as_deref()) {
@@ -59,12 +61,12 @@ pub fn instant(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<Stri
 }
 
 /// A Period from two date/time values.
-pub fn period(
-    ctx: &mut Ctx<'_, '_>,
-    start: Value<'_>,
-    end: Value<'_>,
+pub fn period<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    start: Value<'a>,
+    end: Value<'a>,
     loc: Loc<'_>,
-) -> Option<Json> {
+) -> Option<Json<'a>> {
     let mut p = Obj::new();
     set_opt(&mut p, "start", date_time(ctx, start, loc));
     set_opt(&mut p, "end", date_time(ctx, end, loc));

@@ -116,7 +116,7 @@ impl V2ToFhir {
         &self.cfg
     }
 
-    fn run(&self, msg: &Message<'_>) -> Result<Translation<Json>, V2FhirError> {
+    fn run<'a>(&self, msg: &Message<'a>) -> Result<Translation<Json<'a>>, V2FhirError> {
         let code = msg.message_code().unwrap_or_default();
         let trigger = msg.trigger_event().unwrap_or_default();
         if code.is_empty() {
@@ -290,7 +290,7 @@ impl V2ToFhir {
         }
         orc::flush(&mut ctx);
         if let Some(h) = ctx.header {
-            let focus: Vec<Json> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
+            let focus: Vec<Json<'_>> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
             if !focus.is_empty() {
                 json::set(ctx.res(h), "focus", Json::Array(focus));
             }

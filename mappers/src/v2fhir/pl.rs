@@ -36,7 +36,7 @@ const LEVELS: [(usize, Option<(&str, &str)>); 6] = [
 ];
 
 /// One PL value -> the index of its most granular Location entry.
-pub fn location(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
+pub fn location<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
     let description = txt(v.component(9));
     // the chain of level values so far: the key of each Location, so the
     // same room under the same ward and facility is one resource

@@ -2,6 +2,8 @@
 //! designation -> line, 3 city, 4 state, 5 postal code, 6 country, 7 type
 //! (table 0190 -> use or type), 9 county -> district, 12 or 13/14 period.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -15,7 +17,7 @@ use super::tables;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14]);
 
 /// One XAD repetition -> Address.
-pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
     let mut a = Obj::new();
     if let Some(t) = txt(rep.component(7)) {
         let u = tables::lookup("address-use", &t);
@@ -32,11 +34,11 @@ pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Js
     }
     let street = rep.component(1);
     let line1 = txt(street.subcomponent(1)).or_else(|| {
-        let parts: Vec<String> = [2, 3]
+        let parts: Vec<Cow<'_, str>> = [2, 3]
             .iter()
             .filter_map(|&i| txt(street.subcomponent(i)))
             .collect();
-        (!parts.is_empty()).then(|| parts.join(" "))
+        (!parts.is_empty()).then(|| Cow::Owned(parts.join(" ")))
     });
     if let Some(l) = line1 {
         push(&mut a, "line", l);
@@ -61,7 +63,7 @@ pub fn address(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Js
 }
 
 /// Every repetition of an XAD field.
-pub fn addresses(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+pub fn addresses<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| address(ctx, r, loc))

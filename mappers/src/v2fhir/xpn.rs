@@ -16,13 +16,13 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15]);
 
 /// One XPN repetition -> HumanName. `first` is the component holding the
 /// family name (1 for XPN; XCN shifts the layout by one).
-pub fn name_at(
-    ctx: &mut Ctx<'_, '_>,
-    rep: Value<'_>,
+pub fn name_at<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
     first: usize,
     use_comp: usize,
     loc: Loc<'_>,
-) -> Option<Json> {
+) -> Option<Json<'a>> {
     let mut n = Obj::new();
     if let Some(use_code) = txt(rep.component(use_comp)) {
         if let Some(u) = mapped_code(ctx, "name-use", &use_code, loc.comp(use_comp)) {
@@ -50,7 +50,7 @@ pub fn name_at(
 }
 
 /// One XPN repetition -> HumanName.
-pub fn name(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
     let mut n = name_at(ctx, rep, 1, 7, loc)?;
     if let Json::Object(o) = &mut n {
         if let Some(s) = txt(rep.component(14)) {
@@ -69,7 +69,7 @@ pub fn name(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json>
 
 /// Every repetition of an XPN field. XPN-15 "called by" becomes a second
 /// HumanName with `use: usual` (IG XPN[HumanName] row 15).
-pub fn names(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
     let mut out = Vec::new();
     for r in field.repetitions() {
         if let Some(n) = name(ctx, r, loc) {

@@ -3,6 +3,8 @@
 //! unformatted number, 1 the deprecated formatted number, 13/14 period,
 //! 18 rank.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -17,12 +19,12 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
 
 /// One XTN repetition -> ContactPoint; `default_use` applies when XTN-2 is
 /// empty (PID-13 home, PID-14 work).
-pub fn contact(
-    ctx: &mut Ctx<'_, '_>,
-    rep: Value<'_>,
+pub fn contact<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
     default_use: Option<&'static str>,
     loc: Loc<'_>,
-) -> Option<Json> {
+) -> Option<Json<'a>> {
     let equip = txt(rep.component(3));
     let system = match &equip {
         Some(e) => match tables::lookup("telecom-system", e) {
@@ -54,7 +56,7 @@ pub fn contact(
             s.push_str(" ext. ");
             s.push_str(&x);
         }
-        Some(s)
+        Some(Cow::Owned(s))
     } else {
         txt(rep.component(1))
     };
@@ -97,12 +99,12 @@ pub fn contact(
 }
 
 /// Every repetition of an XTN field.
-pub fn contacts(
-    ctx: &mut Ctx<'_, '_>,
-    field: Value<'_>,
+pub fn contacts<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    field: Value<'a>,
     default_use: Option<&'static str>,
     loc: Loc<'_>,
-) -> Vec<Json> {
+) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| contact(ctx, r, default_use, loc))
