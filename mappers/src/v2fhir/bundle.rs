@@ -35,7 +35,13 @@ pub fn assemble<'a>(ctx: &mut Ctx<'_, 'a>) -> Json<'a> {
             set(&mut req, "method", "PUT");
             let url = match e.conditional {
                 Some(c) => c,
-                None => format!("{}/{}", e.rtype, e.id),
+                None => {
+                    let mut u = String::with_capacity(e.rtype.len() + 1 + e.id.len());
+                    u.push_str(e.rtype);
+                    u.push('/');
+                    u.push_str(&e.id);
+                    u
+                }
             };
             set(&mut req, "url", url);
             set(&mut entry, "request", req);

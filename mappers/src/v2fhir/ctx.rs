@@ -139,7 +139,11 @@ pub struct Seg<'a> {
     /// The fields, split once: maps read fields out of order and many
     /// times, and `Segment::field` scans from the start on each call.
     fields: Vec<Value<'a>>,
-    used: Vec<(usize, u64)>,
+    /// Used-component masks by field sequence (index = seq): bit 0 says
+    /// "marked" (component numbers start at 1, so no mask uses it), 0 means
+    /// never marked. Indexed rather than searched: the report looks up
+    /// every field of every segment.
+    used: Vec<u64>,
 }
 
 impl<'a> Seg<'a> {
@@ -151,11 +155,12 @@ impl<'a> Seg<'a> {
         seg: Segment<'a>,
         occ: usize,
         mut fields: Vec<Value<'a>>,
-        mut used: Vec<(usize, u64)>,
+        mut used: Vec<u64>,
     ) -> Self {
         fields.clear();
         fields.extend(seg.fields().map(|(_, v)| v));
         used.clear();
+        used.resize(fields.len() + 1, 0);
         Self {
             seg,
             occ,
@@ -165,7 +170,7 @@ impl<'a> Seg<'a> {
     }
 
     /// The buffers, for the next [`Seg::reusing`].
-    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<(usize, u64)>) {
+    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<u64>) {
         (self.fields, self.used)
     }
 
@@ -226,10 +231,10 @@ impl<'a> Seg<'a> {
 
     /// Marks components of field `seq` as used.
     pub fn mark(&mut self, seq: usize, mask: u64) {
-        match self.used.iter_mut().find(|(s, _)| *s == seq) {
-            Some((_, m)) => *m |= mask,
-            None => self.used.push((seq, mask)),
+        if seq >= self.used.len() {
+            self.used.resize(seq + 1, 0);
         }
+        self.used[seq] |= mask | 1;
     }
 
     /// Lists every field and component that carries a value and that no
@@ -240,7 +245,7 @@ impl<'a> Seg<'a> {
             if is_msh && seq <= 2 {
                 continue;
             }
-            let mask = self.used.iter().find(|(s, _)| *s == seq).map(|(_, m)| *m);
+            let mask = self.used.get(seq).copied().filter(|&m| m != 0);
             // a fully used field needs no look at its bytes
             if mask == Some(ALL) || !v.has_value() {
                 continue;

@@ -19,15 +19,15 @@ use super::tables;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
 /// The FHIR system for a CWE-3 coding system name.
-pub fn system_for<'a>(ctx: &mut Ctx<'_, 'a>, name: &str, loc: Loc<'_>) -> String {
+pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> Cow<'static, str> {
     if let Some(uri) = tables::coding_system_uri(name) {
         return uri;
     }
     if let Some(s) = ctx.cfg.systems.get(name) {
-        return s.clone();
+        return Cow::Owned(s.clone());
     }
     ctx.warn(loc, "unknown coding system name: used a local system URI");
-    local_system(ctx.cfg, name)
+    Cow::Owned(local_system(ctx.cfg, name))
 }
 
 fn coding<'a>(

@@ -1,8 +1,6 @@
 //! Date fields of a segment -> FHIR, with the report: a value that is not
 //! a v2 date is reported unmapped, a time without zone is a warning.
 
-use std::borrow::Cow;
-
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -11,20 +9,19 @@ use super::ctx::{txt, Ctx, Loc};
 use super::dtm::{Dtm, DtmIssue};
 use super::json::{set_opt, Obj};
 
-fn parse_or_report<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<Cow<'a, str>> {
-    // TS/DR carry the time in component 1; plain DTM has no components.
-    let s = txt(v.component(1))?;
-    if Dtm::parse(&s).is_none() {
+/// Parses `s`, reporting it when it is not a v2 date.
+fn parse_or_report<'s>(ctx: &mut Ctx<'_, '_>, s: &'s str, loc: Loc<'_>) -> Option<Dtm<'s>> {
+    let d = Dtm::parse(s);
+    if d.is_none() {
         ctx.not_mapped(loc, "not a valid HL7 date/time");
-        return None;
     }
-    Some(s)
+    d
 }
 
 /// A FHIR `dateTime` from a DTM/TS value.
 pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    let d = Dtm::parse(&s)?;
+    let s = txt(v.component(1))?;
+    let d = parse_or_report(ctx, &s, loc)?;
     match d.date_time(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err((date, DtmIssue::TimeWithoutZone)) => {
@@ -40,14 +37,14 @@ pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Optio
 
 /// A FHIR `date` (the date part, at its precision).
 pub fn date<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    Dtm::parse(&s).map(|d| d.date())
+    let s = txt(v.component(1))?;
+    parse_or_report(ctx, &s, loc).map(|d| d.date())
 }
 
 /// A FHIR `instant`; values too imprecise for one are reported unmapped.
 pub fn instant<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    let d = Dtm::parse(&s)?;
+    let s = txt(v.component(1))?;
+    let d = parse_or_report(ctx, &s, loc)?;
     match d.instant(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err(_) => {
