@@ -132,10 +132,16 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn component(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition => {
-                self.first_repetition()
-                    .nth(n, self.delims.component, Level::Component)
-            }
+            // one pass that stops at the first repetition separator,
+            // instead of finding the first repetition and then splitting it
+            Level::Field => self.nth_before(
+                n,
+                self.delims.component,
+                self.delims.repetition,
+                self.delims.repetition,
+                Level::Component,
+            ),
+            Level::Repetition => self.nth(n, self.delims.component, Level::Component),
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Component),
         }
@@ -159,10 +165,21 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn subcomponent(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition | Level::Component => {
-                self.first_component()
-                    .nth(n, self.delims.subcomponent, Level::Subcomponent)
-            }
+            Level::Field => self.nth_before(
+                n,
+                self.delims.subcomponent,
+                self.delims.component,
+                self.delims.repetition,
+                Level::Subcomponent,
+            ),
+            Level::Repetition => self.nth_before(
+                n,
+                self.delims.subcomponent,
+                self.delims.component,
+                self.delims.component,
+                Level::Subcomponent,
+            ),
+            Level::Component => self.nth(n, self.delims.subcomponent, Level::Subcomponent),
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Subcomponent),
         }
@@ -206,6 +223,37 @@ impl<'a> Value<'a> {
                 )
             }
             _ => *self,
+        }
+    }
+
+    /// The `n`-th (1-based) piece split on `sep` of the part of `raw`
+    /// before the first `stop1` or `stop2` (higher-level separators), in
+    /// one pass over the bytes.
+    #[inline]
+    fn nth_before(&self, n: usize, sep: u8, stop1: u8, stop2: u8, level: Level) -> Value<'a> {
+        if n == 0 {
+            return self.empty_at(level);
+        }
+        let raw = self.raw;
+        let mut start = 0;
+        let mut seen = 1;
+        let mut end = raw.len();
+        for (i, &b) in raw.iter().enumerate() {
+            if b == sep {
+                if seen == n {
+                    return self.at(&raw[start..i], level);
+                }
+                seen += 1;
+                start = i + 1;
+            } else if b == stop1 || b == stop2 {
+                end = i;
+                break;
+            }
+        }
+        if seen == n && end > start {
+            self.at(&raw[start..end], level)
+        } else {
+            self.empty_at(level)
         }
     }
 
@@ -335,6 +383,39 @@ mod tests {
             .map(|v| v.text().into_owned())
             .collect();
         assert_eq!(subs, ["a2", "s2"]);
+    }
+
+    /// The one-pass accessors against splitting level by level with the
+    /// iterators, over every string of up to 7 bytes from `a^~&`.
+    #[test]
+    fn one_pass_access_matches_splitting() {
+        fn piece<'a>(mut it: Values<'a>, n: usize) -> &'a [u8] {
+            n.checked_sub(1)
+                .and_then(|i| it.nth(i))
+                .map_or(&[][..], |v| v.raw())
+        }
+        let alphabet = [b'a', b'^', b'~', b'&'];
+        for len in 0..=7u32 {
+            for code in 0..4usize.pow(len) {
+                let bytes: Vec<u8> = (0..len).map(|i| alphabet[(code >> (2 * i)) & 3]).collect();
+                let f = Value::new(&bytes, Delimiters::default(), Charset::Utf8, Level::Field);
+                let rep = f
+                    .repetitions()
+                    .next()
+                    .unwrap_or(f.empty_at(Level::Repetition));
+                let comp1 = rep.components().next();
+                for n in 0..=5 {
+                    assert_eq!(
+                        f.component(n).raw(),
+                        piece(rep.components(), n),
+                        "{bytes:?} {n}"
+                    );
+                    let subs = comp1.map_or(&[][..], |c| piece(c.subcomponents(), n));
+                    assert_eq!(f.subcomponent(n).raw(), subs, "{bytes:?} {n}");
+                    assert_eq!(rep.subcomponent(n).raw(), subs, "{bytes:?} {n}");
+                }
+            }
+        }
     }
 
     #[test]

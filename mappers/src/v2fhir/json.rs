@@ -153,6 +153,15 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
+    // Most strings are short codes, ids and names with nothing to escape:
+    // a branch-free check over the whole string (it vectorises) and one
+    // copy. Longer strings go through the word-at-a-time loop below.
+    if bytes.len() <= 64 && !bytes.iter().fold(false, |any, &b| any | needs_escape(b)) {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
@@ -316,12 +325,18 @@ impl<'a> Obj<'a> {
 
     /// Member `key`.
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| v)
     }
 
     /// Member `key`, mutable.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json<'a>> {
-        self.0.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.0
+            .iter_mut()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| v)
     }
 
     /// Member `key`, inserted from `f` when missing.
@@ -330,7 +345,7 @@ impl<'a> Obj<'a> {
         key: &'static str,
         f: impl FnOnce() -> Json<'a>,
     ) -> &mut Json<'a> {
-        let i = match self.0.iter().position(|(k, _)| *k == key) {
+        let i = match self.0.iter().position(|(k, _)| same_key(k, key)) {
             Some(i) => i,
             None => {
                 self.0.push((key, f()));
@@ -389,6 +404,7 @@ impl<'a> Obj<'a> {
             // keys are FHIR element names from this crate's code: plain
             // ASCII letters, nothing to escape
             debug_assert!(!k.bytes().any(needs_escape));
+            out.reserve(k.len() + 3);
             out.push(b'"');
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(b"\":");
@@ -396,6 +412,14 @@ impl<'a> Obj<'a> {
         }
         out.push(b'}');
     }
+}
+
+/// Key equality with the cheap rejections first: most inserts add a new
+/// key, so every member is compared and most differ in length or first
+/// byte; only the rest pay for a `memcmp` call.
+#[inline]
+fn same_key(k: &str, key: &str) -> bool {
+    k.len() == key.len() && k.as_bytes().first() == key.as_bytes().first() && k == key
 }
 
 /// Sets `key` when `value` is `Some`.
