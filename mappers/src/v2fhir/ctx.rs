@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::hl7v2::{Message, Segment, Value};
-use crate::translation::{Unmapped, Warning};
+use crate::translation::Warning;
+
+use super::report::Item;
 
 use super::config::Config;
 use super::ids;
@@ -239,7 +241,7 @@ impl<'a> Seg<'a> {
 
     /// Lists every field and component that carries a value and that no
     /// rule used.
-    pub fn report(&self, out: &mut Vec<Unmapped>) {
+    pub fn report(&self, out: &mut Vec<Item<'a>>) {
         let is_msh = self.seg.name() == "MSH";
         for (seq, v) in (1..).zip(self.fields.iter().copied()) {
             if is_msh && seq <= 2 {
@@ -251,10 +253,7 @@ impl<'a> Seg<'a> {
                 continue;
             }
             match mask {
-                None => out.push(Unmapped {
-                    location: self.at(seq).render(),
-                    reason: "no mapping for field".to_owned(),
-                }),
+                None => out.push(Item::new(self.at(seq), "no mapping for field")),
                 Some(ALL) => {}
                 Some(mask) => {
                     let mut seen = 0u64;
@@ -268,17 +267,17 @@ impl<'a> Seg<'a> {
                             if n >= 64 {
                                 if !high {
                                     high = true;
-                                    out.push(Unmapped {
-                                        location: self.at(seq).comp(n).render(),
-                                        reason: "no mapping for component".to_owned(),
-                                    });
+                                    out.push(Item::new(
+                                        self.at(seq).comp(n),
+                                        "no mapping for component",
+                                    ));
                                 }
                             } else if mask & (1 << n) == 0 && seen & (1 << n) == 0 {
                                 seen |= 1 << n;
-                                out.push(Unmapped {
-                                    location: self.at(seq).comp(n).render(),
-                                    reason: "no mapping for component".to_owned(),
-                                });
+                                out.push(Item::new(
+                                    self.at(seq).comp(n),
+                                    "no mapping for component",
+                                ));
                             }
                         }
                     }
@@ -335,8 +334,9 @@ pub struct Ctx<'m, 'a> {
     pub entries: Vec<Entry<'a>>,
     /// Entry index by id digest, to merge a resource named twice.
     by_digest: Vec<([u8; 16], usize)>,
-    /// Unmapped input.
-    pub unmapped: Vec<Unmapped>,
+    /// Unmapped input, as locations and reasons (formatted only when the
+    /// caller asks for the report).
+    pub unmapped: Vec<Item<'a>>,
     /// Doubts.
     pub warnings: Vec<Warning>,
     /// Role: the MessageHeader.
@@ -477,11 +477,8 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Records an item that carried a value and was not mapped.
-    pub fn not_mapped(&mut self, loc: impl fmt::Display, reason: impl Into<String>) {
-        self.unmapped.push(Unmapped {
-            location: loc.to_string(),
-            reason: reason.into(),
-        });
+    pub fn not_mapped(&mut self, loc: Loc<'a>, reason: impl Into<Cow<'static, str>>) {
+        self.unmapped.push(Item::new(loc, reason));
     }
 
     /// Closes a segment: its unused fields go to the report.

@@ -36,7 +36,7 @@ fn coding<'a>(
     display: Option<Cow<'a, str>>,
     sys: Option<Cow<'a, str>>,
     version: Option<Cow<'a, str>>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let code = code?;
     let mut c = Obj::new();
@@ -52,7 +52,7 @@ fn coding<'a>(
 
 /// A CodeableConcept from a CWE value (a field's first repetition or a
 /// repetition); `None` when nothing is valued.
-pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
+pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
     let code = txt(v.component(1));
     let text2 = txt(v.component(2));
     let mut codings = Vec::new();
@@ -90,7 +90,7 @@ pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Opti
 }
 
 /// Every repetition of a CWE field as CodeableConcepts.
-pub fn concepts<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
+pub fn concepts<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| concept_of(ctx, r, loc))
@@ -104,7 +104,7 @@ pub fn mapped_concept<'a>(
     ctx: &mut Ctx<'_, 'a>,
     map: &str,
     v: Value<'a>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let code = txt(v.component(1))?;
     let display = txt(v.component(2));
@@ -126,7 +126,7 @@ pub fn mapped_code<'a>(
     ctx: &mut Ctx<'_, 'a>,
     map: &str,
     code: &str,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<&'static str> {
     match tables::lookup(map, code) {
         Some(e) => Some(e.code.as_str()),

@@ -34,7 +34,7 @@ pub fn id_type<'a>(code: &str) -> Json<'a> {
 }
 
 /// One CX repetition -> Identifier.
-pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<Ident<'a>> {
+pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Ident<'a>> {
     let value = txt(rep.component(1))?;
     let mut o = Obj::new();
     if let Some(t) = txt(rep.component(5)) {
@@ -56,7 +56,7 @@ pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Op
 }
 
 /// Every repetition of a CX field.
-pub fn identifiers<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Ident<'a>> {
+pub fn identifiers<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Ident<'a>> {
     field
         .repetitions()
         .filter_map(|r| identifier(ctx, r, loc))

@@ -10,7 +10,7 @@ use super::dtm::{Dtm, DtmIssue};
 use super::json::{set_opt, Obj};
 
 /// Parses `s`, reporting it when it is not a v2 date.
-fn parse_or_report<'s>(ctx: &mut Ctx<'_, '_>, s: &'s str, loc: Loc<'_>) -> Option<Dtm<'s>> {
+fn parse_or_report<'a, 's>(ctx: &mut Ctx<'_, 'a>, s: &'s str, loc: Loc<'a>) -> Option<Dtm<'s>> {
     let d = Dtm::parse(s);
     if d.is_none() {
         ctx.not_mapped(loc, "not a valid HL7 date/time");
@@ -19,7 +19,7 @@ fn parse_or_report<'s>(ctx: &mut Ctx<'_, '_>, s: &'s str, loc: Loc<'_>) -> Optio
 }
 
 /// A FHIR `dateTime` from a DTM/TS value.
-pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
+pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
     let s = txt(v.component(1))?;
     let d = parse_or_report(ctx, &s, loc)?;
     match d.date_time(ctx.cfg.default_timezone.as_deref()) {
@@ -36,13 +36,13 @@ pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Optio
 }
 
 /// A FHIR `date` (the date part, at its precision).
-pub fn date<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
+pub fn date<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
     let s = txt(v.component(1))?;
     parse_or_report(ctx, &s, loc).map(|d| d.date())
 }
 
 /// A FHIR `instant`; values too imprecise for one are reported unmapped.
-pub fn instant<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'_>) -> Option<String> {
+pub fn instant<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
     let s = txt(v.component(1))?;
     let d = parse_or_report(ctx, &s, loc)?;
     match d.instant(ctx.cfg.default_timezone.as_deref()) {
@@ -62,7 +62,7 @@ pub fn period<'a>(
     ctx: &mut Ctx<'_, 'a>,
     start: Value<'a>,
     end: Value<'a>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let mut p = Obj::new();
     set_opt(&mut p, "start", date_time(ctx, start, loc));

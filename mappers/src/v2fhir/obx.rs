@@ -25,7 +25,7 @@ fn quantity<'a>(
     number: &str,
     units: Option<Value<'a>>,
     comparator: Option<&'static str>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let value = decimal(number)?;
     let mut q = Obj::new();

@@ -17,7 +17,7 @@ use super::tables;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14]);
 
 /// One XAD repetition -> Address.
-pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
+pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
     let mut a = Obj::new();
     if let Some(t) = txt(rep.component(7)) {
         let u = tables::lookup("address-use", &t);
@@ -63,7 +63,7 @@ pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Optio
 }
 
 /// Every repetition of an XAD field.
-pub fn addresses<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
+pub fn addresses<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| address(ctx, r, loc))

@@ -15,7 +15,7 @@ use super::xpn;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 21]);
 
 /// One XCN repetition -> Practitioner entry index.
-pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<usize> {
+pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<usize> {
     let id = txt(rep.component(1));
     let name = xpn::name_at(ctx, rep, 2, 10, loc);
     if id.is_none() && name.is_none() {
@@ -47,7 +47,7 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> 
 }
 
 /// Every repetition of an XCN field -> Practitioner entry indexes.
-pub fn practitioners<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<usize> {
+pub fn practitioners<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<usize> {
     field
         .repetitions()
         .filter_map(|r| practitioner(ctx, r, loc))

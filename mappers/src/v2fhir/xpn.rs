@@ -21,7 +21,7 @@ pub fn name_at<'a>(
     rep: Value<'a>,
     first: usize,
     use_comp: usize,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let mut n = Obj::new();
     if let Some(use_code) = txt(rep.component(use_comp)) {
@@ -50,7 +50,7 @@ pub fn name_at<'a>(
 }
 
 /// One XPN repetition -> HumanName.
-pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<Json<'a>> {
+pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
     let mut n = name_at(ctx, rep, 1, 7, loc)?;
     if let Json::Object(o) = &mut n {
         if let Some(s) = txt(rep.component(14)) {
@@ -69,7 +69,7 @@ pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'_>) -> Option<J
 
 /// Every repetition of an XPN field. XPN-15 "called by" becomes a second
 /// HumanName with `use: usual` (IG XPN[HumanName] row 15).
-pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'_>) -> Vec<Json<'a>> {
+pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     let mut out = Vec::new();
     for r in field.repetitions() {
         if let Some(n) = name(ctx, r, loc) {

@@ -23,7 +23,7 @@ pub fn contact<'a>(
     ctx: &mut Ctx<'_, 'a>,
     rep: Value<'a>,
     default_use: Option<&'static str>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<Json<'a>> {
     let equip = txt(rep.component(3));
     let system = match &equip {
@@ -103,7 +103,7 @@ pub fn contacts<'a>(
     ctx: &mut Ctx<'_, 'a>,
     field: Value<'a>,
     default_use: Option<&'static str>,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Vec<Json<'a>> {
     field
         .repetitions()
