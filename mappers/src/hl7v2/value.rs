@@ -160,6 +160,13 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The components (of the first repetition, on a field) split once, for
+    /// reading many of them.
+    #[inline]
+    pub fn indexed(&self) -> Components<'a> {
+        Components::of(self)
+    }
+
     /// Sub-component `n` (1-based); on a field or repetition, of its first
     /// component.
     #[inline]
@@ -286,6 +293,89 @@ impl<'a> Value<'a> {
     }
 }
 
+// === impl Components ===
+
+/// How many component boundaries [`Components`] records; components past
+/// it are found by [`Value::component`] (no data type the maps read has
+/// that many).
+const INDEXED: usize = 32;
+
+/// The components of a value (of its first repetition, on a field), split
+/// once. Maps read components 1, 2, 3... of one value; each
+/// [`Value::component`] call scans from the start, so a value with twenty
+/// components was scanned twenty times.
+#[derive(Debug, Clone, Copy)]
+pub struct Components<'a> {
+    /// The value the components are split from (repetition level), or the
+    /// component or sub-component itself.
+    whole: Value<'a>,
+    /// Start of component `k + 1` in `whole.raw` (for `k < count`).
+    starts: [u32; INDEXED],
+    /// Components found (at most `INDEXED`).
+    count: usize,
+    /// Whether components follow the indexed ones.
+    more: bool,
+}
+
+impl<'a> Components<'a> {
+    fn of(v: &Value<'a>) -> Self {
+        let mut c = Components {
+            whole: *v,
+            starts: [0; INDEXED],
+            count: 0,
+            more: false,
+        };
+        if !matches!(v.level, Level::Field | Level::Repetition) {
+            return c;
+        }
+        let rep = v.first_repetition();
+        c.whole = rep;
+        if rep.raw.is_empty() || u32::try_from(rep.raw.len()).is_err() {
+            return c;
+        }
+        c.count = 1;
+        for (i, &b) in rep.raw.iter().enumerate() {
+            if b == v.delims.component {
+                if c.count == INDEXED {
+                    c.more = true;
+                    break;
+                }
+                // fits: the whole length fits in u32 (checked above)
+                c.starts[c.count] = (i + 1) as u32;
+                c.count += 1;
+            }
+        }
+        c
+    }
+
+    /// Component `n` (1-based), as [`Value::component`] gives it.
+    #[inline]
+    pub fn get(&self, n: usize) -> Value<'a> {
+        let w = &self.whole;
+        if w.level != Level::Repetition {
+            return w.component(n);
+        }
+        if n == 0 || n > self.count {
+            return if self.more {
+                w.component(n)
+            } else {
+                w.empty_at(Level::Component)
+            };
+        }
+        let start = self.starts[n - 1] as usize;
+        let end = if n < self.count {
+            self.starts[n] as usize - 1
+        } else if self.more {
+            // the last indexed component ends at the next separator
+            let rest = &w.raw[start..];
+            start + super::scan::find(w.delims.component, rest).unwrap_or(rest.len())
+        } else {
+            w.raw.len()
+        };
+        w.at(&w.raw[start..end], Level::Component)
+    }
+}
+
 impl PartialEq for Value<'_> {
     /// Values are equal when their raw bytes are; delimiters and level are
     /// context, not content.
@@ -404,7 +494,10 @@ mod tests {
                     .next()
                     .unwrap_or(f.empty_at(Level::Repetition));
                 let comp1 = rep.components().next();
+                let (fi, ri) = (f.indexed(), rep.indexed());
                 for n in 0..=5 {
+                    assert_eq!(fi.get(n).raw(), f.component(n).raw(), "{bytes:?} {n}");
+                    assert_eq!(ri.get(n).raw(), rep.component(n).raw(), "{bytes:?} {n}");
                     assert_eq!(
                         f.component(n).raw(),
                         piece(rep.components(), n),
@@ -415,6 +508,27 @@ mod tests {
                     assert_eq!(rep.subcomponent(n).raw(), subs, "{bytes:?} {n}");
                 }
             }
+        }
+    }
+
+    /// Past the indexed components, and on components.
+    #[test]
+    fn indexed_beyond_the_index_and_below_fields() {
+        let raw: Vec<String> = (1..=40).map(|i| format!("c{i}")).collect();
+        let raw = raw.join("^");
+        let f = Value::new(
+            raw.as_bytes(),
+            Delimiters::default(),
+            Charset::Utf8,
+            Level::Field,
+        );
+        let idx = f.indexed();
+        for n in 0..=42 {
+            assert_eq!(idx.get(n).raw(), f.component(n).raw(), "{n}");
+        }
+        let c = f.component(3);
+        for n in 0..=2 {
+            assert_eq!(c.indexed().get(n).raw(), c.component(n).raw());
         }
     }
 

@@ -53,31 +53,32 @@ fn coding<'a>(
 /// A CodeableConcept from a CWE value (a field's first repetition or a
 /// repetition); `None` when nothing is valued.
 pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
-    let code = txt(v.component(1));
-    let text2 = txt(v.component(2));
+    let cs = v.indexed();
+    let code = txt(cs.get(1));
+    let text2 = txt(cs.get(2));
     let mut codings = Vec::new();
     let had_code = code.is_some();
     if let Some(c) = coding(
         ctx,
         code,
         text2.clone(),
-        txt(v.component(3)),
-        txt(v.component(7)),
+        txt(cs.get(3)),
+        txt(cs.get(7)),
         loc,
     ) {
         codings.push(c);
     }
     if let Some(c) = coding(
         ctx,
-        txt(v.component(4)),
-        txt(v.component(5)),
-        txt(v.component(6)),
-        txt(v.component(8)),
+        txt(cs.get(4)),
+        txt(cs.get(5)),
+        txt(cs.get(6)),
+        txt(cs.get(8)),
         loc,
     ) {
         codings.push(c);
     }
-    let text = txt(v.component(9)).or(if had_code { None } else { text2 });
+    let text = txt(cs.get(9)).or(if had_code { None } else { text2 });
     if codings.is_empty() && text.is_none() {
         return None;
     }
@@ -106,8 +107,9 @@ pub fn mapped_concept<'a>(
     v: Value<'a>,
     loc: Loc<'a>,
 ) -> Option<Json<'a>> {
-    let code = txt(v.component(1))?;
-    let display = txt(v.component(2));
+    let cs = v.indexed();
+    let code = txt(cs.get(1))?;
+    let display = txt(cs.get(2));
     if let Some(e) = tables::lookup(map, &code) {
         let d = (!e.display.is_empty()).then_some(e.display.as_str());
         return Some(concept(&e.system, &e.code, d));

@@ -35,18 +35,19 @@ pub fn id_type<'a>(code: &str) -> Json<'a> {
 
 /// One CX repetition -> Identifier.
 pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Ident<'a>> {
-    let value = txt(rep.component(1))?;
+    let cs = rep.indexed();
+    let value = txt(cs.get(1))?;
     let mut o = Obj::new();
-    if let Some(t) = txt(rep.component(5)) {
+    if let Some(t) = txt(cs.get(5)) {
         set(&mut o, "type", id_type(&t));
     }
-    let system = Hd::from_subcomponents(rep.component(4)).system(ctx.cfg);
+    let system = Hd::from_subcomponents(cs.get(4)).system(ctx.cfg);
     set_opt(&mut o, "system", system.clone());
     set(&mut o, "value", value.clone());
     set_opt(
         &mut o,
         "period",
-        dates::period(ctx, rep.component(7), rep.component(8), loc),
+        dates::period(ctx, cs.get(7), cs.get(8), loc),
     );
     Some(Ident {
         json: Json::Object(o),
@@ -70,11 +71,12 @@ pub fn entity<'a>(
     v: Value<'a>,
     type_code: Option<&str>,
 ) -> Option<Ident<'a>> {
-    let value = txt(v.component(1))?;
+    let cs = v.indexed();
+    let value = txt(cs.get(1))?;
     let hd = Hd {
-        namespace: txt(v.component(2)),
-        universal: txt(v.component(3)),
-        kind: txt(v.component(4)),
+        namespace: txt(cs.get(2)),
+        universal: txt(cs.get(3)),
+        kind: txt(cs.get(4)),
     };
     let system = hd.system(ctx.cfg);
     let mut o = Obj::new();

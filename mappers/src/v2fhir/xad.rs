@@ -18,8 +18,9 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14]);
 
 /// One XAD repetition -> Address.
 pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
+    let cs = rep.indexed();
     let mut a = Obj::new();
-    if let Some(t) = txt(rep.component(7)) {
+    if let Some(t) = txt(cs.get(7)) {
         let u = tables::lookup("address-use", &t);
         let k = tables::lookup("address-type", &t);
         if let Some(u) = u {
@@ -32,7 +33,7 @@ pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Optio
             ctx.not_mapped(loc.comp(7), "code not in the v2 table 0190 map");
         }
     }
-    let street = rep.component(1);
+    let street = cs.get(1);
     let line1 = txt(street.subcomponent(1)).or_else(|| {
         let parts: Vec<Cow<'_, str>> = [2, 3]
             .iter()
@@ -43,19 +44,19 @@ pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Optio
     if let Some(l) = line1 {
         push(&mut a, "line", l);
     }
-    if let Some(l) = txt(rep.component(2)) {
+    if let Some(l) = txt(cs.get(2)) {
         push(&mut a, "line", l);
     }
-    set_opt(&mut a, "city", txt(rep.component(3)));
-    set_opt(&mut a, "district", txt(rep.component(9)));
-    set_opt(&mut a, "state", txt(rep.component(4)));
-    set_opt(&mut a, "postalCode", txt(rep.component(5)));
-    set_opt(&mut a, "country", txt(rep.component(6)));
-    let range = rep.component(12);
+    set_opt(&mut a, "city", txt(cs.get(3)));
+    set_opt(&mut a, "district", txt(cs.get(9)));
+    set_opt(&mut a, "state", txt(cs.get(4)));
+    set_opt(&mut a, "postalCode", txt(cs.get(5)));
+    set_opt(&mut a, "country", txt(cs.get(6)));
+    let range = cs.get(12);
     let p = if range.has_value() {
         dates::period(ctx, range.subcomponent(1), range.subcomponent(2), loc)
     } else {
-        dates::period(ctx, rep.component(13), rep.component(14), loc)
+        dates::period(ctx, cs.get(13), cs.get(14), loc)
     };
     set_opt(&mut a, "period", p);
     let only_meta = a.keys().all(|k| k == "use" || k == "type" || k == "period");

@@ -25,7 +25,8 @@ pub fn contact<'a>(
     default_use: Option<&'static str>,
     loc: Loc<'a>,
 ) -> Option<Json<'a>> {
-    let equip = txt(rep.component(3));
+    let cs = rep.indexed();
+    let equip = txt(cs.get(3));
     let system = match &equip {
         Some(e) => match tables::lookup("telecom-system", e) {
             Some(t) => Some(t.code.as_str()),
@@ -36,29 +37,29 @@ pub fn contact<'a>(
         },
         None => None,
     };
-    let email = txt(rep.component(4));
-    let number = if let Some(u) = txt(rep.component(12)) {
+    let email = txt(cs.get(4));
+    let number = if let Some(u) = txt(cs.get(12)) {
         Some(u)
-    } else if let Some(local) = txt(rep.component(7)) {
+    } else if let Some(local) = txt(cs.get(7)) {
         let mut s = String::new();
-        if let Some(c) = txt(rep.component(5)) {
+        if let Some(c) = txt(cs.get(5)) {
             s.push('+');
             s.push_str(&c);
             s.push(' ');
         }
-        if let Some(a) = txt(rep.component(6)) {
+        if let Some(a) = txt(cs.get(6)) {
             s.push('(');
             s.push_str(&a);
             s.push_str(") ");
         }
         s.push_str(&local);
-        if let Some(x) = txt(rep.component(8)) {
+        if let Some(x) = txt(cs.get(8)) {
             s.push_str(" ext. ");
             s.push_str(&x);
         }
         Some(Cow::Owned(s))
     } else {
-        txt(rep.component(1))
+        txt(cs.get(1))
     };
     let value = if system == Some("email") {
         email.or(number)
@@ -72,7 +73,7 @@ pub fn contact<'a>(
         .unwrap_or("phone");
     set(&mut c, "system", system);
     set(&mut c, "value", value);
-    let use_code = match txt(rep.component(2)) {
+    let use_code = match txt(cs.get(2)) {
         Some(u) => match tables::lookup("telecom-use", &u) {
             Some(t) => Some(t.code.as_str()),
             None => {
@@ -84,7 +85,7 @@ pub fn contact<'a>(
         None => default_use,
     };
     set_opt(&mut c, "use", use_code);
-    if let Some(r) = txt(rep.component(18))
+    if let Some(r) = txt(cs.get(18))
         .and_then(|r| r.parse::<u32>().ok())
         .filter(|r| *r > 0)
     {
@@ -93,7 +94,7 @@ pub fn contact<'a>(
     set_opt(
         &mut c,
         "period",
-        dates::period(ctx, rep.component(13), rep.component(14), loc),
+        dates::period(ctx, cs.get(13), cs.get(14), loc),
     );
     Some(Json::Object(c))
 }
