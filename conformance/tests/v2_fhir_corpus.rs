@@ -60,7 +60,8 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 }
 
 /// The byte output (the fast path, no `serde_json::Value`) must be exactly
-/// what serializing the `Value` output gives, with the same report.
+/// what serializing the `Value` output gives, with the same report; so
+/// must `write_bundle`'s, whose report is formatted on request.
 fn check_fast_path(
     name: &str,
     msg: &Message<'_>,
@@ -81,6 +82,24 @@ fn check_fast_path(
             }
         }
         Err(e) => failures.push(format!("{name}: translate_to_vec failed: {e}")),
+    }
+    // write_bundle: the same bytes, its unformatted report the same items
+    let mut bytes = Vec::new();
+    match t.write_bundle(msg, &mut bytes) {
+        Ok(report) => {
+            if bytes != serde_json::to_vec(&expected.output).unwrap() {
+                failures.push(format!("{name}: write_bundle bytes differ from the Value"));
+            }
+            if report.unmapped() != expected.unmapped
+                || report.unmapped_count() != expected.unmapped.len()
+                || report.warnings() != expected.warnings.as_slice()
+                || report.is_clean()
+                    != (expected.unmapped.is_empty() && expected.warnings.is_empty())
+            {
+                failures.push(format!("{name}: write_bundle report differs"));
+            }
+        }
+        Err(e) => failures.push(format!("{name}: write_bundle failed: {e}")),
     }
 }
 

@@ -2,6 +2,9 @@
 //! JSON bytes, for ADT^A01 and ORU^R01 from the corpus. Reported per message
 //! (`Throughput::Elements`) and per input byte (`Throughput::Bytes`). Rows:
 //! `parse+map+serialize` is the byte path (`V2ToFhir::translate_into`);
+//! `write_bundle(report_unformatted)` the same with the unmapped report
+//! left as recorded (`V2ToFhir::write_bundle`, for callers that only
+//! forward the Bundle);
 //! `via_serde_value` is the `Translator` path (a `serde_json::Value`, then
 //! `serde_json::to_writer`), the shape this crate produced before, as the
 //! in-run peer; `parse_only` is the floor. See
@@ -38,6 +41,14 @@ fn translate_to_bytes(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
         .output
 }
 
+fn write_bundle(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
+    out.clear();
+    let msg = Message::parse(input).unwrap_or_else(|e| panic!("{e}"));
+    t.write_bundle(&msg, out)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unmapped_count()
+}
+
 fn translate_via_value(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
     out.clear();
     let msg = Message::parse(input).unwrap_or_else(|e| panic!("{e}"));
@@ -65,6 +76,9 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(1));
         g.bench_function("parse+map+serialize", |b| {
             b.iter(|| translate_to_bytes(&t, black_box(input), &mut out));
+        });
+        g.bench_function("write_bundle(report_unformatted)", |b| {
+            b.iter(|| write_bundle(&t, black_box(input), &mut out));
         });
         g.bench_function("via_serde_value", |b| {
             b.iter(|| translate_via_value(&t, black_box(input), &mut out));

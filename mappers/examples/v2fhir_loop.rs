@@ -2,7 +2,8 @@
 //! (process CPU time, so a loaded machine does not inflate it). Used to
 //! check the criterion figures on a shared machine:
 //! `cargo run --release -p ehrgate-mappers --example v2fhir_loop -- FILE N [value]`
-//! (`value`: the `serde_json::Value` output path instead of the byte path).
+//! (`value`: the `serde_json::Value` output path instead of the byte path;
+//! `lazy`: the byte path through `write_bundle`, report not formatted).
 
 // Example code: a failed expectation is a panic with the reason.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -29,10 +30,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let input = std::fs::read(&args[1]).unwrap();
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
-    // `value` measures the old path (serde_json::Value, then to_writer)
+    // `value` measures the old path (serde_json::Value, then to_writer);
+    // `lazy` the byte path with the report left unformatted (write_bundle)
     let value_path = args.get(3).is_some_and(|s| s == "value");
+    let lazy = args.get(3).is_some_and(|s| s == "lazy");
     let t = V2ToFhir::new(Config::default()).unwrap();
     let mut out = Vec::new();
+    let mut report = (0, 0);
     let start = cpu_seconds();
     let wall = std::time::Instant::now();
     for _ in 0..n {
@@ -41,15 +45,21 @@ fn main() {
         if value_path {
             let tr = t.translate(&msg).unwrap();
             serde_json::to_writer(&mut out, &tr.output).unwrap();
+        } else if lazy {
+            let r = t.write_bundle(&msg, &mut out).unwrap();
+            report = (r.unmapped_count(), r.warnings().len());
         } else {
-            t.translate_into(&msg, &mut out).unwrap();
+            let tr = t.translate_into(&msg, &mut out).unwrap();
+            report = (tr.unmapped.len(), tr.warnings.len());
         }
     }
     let cpu = cpu_seconds() - start;
     println!(
-        "{n} messages, {} bytes in, {} bytes out: cpu {:.1} us/msg ({:.0} msg/s, {:.2} MB/s in); wall {:.1} us/msg",
+        "{n} messages, {} bytes in, {} bytes out, {} unmapped, {} warnings: cpu {:.1} us/msg ({:.0} msg/s, {:.2} MB/s in); wall {:.1} us/msg",
         input.len(),
         out.len(),
+        report.0,
+        report.1,
         cpu * 1e6 / n as f64,
         n as f64 / cpu,
         n as f64 * input.len() as f64 / cpu / 1e6,

@@ -213,13 +213,15 @@ impl Charset {
     }
 
     fn decode_borrowed<'a>(&self, b: &'a [u8]) -> Cow<'a, str> {
-        if b.is_ascii() {
+        // One validating pass for the common cases (ASCII, UTF-8) instead
+        // of an ASCII check followed by a UTF-8 check.
+        if let Ok(s) = std::str::from_utf8(b) {
             // ASCII means the same in every supported charset except the
-            // multi-byte Asian ones, which keep ASCII as is too.
-            return match std::str::from_utf8(b) {
-                Ok(s) => Cow::Borrowed(s),
-                Err(_) => Cow::Owned(String::new()),
-            };
+            // multi-byte Asian ones, which keep ASCII as is too; valid UTF-8
+            // in a UTF-8 or ASCII message (\X escapes) is taken as is.
+            if matches!(self, Charset::Utf8 | Charset::Ascii) || s.is_ascii() {
+                return Cow::Borrowed(s);
+            }
         }
         match self {
             Charset::Utf8 => String::from_utf8_lossy(b),

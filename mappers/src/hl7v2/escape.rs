@@ -60,7 +60,9 @@ pub fn unescape<'a>(raw: &'a [u8], d: &Delimiters) -> (Cow<'a, [u8]>, Option<Esc
     let Some(esc) = d.escape else {
         return (Cow::Borrowed(raw), None);
     };
-    let Some(first) = memchr::memchr(esc, raw) else {
+    // most values are short and carry no escape: the word-at-a-time scan
+    // beats memchr's setup for them
+    let Some(first) = super::scan::find(esc, raw) else {
         return (Cow::Borrowed(raw), None);
     };
     let mut out = Vec::with_capacity(raw.len());

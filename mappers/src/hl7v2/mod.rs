@@ -60,5 +60,5 @@ pub use message::Message;
 pub use mllp::{MllpCodec, MllpError, MllpFrame};
 pub use path::TerserPath;
 pub use segment::{Fields, Segment};
-pub use value::{Level, Value, Values};
+pub use value::{Components, Level, Value, Values};
 pub use write::{OwnedMessage, SetError};

@@ -132,10 +132,16 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn component(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition => {
-                self.first_repetition()
-                    .nth(n, self.delims.component, Level::Component)
-            }
+            // one pass that stops at the first repetition separator,
+            // instead of finding the first repetition and then splitting it
+            Level::Field => self.nth_before(
+                n,
+                self.delims.component,
+                self.delims.repetition,
+                self.delims.repetition,
+                Level::Component,
+            ),
+            Level::Repetition => self.nth(n, self.delims.component, Level::Component),
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Component),
         }
@@ -154,15 +160,33 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The components (of the first repetition, on a field) split once, for
+    /// reading many of them.
+    #[inline]
+    pub fn indexed(&self) -> Components<'a> {
+        Components::of(self)
+    }
+
     /// Sub-component `n` (1-based); on a field or repetition, of its first
     /// component.
     #[inline]
     pub fn subcomponent(&self, n: usize) -> Value<'a> {
         match self.level {
-            Level::Field | Level::Repetition | Level::Component => {
-                self.first_component()
-                    .nth(n, self.delims.subcomponent, Level::Subcomponent)
-            }
+            Level::Field => self.nth_before(
+                n,
+                self.delims.subcomponent,
+                self.delims.component,
+                self.delims.repetition,
+                Level::Subcomponent,
+            ),
+            Level::Repetition => self.nth_before(
+                n,
+                self.delims.subcomponent,
+                self.delims.component,
+                self.delims.component,
+                Level::Subcomponent,
+            ),
+            Level::Component => self.nth(n, self.delims.subcomponent, Level::Subcomponent),
             _ if n == 1 => *self,
             _ => self.empty_at(Level::Subcomponent),
         }
@@ -209,15 +233,146 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The `n`-th (1-based) piece split on `sep` of the part of `raw`
+    /// before the first `stop1` or `stop2` (higher-level separators), in
+    /// one pass over the bytes.
+    #[inline]
+    fn nth_before(&self, n: usize, sep: u8, stop1: u8, stop2: u8, level: Level) -> Value<'a> {
+        if n == 0 {
+            return self.empty_at(level);
+        }
+        let raw = self.raw;
+        let mut start = 0;
+        let mut seen = 1;
+        let mut end = raw.len();
+        for (i, &b) in raw.iter().enumerate() {
+            if b == sep {
+                if seen == n {
+                    return self.at(&raw[start..i], level);
+                }
+                seen += 1;
+                start = i + 1;
+            } else if b == stop1 || b == stop2 {
+                end = i;
+                break;
+            }
+        }
+        if seen == n && end > start {
+            self.at(&raw[start..end], level)
+        } else {
+            self.empty_at(level)
+        }
+    }
+
     /// The `n`-th (1-based) piece of `raw` split on `sep`.
     #[inline]
     fn nth(&self, n: usize, sep: u8, level: Level) -> Value<'a> {
         if n == 0 {
             return self.empty_at(level);
         }
-        Values::split(*self, sep, level)
-            .nth(n - 1)
-            .unwrap_or_else(|| self.empty_at(level))
+        // One pass counting separators: maps read components 1, 2, 3...
+        // of the same value, and a search call per piece (the `Values`
+        // iterator) cost more than the bytes of a short value.
+        let raw = self.raw;
+        let mut start = 0;
+        let mut seen = 1;
+        for (i, &b) in raw.iter().enumerate() {
+            if b == sep {
+                if seen == n {
+                    return self.at(&raw[start..i], level);
+                }
+                seen += 1;
+                start = i + 1;
+            }
+        }
+        if seen == n && !raw.is_empty() {
+            self.at(&raw[start..], level)
+        } else {
+            self.empty_at(level)
+        }
+    }
+}
+
+// === impl Components ===
+
+/// How many component boundaries [`Components`] records; components past
+/// it are found by [`Value::component`] (no data type the maps read has
+/// that many).
+const INDEXED: usize = 32;
+
+/// The components of a value (of its first repetition, on a field), split
+/// once. Maps read components 1, 2, 3... of one value; each
+/// [`Value::component`] call scans from the start, so a value with twenty
+/// components was scanned twenty times.
+#[derive(Debug, Clone, Copy)]
+pub struct Components<'a> {
+    /// The value the components are split from (repetition level), or the
+    /// component or sub-component itself.
+    whole: Value<'a>,
+    /// Start of component `k + 1` in `whole.raw` (for `k < count`).
+    starts: [u32; INDEXED],
+    /// Components found (at most `INDEXED`).
+    count: usize,
+    /// Whether components follow the indexed ones.
+    more: bool,
+}
+
+impl<'a> Components<'a> {
+    fn of(v: &Value<'a>) -> Self {
+        let mut c = Components {
+            whole: *v,
+            starts: [0; INDEXED],
+            count: 0,
+            more: false,
+        };
+        if !matches!(v.level, Level::Field | Level::Repetition) {
+            return c;
+        }
+        let rep = v.first_repetition();
+        c.whole = rep;
+        if rep.raw.is_empty() || u32::try_from(rep.raw.len()).is_err() {
+            return c;
+        }
+        c.count = 1;
+        for (i, &b) in rep.raw.iter().enumerate() {
+            if b == v.delims.component {
+                if c.count == INDEXED {
+                    c.more = true;
+                    break;
+                }
+                // fits: the whole length fits in u32 (checked above)
+                c.starts[c.count] = (i + 1) as u32;
+                c.count += 1;
+            }
+        }
+        c
+    }
+
+    /// Component `n` (1-based), as [`Value::component`] gives it.
+    #[inline]
+    pub fn get(&self, n: usize) -> Value<'a> {
+        let w = &self.whole;
+        if w.level != Level::Repetition {
+            return w.component(n);
+        }
+        if n == 0 || n > self.count {
+            return if self.more {
+                w.component(n)
+            } else {
+                w.empty_at(Level::Component)
+            };
+        }
+        let start = self.starts[n - 1] as usize;
+        let end = if n < self.count {
+            self.starts[n] as usize - 1
+        } else if self.more {
+            // the last indexed component ends at the next separator
+            let rest = &w.raw[start..];
+            start + super::scan::find(w.delims.component, rest).unwrap_or(rest.len())
+        } else {
+            w.raw.len()
+        };
+        w.at(&w.raw[start..end], Level::Component)
     }
 }
 
@@ -318,6 +473,63 @@ mod tests {
             .map(|v| v.text().into_owned())
             .collect();
         assert_eq!(subs, ["a2", "s2"]);
+    }
+
+    /// The one-pass accessors against splitting level by level with the
+    /// iterators, over every string of up to 7 bytes from `a^~&`.
+    #[test]
+    fn one_pass_access_matches_splitting() {
+        fn piece<'a>(mut it: Values<'a>, n: usize) -> &'a [u8] {
+            n.checked_sub(1)
+                .and_then(|i| it.nth(i))
+                .map_or(&[][..], |v| v.raw())
+        }
+        let alphabet = [b'a', b'^', b'~', b'&'];
+        for len in 0..=7u32 {
+            for code in 0..4usize.pow(len) {
+                let bytes: Vec<u8> = (0..len).map(|i| alphabet[(code >> (2 * i)) & 3]).collect();
+                let f = Value::new(&bytes, Delimiters::default(), Charset::Utf8, Level::Field);
+                let rep = f
+                    .repetitions()
+                    .next()
+                    .unwrap_or(f.empty_at(Level::Repetition));
+                let comp1 = rep.components().next();
+                let (fi, ri) = (f.indexed(), rep.indexed());
+                for n in 0..=5 {
+                    assert_eq!(fi.get(n).raw(), f.component(n).raw(), "{bytes:?} {n}");
+                    assert_eq!(ri.get(n).raw(), rep.component(n).raw(), "{bytes:?} {n}");
+                    assert_eq!(
+                        f.component(n).raw(),
+                        piece(rep.components(), n),
+                        "{bytes:?} {n}"
+                    );
+                    let subs = comp1.map_or(&[][..], |c| piece(c.subcomponents(), n));
+                    assert_eq!(f.subcomponent(n).raw(), subs, "{bytes:?} {n}");
+                    assert_eq!(rep.subcomponent(n).raw(), subs, "{bytes:?} {n}");
+                }
+            }
+        }
+    }
+
+    /// Past the indexed components, and on components.
+    #[test]
+    fn indexed_beyond_the_index_and_below_fields() {
+        let raw: Vec<String> = (1..=40).map(|i| format!("c{i}")).collect();
+        let raw = raw.join("^");
+        let f = Value::new(
+            raw.as_bytes(),
+            Delimiters::default(),
+            Charset::Utf8,
+            Level::Field,
+        );
+        let idx = f.indexed();
+        for n in 0..=42 {
+            assert_eq!(idx.get(n).raw(), f.component(n).raw(), "{n}");
+        }
+        let c = f.component(3);
+        for n in 0..=2 {
+            assert_eq!(c.indexed().get(n).raw(), c.component(n).raw());
+        }
     }
 
     #[test]

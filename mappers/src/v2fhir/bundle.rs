@@ -10,7 +10,7 @@ use super::ctx::Ctx;
 use super::json::{set, set_opt, Obj};
 
 /// Builds the Bundle from everything `ctx` collected.
-pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
+pub fn assemble<'a>(ctx: &mut Ctx<'_, 'a>) -> Json<'a> {
     let kind = ctx.cfg.bundle_type;
     let mut entries = Vec::with_capacity(ctx.entries.len());
     let mut all: Vec<_> = ctx.entries.drain(..).collect();
@@ -35,7 +35,13 @@ pub fn assemble(ctx: &mut Ctx<'_, '_>) -> Json {
             set(&mut req, "method", "PUT");
             let url = match e.conditional {
                 Some(c) => c,
-                None => format!("{}/{}", e.rtype, e.id),
+                None => {
+                    let mut u = String::with_capacity(e.rtype.len() + 1 + e.id.len());
+                    u.push_str(e.rtype);
+                    u.push('/');
+                    u.push_str(&e.id);
+                    u
+                }
             };
             set(&mut req, "url", url);
             set(&mut entry, "request", req);

@@ -13,7 +13,7 @@ use super::xcn;
 
 /// DG1-3 / PR1-3 (the code, CWE) with DG1-4 / PR1-4 (its description, kept
 /// from older versions) as `CodeableConcept.text` when the code has none.
-fn code_with_description(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> Option<Json> {
+fn code_with_description<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> Option<Json<'a>> {
     let at = seg.at(3);
     let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
     if let Some(text) = seg.text(4) {
@@ -31,12 +31,12 @@ fn code_with_description(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> Option<Jso
     code
 }
 
-fn key(seg: &Seg<'_>) -> String {
+fn key<'a>(seg: &Seg<'a>) -> String {
     format!("{}|{}", seg.name(), seg.index())
 }
 
 /// AL1 -> AllergyIntolerance.
-pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_al1<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let mut a = Obj::new();
     seg.mark(1, ALL);
@@ -76,7 +76,7 @@ pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         "onsetDateTime",
         dates::date_time(ctx, seg.take(6), at),
     );
-    let reactions: Vec<Json> = seg
+    let reactions: Vec<Json<'_>> = seg
         .take(5)
         .repetitions()
         .filter_map(|r| txt(r))
@@ -96,7 +96,7 @@ pub fn map_al1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// DG1 -> Condition, referenced from Encounter.diagnosis.
-pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_dg1<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let mut c = Obj::new();
     seg.mark(1, ALL);
@@ -152,7 +152,7 @@ pub fn map_dg1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// PR1 -> Procedure (status `completed`: PR1 reports procedures performed).
-pub fn map_pr1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_pr1<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let mut p = Obj::new();
     seg.mark(1, ALL);

@@ -2,10 +2,13 @@
 //! the roles they play (the Patient, the current order...), and the
 //! bookkeeping of which fields were used so nothing is dropped silently.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::hl7v2::{Message, Segment, Value};
-use crate::translation::{Unmapped, Warning};
+use crate::translation::Warning;
+
+use super::report::Item;
 
 use super::config::Config;
 use super::ids;
@@ -27,18 +30,29 @@ pub const fn comps(list: &[usize]) -> u64 {
 
 /// The text of a value: unescaped, decoded, trimmed; `None` when empty or
 /// the explicit HL7 null `""`.
-pub fn txt(v: Value<'_>) -> Option<String> {
+///
+/// Borrowed from the message unless unescaping or charset decoding made
+/// new text: most values go into the Bundle as they are, and copying each
+/// one was a tenth of the translation.
+pub fn txt<'a>(v: Value<'a>) -> Option<Cow<'a, str>> {
     if !v.has_value() || v.is_null() {
         return None;
     }
-    let t = v.text();
-    let trimmed = t.trim();
-    if trimmed.is_empty() {
-        None
-    } else if trimmed.len() == t.len() {
-        Some(t.into_owned())
-    } else {
-        Some(trimmed.to_owned())
+    match v.text() {
+        Cow::Borrowed(t) => {
+            let trimmed = t.trim();
+            (!trimmed.is_empty()).then_some(Cow::Borrowed(trimmed))
+        }
+        Cow::Owned(t) => {
+            let trimmed = t.trim();
+            if trimmed.is_empty() {
+                None
+            } else if trimmed.len() == t.len() {
+                Some(Cow::Owned(t))
+            } else {
+                Some(Cow::Owned(trimmed.to_owned()))
+            }
+        }
     }
 }
 
@@ -127,7 +141,11 @@ pub struct Seg<'a> {
     /// The fields, split once: maps read fields out of order and many
     /// times, and `Segment::field` scans from the start on each call.
     fields: Vec<Value<'a>>,
-    used: Vec<(usize, u64)>,
+    /// Used-component masks by field sequence (index = seq): bit 0 says
+    /// "marked" (component numbers start at 1, so no mask uses it), 0 means
+    /// never marked. Indexed rather than searched: the report looks up
+    /// every field of every segment.
+    used: Vec<u64>,
 }
 
 impl<'a> Seg<'a> {
@@ -139,11 +157,12 @@ impl<'a> Seg<'a> {
         seg: Segment<'a>,
         occ: usize,
         mut fields: Vec<Value<'a>>,
-        mut used: Vec<(usize, u64)>,
+        mut used: Vec<u64>,
     ) -> Self {
         fields.clear();
         fields.extend(seg.fields().map(|(_, v)| v));
         used.clear();
+        used.resize(fields.len() + 1, 0);
         Self {
             seg,
             occ,
@@ -153,7 +172,7 @@ impl<'a> Seg<'a> {
     }
 
     /// The buffers, for the next [`Seg::reusing`].
-    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<(usize, u64)>) {
+    pub fn into_buffers(self) -> (Vec<Value<'a>>, Vec<u64>) {
         (self.fields, self.used)
     }
 
@@ -203,7 +222,7 @@ impl<'a> Seg<'a> {
     }
 
     /// The trimmed text of field `seq` (marked used).
-    pub fn text(&mut self, seq: usize) -> Option<String> {
+    pub fn text(&mut self, seq: usize) -> Option<Cow<'a, str>> {
         txt(self.take(seq))
     }
 
@@ -214,30 +233,27 @@ impl<'a> Seg<'a> {
 
     /// Marks components of field `seq` as used.
     pub fn mark(&mut self, seq: usize, mask: u64) {
-        match self.used.iter_mut().find(|(s, _)| *s == seq) {
-            Some((_, m)) => *m |= mask,
-            None => self.used.push((seq, mask)),
+        if seq >= self.used.len() {
+            self.used.resize(seq + 1, 0);
         }
+        self.used[seq] |= mask | 1;
     }
 
     /// Lists every field and component that carries a value and that no
     /// rule used.
-    pub fn report(&self, out: &mut Vec<Unmapped>) {
+    pub fn report(&self, out: &mut Vec<Item<'a>>) {
         let is_msh = self.seg.name() == "MSH";
         for (seq, v) in (1..).zip(self.fields.iter().copied()) {
             if is_msh && seq <= 2 {
                 continue;
             }
-            let mask = self.used.iter().find(|(s, _)| *s == seq).map(|(_, m)| *m);
+            let mask = self.used.get(seq).copied().filter(|&m| m != 0);
             // a fully used field needs no look at its bytes
             if mask == Some(ALL) || !v.has_value() {
                 continue;
             }
             match mask {
-                None => out.push(Unmapped {
-                    location: self.at(seq).render(),
-                    reason: "no mapping for field".to_owned(),
-                }),
+                None => out.push(Item::new(self.at(seq), "no mapping for field")),
                 Some(ALL) => {}
                 Some(mask) => {
                     let mut seen = 0u64;
@@ -251,17 +267,17 @@ impl<'a> Seg<'a> {
                             if n >= 64 {
                                 if !high {
                                     high = true;
-                                    out.push(Unmapped {
-                                        location: self.at(seq).comp(n).render(),
-                                        reason: "no mapping for component".to_owned(),
-                                    });
+                                    out.push(Item::new(
+                                        self.at(seq).comp(n),
+                                        "no mapping for component",
+                                    ));
                                 }
                             } else if mask & (1 << n) == 0 && seen & (1 << n) == 0 {
                                 seen |= 1 << n;
-                                out.push(Unmapped {
-                                    location: self.at(seq).comp(n).render(),
-                                    reason: "no mapping for component".to_owned(),
-                                });
+                                out.push(Item::new(
+                                    self.at(seq).comp(n),
+                                    "no mapping for component",
+                                ));
                             }
                         }
                     }
@@ -275,7 +291,7 @@ impl<'a> Seg<'a> {
 
 /// One resource of the Bundle under construction.
 #[derive(Debug)]
-pub struct Entry {
+pub struct Entry<'a> {
     /// The resource type.
     pub rtype: &'static str,
     /// `urn:uuid:...`
@@ -283,7 +299,7 @@ pub struct Entry {
     /// The UUID of the fullUrl, used as id for non-conditional PUTs.
     pub id: String,
     /// The resource's elements (without `resourceType`/`id`).
-    pub resource: Obj,
+    pub resource: Obj<'a>,
     /// `Patient?identifier=...` for a conditional update.
     pub conditional: Option<String>,
 }
@@ -315,11 +331,12 @@ pub struct Ctx<'m, 'a> {
     /// MSH-10.
     pub control_id: String,
     /// Entries in creation order.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
     /// Entry index by id digest, to merge a resource named twice.
     by_digest: Vec<([u8; 16], usize)>,
-    /// Unmapped input.
-    pub unmapped: Vec<Unmapped>,
+    /// Unmapped input, as locations and reasons (formatted only when the
+    /// caller asks for the report).
+    pub unmapped: Vec<Item<'a>>,
     /// Doubts.
     pub warnings: Vec<Warning>,
     /// Role: the MessageHeader.
@@ -345,11 +362,11 @@ pub struct Ctx<'m, 'a> {
     /// The resource NTE segments attach to.
     pub note_target: Option<usize>,
     /// The pending ORC (consumed by the OBR or RXA that follows).
-    pub orc: Option<super::orc::OrcData>,
+    pub orc: Option<super::orc::OrcData<'a>>,
     /// Bundle.timestamp (MSH-7).
     pub timestamp: Option<String>,
     /// Bundle.identifier (MSH-10).
-    pub bundle_identifier: Option<super::json::Json>,
+    pub bundle_identifier: Option<super::json::Json<'a>>,
     /// Resources MessageHeader.focus points to.
     pub focus: Vec<usize>,
     /// The text of the current MDM document, collected from OBX.
@@ -404,7 +421,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// Adds a resource; when one with the same fullUrl exists (the same
     /// practitioner named twice) the existing entry is kept and returned.
-    pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj) -> usize {
+    pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj<'a>) -> usize {
         let (digest, conditional) = match key {
             Key::Ident(system, value) => {
                 let mut url = String::with_capacity(rtype.len() + 12 + system.len() + value.len());
@@ -442,12 +459,12 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// The resource of entry `i`.
-    pub fn res(&mut self, i: usize) -> &mut Obj {
+    pub fn res(&mut self, i: usize) -> &mut Obj<'a> {
         &mut self.entries[i].resource
     }
 
     /// The fullUrl of entry `i` as a Reference.
-    pub fn reference(&self, i: usize) -> super::json::Json {
+    pub fn reference(&self, i: usize) -> super::json::Json<'a> {
         super::json::reference(&self.entries[i].full_url)
     }
 
@@ -460,11 +477,8 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Records an item that carried a value and was not mapped.
-    pub fn not_mapped(&mut self, loc: impl fmt::Display, reason: impl Into<String>) {
-        self.unmapped.push(Unmapped {
-            location: loc.to_string(),
-            reason: reason.into(),
-        });
+    pub fn not_mapped(&mut self, loc: Loc<'a>, reason: impl Into<Cow<'static, str>>) {
+        self.unmapped.push(Item::new(loc, reason));
     }
 
     /// Closes a segment: its unused fields go to the report.
@@ -473,7 +487,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Reference to the Encounter, if there is one.
-    pub fn encounter_ref(&self) -> Option<super::json::Json> {
+    pub fn encounter_ref(&self) -> Option<super::json::Json<'a>> {
         self.encounter.map(|i| self.reference(i))
     }
 }

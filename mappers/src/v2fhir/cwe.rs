@@ -4,6 +4,8 @@
 //! CWE-4/5/6 (+8) the alternate coding, CWE-9 (or CWE-2 without a code)
 //! the text.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -17,25 +19,25 @@ use super::tables;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
 /// The FHIR system for a CWE-3 coding system name.
-pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> String {
+pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> Cow<'static, str> {
     if let Some(uri) = tables::coding_system_uri(name) {
         return uri;
     }
     if let Some(s) = ctx.cfg.systems.get(name) {
-        return s.clone();
+        return Cow::Owned(s.clone());
     }
     ctx.warn(loc, "unknown coding system name: used a local system URI");
-    local_system(ctx.cfg, name)
+    Cow::Owned(local_system(ctx.cfg, name))
 }
 
-fn coding(
-    ctx: &mut Ctx<'_, '_>,
-    code: Option<String>,
-    display: Option<String>,
-    sys: Option<String>,
-    version: Option<String>,
-    loc: Loc<'_>,
-) -> Option<Json> {
+fn coding<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    code: Option<Cow<'a, str>>,
+    display: Option<Cow<'a, str>>,
+    sys: Option<Cow<'a, str>>,
+    version: Option<Cow<'a, str>>,
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
     let code = code?;
     let mut c = Obj::new();
     if let Some(name) = sys {
@@ -50,32 +52,33 @@ fn coding(
 
 /// A CodeableConcept from a CWE value (a field's first repetition or a
 /// repetition); `None` when nothing is valued.
-pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<Json> {
-    let code = txt(v.component(1));
-    let text2 = txt(v.component(2));
+pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
+    let cs = v.indexed();
+    let code = txt(cs.get(1));
+    let text2 = txt(cs.get(2));
     let mut codings = Vec::new();
     let had_code = code.is_some();
     if let Some(c) = coding(
         ctx,
         code,
         text2.clone(),
-        txt(v.component(3)),
-        txt(v.component(7)),
+        txt(cs.get(3)),
+        txt(cs.get(7)),
         loc,
     ) {
         codings.push(c);
     }
     if let Some(c) = coding(
         ctx,
-        txt(v.component(4)),
-        txt(v.component(5)),
-        txt(v.component(6)),
-        txt(v.component(8)),
+        txt(cs.get(4)),
+        txt(cs.get(5)),
+        txt(cs.get(6)),
+        txt(cs.get(8)),
         loc,
     ) {
         codings.push(c);
     }
-    let text = txt(v.component(9)).or(if had_code { None } else { text2 });
+    let text = txt(cs.get(9)).or(if had_code { None } else { text2 });
     if codings.is_empty() && text.is_none() {
         return None;
     }
@@ -88,7 +91,7 @@ pub fn concept_of(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<J
 }
 
 /// Every repetition of a CWE field as CodeableConcepts.
-pub fn concepts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+pub fn concepts<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| concept_of(ctx, r, loc))
@@ -98,14 +101,15 @@ pub fn concepts(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Js
 /// A CodeableConcept for a code of a v2 table mapped by the IG: the FHIR
 /// coding when the table knows it, else the code passed through with the
 /// v2 table system and a warning.
-pub fn mapped_concept(
-    ctx: &mut Ctx<'_, '_>,
+pub fn mapped_concept<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     map: &str,
-    v: Value<'_>,
-    loc: Loc<'_>,
-) -> Option<Json> {
-    let code = txt(v.component(1))?;
-    let display = txt(v.component(2));
+    v: Value<'a>,
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
+    let cs = v.indexed();
+    let code = txt(cs.get(1))?;
+    let display = txt(cs.get(2));
     if let Some(e) = tables::lookup(map, &code) {
         let d = (!e.display.is_empty()).then_some(e.display.as_str());
         return Some(concept(&e.system, &e.code, d));
@@ -120,11 +124,11 @@ pub fn mapped_concept(
 
 /// A FHIR `code` for a v2 table code; unknown codes cannot go into a
 /// required-binding `code` element and are reported unmapped.
-pub fn mapped_code(
-    ctx: &mut Ctx<'_, '_>,
+pub fn mapped_code<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     map: &str,
     code: &str,
-    loc: Loc<'_>,
+    loc: Loc<'a>,
 ) -> Option<&'static str> {
     match tables::lookup(map, code) {
         Some(e) => Some(e.code.as_str()),

@@ -9,20 +9,19 @@ use super::ctx::{txt, Ctx, Loc};
 use super::dtm::{Dtm, DtmIssue};
 use super::json::{set_opt, Obj};
 
-fn parse_or_report(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
-    // TS/DR carry the time in component 1; plain DTM has no components.
-    let s = txt(v.component(1))?;
-    if Dtm::parse(&s).is_none() {
+/// Parses `s`, reporting it when it is not a v2 date.
+fn parse_or_report<'a, 's>(ctx: &mut Ctx<'_, 'a>, s: &'s str, loc: Loc<'a>) -> Option<Dtm<'s>> {
+    let d = Dtm::parse(s);
+    if d.is_none() {
         ctx.not_mapped(loc, "not a valid HL7 date/time");
-        return None;
     }
-    Some(s)
+    d
 }
 
 /// A FHIR `dateTime` from a DTM/TS value.
-pub fn date_time(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    let d = Dtm::parse(&s)?;
+pub fn date_time<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
+    let s = txt(v.component(1))?;
+    let d = parse_or_report(ctx, &s, loc)?;
     match d.date_time(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err((date, DtmIssue::TimeWithoutZone)) => {
@@ -37,15 +36,15 @@ pub fn date_time(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<St
 }
 
 /// A FHIR `date` (the date part, at its precision).
-pub fn date(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    Dtm::parse(&s).map(|d| d.date())
+pub fn date<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
+    let s = txt(v.component(1))?;
+    parse_or_report(ctx, &s, loc).map(|d| d.date())
 }
 
 /// A FHIR `instant`; values too imprecise for one are reported unmapped.
-pub fn instant(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<String> {
-    let s = parse_or_report(ctx, v, loc)?;
-    let d = Dtm::parse(&s)?;
+pub fn instant<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<String> {
+    let s = txt(v.component(1))?;
+    let d = parse_or_report(ctx, &s, loc)?;
     match d.instant(ctx.cfg.default_timezone.as_deref()) {
         Ok(t) => Some(t),
         Err(_) => {
@@ -59,12 +58,12 @@ pub fn instant(ctx: &mut Ctx<'_, '_>, v: Value<'_>, loc: Loc<'_>) -> Option<Stri
 }
 
 /// A Period from two date/time values.
-pub fn period(
-    ctx: &mut Ctx<'_, '_>,
-    start: Value<'_>,
-    end: Value<'_>,
-    loc: Loc<'_>,
-) -> Option<Json> {
+pub fn period<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    start: Value<'a>,
+    end: Value<'a>,
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
     let mut p = Obj::new();
     set_opt(&mut p, "start", date_time(ctx, start, loc));
     set_opt(&mut p, "end", date_time(ctx, end, loc));

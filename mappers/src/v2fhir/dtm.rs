@@ -78,11 +78,29 @@ impl<'s> Dtm<'s> {
 
     /// The date part at its own precision: `2023`, `2023-01`, `2023-01-02`.
     pub fn date(&self) -> String {
+        let mut out = String::with_capacity(10);
+        self.push_date(&mut out);
+        out
+    }
+
+    /// Appends the date part (pushes instead of `format!`: a message has
+    /// tens of dates and the formatting machinery was a visible cost).
+    fn push_date(&self, out: &mut String) {
         let d = self.date;
         match d.len() {
-            4 => d.to_owned(),
-            6 => format!("{}-{}", &d[..4], &d[4..6]),
-            _ => format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8]),
+            4 => out.push_str(d),
+            6 => {
+                out.push_str(&d[..4]);
+                out.push('-');
+                out.push_str(&d[4..6]);
+            }
+            _ => {
+                out.push_str(&d[..4]);
+                out.push('-');
+                out.push_str(&d[4..6]);
+                out.push('-');
+                out.push_str(&d[6..8]);
+            }
         }
     }
 
@@ -98,12 +116,18 @@ impl<'s> Dtm<'s> {
             t.get(2..4).unwrap_or("00"),
             t.get(4..6).unwrap_or("00"),
         );
-        let frac = if self.fraction.is_empty() {
-            String::new()
-        } else {
-            format!(".{}", self.fraction)
-        };
-        format!("{}T{hh}:{mm}:{ss}{frac}{zone}", self.date())
+        let mut out = String::with_capacity(32 + self.fraction.len());
+        self.push_date(&mut out);
+        for (sep, part) in [('T', hh), (':', mm), (':', ss)] {
+            out.push(sep);
+            out.push_str(part);
+        }
+        if !self.fraction.is_empty() {
+            out.push('.');
+            out.push_str(self.fraction);
+        }
+        out.push_str(zone);
+        out
     }
 
     /// A FHIR `dateTime`. `default_zone` is `+hh:mm` or `Z`.
@@ -137,7 +161,11 @@ impl<'s> Dtm<'s> {
 /// `+0215` -> `+02:15`, `+0000` -> `Z`? No: FHIR accepts `+00:00`, which keeps
 /// the sender's notation.
 fn fhir_zone(z: &str) -> String {
-    format!("{}:{}", &z[..3], &z[3..5])
+    let mut out = String::with_capacity(6);
+    out.push_str(&z[..3]);
+    out.push(':');
+    out.push_str(&z[3..5]);
+    out
 }
 
 /// Checks a configured default zone (`Z`, `+hh:mm`, `-hh:mm`).

@@ -14,7 +14,7 @@ use super::json::{push, set, set_opt, Obj};
 use super::xcn;
 
 /// Maps EVN.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(header) = ctx.header else { return };
     let sender = ctx.entries[header].resource.get("sender").cloned();
     let recorded_ok = super::ctx::txt(seg.peek(2).component(1))

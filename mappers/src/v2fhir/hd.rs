@@ -5,6 +5,8 @@
 //! `Config::systems`, else made into `local_system_base + namespace` so two
 //! local authorities never collapse into one system.
 
+use std::borrow::Cow;
+
 use crate::hl7v2::Value;
 
 use super::config::Config;
@@ -13,18 +15,18 @@ use super::ids::query_escape;
 
 /// The parts of an HD.
 #[derive(Debug, Default, Clone)]
-pub struct Hd {
+pub struct Hd<'a> {
     /// HD-1 namespace id.
-    pub namespace: Option<String>,
+    pub namespace: Option<Cow<'a, str>>,
     /// HD-2 universal id.
-    pub universal: Option<String>,
+    pub universal: Option<Cow<'a, str>>,
     /// HD-3 universal id type.
-    pub kind: Option<String>,
+    pub kind: Option<Cow<'a, str>>,
 }
 
-impl Hd {
+impl<'a> Hd<'a> {
     /// An HD spread over the components of `v` (a field of type HD).
-    pub fn from_components(v: Value<'_>) -> Self {
+    pub fn from_components(v: Value<'a>) -> Self {
         Hd {
             namespace: txt(v.component(1)),
             universal: txt(v.component(2)),
@@ -33,7 +35,7 @@ impl Hd {
     }
 
     /// An HD spread over the sub-components of `v` (an HD inside a CX...).
-    pub fn from_subcomponents(v: Value<'_>) -> Self {
+    pub fn from_subcomponents(v: Value<'a>) -> Self {
         Hd {
             namespace: txt(v.subcomponent(1)),
             universal: txt(v.subcomponent(2)),
@@ -55,7 +57,7 @@ impl Hd {
             }
             let uri_kind = kind.eq_ignore_ascii_case("URI") || kind.eq_ignore_ascii_case("URL");
             if uri_kind && !u.contains(char::is_whitespace) {
-                return Some(u.clone());
+                return Some(u.to_string());
             }
             if is_oid(u) {
                 return Some(format!("urn:oid:{u}"));
@@ -86,7 +88,7 @@ pub fn is_oid(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn hd(ns: Option<&str>, u: Option<&str>, k: Option<&str>) -> Hd {
+    fn hd<'a>(ns: Option<&'a str>, u: Option<&'a str>, k: Option<&'a str>) -> Hd<'a> {
         Hd {
             namespace: ns.map(Into::into),
             universal: u.map(Into::into),

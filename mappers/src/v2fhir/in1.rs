@@ -17,12 +17,12 @@ use super::{cwe, cx, dates, xad, xon, xpn};
 /// The IG's cross-version extension for Coverage.subscriberId (R5).
 const SUBSCRIBER_ID: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-subscriberId";
 
-fn key(seg: &Seg<'_>, what: &str) -> String {
+fn key<'a>(seg: &Seg<'a>, what: &str) -> String {
     format!("{}|{}|{what}", seg.name(), seg.index())
 }
 
 /// Maps IN1.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     seg.mark(1, ALL);
     let company = seg.take_c(3, cx::MASK);
@@ -104,7 +104,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 
 /// IN1-10/11: the insured's group employer as policyHolder; IN1-10 also
 /// as a subscriber id (IG rows 10 and 11).
-fn holder(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, c: &mut Obj) {
+fn holder<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>) {
     let at = seg.at(10);
     let ids = cx::identifiers(ctx, seg.take_c(10, cx::MASK), at);
     for i in &ids {
@@ -125,7 +125,7 @@ fn holder(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, c: &mut Obj) {
 }
 
 /// IN1-16/17/49: the subscriber, and IN1-49 as a subscriber id.
-fn subscriber(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, c: &mut Obj, patient: usize) {
+fn subscriber<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>, patient: usize) {
     let at = seg.at(49);
     for i in cx::identifiers(ctx, seg.take_c(49, cx::MASK), at) {
         push(c, "extension", subscriber_id(i.json));
@@ -153,7 +153,7 @@ fn subscriber(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, c: &mut Obj, patient: us
     set(c, "subscriber", ctx.reference(p));
 }
 
-fn subscriber_id(ident: Json) -> Json {
+fn subscriber_id<'a>(ident: Json<'a>) -> Json<'a> {
     let mut e = Obj::with_capacity(2);
     set(&mut e, "url", SUBSCRIBER_ID);
     set(&mut e, "valueIdentifier", ident);

@@ -21,22 +21,23 @@ use serde_json::Number;
 
 /// A JSON value under construction.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'a> {
     /// `true` / `false`.
     Bool(bool),
     /// A number, formatted as serde_json formats it.
     Number(Number),
-    /// A string: borrowed from a table or constant, or owned.
-    String(Cow<'static, str>),
+    /// A string: borrowed from the message, a table or a constant, or
+    /// owned (only when unescaping, decoding or formatting made new text).
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Json>),
+    Array(Vec<Json<'a>>),
     /// An object.
-    Object(Obj),
+    Object(Obj<'a>),
 }
 
-impl Json {
+impl<'a> Json<'a> {
     /// Member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(o) => o.get(key),
             _ => None,
@@ -44,7 +45,7 @@ impl Json {
     }
 
     /// Element `i` of an array.
-    pub fn at(&self, i: usize) -> Option<&Json> {
+    pub fn at(&self, i: usize) -> Option<&Json<'a>> {
         match self {
             Json::Array(a) => a.get(i),
             _ => None,
@@ -152,6 +153,15 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
+    // Most strings are short codes, ids and names with nothing to escape:
+    // a branch-free check over the whole string (it vectorises) and one
+    // copy. Longer strings go through the word-at-a-time loop below.
+    if bytes.len() <= 64 && !bytes.iter().fold(false, |any, &b| any | needs_escape(b)) {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
@@ -199,7 +209,7 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-impl Serialize for Json {
+impl Serialize for Json<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Json::Bool(b) => s.serialize_bool(*b),
@@ -223,62 +233,62 @@ impl Serialize for Json {
     }
 }
 
-impl From<String> for Json {
+impl From<String> for Json<'_> {
     fn from(s: String) -> Self {
         Json::String(Cow::Owned(s))
     }
 }
 
-impl From<&'static str> for Json {
-    fn from(s: &'static str) -> Self {
+impl<'a> From<&'a str> for Json<'a> {
+    fn from(s: &'a str) -> Self {
         Json::String(Cow::Borrowed(s))
     }
 }
 
-impl From<Cow<'static, str>> for Json {
-    fn from(s: Cow<'static, str>) -> Self {
+impl<'a> From<Cow<'a, str>> for Json<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
         Json::String(s)
     }
 }
 
-impl From<bool> for Json {
+impl From<bool> for Json<'_> {
     fn from(b: bool) -> Self {
         Json::Bool(b)
     }
 }
 
-impl From<i64> for Json {
+impl From<i64> for Json<'_> {
     fn from(i: i64) -> Self {
         Json::Number(i.into())
     }
 }
 
-impl From<u32> for Json {
+impl From<u32> for Json<'_> {
     fn from(i: u32) -> Self {
         Json::Number(i.into())
     }
 }
 
-impl From<usize> for Json {
+impl From<usize> for Json<'_> {
     fn from(i: usize) -> Self {
         Json::Number(i.into())
     }
 }
 
-impl From<Number> for Json {
+impl From<Number> for Json<'_> {
     fn from(n: Number) -> Self {
         Json::Number(n)
     }
 }
 
-impl From<Obj> for Json {
-    fn from(o: Obj) -> Self {
+impl<'a> From<Obj<'a>> for Json<'a> {
+    fn from(o: Obj<'a>) -> Self {
         Json::Object(o)
     }
 }
 
-impl From<Vec<Json>> for Json {
-    fn from(a: Vec<Json>) -> Self {
+impl<'a> From<Vec<Json<'a>>> for Json<'a> {
+    fn from(a: Vec<Json<'a>>) -> Self {
         Json::Array(a)
     }
 }
@@ -288,9 +298,9 @@ impl From<Vec<Json>> for Json {
 /// A JSON object: members in insertion order, keys from the FHIR element
 /// names (static).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Obj(Vec<(&'static str, Json)>);
+pub struct Obj<'a>(Vec<(&'static str, Json<'a>)>);
 
-impl Obj {
+impl<'a> Obj<'a> {
     /// An empty object.
     pub const fn new() -> Self {
         Self(Vec::new())
@@ -303,7 +313,7 @@ impl Obj {
 
     /// Sets `key`; an existing member keeps its position (as IndexMap
     /// does) and its old value is returned.
-    pub fn insert(&mut self, key: &'static str, value: Json) -> Option<Json> {
+    pub fn insert(&mut self, key: &'static str, value: Json<'a>) -> Option<Json<'a>> {
         match self.get_mut(key) {
             Some(slot) => Some(std::mem::replace(slot, value)),
             None => {
@@ -314,18 +324,28 @@ impl Obj {
     }
 
     /// Member `key`.
-    pub fn get(&self, key: &str) -> Option<&Json> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.0
+            .iter()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| v)
     }
 
     /// Member `key`, mutable.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.0.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json<'a>> {
+        self.0
+            .iter_mut()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| v)
     }
 
     /// Member `key`, inserted from `f` when missing.
-    pub fn get_or_insert_with(&mut self, key: &'static str, f: impl FnOnce() -> Json) -> &mut Json {
-        let i = match self.0.iter().position(|(k, _)| *k == key) {
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &'static str,
+        f: impl FnOnce() -> Json<'a>,
+    ) -> &mut Json<'a> {
+        let i = match self.0.iter().position(|(k, _)| same_key(k, key)) {
             Some(i) => i,
             None => {
                 self.0.push((key, f()));
@@ -346,7 +366,7 @@ impl Obj {
     }
 
     /// The members in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &Json)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &Json<'a>)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
@@ -362,13 +382,13 @@ impl Obj {
 
     /// Puts `key` first (removing a member of that name elsewhere): O(n)
     /// instead of rebuilding the object with a scan per member.
-    pub fn prepend(&mut self, key: &'static str, value: Json) {
+    pub fn prepend(&mut self, key: &'static str, value: Json<'a>) {
         self.0.retain(|(k, _)| *k != key);
         self.0.insert(0, (key, value));
     }
 
     /// Appends `other`'s members (replacing same-named ones in place).
-    pub fn extend(&mut self, other: Obj) {
+    pub fn extend(&mut self, other: Obj<'a>) {
         for (k, v) in other.0 {
             self.insert(k, v);
         }
@@ -384,6 +404,7 @@ impl Obj {
             // keys are FHIR element names from this crate's code: plain
             // ASCII letters, nothing to escape
             debug_assert!(!k.bytes().any(needs_escape));
+            out.reserve(k.len() + 3);
             out.push(b'"');
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(b"\":");
@@ -393,45 +414,53 @@ impl Obj {
     }
 }
 
+/// Key equality with the cheap rejections first: most inserts add a new
+/// key, so every member is compared and most differ in length or first
+/// byte; only the rest pay for a `memcmp` call.
+#[inline]
+fn same_key(k: &str, key: &str) -> bool {
+    k.len() == key.len() && k.as_bytes().first() == key.as_bytes().first() && k == key
+}
+
 /// Sets `key` when `value` is `Some`.
-pub fn set_opt(obj: &mut Obj, key: &'static str, value: Option<impl Into<Json>>) {
+pub fn set_opt<'a>(obj: &mut Obj<'a>, key: &'static str, value: Option<impl Into<Json<'a>>>) {
     if let Some(v) = value {
         obj.insert(key, v.into());
     }
 }
 
 /// Sets `key` to `value`.
-pub fn set(obj: &mut Obj, key: &'static str, value: impl Into<Json>) {
+pub fn set<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>) {
     obj.insert(key, value.into());
 }
 
 /// Appends `value` to the array at `key`, creating it.
-pub fn push(obj: &mut Obj, key: &'static str, value: impl Into<Json>) {
+pub fn push<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>) {
     if let Json::Array(a) = obj.get_or_insert_with(key, || Json::Array(Vec::new())) {
         a.push(value.into());
     }
 }
 
 /// Appends every element of `values` to the array at `key` (nothing when empty).
-pub fn extend(obj: &mut Obj, key: &'static str, values: Vec<Json>) {
+pub fn extend<'a>(obj: &mut Obj<'a>, key: &'static str, values: Vec<Json<'a>>) {
     for v in values {
         push(obj, key, v);
     }
 }
 
 /// `{"reference": url}`.
-pub fn reference(url: &str) -> Json {
+pub fn reference<'a>(url: &str) -> Json<'a> {
     let mut o = Obj::with_capacity(1);
     set(&mut o, "reference", url.to_owned());
     Json::Object(o)
 }
 
 /// A CodeableConcept with one coding.
-pub fn concept(
-    system: impl Into<Cow<'static, str>>,
-    code: impl Into<Cow<'static, str>>,
+pub fn concept<'a>(
+    system: impl Into<Cow<'a, str>>,
+    code: impl Into<Cow<'a, str>>,
     display: Option<&str>,
-) -> Json {
+) -> Json<'a> {
     let mut c = Obj::with_capacity(3);
     set(&mut c, "system", system.into());
     set(&mut c, "code", code.into());
@@ -447,7 +476,7 @@ pub fn concept(
 
 /// A FHIR decimal from v2 NM text: JSON number when it parses as one.
 /// `+1.5` and `.5` are normalised the way FHIR's decimal grammar needs.
-pub fn decimal(s: &str) -> Option<Json> {
+pub fn decimal<'a>(s: &str) -> Option<Json<'a>> {
     let t = s.trim();
     let t = t.strip_prefix('+').unwrap_or(t);
     let owned;
@@ -521,7 +550,7 @@ mod tests {
         assert_eq!(decimal("5."), None);
     }
 
-    fn compare(v: &Json) {
+    fn compare(v: &Json<'_>) {
         let mut ours = Vec::new();
         v.write(&mut ours);
         let theirs = serde_json::to_vec(&v.to_value()).unwrap_or_default();
@@ -553,7 +582,7 @@ mod tests {
         compare(&Json::Object(o));
     }
 
-    fn decimal_or_float(x: f64) -> Json {
+    fn decimal_or_float(x: f64) -> Json<'static> {
         serde_json::Number::from_f64(x).map_or(Json::Bool(false), Json::Number)
     }
 

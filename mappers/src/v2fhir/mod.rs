@@ -13,6 +13,7 @@
 //! - [`config`]: settings, bundle type, Z-segment map; [`error`].
 //! - `ctx`: translation state and used-field bookkeeping; `bundle`: assembly;
 //!   `ids`: deterministic ids; `json`: the JSON tree and its writer;
+//!   `report`: the unmapped items, formatted only on request;
 //!   `fxhash`: the code-table hasher.
 //! - Data types: `cwe`, `cx`, `xpn`, `xad`, `xtn`, `xcn`, `xon`, `hd`, `pl`,
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
@@ -48,6 +49,7 @@ mod pid;
 mod pl;
 mod prt;
 mod pv1;
+mod report;
 mod rol;
 mod rxa;
 mod sch;
@@ -64,6 +66,7 @@ mod zseg;
 
 pub use config::{BundleType, Config, ZMap};
 pub use error::V2FhirError;
+pub use report::Report;
 
 use json::Json;
 
@@ -116,7 +119,7 @@ impl V2ToFhir {
         &self.cfg
     }
 
-    fn run(&self, msg: &Message<'_>) -> Result<Translation<Json>, V2FhirError> {
+    fn run<'a>(&self, msg: &Message<'a>) -> Result<(Json<'a>, Report<'a>), V2FhirError> {
         let code = msg.message_code().unwrap_or_default();
         let trigger = msg.trigger_event().unwrap_or_default();
         if code.is_empty() {
@@ -290,17 +293,17 @@ impl V2ToFhir {
         }
         orc::flush(&mut ctx);
         if let Some(h) = ctx.header {
-            let focus: Vec<Json> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
+            let focus: Vec<Json<'_>> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
             if !focus.is_empty() {
                 json::set(ctx.res(h), "focus", Json::Array(focus));
             }
         }
         let bundle = bundle::assemble(&mut ctx);
-        Ok(Translation {
-            output: bundle,
-            unmapped: std::mem::take(&mut ctx.unmapped),
-            warnings: std::mem::take(&mut ctx.warnings),
-        })
+        let report = Report::new(
+            std::mem::take(&mut ctx.unmapped),
+            std::mem::take(&mut ctx.warnings),
+        );
+        Ok((bundle, report))
     }
 }
 
@@ -325,19 +328,39 @@ impl V2ToFhir {
         msg: &Message<'_>,
         out: &mut Vec<u8>,
     ) -> Result<Translation<usize>, V2FhirError> {
-        let t = self.run(msg)?;
         let start = out.len();
-        t.output.write(out);
-        let written = out.len() - start;
-        Ok(t.map(|_| written))
+        let report = self.write_bundle(msg, out)?;
+        Ok(report.into_translation(out.len() - start))
+    }
+
+    /// Like [`V2ToFhir::translate_into`], with the report left unformatted:
+    /// for callers that forward the Bundle and look at the report only
+    /// sometimes (or only count it). [`Report::unmapped`] gives the same
+    /// items `translate_into` returns.
+    pub fn write_bundle<'a>(
+        &self,
+        msg: &Message<'a>,
+        out: &mut Vec<u8>,
+    ) -> Result<Report<'a>, V2FhirError> {
+        let (bundle, report) = self.run(msg)?;
+        out.reserve(output_estimate(msg));
+        bundle.write(out);
+        Ok(report)
     }
 
     /// Translates `msg` to the Bundle's compact JSON bytes.
     pub fn translate_to_vec(&self, msg: &Message<'_>) -> Result<Translation<Vec<u8>>, V2FhirError> {
-        let mut out = Vec::with_capacity(msg.input().len().saturating_mul(3));
+        let mut out = Vec::with_capacity(output_estimate(msg));
         let t = self.translate_into(msg, &mut out)?;
         Ok(t.map(|_| out))
     }
+}
+
+/// Room for the Bundle of `msg`, so the writer does not regrow the buffer:
+/// corpus Bundles are 4 to 4.5 times their input, plus a fixed part
+/// (header, ids, requests) that dominates small messages.
+fn output_estimate(msg: &Message<'_>) -> usize {
+    msg.input().len().saturating_mul(9) / 2 + 8192
 }
 
 /// The original shape: the Bundle as a `serde_json::Value` (built from the
@@ -351,6 +374,7 @@ impl Translator for V2ToFhir {
         &self,
         input: Self::Input<'_>,
     ) -> Result<Translation<serde_json::Value>, V2FhirError> {
-        Ok(self.run(input)?.map(|b| b.to_value()))
+        let (bundle, report) = self.run(input)?;
+        Ok(report.into_translation(bundle.to_value()))
     }
 }

@@ -10,7 +10,7 @@ use super::cx;
 use super::json::{extend, push, set, Obj};
 use super::xpn;
 
-fn link(other: Json, kind: &'static str) -> Json {
+fn link<'a>(other: Json<'a>, kind: &'static str) -> Json<'a> {
     let mut l = Obj::new();
     set(&mut l, "other", other);
     set(&mut l, "type", kind);
@@ -18,7 +18,7 @@ fn link(other: Json, kind: &'static str) -> Json {
 }
 
 /// Maps MRG.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(survivor) = ctx.patient else { return };
     let mut idents = Vec::new();
     for seq in [1, 4] {
@@ -27,7 +27,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         idents.extend(cx::identifiers(ctx, f, at));
     }
     let Some((system, value)) = super::pid::key_of(&idents)
-        .or_else(|| idents.first().map(|i| (String::new(), i.value.clone())))
+        .or_else(|| idents.first().map(|i| (String::new(), i.value.to_string())))
     else {
         return;
     };

@@ -1,6 +1,8 @@
 //! MSH -> MessageHeader, plus the Bundle's identifier and timestamp
 //! (IG MSH[MessageHeader], MSH[Bundle]).
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
@@ -10,13 +12,13 @@ use super::json::{set, set_opt, Obj};
 use super::tables;
 use super::xon;
 
-fn endpoint(ctx: &Ctx<'_, '_>, hd: &Hd) -> Option<String> {
+fn endpoint(ctx: &Ctx<'_, '_>, hd: &Hd<'_>) -> Option<String> {
     hd.system(ctx.cfg)
         .or_else(|| hd.namespace.as_deref().map(|n| local_system(ctx.cfg, n)))
 }
 
 /// Maps MSH.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let mut h = Obj::new();
     let msg_type = seg.take_c(9, comps(&[1, 2, 3]));
     let mut event = Obj::new();
@@ -24,7 +26,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     set(
         &mut event,
         "code",
-        txt(msg_type.component(2)).unwrap_or_else(|| ctx.code.clone()),
+        txt(msg_type.component(2)).unwrap_or_else(|| Cow::Owned(ctx.code.clone())),
     );
     set(&mut h, "eventCoding", Json::Object(event));
 

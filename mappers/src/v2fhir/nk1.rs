@@ -8,7 +8,7 @@ use super::json::{extend, push, set, set_opt, Json, Obj};
 use super::{xad, xpn, xtn};
 
 /// Maps NK1.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let mut r = Obj::new();
     seg.mark(1, ALL);

@@ -2,15 +2,17 @@
 //! NTE[Observation], NTE[ServiceRequest]); an NTE after a segment whose
 //! resource has no `note` element is reported unmapped.
 
+use std::borrow::Cow;
+
 use super::ctx::{txt, Ctx, Seg, ALL};
 use super::json::{push, set, Obj};
 
 /// Maps NTE.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(target) = ctx.note_target else {
         return;
     };
-    let lines: Vec<String> = seg.peek(3).repetitions().filter_map(txt).collect();
+    let lines: Vec<Cow<'_, str>> = seg.peek(3).repetitions().filter_map(txt).collect();
     if lines.is_empty() {
         return;
     }

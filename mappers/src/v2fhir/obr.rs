@@ -11,7 +11,7 @@ use super::json::{concept, push, set, set_opt, Obj};
 use super::tables;
 use super::xcn;
 
-fn code_or_unknown(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, seq: usize) -> Json {
+fn code_or_unknown<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, seq: usize) -> Json<'a> {
     let at = seg.at(seq);
     cwe::concept_of(ctx, seg.take_c(seq, cwe::MASK), at).unwrap_or_else(|| {
         ctx.warn(
@@ -25,7 +25,7 @@ fn code_or_unknown(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, seq: usize) -> Json
 }
 
 /// Maps OBR; `results` is true in result messages (ORU, OUL).
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, results: bool) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
     seg.mark(1, ALL);

@@ -7,6 +7,8 @@
 //! valueQuantity with comparator / valueRange / valueRatio, DT/DTM/TS ->
 //! valueDateTime, TM -> valueTime. Other repeated values become components.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -18,13 +20,13 @@ use super::json::{base64, decimal, push, set, set_opt, Obj};
 use super::tables;
 use super::{xcn, xon};
 
-fn quantity(
-    ctx: &mut Ctx<'_, '_>,
+fn quantity<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     number: &str,
-    units: Option<Value<'_>>,
+    units: Option<Value<'a>>,
     comparator: Option<&'static str>,
-    loc: Loc<'_>,
-) -> Option<Json> {
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
     let value = decimal(number)?;
     let mut q = Obj::new();
     set(&mut q, "value", value);
@@ -57,13 +59,13 @@ fn quantity(
 }
 
 /// One OBX-5 repetition as `(value[x] key, value)`.
-fn value_of(
-    ctx: &mut Ctx<'_, '_>,
+fn value_of<'a>(
+    ctx: &mut Ctx<'_, 'a>,
     kind: &str,
-    v: Value<'_>,
-    units: Value<'_>,
-    seg: &Seg<'_>,
-) -> Option<(&'static str, Json)> {
+    v: Value<'a>,
+    units: Value<'a>,
+    seg: &Seg<'a>,
+) -> Option<(&'static str, Json<'a>)> {
     let at = seg.at(5);
     match kind {
         "NM" => {
@@ -150,7 +152,7 @@ fn value_of(
     }
 }
 
-fn document(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, kind: &str) {
+fn document<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, kind: &str) {
     let Some(patient) = ctx.patient else { return };
     let v = seg.take(5);
     let mut att = Obj::new();
@@ -207,7 +209,7 @@ fn document(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, kind: &str) {
 }
 
 /// Maps OBX.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     if ctx.document.is_some() && ctx.code == "MDM" {
         super::txa::append(ctx, seg);
         return;
@@ -215,7 +217,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let Some(patient) = ctx.patient else { return };
     seg.mark(1, ALL);
     seg.mark(4, ALL); // sub-id: groups OBX rows, carries no data
-    let kind = txt(seg.take(2)).unwrap_or_else(|| "ST".to_owned());
+    let kind = txt(seg.take(2)).unwrap_or(Cow::Borrowed("ST"));
     if kind == "ED" || kind == "RP" {
         document(ctx, seg, &kind);
         return;
@@ -272,9 +274,9 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     let units = seg.take_c(6, comps(&[1, 2, 3]));
     let values = seg.take(5);
     let reps: Vec<Value<'_>> = values.repetitions().filter(|r| r.has_value()).collect();
-    let text_kind = matches!(kind.as_str(), "ST" | "TX" | "FT");
+    let text_kind = matches!(&*kind, "ST" | "TX" | "FT");
     if text_kind && reps.len() > 1 {
-        let joined: Vec<String> = reps.iter().filter_map(|r| txt(*r)).collect();
+        let joined: Vec<Cow<'_, str>> = reps.iter().filter_map(|r| txt(*r)).collect();
         set(&mut o, "valueString", joined.join("\n"));
     } else if reps.len() > 1 {
         for r in reps {

@@ -11,13 +11,13 @@ use super::xcn;
 
 /// What an ORC contributes to the resource its group creates.
 #[derive(Debug)]
-pub struct OrcData {
+pub struct OrcData<'a> {
     /// ORC-2 placer order number.
-    pub placer: Option<Ident>,
+    pub placer: Option<Ident<'a>>,
     /// ORC-3 filler order number.
-    pub filler: Option<Ident>,
+    pub filler: Option<Ident<'a>>,
     /// ORC-4 placer group number.
-    pub group: Option<Ident>,
+    pub group: Option<Ident<'a>>,
     /// ServiceRequest.status from ORC-5 (table 0038) or ORC-1 (table 0119).
     pub status: Option<&'static str>,
     /// ORC-9 date/time of transaction.
@@ -29,7 +29,7 @@ pub struct OrcData {
 }
 
 /// Maps ORC: flushes a pending one, then records this one.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     flush(ctx);
     let ei = comps(&[1, 2, 3, 4]);
     let placer = cx::entity(ctx, seg.take_c(2, ei), Some("PLAC"));
@@ -71,7 +71,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// Turns an ORC nobody consumed into a ServiceRequest.
-pub fn flush(ctx: &mut Ctx<'_, '_>) {
+pub fn flush<'a>(ctx: &mut Ctx<'_, 'a>) {
     let Some(o) = ctx.orc.take() else { return };
     let Some(patient) = ctx.patient else { return };
     let mut sr = Obj::new();

@@ -6,7 +6,7 @@ use super::json::push;
 use super::{xcn, xon};
 
 /// Maps PD1 into the current Patient.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let mut refs = Vec::new();
     let facility = seg.take_c(3, xon::MASK);

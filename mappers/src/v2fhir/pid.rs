@@ -17,14 +17,14 @@ use super::{xad, xpn, xtn};
 
 const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
 
-fn ext(url: &str, key: &'static str, value: Json) -> Json {
+fn ext<'a>(url: &str, key: &'static str, value: Json<'a>) -> Json<'a> {
     let mut e = Obj::new();
     set(&mut e, "url", format!("{EXT}{url}"));
     set(&mut e, key, value);
     Json::Object(e)
 }
 
-fn coded_ext(url: &str, value: Json) -> Json {
+fn coded_ext<'a>(url: &str, value: Json<'a>) -> Json<'a> {
     let mut inner = Obj::new();
     set(&mut inner, "url", "code");
     set(&mut inner, "valueCodeableConcept", value);
@@ -35,17 +35,17 @@ fn coded_ext(url: &str, value: Json) -> Json {
 }
 
 /// The key of a person: the first identifier that has a system.
-pub fn key_of(idents: &[Ident]) -> Option<(String, String)> {
+pub fn key_of(idents: &[Ident<'_>]) -> Option<(String, String)> {
     idents
         .iter()
-        .find_map(|i| i.system.as_ref().map(|s| (s.clone(), i.value.clone())))
+        .find_map(|i| i.system.as_ref().map(|s| (s.clone(), i.value.to_string())))
 }
 
 /// Maps PID.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let mut p = Obj::new();
     seg.mark(1, ALL); // set id
-    let mut idents: Vec<Ident> = Vec::new();
+    let mut idents: Vec<Ident<'a>> = Vec::new();
     for seq in [3, 2, 4] {
         let at = seg.at(seq);
         let f = seg.take_c(seq, cx::MASK);

@@ -36,14 +36,15 @@ const LEVELS: [(usize, Option<(&str, &str)>); 6] = [
 ];
 
 /// One PL value -> the index of its most granular Location entry.
-pub fn location(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
-    let description = txt(v.component(9));
+pub fn location<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
+    let cs = v.indexed();
+    let description = txt(cs.get(9));
     // the chain of level values so far: the key of each Location, so the
     // same room under the same ward and facility is one resource
     let mut key = String::from("Location");
     let mut parent: Option<usize> = None;
     for (comp, kind) in LEVELS {
-        let hd = Hd::from_subcomponents(v.component(comp));
+        let hd = Hd::from_subcomponents(cs.get(comp));
         let Some(value) = hd.namespace.clone().or_else(|| hd.universal.clone()) else {
             continue;
         };

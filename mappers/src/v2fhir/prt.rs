@@ -19,7 +19,7 @@ use super::{cwe, cx, dates, pl, xcn, xon, xtn};
 
 /// Maps PRT; `false` when nothing was mapped (the caller reports the
 /// segment).
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, scope: Scope) -> bool {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, scope: Scope) -> bool {
     let Some(target) = target_of(ctx, scope) else {
         return false;
     };

@@ -18,13 +18,13 @@ use super::{pl, xcn};
 
 const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 
-fn participant(
-    ctx: &mut Ctx<'_, '_>,
-    seg: &mut Seg<'_>,
+fn participant<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    seg: &mut Seg<'a>,
     seq: usize,
     code: &'static str,
     display: &str,
-    out: &mut Vec<Json>,
+    out: &mut Vec<Json<'a>>,
 ) {
     let at = seg.at(seq);
     let f = seg.take_c(seq, xcn::MASK);
@@ -36,12 +36,12 @@ fn participant(
     }
 }
 
-fn location(
-    ctx: &mut Ctx<'_, '_>,
-    seg: &mut Seg<'_>,
+fn location<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    seg: &mut Seg<'a>,
     seq: usize,
     status: &'static str,
-    out: &mut Vec<Json>,
+    out: &mut Vec<Json<'a>>,
 ) {
     let v = seg.take_c(seq, pl::MASK);
     if let Some(l) = pl::location(ctx, v) {
@@ -53,7 +53,7 @@ fn location(
 }
 
 /// Maps PV1.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let mut e = Obj::new();
     seg.mark(1, ALL);
     let mut idents = Vec::new();
@@ -228,7 +228,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// Maps PV2 into the current Encounter: PV2-3 admit reason -> reasonCode.
-pub fn map_pv2(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_pv2<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(enc) = ctx.encounter else { return };
     let at = seg.at(3);
     if let Some(c) = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at) {

@@ -50,17 +50,17 @@ impl Scope {
 
 /// The parts of a PractitionerRole read from a ROL or PRT.
 #[derive(Debug, Default)]
-pub struct RoleParts {
+pub struct RoleParts<'a> {
     /// The role instance / participation id.
-    pub id: Option<Ident>,
+    pub id: Option<Ident<'a>>,
     /// The role (ROL-3, PRT-4).
-    pub code: Option<Json>,
+    pub code: Option<Json<'a>>,
     /// The provider type (PRT-6).
-    pub specialty: Vec<Json>,
+    pub specialty: Vec<Json<'a>>,
     /// Begin and end.
-    pub period: Option<Json>,
+    pub period: Option<Json<'a>>,
     /// Telecom.
-    pub telecom: Vec<Json>,
+    pub telecom: Vec<Json<'a>>,
     /// Location entry.
     pub location: Option<usize>,
     /// Organization entry.
@@ -69,11 +69,11 @@ pub struct RoleParts {
 
 /// One PractitionerRole per person in `people`, each referenced from the
 /// resource `target` as `scope` says.
-pub fn attach_roles(
-    ctx: &mut Ctx<'_, '_>,
-    seg: &Seg<'_>,
+pub fn attach_roles<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    seg: &Seg<'a>,
     people: Vec<usize>,
-    parts: &RoleParts,
+    parts: &RoleParts<'a>,
     scope: Scope,
     target: usize,
 ) {
@@ -119,7 +119,7 @@ pub fn attach_roles(
 }
 
 /// The resource a ROL/PRT in `scope` attaches to, if there is one.
-pub fn target_of(ctx: &Ctx<'_, '_>, scope: Scope) -> Option<usize> {
+pub fn target_of<'a>(ctx: &Ctx<'_, 'a>, scope: Scope) -> Option<usize> {
     match scope {
         Scope::Patient => ctx.patient,
         Scope::Encounter => ctx.encounter,
@@ -130,7 +130,7 @@ pub fn target_of(ctx: &Ctx<'_, '_>, scope: Scope) -> Option<usize> {
 
 /// Maps ROL; `false` when nothing was mapped (the caller reports the
 /// segment).
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, scope: Scope) -> bool {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, scope: Scope) -> bool {
     if scope == Scope::Observation {
         return false;
     }

@@ -2,6 +2,8 @@
 //! identifiers and ordering provider; RXR adds route and site
 //! (RXR[Immunization]).
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
@@ -13,7 +15,7 @@ use super::xcn;
 
 const FUNCTION: &str = "http://terminology.hl7.org/CodeSystem/v2-0443";
 
-fn performer(ctx: &Ctx<'_, '_>, who: usize, code: &'static str, display: &str) -> Json {
+fn performer<'a>(ctx: &Ctx<'_, 'a>, who: usize, code: &'static str, display: &str) -> Json<'a> {
     let mut p = Obj::new();
     set(&mut p, "function", concept(FUNCTION, code, Some(display)));
     set(&mut p, "actor", ctx.reference(who));
@@ -21,7 +23,7 @@ fn performer(ctx: &Ctx<'_, '_>, who: usize, code: &'static str, display: &str) -
 }
 
 /// Maps RXA.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
     seg.mark(1, ALL);
@@ -129,7 +131,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         let o = ctx.add("Organization", Key::Pos(&format!("MVX|{name}")), org);
         set(&mut im, "manufacturer", ctx.reference(o));
     }
-    let lots: Vec<String> = seg.take(15).repetitions().filter_map(txt).collect();
+    let lots: Vec<Cow<'_, str>> = seg.take(15).repetitions().filter_map(txt).collect();
     if let Some(l) = lots.first() {
         set(&mut im, "lotNumber", l.clone());
     }
@@ -186,7 +188,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// Maps RXR into the current Immunization.
-pub fn map_rxr(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_rxr<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(im) = ctx.immunization else { return };
     let at = seg.at(1);
     if let Some(r) = cwe::concept_of(ctx, seg.take_c(1, cwe::MASK), at) {

@@ -14,7 +14,7 @@ use super::tables;
 use super::{pl, xcn};
 
 /// An Appointment participant.
-pub fn participant(actor: Json, kind: Option<Json>) -> Json {
+pub fn participant<'a>(actor: Json<'a>, kind: Option<Json<'a>>) -> Json<'a> {
     let mut p = Obj::new();
     if let Some(k) = kind {
         push(&mut p, "type", k);
@@ -25,7 +25,7 @@ pub fn participant(actor: Json, kind: Option<Json>) -> Json {
 }
 
 /// Maps SCH.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let mut a = Obj::new();
     let ei = comps(&[1, 2, 3, 4]);
     let placer = cx::entity(ctx, seg.take_c(1, ei), Some("PLAC"));
@@ -100,7 +100,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// Maps TQ1 into the current Appointment (start and end).
-pub fn map_tq1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_tq1<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(app) = ctx.appointment else { return };
     seg.mark(1, ALL);
     let at = seg.at(7);
@@ -117,7 +117,7 @@ pub fn map_tq1(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 }
 
 /// Maps AIL (location resource), AIP (personnel) and AIS (service).
-pub fn map_resource(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map_resource<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(app) = ctx.appointment else { return };
     seg.mark(1, ALL);
     match seg.name() {
@@ -154,7 +154,7 @@ pub fn map_resource(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 /// name, so AIG-3-2 is reported), AIG-4 its type and AIG-8 the start of
 /// its period. AIG-9 to AIG-12 (offsets and duration, which the IG turns
 /// into period arithmetic) are not mapped yet and are reported.
-fn map_aig(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, app: usize) {
+fn map_aig<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, app: usize) {
     let at = seg.at(3);
     let id = seg.take_c(3, comps(&[1, 3]));
     let Some(value) = txt(id.component(1)) else {
@@ -184,7 +184,7 @@ fn map_aig(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>, app: usize) {
 /// RGS (resource group): a structural grouping with no FHIR target; its
 /// set id is consumed here, a valued RGS-2 action code or RGS-3 group id
 /// is reported.
-pub fn map_rgs(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
+pub fn map_rgs<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> bool {
     if ctx.appointment.is_none() {
         return false;
     }

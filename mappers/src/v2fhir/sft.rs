@@ -14,7 +14,7 @@ use super::json::{set, Json};
 /// Maps SFT. Returns `false` when the segment maps nothing (no
 /// MessageHeader, or `source.software` already set by an earlier SFT), so
 /// the caller reports the whole segment.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> bool {
     let Some(h) = ctx.header else {
         return false;
     };

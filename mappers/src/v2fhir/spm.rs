@@ -10,7 +10,7 @@ use super::hd::Hd;
 use super::json::{push, set, set_opt, Obj};
 
 /// Maps SPM.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     seg.mark(1, ALL);
     let mut s = Obj::new();
@@ -85,7 +85,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
         Some((sy, v)) => ctx.add("Specimen", Key::Ident(sy, v), s),
         None => ctx.add("Specimen", Key::Pos(&format!("SPM|{}", seg.index())), s),
     };
-    let r: Json = ctx.reference(idx);
+    let r: Json<'_> = ctx.reference(idx);
     if let Some(dr) = ctx.report {
         push(ctx.res(dr), "specimen", r.clone());
     }

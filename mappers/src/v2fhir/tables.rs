@@ -5,6 +5,7 @@
 //! are parsed once, on first use.
 
 use super::fxhash::FxHashMap;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::csv;
@@ -41,6 +42,9 @@ struct Tables {
     index: FxHashMap<String, FxHashMap<String, usize>>,
     tables: FxHashMap<String, String>,
     coding_systems: FxHashMap<String, String>,
+    /// v2 table number -> its code system URI, for every table the maps
+    /// name (built once: a message names tens of them).
+    systems: FxHashMap<String, String>,
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
@@ -74,11 +78,18 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         .filter(|r| r.len() >= 2)
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
+    let systems = tables
+        .values()
+        .map(String::as_str)
+        .chain(TABLES_IN_CODE.iter().copied())
+        .map(|t| (t.to_owned(), format_v2_system(t)))
+        .collect();
     Tables {
         entries,
         index,
         tables,
         coding_systems,
+        systems,
     }
 });
 
@@ -102,15 +113,27 @@ pub fn v2_table(map: &str) -> Option<&'static str> {
 }
 
 /// The code system URI of a v2 table: `http://terminology.hl7.org/CodeSystem/v2-0001`.
-pub fn v2_system(table: &str) -> String {
+pub fn v2_system(table: &str) -> Cow<'static, str> {
+    match TABLES.systems.get(table) {
+        Some(uri) => Cow::Borrowed(uri.as_str()),
+        None => Cow::Owned(format_v2_system(table)),
+    }
+}
+
+/// Tables the maps name in code rather than through `tables.csv`.
+const TABLES_IN_CODE: &[&str] = &[
+    "0003", "0004", "0052", "0069", "0074", "0203", "0270", "0272", "0443",
+];
+
+fn format_v2_system(table: &str) -> String {
     format!("http://terminology.hl7.org/CodeSystem/v2-{table}")
 }
 
 /// The FHIR system URI for an HL7 v2 coding system name (CWE-3): known
 /// names from `coding-systems.csv`, `HL7nnnn` computed; `None` when unknown.
-pub fn coding_system_uri(name: &str) -> Option<String> {
+pub fn coding_system_uri(name: &str) -> Option<Cow<'static, str>> {
     if let Some(uri) = TABLES.coding_systems.get(name) {
-        return Some(uri.clone());
+        return Some(Cow::Borrowed(uri.as_str()));
     }
     let digits = name
         .strip_prefix("HL7")

@@ -2,6 +2,8 @@
 //! segments that follow carry the document text (IG OBX[DocumentReference]
 //! content), collected into `content.attachment.data`.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
@@ -13,7 +15,7 @@ use super::tables;
 use super::xcn;
 
 /// Maps TXA.
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     seg.mark(1, ALL);
     let mut d = Obj::new();
@@ -38,7 +40,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     };
     set(&mut d, "status", status);
     if let Some(s) = txt(seg.take_c(17, comps(&[1])).component(1)) {
-        match s.as_str() {
+        match &*s {
             "AU" | "DO" | "LA" => set(&mut d, "docStatus", "final"),
             "IP" | "IN" | "PA" | "DI" => set(&mut d, "docStatus", "preliminary"),
             _ => ctx.not_mapped(seg.at(17), "document completion status has no docStatus"),
@@ -111,7 +113,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
 /// Adds an OBX to the document: text types (TX, FT, ST) are appended to
 /// the document text; ED with Base64 data becomes the attachment itself.
 /// Other value types are left to the report.
-pub fn append(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
+pub fn append<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(doc) = ctx.document else { return };
     seg.mark(1, ALL);
     seg.mark(2, ALL);
@@ -120,9 +122,9 @@ pub fn append(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) {
     seg.mark(11, ALL); // result status of a document part: no element
     let kind = txt(seg.peek(2)).unwrap_or_default();
     let mut att = Obj::new();
-    match kind.as_str() {
+    match &*kind {
         "TX" | "FT" | "ST" => {
-            let lines: Vec<String> = seg
+            let lines: Vec<Cow<'_, str>> = seg
                 .take(5)
                 .repetitions()
                 .map(|r| txt(r).unwrap_or_default())

@@ -15,17 +15,18 @@ use super::xpn;
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 21]);
 
 /// One XCN repetition -> Practitioner entry index.
-pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<usize> {
-    let id = txt(rep.component(1));
+pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<usize> {
+    let cs = rep.indexed();
+    let id = txt(cs.get(1));
     let name = xpn::name_at(ctx, rep, 2, 10, loc);
     if id.is_none() && name.is_none() {
         return None;
     }
-    let system = Hd::from_subcomponents(rep.component(9)).system(ctx.cfg);
+    let system = Hd::from_subcomponents(cs.get(9)).system(ctx.cfg);
     let mut p = Obj::new();
     if let Some(v) = &id {
         let mut i = Obj::new();
-        if let Some(t) = txt(rep.component(13)) {
+        if let Some(t) = txt(cs.get(13)) {
             set(&mut i, "type", id_type(&t));
         }
         set_opt(&mut i, "system", system.clone());
@@ -33,7 +34,7 @@ pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Opti
         push(&mut p, "identifier", i);
     }
     if let Some(mut n) = name {
-        if let (Some(s), Json::Object(o)) = (txt(rep.component(21)), &mut n) {
+        if let (Some(s), Json::Object(o)) = (txt(cs.get(21)), &mut n) {
             push(o, "suffix", s);
         }
         push(&mut p, "name", n);
@@ -47,7 +48,7 @@ pub fn practitioner(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Opti
 }
 
 /// Every repetition of an XCN field -> Practitioner entry indexes.
-pub fn practitioners(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<usize> {
+pub fn practitioners<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<usize> {
     field
         .repetitions()
         .filter_map(|r| practitioner(ctx, r, loc))

@@ -1,6 +1,8 @@
 //! XON (organization name and id) and HD -> Organization (IG
 //! XON[Organization], HD[Organization]). Repeated mentions become one entry.
 
+use std::borrow::Cow;
+
 use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Key};
@@ -11,12 +13,12 @@ use super::json::{push, set, set_opt, Obj};
 /// Components the XON map uses.
 pub const MASK: u64 = comps(&[1, 3, 6, 7, 10]);
 
-fn add(
-    ctx: &mut Ctx<'_, '_>,
-    name: Option<String>,
+fn add<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    name: Option<Cow<'a, str>>,
     id: Option<&str>,
     system: Option<&str>,
-    id_kind: Option<String>,
+    id_kind: Option<Cow<'a, str>>,
     raw: &[u8],
 ) -> Option<usize> {
     if name.is_none() && id.is_none() {
@@ -41,7 +43,7 @@ fn add(
 }
 
 /// One XON repetition -> Organization entry index.
-pub fn organization(ctx: &mut Ctx<'_, '_>, rep: Value<'_>) -> Option<usize> {
+pub fn organization<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>) -> Option<usize> {
     let id = txt(rep.component(10)).or_else(|| txt(rep.component(3)));
     let system = Hd::from_subcomponents(rep.component(6)).system(ctx.cfg);
     add(
@@ -56,7 +58,7 @@ pub fn organization(ctx: &mut Ctx<'_, '_>, rep: Value<'_>) -> Option<usize> {
 
 /// An HD field (MSH-4, MSH-6) -> Organization: HD-1 the name, HD-2 the
 /// identifier (as `urn:oid:` value under system `urn:ietf:rfc:3986`).
-pub fn from_hd(ctx: &mut Ctx<'_, '_>, v: Value<'_>) -> Option<usize> {
+pub fn from_hd<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
     let hd = Hd::from_components(v);
     if hd.is_empty() {
         return None;

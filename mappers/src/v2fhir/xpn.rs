@@ -16,30 +16,31 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14, 15]);
 
 /// One XPN repetition -> HumanName. `first` is the component holding the
 /// family name (1 for XPN; XCN shifts the layout by one).
-pub fn name_at(
-    ctx: &mut Ctx<'_, '_>,
-    rep: Value<'_>,
+pub fn name_at<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
     first: usize,
     use_comp: usize,
-    loc: Loc<'_>,
-) -> Option<Json> {
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
+    let cs = rep.indexed();
     let mut n = Obj::new();
-    if let Some(use_code) = txt(rep.component(use_comp)) {
+    if let Some(use_code) = txt(cs.get(use_comp)) {
         if let Some(u) = mapped_code(ctx, "name-use", &use_code, loc.comp(use_comp)) {
             set(&mut n, "use", u);
         }
     }
-    set_opt(&mut n, "family", txt(rep.component(first).subcomponent(1)));
+    set_opt(&mut n, "family", txt(cs.get(first).subcomponent(1)));
     for c in [first + 1, first + 2] {
-        if let Some(g) = txt(rep.component(c)) {
+        if let Some(g) = txt(cs.get(c)) {
             push(&mut n, "given", g);
         }
     }
-    if let Some(p) = txt(rep.component(first + 4)) {
+    if let Some(p) = txt(cs.get(first + 4)) {
         push(&mut n, "prefix", p);
     }
     for c in [first + 3, first + 5] {
-        if let Some(s) = txt(rep.component(c)) {
+        if let Some(s) = txt(cs.get(c)) {
             push(&mut n, "suffix", s);
         }
     }
@@ -50,17 +51,18 @@ pub fn name_at(
 }
 
 /// One XPN repetition -> HumanName.
-pub fn name(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json> {
+pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
+    let cs = rep.indexed();
     let mut n = name_at(ctx, rep, 1, 7, loc)?;
     if let Json::Object(o) = &mut n {
-        if let Some(s) = txt(rep.component(14)) {
+        if let Some(s) = txt(cs.get(14)) {
             push(o, "suffix", s);
         }
-        let range = rep.component(10);
+        let range = cs.get(10);
         let p = if range.has_value() {
             dates::period(ctx, range.subcomponent(1), range.subcomponent(2), loc)
         } else {
-            dates::period(ctx, rep.component(12), rep.component(13), loc)
+            dates::period(ctx, cs.get(12), cs.get(13), loc)
         };
         set_opt(o, "period", p);
     }
@@ -69,7 +71,7 @@ pub fn name(ctx: &mut Ctx<'_, '_>, rep: Value<'_>, loc: Loc<'_>) -> Option<Json>
 
 /// Every repetition of an XPN field. XPN-15 "called by" becomes a second
 /// HumanName with `use: usual` (IG XPN[HumanName] row 15).
-pub fn names(ctx: &mut Ctx<'_, '_>, field: Value<'_>, loc: Loc<'_>) -> Vec<Json> {
+pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     let mut out = Vec::new();
     for r in field.repetitions() {
         if let Some(n) = name(ctx, r, loc) {

@@ -3,6 +3,8 @@
 //! unformatted number, 1 the deprecated formatted number, 13/14 period,
 //! 18 rank.
 
+use std::borrow::Cow;
+
 use super::json::Json;
 
 use crate::hl7v2::Value;
@@ -17,13 +19,14 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
 
 /// One XTN repetition -> ContactPoint; `default_use` applies when XTN-2 is
 /// empty (PID-13 home, PID-14 work).
-pub fn contact(
-    ctx: &mut Ctx<'_, '_>,
-    rep: Value<'_>,
+pub fn contact<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
     default_use: Option<&'static str>,
-    loc: Loc<'_>,
-) -> Option<Json> {
-    let equip = txt(rep.component(3));
+    loc: Loc<'a>,
+) -> Option<Json<'a>> {
+    let cs = rep.indexed();
+    let equip = txt(cs.get(3));
     let system = match &equip {
         Some(e) => match tables::lookup("telecom-system", e) {
             Some(t) => Some(t.code.as_str()),
@@ -34,29 +37,29 @@ pub fn contact(
         },
         None => None,
     };
-    let email = txt(rep.component(4));
-    let number = if let Some(u) = txt(rep.component(12)) {
+    let email = txt(cs.get(4));
+    let number = if let Some(u) = txt(cs.get(12)) {
         Some(u)
-    } else if let Some(local) = txt(rep.component(7)) {
+    } else if let Some(local) = txt(cs.get(7)) {
         let mut s = String::new();
-        if let Some(c) = txt(rep.component(5)) {
+        if let Some(c) = txt(cs.get(5)) {
             s.push('+');
             s.push_str(&c);
             s.push(' ');
         }
-        if let Some(a) = txt(rep.component(6)) {
+        if let Some(a) = txt(cs.get(6)) {
             s.push('(');
             s.push_str(&a);
             s.push_str(") ");
         }
         s.push_str(&local);
-        if let Some(x) = txt(rep.component(8)) {
+        if let Some(x) = txt(cs.get(8)) {
             s.push_str(" ext. ");
             s.push_str(&x);
         }
-        Some(s)
+        Some(Cow::Owned(s))
     } else {
-        txt(rep.component(1))
+        txt(cs.get(1))
     };
     let value = if system == Some("email") {
         email.or(number)
@@ -70,7 +73,7 @@ pub fn contact(
         .unwrap_or("phone");
     set(&mut c, "system", system);
     set(&mut c, "value", value);
-    let use_code = match txt(rep.component(2)) {
+    let use_code = match txt(cs.get(2)) {
         Some(u) => match tables::lookup("telecom-use", &u) {
             Some(t) => Some(t.code.as_str()),
             None => {
@@ -82,7 +85,7 @@ pub fn contact(
         None => default_use,
     };
     set_opt(&mut c, "use", use_code);
-    if let Some(r) = txt(rep.component(18))
+    if let Some(r) = txt(cs.get(18))
         .and_then(|r| r.parse::<u32>().ok())
         .filter(|r| *r > 0)
     {
@@ -91,18 +94,18 @@ pub fn contact(
     set_opt(
         &mut c,
         "period",
-        dates::period(ctx, rep.component(13), rep.component(14), loc),
+        dates::period(ctx, cs.get(13), cs.get(14), loc),
     );
     Some(Json::Object(c))
 }
 
 /// Every repetition of an XTN field.
-pub fn contacts(
-    ctx: &mut Ctx<'_, '_>,
-    field: Value<'_>,
+pub fn contacts<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    field: Value<'a>,
     default_use: Option<&'static str>,
-    loc: Loc<'_>,
-) -> Vec<Json> {
+    loc: Loc<'a>,
+) -> Vec<Json<'a>> {
     field
         .repetitions()
         .filter_map(|r| contact(ctx, r, default_use, loc))

@@ -12,7 +12,7 @@ use super::json::{push, set, Obj};
 
 /// Maps a Z-segment; returns false when no rule exists (the caller reports
 /// the whole segment).
-pub fn map(ctx: &mut Ctx<'_, '_>, seg: &mut Seg<'_>) -> bool {
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> bool {
     let Some(rule) = ctx.cfg.zmap.segments.get(seg.name()) else {
         return false;
     };
