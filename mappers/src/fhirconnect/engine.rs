@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::compiled::{CompileError, Compiled};
 use super::fhir_write::{prune, Created};
-use super::fhirpath::Node;
+use super::fhirpath::{push_index, Node};
 use super::instance::Instance;
 use super::loader::{short_archetype, MappingSet};
 use super::openehr_path::{Bindings, InstancePath, Seg};
@@ -204,31 +204,31 @@ impl Engine {
         if run.exhausted {
             return Err(EngineError::Exhausted);
         }
+        // A location is mapped when it or one of its ancestors was
+        // consumed: one walk over the input with one reused location
+        // buffer, skipping consumed subtrees, allocates only for what is
+        // reported (building every location first was a measured hot
+        // spot).
+        let consumed: HashSet<&str, foldhash::fast::RandomState> =
+            run.consumed.iter().map(|c| &**c).collect();
         let mut locs = Vec::new();
-        value_locations(input, &root.loc, &mut locs);
+        let mut buf = String::with_capacity(128);
+        buf.push_str(&root.loc);
+        uncovered(input, &mut buf, &consumed, &mut locs);
+        debug_assert_eq!(locs, {
+            let mut all = Vec::new();
+            value_locations(input, &root.loc, &mut all);
+            all.retain(|l| !run.consumed.iter().any(|c| is_within(l, c)));
+            all
+        });
         let rename = |loc: &str| match prefix {
             Some(p) => loc
                 .strip_prefix(p)
                 .map_or(loc.to_owned(), |rest| format!("{rt}{rest}")),
             None => loc.to_owned(),
         };
-        // A location is mapped when it or one of its ancestors (a prefix
-        // ending before `.` or `[`) was consumed: hash lookups per
-        // ancestor instead of comparing every location with every consumed
-        // one (a measured hot spot).
-        let consumed: HashSet<&str, foldhash::fast::RandomState> =
-            run.consumed.iter().map(String::as_str).collect();
-        let covered = |l: &str| {
-            consumed.contains(l)
-                || l.char_indices()
-                    .any(|(i, c)| (c == '.' || c == '[') && consumed.contains(&l[..i]))
-        };
-        debug_assert!(locs
-            .iter()
-            .all(|l| covered(l) == run.consumed.iter().any(|c| is_within(l, c))));
         let unmapped = locs
             .into_iter()
-            .filter(|l| !covered(l))
             .map(|l| Unmapped {
                 location: rename(&l),
                 reason: "no mapping for element".to_owned(),
@@ -318,5 +318,43 @@ impl Engine {
             unmapped,
             warnings: run.warnings,
         })
+    }
+}
+
+/// Pushes to `out` every location below `loc` (the buffer holding the
+/// current node's location) that carries a primitive value and is not
+/// covered by a consumed location (itself or an ancestor).
+fn uncovered(
+    value: &Value,
+    loc: &mut String,
+    consumed: &HashSet<&str, foldhash::fast::RandomState>,
+    out: &mut Vec<String>,
+) {
+    if consumed.contains(loc.as_str()) {
+        return;
+    }
+    match value {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if k == "resourceType" {
+                    continue;
+                }
+                let len = loc.len();
+                loc.push('.');
+                loc.push_str(k);
+                uncovered(v, loc, consumed, out);
+                loc.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let len = loc.len();
+                push_index(loc, i);
+                uncovered(v, loc, consumed, out);
+                loc.truncate(len);
+            }
+        }
+        Value::Null => {}
+        _ => out.push(loc.clone()),
     }
 }
