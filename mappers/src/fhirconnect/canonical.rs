@@ -43,10 +43,12 @@ const CONTAINERS: &[&str] = &[
 /// RM attributes whose value is a CODE_PHRASE rather than a DV_*.
 const CODE_PHRASES: &[&str] = &["language", "territory", "encoding", "math_function_code"];
 
+/// The instance's leaves as a tree, borrowing the instance (keys and
+/// leaves are not copied: building this is per translation).
 #[derive(Debug, Default)]
-struct Tree {
-    leaf: Option<Leaf>,
-    children: BTreeMap<(String, String, usize), Tree>,
+struct Tree<'a> {
+    leaf: Option<&'a Leaf>,
+    children: BTreeMap<(&'a str, &'a str, usize), Tree<'a>>,
 }
 
 /// Writes `inst` as a canonical composition of the indexed template.
@@ -57,10 +59,10 @@ pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &Canonical
         for seg in &path.0 {
             t = t
                 .children
-                .entry((seg.attr.to_string(), seg.node.to_string(), seg.index))
+                .entry((&*seg.attr, &*seg.node, seg.index))
                 .or_default();
         }
-        t.leaf = Some(leaf.clone());
+        t.leaf = Some(leaf);
     }
     let mut obj = node_json(&root, "", index, defaults);
     if let Value::Object(o) = &mut obj {
@@ -69,7 +71,7 @@ pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &Canonical
     obj
 }
 
-fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) -> Value {
+fn node_json(t: &Tree<'_>, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) -> Value {
     let info = index.node(aql);
     let mut o = Map::new();
     // Abstract RM types in templates get their usual concrete type.
@@ -98,16 +100,20 @@ fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) 
     if let Some(leaf) = &t.leaf {
         o.insert("value".into(), dv_json(leaf));
     }
-    for ((attr, node, _), child) in &t.children {
-        let child_aql = if node.is_empty() {
-            format!("{aql}/{attr}")
-        } else {
-            format!("{aql}/{attr}[{node}]")
-        };
+    for (&(attr, node, _), child) in &t.children {
+        let mut child_aql = String::with_capacity(aql.len() + attr.len() + node.len() + 3);
+        child_aql.push_str(aql);
+        child_aql.push('/');
+        child_aql.push_str(attr);
+        if !node.is_empty() {
+            child_aql.push('[');
+            child_aql.push_str(node);
+            child_aql.push(']');
+        }
         let v = if node.is_empty() && index.node(&child_aql).is_none() {
             // A plain RM attribute (`time`, `context/start_time`).
             match &child.leaf {
-                Some(leaf) if CODE_PHRASES.contains(&attr.as_str()) => code_phrase(leaf),
+                Some(leaf) if CODE_PHRASES.contains(&attr) => code_phrase(leaf),
                 Some(leaf) => dv_json(leaf),
                 None => {
                     let mut inner = node_json(child, &child_aql, index, d);
@@ -123,13 +129,13 @@ fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) 
         } else {
             node_json(child, &child_aql, index, d)
         };
-        if CONTAINERS.contains(&attr.as_str()) {
-            let arr = o.entry(attr.clone()).or_insert_with(|| json!([]));
+        if CONTAINERS.contains(&attr) {
+            let arr = o.entry(attr).or_insert_with(|| json!([]));
             if let Value::Array(a) = arr {
                 a.push(v);
             }
         } else {
-            o.insert(attr.clone(), v);
+            o.insert(attr.to_owned(), v);
         }
     }
     fill_entry(&mut o, rm_type, d);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::instance::Instance;
-use super::openehr_path::InstancePath;
+use super::openehr_path::{aql_of, InstancePath, Seg};
 use super::template_index::TemplateIndex;
 
 /// One violation.
@@ -59,28 +59,28 @@ const RM_ATTRIBUTES: &[&str] = &[
 /// Checks `inst` against the template.
 pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let mut present: BTreeSet<InstancePath> = BTreeSet::new();
+    // Present nodes as borrowed segment runs (ordered like the paths
+    // themselves): no path is copied unless it is reported.
+    let mut present: BTreeSet<&[Seg]> = BTreeSet::new();
     for (path, leaf) in &inst.leaves {
         // Longest prefix first: once one is known, so are all shorter ones.
         for n in (1..=path.0.len()).rev() {
-            if !present.insert(InstancePath(path.0[..n].to_vec())) {
+            if !present.insert(&path.0[..n]) {
                 break;
             }
         }
-        let source = inst.sources.get(path).cloned();
+        let source = inst.sources.get(path);
         let issue = |code, message: String| Issue {
             code,
             openehr_path: path.to_string(),
-            fhir_path: source.clone(),
+            fhir_path: source.cloned(),
             message,
         };
         let aql = path.aql();
         let Some(info) = index.node(&aql) else {
             let last = path.0.last().map_or("", |s| &*s.attr);
-            let parent_known = path.0.len() <= 1
-                || index
-                    .node(&InstancePath(path.0[..path.0.len() - 1].to_vec()).aql())
-                    .is_some();
+            let parent_known =
+                path.0.len() <= 1 || index.node(&aql_of(&path.0[..path.0.len() - 1])).is_some();
             if !(RM_ATTRIBUTES.contains(&last) && parent_known) {
                 issues.push(issue(
                     "template.unknown-path",
@@ -140,26 +140,23 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         }
     }
     // Occurrences of repeated siblings.
-    let mut counts: BTreeMap<(InstancePath, String), usize> = BTreeMap::new();
+    let mut counts: BTreeMap<(&[Seg], &str, &str), usize> = BTreeMap::new();
     for p in &present {
-        if let Some((last, parent)) = p.0.split_last() {
+        if let Some((last, parent)) = p.split_last() {
             if !last.node.is_empty() {
-                let key = (
-                    InstancePath(parent.to_vec()),
-                    format!("{}[{}]", last.attr, last.node),
-                );
-                let c = counts.entry(key).or_default();
+                let c = counts.entry((parent, &last.attr, &last.node)).or_default();
                 *c = (*c).max(last.index + 1);
             }
         }
     }
-    for ((parent, step), n) in &counts {
-        let aql = format!("{}/{step}", parent.aql());
+    for (&(parent, attr, node), n) in &counts {
+        let step = format!("{attr}[{node}]");
+        let aql = format!("{}/{step}", aql_of(parent));
         if let Some(upper) = index.node(&aql).and_then(|i| i.occurrences.upper) {
             if *n > upper as usize {
                 issues.push(Issue {
                     code: "template.occurrences",
-                    openehr_path: format!("{parent}/{step}"),
+                    openehr_path: format!("{}/{step}", InstancePath(parent.to_vec())),
                     fhir_path: None,
                     message: format!("{n} instances where the template allows at most {upper}"),
                 });
@@ -169,7 +166,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     // Required ELEMENTs and CLUSTERs under every present node. The AQL of
     // each present path is computed once; the paths under `p` are the
     // contiguous run after it in the ordered set.
-    let aqls: BTreeMap<&InstancePath, String> = present.iter().map(|p| (p, p.aql())).collect();
+    let aqls: BTreeMap<&[Seg], String> = present.iter().map(|p| (*p, aql_of(p))).collect();
     for (p, p_aql) in &aqls {
         let Some(info) = index.node(p_aql) else {
             continue;
@@ -185,10 +182,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
                 continue;
             };
             let exists = aqls
-                .range::<&InstancePath, _>((
-                    std::ops::Bound::Excluded(p),
-                    std::ops::Bound::Unbounded,
-                ))
+                .range::<&[Seg], _>((std::ops::Bound::Excluded(p), std::ops::Bound::Unbounded))
                 .take_while(|(q, _)| q.starts_with(p))
                 .any(|(_, q_aql)| {
                     q_aql.len() >= req.len()
@@ -198,7 +192,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             if !exists {
                 issues.push(Issue {
                     code: "template.required",
-                    openehr_path: format!("{p}{rel}"),
+                    openehr_path: format!("{}{rel}", InstancePath(p.to_vec())),
                     fhir_path: None,
                     message: "required node missing".to_owned(),
                 });

@@ -244,18 +244,25 @@ impl InstancePath {
     /// The AQL path without indexes (`/content[...]/data[at0001]`), as the
     /// template metadata keys its nodes.
     pub fn aql(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.0 {
-            s.push('/');
-            s.push_str(&seg.attr);
-            if !seg.node.is_empty() {
-                s.push('[');
-                s.push_str(&seg.node);
-                s.push(']');
-            }
-        }
-        s
+        aql_of(&self.0)
     }
+}
+
+/// The AQL path (no indexes) of a run of segments (see
+/// [`InstancePath::aql`]).
+pub fn aql_of(segs: &[Seg]) -> String {
+    let len = segs.iter().map(|s| s.attr.len() + s.node.len() + 3).sum();
+    let mut s = String::with_capacity(len);
+    for seg in segs {
+        s.push('/');
+        s.push_str(&seg.attr);
+        if !seg.node.is_empty() {
+            s.push('[');
+            s.push_str(&seg.node);
+            s.push(']');
+        }
+    }
+    s
 }
 
 impl fmt::Display for InstancePath {
