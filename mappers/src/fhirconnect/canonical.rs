@@ -268,7 +268,13 @@ fn dv_json(leaf: &Leaf) -> Value {
 pub fn from_canonical(comp: &Value) -> (Instance, Vec<Unmapped>) {
     let mut inst = Instance::default();
     let mut unmapped = Vec::new();
-    read_node(comp, &InstancePath::default(), &mut inst, &mut unmapped, 0);
+    read_node(
+        comp,
+        &mut InstancePath::default(),
+        &mut inst,
+        &mut unmapped,
+        0,
+    );
     (inst, unmapped)
 }
 
@@ -292,9 +298,12 @@ const META: &[&str] = &[
 
 const MAX_DEPTH: usize = 64;
 
+/// Reads the node `v` at `path`; `path` is one buffer extended and
+/// shortened on the way down and up (copied only for a leaf), not a new
+/// path per node.
 fn read_node(
     v: &Value,
-    path: &InstancePath,
+    path: &mut InstancePath,
     inst: &mut Instance,
     unmapped: &mut Vec<Unmapped>,
     depth: usize,
@@ -311,11 +320,12 @@ fn read_node(
         if META.contains(&attr.as_str()) {
             continue;
         }
-        let items: Vec<&Value> = match child {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
+        let items: &[Value] = match child {
+            Value::Array(a) => a,
+            other => std::slice::from_ref(other),
         };
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        // Siblings seen per node id (few: a short list, not a map).
+        let mut seen: Vec<(&str, usize)> = Vec::new();
         for item in items {
             let ty = item.get("_type").and_then(Value::as_str).unwrap_or("");
             let node = item
@@ -337,14 +347,23 @@ fn read_node(
                 }
                 continue;
             }
-            let n = seen.entry(node.to_owned()).or_insert(0);
-            let seg = Seg {
+            let index = match seen.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    seen.push((node, 0));
+                    0
+                }
+            };
+            path.0.push(Seg {
                 attr: attr.as_str().into(),
                 node: node.into(),
-                index: *n,
-            };
-            *n += 1;
-            read_node(item, &path.join(&[seg]), inst, unmapped, depth + 1);
+                index,
+            });
+            read_node(item, path, inst, unmapped, depth + 1);
+            path.0.pop();
         }
     }
 }

@@ -60,13 +60,17 @@ pub fn create(
         } else {
             cur_ptr.push_str(r.prop);
         }
-        let slot = obj.entry(r.prop).or_insert_with(|| {
-            if r.array {
+        // `entry` would allocate the key on every call; it is only
+        // needed when the member is new.
+        if !obj.contains_key(r.prop) {
+            let empty = if r.array {
                 Value::Array(Vec::new())
             } else {
                 Value::Null
-            }
-        });
+            };
+            obj.insert(r.prop.to_owned(), empty);
+        }
+        let slot = obj.get_mut(r.prop)?;
         cur = if r.array {
             let arr = slot.as_array_mut()?;
             if arr.is_empty() || (append_last && Some(k) == last_array) {
@@ -74,7 +78,7 @@ pub fn create(
             }
             let i = arr.len() - 1;
             cur_ptr.push('/');
-            cur_ptr.push_str(&i.to_string());
+            push_decimal(&mut cur_ptr, i);
             arr.get_mut(i)?
         } else {
             if slot.is_null() && !is_last {
@@ -92,6 +96,24 @@ pub fn create(
 
 /// One member step resolved against the schema (names borrowed from the
 /// schema table or the path: no allocation per step).
+/// Appends `i` in decimal (no `to_string` allocation per step).
+fn push_decimal(s: &mut String, i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[k..] {
+        s.push(char::from(*d));
+    }
+}
+
 struct Resolved<'a> {
     prop: &'a str,
     ty: Option<&'a str>,

@@ -46,8 +46,13 @@ pub struct Seg {
 /// Same text; most segments share their `Arc` with the compiled mapping
 /// path they came from, so the pointer check usually answers (paths are
 /// compared on every instance-map lookup: a measured hot spot).
+///
+/// Paths read from a composition do not share those `Arc`s: there the
+/// length and the last byte (where at-codes differ: `at0004`/`at0005`)
+/// reject most unequal pairs before the byte comparison.
 fn same_str(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || **a == **b
+    Arc::ptr_eq(a, b)
+        || (a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && **a == **b)
 }
 
 fn cmp_str(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
@@ -208,7 +213,7 @@ impl InstancePath {
     /// and node id at the same position).
     pub fn bind_from(&mut self, binding: &InstancePath) {
         for (mine, theirs) in self.0.iter_mut().zip(&binding.0) {
-            if mine.attr != theirs.attr || mine.node != theirs.node {
+            if !same_str(&mine.attr, &theirs.attr) || !same_str(&mine.node, &theirs.node) {
                 break;
             }
             mine.index = theirs.index;
