@@ -77,7 +77,9 @@ impl Engine {
     /// Compiles `set`; `template` (the context's template) enables data
     /// type hints, FLAT and canonical output.
     pub fn new(set: MappingSet, template: Option<&TemplateMeta>) -> Result<Self, EngineError> {
-        let compiled = Compiled::new(&set)?;
+        // The engine owns `set` unchanged next to `compiled` (the set's
+        // texts stay where they are when the struct moves).
+        let compiled = Compiled::pinned(&set)?;
         if set.start_model().is_none() {
             return Err(EngineError::NoStart);
         }
