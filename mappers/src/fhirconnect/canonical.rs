@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::instance::{Instance, Leaf};
 use super::openehr_path::{InstancePath, Seg};
-use super::template_index::TemplateIndex;
+use super::template_index::{NodeInfo, TemplateIndex};
 use crate::translation::Unmapped;
 
 /// Values for RM attributes a composition needs and a mapping rarely sets.
@@ -64,15 +64,22 @@ pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &Canonical
         }
         t.leaf = Some(leaf);
     }
-    let mut obj = node_json(&root, "", index, defaults);
+    let mut obj = node_json(&root, "", index.node(""), index, defaults);
     if let Value::Object(o) = &mut obj {
         fill_composition(o, index, defaults);
     }
     obj
 }
 
-fn node_json(t: &Tree<'_>, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) -> Value {
-    let info = index.node(aql);
+/// The canonical JSON of tree node `t` at `aql`, whose template node is
+/// `info` (looked up once by the caller).
+fn node_json(
+    t: &Tree<'_>,
+    aql: &str,
+    info: Option<&NodeInfo>,
+    index: &TemplateIndex,
+    d: &CanonicalDefaults,
+) -> Value {
     let mut o = Map::new();
     // Abstract RM types in templates get their usual concrete type.
     let rm_type = match info.map_or("CLUSTER", |i| i.rm_type.as_str()) {
@@ -110,13 +117,14 @@ fn node_json(t: &Tree<'_>, aql: &str, index: &TemplateIndex, d: &CanonicalDefaul
             child_aql.push_str(node);
             child_aql.push(']');
         }
-        let v = if node.is_empty() && index.node(&child_aql).is_none() {
+        let child_info = index.node(&child_aql);
+        let v = if node.is_empty() && child_info.is_none() {
             // A plain RM attribute (`time`, `context/start_time`).
             match &child.leaf {
                 Some(leaf) if CODE_PHRASES.contains(&attr) => code_phrase(leaf),
                 Some(leaf) => dv_json(leaf),
                 None => {
-                    let mut inner = node_json(child, &child_aql, index, d);
+                    let mut inner = node_json(child, &child_aql, None, index, d);
                     if let Value::Object(m) = &mut inner {
                         m.remove("_type");
                         if attr == "context" {
@@ -127,7 +135,7 @@ fn node_json(t: &Tree<'_>, aql: &str, index: &TemplateIndex, d: &CanonicalDefaul
                 }
             }
         } else {
-            node_json(child, &child_aql, index, d)
+            node_json(child, &child_aql, child_info, index, d)
         };
         if CONTAINERS.contains(&attr) {
             let arr = o.entry(attr).or_insert_with(|| json!([]));
@@ -149,19 +157,19 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
         "OBSERVATION" | "EVALUATION" | "INSTRUCTION" | "ACTION" | "ADMIN_ENTRY"
     );
     if entry {
-        o.entry("language")
-            .or_insert_with(|| phrase("ISO_639-1", &d.language));
-        o.entry("encoding")
-            .or_insert_with(|| phrase("IANA_character-sets", "UTF-8"));
-        o.entry("subject")
-            .or_insert_with(|| json!({"_type": "PARTY_SELF"}));
+        slot(o, "language", || phrase("ISO_639-1", &d.language));
+        slot(o, "encoding", || phrase("IANA_character-sets", "UTF-8"));
+        slot(o, "subject", || json!({"_type": "PARTY_SELF"}));
     }
     if matches!(
         rm_type,
         "POINT_EVENT" | "INTERVAL_EVENT" | "EVENT" | "HISTORY"
     ) {
-        o.entry("time")
-            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
+        slot(
+            o,
+            "time",
+            || json!({"_type": "DV_DATE_TIME", "value": d.time}),
+        );
         if rm_type == "HISTORY" {
             if let Some(t) = o.remove("time") {
                 o.insert("origin".into(), t);
@@ -169,9 +177,12 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
         }
     }
     if rm_type == "INTERVAL_EVENT" {
-        o.entry("width")
-            .or_insert_with(|| json!({"_type": "DV_DURATION", "value": "PT0S"}));
-        o.entry("math_function").or_insert_with(|| {
+        slot(
+            o,
+            "width",
+            || json!({"_type": "DV_DURATION", "value": "PT0S"}),
+        );
+        slot(o, "math_function", || {
             json!({"_type": "DV_CODED_TEXT", "value": "actual",
                    "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "640"}})
         });
@@ -179,23 +190,27 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
 }
 
 fn fill_composition(o: &mut Map<String, Value>, index: &TemplateIndex, d: &CanonicalDefaults) {
-    o.entry("language")
-        .or_insert_with(|| phrase("ISO_639-1", &d.language));
-    o.entry("territory")
-        .or_insert_with(|| phrase("ISO_3166-1", &d.territory));
-    o.entry("category").or_insert_with(|| {
+    slot(o, "language", || phrase("ISO_639-1", &d.language));
+    slot(o, "territory", || phrase("ISO_3166-1", &d.territory));
+    slot(o, "category", || {
         json!({"_type": "DV_CODED_TEXT", "value": "event",
                "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "433"}})
     });
-    o.entry("composer")
-        .or_insert_with(|| json!({"_type": "PARTY_IDENTIFIED", "name": d.composer}));
+    slot(
+        o,
+        "composer",
+        || json!({"_type": "PARTY_IDENTIFIED", "name": d.composer}),
+    );
     let ctx = o
         .entry("context")
         .or_insert_with(|| json!({"_type": "EVENT_CONTEXT"}));
     if let Value::Object(c) = ctx {
-        c.entry("start_time")
-            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
-        c.entry("setting").or_insert_with(|| {
+        slot(
+            c,
+            "start_time",
+            || json!({"_type": "DV_DATE_TIME", "value": d.time}),
+        );
+        slot(c, "setting", || {
             json!({"_type": "DV_CODED_TEXT", "value": "other care",
                    "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "238"}})
         });
@@ -206,6 +221,19 @@ fn fill_composition(o: &mut Map<String, Value>, index: &TemplateIndex, d: &Canon
             json!({"template_id": {"value": index.template_id}, "rm_version": "1.0.4"}),
         );
     }
+}
+
+/// `o.entry(key).or_insert_with(f)` without allocating the key when it is
+/// present (the usual case for the defaults filled here).
+fn slot<'m>(
+    o: &'m mut Map<String, Value>,
+    key: &str,
+    f: impl FnOnce() -> Value,
+) -> Option<&'m mut Value> {
+    if !o.contains_key(key) {
+        o.insert(key.to_owned(), f());
+    }
+    o.get_mut(key)
 }
 
 fn phrase(terminology: &str, code: &str) -> Value {
