@@ -81,6 +81,14 @@ fn main() {
         (t2 - t1) * 1e6 / n_back.max(1) as f64,
         n_back as f64 / (t2 - t1).max(1e-9)
     );
+    // The peer in the same process: a serde_json parse + serialise of the
+    // same Observation text, so the figures above read as ratios.
+    let text = std::fs::read_to_string(path).unwrap();
+    let peer = per_call(n, || {
+        let v: serde_json::Value = serde_json::from_str(std::hint::black_box(&text)).unwrap();
+        std::hint::black_box(serde_json::to_string(&v).unwrap());
+    });
+    println!("peer (serde_json parse+serialise): {peer:.1} us");
 }
 
 /// CPU time per call of `f`, in microseconds.
