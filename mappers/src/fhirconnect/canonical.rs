@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::fhir_write::get;
 use super::instance::{Instance, Leaf};
 use super::openehr_path::{InstancePath, Seg};
 use super::template_index::{NodeInfo, TemplateIndex};
@@ -355,9 +356,8 @@ fn read_node(
         // Siblings seen per node id (few: a short list, not a map).
         let mut seen: Vec<(&str, usize)> = Vec::new();
         for item in items {
-            let ty = item.get("_type").and_then(Value::as_str).unwrap_or("");
-            let node = item
-                .get("archetype_node_id")
+            let ty = get(item, "_type").and_then(Value::as_str).unwrap_or("");
+            let node = get(item, "archetype_node_id")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if attr == "value"
@@ -405,12 +405,14 @@ fn plain(attr: &str) -> Seg {
 }
 
 fn leaf_of(dv: &Value) -> Option<Leaf> {
-    let ty = dv.get("_type")?.as_str()?;
-    let g = |k: &str| dv.get(k).cloned();
+    let ty = get(dv, "_type")?.as_str()?;
+    let g = |k: &str| get(dv, k).cloned();
     let phrase = |p: &Value| {
         (
-            p.pointer("/terminology_id/value").cloned(),
-            p.get("code_string").cloned(),
+            get(p, "terminology_id")
+                .and_then(|t| get(t, "value"))
+                .cloned(),
+            get(p, "code_string").cloned(),
         )
     };
     let mut fields: Vec<(&'static str, Value)> = Vec::new();
@@ -421,7 +423,7 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
         }
         "DV_CODED_TEXT" => {
             fields.extend(g("value").map(|x| ("value", x)));
-            if let Some(dc) = dv.get("defining_code") {
+            if let Some(dc) = get(dv, "defining_code") {
                 let (t, c) = phrase(dc);
                 fields.extend(t.map(|x| ("terminology", x)));
                 fields.extend(c.map(|x| ("code", x)));
@@ -434,9 +436,9 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
         }
         "DV_ORDINAL" => {
             fields.extend(g("value").map(|x| ("ordinal", x)));
-            if let Some(s) = dv.get("symbol") {
-                fields.extend(s.get("value").cloned().map(|x| ("value", x)));
-                if let Some(dc) = s.get("defining_code") {
+            if let Some(s) = get(dv, "symbol") {
+                fields.extend(get(s, "value").cloned().map(|x| ("value", x)));
+                if let Some(dc) = get(s, "defining_code") {
                     let (t, c) = phrase(dc);
                     fields.extend(t.map(|x| ("terminology", x)));
                     fields.extend(c.map(|x| ("code", x)));

@@ -16,6 +16,7 @@
 use serde_json::Value;
 
 use super::fhir_schema::{same_type, schema};
+use super::fhir_write::{get as member_get, member as member_of};
 
 /// Largest accepted path length, in bytes; paths come from mapping files.
 const MAX_PATH_BYTES: usize = 1024;
@@ -172,7 +173,7 @@ pub struct Node<'a> {
 impl<'a> Node<'a> {
     /// A resource as a root node; its type is its `resourceType`.
     pub fn resource(value: &'a Value) -> Self {
-        let ty = value.get("resourceType").and_then(Value::as_str);
+        let ty = member_get(value, "resourceType").and_then(Value::as_str);
         Node {
             value,
             ty,
@@ -238,7 +239,7 @@ fn member<'a>(out: &mut Vec<Node<'a>>, node: &Node<'a>, name: &str) {
     let s = schema();
     if let Some(owner) = node.ty {
         if let Some(el) = s.element(owner, name) {
-            if let Some(v) = obj.get(el.property) {
+            if let Some(v) = member_of(obj, el.property) {
                 push_items(out, node, el.property, v, Some(el.ty));
             }
             return;
@@ -246,7 +247,7 @@ fn member<'a>(out: &mut Vec<Node<'a>>, node: &Node<'a>, name: &str) {
         let variants = s.choices(owner, name);
         if !variants.is_empty() {
             for el in variants {
-                if let Some(v) = obj.get(el.property) {
+                if let Some(v) = member_of(obj, el.property) {
                     push_items(out, node, el.property, v, Some(el.ty));
                 }
             }
@@ -258,7 +259,7 @@ fn member<'a>(out: &mut Vec<Node<'a>>, node: &Node<'a>, name: &str) {
         }
     }
     // Unknown owner type: plain JSON navigation, choice by prefix.
-    if let Some(v) = obj.get(name) {
+    if let Some(v) = member_of(obj, name) {
         push_items(out, node, name, v, None);
     } else {
         for (k, v) in obj {
@@ -281,7 +282,9 @@ fn push_items<'a>(
     let item = |value: &'a Value, loc: String| {
         // Contained resources carry their own type.
         let ty = match ty {
-            Some("ResourceList") | None => value.get("resourceType").and_then(Value::as_str).or(ty),
+            Some("ResourceList") | None => member_get(value, "resourceType")
+                .and_then(Value::as_str)
+                .or(ty),
             t => t,
         };
         Node { value, ty, loc }
