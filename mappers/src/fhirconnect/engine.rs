@@ -211,8 +211,9 @@ impl Engine {
         // buffer, skipping consumed subtrees, allocates only for what is
         // reported (building every location first was a measured hot
         // spot).
-        let consumed: HashSet<&str, foldhash::fast::RandomState> =
-            run.consumed.iter().map(|c| &**c).collect();
+        let mut consumed: HashSet<&str, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(run.consumed.len(), Default::default());
+        consumed.extend(run.consumed.iter().map(|c| &**c));
         let mut locs = Vec::new();
         let mut buf = String::with_capacity(128);
         buf.push_str(&root.loc);
