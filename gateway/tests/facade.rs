@@ -653,3 +653,31 @@ async fn tenants_never_see_each_others_patients() {
     let b: Value = serde_json::from_str(&a.body).unwrap();
     assert_eq!(b["total"], 1, "{}", a.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_measurements_are_served_through_the_growth_chart_template() {
+    // Two shipped sets map `Growth chart`; a single Observation must reach
+    // the vital-signs one (the other takes Bundles and maps nothing here).
+    let e = env(r#"templates = { Observation = ["EHRN Vital signs.v2", "Growth chart"] }"#).await;
+    let obs = example("Observation-body-height");
+    let a = e
+        .call("POST", "/fhir/Observation", &[], &obs.to_string())
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let stored = &e.stub.live()[0].body;
+    assert_eq!(
+        stored["archetype_details"]["template_id"]["value"],
+        "Growth chart"
+    );
+    let id = id_of_location(a.header("location"));
+    let (a, read) = e
+        .json("GET", &format!("/fhir/Observation/{id}"), &[], "")
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(read["code"]["coding"][0]["code"], "8302-2");
+    assert_eq!(
+        read["valueQuantity"]["value"],
+        obs["valueQuantity"]["value"]
+    );
+    assert_eq!(read["valueQuantity"]["code"], obs["valueQuantity"]["code"]);
+}

@@ -133,3 +133,80 @@ fn usage_and_template_errors_have_their_exit_codes() {
     );
     assert!(!err.contains("502"), "no values in errors: {err}");
 }
+
+#[test]
+fn openehr_to_fhir_takes_the_patient_reference_and_refuses_a_bad_one() {
+    let condition = corpus("fhir/examples/Condition-f001.json");
+    let to_openehr = [
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "IDCR - Problem List.v1",
+        condition.to_str().unwrap(),
+    ];
+    let (code, comp, err) = ehrgate(&to_openehr);
+    assert_eq!(code, 0, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("comp.json");
+    std::fs::write(&f, comp).unwrap();
+    let back = |subject: &str| {
+        ehrgate(&[
+            "translate",
+            "--from",
+            "openehr",
+            "--to",
+            "fhir",
+            "--subject",
+            subject,
+            f.to_str().unwrap(),
+        ])
+    };
+    let (code, out, err) = back("Patient/123");
+    assert_eq!(code, 0, "{err}");
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(c["subject"]["reference"], "Patient/123");
+    // malformed references are usage errors
+    for bad in ["Patient/ 1", ""] {
+        let (code, out, err) = back(bad);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains("--subject"), "{err}");
+    }
+    // the other direction has no use for it
+    let mut args = to_openehr.to_vec();
+    args.extend(["--subject", "Patient/123"]);
+    let (code, _, err) = ehrgate(&args);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_body_weight_observation_finds_its_set_by_template_id() {
+    // `Growth chart` is mapped by two sets; a single Observation takes the
+    // vital-signs one (a Bundle the openFHIR one, above).
+    let weight =
+        corpus("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "Growth chart",
+        "--format",
+        "flat",
+        weight.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let flat: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        flat.as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with("body_weight/any_event:0/weight|magnitude")),
+        "{flat:#}"
+    );
+}

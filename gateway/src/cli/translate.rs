@@ -73,6 +73,11 @@ pub struct TranslateArgs {
     /// when the composition names it).
     #[arg(long)]
     pub template: Option<String>,
+    /// openEHR -> FHIR: the patient the resources are about, a FHIR
+    /// reference (`Patient/123`); a composition does not carry it (its EHR
+    /// does). A malformed reference exits 2.
+    #[arg(long)]
+    pub subject: Option<String>,
     /// openEHR output format.
     #[arg(long, value_enum, default_value = "canonical")]
     pub format: OpenEhrFormatArg,

@@ -61,9 +61,15 @@ impl Catalog {
         &self.store
     }
 
-    /// The compiled mapping for `template_id`.
-    pub async fn get(&self, template_id: &str) -> Result<Arc<Compiled>, FacadeError> {
-        let set = shipped::find(template_id)
+    /// The compiled mapping for `template_id` that maps `resource_type`
+    /// (two shipped sets map `Growth chart`: the facade serves single
+    /// resources, so the set taking them is the one).
+    pub async fn get(
+        &self,
+        template_id: &str,
+        resource_type: &str,
+    ) -> Result<Arc<Compiled>, FacadeError> {
+        let set = shipped::find_for(template_id, resource_type)
             .map_err(|_| FacadeError::TemplateUnknown(template_id.to_owned()))?;
         let meta = match self.store.get(&TemplateId::new(template_id)).await {
             Ok(m) => m,

@@ -108,7 +108,7 @@ impl Facade {
         if subject.namespace != self.settings.namespace_of(tenant) {
             return Ok(None);
         }
-        let compiled = self.catalog.get(template).await?;
+        let compiled = self.catalog.get(template, resource_type).await?;
         let resource = self.timed(|| to_resource(&compiled, composition, resource_type))?;
         Ok(Some(decorate(resource, id, version, Some(&subject.id))))
     }

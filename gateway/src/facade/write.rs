@@ -343,7 +343,7 @@ impl Facade {
     /// the backend's current templates (fetching them when needed).
     pub async fn warm(&self, resource_type: &str) -> Result<(), FacadeError> {
         for t in self.settings.templates_of(resource_type) {
-            self.catalog.get(t).await?;
+            self.catalog.get(t, resource_type).await?;
         }
         Ok(())
     }

@@ -10,10 +10,11 @@
 //! | `growth_chart` | Bundle: body weight, height, BMI, head circumference | `Growth chart` |
 //! | `problem_list` | Condition | `IDCR - Problem List.v1` |
 //! | `adverse_reaction_list` | AllergyIntolerance | `Adverse Reaction List.v1` |
-//! | `body_measurements` | Observation (vital-signs profile, LOINC): body weight, body height, BMI | `Growth chart` (after `growth_chart`: [`find`] keeps answering that set; use [`by_name`]) |
+//! | `body_measurements` | Observation (vital-signs profile, LOINC): body weight, body height, BMI | `Growth chart` (with `growth_chart`: [`find_for`] picks by the input's resource type) |
 //! | `medication_list` | MedicationStatement | `IDCR - Medication List.v0` |
 //! | `lab_observation` | Observation (laboratory result) | `vg_ObservationLab.v.1.1.0` |
 //! | `lab_report` | DiagnosticReport (laboratory) | `vg_DiagnosticReportLab.v1.1.1` |
+//! | `immunization` | Immunization | `IDCR - Immunisation summary.v0` |
 
 use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
 
@@ -37,6 +38,10 @@ pub struct Shipped {
     pub name: &'static str,
     /// The template id its context names.
     pub template_id: &'static str,
+    /// The FHIR resource types it takes as input (what tells apart two sets
+    /// of one template: `growth_chart` takes Bundles, `body_measurements`
+    /// single Observations).
+    pub inputs: &'static [&'static str],
     /// `(file name, YAML)` of every mapping file.
     pub files: &'static [(&'static str, &'static str)],
     /// The template.
@@ -48,6 +53,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "vital_signs",
         template_id: "EHRN Vital signs.v2",
+        inputs: &["Observation"],
         files: &[
             ("blood-pressure.model.yml", include_str!("../../../templates/mappings/vital_signs/blood-pressure.model.yml")),
             ("body-temperature.model.yml", include_str!("../../../templates/mappings/vital_signs/body-temperature.model.yml")),
@@ -62,6 +68,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "blood_pressure",
         template_id: "Blood Pressure",
+        inputs: &["Observation", "Bundle"],
         files: &[
             ("blood-pressure-parent.model.yml", include_str!("../../../templates/mappings/blood_pressure/blood-pressure-parent.model.yml")),
             ("blood-pressure.model.yml", include_str!("../../../templates/mappings/blood_pressure/blood-pressure.model.yml")),
@@ -72,6 +79,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "growth_chart",
         template_id: "Growth chart",
+        inputs: &["Bundle"],
         files: &[
             ("body-height.model.yml", include_str!("../../../templates/mappings/growth_chart/body-height.model.yml")),
             ("body-weight.model.yml", include_str!("../../../templates/mappings/growth_chart/body-weight.model.yml")),
@@ -85,6 +93,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "news2",
         template_id: "NEWS2 Encounter Parent",
+        inputs: &["Bundle"],
         files: &[
             ("ACVPU_Scale_Model_Mapping.model.yaml", include_str!("../../../templates/mappings/news2/ACVPU_Scale_Model_Mapping.model.yaml")),
             ("Blood_pressure_Model_Mapping.model.yml", include_str!("../../../templates/mappings/news2/Blood_pressure_Model_Mapping.model.yml")),
@@ -101,6 +110,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "problem_list",
         template_id: "IDCR - Problem List.v1",
+        inputs: &["Condition"],
         files: &[
             ("problem-diagnosis.model.yml", include_str!("../../../templates/mappings/problem_list/problem-diagnosis.model.yml")),
             ("problem-list.context.yml", include_str!("../../../templates/mappings/problem_list/problem-list.context.yml")),
@@ -111,6 +121,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "adverse_reaction_list",
         template_id: "Adverse Reaction List.v1",
+        inputs: &["AllergyIntolerance"],
         files: &[
             ("adverse-reaction-list.context.yml", include_str!("../../../templates/mappings/adverse_reaction_list/adverse-reaction-list.context.yml")),
             ("adverse-reaction-list.model.yml", include_str!("../../../templates/mappings/adverse_reaction_list/adverse-reaction-list.model.yml")),
@@ -121,6 +132,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "body_measurements",
         template_id: "Growth chart",
+        inputs: &["Observation"],
         files: &[
             ("body-height.model.yml", include_str!("../../../templates/mappings/body_measurements/body-height.model.yml")),
             ("body-mass-index.model.yml", include_str!("../../../templates/mappings/body_measurements/body-mass-index.model.yml")),
@@ -133,6 +145,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "medication_list",
         template_id: "IDCR - Medication List.v0",
+        inputs: &["MedicationStatement"],
         files: &[
             ("medication-list.context.yml", include_str!("../../../templates/mappings/medication_list/medication-list.context.yml")),
             ("medication-list.model.yml", include_str!("../../../templates/mappings/medication_list/medication-list.model.yml")),
@@ -143,6 +156,7 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "lab_observation",
         template_id: "vg_ObservationLab.v.1.1.0",
+        inputs: &["Observation"],
         files: &[
             ("lab-observation.context.yml", include_str!("../../../templates/mappings/lab_observation/lab-observation.context.yml")),
             ("lab-observation.model.yml", include_str!("../../../templates/mappings/lab_observation/lab-observation.model.yml")),
@@ -153,12 +167,24 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped {
         name: "lab_report",
         template_id: "vg_DiagnosticReportLab.v1.1.1",
+        inputs: &["DiagnosticReport"],
         files: &[
             ("lab-report.context.yml", include_str!("../../../templates/mappings/lab_report/lab-report.context.yml")),
             ("lab-report.model.yml", include_str!("../../../templates/mappings/lab_report/lab-report.model.yml")),
             ("laboratory-test-result.model.yml", include_str!("../../../templates/mappings/lab_report/laboratory-test-result.model.yml")),
         ],
         template: TemplateSource::Own(include_bytes!("../../../templates/mappings/lab_report/template.opt")),
+    },
+    Shipped {
+        name: "immunization",
+        template_id: "IDCR - Immunisation summary.v0",
+        inputs: &["Immunization"],
+        files: &[
+            ("immunisation-procedure.model.yml", include_str!("../../../templates/mappings/immunization/immunisation-procedure.model.yml")),
+            ("immunisation-summary.context.yml", include_str!("../../../templates/mappings/immunization/immunisation-summary.context.yml")),
+            ("immunisation-summary.model.yml", include_str!("../../../templates/mappings/immunization/immunisation-summary.model.yml")),
+        ],
+        template: TemplateSource::Bundled("IDCR - Immunisation summary.v0.opt"),
     },
 ];
 
@@ -168,6 +194,17 @@ pub enum ShippedError {
     /// No shipped set maps this template.
     #[error("no shipped mapping for template `{0}`")]
     Unknown(String),
+    /// No shipped set has this name.
+    #[error("no shipped mapping set named `{0}`")]
+    UnknownSet(String),
+    /// Sets map the template, but none takes this resource type.
+    #[error("no shipped mapping for template `{template}` takes a {resource_type}")]
+    NotForResource {
+        /// The template id.
+        template: String,
+        /// The input's resource type.
+        resource_type: String,
+    },
     /// A mapping file does not load.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -182,7 +219,9 @@ pub enum ShippedError {
 impl Classified for ShippedError {
     fn fault(&self) -> Fault {
         match self {
-            ShippedError::Unknown(_) => Fault::Client,
+            ShippedError::Unknown(_)
+            | ShippedError::UnknownSet(_)
+            | ShippedError::NotForResource { .. } => Fault::Client,
             _ => Fault::Internal,
         }
     }
@@ -190,6 +229,8 @@ impl Classified for ShippedError {
     fn code(&self) -> &'static str {
         match self {
             ShippedError::Unknown(_) => "fhirconnect.no-mapping-for-template",
+            ShippedError::UnknownSet(_) => "fhirconnect.no-mapping-set",
+            ShippedError::NotForResource { .. } => "fhirconnect.no-mapping-for-resource-type",
             ShippedError::Load(_) => "fhirconnect.shipped-load",
             ShippedError::Template(_) => "fhirconnect.shipped-template",
             ShippedError::Engine(_) => "fhirconnect.shipped-compile",
@@ -203,12 +244,34 @@ impl From<OptError> for ShippedError {
     }
 }
 
-/// The shipped set for `template_id`.
+/// The first shipped set for `template_id`. Where two sets map one
+/// template (`Growth chart`), [`find_for`] picks by the input's resource
+/// type.
 pub fn find(template_id: &str) -> Result<&'static Shipped, ShippedError> {
     SHIPPED
         .iter()
         .find(|s| s.template_id == template_id)
         .ok_or_else(|| ShippedError::Unknown(template_id.to_owned()))
+}
+
+/// The shipped set for `template_id` that takes `resource_type` as input.
+/// Two sets may map one template (`growth_chart` takes Bundles,
+/// `body_measurements` single Observations): [`find`] answers the first,
+/// this the one that maps the resource at hand.
+pub fn find_for(template_id: &str, resource_type: &str) -> Result<&'static Shipped, ShippedError> {
+    let mut of_template = SHIPPED
+        .iter()
+        .filter(|s| s.template_id == template_id)
+        .peekable();
+    if of_template.peek().is_none() {
+        return Err(ShippedError::Unknown(template_id.to_owned()));
+    }
+    of_template
+        .find(|s| s.inputs.contains(&resource_type))
+        .ok_or_else(|| ShippedError::NotForResource {
+            template: template_id.to_owned(),
+            resource_type: resource_type.to_owned(),
+        })
 }
 
 /// The shipped set called `name` (its directory under
@@ -218,7 +281,7 @@ pub fn by_name(name: &str) -> Result<&'static Shipped, ShippedError> {
     SHIPPED
         .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| ShippedError::Unknown(name.to_owned()))
+        .ok_or_else(|| ShippedError::UnknownSet(name.to_owned()))
 }
 
 impl Shipped {

@@ -1,5 +1,6 @@
 //! `translate --from fhir --to openehr --template ID [--format canonical|flat]`
-//! and `translate --from openehr --to fhir [--template ID]`: FHIR R4 <->
+//! and `translate --from openehr --to fhir [--template ID] [--subject
+//! Patient/ID]`: FHIR R4 <->
 //! openEHR compositions through the shipped FHIRconnect mappings
 //! (`templates/mappings/`).
 //!
@@ -7,7 +8,12 @@
 //! one result per line (NDJSON). A composition that breaks its template is
 //! not written; its issues go to stderr (FHIR path and openEHR path, never
 //! values). Exit codes as for every `translate`: 0 all translated, 1 any
-//! input failed, 2 usage (unknown template, unreadable input).
+//! input failed, 2 usage (unknown template, unreadable input, malformed
+//! `--subject`).
+//!
+//! Two shipped sets may map one template (`Growth chart`): going to
+//! openEHR the input's resource type picks the set
+//! ([`shipped::find_for`]).
 
 use std::io::Write;
 
@@ -15,6 +21,7 @@ use anyhow::Context;
 use ehrgate_mappers::fhirconnect::canonical::CanonicalDefaults;
 use ehrgate_mappers::fhirconnect::check::Issue;
 use ehrgate_mappers::fhirconnect::engine::Engine;
+use ehrgate_mappers::fhirconnect::patient_ref;
 use ehrgate_mappers::fhirconnect::shipped::{self, Shipped, SHIPPED};
 use ehrgate_mappers::fhirconnect::translators::{
     detect, FhirToOpenEhr, OpenEhrFormat, OpenEhrToFhir, TranslateError,
@@ -58,6 +65,16 @@ pub enum Direction {
 
 /// Runs the direction; returns the exit code.
 pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
+    if let Some(subject) = &args.subject {
+        if direction != Direction::ToFhir {
+            eprintln!("ehrgate translate: --subject is for --from openehr --to fhir");
+            return Ok(exit::USAGE);
+        }
+        if let Err(e) = patient_ref::validate(subject) {
+            eprintln!("ehrgate translate: --subject: {e}");
+            return Ok(exit::USAGE);
+        }
+    }
     let sources = match input::read(&args.input) {
         Ok(s) => s,
         Err(e) => {
@@ -87,7 +104,22 @@ pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
-    let set = match shipped::find(&template) {
+    // Going to openEHR, the first input's resource type picks among sets
+    // of one template.
+    let resource_type = match direction {
+        Direction::ToOpenEhr => docs.iter().find_map(|(_, d)| {
+            d.as_ref()
+                .ok()
+                .and_then(|v| v.get("resourceType"))
+                .and_then(Value::as_str)
+        }),
+        Direction::ToFhir => None,
+    };
+    let found = match resource_type {
+        Some(rt) => shipped::find_for(&template, rt),
+        None => shipped::find(&template),
+    };
+    let set = match found {
         Ok(s) => s,
         Err(e) => {
             let known: Vec<&str> = SHIPPED.iter().map(|s| s.template_id).collect();
@@ -114,7 +146,15 @@ pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
                 format!("not JSON: line {} column {}", e.line(), e.column()),
                 Vec::new(),
             )),
-            Ok(v) => translate(&engine, direction, format, &defaults, &v).map_err(|e| {
+            Ok(v) => translate(
+                &engine,
+                direction,
+                format,
+                &defaults,
+                args.subject.as_deref(),
+                &v,
+            )
+            .map_err(|e| {
                 let issues = match &e {
                     TranslateError::Template(i) => i.clone(),
                     _ => Vec::new(),
@@ -176,6 +216,7 @@ fn translate(
     direction: Direction,
     format: OpenEhrFormat,
     defaults: &CanonicalDefaults,
+    subject: Option<&str>,
     input: &Value,
 ) -> Result<Translation<Value>, TranslateError> {
     match direction {
@@ -185,7 +226,13 @@ fn translate(
             defaults: defaults.clone(),
         }
         .translate(input),
-        Direction::ToFhir => OpenEhrToFhir::new(engine).translate(input),
+        Direction::ToFhir => {
+            let to_fhir = OpenEhrToFhir::new(engine);
+            match subject {
+                Some(s) => to_fhir.with_subject(s).translate(input),
+                None => to_fhir.translate(input),
+            }
+        }
     }
 }
 

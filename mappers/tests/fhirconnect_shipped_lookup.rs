@@ -1,0 +1,81 @@
+//! Two shipped sets map the `Growth chart` template (`growth_chart` takes
+//! Bundles, `body_measurements` single vital-signs Observations):
+//! `find_for(template, resource type)` answers the one that maps the
+//! resource, so a body weight Observation finds its mapping by template id.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use ehrgate_mappers::error::Classified;
+use ehrgate_mappers::fhirconnect::shipped::{by_name, find, find_for, ShippedError, SHIPPED};
+
+#[test]
+fn the_resource_type_picks_between_sets_of_one_template() {
+    assert_eq!(
+        find_for("Growth chart", "Observation").unwrap().name,
+        "body_measurements"
+    );
+    assert_eq!(
+        find_for("Growth chart", "Bundle").unwrap().name,
+        "growth_chart"
+    );
+    // find keeps its answer for callers without a resource at hand
+    assert_eq!(find("Growth chart").unwrap().name, "growth_chart");
+    let set = find_for("Growth chart", "Observation").unwrap();
+    let engine = set.engine().unwrap();
+    let weight =
+        common::json("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    assert!(!engine
+        .fhir_to_instance(&weight)
+        .unwrap()
+        .output
+        .leaves
+        .is_empty());
+    // the other sets answer for their own types
+    assert_eq!(
+        find_for("IDCR - Problem List.v1", "Condition")
+            .unwrap()
+            .name,
+        "problem_list"
+    );
+    assert_eq!(
+        find_for("IDCR - Immunisation summary.v0", "Immunization")
+            .unwrap()
+            .name,
+        "immunization"
+    );
+}
+
+#[test]
+fn every_template_and_input_type_names_one_set() {
+    let mut seen = HashSet::new();
+    for s in SHIPPED {
+        assert!(!s.inputs.is_empty(), "{}", s.name);
+        for t in s.inputs {
+            assert!(
+                seen.insert((s.template_id, *t)),
+                "{} {t} twice",
+                s.template_id
+            );
+            assert_eq!(find_for(s.template_id, t).unwrap().name, s.name);
+        }
+    }
+}
+
+#[test]
+fn unknown_names_templates_and_types_are_told_apart() {
+    let e = find_for("Growth chart", "Condition").unwrap_err();
+    assert!(matches!(e, ShippedError::NotForResource { .. }), "{e}");
+    assert_eq!(e.code(), "fhirconnect.no-mapping-for-resource-type");
+    assert!(e.to_string().contains("Growth chart") && e.to_string().contains("Condition"));
+    let e = find_for("no such template", "Observation").unwrap_err();
+    assert_eq!(e, ShippedError::Unknown("no such template".into()));
+    assert!(e.to_string().contains("template `no such template`"));
+    let e = by_name("no_such_set").unwrap_err();
+    assert_eq!(e, ShippedError::UnknownSet("no_such_set".into()));
+    assert!(e.to_string().contains("set named `no_such_set`"), "{e}");
+    assert_eq!(e.code(), "fhirconnect.no-mapping-set");
+}
