@@ -14,6 +14,11 @@ use ehrgate_mappers::fhirconnect::shipped::find;
 use ehrgate_mappers::fhirconnect::translators::{FhirToOpenEhr, OpenEhrFormat, OpenEhrToFhir};
 use ehrgate_mappers::translation::Translator;
 
+/// The `ehrgate` binary runs on mimalloc: measure what it runs (the peer
+/// gets the same allocator).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn read(rel: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/../conformance/corpus/{rel}",

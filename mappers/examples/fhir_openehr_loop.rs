@@ -50,13 +50,18 @@ fn main() {
     let obs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let comp = to_openehr.translate(&obs).unwrap().output;
-    // `fwd` or `back` as second argument runs one direction only (for perf).
+    // `fwd` or `back` as second argument runs one direction only (for
+    // perf); `phases` times each step of both directions on its own.
     let only = std::env::args().nth(2).unwrap_or_default();
     let (n_fwd, n_back) = match only.as_str() {
         "fwd" => (n, 0),
         "back" => (0, n),
         _ => (n, n),
     };
+    if only == "phases" {
+        phases(&engine, &to_openehr.defaults, &obs, &comp, n);
+        return;
+    }
     let t0 = cpu_seconds();
     for _ in 0..n_fwd {
         std::hint::black_box(to_openehr.translate(std::hint::black_box(&obs)).unwrap());
@@ -76,4 +81,73 @@ fn main() {
         (t2 - t1) * 1e6 / n_back.max(1) as f64,
         n_back as f64 / (t2 - t1).max(1e-9)
     );
+    // The peer in the same process: a serde_json parse + serialise of the
+    // same Observation text, so the figures above read as ratios.
+    let text = std::fs::read_to_string(path).unwrap();
+    let peer = per_call(n, || {
+        let v: serde_json::Value = serde_json::from_str(std::hint::black_box(&text)).unwrap();
+        std::hint::black_box(serde_json::to_string(&v).unwrap());
+    });
+    println!("peer (serde_json parse+serialise): {peer:.1} us");
+}
+
+/// CPU time per call of `f`, in microseconds.
+fn per_call(n: usize, mut f: impl FnMut()) -> f64 {
+    let t0 = cpu_seconds();
+    for _ in 0..n {
+        f();
+    }
+    (cpu_seconds() - t0) * 1e6 / n.max(1) as f64
+}
+
+/// Each step of both directions timed on its own: where a translation's
+/// time goes, without a profiler.
+fn phases(
+    engine: &ehrgate_mappers::fhirconnect::engine::Engine,
+    defaults: &CanonicalDefaults,
+    obs: &serde_json::Value,
+    comp: &serde_json::Value,
+    n: usize,
+) {
+    use ehrgate_mappers::fhirconnect::canonical::{from_canonical, to_canonical};
+    use ehrgate_mappers::fhirconnect::check::check;
+    use std::hint::black_box;
+    let index = engine.index().unwrap();
+    let inst = engine.fhir_to_instance(obs).unwrap().output;
+    let (back, _) = from_canonical(comp);
+    let rows = [
+        (
+            "fhir_to_instance",
+            per_call(n, || {
+                black_box(engine.fhir_to_instance(black_box(obs)).unwrap());
+            }),
+        ),
+        (
+            "check",
+            per_call(n, || {
+                black_box(check(black_box(&inst), index));
+            }),
+        ),
+        (
+            "to_canonical",
+            per_call(n, || {
+                black_box(to_canonical(black_box(&inst), index, defaults));
+            }),
+        ),
+        (
+            "from_canonical",
+            per_call(n, || {
+                black_box(from_canonical(black_box(comp)));
+            }),
+        ),
+        (
+            "instance_to_fhir",
+            per_call(n, || {
+                black_box(engine.instance_to_fhir(black_box(&back)).unwrap());
+            }),
+        ),
+    ];
+    for (name, us) in rows {
+        println!("{name:>18}: {us:.1} us");
+    }
 }

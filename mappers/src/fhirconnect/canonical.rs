@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::fhir_write::get;
 use super::instance::{Instance, Leaf};
 use super::openehr_path::{InstancePath, Seg};
-use super::template_index::TemplateIndex;
+use super::template_index::{NodeInfo, TemplateIndex};
 use crate::translation::Unmapped;
 
 /// Values for RM attributes a composition needs and a mapping rarely sets.
@@ -43,10 +44,12 @@ const CONTAINERS: &[&str] = &[
 /// RM attributes whose value is a CODE_PHRASE rather than a DV_*.
 const CODE_PHRASES: &[&str] = &["language", "territory", "encoding", "math_function_code"];
 
+/// The instance's leaves as a tree, borrowing the instance (keys and
+/// leaves are not copied: building this is per translation).
 #[derive(Debug, Default)]
-struct Tree {
-    leaf: Option<Leaf>,
-    children: BTreeMap<(String, String, usize), Tree>,
+struct Tree<'a> {
+    leaf: Option<&'a Leaf>,
+    children: BTreeMap<(&'a str, &'a str, usize), Tree<'a>>,
 }
 
 /// Writes `inst` as a canonical composition of the indexed template.
@@ -57,20 +60,27 @@ pub fn to_canonical(inst: &Instance, index: &TemplateIndex, defaults: &Canonical
         for seg in &path.0 {
             t = t
                 .children
-                .entry((seg.attr.to_string(), seg.node.to_string(), seg.index))
+                .entry((&*seg.attr, &*seg.node, seg.index))
                 .or_default();
         }
-        t.leaf = Some(leaf.clone());
+        t.leaf = Some(leaf);
     }
-    let mut obj = node_json(&root, "", index, defaults);
+    let mut obj = node_json(&root, "", index.node(""), index, defaults);
     if let Value::Object(o) = &mut obj {
         fill_composition(o, index, defaults);
     }
     obj
 }
 
-fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) -> Value {
-    let info = index.node(aql);
+/// The canonical JSON of tree node `t` at `aql`, whose template node is
+/// `info` (looked up once by the caller).
+fn node_json(
+    t: &Tree<'_>,
+    aql: &str,
+    info: Option<&NodeInfo>,
+    index: &TemplateIndex,
+    d: &CanonicalDefaults,
+) -> Value {
     let mut o = Map::new();
     // Abstract RM types in templates get their usual concrete type.
     let rm_type = match info.map_or("CLUSTER", |i| i.rm_type.as_str()) {
@@ -98,19 +108,24 @@ fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) 
     if let Some(leaf) = &t.leaf {
         o.insert("value".into(), dv_json(leaf));
     }
-    for ((attr, node, _), child) in &t.children {
-        let child_aql = if node.is_empty() {
-            format!("{aql}/{attr}")
-        } else {
-            format!("{aql}/{attr}[{node}]")
-        };
-        let v = if node.is_empty() && index.node(&child_aql).is_none() {
+    for (&(attr, node, _), child) in &t.children {
+        let mut child_aql = String::with_capacity(aql.len() + attr.len() + node.len() + 3);
+        child_aql.push_str(aql);
+        child_aql.push('/');
+        child_aql.push_str(attr);
+        if !node.is_empty() {
+            child_aql.push('[');
+            child_aql.push_str(node);
+            child_aql.push(']');
+        }
+        let child_info = index.node(&child_aql);
+        let v = if node.is_empty() && child_info.is_none() {
             // A plain RM attribute (`time`, `context/start_time`).
             match &child.leaf {
-                Some(leaf) if CODE_PHRASES.contains(&attr.as_str()) => code_phrase(leaf),
+                Some(leaf) if CODE_PHRASES.contains(&attr) => code_phrase(leaf),
                 Some(leaf) => dv_json(leaf),
                 None => {
-                    let mut inner = node_json(child, &child_aql, index, d);
+                    let mut inner = node_json(child, &child_aql, None, index, d);
                     if let Value::Object(m) = &mut inner {
                         m.remove("_type");
                         if attr == "context" {
@@ -121,15 +136,15 @@ fn node_json(t: &Tree, aql: &str, index: &TemplateIndex, d: &CanonicalDefaults) 
                 }
             }
         } else {
-            node_json(child, &child_aql, index, d)
+            node_json(child, &child_aql, child_info, index, d)
         };
-        if CONTAINERS.contains(&attr.as_str()) {
-            let arr = o.entry(attr.clone()).or_insert_with(|| json!([]));
+        if CONTAINERS.contains(&attr) {
+            let arr = o.entry(attr).or_insert_with(|| json!([]));
             if let Value::Array(a) = arr {
                 a.push(v);
             }
         } else {
-            o.insert(attr.clone(), v);
+            o.insert(attr.to_owned(), v);
         }
     }
     fill_entry(&mut o, rm_type, d);
@@ -143,19 +158,19 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
         "OBSERVATION" | "EVALUATION" | "INSTRUCTION" | "ACTION" | "ADMIN_ENTRY"
     );
     if entry {
-        o.entry("language")
-            .or_insert_with(|| phrase("ISO_639-1", &d.language));
-        o.entry("encoding")
-            .or_insert_with(|| phrase("IANA_character-sets", "UTF-8"));
-        o.entry("subject")
-            .or_insert_with(|| json!({"_type": "PARTY_SELF"}));
+        slot(o, "language", || phrase("ISO_639-1", &d.language));
+        slot(o, "encoding", || phrase("IANA_character-sets", "UTF-8"));
+        slot(o, "subject", || json!({"_type": "PARTY_SELF"}));
     }
     if matches!(
         rm_type,
         "POINT_EVENT" | "INTERVAL_EVENT" | "EVENT" | "HISTORY"
     ) {
-        o.entry("time")
-            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
+        slot(
+            o,
+            "time",
+            || json!({"_type": "DV_DATE_TIME", "value": d.time}),
+        );
         if rm_type == "HISTORY" {
             if let Some(t) = o.remove("time") {
                 o.insert("origin".into(), t);
@@ -163,9 +178,12 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
         }
     }
     if rm_type == "INTERVAL_EVENT" {
-        o.entry("width")
-            .or_insert_with(|| json!({"_type": "DV_DURATION", "value": "PT0S"}));
-        o.entry("math_function").or_insert_with(|| {
+        slot(
+            o,
+            "width",
+            || json!({"_type": "DV_DURATION", "value": "PT0S"}),
+        );
+        slot(o, "math_function", || {
             json!({"_type": "DV_CODED_TEXT", "value": "actual",
                    "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "640"}})
         });
@@ -173,23 +191,27 @@ fn fill_entry(o: &mut Map<String, Value>, rm_type: &str, d: &CanonicalDefaults) 
 }
 
 fn fill_composition(o: &mut Map<String, Value>, index: &TemplateIndex, d: &CanonicalDefaults) {
-    o.entry("language")
-        .or_insert_with(|| phrase("ISO_639-1", &d.language));
-    o.entry("territory")
-        .or_insert_with(|| phrase("ISO_3166-1", &d.territory));
-    o.entry("category").or_insert_with(|| {
+    slot(o, "language", || phrase("ISO_639-1", &d.language));
+    slot(o, "territory", || phrase("ISO_3166-1", &d.territory));
+    slot(o, "category", || {
         json!({"_type": "DV_CODED_TEXT", "value": "event",
                "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "433"}})
     });
-    o.entry("composer")
-        .or_insert_with(|| json!({"_type": "PARTY_IDENTIFIED", "name": d.composer}));
+    slot(
+        o,
+        "composer",
+        || json!({"_type": "PARTY_IDENTIFIED", "name": d.composer}),
+    );
     let ctx = o
         .entry("context")
         .or_insert_with(|| json!({"_type": "EVENT_CONTEXT"}));
     if let Value::Object(c) = ctx {
-        c.entry("start_time")
-            .or_insert_with(|| json!({"_type": "DV_DATE_TIME", "value": d.time}));
-        c.entry("setting").or_insert_with(|| {
+        slot(
+            c,
+            "start_time",
+            || json!({"_type": "DV_DATE_TIME", "value": d.time}),
+        );
+        slot(c, "setting", || {
             json!({"_type": "DV_CODED_TEXT", "value": "other care",
                    "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "238"}})
         });
@@ -200,6 +222,19 @@ fn fill_composition(o: &mut Map<String, Value>, index: &TemplateIndex, d: &Canon
             json!({"template_id": {"value": index.template_id}, "rm_version": "1.0.4"}),
         );
     }
+}
+
+/// `o.entry(key).or_insert_with(f)` without allocating the key when it is
+/// present (the usual case for the defaults filled here).
+fn slot<'m>(
+    o: &'m mut Map<String, Value>,
+    key: &str,
+    f: impl FnOnce() -> Value,
+) -> Option<&'m mut Value> {
+    if !o.contains_key(key) {
+        o.insert(key.to_owned(), f());
+    }
+    o.get_mut(key)
 }
 
 fn phrase(terminology: &str, code: &str) -> Value {
@@ -262,7 +297,13 @@ fn dv_json(leaf: &Leaf) -> Value {
 pub fn from_canonical(comp: &Value) -> (Instance, Vec<Unmapped>) {
     let mut inst = Instance::default();
     let mut unmapped = Vec::new();
-    read_node(comp, &InstancePath::default(), &mut inst, &mut unmapped, 0);
+    read_node(
+        comp,
+        &mut InstancePath::default(),
+        &mut inst,
+        &mut unmapped,
+        0,
+    );
     (inst, unmapped)
 }
 
@@ -286,9 +327,12 @@ const META: &[&str] = &[
 
 const MAX_DEPTH: usize = 64;
 
+/// Reads the node `v` at `path`; `path` is one buffer extended and
+/// shortened on the way down and up (copied only for a leaf), not a new
+/// path per node.
 fn read_node(
     v: &Value,
-    path: &InstancePath,
+    path: &mut InstancePath,
     inst: &mut Instance,
     unmapped: &mut Vec<Unmapped>,
     depth: usize,
@@ -305,15 +349,15 @@ fn read_node(
         if META.contains(&attr.as_str()) {
             continue;
         }
-        let items: Vec<&Value> = match child {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
+        let items: &[Value] = match child {
+            Value::Array(a) => a,
+            other => std::slice::from_ref(other),
         };
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        // Siblings seen per node id (few: a short list, not a map).
+        let mut seen: Vec<(&str, usize)> = Vec::new();
         for item in items {
-            let ty = item.get("_type").and_then(Value::as_str).unwrap_or("");
-            let node = item
-                .get("archetype_node_id")
+            let ty = get(item, "_type").and_then(Value::as_str).unwrap_or("");
+            let node = get(item, "archetype_node_id")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if attr == "value"
@@ -331,14 +375,23 @@ fn read_node(
                 }
                 continue;
             }
-            let n = seen.entry(node.to_owned()).or_insert(0);
-            let seg = Seg {
+            let index = match seen.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    seen.push((node, 0));
+                    0
+                }
+            };
+            path.0.push(Seg {
                 attr: attr.as_str().into(),
                 node: node.into(),
-                index: *n,
-            };
-            *n += 1;
-            read_node(item, &path.join(&[seg]), inst, unmapped, depth + 1);
+                index,
+            });
+            read_node(item, path, inst, unmapped, depth + 1);
+            path.0.pop();
         }
     }
 }
@@ -352,12 +405,14 @@ fn plain(attr: &str) -> Seg {
 }
 
 fn leaf_of(dv: &Value) -> Option<Leaf> {
-    let ty = dv.get("_type")?.as_str()?;
-    let g = |k: &str| dv.get(k).cloned();
+    let ty = get(dv, "_type")?.as_str()?;
+    let g = |k: &str| get(dv, k).cloned();
     let phrase = |p: &Value| {
         (
-            p.pointer("/terminology_id/value").cloned(),
-            p.get("code_string").cloned(),
+            get(p, "terminology_id")
+                .and_then(|t| get(t, "value"))
+                .cloned(),
+            get(p, "code_string").cloned(),
         )
     };
     let mut fields: Vec<(&'static str, Value)> = Vec::new();
@@ -368,7 +423,7 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
         }
         "DV_CODED_TEXT" => {
             fields.extend(g("value").map(|x| ("value", x)));
-            if let Some(dc) = dv.get("defining_code") {
+            if let Some(dc) = get(dv, "defining_code") {
                 let (t, c) = phrase(dc);
                 fields.extend(t.map(|x| ("terminology", x)));
                 fields.extend(c.map(|x| ("code", x)));
@@ -381,9 +436,9 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
         }
         "DV_ORDINAL" => {
             fields.extend(g("value").map(|x| ("ordinal", x)));
-            if let Some(s) = dv.get("symbol") {
-                fields.extend(s.get("value").cloned().map(|x| ("value", x)));
-                if let Some(dc) = s.get("defining_code") {
+            if let Some(s) = get(dv, "symbol") {
+                fields.extend(get(s, "value").cloned().map(|x| ("value", x)));
+                if let Some(dc) = get(s, "defining_code") {
                     let (t, c) = phrase(dc);
                     fields.extend(t.map(|x| ("terminology", x)));
                     fields.extend(c.map(|x| ("code", x)));

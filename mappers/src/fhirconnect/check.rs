@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::instance::Instance;
-use super::openehr_path::InstancePath;
+use super::openehr_path::{aql_of, InstancePath, Seg};
 use super::template_index::TemplateIndex;
 
 /// One violation.
@@ -61,19 +61,21 @@ const RM_ATTRIBUTES: &[&str] = &[
 /// Checks `inst` against the template.
 pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let mut present: BTreeSet<InstancePath> = BTreeSet::new();
+    // Present nodes as borrowed segment runs (ordered like the paths
+    // themselves): no path is copied unless it is reported.
+    let mut present: BTreeSet<&[Seg]> = BTreeSet::new();
     for (path, leaf) in &inst.leaves {
         // Longest prefix first: once one is known, so are all shorter ones.
         for n in (1..=path.0.len()).rev() {
-            if !present.insert(InstancePath(path.0[..n].to_vec())) {
+            if !present.insert(&path.0[..n]) {
                 break;
             }
         }
-        let source = inst.sources.get(path).cloned();
+        let source = inst.sources.get(path);
         let issue = |code, message: String| Issue {
             code,
             openehr_path: path.to_string(),
-            fhir_path: source.clone(),
+            fhir_path: source.cloned(),
             message,
         };
         let aql = path.aql();
@@ -87,10 +89,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
                 .take_while(|s| s.node.is_empty() && RM_ATTRIBUTES.contains(&&*s.attr))
                 .count();
             let owner = path.0.len() - rm_tail;
-            let owner_known = owner == 0
-                || index
-                    .node(&InstancePath(path.0[..owner].to_vec()).aql())
-                    .is_some();
+            let owner_known = owner == 0 || index.node(&aql_of(&path.0[..owner])).is_some();
             if !(rm_tail > 0 && owner_known) {
                 issues.push(issue(
                     "template.unknown-path",
@@ -150,26 +149,23 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         }
     }
     // Occurrences of repeated siblings.
-    let mut counts: BTreeMap<(InstancePath, String), usize> = BTreeMap::new();
+    let mut counts: BTreeMap<(&[Seg], &str, &str), usize> = BTreeMap::new();
     for p in &present {
-        if let Some((last, parent)) = p.0.split_last() {
+        if let Some((last, parent)) = p.split_last() {
             if !last.node.is_empty() {
-                let key = (
-                    InstancePath(parent.to_vec()),
-                    format!("{}[{}]", last.attr, last.node),
-                );
-                let c = counts.entry(key).or_default();
+                let c = counts.entry((parent, &last.attr, &last.node)).or_default();
                 *c = (*c).max(last.index + 1);
             }
         }
     }
-    for ((parent, step), n) in &counts {
-        let aql = format!("{}/{step}", parent.aql());
+    for (&(parent, attr, node), n) in &counts {
+        let step = format!("{attr}[{node}]");
+        let aql = format!("{}/{step}", aql_of(parent));
         if let Some(upper) = index.node(&aql).and_then(|i| i.occurrences.upper) {
             if *n > upper as usize {
                 issues.push(Issue {
                     code: "template.occurrences",
-                    openehr_path: format!("{parent}/{step}"),
+                    openehr_path: format!("{}/{step}", InstancePath(parent.to_vec())),
                     fhir_path: None,
                     message: format!("{n} instances where the template allows at most {upper}"),
                 });
@@ -179,7 +175,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     // Required ELEMENTs and CLUSTERs under every present node. The AQL of
     // each present path is computed once; the paths under `p` are the
     // contiguous run after it in the ordered set.
-    let aqls: BTreeMap<&InstancePath, String> = present.iter().map(|p| (p, p.aql())).collect();
+    let aqls: BTreeMap<&[Seg], String> = present.iter().map(|p| (*p, aql_of(p))).collect();
     for (p, p_aql) in &aqls {
         let Some(info) = index.node(p_aql) else {
             continue;
@@ -195,10 +191,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
                 continue;
             };
             let exists = aqls
-                .range::<&InstancePath, _>((
-                    std::ops::Bound::Excluded(p),
-                    std::ops::Bound::Unbounded,
-                ))
+                .range::<&[Seg], _>((std::ops::Bound::Excluded(p), std::ops::Bound::Unbounded))
                 .take_while(|(q, _)| q.starts_with(p))
                 .any(|(_, q_aql)| {
                     q_aql.len() >= req.len()
@@ -208,7 +201,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             if !exists {
                 issues.push(Issue {
                     code: "template.required",
-                    openehr_path: format!("{p}{rel}"),
+                    openehr_path: format!("{}{rel}", InstancePath(p.to_vec())),
                     fhir_path: None,
                     message: "required node missing".to_owned(),
                 });
@@ -218,7 +211,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         // tree does not list them as children.
         if info.rm_type == "ACTION" {
             for rel in [&["time"][..], &["ism_transition", "current_state"][..]] {
-                let mut q = (*p).clone();
+                let mut q = InstancePath(p.to_vec());
                 for attr in rel {
                     q.0.push(super::openehr_path::Seg {
                         attr: (*attr).into(),
@@ -226,7 +219,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
                         index: 0,
                     });
                 }
-                if !present.contains(&q) {
+                if !present.contains(q.0.as_slice()) {
                     issues.push(Issue {
                         code: "template.required",
                         openehr_path: q.to_string(),

@@ -9,10 +9,25 @@ use super::model::{Condition, Mapping};
 use super::openehr_path::{MappingPath, OpenEhrPathError};
 
 /// Every FHIRPath and openEHR path of a set, parsed.
+///
+/// Looked up by text for every method a translation runs. When the set the
+/// paths came from is owned next to this (see [`Compiled::pin_texts`]),
+/// the lookup goes by the address of the set's own text first: hashing an
+/// address instead of a path of 30 to 100 bytes, several hundred times per
+/// translation.
 #[derive(Debug, Default)]
 pub struct Compiled {
     fhir: HashMap<String, Path, foldhash::fast::RandomState>,
     openehr: HashMap<String, MappingPath, foldhash::fast::RandomState>,
+    fhir_at: HashMap<TextAt, Path, foldhash::fast::RandomState>,
+    openehr_at: HashMap<TextAt, MappingPath, foldhash::fast::RandomState>,
+}
+
+/// Where a text of the pinned set lives: address and length.
+type TextAt = (usize, usize);
+
+fn text_at(text: &str) -> TextAt {
+    (text.as_ptr() as usize, text.len())
 }
 
 /// A path of the set did not parse (the loader checks FHIRPaths; openEHR
@@ -30,6 +45,19 @@ pub enum CompileError {
 impl Compiled {
     /// Parses every path of `set`.
     pub fn new(set: &MappingSet) -> Result<Self, CompileError> {
+        let mut c = Self::pinned(set)?;
+        c.fhir_at.clear();
+        c.openehr_at.clear();
+        Ok(c)
+    }
+
+    /// [`Compiled::new`] with the by-address lookup of `set`'s texts: only
+    /// for a caller that owns `set`, unchanged, for as long as this lives
+    /// (the [`Engine`] does). Anyone else could free a text and have its
+    /// address reused by another.
+    ///
+    /// [`Engine`]: super::engine::Engine
+    pub(crate) fn pinned(set: &MappingSet) -> Result<Self, CompileError> {
         let mut c = Compiled::default();
         c.fhir("$fhirRoot")?;
         for m in &set.models {
@@ -94,6 +122,9 @@ impl Compiled {
             let p = Path::parse(text).map_err(|e| CompileError::Fhir(text.to_owned(), e))?;
             self.fhir.insert(text.to_owned(), p);
         }
+        if let Some(p) = self.fhir.get(text) {
+            self.fhir_at.insert(text_at(text), p.clone());
+        }
         Ok(())
     }
 
@@ -103,16 +134,23 @@ impl Compiled {
                 MappingPath::parse(text).map_err(|e| CompileError::OpenEhr(text.to_owned(), e))?;
             self.openehr.insert(text.to_owned(), p);
         }
+        if let Some(p) = self.openehr.get(text) {
+            self.openehr_at.insert(text_at(text), p.clone());
+        }
         Ok(())
     }
 
     /// The parsed FHIRPath for `text` (compiled at construction).
     pub fn fhir_path(&self, text: &str) -> Option<&Path> {
-        self.fhir.get(text)
+        self.fhir_at
+            .get(&text_at(text))
+            .or_else(|| self.fhir.get(text))
     }
 
     /// The parsed openEHR path for `text` (compiled at construction).
     pub fn openehr_path(&self, text: &str) -> Option<&MappingPath> {
-        self.openehr.get(text)
+        self.openehr_at
+            .get(&text_at(text))
+            .or_else(|| self.openehr.get(text))
     }
 }

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use super::fhir_write::get;
 use super::instance::Leaf;
 
 const SYSTEMS: &str = include_str!("../../../templates/mappings/terminology/systems.tsv");
@@ -141,10 +142,10 @@ fn guess_type(value: &Value) -> &'static str {
 }
 
 fn quantity_to_dv(v: &Value) -> Option<Leaf> {
-    let magnitude = v.get("value")?.clone();
-    let code = v.get("code").and_then(Value::as_str);
-    let system = v.get("system").and_then(Value::as_str);
-    let display = v.get("unit").and_then(Value::as_str);
+    let magnitude = get(v, "value")?.clone();
+    let code = get(v, "code").and_then(Value::as_str);
+    let system = get(v, "system").and_then(Value::as_str);
+    let display = get(v, "unit").and_then(Value::as_str);
     // The UCUM code is what DV_QUANTITY.units holds; a display-only unit
     // is mapped through the table, else kept as written.
     let unit = match (code, system) {
@@ -169,10 +170,9 @@ fn quantity_to_dv(v: &Value) -> Option<Leaf> {
 }
 
 fn coding_to_dv(c: &Value, text: Option<&str>) -> Option<Leaf> {
-    let code = c.get("code").and_then(Value::as_str)?;
-    let system = c.get("system").and_then(Value::as_str).unwrap_or("local");
-    let display = c
-        .get("display")
+    let code = get(c, "code").and_then(Value::as_str)?;
+    let system = get(c, "system").and_then(Value::as_str).unwrap_or("local");
+    let display = get(c, "display")
         .and_then(Value::as_str)
         .or(text)
         .unwrap_or(code);
@@ -187,9 +187,8 @@ fn coding_to_dv(c: &Value, text: Option<&str>) -> Option<Leaf> {
 }
 
 fn codeable_concept_to_dv(v: &Value) -> Option<Leaf> {
-    let text = v.get("text").and_then(Value::as_str);
-    let first = v
-        .get("coding")
+    let text = get(v, "text").and_then(Value::as_str);
+    let first = get(v, "coding")
         .and_then(Value::as_array)
         .and_then(|a| a.first());
     match first {
@@ -199,9 +198,9 @@ fn codeable_concept_to_dv(v: &Value) -> Option<Leaf> {
 }
 
 fn identifier_to_dv(v: &Value) -> Option<Leaf> {
-    let id = v.get("value")?.clone();
+    let id = get(v, "value")?.clone();
     let mut fields = vec![("id", id)];
-    if let Some(s) = v.get("system") {
+    if let Some(s) = get(v, "system") {
         fields.push(("issuer", s.clone()));
     }
     if let Some(a) = v.pointer("/assigner/display") {

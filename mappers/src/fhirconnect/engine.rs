@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::compiled::{CompileError, Compiled};
 use super::fhir_write::{prune, Created};
-use super::fhirpath::Node;
+use super::fhirpath::{push_index, Node};
 use super::instance::Instance;
 use super::loader::{short_archetype, MappingSet};
 use super::openehr_path::{Bindings, InstancePath, Seg};
@@ -77,7 +77,9 @@ impl Engine {
     /// Compiles `set`; `template` (the context's template) enables data
     /// type hints, FLAT and canonical output.
     pub fn new(set: MappingSet, template: Option<&TemplateMeta>) -> Result<Self, EngineError> {
-        let compiled = Compiled::new(&set)?;
+        // The engine owns `set` unchanged next to `compiled` (the set's
+        // texts stay where they are when the struct moves).
+        let compiled = Compiled::pinned(&set)?;
         if set.start_model().is_none() {
             return Err(EngineError::NoStart);
         }
@@ -204,31 +206,37 @@ impl Engine {
         if run.exhausted {
             return Err(EngineError::Exhausted);
         }
+        // A location is mapped when it or one of its ancestors was
+        // consumed: one walk over the input with one reused location
+        // buffer, skipping consumed subtrees, allocates only for what is
+        // reported (building every location first was a measured hot
+        // spot).
+        let mut consumed: HashSet<&str, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(run.consumed.len(), Default::default());
+        consumed.extend(run.consumed.iter().map(|c| &**c));
         let mut locs = Vec::new();
-        value_locations(input, &root.loc, &mut locs);
-        let rename = |loc: &str| match prefix {
-            Some(p) => loc
-                .strip_prefix(p)
-                .map_or(loc.to_owned(), |rest| format!("{rt}{rest}")),
+        let mut buf = String::with_capacity(128);
+        buf.push_str(&root.loc);
+        uncovered(input, &mut buf, &consumed, &mut locs);
+        debug_assert_eq!(locs, {
+            let mut all = Vec::new();
+            value_locations(input, &root.loc, &mut all);
+            all.retain(|l| !run.consumed.iter().any(|c| is_within(l, c)));
+            all
+        });
+        // Built without `format!`: every leaf's source is renamed (a
+        // measured hot spot).
+        let rename = |loc: &str| match prefix.and_then(|p| loc.strip_prefix(p)) {
+            Some(rest) => {
+                let mut s = String::with_capacity(rt.len() + rest.len());
+                s.push_str(rt);
+                s.push_str(rest);
+                s
+            }
             None => loc.to_owned(),
         };
-        // A location is mapped when it or one of its ancestors (a prefix
-        // ending before `.` or `[`) was consumed: hash lookups per
-        // ancestor instead of comparing every location with every consumed
-        // one (a measured hot spot).
-        let consumed: HashSet<&str, foldhash::fast::RandomState> =
-            run.consumed.iter().map(String::as_str).collect();
-        let covered = |l: &str| {
-            consumed.contains(l)
-                || l.char_indices()
-                    .any(|(i, c)| (c == '.' || c == '[') && consumed.contains(&l[..i]))
-        };
-        debug_assert!(locs
-            .iter()
-            .all(|l| covered(l) == run.consumed.iter().any(|c| is_within(l, c))));
         let unmapped = locs
             .into_iter()
-            .filter(|l| !covered(l))
             .map(|l| Unmapped {
                 location: rename(&l),
                 reason: "no mapping for element".to_owned(),
@@ -318,5 +326,43 @@ impl Engine {
             unmapped,
             warnings: run.warnings,
         })
+    }
+}
+
+/// Pushes to `out` every location below `loc` (the buffer holding the
+/// current node's location) that carries a primitive value and is not
+/// covered by a consumed location (itself or an ancestor).
+fn uncovered(
+    value: &Value,
+    loc: &mut String,
+    consumed: &HashSet<&str, foldhash::fast::RandomState>,
+    out: &mut Vec<String>,
+) {
+    if consumed.contains(loc.as_str()) {
+        return;
+    }
+    match value {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if k == "resourceType" {
+                    continue;
+                }
+                let len = loc.len();
+                loc.push('.');
+                loc.push_str(k);
+                uncovered(v, loc, consumed, out);
+                loc.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let len = loc.len();
+                push_index(loc, i);
+                uncovered(v, loc, consumed, out);
+                loc.truncate(len);
+            }
+        }
+        Value::Null => {}
+        _ => out.push(loc.clone()),
     }
 }

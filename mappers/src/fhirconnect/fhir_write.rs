@@ -60,13 +60,17 @@ pub fn create(
         } else {
             cur_ptr.push_str(r.prop);
         }
-        let slot = obj.entry(r.prop).or_insert_with(|| {
-            if r.array {
+        // `entry` would allocate the key on every call; it is only
+        // needed when the member is new.
+        if member(obj, r.prop).is_none() {
+            let empty = if r.array {
                 Value::Array(Vec::new())
             } else {
                 Value::Null
-            }
-        });
+            };
+            obj.insert(r.prop.to_owned(), empty);
+        }
+        let slot = member_mut(obj, r.prop)?;
         cur = if r.array {
             let arr = slot.as_array_mut()?;
             if arr.is_empty() || (append_last && Some(k) == last_array) {
@@ -74,7 +78,7 @@ pub fn create(
             }
             let i = arr.len() - 1;
             cur_ptr.push('/');
-            cur_ptr.push_str(&i.to_string());
+            push_decimal(&mut cur_ptr, i);
             arr.get_mut(i)?
         } else {
             if slot.is_null() && !is_last {
@@ -92,6 +96,59 @@ pub fn create(
 
 /// One member step resolved against the schema (names borrowed from the
 /// schema table or the path: no allocation per step).
+/// Appends `i` in decimal (no `to_string` allocation per step).
+fn push_decimal(s: &mut String, i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[k..] {
+        s.push(char::from(*d));
+    }
+}
+
+/// Objects up to this many members are searched by a scan of their
+/// (ordered) entries rather than a hash lookup: serde_json's maps hash
+/// with SipHash, which costs more than comparing a handful of short keys,
+/// and FHIR objects are mostly small.
+const SCAN_MEMBERS: usize = 8;
+
+/// `obj.get(key)`, by scan for small objects (see [`SCAN_MEMBERS`]).
+pub(crate) fn member<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if obj.len() <= SCAN_MEMBERS {
+        obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        obj.get(key)
+    }
+}
+
+/// `value.get(key)` for an object, by scan for small objects (see
+/// [`SCAN_MEMBERS`]).
+pub(crate) fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(o) => member(o, key),
+        _ => None,
+    }
+}
+
+/// `obj.get_mut(key)`, by scan for small objects (see [`SCAN_MEMBERS`]).
+pub(crate) fn member_mut<'v>(obj: &'v mut Map<String, Value>, key: &str) -> Option<&'v mut Value> {
+    if obj.len() <= SCAN_MEMBERS {
+        obj.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        obj.get_mut(key)
+    }
+}
+
 struct Resolved<'a> {
     prop: &'a str,
     ty: Option<&'a str>,
@@ -186,7 +243,7 @@ pub fn pointer_mut<'v>(doc: &'v mut Value, ptr: &str) -> Option<&'v mut Value> {
                 if token.contains('~') {
                     o.get_mut(&token.replace("~1", "/").replace("~0", "~"))?
                 } else {
-                    o.get_mut(token)?
+                    member_mut(o, token)?
                 }
             }
             Value::Array(a) => {
@@ -242,6 +299,24 @@ mod tests {
     }
     use crate::fhirconnect::fhirpath::Path;
     use serde_json::json;
+
+    #[test]
+    fn member_lookup_agrees_with_the_map_for_small_and_large_objects() {
+        for n in [0usize, 1, SCAN_MEMBERS, SCAN_MEMBERS + 1, 40] {
+            let mut obj = Map::new();
+            for i in 0..n {
+                obj.insert(format!("k{i}"), json!(i));
+            }
+            let v = Value::Object(obj.clone());
+            for key in ["k0", "k7", "k8", "k39", "nope", ""] {
+                assert_eq!(member(&obj, key), obj.get(key), "{n} {key}");
+                assert_eq!(get(&v, key), v.get(key), "{n} {key}");
+                let want = obj.get(key).cloned();
+                assert_eq!(member_mut(&mut obj, key).map(|x| x.clone()), want);
+            }
+        }
+        assert_eq!(get(&json!([1]), "0"), None);
+    }
 
     #[test]
     fn creates_arrays_choices_and_objects() {

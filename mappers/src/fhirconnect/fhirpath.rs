@@ -16,6 +16,7 @@
 use serde_json::Value;
 
 use super::fhir_schema::{same_type, schema};
+use super::fhir_write::{get as member_get, member as member_of};
 
 /// Largest accepted path length, in bytes; paths come from mapping files.
 const MAX_PATH_BYTES: usize = 1024;
@@ -172,7 +173,7 @@ pub struct Node<'a> {
 impl<'a> Node<'a> {
     /// A resource as a root node; its type is its `resourceType`.
     pub fn resource(value: &'a Value) -> Self {
-        let ty = value.get("resourceType").and_then(Value::as_str);
+        let ty = member_get(value, "resourceType").and_then(Value::as_str);
         Node {
             value,
             ty,
@@ -196,67 +197,79 @@ impl<'a> Node<'a> {
 /// start of relative paths) = `context`.
 pub fn eval<'a>(path: &Path, resource: &Node<'a>, context: &Node<'a>) -> Vec<Node<'a>> {
     let start = match path.root {
-        Root::Resource => resource.clone(),
-        Root::FhirRoot | Root::Relative => context.clone(),
+        Root::Resource => resource,
+        Root::FhirRoot | Root::Relative => context,
     };
-    eval_steps(&path.steps, vec![start])
+    // The first member step reads the start node in place: cloning it
+    // (its location) for every evaluation was a measured hot spot.
+    match path.steps.split_first() {
+        Some((Step::Member(name), rest)) => {
+            let mut nodes = Vec::new();
+            member(&mut nodes, start, name);
+            eval_steps(rest, nodes)
+        }
+        _ => eval_steps(&path.steps, vec![start.clone()]),
+    }
 }
 
 /// Applies steps to a collection.
 pub fn eval_steps<'a>(steps: &[Step], mut nodes: Vec<Node<'a>>) -> Vec<Node<'a>> {
+    let mut next = Vec::new();
     for step in steps {
-        nodes = match step {
-            Step::Member(name) => nodes.iter().flat_map(|n| member(n, name)).collect(),
-            Step::As(ty) => nodes
-                .into_iter()
-                .filter(|n| n.ty.is_none_or(|t| same_type(t, ty)))
-                .collect(),
-        };
+        match step {
+            Step::Member(name) => {
+                next.clear();
+                for n in &nodes {
+                    member(&mut next, n, name);
+                }
+                std::mem::swap(&mut nodes, &mut next);
+            }
+            Step::As(ty) => nodes.retain(|n| n.ty.is_none_or(|t| same_type(t, ty))),
+        }
     }
     nodes
 }
 
-/// The children of `node` named `name` (array items flattened).
-fn member<'a>(node: &Node<'a>, name: &str) -> Vec<Node<'a>> {
+/// Appends the children of `node` named `name` to `out` (array items
+/// flattened; no list per node).
+fn member<'a>(out: &mut Vec<Node<'a>>, node: &Node<'a>, name: &str) {
     let Value::Object(obj) = node.value else {
-        return Vec::new();
+        return;
     };
     let s = schema();
-    let mut out = Vec::new();
     if let Some(owner) = node.ty {
         if let Some(el) = s.element(owner, name) {
-            if let Some(v) = obj.get(el.property) {
-                push_items(&mut out, node, el.property, v, Some(el.ty));
+            if let Some(v) = member_of(obj, el.property) {
+                push_items(out, node, el.property, v, Some(el.ty));
             }
-            return out;
+            return;
         }
         let variants = s.choices(owner, name);
         if !variants.is_empty() {
             for el in variants {
-                if let Some(v) = obj.get(el.property) {
-                    push_items(&mut out, node, el.property, v, Some(el.ty));
+                if let Some(v) = member_of(obj, el.property) {
+                    push_items(out, node, el.property, v, Some(el.ty));
                 }
             }
-            return out;
+            return;
         }
         if s.is_complex(owner) {
             // A known type without this element: nothing to select.
-            return out;
+            return;
         }
     }
     // Unknown owner type: plain JSON navigation, choice by prefix.
-    if let Some(v) = obj.get(name) {
-        push_items(&mut out, node, name, v, None);
+    if let Some(v) = member_of(obj, name) {
+        push_items(out, node, name, v, None);
     } else {
         for (k, v) in obj {
             if let Some(rest) = k.strip_prefix(name) {
                 if rest.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    push_items(&mut out, node, k, v, Some(rest));
+                    push_items(out, node, k, v, Some(rest));
                 }
             }
         }
     }
-    out
 }
 
 fn push_items<'a>(
@@ -269,7 +282,9 @@ fn push_items<'a>(
     let item = |value: &'a Value, loc: String| {
         // Contained resources carry their own type.
         let ty = match ty {
-            Some("ResourceList") | None => value.get("resourceType").and_then(Value::as_str).or(ty),
+            Some("ResourceList") | None => member_get(value, "resourceType")
+                .and_then(Value::as_str)
+                .or(ty),
             t => t,
         };
         Node { value, ty, loc }

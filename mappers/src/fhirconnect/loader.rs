@@ -1,5 +1,5 @@
-//! Reads FHIRconnect files into a [`MappingSet`]: one context file and the
-//! model files it names.
+//! Reads FHIRconnect files into a [`MappingSet`]: one context file, the
+//! model files it names and the extension files it applies to them.
 //!
 //! Loading is where unsupported constructs fail: the error names the file,
 //! the line and the construct, so a mapping author sees at once why a file
@@ -7,6 +7,7 @@
 //! Reading the files from disk is the caller's business (this crate does no
 //! I/O): the loader takes `(file name, text)` pairs.
 
+use super::extension;
 use super::model::{FileDoc, FileKind, Mapping, UNSUPPORTED_PREFIX};
 use crate::error::{Classified, Fault};
 
@@ -93,11 +94,45 @@ pub struct LoadedFile {
 
 impl LoadedFile {
     /// The 1-based line of the first occurrence of `needle`, or 0.
-    fn line_of(&self, needle: &str) -> usize {
+    pub(crate) fn line_of(&self, needle: &str) -> usize {
         self.text
             .lines()
             .position(|l| l.contains(needle))
             .map_or(0, |i| i + 1)
+    }
+
+    /// An [`LoadError::Invalid`] at the first line holding `needle`.
+    pub(crate) fn invalid(&self, needle: &str, message: &str) -> LoadError {
+        invalid(self, needle, message)
+    }
+
+    /// The line of the method named `name` (`- name: "x"`), or of the first
+    /// line holding `key` from there on when `key` is given.
+    pub(crate) fn method_line(&self, name: &str, key: Option<&str>) -> usize {
+        let is_method = |l: &str| {
+            let l = l.trim_start();
+            l.starts_with("- name:") && l["- name:".len()..].trim().trim_matches('"') == name
+        };
+        let Some(start) = self.text.lines().position(is_method) else {
+            return 0;
+        };
+        let found = key.and_then(|k| {
+            self.text
+                .lines()
+                .skip(start)
+                .position(|l| l.trim_start().starts_with(k))
+        });
+        start + found.unwrap_or(0) + 1
+    }
+
+    /// An [`LoadError::Invalid`] at the method named `name` (see
+    /// [`Self::method_line`]).
+    pub(crate) fn invalid_method(&self, name: &str, key: Option<&str>, message: &str) -> LoadError {
+        LoadError::Invalid {
+            file: self.file.clone(),
+            line: self.method_line(name, key),
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -126,14 +161,22 @@ pub fn load_file(file: &str, text: &str, limits: &LoadLimits) -> Result<LoadedFi
     Ok(loaded)
 }
 
-/// Checks that need the whole file: a model names its archetype, a context
-/// has a context body, FHIRPaths parse.
+/// Checks that need the whole file: a model names its archetype, an
+/// extension the model it extends, a context has a context body, FHIRPaths
+/// parse.
 fn check_file(f: &LoadedFile) -> Result<(), LoadError> {
     match f.doc.kind {
         FileKind::Model => {
             if f.doc.spec.open_ehr_config.is_none() {
                 return Err(invalid(f, "spec:", "model file without spec.openEhrConfig"));
             }
+            for m in &f.doc.mappings {
+                extension::no_extension_keys(f, m)?;
+                check_mapping(f, m)?;
+            }
+        }
+        FileKind::Extension => {
+            extension::check_extension_file(f)?;
             for m in &f.doc.mappings {
                 check_mapping(f, m)?;
             }
@@ -246,20 +289,27 @@ fn construct_line(text: &str, reported: usize, construct: &str) -> usize {
 pub struct MappingSet {
     /// The context file.
     pub context: LoadedFile,
-    /// The model files, in the order given.
+    /// The model files, in the order given, with the context's extensions
+    /// applied (so they are what runs).
     pub models: Vec<LoadedFile>,
+    /// The extension files given, applied or not (a context applies only
+    /// those it names in `extensions`).
+    pub extensions: Vec<LoadedFile>,
 }
 
 impl MappingSet {
     /// Builds a set from files (exactly one context file, any number of
-    /// models). Every archetype the context names, its `start` and every
-    /// `slotArchetype` must resolve to a loaded model.
+    /// models and extensions). Every archetype the context names, its
+    /// `start` and every `slotArchetype` must resolve to a loaded model;
+    /// every extension the context names must be loaded, and the model it
+    /// extends too. Extensions are applied in the context's order.
     pub fn from_sources<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
         let mut context = None;
         let mut models = Vec::new();
+        let mut extensions = Vec::new();
         for (i, (name, text)) in files.into_iter().enumerate() {
             if i >= limits.max_files {
                 return Err(LoadError::Limit {
@@ -281,6 +331,7 @@ impl MappingSet {
                     context = Some(f);
                 }
                 FileKind::Model => models.push(f),
+                FileKind::Extension => extensions.push(f),
             }
         }
         let Some(context) = context else {
@@ -290,8 +341,14 @@ impl MappingSet {
                 message: "no context file".to_owned(),
             });
         };
-        let set = MappingSet { context, models };
-        set.check_references()?;
+        let mut set = MappingSet {
+            context,
+            models,
+            extensions,
+        };
+        set.check_archetypes()?;
+        set.apply_extensions()?;
+        set.check_slots()?;
         Ok(set)
     }
 
@@ -303,8 +360,17 @@ impl MappingSet {
     /// The model mapping `archetype` (with or without the `openEHR-EHR-`
     /// prefix), matched on the archetype id or the metadata name.
     pub fn model(&self, archetype: &str) -> Option<&LoadedFile> {
+        self.model_index(archetype).and_then(|i| self.models.get(i))
+    }
+
+    /// The model the context starts with.
+    pub fn start_model(&self) -> Option<&LoadedFile> {
+        self.context_body().and_then(|c| self.model(&c.start))
+    }
+
+    fn model_index(&self, archetype: &str) -> Option<usize> {
         let want = short_archetype(archetype);
-        self.models.iter().find(|m| {
+        self.models.iter().position(|m| {
             short_archetype(&m.doc.metadata.name) == want
                 || m.doc
                     .spec
@@ -314,12 +380,7 @@ impl MappingSet {
         })
     }
 
-    /// The model the context starts with.
-    pub fn start_model(&self) -> Option<&LoadedFile> {
-        self.context_body().and_then(|c| self.model(&c.start))
-    }
-
-    fn check_references(&self) -> Result<(), LoadError> {
+    fn check_archetypes(&self) -> Result<(), LoadError> {
         let Some(ctx) = self.context_body() else {
             return Ok(());
         };
@@ -332,6 +393,43 @@ impl MappingSet {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Applies the extensions the context names to the models they extend.
+    fn apply_extensions(&mut self) -> Result<(), LoadError> {
+        let named = self
+            .context_body()
+            .map(|c| c.extensions.clone())
+            .unwrap_or_default();
+        for name in &named {
+            let Some(ext) = self
+                .extensions
+                .iter()
+                .find(|e| e.doc.metadata.name.trim() == name.trim())
+            else {
+                return Err(LoadError::Invalid {
+                    file: self.context.file.clone(),
+                    line: self.context.line_of(name),
+                    message: format!("no extension file named `{name}`"),
+                });
+            };
+            let extends = ext.doc.spec.extends.as_deref().unwrap_or_default();
+            let Some(i) = self.model_index(extends) else {
+                return Err(ext.invalid(
+                    "extends:",
+                    &format!("extends `{extends}`: no model file with that name in the set"),
+                ));
+            };
+            let ext = ext.clone();
+            if let Some(model) = self.models.get_mut(i) {
+                extension::apply(model, &ext)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_slots(&self) -> Result<(), LoadError> {
         for m in &self.models {
             let mut slots = Vec::new();
             for mapping in &m.doc.mappings {

@@ -7,6 +7,7 @@
 //! - [`model`]: the typed FHIRconnect file model; unsupported constructs
 //!   fail while reading.
 //! - [`loader`]: files -> [`loader::MappingSet`], errors with file and line.
+//! - [`extension`]: extension files applied to the models they extend.
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
@@ -16,6 +17,7 @@ pub mod check;
 pub mod compiled;
 pub mod datatypes;
 pub mod engine;
+pub mod extension;
 pub mod fhir_schema;
 pub mod fhir_write;
 pub mod fhirpath;

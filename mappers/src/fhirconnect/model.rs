@@ -3,22 +3,26 @@
 //! Every struct denies unknown fields and every keyword with a closed set of
 //! values is an enum, so a construct this engine does not execute fails while
 //! the YAML is read, and serde_yaml names the line and column. Constructs
-//! the grammar defines but this engine does not execute yet (extension
-//! files, `extends`, `link`, `appendTo`, the `type` condition operator...)
-//! are modelled as [`Rejected`] fields for the same reason: loading such a
-//! file fails at the construct's line instead of silently mapping less.
+//! the grammar defines but this engine does not execute yet (`link`,
+//! `targetAttributes`, the `type` condition operator...) are modelled as
+//! [`Rejected`] fields for the same reason: loading such a file fails at the
+//! construct's line instead of silently mapping less. Extension files
+//! (`type: extension`, `spec.extends`, the `extension` / `appendTo` method
+//! keys, `context.extensions`) are read here and applied to their model by
+//! [`super::extension`].
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-/// A FHIRconnect file: either a model (mappings for one archetype) or a
-/// context (which template and which models make up one translation).
+/// A FHIRconnect file: a model (mappings for one archetype), an extension
+/// (project changes to one model) or a context (which template, models and
+/// extensions make up one translation).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileDoc {
     /// `FHIRConnect/v0.0.1` or `FHIRConnect/v1.0.0`.
     pub grammar: Grammar,
-    /// `model` or `context` (`extension` is rejected).
+    /// `model`, `extension` or `context`.
     #[serde(rename = "type")]
     pub kind: FileKind,
     /// Name and version of this mapping file.
@@ -47,12 +51,14 @@ pub enum Grammar {
     V1_0_0,
 }
 
-/// What a file is. Extension files (which overwrite or append to another
-/// model's mappings) are rejected: not executed yet.
+/// What a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     /// Mappings for one archetype (or the composition).
     Model,
+    /// Adds, overwrites or appends methods of the model named in
+    /// `spec.extends`, for one project's templates and profiles.
+    Extension,
     /// Which template and models form one translation.
     Context,
 }
@@ -63,7 +69,7 @@ impl<'de> Deserialize<'de> for FileKind {
         match s.as_str() {
             "model" => Ok(FileKind::Model),
             "context" => Ok(FileKind::Context),
-            "extension" => Err(unsupported("type: extension")),
+            "extension" => Ok(FileKind::Extension),
             other => Err(unsupported(&format!("type: {other}"))),
         }
     }
@@ -93,9 +99,10 @@ pub struct Spec {
     /// The FHIR structure definition a model maps.
     #[serde(rename = "fhirConfig", default)]
     pub fhir_config: Option<FhirConfig>,
-    /// `extends:` another model (extension files); not executed yet.
+    /// The model an extension file changes, by its metadata name
+    /// (extension files only).
     #[serde(default)]
-    pub extends: Option<Rejected<ExtendsConstruct>>,
+    pub extends: Option<String>,
 }
 
 /// `spec.openEhrConfig`.
@@ -196,15 +203,40 @@ pub struct Mapping {
     /// Runs in one direction only.
     #[serde(default)]
     pub unidirectional: Option<Direction>,
-    /// Extension method (`add`, `overwrite`, `append`); not executed yet.
+    /// How a method of an extension file changes its model (extension
+    /// files only).
     #[serde(default)]
-    pub extension: Option<Rejected<ExtensionMethodConstruct>>,
-    /// Target of an `append` extension method; not executed yet.
+    pub extension: Option<ExtensionMethod>,
+    /// The model method (`parent.child` for a nested one) an `append`
+    /// method adds its `followedBy` methods to.
     #[serde(rename = "appendTo", default)]
-    pub append_to: Option<Rejected<AppendToConstruct>>,
+    pub append_to: Option<String>,
     /// openEHR LINK creation; not executed yet.
     #[serde(default)]
     pub link: Option<Rejected<LinkConstruct>>,
+}
+
+/// `extension:` on a method of an extension file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionMethod {
+    /// Added at the bottom of the model's methods.
+    Add,
+    /// Its `followedBy` methods are appended to the method `appendTo` names.
+    Append,
+    /// Replaces the model method with the same name.
+    Overwrite,
+}
+
+impl<'de> Deserialize<'de> for ExtensionMethod {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "add" => Ok(ExtensionMethod::Add),
+            "append" => Ok(ExtensionMethod::Append),
+            "overwrite" => Ok(ExtensionMethod::Overwrite),
+            other => Err(unsupported(&format!("extension: {other}"))),
+        }
+    }
 }
 
 /// `with:`.
@@ -396,9 +428,11 @@ pub struct Context {
     pub archetypes: Vec<String>,
     /// The model the translation starts with.
     pub start: String,
-    /// Extension files layered on the models; not executed yet.
+    /// Extension files applied to the models, by metadata name. A model
+    /// that an extension `extends` runs with the extension applied wherever
+    /// it is used in this context (start, slot or reference).
     #[serde(default)]
-    pub extensions: Option<Rejected<ContextExtensionsConstruct>>,
+    pub extensions: Vec<String>,
 }
 
 /// `context.profile`.
@@ -465,9 +499,5 @@ macro_rules! construct {
     };
 }
 
-construct!(ExtendsConstruct, "spec.extends");
-construct!(ExtensionMethodConstruct, "extension");
-construct!(AppendToConstruct, "appendTo");
 construct!(LinkConstruct, "link");
 construct!(TargetAttributesConstruct, "targetAttributes");
-construct!(ContextExtensionsConstruct, "context.extensions");

@@ -46,8 +46,13 @@ pub struct Seg {
 /// Same text; most segments share their `Arc` with the compiled mapping
 /// path they came from, so the pointer check usually answers (paths are
 /// compared on every instance-map lookup: a measured hot spot).
+///
+/// Paths read from a composition do not share those `Arc`s: there the
+/// length and the last byte (where at-codes differ: `at0004`/`at0005`)
+/// reject most unequal pairs before the byte comparison.
 fn same_str(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || **a == **b
+    Arc::ptr_eq(a, b)
+        || (a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && **a == **b)
 }
 
 fn cmp_str(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
@@ -208,7 +213,7 @@ impl InstancePath {
     /// and node id at the same position).
     pub fn bind_from(&mut self, binding: &InstancePath) {
         for (mine, theirs) in self.0.iter_mut().zip(&binding.0) {
-            if mine.attr != theirs.attr || mine.node != theirs.node {
+            if !same_str(&mine.attr, &theirs.attr) || !same_str(&mine.node, &theirs.node) {
                 break;
             }
             mine.index = theirs.index;
@@ -244,18 +249,25 @@ impl InstancePath {
     /// The AQL path without indexes (`/content[...]/data[at0001]`), as the
     /// template metadata keys its nodes.
     pub fn aql(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.0 {
-            s.push('/');
-            s.push_str(&seg.attr);
-            if !seg.node.is_empty() {
-                s.push('[');
-                s.push_str(&seg.node);
-                s.push(']');
-            }
-        }
-        s
+        aql_of(&self.0)
     }
+}
+
+/// The AQL path (no indexes) of a run of segments (see
+/// [`InstancePath::aql`]).
+pub fn aql_of(segs: &[Seg]) -> String {
+    let len = segs.iter().map(|s| s.attr.len() + s.node.len() + 3).sum();
+    let mut s = String::with_capacity(len);
+    for seg in segs {
+        s.push('/');
+        s.push_str(&seg.attr);
+        if !seg.node.is_empty() {
+            s.push('[');
+            s.push_str(&seg.node);
+            s.push(']');
+        }
+    }
+    s
 }
 
 impl fmt::Display for InstancePath {
