@@ -41,6 +41,8 @@ pub struct Conn<I> {
     pub stop: watch::Receiver<bool>,
     /// The request head limit.
     pub max_head: usize,
+    /// Read buffer for upstream responses (kept across requests).
+    pub upstream_buf: BytesMut,
 }
 
 /// What hyper needs to take a connection over.
@@ -86,6 +88,7 @@ pub async fn serve<I>(
         client,
         stop,
         max_head,
+        upstream_buf: BytesMut::with_capacity(INITIAL_BUFFER),
     };
     let reason = loop {
         let head = match read_head(&mut conn).await {

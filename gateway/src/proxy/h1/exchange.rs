@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Buf, BytesMut};
+use bytes::Buf;
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::uri::Scheme;
@@ -231,16 +231,18 @@ where
     let id_name = limits.request_id_header.as_str();
     let (route_name, arm_name) = (ROUTE_HEADER, ARM_HEADER);
     let request_id = req.request_id.clone();
-    let mut set: Vec<(&str, &[u8])> = Vec::with_capacity(3);
-    set.push((id_name, request_id.as_bytes()));
+    let mut set: [(&str, &[u8]); 3] = [(id_name, request_id.as_bytes()); 3];
+    let mut n = 1;
     if let Some((route, arm)) = &decision_headers {
         if let Some(route) = route {
-            set.push((route_name.as_str(), route.as_bytes()));
+            set[n] = (route_name.as_str(), route.as_bytes());
+            n += 1;
         }
-        set.push((arm_name.as_str(), arm.as_bytes()));
+        set[n] = (arm_name.as_str(), arm.as_bytes());
+        n += 1;
     }
     let extra = Extra {
-        set: &set,
+        set: &set[..n],
         head_request: parts.method == http::Method::HEAD,
         close,
         limit: limits.max_response_body,
@@ -250,7 +252,7 @@ where
         limits.max_attempts > 1 && retryable(&parts.method, req.framing != Framing::Empty);
     let mut attempt = 0;
     let mut out = Vec::with_capacity(512);
-    let (mut upstream, mut upbuf, info) = loop {
+    let (mut upstream, info) = loop {
         attempt += 1;
         log.attempts = attempt;
         if !up.health.available() {
@@ -306,12 +308,12 @@ where
         up.health.success();
     }
     log.status = info.status;
-    upbuf.advance(info.len);
+    conn.upstream_buf.advance(info.len);
     let mut bytes = 0;
     let relayed = relay(
         info.framing,
         &mut upstream,
-        &mut upbuf,
+        &mut conn.upstream_buf,
         &mut conn.io,
         out,
         limits.max_response_body,
@@ -323,7 +325,7 @@ where
         log.truncated = true;
     }
     log.emit_ref(bytes);
-    if relayed.is_ok() && info.reusable && upbuf.is_empty() {
+    if relayed.is_ok() && info.reusable && conn.upstream_buf.is_empty() {
         pool::checkin(up, upstream);
     }
     if relayed.is_ok() && flushed && !info.close {
@@ -342,7 +344,7 @@ async fn attempt_once<I>(
     head: &[u8],
     extra: &Extra<'_>,
     out: &mut Vec<u8>,
-) -> Result<(TcpStream, BytesMut, Info), Fail>
+) -> Result<(TcpStream, Info), Fail>
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
@@ -386,11 +388,13 @@ where
             Err(RelayError::Destination) => return Err(Fail::Upstream),
         }
     }
-    let mut buf = BytesMut::with_capacity(8 * 1024);
+    // The connection's upstream read buffer, reused request after request.
+    let buf = &mut conn.upstream_buf;
+    buf.clear();
     let mut answered = false;
     loop {
-        match response::parse(&buf, MAX_RESPONSE_HEAD, extra, out) {
-            Ok(Head::Final(info)) => return Ok((io, buf, info)),
+        match response::parse(buf, MAX_RESPONSE_HEAD, extra, out) {
+            Ok(Head::Final(info)) => return Ok((io, info)),
             Ok(Head::Informational(n)) => {
                 buf.advance(n);
                 answered = true;
@@ -401,7 +405,7 @@ where
             Err(ResponseError::Malformed) => return Err(Fail::Upstream),
         }
         buf.reserve(8 * 1024);
-        match io.read_buf(&mut buf).await {
+        match io.read_buf(buf).await {
             Ok(n) if n > 0 => {}
             _ if buf.is_empty() && !answered => return Err(Fail::NoResponse { connect: false }),
             _ => return Err(Fail::Upstream),
