@@ -148,6 +148,8 @@ async fn read_head<I: AsyncRead + Unpin>(conn: &mut Conn<I>) -> ReadHead {
         }
         conn.buf.reserve(INITIAL_BUFFER);
         let read = tokio::select! {
+            // The read first: a head already on its way never arms the timer.
+            biased;
             r = conn.io.read_buf(&mut conn.buf) => r,
             _ = conn.stop.changed(), if idle => return ReadHead::Close,
             _ = tokio::time::sleep_until(deadline) => return ReadHead::Close,

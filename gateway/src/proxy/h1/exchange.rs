@@ -162,19 +162,21 @@ where
     let next = match pass {
         Ok((upstream, decision_headers, pq, tenant)) => {
             upstream_request(&snap, &conn.client, &mut parts, tenant, &req.request_id);
-            tracing::Instrument::instrument(
-                forward(
-                    conn,
-                    &mut req,
-                    upstream,
-                    &parts,
-                    &pq,
-                    decision_headers,
-                    &mut log,
-                ),
-                span.clone(),
-            )
-            .await
+            let fwd = forward(
+                conn,
+                &mut req,
+                upstream,
+                &parts,
+                &pq,
+                decision_headers,
+                &mut log,
+            );
+            // Entering a disabled span on every poll is measurable per request.
+            if span.is_disabled() {
+                fwd.await
+            } else {
+                tracing::Instrument::instrument(fwd, span.clone()).await
+            }
         }
         Err(err) => answer(conn, &mut req, &err, &mut log).await,
     };
