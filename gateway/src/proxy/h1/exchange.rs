@@ -511,6 +511,10 @@ fn outcome_bytes(
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
+    // We are the origin of this answer (RFC 9110 section 6.6.1), as
+    // hyper's server would add it on the other path.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    line(&mut out, b"date", date.as_bytes());
     line(&mut out, b"content-type", FHIR_JSON.as_bytes());
     line(
         &mut out,
