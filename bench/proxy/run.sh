@@ -10,13 +10,25 @@
 # processes (from /proc) over the run, divided by the requests served.
 # Canary share: requests the canary port logged / requests sent.
 #
+# A second ehrgate process runs the same config with `http1_engine =
+# "hyper"` (ehrgate-hyper-*), so the native HTTP/1.1 engine and hyper's path
+# are compared in the same run.
+#
 # Usage: bench/proxy/run.sh [seconds per run, default 10]
+#   ROUNDS=N      repeat every measurement N times, targets alternating
+#                 within each round; prints each round and min/median/max
+#   ONE_WORKER=1  nginx proxy with one worker, each ehrgate pinned to one
+#                 CPU (one worker thread): the per-worker comparison
 # Needs root for apt-get (nginx, wrk) unless both are installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR="${1:-10}"
 WORK="$(mktemp -d /tmp/ehrgate-bench.XXXXXX)"
-UP=18081 CANARY=18082 NGX=18090 EG=18091
+UP=18081 CANARY=18082 NGX=18090 EG=18091 EGH=18092
+ROUNDS="${ROUNDS:-1}"
+ONE_WORKER="${ONE_WORKER:-0}"
+NGX_WORKERS=2 PIN=()
+if [ "$ONE_WORKER" = 1 ]; then NGX_WORKERS=1 PIN=(taskset -c 1); fi
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
@@ -54,7 +66,7 @@ $NGINX -c "$WORK/up.conf" -p "$WORK/up"
 
 # --- nginx proxy_pass, keep-alive to the upstream, 2 workers (= cores)
 cat >"$WORK/ngx.conf" <<EOF
-worker_processes 2;
+worker_processes $NGX_WORKERS;
 pid $WORK/ngx.pid;
 error_log $WORK/ngx/error.log warn;
 events { worker_connections 4096; }
@@ -112,10 +124,17 @@ weight = 10
 sticky = "patient"
 EOF
 "$EHRGATE" check-config "$WORK/ehrgate.toml" >/dev/null
-EHRGATE_LOG=warn "$EHRGATE" serve --config "$WORK/ehrgate.toml" &
+sed -e "s/^reload_poll_ms = 0/reload_poll_ms = 0\nhttp1_engine = \"hyper\"/" -e "s/:$EG\"/:$EGH\"/" \
+  "$WORK/ehrgate.toml" >"$WORK/ehrgate-hyper.toml"
+EHRGATE_LOG=warn "${PIN[@]}" "$EHRGATE" serve --config "$WORK/ehrgate.toml" &
 EG_PID=$!
 PIDS+=("$EG_PID")
-for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$EG") 2>/dev/null && break; sleep 0.1; done
+EHRGATE_LOG=warn "${PIN[@]}" "$EHRGATE" serve --config "$WORK/ehrgate-hyper.toml" &
+EGH_PID=$!
+PIDS+=("$EGH_PID")
+for port in $EG $EGH; do
+  for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
 
 # wrk script: a new patient per request, path prefix from $PREFIX
 cat >"$WORK/req.lua" <<'EOF'
@@ -163,41 +182,61 @@ run() {
 
 NGX_PID=$(cat "$WORK/ngx.pid")
 UP_PID=$(cat "$WORK/up.pid")
-declare -A R
-echo "== throughput: wrk -t2 -c64 -d${DUR}s, keep-alive"
-for spec in "direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-plain:$EG:/plain:$EG_PID" "ehrgate-split:$EG:/fhir:$EG_PID"; do
-  IFS=: read -r name port prefix pids <<<"$spec"
-  run "$name" "$port" "$prefix" 2 64 "$pids"
-  R[$name.rps]=$RPS R[$name.cpu]=$CPU_US R[$name.reqs]=$REQS
-  if [ "$name" = ehrgate-split ]; then
-    sleep 0.5
-    CANARY_N=$(wc -l <"$WORK/up/canary.log")
-  fi
-  printf "%-14s %10s req/s  cpu %s us/req\n" "$name" "$RPS" "$CPU_US"
-done
-echo "== latency: wrk -t1 -c1 -d${DUR}s"
-for spec in "direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-split:$EG:/fhir:$EG_PID"; do
-  IFS=: read -r name port prefix pids <<<"$spec"
-  run "lat-$name" "$port" "$prefix" 1 1 "$pids"
-  R[$name.p50]=$P50 R[$name.p99]=$P99
-  printf "%-14s p50 %8s us  p99 %8s us\n" "$name" "$P50" "$P99"
+RES="$WORK/results.txt" # round name metric value
+: >"$RES"
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round: throughput, wrk -t2 -c64 -d${DUR}s, keep-alive"
+  for spec in "direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-plain:$EG:/plain:$EG_PID" "ehrgate-split:$EG:/fhir:$EG_PID" "ehrgate-hyper-split:$EGH:/fhir:$EGH_PID"; do
+    IFS=: read -r name port prefix pids <<<"$spec"
+    run "$name" "$port" "$prefix" 2 64 "$pids"
+    echo "$round $name rps $RPS" >>"$RES"
+    echo "$round $name cpu $CPU_US" >>"$RES"
+    if [ "$name" = ehrgate-split ]; then
+      sleep 0.5
+      echo "$round $name canary $(awk -v c="$(wc -l <"$WORK/up/canary.log")" -v n="$REQS" 'BEGIN{printf "%.2f", c/n*100}')" >>"$RES"
+    fi
+    printf "%-20s %10s req/s  cpu %s us/req\n" "$name" "$RPS" "$CPU_US"
+  done
+  echo "== round $round: latency, wrk -t1 -c1 -d${DUR}s"
+  for spec in "direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-split:$EG:/fhir:$EG_PID" "ehrgate-hyper-split:$EGH:/fhir:$EGH_PID"; do
+    IFS=: read -r name port prefix pids <<<"$spec"
+    run "lat-$name" "$port" "$prefix" 1 1 "$pids"
+    echo "$round $name p50 $P50" >>"$RES"
+    echo "$round $name p99 $P99" >>"$RES"
+    printf "%-20s p50 %8s us  p99 %8s us\n" "$name" "$P50" "$P99"
+  done
 done
 
 echo
-echo "== results (ratios; the machine is shared, absolute numbers are noisy)"
-awk -v d="${R[direct.rps]}" -v n="${R[nginx.rps]}" -v p="${R[ehrgate-plain.rps]}" -v s="${R[ehrgate-split.rps]}" \
-    -v nc="${R[nginx.cpu]}" -v pc="${R[ehrgate-plain.cpu]}" -v sc="${R[ehrgate-split.cpu]}" \
-    -v d50="${R[direct.p50]}" -v d99="${R[direct.p99]}" -v n50="${R[nginx.p50]}" -v n99="${R[nginx.p99]}" \
-    -v e50="${R[ehrgate-split.p50]}" -v e99="${R[ehrgate-split.p99]}" \
-    -v canary="$CANARY_N" -v reqs="${R[ehrgate-split.reqs]}" 'BEGIN {
-  printf "| measure | value | goal |\n|---|---|---|\n"
-  printf "| nginx proxy_pass req/s vs direct upstream | %.2fx | - |\n", n/d
-  printf "| ehrgate plain req/s vs nginx | %.2fx | - |\n", p/n
-  printf "| ehrgate tenant+10%% split req/s vs nginx | %.2fx | >= 1.0x |\n", s/n
-  printf "| ehrgate split vs ehrgate plain (routing+split cost) | %+.1f%% | >= -3%% |\n", (s/p-1)*100
-  printf "| added p50, ehrgate vs nginx (us) | %.0f vs %.0f | <= nginx |\n", e50-d50, n50-d50
-  printf "| added p99, ehrgate vs nginx (us) | %.0f vs %.0f | <= nginx |\n", e99-d99, n99-d99
-  printf "| CPU per request, ehrgate split vs nginx | %.2fx (%.1f vs %.1f us) | <= 1.0x |\n", sc/nc, sc, nc
-  printf "| CPU per request, ehrgate plain vs nginx | %.2fx (%.1f us) | - |\n", pc/nc, pc
-  printf "| canary share (weight 10 %%) | %.2f %% | 9-11 %% |\n", canary/reqs*100
-}'
+echo "== results (ratios within each round; the machine is shared, absolute numbers are noisy)"
+awk '
+  { v[$1, $2, $3] = $4; if ($1 > rounds) rounds = $1 }
+  function add(key, label, goal, x) { val[key, ++cnt[key]] = x; lab[key] = label; gl[key] = goal; if (!(key in seen)) { seen[key] = 1; order[++nk] = key } }
+  function med(key,   n, i, j, t, a) {
+    n = cnt[key]; for (i = 1; i <= n; i++) a[i] = val[key, i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    lo = a[1]; hi = a[n]; return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  END {
+    for (r = 1; r <= rounds; r++) {
+      add("rps", "ehrgate tenant+10% split req/s vs nginx", ">= 1.0x", v[r, "ehrgate-split", "rps"] / v[r, "nginx", "rps"])
+      add("cost", "ehrgate split vs ehrgate plain req/s (routing+split cost, %)", ">= -3 %", (v[r, "ehrgate-split", "rps"] / v[r, "ehrgate-plain", "rps"] - 1) * 100)
+      add("p50", "added p50 over direct, ehrgate / nginx", "<= 1.0x", (v[r, "ehrgate-split", "p50"] - v[r, "direct", "p50"]) / (v[r, "nginx", "p50"] - v[r, "direct", "p50"]))
+      add("p99", "added p99 over direct, ehrgate / nginx", "<= 1.0x", (v[r, "ehrgate-split", "p99"] - v[r, "direct", "p99"]) / (v[r, "nginx", "p99"] - v[r, "direct", "p99"]))
+      add("cpu", "CPU per request, ehrgate split / nginx", "<= 1.0x", v[r, "ehrgate-split", "cpu"] / v[r, "nginx", "cpu"])
+      add("cpuplain", "CPU per request, ehrgate plain / nginx", "-", v[r, "ehrgate-plain", "cpu"] / v[r, "nginx", "cpu"])
+      add("canary", "canary share at weight 10 (%)", "9-11 %", v[r, "ehrgate-split", "canary"])
+      add("hrps", "hyper engine split req/s vs nginx", "-", v[r, "ehrgate-hyper-split", "rps"] / v[r, "nginx", "rps"])
+      add("hcpu", "hyper engine CPU per request / nginx", "-", v[r, "ehrgate-hyper-split", "cpu"] / v[r, "nginx", "cpu"])
+      add("hp50", "hyper engine added p50 / nginx", "-", (v[r, "ehrgate-hyper-split", "p50"] - v[r, "direct", "p50"]) / (v[r, "nginx", "p50"] - v[r, "direct", "p50"]))
+      add("ncpu", "native / hyper engine CPU per request", "-", v[r, "ehrgate-split", "cpu"] / v[r, "ehrgate-hyper-split", "cpu"])
+    }
+    printf "| round | target | req/s | CPU us/req | p50 us | p99 us |\n|---|---|---|---|---|---|\n"
+    split("direct nginx ehrgate-plain ehrgate-split ehrgate-hyper-split", names, " ")
+    for (r = 1; r <= rounds; r++) for (i = 1; i <= 5; i++) {
+      n = names[i]
+      printf "| %d | %s | %s | %s | %s | %s |\n", r, n, v[r, n, "rps"], v[r, n, "cpu"], ((r, n, "p50") in v) ? v[r, n, "p50"] : "-", ((r, n, "p99") in v) ? v[r, n, "p99"] : "-"
+    }
+    printf "\n| measure | median | min | max | goal |\n|---|---|---|---|---|\n"
+    for (k = 1; k <= nk; k++) { key = order[k]; m = med(key); printf "| %s | %.2f | %.2f | %.2f | %s |\n", lab[key], m, lo, hi, gl[key] }
+  }' "$RES"

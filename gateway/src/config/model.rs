@@ -79,6 +79,23 @@ pub struct ServerConfig {
     pub retry_budget_min_per_sec: u32,
     /// Attempts per request at most, the first included.
     pub max_attempts: u32,
+    /// Which engine serves HTTP/1.1 connections (see `proxy::h1`).
+    pub http1_engine: Http1Engine,
+    /// Largest HTTP/1.1 request head (request line and headers), in bytes;
+    /// a larger one is answered 431 (native engine).
+    pub max_request_head: usize,
+}
+
+/// The engine serving HTTP/1.1 connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Http1Engine {
+    /// The native pass-through engine (`proxy::h1`), falling back to hyper
+    /// for what it does not handle.
+    #[default]
+    Native,
+    /// hyper's HTTP/1.1 server and hyper-util's client for every request.
+    Hyper,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +110,8 @@ impl Default for ServerConfig {
             retry_budget_ratio: 0.2,
             retry_budget_min_per_sec: 10,
             max_attempts: 2,
+            http1_engine: Http1Engine::Native,
+            max_request_head: 64 * 1024,
         }
     }
 }

@@ -44,6 +44,13 @@ impl AccessLog {
     /// Writes the line and records the request's metrics (the one place
     /// where a finished request is accounted for).
     pub fn emit(self, bytes: u64) {
-        self.telemetry.request_done(&self, bytes);
+        self.emit_ref(bytes);
+    }
+
+    /// [`AccessLog::emit`] for a caller that still reads the fields after
+    /// (the native HTTP/1.1 engine records its span from them); call it
+    /// once per request.
+    pub fn emit_ref(&self, bytes: u64) {
+        self.telemetry.request_done(self, bytes);
     }
 }

@@ -48,6 +48,15 @@ pub enum ProxyError {
     /// The exchange with the backend failed.
     #[error("the backend failed")]
     Upstream,
+    /// The request is not valid HTTP/1.1 (head or chunked body).
+    #[error("the request is not valid HTTP/1.1")]
+    BadRequest,
+    /// The request head (request line and headers) is over the limit.
+    #[error("the request head is larger than {limit} bytes")]
+    HeadTooLarge {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl Classified for ProxyError {
@@ -55,9 +64,11 @@ impl Classified for ProxyError {
         match self {
             ProxyError::Tenant(e) => e.fault(),
             ProxyError::Jwt(e) => e.fault(),
-            ProxyError::NoRoute | ProxyError::RequestTooLarge { .. } | ProxyError::BadTarget => {
-                Fault::Client
-            }
+            ProxyError::NoRoute
+            | ProxyError::RequestTooLarge { .. }
+            | ProxyError::BadTarget
+            | ProxyError::BadRequest
+            | ProxyError::HeadTooLarge { .. } => Fault::Client,
             ProxyError::Unavailable
             | ProxyError::Connect
             | ProxyError::Timeout
@@ -78,6 +89,8 @@ impl Classified for ProxyError {
             ProxyError::Timeout => "upstream.timeout",
             ProxyError::ResponseTooLarge { .. } => "upstream.response-too-large",
             ProxyError::Upstream => "upstream.failed",
+            ProxyError::BadRequest => "request.malformed",
+            ProxyError::HeadTooLarge { .. } => "request.head-too-large",
         }
     }
 }
@@ -112,7 +125,11 @@ impl ProxyError {
             ProxyError::RequestTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, issue.with_code("too-costly"))
             }
-            ProxyError::BadTarget => (StatusCode::BAD_REQUEST, issue),
+            ProxyError::BadTarget | ProxyError::BadRequest => (StatusCode::BAD_REQUEST, issue),
+            ProxyError::HeadTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                issue.with_code("too-costly"),
+            ),
             ProxyError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, issue),
             ProxyError::Connect | ProxyError::Upstream | ProxyError::ResponseTooLarge { .. } => {
                 (StatusCode::BAD_GATEWAY, issue)

@@ -129,6 +129,91 @@ async fn proxy(
     request_id: &HeaderValue,
     log: &mut AccessLog,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    let selected = select(snap, parts, request_id, log)?;
+    let result = match selected.action {
+        Action::Facade { kind, path, route } => {
+            let facade = snap
+                .facades
+                .get(selected.backend)
+                .and_then(Option::as_ref)
+                .ok_or(ProxyError::Unavailable)?;
+            let tenant = log.tenant.clone().unwrap_or_else(|| Arc::from(""));
+            let at = FacadeAt {
+                path: &path,
+                kind,
+                route,
+                tenant: &tenant,
+                tls: client.tls,
+            };
+            Ok(serve_facade(facade, snap, parts, body, at).await)
+        }
+        Action::Pass {
+            path_and_query,
+            tenant,
+        } => {
+            let upstream = selected.upstream;
+            let uri = upstream
+                .uri_from(path_and_query)
+                .map_err(|_| ProxyError::BadTarget)?;
+            upstream_request(snap, client, parts, tenant, request_id);
+            send(shared, snap, upstream, parts, uri, body, log).await
+        }
+    };
+    let mut resp = result?;
+    if let Some((route_v, arm_v)) = selected.decision_headers {
+        let h = resp.headers_mut();
+        if let Some(v) = route_v {
+            h.insert(ROUTE_HEADER, v);
+        }
+        h.insert(ARM_HEADER, arm_v);
+    }
+    Ok(resp)
+}
+
+/// What the `identify` and `select` phases decided for one request: the
+/// upstream, the response's decision headers and how to serve it. Shared by
+/// hyper's path and the native HTTP/1.1 engine ([`super::h1`]).
+#[derive(Debug)]
+pub struct Selected<'s> {
+    /// The backend's index in the snapshot.
+    pub backend: usize,
+    /// The chosen backend.
+    pub upstream: &'s Arc<Upstream>,
+    /// Route and arm header values, when decision headers are on.
+    pub decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
+    /// Pass-through or facade.
+    pub action: Action<'s>,
+}
+
+/// How a selected request is served.
+#[derive(Debug)]
+pub enum Action<'s> {
+    /// Forward to the upstream at this path and query.
+    Pass {
+        /// The upstream's base path + the forwarded path + `?query`.
+        path_and_query: String,
+        /// The resolved tenant's header value for the upstream.
+        tenant: Option<HeaderValue>,
+    },
+    /// Serve through the FHIR facade.
+    Facade {
+        /// The request kind.
+        kind: crate::facade::http::Kind,
+        /// The path under the tenant prefix.
+        path: String,
+        /// The route.
+        route: &'s crate::routing::route_match::CompiledRoute,
+    },
+}
+
+/// Runs `identify` (verified JWT, tenant) and `select` (route, arm,
+/// handler), filling the access-log fields it learns.
+pub fn select<'s>(
+    snap: &'s Snapshot,
+    parts: &Parts,
+    request_id: &HeaderValue,
+    log: &mut AccessLog,
+) -> Result<Selected<'s>, ProxyError> {
     // identify
     let claims = verify_bearer(snap, &parts.headers)?;
     let host = host_of(parts);
@@ -172,10 +257,8 @@ async fn proxy(
     };
     let decision: Decision = decide(table, &input, &sticky).map_err(|_| ProxyError::NoRoute)?;
     let route = table.route(decision.route).ok_or(ProxyError::NoRoute)?;
-    let upstream = snap
-        .upstreams
-        .get(usize::from(decision.backend))
-        .ok_or(ProxyError::Unavailable)?;
+    let backend = usize::from(decision.backend);
+    let upstream = snap.upstreams.get(backend).ok_or(ProxyError::Unavailable)?;
     log.route = Some(route.id.clone());
     log.arm = decision.arm.as_str();
     log.rule = decision.rule.as_str();
@@ -194,22 +277,12 @@ async fn proxy(
             .filter(|k| *k != crate::facade::http::Kind::Native),
         Handler::PassThrough => None,
     };
-    let result = match facade_kind {
-        Some(kind) => {
-            let facade = snap
-                .facades
-                .get(usize::from(decision.backend))
-                .and_then(Option::as_ref)
-                .ok_or(ProxyError::Unavailable)?;
-            let at = FacadeAt {
-                path,
-                kind,
-                route,
-                tenant: &tenant.id,
-                tls: client.tls,
-            };
-            Ok(serve_facade(facade, snap, parts, body, at).await)
-        }
+    let action = match facade_kind {
+        Some(kind) => Action::Facade {
+            kind,
+            path: path.to_owned(),
+            route,
+        },
         None => {
             let fwd_path = if route.strip_prefix {
                 path.get(route.prefix.len()..)
@@ -218,22 +291,18 @@ async fn proxy(
             } else {
                 path
             };
-            let uri = upstream
-                .uri_for(fwd_path, parts.uri.query())
-                .map_err(|_| ProxyError::BadTarget)?;
-            upstream_request(snap, client, parts, tenant.header_value.clone(), request_id);
-            send(shared, snap, upstream, parts, uri, body, log).await
+            Action::Pass {
+                path_and_query: upstream.path_and_query(fwd_path, parts.uri.query()),
+                tenant: tenant.header_value.clone(),
+            }
         }
     };
-    let mut resp = result?;
-    if let Some((route_v, arm_v)) = decision_headers {
-        let h = resp.headers_mut();
-        if let Some(v) = route_v {
-            h.insert(ROUTE_HEADER, v);
-        }
-        h.insert(ARM_HEADER, arm_v);
-    }
-    Ok(resp)
+    Ok(Selected {
+        backend,
+        upstream,
+        decision_headers,
+        action,
+    })
 }
 
 /// Where a facade request goes and how the client reached us.
@@ -352,7 +421,7 @@ fn host_of(parts: &Parts) -> Option<&str> {
 }
 
 /// Rewrites headers for the upstream hop.
-fn upstream_request(
+pub(crate) fn upstream_request(
     snap: &Snapshot,
     client: &ClientInfo,
     parts: &mut Parts,
@@ -475,7 +544,7 @@ fn find_body_error<'e>(
     None
 }
 
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -495,11 +564,18 @@ fn response_filter(
 }
 
 fn error_response(err: &ProxyError, snap: &Snapshot) -> Response<ProxyBody> {
+    let (status, body) = error_outcome(err, snap);
+    outcome_response(status, body)
+}
+
+/// The status and OperationOutcome body answering `err` (the one mapping,
+/// shared with the native HTTP/1.1 engine).
+pub(crate) fn error_outcome(err: &ProxyError, snap: &Snapshot) -> (StatusCode, Bytes) {
     let (status, issue) = err.status_and_issue(snap.settings.tenant_statuses);
     if status.is_server_error() {
         tracing::warn!(target: "ehrgate::proxy", code = ehrgate_templates::fault::Classified::code(err), %status, "answered with an error");
     }
-    outcome_response(status, operation_outcome(&[issue]))
+    (status, operation_outcome(&[issue]))
 }
 
 /// A response with an OperationOutcome body.
@@ -520,8 +596,13 @@ pub fn outcome_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> 
 /// carry a medical record number or a name; a UUID or a hex trace id cannot
 /// be mistaken for one, so only those are propagated and anything else is
 /// replaced by a generated id (upstream and in the response alike).
-fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
-    if let Some(v) = parts.headers.get(&snap.settings.request_id_header) {
+pub(crate) fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
+    request_id_of(&parts.headers, snap)
+}
+
+/// [`request_id`] from the headers alone.
+pub(crate) fn request_id_of(headers: &http::HeaderMap, snap: &Snapshot) -> HeaderValue {
+    if let Some(v) = headers.get(&snap.settings.request_id_header) {
         if is_opaque_id(v.as_bytes()) {
             return v.clone();
         }

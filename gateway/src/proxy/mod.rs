@@ -1,6 +1,6 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]),
-//! upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
+//! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
 //! atomically swapped state ([`state`]).
 
@@ -8,6 +8,7 @@ pub mod access_log;
 pub mod body;
 pub mod error;
 pub mod forward;
+pub mod h1;
 pub mod headers;
 pub mod health;
 pub mod reload;

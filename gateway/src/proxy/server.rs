@@ -1,5 +1,5 @@
-//! The listeners: accept loops, TLS handshakes, hyper's HTTP/1.1 + HTTP/2
-//! connection serving (h2 by ALPN over TLS, h2c by prior knowledge on plain
+//! The listeners: accept loops, TLS handshakes, the native HTTP/1.1 engine
+//! ([`super::h1`]) or hyper's HTTP/1.1 + HTTP/2 connection serving (h2 by ALPN over TLS, h2c by prior knowledge on plain
 //! listeners), and graceful shutdown that drains in-flight requests.
 
 use std::net::SocketAddr;
@@ -18,10 +18,12 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::forward::handle;
+use super::h1;
 use super::headers::ClientInfo;
 use super::reload::{spawn_watchers, Reloader};
 use super::state::{Shared, SwapError};
 use super::workers::Workers;
+use crate::config::model::Http1Engine;
 use crate::config::LoadedConfig;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
@@ -303,15 +305,22 @@ async fn accept_loop(
         let shared = shared.clone();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
+        let stop = stop.clone();
         workers.dispatch(Box::new(move || {
             Box::pin(async move {
                 let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
                     return;
                 };
+                let native = shared.load().loaded.config.server.http1_engine == Http1Engine::Native;
                 match acceptor {
                     None => {
                         let client = Arc::new(ClientInfo::new(peer, false));
-                        serve(stream, builder, watcher, shared, client).await;
+                        if native {
+                            let fallback = h1::Fallback { builder, watcher };
+                            h1::serve(stream, shared, client, stop, fallback).await;
+                        } else {
+                            serve(stream, builder, watcher, shared, client).await;
+                        }
                     }
                     Some(acceptor) => {
                         let client = Arc::new(ClientInfo::new(peer, true));
@@ -320,7 +329,13 @@ async fn accept_loop(
                         else {
                             return;
                         };
-                        serve(tls, builder, watcher, shared, client).await;
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                        if native && !h2 {
+                            let fallback = h1::Fallback { builder, watcher };
+                            h1::serve(tls, shared, client, stop, fallback).await;
+                        } else {
+                            serve(tls, builder, watcher, shared, client).await;
+                        }
                     }
                 }
             })
@@ -328,7 +343,8 @@ async fn accept_loop(
     }
 }
 
-async fn serve<I>(
+/// Serves a connection with hyper (HTTP/1.1 and h2 by ALPN or preface).
+pub(crate) async fn serve<I>(
     io: I,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,

@@ -22,6 +22,9 @@ use crate::config::model::{BackendConfig, BackendKind};
 /// The client type every upstream uses (plain or TLS by the URL's scheme).
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
 
+/// Source of [`Upstream::id`].
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A backend's pool and state.
 #[derive(Debug)]
 pub struct Upstream {
@@ -48,6 +51,16 @@ pub struct Upstream {
     /// at build time, so a reload rebuilds the pool when a file was replaced
     /// under the same path (certificate rotation) and keeps it otherwise.
     tls_files: u64,
+    /// Unique per built upstream: keys the native engine's per-worker
+    /// idle-connection lists (a rebuilt upstream never gets old connections).
+    pub id: u64,
+    /// Time allowed to connect (native engine).
+    pub connect_timeout: Duration,
+    /// `host:port` to connect to, port filled in from the scheme.
+    pub connect_addr: String,
+    /// The `Host` header value for the upstream hop (the port left out
+    /// when it is the scheme's default, as hyper's client writes it).
+    pub host_header: String,
 }
 
 /// Why an upstream could not be built (validation should prevent these).
@@ -89,6 +102,18 @@ impl Upstream {
             .path_and_query
             .map(|p| p.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
+        let default_port = if scheme == Scheme::HTTPS { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let host = authority.host();
+        let connect_addr = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => format!("[{v6}]:{port}"),
+            None => format!("{host}:{port}"),
+        };
+        let host_header = if port == default_port {
+            host.to_owned()
+        } else {
+            format!("{host}:{port}")
+        };
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
@@ -133,6 +158,10 @@ impl Upstream {
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             health: HealthState::new(&config.outlier),
             tls_files: tls_files_digest(config, &resolve),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+            connect_addr,
+            host_header,
         })
     }
 
@@ -147,8 +176,14 @@ impl Upstream {
 
     /// The URI for a forwarded path and query.
     pub fn uri_for(&self, path: &str, query: Option<&str>) -> Result<http::Uri, http::Error> {
+        self.uri_from(self.path_and_query(path, query))
+    }
+
+    /// The upstream's base path + `path` + `?query`: the request target
+    /// written on the upstream hop.
+    pub fn path_and_query(&self, path: &str, query: Option<&str>) -> String {
         let mut pq = String::with_capacity(
-            self.base_path.len() + path.len() + query.map_or(0, |q| q.len() + 1),
+            self.base_path.len() + path.len() + query.map_or(0, |q| q.len() + 1) + 1,
         );
         pq.push_str(&self.base_path);
         if !path.starts_with('/') {
@@ -159,10 +194,15 @@ impl Upstream {
             pq.push('?');
             pq.push_str(q);
         }
+        pq
+    }
+
+    /// The absolute URI for a target from [`Upstream::path_and_query`].
+    pub fn uri_from(&self, path_and_query: String) -> Result<http::Uri, http::Error> {
         http::Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
-            .path_and_query(pq)
+            .path_and_query(path_and_query)
             .build()
     }
 

@@ -1,0 +1,535 @@
+//! One request on the native engine, in the phases of
+//! [`crate::proxy::forward`]: `identify` + `select` (the same code), the
+//! upstream head written straight onto a pooled connection, the request
+//! body streamed, the response head parsed and rewritten, the response body
+//! streamed back, then the access log ([`AccessLog::emit`]) and the
+//! connection's fate (reuse, close) on both sides.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Buf;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::uri::Scheme;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::conn::Conn;
+use super::pool;
+use super::relay::{relay, RelayError};
+use super::request::{Framing, RequestHead};
+use super::response::{self, line, Extra, Head, Info, ResponseError};
+use crate::outcome::FHIR_JSON;
+use crate::proxy::access_log::AccessLog;
+use crate::proxy::error::ProxyError;
+use crate::proxy::forward::{
+    error_outcome, request_id, request_id_of, select, upstream_request, Action, Selected,
+};
+use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
+use crate::proxy::retry::retryable;
+use crate::proxy::state::Snapshot;
+use crate::proxy::upstream::Upstream;
+
+/// Largest upstream response head accepted.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// A refused request's body is read and dropped (to keep the connection)
+/// up to this size; a larger one closes the connection instead.
+const DRAIN_LIMIT: u64 = 64 * 1024;
+/// How long draining a refused request's body may take.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Status recorded when the client went away before its request was
+/// complete (nginx's convention; nothing is sent).
+const CLIENT_CLOSED: u16 = 499;
+
+/// What the connection does after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close the client connection.
+    Close,
+    /// Hand the connection (this request's head still unread) to hyper.
+    Fallback,
+}
+
+/// Where the client's request body stands.
+#[derive(Debug, Default)]
+struct BodyState {
+    /// Reading it has begun (it cannot be read again).
+    started: bool,
+    /// It was read to its end.
+    done: bool,
+    /// `100 Continue` was sent.
+    continued: bool,
+}
+
+/// The request being served.
+struct Request<'a> {
+    framing: Framing,
+    keep_alive: bool,
+    expect_continue: bool,
+    request_id: HeaderValue,
+    snap: &'a Snapshot,
+    body: BodyState,
+}
+
+/// How one attempt failed.
+enum Fail {
+    /// No response at all (connect failed, or the connection closed or
+    /// reset before any response byte): retryable for idempotent requests.
+    NoResponse { connect: bool },
+    /// The upstream failed after the exchange began.
+    Upstream,
+    /// The upstream's `Content-Length` is over the limit.
+    ResponseTooLarge,
+    /// The request body is over the limit.
+    RequestTooLarge,
+    /// The request body's chunked framing is malformed.
+    BadBody,
+    /// The client went away while sending its body.
+    ClientGone,
+}
+
+/// Serves the request whose head is at the start of `conn.buf`.
+pub async fn serve<I>(conn: &mut Conn<I>, head: RequestHead) -> Next
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let start = Instant::now();
+    let snap = conn.shared.load();
+    let RequestHead {
+        mut parts,
+        framing,
+        keep_alive,
+        expect_continue,
+        len,
+    } = head;
+    let request_id = request_id(&parts, &snap);
+    let mut log = AccessLog {
+        request_id: request_id.clone(),
+        tenant: None,
+        route: None,
+        arm: "-",
+        rule: "-",
+        backend: None,
+        method: parts.method.clone(),
+        status: 0,
+        start,
+        attempts: 0,
+        truncated: false,
+        upstream_us: None,
+        telemetry: conn.shared.telemetry.clone(),
+    };
+    let selected = select(&snap, &parts, &request_id, &mut log);
+    // Facade routes and TLS upstreams are hyper's; nothing is consumed or
+    // recorded yet, so hyper serves this request from its first byte.
+    let pass = match selected {
+        Ok(Selected {
+            upstream,
+            decision_headers,
+            action:
+                Action::Pass {
+                    path_and_query,
+                    tenant,
+                },
+            ..
+        }) if upstream.scheme == Scheme::HTTP => {
+            Ok((upstream, decision_headers, path_and_query, tenant))
+        }
+        Ok(_) => return Next::Fallback,
+        Err(err) => Err(err),
+    };
+    conn.buf.advance(len);
+    let span = tracing::info_span!(
+        "request",
+        request_id = request_id.to_str().unwrap_or("-"),
+        method = %parts.method,
+        tenant = tracing::field::Empty,
+        route = tracing::field::Empty,
+        arm = tracing::field::Empty,
+        backend = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let mut req = Request {
+        framing,
+        keep_alive,
+        expect_continue,
+        request_id,
+        snap: &snap,
+        body: BodyState::default(),
+    };
+    let next = match pass {
+        Ok((upstream, decision_headers, pq, tenant)) => {
+            upstream_request(&snap, &conn.client, &mut parts, tenant, &req.request_id);
+            let fwd = forward(
+                conn,
+                &mut req,
+                upstream,
+                &parts,
+                &pq,
+                decision_headers,
+                &mut log,
+            );
+            // Entering a disabled span on every poll is measurable per request.
+            if span.is_disabled() {
+                fwd.await
+            } else {
+                tracing::Instrument::instrument(fwd, span.clone()).await
+            }
+        }
+        Err(err) => answer(conn, &mut req, &err, &mut log).await,
+    };
+    if !span.is_disabled() {
+        span.record("tenant", log.tenant.as_deref());
+        span.record("route", log.route.as_deref());
+        span.record("arm", log.arm);
+        span.record("backend", log.backend.as_deref());
+        span.record("status", log.status);
+    }
+    next
+}
+
+/// Answers a request head that could not be parsed (400) or is too large
+/// (431), then the connection closes: where the next request starts is
+/// unknown. Like hyper, no access-log line (there is no request to name).
+pub async fn refuse_head<I>(conn: &mut Conn<I>, err: &ProxyError)
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let snap = conn.shared.load();
+    let request_id = request_id_of(&http::HeaderMap::new(), &snap);
+    let (status, body) = error_outcome(err, &snap);
+    let out = outcome_bytes(&snap, status, &body, &request_id, true);
+    let _ = conn.io.write_all(&out).await;
+    let _ = conn.io.flush().await;
+    let _ = conn.io.shutdown().await;
+}
+
+/// The pass-through: send (with retries), then stream the response back.
+async fn forward<I>(
+    conn: &mut Conn<I>,
+    req: &mut Request<'_>,
+    up: &Arc<Upstream>,
+    parts: &Parts,
+    path_and_query: &str,
+    decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
+    log: &mut AccessLog,
+) -> Next
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let limits = &req.snap.settings;
+    if let Framing::Length(n) = req.framing {
+        if n > limits.max_request_body {
+            let err = ProxyError::RequestTooLarge {
+                limit: limits.max_request_body,
+            };
+            return answer(conn, req, &err, log).await;
+        }
+    }
+    let head = upstream_head(parts, path_and_query, up, req.framing);
+    let close = !req.keep_alive || conn.stopping();
+    let id_name = limits.request_id_header.as_str();
+    let (route_name, arm_name) = (ROUTE_HEADER, ARM_HEADER);
+    let request_id = req.request_id.clone();
+    let mut set: [(&str, &[u8]); 3] = [(id_name, request_id.as_bytes()); 3];
+    let mut n = 1;
+    if let Some((route, arm)) = &decision_headers {
+        if let Some(route) = route {
+            set[n] = (route_name.as_str(), route.as_bytes());
+            n += 1;
+        }
+        set[n] = (arm_name.as_str(), arm.as_bytes());
+        n += 1;
+    }
+    let extra = Extra {
+        set: &set[..n],
+        head_request: parts.method == http::Method::HEAD,
+        close,
+        limit: limits.max_response_body,
+    };
+    conn.shared.retry.deposit();
+    let may_retry =
+        limits.max_attempts > 1 && retryable(&parts.method, req.framing != Framing::Empty);
+    let mut attempt = 0;
+    let mut out = Vec::with_capacity(512);
+    let (mut upstream, info) = loop {
+        attempt += 1;
+        log.attempts = attempt;
+        if !up.health.available() {
+            return answer(conn, req, &ProxyError::Unavailable, log).await;
+        }
+        let sent = Instant::now();
+        out.clear();
+        let once = attempt_once(conn, req, up, &head, &extra, &mut out);
+        let result = tokio::time::timeout(up.request_timeout, once).await;
+        log.upstream_us = Some(sent.elapsed().as_micros() as u64);
+        let err = match result {
+            Ok(Ok(done)) => break done,
+            Err(_) => {
+                up.health.failure();
+                ProxyError::Timeout
+            }
+            Ok(Err(Fail::NoResponse { connect })) => {
+                up.health.failure();
+                if may_retry && attempt < limits.max_attempts && conn.shared.retry.withdraw() {
+                    continue;
+                }
+                if connect {
+                    ProxyError::Connect
+                } else {
+                    ProxyError::Upstream
+                }
+            }
+            Ok(Err(Fail::Upstream)) => {
+                up.health.failure();
+                ProxyError::Upstream
+            }
+            Ok(Err(Fail::ResponseTooLarge)) => {
+                up.health.success();
+                ProxyError::ResponseTooLarge {
+                    limit: limits.max_response_body,
+                }
+            }
+            Ok(Err(Fail::RequestTooLarge)) => ProxyError::RequestTooLarge {
+                limit: limits.max_request_body,
+            },
+            Ok(Err(Fail::BadBody)) => ProxyError::BadRequest,
+            Ok(Err(Fail::ClientGone)) => {
+                log.status = CLIENT_CLOSED;
+                log.emit_ref(0);
+                return Next::Close;
+            }
+        };
+        return answer(conn, req, &err, log).await;
+    };
+    if info.status >= 500 {
+        up.health.failure();
+    } else {
+        up.health.success();
+    }
+    log.status = info.status;
+    conn.upstream_buf.advance(info.len);
+    let mut bytes = 0;
+    let relayed = relay(
+        info.framing,
+        &mut upstream,
+        &mut conn.upstream_buf,
+        &mut conn.io,
+        out,
+        limits.max_response_body,
+        &mut bytes,
+    )
+    .await;
+    let flushed = conn.io.flush().await.is_ok();
+    if relayed == Err(RelayError::TooLarge) {
+        log.truncated = true;
+    }
+    log.emit_ref(bytes);
+    if relayed.is_ok() && info.reusable && conn.upstream_buf.is_empty() {
+        pool::checkin(up, upstream);
+    }
+    if relayed.is_ok() && flushed && !info.close {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    }
+}
+
+/// One try: a connection (pooled or new), the head and body written, the
+/// response head read and rewritten into `out`.
+async fn attempt_once<I>(
+    conn: &mut Conn<I>,
+    req: &mut Request<'_>,
+    up: &Upstream,
+    head: &[u8],
+    extra: &Extra<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(TcpStream, Info), Fail>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut io = match pool::checkout(up) {
+        Some(io) => io,
+        None => pool::connect(up)
+            .await
+            .map_err(|_| Fail::NoResponse { connect: true })?,
+    };
+    if req.framing == Framing::Empty {
+        io.write_all(head)
+            .await
+            .map_err(|_| Fail::NoResponse { connect: false })?;
+    } else {
+        if req.expect_continue && !req.body.continued && conn.buf.is_empty() {
+            req.body.continued = true;
+            conn.io
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(|_| Fail::ClientGone)?;
+            conn.io.flush().await.map_err(|_| Fail::ClientGone)?;
+        }
+        req.body.started = true;
+        let mut sent = 0;
+        let limit = req.snap.settings.max_request_body;
+        match relay(
+            req.framing,
+            &mut conn.io,
+            &mut conn.buf,
+            &mut io,
+            head.to_vec(),
+            limit,
+            &mut sent,
+        )
+        .await
+        {
+            Ok(()) => req.body.done = true,
+            Err(RelayError::Source) => return Err(Fail::ClientGone),
+            Err(RelayError::TooLarge) => return Err(Fail::RequestTooLarge),
+            Err(RelayError::Framing) => return Err(Fail::BadBody),
+            Err(RelayError::Destination) => return Err(Fail::Upstream),
+        }
+    }
+    // The connection's upstream read buffer, reused request after request.
+    let buf = &mut conn.upstream_buf;
+    buf.clear();
+    let mut answered = false;
+    loop {
+        match response::parse(buf, MAX_RESPONSE_HEAD, extra, out) {
+            Ok(Head::Final(info)) => return Ok((io, info)),
+            Ok(Head::Informational(n)) => {
+                buf.advance(n);
+                answered = true;
+                continue;
+            }
+            Ok(Head::Partial) => {}
+            Err(ResponseError::TooLarge) => return Err(Fail::ResponseTooLarge),
+            Err(ResponseError::Malformed) => return Err(Fail::Upstream),
+        }
+        buf.reserve(8 * 1024);
+        match io.read_buf(buf).await {
+            Ok(n) if n > 0 => {}
+            _ if buf.is_empty() && !answered => return Err(Fail::NoResponse { connect: false }),
+            _ => return Err(Fail::Upstream),
+        }
+    }
+}
+
+/// The request head for the upstream hop: method, target, `Host`, the
+/// rewritten headers, and `Transfer-Encoding: chunked` when the body is
+/// passed through chunked (hop-by-hop removal dropped the client's).
+fn upstream_head(parts: &Parts, path_and_query: &str, up: &Upstream, framing: Framing) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256 + parts.headers.len() * 48);
+    head.extend_from_slice(parts.method.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(path_and_query.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    line(&mut head, b"host", up.host_header.as_bytes());
+    for (name, value) in &parts.headers {
+        if name != header::EXPECT {
+            line(&mut head, name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
+    if framing == Framing::Chunked {
+        line(&mut head, b"transfer-encoding", b"chunked");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// Answers with the OperationOutcome for `err` and records the request.
+/// The connection stays open only when the request's body is behind us
+/// (read, or small enough to read and drop now).
+async fn answer<I>(
+    conn: &mut Conn<I>,
+    req: &mut Request<'_>,
+    err: &ProxyError,
+    log: &mut AccessLog,
+) -> Next
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let body_behind = req.body.done || req.framing == Framing::Empty || drain(conn, req).await;
+    let close = !req.keep_alive || conn.stopping() || !body_behind;
+    let (status, body) = error_outcome(err, req.snap);
+    let out = outcome_bytes(req.snap, status, &body, &req.request_id, close);
+    log.status = status.as_u16();
+    let written = conn.io.write_all(&out).await.is_ok() && conn.io.flush().await.is_ok();
+    log.emit_ref(body.len() as u64);
+    if close || !written {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// Reads and drops an unread request body when that is cheap (not started,
+/// no `100 Continue` awaited, at most [`DRAIN_LIMIT`]); whether it worked.
+async fn drain<I>(conn: &mut Conn<I>, req: &mut Request<'_>) -> bool
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    if req.body.started || (req.expect_continue && !req.body.continued) {
+        return false;
+    }
+    if let Framing::Length(n) = req.framing {
+        if n > DRAIN_LIMIT {
+            return false;
+        }
+    }
+    req.body.started = true;
+    let mut seen = 0;
+    let mut sink = tokio::io::sink();
+    let drained = relay(
+        req.framing,
+        &mut conn.io,
+        &mut conn.buf,
+        &mut sink,
+        Vec::new(),
+        DRAIN_LIMIT,
+        &mut seen,
+    );
+    let ok = matches!(
+        tokio::time::timeout(DRAIN_TIMEOUT, drained).await,
+        Ok(Ok(()))
+    );
+    req.body.done = ok;
+    ok
+}
+
+/// A whole OperationOutcome response.
+fn outcome_bytes(
+    snap: &Snapshot,
+    status: http::StatusCode,
+    body: &[u8],
+    request_id: &HeaderValue,
+    close: bool,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(&response::itoa3(status.as_u16()));
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // We are the origin of this answer (RFC 9110 section 6.6.1), as
+    // hyper's server would add it on the other path.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    line(&mut out, b"date", date.as_bytes());
+    line(&mut out, b"content-type", FHIR_JSON.as_bytes());
+    line(
+        &mut out,
+        b"content-length",
+        body.len().to_string().as_bytes(),
+    );
+    line(
+        &mut out,
+        snap.settings.request_id_header.as_str().as_bytes(),
+        request_id.as_bytes(),
+    );
+    if close {
+        line(&mut out, b"connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}

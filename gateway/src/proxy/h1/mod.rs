@@ -1,0 +1,47 @@
+//! The native HTTP/1.1 pass-through engine.
+//!
+//! hyper serves a request through its h1 codec, a header map per message,
+//! hyper-util's pool checkout (a keyed map) and a dispatch channel to a
+//! client connection task: most of the user-space CPU a proxied request
+//! costs (see `bench/README.md`). This engine serves HTTP/1.1 pass-through
+//! requests in the client connection's own task instead: the request head
+//! parsed with `httparse` (the parser hyper itself uses), tenant and route
+//! decided by the same code as hyper's path ([`super::forward::select`]),
+//! the rewritten head written straight onto an upstream connection from a
+//! per-worker idle list ([`pool`]), the response head parsed and rewritten
+//! without a header map ([`response`]), and bodies streamed byte for byte
+//! by their framing ([`relay`], chunked passed through, never re-chunked).
+//! Timeouts, retries and their budget, health accounting, size limits,
+//! error answers and the access log are those of hyper's path.
+//!
+//! # Fallback to hyper
+//!
+//! A request the engine does not serve is handed to hyper together with
+//! the rest of its connection (the bytes already read are replayed first,
+//! [`prefixed`]), so every request is always served:
+//! - the h2c prior-knowledge preface, HTTP/1.0, `CONNECT`, targets not in
+//!   origin form (`*`, absolute-form), `Upgrade` / `Connection: upgrade`;
+//! - unusual framing: a transfer coding other than a single `chunked`,
+//!   `Content-Length` together with chunked, conflicting `Content-Length`s;
+//! - `Expect` other than `100-continue`;
+//! - facade routes (openEHR backends) and TLS upstreams.
+//!
+//! TLS connections use the engine when ALPN did not choose h2. The switch
+//! is `[server] http1_engine = "native" | "hyper"` (read per connection).
+//!
+//! # Layout
+//! - [`conn`]: the connection loop, keep-alive, shutdown and fallback;
+//! - [`exchange`]: one request: select, send with retries, relay back;
+//! - [`request`] / [`response`]: heads; [`chunked`]: chunked framing;
+//! - [`relay`]: body streaming; [`pool`]: idle upstream connections.
+
+pub mod chunked;
+pub mod conn;
+pub mod exchange;
+pub mod pool;
+pub mod prefixed;
+pub mod relay;
+pub mod request;
+pub mod response;
+
+pub use conn::{serve, Fallback};
