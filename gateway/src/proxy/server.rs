@@ -53,6 +53,9 @@ pub enum StartError {
     /// The admin API could not start.
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminStartError),
+    /// The MLLP durable queue could not be opened.
+    #[error(transparent)]
+    MllpQueue(#[from] crate::mllp::queue::QueueError),
 }
 
 impl ehrgate_templates::fault::Classified for StartError {
@@ -66,6 +69,7 @@ impl ehrgate_templates::fault::Classified for StartError {
             StartError::Swap(e) => e.code(),
             StartError::Telemetry(e) => e.code(),
             StartError::Admin(e) => e.code(),
+            StartError::MllpQueue(e) => e.code(),
         }
     }
 }
