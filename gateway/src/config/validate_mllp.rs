@@ -139,6 +139,23 @@ fn check_settings(config: &Config, issues: &mut Issues<'_>) {
     if m.replay_window_ms > 0 && m.replay_capacity == 0 {
         issues.global("mllp.replay_capacity must be > 0 when replay_window_ms is set".into());
     }
+    if let Some(q) = &m.queue {
+        if q.dir.as_os_str().is_empty() {
+            issues.global("mllp.queue.dir is required".into());
+        }
+        if q.max_records == 0 || q.segment_bytes < 4096 || q.max_bytes < q.segment_bytes {
+            issues.global(
+                "mllp.queue: max_records must be > 0, segment_bytes >= 4096 and max_bytes >= segment_bytes"
+                    .into(),
+            );
+        }
+        if q.retry_backoff_min_ms == 0 || q.retry_backoff_max_ms < q.retry_backoff_min_ms {
+            issues.global(
+                "mllp.queue.retry_backoff_min_ms must be > 0 and not above retry_backoff_max_ms"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// `mllp://host:port`, no path, no TLS (yet), no HTTP health check.

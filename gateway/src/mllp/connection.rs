@@ -8,6 +8,10 @@
 //! answered with a NACK and the connection keeps serving the frames after
 //! it. Noise between frames is skipped and counted. A stream that ends
 //! inside a frame gets a NACK if the peer still reads, then is closed.
+//!
+//! With the durable queue, enhanced-mode messages get their `CA` here and
+//! their application ack later, when delivery from the queue is done: those
+//! late acks arrive on a small channel and are written between frames.
 
 use std::sync::Arc;
 
@@ -20,6 +24,10 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::error::FeedError;
 use super::process::Feed;
+
+/// Late application acks waiting for the connection at most; past that the
+/// peer is not reading its acks and further ones are counted, not sent.
+const LATE_ACKS: usize = 1024;
 
 /// How much of a frame's start is kept to answer it if it turns out too
 /// large (its MSH line gives MSA-2 and the swapped header).
@@ -36,6 +44,7 @@ where
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut header: Option<Vec<u8>> = None;
     let mut skipped_seen = 0u64;
+    let (sink, mut late) = tokio::sync::mpsc::channel::<Vec<u8>>(LATE_ACKS);
     loop {
         // Answer every complete frame already buffered.
         loop {
@@ -43,7 +52,7 @@ where
             let answers = match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     header = None;
-                    feed.process(&frame.payload).await
+                    feed.process(&frame.payload, &sink).await
                 }
                 Ok(None) => break,
                 Err(MllpError::FrameTooLarge { max }) => {
@@ -67,6 +76,12 @@ where
         };
         let n = tokio::select! {
             r = read => r,
+            Some(answer) = late.recv() => {
+                if write_all(&mut wr, &[answer]).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             _ = stop.changed() => return,
         };
         match n {
@@ -74,7 +89,7 @@ where
                 // End of stream: a last frame without its trailing CR is
                 // still answered; a cut frame gets a NACK if possible.
                 let answers = match codec.decode_eof(&mut buf) {
-                    Ok(Some(frame)) => feed.process(&frame.payload).await,
+                    Ok(Some(frame)) => feed.process(&frame.payload, &sink).await,
                     Ok(None) => return,
                     Err(e) => vec![feed.nack_frame(header.as_deref(), &FeedError::Framing(e))],
                 };

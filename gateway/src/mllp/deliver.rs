@@ -98,6 +98,21 @@ impl Destinations {
         }
     }
 
+    /// What can be known before delivery: the backend exists and, for a
+    /// translating destination, the message translates. Run before a `CA`
+    /// so a message that can never be delivered gets `CE` now rather than
+    /// an `AE` after the gateway took responsibility for it.
+    pub fn check(&self, backend: &str, msg: &Message<'_>) -> Result<(), FeedError> {
+        match self.kinds.get(backend) {
+            Some(BackendKind::Hl7v2Mllp) if self.mllp.contains_key(backend) => Ok(()),
+            Some(BackendKind::Openehr | BackendKind::Fhir) => {
+                self.translator.translate(msg)?;
+                Ok(())
+            }
+            _ => Err(FeedError::NoBackend(backend.to_string())),
+        }
+    }
+
     fn upstream(&self, backend: &str) -> Result<Arc<Upstream>, FeedError> {
         let snap = self.shared.load();
         snap.table

@@ -11,6 +11,8 @@
 //! - [`ack`]: original and enhanced acknowledgement modes, ids, timestamps.
 //! - [`tenant`]: the facility table; [`routes`]: feed routes and the arm.
 //! - [`replay`]: the MSH-10 replay window per sender.
+//! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
+//!   fsync, delivery in order per sender, the application ack after it).
 //! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects.
 //! - [`start`]: binding the listeners at gateway start.
@@ -24,6 +26,7 @@ pub mod error;
 pub mod listener;
 pub mod openehr;
 pub mod process;
+pub mod queue;
 pub mod replay;
 pub mod routes;
 pub mod sender;

@@ -1,6 +1,7 @@
 //! Starting the MLLP side of a gateway: the feed state and one accept loop
 //! per `[[mllp_listener]]`, bound before `Gateway::start` returns so a bind
-//! failure stops the start like an HTTP listener's would.
+//! failure stops the start like an HTTP listener's would. The durable queue
+//! is opened (and what it holds taken back) before the first listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::listener;
 use super::process::Feed;
+use super::queue::DurableQueue;
 use crate::proxy::server::StartError;
 use crate::proxy::state::SwapError;
 use crate::proxy::workers::Workers;
@@ -41,7 +43,18 @@ pub async fn start(
     if config.mllp_listeners.is_empty() {
         return Ok(None);
     }
-    let feed = Arc::new(Feed::new(config, shared.clone()));
+    let (queue, recovered) = match &config.mllp.queue {
+        Some(q) => {
+            let window = std::time::Duration::from_millis(config.mllp.replay_window_ms);
+            let (queue, recovered) = DurableQueue::open(q, &loaded.resolve(&q.dir), window)?;
+            (Some(queue), Some(recovered))
+        }
+        None => (None, None),
+    };
+    let feed = Arc::new(Feed::new(config, shared.clone(), queue, stop.clone()));
+    if let Some(recovered) = recovered {
+        feed.resume(recovered);
+    }
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
     for l in &config.mllp_listeners {
