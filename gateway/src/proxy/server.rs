@@ -191,8 +191,11 @@ impl Gateway {
     }
 
     /// The bound MLLP listener addresses, in config order (port 0 resolved).
-    pub fn mllp_addrs(&self) -> &[SocketAddr] {
-        self.mllp.as_ref().map_or(&[], |m| &m.addrs)
+    pub fn mllp_addrs(&self) -> Vec<SocketAddr> {
+        self.mllp
+            .as_ref()
+            .and_then(|m| m.addrs.lock().ok().map(|a| a.clone()))
+            .unwrap_or_default()
     }
 
     /// The MLLP feed counters, when MLLP listeners are configured.
