@@ -40,7 +40,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let mut codec = MllpCodec::new(feed.max_frame);
+    let (max_frame, idle_timeout) = {
+        let t = feed.table();
+        (t.max_frame, t.idle_timeout)
+    };
+    let mut codec = MllpCodec::new(max_frame);
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut header: Option<Vec<u8>> = None;
     let mut skipped_seen = 0u64;
@@ -69,7 +73,7 @@ where
         }
         count_skipped(&codec, &feed, &mut skipped_seen);
         let read = async {
-            match feed.idle_timeout {
+            match idle_timeout {
                 Some(t) => tokio::time::timeout(t, rd.read_buf(&mut buf)).await.ok(),
                 None => Some(rd.read_buf(&mut buf).await),
             }

@@ -18,7 +18,8 @@ use http_body_util::BodyExt;
 use super::error::FeedError;
 use super::sender::MllpSender;
 use super::stats::FeedStats;
-use crate::config::model::{BackendKind, Config};
+use crate::config::model::{BackendConfig, BackendKind, Config};
+use crate::config::model_mllp::MllpConfig;
 use crate::proxy::body::ProxyBody;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::Shared;
@@ -31,6 +32,8 @@ const MAX_FHIR_RESPONSE: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Destinations {
     mllp: HashMap<Arc<str>, Arc<MllpSender>>,
+    /// What each sender was built from, to carry it over a reload.
+    sender_configs: HashMap<Arc<str>, (BackendConfig, MllpConfig)>,
     kinds: HashMap<Arc<str>, BackendKind>,
     shared: Arc<Shared>,
     translator: V2ToFhir,
@@ -41,22 +44,35 @@ pub struct Destinations {
 impl Destinations {
     /// Senders for every `hl7v2-mllp` backend; HTTP backends are found in
     /// the gateway's current snapshot at delivery time (pools, health and
-    /// reloads shared with the HTTP routes).
-    pub fn new(config: &Config, shared: Arc<Shared>, stats: &Arc<FeedStats>) -> Destinations {
+    /// reloads shared with the HTTP routes). A sender of `previous` whose
+    /// backend and `[mllp]` settings are unchanged is kept (pool, backoff).
+    pub fn new(
+        config: &Config,
+        shared: Arc<Shared>,
+        stats: &Arc<FeedStats>,
+        previous: Option<&Destinations>,
+    ) -> Destinations {
         let mut mllp = HashMap::new();
+        let mut sender_configs = HashMap::new();
         let mut kinds = HashMap::new();
         for b in &config.backends {
             let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
             kinds.insert(name.clone(), b.kind);
             if b.kind == BackendKind::Hl7v2Mllp {
-                mllp.insert(
-                    name,
-                    Arc::new(MllpSender::new(b, &config.mllp, stats.clone())),
-                );
+                let settings = (b.clone(), config.mllp.clone());
+                let kept = previous.and_then(|p| {
+                    let same = p.sender_configs.get(&name) == Some(&settings);
+                    same.then(|| p.mllp.get(&name).cloned()).flatten()
+                });
+                let sender = kept
+                    .unwrap_or_else(|| Arc::new(MllpSender::new(b, &config.mllp, stats.clone())));
+                mllp.insert(name.clone(), sender);
+                sender_configs.insert(name, settings);
             }
         }
         Destinations {
             mllp,
+            sender_configs,
             kinds,
             shared,
             translator: V2ToFhir::default(),

@@ -9,6 +9,8 @@
 //!   worker threads; [`connection`]: one connection, frames answered in order.
 //! - [`process`]: one message from parse to acknowledgement, access log.
 //! - [`ack`]: original and enhanced acknowledgement modes, ids, timestamps.
+//! - [`table`]: one revision's limits, facilities, routes and destinations,
+//!   swapped whole on reload.
 //! - [`tenant`]: the facility table; [`routes`]: feed routes and the arm.
 //! - [`replay`]: the MSH-10 replay window per sender.
 //! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
@@ -32,6 +34,7 @@ pub mod routes;
 pub mod sender;
 pub mod start;
 pub mod stats;
+pub mod table;
 pub mod tenant;
 
 pub use error::FeedError;

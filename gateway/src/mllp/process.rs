@@ -10,18 +10,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Limits, Message};
+use arc_swap::ArcSwap;
+use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Message};
 use ehrgate_templates::fault::Classified;
 
 use super::ack::{self, AckIds, AckMode};
-use super::deliver::Destinations;
 use super::error::FeedError;
 use super::queue::lanes::{self, Job};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::ReplayWindow;
-use super::routes::FeedRoutes;
 use super::stats::{FeedKey, FeedStats};
-use super::tenant::FacilityTable;
+use super::table::FeedTable;
 use crate::config::model::Config;
 use crate::proxy::Shared;
 use crate::routing::decision::Arm;
@@ -29,13 +28,11 @@ use crate::routing::decision::Arm;
 /// Everything the MLLP listeners share.
 #[derive(Debug)]
 pub struct Feed {
-    pub(super) limits: Limits,
-    pub(super) max_frame: usize,
-    pub(super) idle_timeout: Option<Duration>,
-    facilities: FacilityTable,
-    routes: FeedRoutes,
+    /// The configuration of the current revision (swapped on reload).
+    table: ArcSwap<FeedTable>,
+    /// Serialises rebuilds of `table`.
+    rebuild: std::sync::Mutex<()>,
     replay: ReplayWindow,
-    destinations: Destinations,
     /// Counters.
     pub stats: Arc<FeedStats>,
     ids: AckIds,
@@ -82,25 +79,55 @@ impl Feed {
     ) -> Feed {
         let m = &config.mllp;
         let stats = Arc::new(FeedStats::default());
+        let revision = shared.load().table.revision();
+        let table = FeedTable::build(
+            config,
+            &shared.overrides(),
+            revision,
+            shared.clone(),
+            &stats,
+            None,
+        );
         Feed {
-            limits: Limits {
-                max_message_bytes: m.max_frame_bytes,
-                max_segments: m.max_segments,
-                max_field_bytes: m.max_field_bytes,
-                ..Limits::default()
-            },
-            max_frame: m.max_frame_bytes,
-            idle_timeout: (m.idle_timeout_ms > 0).then(|| Duration::from_millis(m.idle_timeout_ms)),
-            facilities: FacilityTable::new(&config.mllp_facilities),
-            routes: FeedRoutes::new(&config.mllp_routes),
+            table: ArcSwap::from_pointee(table),
+            rebuild: std::sync::Mutex::new(()),
             replay: ReplayWindow::new(Duration::from_millis(m.replay_window_ms), m.replay_capacity),
-            destinations: Destinations::new(config, shared.clone(), &stats),
             stats,
             ids: AckIds::new(),
             shared,
             queue: queue.map(Arc::new),
             stop,
         }
+    }
+
+    /// The feed configuration in force.
+    pub fn table(&self) -> Arc<FeedTable> {
+        self.table.load_full()
+    }
+
+    /// Rebuilds the table if the gateway's snapshot moved to another
+    /// revision (reload or override change); messages in flight keep the
+    /// table they loaded.
+    pub fn refresh(&self) {
+        let Ok(_one) = self.rebuild.lock() else {
+            return;
+        };
+        let snap = self.shared.load();
+        let revision = snap.table.revision();
+        let old = self.table.load_full();
+        if old.revision == revision {
+            return;
+        }
+        let table = FeedTable::build(
+            &snap.loaded.config,
+            &self.shared.overrides(),
+            revision,
+            self.shared.clone(),
+            &self.stats,
+            Some(&old),
+        );
+        self.table.store(Arc::new(table));
+        tracing::info!(target: "ehrgate::mllp", revision, "feed table swapped");
     }
 
     /// The durable queue, when configured.
@@ -142,7 +169,8 @@ impl Feed {
     pub async fn process(self: &Arc<Self>, payload: &[u8], sink: &AckSink) -> Vec<Vec<u8>> {
         let start = Instant::now();
         FeedStats::inc(&self.stats.frames);
-        let msg = match Message::parse_with(payload, &self.limits) {
+        let table = self.table();
+        let msg = match Message::parse_with(payload, &table.limits) {
             Ok(m) => m,
             Err(e) => {
                 FeedStats::inc(&self.stats.unparsed);
@@ -162,7 +190,16 @@ impl Feed {
         let mut trace = Trace::default();
         let control_id = msg.control_id().unwrap_or_default();
         let outcome = self
-            .route_and_deliver(&msg, mode, payload, &control_id, sink, &mut trace, start)
+            .route_and_deliver(
+                &table,
+                &msg,
+                mode,
+                payload,
+                &control_id,
+                sink,
+                &mut trace,
+                start,
+            )
             .await;
         let queued_mode = self.queue.is_some() && mode.is_enhanced();
         let codes = match outcome {
@@ -199,6 +236,7 @@ impl Feed {
     #[allow(clippy::too_many_arguments)]
     async fn route_and_deliver(
         self: &Arc<Self>,
+        table: &FeedTable,
         msg: &Message<'_>,
         mode: AckMode,
         payload: &[u8],
@@ -215,12 +253,12 @@ impl Feed {
         if control_id.trim().is_empty() {
             return Err(FeedError::MissingHeader("MSH-10"));
         }
-        let tenant = self
+        let tenant = table
             .facilities
             .resolve(msg)
             .ok_or(FeedError::UnknownFacility)?;
         trace.tenant = Some(tenant.clone());
-        let route = self
+        let route = table
             .routes
             .select(&code, &trigger, &tenant)
             .ok_or(FeedError::NoRoute)?;
@@ -235,12 +273,12 @@ impl Feed {
             }
             _in_flight = Some(self.replay.begin(k).ok_or(FeedError::InFlight)?);
         }
-        let (arm, rule, backend) = route.arm(msg);
+        let (arm, rule, backend) = route.arm(msg, &tenant);
         trace.arm = Some(arm);
         trace.rule = rule.as_str();
         trace.backend = Some(backend.clone());
         if let (Some(queue), true) = (&self.queue, mode.is_enhanced()) {
-            self.destinations.check(backend, msg)?;
+            table.destinations.check(backend, msg)?;
             let record = MessageRecord {
                 seq: 0,
                 accepted_ms: now_ms(),
@@ -270,7 +308,8 @@ impl Feed {
             }
             return Ok(Handled::Queued);
         }
-        self.destinations
+        table
+            .destinations
             .deliver(backend, &tenant, msg, payload, control_id)
             .await?;
         FeedStats::inc(match arm {
@@ -291,8 +330,10 @@ impl Feed {
 
     /// One delivery attempt of a queued message.
     pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<(), FeedError> {
-        let msg = Message::parse_with(&r.payload, &self.limits)?;
-        self.destinations
+        let table = self.table();
+        let msg = Message::parse_with(&r.payload, &table.limits)?;
+        table
+            .destinations
             .deliver(&r.backend, &r.tenant, &msg, &r.payload, &r.control_id)
             .await
     }
@@ -324,7 +365,7 @@ impl Feed {
                 &self.stats.delivered_stable
             });
         }
-        let msg = Message::parse_with(&r.payload, &self.limits).ok();
+        let msg = Message::parse_with(&r.payload, &self.table().limits).ok();
         let code = msg
             .as_ref()
             .and_then(|m| ack::application_code(AckMode::of(m), result.as_ref().map(|_| ())));
