@@ -108,7 +108,7 @@ async fn passes_through_with_forwarding_headers_and_decision() {
             ("x-tenant-id", "acme"),
             ("connection", "x-secret"),
             ("x-secret", "1"),
-            ("x-request-id", "req-abc"),
+            ("x-request-id", "3f2b8c1e-9a4d-4c2e-8f1a-0b6c2d7e9f10"),
         ],
         Bytes::new(),
     )
@@ -124,7 +124,10 @@ async fn passes_through_with_forwarding_headers_and_decision() {
         format!("for=127.0.0.1;proto=http;host=\"{addr}\""),
         "the client's Host travels in Forwarded (RFC 7239 host=)"
     );
-    assert_eq!(a.header("x-seen-request-id"), "req-abc");
+    assert_eq!(
+        a.header("x-seen-request-id"),
+        "3f2b8c1e-9a4d-4c2e-8f1a-0b6c2d7e9f10"
+    );
     assert_eq!(
         a.header("x-seen-secret"),
         "",
@@ -133,7 +136,25 @@ async fn passes_through_with_forwarding_headers_and_decision() {
     assert_eq!(a.header("x-seen-host"), s.legacy.addr.to_string());
     assert_eq!(a.header("x-ehrgate-route"), "fhir");
     assert_eq!(a.header("x-ehrgate-arm"), "stable");
-    assert_eq!(a.header("x-request-id"), "req-abc");
+    assert_eq!(
+        a.header("x-request-id"),
+        "3f2b8c1e-9a4d-4c2e-8f1a-0b6c2d7e9f10"
+    );
+
+    // a free-form id (it could carry a record number) is replaced by a
+    // generated one, upstream and in the response alike
+    let a = send(
+        &c,
+        addr,
+        "GET",
+        "/fhir/Patient/1",
+        &[("x-tenant-id", "acme"), ("x-request-id", "MRN-000123456")],
+        Bytes::new(),
+    )
+    .await;
+    let rid = a.header("x-request-id").to_string();
+    assert!(rid.len() >= 16 && rid != "MRN-000123456", "{rid}");
+    assert_eq!(a.header("x-seen-request-id"), rid);
 
     // a generated request id when none is sent
     let a = get(&c, addr, "/fhir/Patient/1", "acme").await;

@@ -1,9 +1,11 @@
 //! TLS termination: HTTP/1.1 and h2 negotiated by ALPN through rustls, and a
-//! certificate replaced by reload without a restart.
+//! certificate replaced by reload without a restart; the FHIR facade's links
+//! use `https` behind TLS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod stub_openehr;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -188,5 +190,38 @@ async fn h2c_prior_knowledge_on_a_plain_listener() {
         (Version::HTTP_2, 200)
     );
     assert_eq!(resp.headers()["x-ehrgate-route"], "fhir");
+    gw.shutdown().await;
+}
+
+/// Behind a TLS listener the facade's links (search `self`, paging) must
+/// carry `https`: a client following an `http` link would leave TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facade_links_use_https_behind_tls() {
+    let stub = stub_openehr::Stub::start().await;
+    let cfg = config(&stub.url()).replace("kind = \"fhir\"", "kind = \"openehr\"");
+    let dir = ConfigDir::new(&cfg);
+    let cert = make_cert();
+    dir.write("cert.pem", &cert.cert_pem);
+    dir.write("key.pem", &cert.key_pem);
+    let gw = start_gateway(&dir.path()).await;
+    let addr = gw.local_addrs()[0];
+    for alpn in [&b"http/1.1"[..], b"h2"] {
+        let (_, _, status, body, _) =
+            request(addr, &cert.der, alpn, "/fhir/Observation?patient=example").await;
+        assert_eq!(status, 200, "{body}");
+        let bundle: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let links = bundle["link"].as_array().unwrap();
+        assert!(!links.is_empty(), "{body}");
+        for l in links {
+            let url = l["url"].as_str().unwrap();
+            assert!(
+                url.starts_with(&format!(
+                    "https://localhost:{}/fhir/Observation",
+                    addr.port()
+                )) || url.starts_with("https://localhost/fhir/Observation"),
+                "{url}"
+            );
+        }
+    }
     gw.shutdown().await;
 }

@@ -79,12 +79,10 @@ async fn mtls_upstream(server: &Pem, client_ca: &Pem) -> std::net::SocketAddr {
     addr
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutual_tls_to_the_upstream() {
-    let server = cert("127.0.0.1");
-    let gw_client = cert("ehrgate");
-    let addr = mtls_upstream(&server, &gw_client).await;
-    let dir = ConfigDir::new(&format!(
+/// A gateway with backend `secure` (mTLS to `addr`, trusting the CA file
+/// `ca`) behind route `/secure`, plus `extra` backends and routes.
+fn config(addr: std::net::SocketAddr, ca: &str, extra: &str) -> String {
+    format!(
         r#"
 [server]
 reload_poll_ms = 0
@@ -92,12 +90,34 @@ reload_poll_ms = 0
 [[listener]]
 bind = "127.0.0.1:0"
 
+[[tenant]]
+id = "acme"
+
 [[backend]]
 name = "secure"
 url = "https://{addr}"
 kind = "fhir"
-tls = {{ ca = "server.pem", cert = "client.pem", key = "client.key" }}
+tls = {{ ca = "{ca}", cert = "client.pem", key = "client.key" }}
+outlier = {{ consecutive_failures = 0 }}
 
+[[route]]
+id = "secure"
+path_prefix = "/secure"
+stable = "secure"
+{extra}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_to_the_upstream() {
+    let server = cert("127.0.0.1");
+    let gw_client = cert("ehrgate");
+    let addr = mtls_upstream(&server, &gw_client).await;
+    let dir = ConfigDir::new(&config(
+        addr,
+        "server.pem",
+        &format!(
+            r#"
 [[backend]]
 name = "no-client-cert"
 url = "https://{addr}"
@@ -105,19 +125,12 @@ kind = "fhir"
 tls = {{ ca = "server.pem" }}
 outlier = {{ consecutive_failures = 0 }}
 
-[[tenant]]
-id = "acme"
-
-[[route]]
-id = "secure"
-path_prefix = "/secure"
-stable = "secure"
-
 [[route]]
 id = "anonymous"
 path_prefix = "/anonymous"
 stable = "no-client-cert"
 "#
+        ),
     ));
     dir.write("server.pem", &server.cert_pem);
     dir.write("client.pem", &gw_client.cert_pem);
@@ -139,4 +152,36 @@ fn https_backend_without_ca_is_refused_with_its_line() {
     );
     let err = ehrgate::config::load(&dir.path()).unwrap_err().to_string();
     assert!(err.contains("line 5") && err.contains("tls"), "{err}");
+}
+
+/// A CA file replaced under the same path (certificate rotation) is picked
+/// up by the next reload: the backend's pool is rebuilt even though the
+/// config text did not change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_replaced_under_the_same_path_is_used_after_reload() {
+    let server = cert("127.0.0.1");
+    let gw_client = cert("ehrgate");
+    let stranger = cert("127.0.0.1");
+    let addr = mtls_upstream(&server, &gw_client).await;
+    let dir = ConfigDir::new(&config(addr, "ca.pem", ""));
+    // first the CA does not match the upstream's certificate
+    dir.write("ca.pem", &stranger.cert_pem);
+    dir.write("client.pem", &gw_client.cert_pem);
+    dir.write("client.key", &gw_client.key_pem);
+    let gw = start_gateway(&dir.path()).await;
+    let c = client();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!(a.status, 502, "{a:?}");
+
+    // an unchanged reload keeps the pool (and the refusal)
+    gw.reloader().reload_file().unwrap();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!(a.status, 502, "{a:?}");
+
+    // the right CA written to the same path is used after reload
+    dir.write("ca.pem", &server.cert_pem);
+    gw.reloader().reload_file().unwrap();
+    let a = get(&c, gw.local_addrs()[0], "/secure/Patient/1", "acme").await;
+    assert_eq!((a.status, a.body.as_str()), (200, "tls-upstream"), "{a:?}");
+    gw.shutdown().await;
 }

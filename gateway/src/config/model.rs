@@ -60,7 +60,8 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Header carrying the request id; generated when absent.
+    /// Header carrying the request id: propagated when it is a UUID or a
+    /// hex trace id, generated otherwise (free-form values never reach logs).
     pub request_id_header: String,
     /// Add `x-ehrgate-route` / `x-ehrgate-arm` to responses.
     pub decision_headers: bool,

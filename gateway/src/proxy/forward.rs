@@ -201,7 +201,14 @@ async fn proxy(
                 .get(usize::from(decision.backend))
                 .and_then(Option::as_ref)
                 .ok_or(ProxyError::Unavailable)?;
-            Ok(serve_facade(facade, snap, parts, body, path, kind, route, &tenant.id).await)
+            let at = FacadeAt {
+                path,
+                kind,
+                route,
+                tenant: &tenant.id,
+                tls: client.tls,
+            };
+            Ok(serve_facade(facade, snap, parts, body, at).await)
         }
         None => {
             let fwd_path = if route.strip_prefix {
@@ -229,21 +236,38 @@ async fn proxy(
     Ok(resp)
 }
 
+/// Where a facade request goes and how the client reached us.
+struct FacadeAt<'a> {
+    /// The path as the client sent it.
+    path: &'a str,
+    /// What kind of facade request it is.
+    kind: crate::facade::http::Kind,
+    /// The route that matched.
+    route: &'a crate::routing::route_match::CompiledRoute,
+    /// The resolved tenant.
+    tenant: &'a str,
+    /// Whether the client connection is TLS (for the public base URL).
+    tls: bool,
+}
+
 /// Serves a request on an openEHR backend's route through the facade: a
 /// template upload (forwarded, then invalidating the cache) or FHIR (the
 /// path under the route's prefix, whatever `strip_prefix` says: FHIR paths
 /// are relative to the FHIR base the route stands for).
-#[allow(clippy::too_many_arguments)]
 async fn serve_facade(
     facade: &crate::facade::Facade,
     snap: &Snapshot,
     parts: &Parts,
     body: Incoming,
-    path: &str,
-    kind: crate::facade::http::Kind,
-    route: &crate::routing::route_match::CompiledRoute,
-    tenant: &str,
+    at: FacadeAt<'_>,
 ) -> Response<ProxyBody> {
+    let FacadeAt {
+        path,
+        kind,
+        route,
+        tenant,
+        tls,
+    } = at;
     let max = snap.settings.max_request_body;
     if kind == crate::facade::http::Kind::TemplateUpload {
         return facade.upload_template(parts, body, max).await;
@@ -255,7 +279,12 @@ async fn serve_facade(
         .get(..full.len().saturating_sub(fhir_path.len()))
         .unwrap_or("");
     let base_url = match authority_of(parts) {
-        Some(authority) => format!("http://{authority}{public_base}"),
+        // The scheme the client used: behind TLS the links the facade
+        // writes (fullUrl, Location, paging) must be `https`.
+        Some(authority) => {
+            let scheme = if tls { "https" } else { "http" };
+            format!("{scheme}://{authority}{public_base}")
+        }
         None => public_base.to_owned(),
     };
     let target = crate::facade::http::Target {
@@ -482,13 +511,18 @@ pub fn outcome_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> 
     resp
 }
 
-/// The request id: propagated when it is a short visible-ASCII token,
-/// otherwise generated (random per process + counter: unique, cheap, no
-/// formatting machinery on the hot path).
+/// The request id: propagated when the client's value has the shape of a
+/// request or trace id, otherwise generated (random per process + counter:
+/// unique, cheap, no formatting machinery on the hot path).
+///
+/// Why the shape check: the id goes into the access log, where only ids we
+/// generate or opaque correlation ids may appear. A free-form value could
+/// carry a medical record number or a name; a UUID or a hex trace id cannot
+/// be mistaken for one, so only those are propagated and anything else is
+/// replaced by a generated id (upstream and in the response alike).
 fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
     if let Some(v) = parts.headers.get(&snap.settings.request_id_header) {
-        let b = v.as_bytes();
-        if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
+        if is_opaque_id(v.as_bytes()) {
             return v.clone();
         }
     }
@@ -502,11 +536,42 @@ fn request_id(parts: &Parts, snap: &Snapshot) -> HeaderValue {
     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("-"))
 }
 
+/// A UUID in its text form (8-4-4-4-12 hex digits) or 16 to 64 hex digits
+/// (W3C trace ids, our own generated ids).
+fn is_opaque_id(b: &[u8]) -> bool {
+    if b.len() == 36 {
+        return b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    }
+    (16..=64).contains(&b.len()) && b.iter().all(u8::is_ascii_hexdigit)
+}
+
 /// Writes the low `out.len() * 4` bits of `v` as lower-case hex.
 fn hex_into(out: &mut [u8], mut v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for slot in out.iter_mut().rev() {
         *slot = HEX[(v & 0xf) as usize];
         v >>= 4;
+    }
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::is_opaque_id;
+
+    #[test]
+    fn only_uuid_and_hex_shapes_are_propagated() {
+        assert!(is_opaque_id(b"3f2b8c1e-9a4d-4c2e-8f1a-0b6c2d7e9f10"));
+        assert!(is_opaque_id(b"4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(is_opaque_id(b"0123456789abcdef0123"));
+        assert!(!is_opaque_id(b"req-abc"));
+        assert!(!is_opaque_id(b"MRN-000123456"));
+        assert!(!is_opaque_id(b"Smith^John"));
+        assert!(!is_opaque_id(b"3f2b8c1e-9a4d-4c2e-8f1a+0b6c2d7e9f10"));
+        assert!(!is_opaque_id(b"0123456789abcde"));
+        assert!(!is_opaque_id(&[b'a'; 65]));
+        assert!(!is_opaque_id(b""));
     }
 }

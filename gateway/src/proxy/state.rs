@@ -234,7 +234,7 @@ fn build(
     let mut facades = Vec::with_capacity(loaded.config.backends.len());
     for b in &loaded.config.backends {
         match reuse.get(b.name.get_ref().as_str()) {
-            Some((up, facade)) if up.same_config(b) => {
+            Some((up, facade)) if up.same_config(b, |p| loaded.resolve(p)) => {
                 upstreams.push(Arc::clone(up));
                 facades.push(facade.map(Arc::clone));
             }

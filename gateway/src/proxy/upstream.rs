@@ -44,6 +44,10 @@ pub struct Upstream {
     pub request_timeout: Duration,
     /// Health and outlier state.
     pub health: HealthState,
+    /// A digest of the TLS files' contents (CA, client certificate and key)
+    /// at build time, so a reload rebuilds the pool when a file was replaced
+    /// under the same path (certificate rotation) and keeps it otherwise.
+    tls_files: u64,
 }
 
 /// Why an upstream could not be built (validation should prevent these).
@@ -128,6 +132,7 @@ impl Upstream {
             clients,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             health: HealthState::new(&config.outlier),
+            tls_files: tls_files_digest(config, &resolve),
         })
     }
 
@@ -161,8 +166,37 @@ impl Upstream {
             .build()
     }
 
-    /// Whether the same settings would build the same upstream.
-    pub fn same_config(&self, other: &BackendConfig) -> bool {
-        &self.config == other
+    /// Whether the same settings would build the same upstream: the same
+    /// config and the same contents of the TLS files it names.
+    pub fn same_config(
+        &self,
+        other: &BackendConfig,
+        resolve: impl Fn(&std::path::Path) -> std::path::PathBuf,
+    ) -> bool {
+        &self.config == other && self.tls_files == tls_files_digest(other, &resolve)
     }
+}
+
+/// Hashes the contents of the TLS files a backend names (0 without TLS). A
+/// file that cannot be read hashes as a marker of its own, so it differs
+/// from any readable content and a rebuild reports the real error.
+fn tls_files_digest(
+    config: &BackendConfig,
+    resolve: &impl Fn(&std::path::Path) -> std::path::PathBuf,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(t) = &config.tls else {
+        return 0;
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for path in std::iter::once(&t.ca)
+        .chain(t.cert.iter())
+        .chain(t.key.iter())
+    {
+        match std::fs::read(resolve(path)) {
+            Ok(bytes) => bytes.hash(&mut h),
+            Err(_) => u8::MAX.hash(&mut h),
+        }
+    }
+    h.finish()
 }
