@@ -76,6 +76,9 @@ const CASES: &[(&str, &[&str])] = &[
     (
         "medication_list",
         &[
+            "fhir/examples/MedicationStatement-example001.json",
+            "fhir/examples/MedicationStatement-example002.json",
+            "fhir/examples/MedicationStatement-example007.json",
             "fhir/examples/MedicationStatement-example003.json",
             "fhir/examples/MedicationStatement-example004.json",
             "fhir/examples/MedicationStatement-example005.json",
@@ -106,6 +109,19 @@ const CASES: &[(&str, &[&str])] = &[
             "fhir/examples/DiagnosticReport-f201.json",
             "fhir/examples/DiagnosticReport-pap.json",
             "fhir/examples/DiagnosticReport-ultrasound.json",
+        ],
+    ),
+    (
+        "immunization",
+        &[
+            "fhir/examples/Immunization-example.json",
+            "fhir/examples/Immunization-notGiven.json",
+            "fhir/examples/Immunization-protocol.json",
+            "fhir/examples/Immunization-subpotent.json",
+            "mappings/fhir-bridge/Immunization/create-immunization-for-patient-complete.json",
+            // historical (occurrenceString) and fhir-bridge not-done (no
+            // occurrence) are refused by the template check: an action's
+            // time is mandatory (mappers/tests/fhirconnect_immunization.rs)
         ],
     ),
 ];

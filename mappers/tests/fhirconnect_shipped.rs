@@ -245,22 +245,51 @@ fn medication_statements_round_trip_through_the_medication_list() {
 }
 
 #[test]
-fn a_medication_by_reference_is_reported_unmapped_not_dropped() {
-    // The template's medication item takes a code or text; a reference to
-    // a contained Medication is not resolved (not supported yet).
+fn a_contained_medication_is_resolved_and_comes_back_as_a_codeable_concept() {
+    // medicationReference `#med...` names a contained Medication: its code
+    // is the medication item; the way back writes medicationCodeableConcept.
     let engine = by_name("medication_list").unwrap().engine().unwrap();
+    let idx = engine.index().unwrap();
+    let p = "current_medication_list/medication_and_medical_devices:0/current_medication:0/medication_order:0/order:0";
     for f in ["001", "002", "007"] {
         let r = common::json(&format!(
             "fhir/examples/MedicationStatement-example{f}.json"
         ));
         let t = engine.fhir_to_instance(&r).unwrap();
-        assert!(
-            t.unmapped
-                .iter()
-                .any(|u| u.location == "MedicationStatement.medicationReference.reference"),
+        assert!(check(&t.output, idx).is_empty(), "{f}");
+        let coding = &r["contained"][0]["code"]["coding"][0];
+        let flat = to_flat(&t.output, idx);
+        assert_eq!(
+            flat[&format!("{p}/medication_item|code")],
+            coding["code"],
             "{f}"
         );
+        // the reference itself was used; the Medication's form is not kept
+        let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
+        assert!(!unmapped.contains(&"MedicationStatement.medicationReference.reference"));
+        assert!(unmapped.contains(&"MedicationStatement.contained[0].form.coding[0].code"));
+        let back = engine.instance_to_fhir(&t.output).unwrap().output;
+        assert_eq!(
+            back["medicationCodeableConcept"]["coding"][0]["code"],
+            coding["code"]
+        );
+        assert_eq!(
+            back["medicationCodeableConcept"]["coding"][0]["system"],
+            coding["system"]
+        );
+        assert!(back.get("medicationReference").is_none() && back.get("contained").is_none());
+        // and round-trips from there
+        assert!(common::fhir_round_trip(&engine, &r) >= 1, "{f}");
     }
+    // a reference outside the resource is reported, not guessed
+    let mut r = common::json("fhir/examples/MedicationStatement-example007.json");
+    r["medicationReference"]["reference"] = "Medication/elsewhere".into();
+    let t = engine.fhir_to_instance(&r).unwrap();
+    assert!(t
+        .unmapped
+        .iter()
+        .any(|u| u.location == "MedicationStatement.medicationReference.reference"));
+    assert!(t.output.leaves.is_empty());
 }
 
 #[test]

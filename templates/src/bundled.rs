@@ -52,6 +52,10 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
         "IDCR - Laboratory Test Report.v0.opt",
         include_bytes!("../opt/IDCR - Laboratory Test Report.v0.opt"),
     ),
+    (
+        "IDCR - Immunisation summary.v0.opt",
+        include_bytes!("../opt/IDCR - Immunisation summary.v0.opt"),
+    ),
 ];
 
 /// A [`TemplateStore`] over [`BUNDLED`]; parses on `get` (put a cache in front).

@@ -54,6 +54,8 @@ const RM_ATTRIBUTES: &[&str] = &[
     "action_archetype_id",
     "ism_transition",
     "current_state",
+    "careflow_step",
+    "transition",
 ];
 
 /// Checks `inst` against the template.
@@ -76,12 +78,20 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         };
         let aql = path.aql();
         let Some(info) = index.node(&aql) else {
-            let last = path.0.last().map_or("", |s| &*s.attr);
-            let parent_known = path.0.len() <= 1
+            // RM attributes may nest (`ism_transition/careflow_step`):
+            // the node that owns the chain must be known.
+            let rm_tail = path
+                .0
+                .iter()
+                .rev()
+                .take_while(|s| s.node.is_empty() && RM_ATTRIBUTES.contains(&&*s.attr))
+                .count();
+            let owner = path.0.len() - rm_tail;
+            let owner_known = owner == 0
                 || index
-                    .node(&InstancePath(path.0[..path.0.len() - 1].to_vec()).aql())
+                    .node(&InstancePath(path.0[..owner].to_vec()).aql())
                     .is_some();
-            if !(RM_ATTRIBUTES.contains(&last) && parent_known) {
+            if !(rm_tail > 0 && owner_known) {
                 issues.push(issue(
                     "template.unknown-path",
                     "path is not in the template".to_owned(),
@@ -202,6 +212,28 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
                     fhir_path: None,
                     message: "required node missing".to_owned(),
                 });
+            }
+        }
+        // The RM makes an action's time and state mandatory; the template
+        // tree does not list them as children.
+        if info.rm_type == "ACTION" {
+            for rel in [&["time"][..], &["ism_transition", "current_state"][..]] {
+                let mut q = (*p).clone();
+                for attr in rel {
+                    q.0.push(super::openehr_path::Seg {
+                        attr: (*attr).into(),
+                        node: "".into(),
+                        index: 0,
+                    });
+                }
+                if !present.contains(&q) {
+                    issues.push(Issue {
+                        code: "template.required",
+                        openehr_path: q.to_string(),
+                        fhir_path: None,
+                        message: "required node missing".to_owned(),
+                    });
+                }
             }
         }
     }

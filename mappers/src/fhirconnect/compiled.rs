@@ -66,6 +66,9 @@ impl Compiled {
             for e in &man.fhir {
                 self.fhir(&e.path)?;
             }
+            if let Some(cond) = &man.fhir_condition {
+                self.condition(cond)?;
+            }
         }
         let children = m
             .followed_by

@@ -16,6 +16,11 @@ pub const MAX_FLAT_ENTRIES: usize = 100_000;
 
 /// Reads a FLAT composition. Keys the template does not know are returned
 /// as unmapped (by key, never value).
+///
+/// A data value spreads over several keys (`…/test_name|code`, `|value`,
+/// `|terminology`): the fields are gathered per path first and the RM type
+/// is decided once from all of them, so a coded text stays coded whatever
+/// the key order.
 pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance, Vec<Unmapped>) {
     let mut inst = Instance::default();
     let mut unmapped = Vec::new();
@@ -28,13 +33,12 @@ pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance,
             });
             continue;
         };
-        let rm = rm_type_for(index, &path, field);
-        let mut leaf = Leaf {
-            rm_type: rm,
-            ..Leaf::default()
-        };
+        let mut leaf = Leaf::default();
         leaf.fields.insert(field.to_owned(), value.clone());
         inst.put(path, leaf);
+    }
+    for (path, leaf) in inst.leaves.iter_mut() {
+        leaf.rm_type = Some(rm_type_for(index, path, leaf).to_owned());
     }
     if flat.len() > MAX_FLAT_ENTRIES {
         unmapped.push(Unmapped {
@@ -45,31 +49,47 @@ pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance,
     (inst, unmapped)
 }
 
-/// The RM type of a leaf read from FLAT: the template's, else what the
-/// field implies.
-fn rm_type_for(index: &TemplateIndex, path: &InstancePath, field: &str) -> Option<String> {
+/// The RM type of a leaf read from FLAT: what its fields imply, among the
+/// types the template allows at the node (a code in a node that takes a
+/// `DV_TEXT` is a `DV_CODED_TEXT`, its subtype); the template's first type
+/// for a plain value.
+fn rm_type_for<'a>(index: &'a TemplateIndex, path: &InstancePath, leaf: &Leaf) -> &'a str {
+    let has = |f: &str| leaf.fields.contains_key(f);
+    let implied = if has("ordinal") {
+        Some("DV_ORDINAL")
+    } else if has("code") || has("terminology") {
+        Some("DV_CODED_TEXT")
+    } else if has("magnitude") || has("unit") {
+        Some("DV_QUANTITY")
+    } else if has("numerator") || has("denominator") {
+        Some("DV_PROPORTION")
+    } else if has("id") {
+        Some("DV_IDENTIFIER")
+    } else {
+        None
+    };
     if let Some(n) = index.node(&path.aql()) {
-        let coded = matches!(field, "code" | "terminology");
-        if coded {
-            if let Some(t) = n.value_types.iter().find(|t| *t == "DV_CODED_TEXT") {
-                return Some(t.clone());
+        let allows = |t: &str| n.value_types.iter().any(|v| v == t);
+        match implied {
+            Some("DV_CODED_TEXT") if allows("DV_CODED_TEXT") || allows("DV_TEXT") => {
+                return "DV_CODED_TEXT"
             }
+            Some(t) if allows(t) => return t,
+            _ => {}
         }
         if let Some(t) = n.value_types.first() {
-            return Some(t.clone());
+            return t;
         }
     }
+    if let Some(t) = implied {
+        return t;
+    }
     let last = path.0.last().map(|s| &*s.attr).unwrap_or("");
-    Some(
-        match (last, field) {
-            (_, "magnitude" | "unit") => "DV_QUANTITY",
-            (_, "code" | "terminology") => "DV_CODED_TEXT",
-            ("time" | "start_time" | "end_time" | "_end_time" | "origin", _) => "DV_DATE_TIME",
-            ("width", _) => "DV_DURATION",
-            _ => "DV_TEXT",
-        }
-        .to_owned(),
-    )
+    match last {
+        "time" | "start_time" | "end_time" | "_end_time" | "origin" => "DV_DATE_TIME",
+        "width" => "DV_DURATION",
+        _ => "DV_TEXT",
+    }
 }
 
 /// Writes an instance as FLAT.

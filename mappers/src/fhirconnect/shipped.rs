@@ -14,6 +14,7 @@
 //! | `medication_list` | MedicationStatement | `IDCR - Medication List.v0` |
 //! | `lab_observation` | Observation (laboratory result) | `vg_ObservationLab.v.1.1.0` |
 //! | `lab_report` | DiagnosticReport (laboratory) | `vg_DiagnosticReportLab.v1.1.1` |
+//! | `immunization` | Immunization | `IDCR - Immunisation summary.v0` |
 
 use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
 
@@ -159,6 +160,16 @@ pub const SHIPPED: &[Shipped] = &[
             ("laboratory-test-result.model.yml", include_str!("../../../templates/mappings/lab_report/laboratory-test-result.model.yml")),
         ],
         template: TemplateSource::Own(include_bytes!("../../../templates/mappings/lab_report/template.opt")),
+    },
+    Shipped {
+        name: "immunization",
+        template_id: "IDCR - Immunisation summary.v0",
+        files: &[
+            ("immunisation-procedure.model.yml", include_str!("../../../templates/mappings/immunization/immunisation-procedure.model.yml")),
+            ("immunisation-summary.context.yml", include_str!("../../../templates/mappings/immunization/immunisation-summary.context.yml")),
+            ("immunisation-summary.model.yml", include_str!("../../../templates/mappings/immunization/immunisation-summary.model.yml")),
+        ],
+        template: TemplateSource::Bundled("IDCR - Immunisation summary.v0.opt"),
     },
 ];
 

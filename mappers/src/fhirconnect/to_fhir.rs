@@ -190,6 +190,13 @@ impl<'s> RevRun<'s> {
             if !m.manual.is_empty() {
                 structural = true;
                 for man in &m.manual {
+                    if let Some(c) = &man.openehr_condition {
+                        if !self.openehr_condition_holds(c, &target) {
+                            continue;
+                        }
+                        // The tested value is what the constants stand for.
+                        self.consumed.insert(target.clone());
+                    }
                     for e in &man.fhir {
                         self.write_constant(&e.path, &e.value, &element);
                     }
@@ -200,7 +207,15 @@ impl<'s> RevRun<'s> {
                 if let Some(leaf) = leaf {
                     let ty = element.ty.as_deref().or(leaf_ty).unwrap_or("string");
                     let leaf = fhir_code(&target, leaf, self.index);
-                    match dv_to_fhir(&leaf, ty) {
+                    let converted = match (leaf.rm_type.as_deref(), leaf.text("")) {
+                        (Some("DV_DURATION"), Some(iso))
+                            if matches!(ty, "Quantity" | "Age" | "Duration") =>
+                        {
+                            super::to_openehr::duration_to_quantity(iso)
+                        }
+                        _ => dv_to_fhir(&leaf, ty),
+                    };
+                    match converted {
                         Some(v) => {
                             set(&mut self.doc, &element.ptr, v);
                             self.consumed.insert(target.clone());
@@ -218,6 +233,49 @@ impl<'s> RevRun<'s> {
                     self.write_criterion(c, &anchor);
                 }
             }
+        }
+    }
+
+    /// Whether a manual entry's `openehrCondition` holds at `target`: the
+    /// tested value is the field its `targetAttribute` names
+    /// (`defining_code/code_string` -> `code`) on the leaf below
+    /// `$openehrRoot`. Other roots are not evaluated: the constants are
+    /// not written, with a warning.
+    fn openehr_condition_holds(&mut self, c: &Condition, target: &InstancePath) -> bool {
+        if c.target_root != "$openehrRoot" {
+            self.warnings.push(Warning {
+                location: target.to_string(),
+                message: "openehrCondition root other than $openehrRoot not supported".to_owned(),
+            });
+            return false;
+        }
+        let (segs, field) = match &c.target_attribute {
+            Some(a) => super::to_openehr::manual_field(a),
+            None => (Vec::new(), ""),
+        };
+        let at = if segs.is_empty() {
+            target.clone()
+        } else {
+            target.join(&segs)
+        };
+        let value = self
+            .input
+            .leaves
+            .get(&at)
+            .and_then(|l| l.fields.get(field))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            });
+        let criteria: Vec<&str> = c.criteria.as_ref().map(|c| c.values()).unwrap_or_default();
+        let listed = value.as_deref().is_some_and(|v| criteria.contains(&v));
+        match c.operator {
+            Operator::OneOf => listed,
+            Operator::NotOf => !listed,
+            Operator::Empty => value.is_none(),
+            Operator::NotEmpty => value.is_some(),
         }
     }
 

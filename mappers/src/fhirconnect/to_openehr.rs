@@ -278,6 +278,19 @@ impl<'s> Run<'s> {
 
     fn convert(&mut self, node: &Node<'_>, target: InstancePath, kind: Option<WithType>) {
         let info = self.index.and_then(|i| i.node(&target.aql()));
+        // A value beyond what the template allows at the node (a second
+        // dose number where one fits) stays in the input: it is reported
+        // unmapped instead of making the composition fail the check.
+        let index = target.0.last().map_or(0, |s| s.index);
+        if let Some(upper) = info.and_then(|n| n.occurrences.upper) {
+            if index >= upper as usize {
+                self.warn(
+                    &node.loc,
+                    "the template allows no more values here; not mapped",
+                );
+                return;
+            }
+        }
         let hint_types = info.map(|n| n.value_types.clone()).unwrap_or_default();
         let units = info.map(|n| n.units.clone()).unwrap_or_default();
         let ty = match kind {
@@ -287,6 +300,11 @@ impl<'s> Run<'s> {
         match fhir_to_dv(node.value, ty, hint_types.first().map(String::as_str)) {
             Converted::Leaf(leaf) => {
                 let mut leaf = fit_to_template(leaf, &hint_types, &units);
+                if hint_types.iter().any(|t| t == "DV_DURATION") {
+                    if let Some(d) = quantity_to_duration(&leaf) {
+                        leaf = d;
+                    }
+                }
                 if hint_types.iter().any(|t| t == "DV_ORDINAL") {
                     if let Some(o) = self.ordinal(&target, &leaf) {
                         leaf = o;
@@ -510,6 +528,58 @@ pub(crate) fn is_within(loc: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
+/// ISO 8601 designators of the UCUM time units a FHIR `Age` or `Duration`
+/// uses, and whether they belong after the `T`.
+const DURATION_UNITS: &[(&str, char, bool)] = &[
+    ("a", 'Y', false),
+    ("mo", 'M', false),
+    ("wk", 'W', false),
+    ("d", 'D', false),
+    ("h", 'H', true),
+    ("min", 'M', true),
+    ("s", 'S', true),
+];
+
+/// A whole-number quantity in a UCUM time unit (an `Age` of 67 `a`) as a
+/// `DV_DURATION` (`P67Y`), for a node that takes a duration.
+pub(crate) fn quantity_to_duration(leaf: &Leaf) -> Option<Leaf> {
+    if leaf.rm_type.as_deref() != Some("DV_QUANTITY") {
+        return None;
+    }
+    let n = leaf.fields.get("magnitude")?.as_f64()?;
+    if n.fract() != 0.0 || n < 0.0 {
+        return None;
+    }
+    let unit = leaf.text("unit")?;
+    let (_, designator, time) = DURATION_UNITS.iter().find(|(u, _, _)| *u == unit)?;
+    let t = if *time { "T" } else { "" };
+    Some(Leaf::new(
+        "DV_DURATION",
+        [("", Value::String(format!("P{t}{}{designator}", n as u64)))],
+    ))
+}
+
+/// The reverse of [`quantity_to_duration`]: a one-unit ISO 8601 duration
+/// (`P67Y`, `PT30M`) as a UCUM quantity; `None` for compound durations.
+pub(crate) fn duration_to_quantity(iso: &str) -> Option<Value> {
+    let rest = iso.strip_prefix('P')?;
+    let (time, rest) = match rest.strip_prefix('T') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let designator = rest.chars().last()?;
+    let n: u64 = rest[..rest.len() - designator.len_utf8()].parse().ok()?;
+    let (unit, _, _) = DURATION_UNITS
+        .iter()
+        .find(|(_, d, t)| *d == designator && *t == time)?;
+    Some(serde_json::json!({
+        "value": n,
+        "unit": unit,
+        "system": "http://unitsofmeasure.org",
+        "code": unit,
+    }))
+}
+
 /// Splits a manual entry's openEHR path into a sub-path and the leaf field
 /// it sets (`defining_code` -> `code`, `terminology_id` -> `terminology`,
 /// `$openehrRoot` -> the plain value).
@@ -568,6 +638,37 @@ pub(crate) fn value_locations(value: &Value, loc: &str, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_quantities_and_durations_map_both_ways() {
+        let q = |n: f64, u: &str| {
+            Leaf::new(
+                "DV_QUANTITY",
+                [
+                    ("magnitude", serde_json::json!(n)),
+                    ("unit", serde_json::json!(u)),
+                ],
+            )
+        };
+        let d = quantity_to_duration(&q(67.0, "a")).unwrap();
+        assert_eq!(d.text(""), Some("P67Y"));
+        assert_eq!(
+            quantity_to_duration(&q(30.0, "min")).unwrap().text(""),
+            Some("PT30M")
+        );
+        assert_eq!(
+            quantity_to_duration(&q(2.0, "mo")).unwrap().text(""),
+            Some("P2M")
+        );
+        assert!(quantity_to_duration(&q(1.5, "a")).is_none());
+        assert!(quantity_to_duration(&q(3.0, "kg")).is_none());
+        assert_eq!(duration_to_quantity("P67Y").unwrap()["code"], "a");
+        assert_eq!(duration_to_quantity("PT30M").unwrap()["code"], "min");
+        assert_eq!(duration_to_quantity("P2M").unwrap()["code"], "mo");
+        assert_eq!(duration_to_quantity("P2M").unwrap()["value"], 2);
+        assert!(duration_to_quantity("P1Y2M").is_none());
+        assert!(duration_to_quantity("67").is_none());
+    }
 
     #[test]
     fn manual_paths_name_their_field() {
