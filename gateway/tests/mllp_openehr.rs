@@ -1,8 +1,12 @@
 //! HL7 v2 feeds delivered to the reference openEHR backend through the
-//! gateway's FHIR facade, over real TCP: corpus ADT, ORU and VXU messages
-//! are acknowledged only after the backend stored what maps (EHRs from the
-//! Patient entries, compositions from the served resource types), and a
-//! backend that is down gets `AR`.
+//! gateway's FHIR facade, over real TCP: ADT, ORU and VXU content from the
+//! corpus is acknowledged only after the backend stored what maps (EHRs
+//! from the Patient entries, compositions from the served resource types:
+//! vital signs, lab reports and results, allergies, problems,
+//! immunizations), checked through the backend's AQL; content no shipped
+//! template holds (procedures, documents, specimens, date-valued results)
+//! refuses the whole message with the reason, and a backend that is down
+//! gets `AR`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -45,6 +49,29 @@ fn lab_oru_from_corpus_segments() -> Vec<u8> {
             out.push_str(l);
             out.push('\r');
         }
+    }
+    out.into_bytes()
+}
+
+/// Corpus VXU.hl7 without its date-valued OBX (29769-7 "Date VIS
+/// presented", OBX-2 DT): three immunizations (RXA) and the coded
+/// administration observations. The shipped laboratory-observation
+/// template, which takes Observations that are not vital signs, holds no
+/// date result, so the whole corpus file is refused with AE (see below).
+fn vxu_without_date_obx() -> Vec<u8> {
+    let vxu = String::from_utf8(corpus("VXU.hl7")).unwrap();
+    let mut out = String::new();
+    for l in vxu.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+        let l = l.trim_start_matches('\u{feff}');
+        if l.starts_with("OBX|4|DT|") {
+            continue;
+        }
+        if l.starts_with("MSH|") {
+            out.push_str(&l.replace("NIST-IZ-AD-2.1_Send_V04_Z22", "VXUCLIN1"));
+        } else {
+            out.push_str(l);
+        }
+        out.push('\r');
     }
     out.into_bytes()
 }
@@ -220,16 +247,67 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         "coded status and the text choice: {statuses:?}"
     );
 
-    // The corpus files as they are: ORU-R01-01 also carries documents
-    // (OBX RP/ED, TXA) and a specimen, the VXUs an immunization, which this
-    // backend has no template for: acknowledging them would drop that
-    // content silently, so they are refused with AR (CR in enhanced mode)
-    // and the reason, the sender keeps them, and nothing is left stored.
-    for (file, code) in [
-        ("ORU-R01-01.hl7", "CR"),
-        ("VXU-V04-01.hl7", "AR"),
-        ("VXU.hl7", "CR"),
-    ] {
+    // Immunizations: the corpus VXU's three RXAs stored as immunisation
+    // summaries (the shipped `immunization` set), its coded OBX as
+    // observations; MSH-15 ER / MSH-16 AL, so the one answer is the AA.
+    let immunisations = "ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]";
+    let before = count(&cdr.base_url, immunisations).await;
+    let ack = c.call(&vxu_without_date_obx()).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AA", "VXUCLIN1"),
+        "{ack:?}"
+    );
+    assert_eq!(count(&cdr.base_url, immunisations).await, before + 3);
+    let vaccines = aql(
+        &cdr.base_url,
+        "SELECT a/description[at0001]/items[at0002]/value/defining_code/code_string \
+         FROM EHR e CONTAINS ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]",
+    )
+    .await;
+    let mut codes: Vec<String> = vaccines["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or("").to_owned())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["49281-0215-88", "88", "88"],
+        "the NDC of the new dose, the CVX of the historical ones"
+    );
+
+    // The corpus VXUs as they are: the date-valued OBX (VIS presented)
+    // cannot be stored in the laboratory-observation template, so the
+    // message cannot be translated for this backend: AE with the template
+    // and the reason (CE in enhanced mode), nothing stored.
+    for (file, code) in [("VXU-V04-01.hl7", "AE"), ("VXU.hl7", "CE")] {
+        let raw = corpus(file);
+        let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
+        let ack = c.call(&raw).await;
+        assert_eq!(
+            (ack.code.as_str(), ack.msa2.as_str()),
+            (code, control_id(&raw).as_str()),
+            "{file}: {ack:?}"
+        );
+        assert!(
+            ack.err_text
+                .contains("would violate template `vg_ObservationLab.v.1.1.0`"),
+            "{file}: {ack:?}"
+        );
+        assert_eq!(
+            cdr.stats.compositions_stored() - cdr.stats.compositions_deleted(),
+            stored,
+            "{file}: nothing kept"
+        );
+    }
+
+    // The corpus ORU as it is also carries documents (OBX RP/ED, TXA) and a
+    // specimen, which this backend has no template for: acknowledging it
+    // would drop that content silently, so it is refused with CR (enhanced
+    // mode) and the reason, the sender keeps it, and nothing is stored.
+    for (file, code) in [("ORU-R01-01.hl7", "CR")] {
         let raw = corpus(file);
         let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
         let ack = c.call(&raw).await;
