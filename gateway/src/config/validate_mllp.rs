@@ -158,21 +158,35 @@ fn check_settings(config: &Config, issues: &mut Issues<'_>) {
     }
 }
 
-/// `mllp://host:port`, no path, no TLS (yet), no HTTP health check.
+/// `mllp://host:port` (TLS when a `tls` block is given) or
+/// `mllps://host:port` (TLS; the block names the CA), no path, no HTTP
+/// health check.
 pub(super) fn check_mllp_backend(b: &BackendConfig, issues: &mut Issues<'_>) {
     let url = b.url.get_ref();
-    match url.strip_prefix("mllp://") {
+    let rest = url
+        .strip_prefix("mllp://")
+        .or_else(|| url.strip_prefix("mllps://"));
+    match rest {
         Some(rest) if valid_host_port(rest) => {}
         _ => issues.at(
             &b.url,
-            format!("hl7v2-mllp backend url `{url}` must be mllp://host:port"),
+            format!("hl7v2-mllp backend url `{url}` must be mllp://host:port or mllps://host:port"),
         ),
     }
-    if b.tls.is_some() {
+    if url.starts_with("mllps://") && b.tls.is_none() {
         issues.at(
-            &b.name,
-            "TLS to MLLP backends is not supported yet; remove `tls`".into(),
+            &b.url,
+            "mllps:// needs a `tls` block naming the CA the destination's certificate chains to"
+                .into(),
         );
+    }
+    if let Some(t) = &b.tls {
+        if t.cert.is_some() != t.key.is_some() {
+            issues.at(
+                &b.name,
+                "tls.cert and tls.key go together (mutual TLS)".into(),
+            );
+        }
     }
     if b.health.is_some() {
         issues.at(

@@ -18,11 +18,14 @@ use http_body_util::BodyExt;
 use super::error::FeedError;
 use super::sender::MllpSender;
 use super::stats::FeedStats;
-use crate::config::model::{BackendConfig, BackendKind, Config};
+use super::stream::DestinationTls;
+use crate::config::model::{BackendConfig, BackendKind};
 use crate::config::model_mllp::MllpConfig;
+use crate::config::LoadedConfig;
 use crate::proxy::body::ProxyBody;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::Shared;
+use crate::tls::TlsError;
 
 /// Largest FHIR response body read (and thrown away) so the connection can
 /// be reused; a larger one closes the connection instead.
@@ -47,11 +50,12 @@ impl Destinations {
     /// reloads shared with the HTTP routes). A sender of `previous` whose
     /// backend and `[mllp]` settings are unchanged is kept (pool, backoff).
     pub fn new(
-        config: &Config,
+        loaded: &LoadedConfig,
         shared: Arc<Shared>,
         stats: &Arc<FeedStats>,
         previous: Option<&Destinations>,
-    ) -> Destinations {
+    ) -> Result<Destinations, TlsError> {
+        let config = &loaded.config;
         let mut mllp = HashMap::new();
         let mut sender_configs = HashMap::new();
         let mut kinds = HashMap::new();
@@ -64,19 +68,26 @@ impl Destinations {
                     let same = p.sender_configs.get(&name) == Some(&settings);
                     same.then(|| p.mllp.get(&name).cloned()).flatten()
                 });
-                let sender = kept
-                    .unwrap_or_else(|| Arc::new(MllpSender::new(b, &config.mllp, stats.clone())));
+                let sender = match kept {
+                    Some(s) => s,
+                    None => Arc::new(MllpSender::new(
+                        b,
+                        &config.mllp,
+                        stats.clone(),
+                        DestinationTls::of(b, loaded)?,
+                    )),
+                };
                 mllp.insert(name.clone(), sender);
                 sender_configs.insert(name, settings);
             }
         }
-        Destinations {
+        Ok(Destinations {
             mllp,
             sender_configs,
             kinds,
             shared,
             translator: V2ToFhir::default(),
-        }
+        })
     }
 
     /// Delivers `msg` (raw `payload`) to `backend` for `tenant`.

@@ -16,7 +16,8 @@
 //! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
 //!   fsync, delivery in order per sender, the application ack after it).
 //! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
-//!   matching by MSA-2 and [`backoff`] for reconnects.
+//!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
+//!   TLS connections to destinations.
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
 
@@ -34,6 +35,7 @@ pub mod routes;
 pub mod sender;
 pub mod start;
 pub mod stats;
+pub mod stream;
 pub mod table;
 pub mod tenant;
 

@@ -21,7 +21,7 @@ use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::ReplayWindow;
 use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
-use crate::config::model::Config;
+use crate::config::LoadedConfig;
 use crate::proxy::Shared;
 use crate::routing::decision::Arm;
 
@@ -71,24 +71,25 @@ struct Trace {
 impl Feed {
     /// Builds the feed state from the config, with the durable queue when
     /// one was opened.
+    /// Fails when an MLLP destination's TLS material cannot be loaded.
     pub fn new(
-        config: &Config,
+        loaded: &LoadedConfig,
         shared: Arc<Shared>,
         queue: Option<DurableQueue>,
         stop: watch::Receiver<bool>,
-    ) -> Feed {
-        let m = &config.mllp;
+    ) -> Result<Feed, crate::tls::TlsError> {
+        let m = &loaded.config.mllp;
         let stats = Arc::new(FeedStats::default());
         let revision = shared.load().table.revision();
         let table = FeedTable::build(
-            config,
+            loaded,
             &shared.overrides(),
             revision,
             shared.clone(),
             &stats,
             None,
-        );
-        Feed {
+        )?;
+        Ok(Feed {
             table: ArcSwap::from_pointee(table),
             rebuild: std::sync::Mutex::new(()),
             replay: ReplayWindow::new(Duration::from_millis(m.replay_window_ms), m.replay_capacity),
@@ -97,7 +98,7 @@ impl Feed {
             shared,
             queue: queue.map(Arc::new),
             stop,
-        }
+        })
     }
 
     /// The feed configuration in force.
@@ -119,15 +120,22 @@ impl Feed {
             return;
         }
         let table = FeedTable::build(
-            &snap.loaded.config,
+            &snap.loaded,
             &self.shared.overrides(),
             revision,
             self.shared.clone(),
             &self.stats,
             Some(&old),
         );
-        self.table.store(Arc::new(table));
-        tracing::info!(target: "ehrgate::mllp", revision, "feed table swapped");
+        match table {
+            Ok(table) => {
+                self.table.store(Arc::new(table));
+                tracing::info!(target: "ehrgate::mllp", revision, "feed table swapped");
+            }
+            Err(e) => {
+                tracing::error!(target: "ehrgate::mllp", revision, error = %e, "feed table not rebuilt (MLLP destination TLS); the previous one keeps serving");
+            }
+        }
     }
 
     /// The durable queue, when configured.

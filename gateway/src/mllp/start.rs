@@ -82,7 +82,9 @@ pub async fn start(
         }
         None => (None, None),
     };
-    let feed = Arc::new(Feed::new(config, shared.clone(), queue, stop.clone()));
+    let feed = Feed::new(loaded, shared.clone(), queue, stop.clone())
+        .map_err(|e| SwapError::Tls(e.to_string()))?;
+    let feed = Arc::new(feed);
     if let Some(recovered) = recovered {
         feed.resume(recovered);
     }

@@ -19,9 +19,10 @@ use super::deliver::Destinations;
 use super::routes::FeedRoutes;
 use super::stats::FeedStats;
 use super::tenant::FacilityTable;
-use crate::config::model::Config;
+use crate::config::LoadedConfig;
 use crate::proxy::Shared;
 use crate::routing::Overrides;
+use crate::tls::TlsError;
 
 /// The feed configuration of one gateway revision.
 #[derive(Debug)]
@@ -47,16 +48,18 @@ pub struct FeedTable {
 impl FeedTable {
     /// Builds the table of `revision` from its config and overrides,
     /// reusing unchanged senders of `previous`.
+    /// Fails when an MLLP destination's TLS material cannot be loaded.
     pub fn build(
-        config: &Config,
+        loaded: &LoadedConfig,
         overrides: &Overrides,
         revision: u64,
         shared: Arc<Shared>,
         stats: &Arc<FeedStats>,
         previous: Option<&FeedTable>,
-    ) -> FeedTable {
+    ) -> Result<FeedTable, TlsError> {
+        let config = &loaded.config;
         let m = &config.mllp;
-        FeedTable {
+        Ok(FeedTable {
             revision,
             limits: Limits {
                 max_message_bytes: m.max_frame_bytes,
@@ -69,11 +72,11 @@ impl FeedTable {
             facilities: FacilityTable::new(&config.mllp_facilities),
             routes: FeedRoutes::new(&config.mllp_routes, overrides),
             destinations: Destinations::new(
-                config,
+                loaded,
                 shared,
                 stats,
                 previous.map(|p| &p.destinations),
-            ),
-        }
+            )?,
+        })
     }
 }
