@@ -240,7 +240,10 @@ fn build(
             }
             _ => {
                 let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
-                if let Some(check) = &b.health {
+                // MLLP destinations run their own TCP-connect checks
+                // (`mllp::health`); an HTTP GET would hit an MLLP port.
+                let http = b.kind != crate::config::model::BackendKind::Hl7v2Mllp;
+                if let (Some(check), true) = (&b.health, http) {
                     spawn_checker(&up, check.clone());
                 }
                 facades.push(
