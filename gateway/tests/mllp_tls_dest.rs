@@ -2,7 +2,8 @@
 //! with a `tls` block), over real TCP on 127.0.0.1: delivered and ACKed
 //! through the handshake with the connection reused, a destination whose
 //! certificate does not chain to the configured CA is never sent the
-//! message (`AR`), and `mllps://` without a CA is a config error.
+//! message (`AR`), `mllps://` without a CA is a config error; and health
+//! checks (TCP connect) that mark a dead destination down and up again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -139,4 +140,55 @@ fn mllps_without_a_ca_is_a_config_error() {
         err.to_string().contains("mllps:// needs a `tls` block"),
         "{err}"
     );
+}
+
+/// Health checks (TCP connect) mark a dead MLLP destination down, so its
+/// messages get AR at once without a connect attempt each, and up again
+/// once it accepts connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_mark_a_dead_destination_down_and_up_again() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let backend = format!(
+        "{}health = {{ path = \"\", interval_ms = 30, timeout_ms = 200, unhealthy_after = 1, healthy_after = 1 }}\n\
+         [[mllp_route]]\nid = \"all\"\nstable = \"legacy\"\n",
+        mllp_backend("legacy", addr, 1000)
+    );
+    let gw = gateway(&config(&backend)).await;
+    let stats = gw.mllp_stats().unwrap().clone();
+    for _ in 0..100 {
+        if FeedStats::get(&stats.health_check_failures) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut client = Client::connect(gw.mllp_addrs()[0]).await;
+    let before = FeedStats::get(&stats.sender_connect_failures);
+    for i in 0..5 {
+        let ack = client.call(&adt(&format!("H{i}"), "P1")).await;
+        assert_eq!(ack.code, "AR");
+        assert!(
+            ack.err_text.contains("marked down by health checks"),
+            "{ack:?}"
+        );
+    }
+    assert_eq!(
+        FeedStats::get(&stats.sender_connect_failures),
+        before,
+        "no connect attempt while marked down"
+    );
+    let recv = TestReceiver::start_on(addr, Behaviour::Ack("AA")).await;
+    let mut up = false;
+    for i in 0..100 {
+        if client.call(&adt(&format!("U{i}"), "P1")).await.code == "AA" {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(up, "healthy again");
+    assert_eq!(recv.received().len(), 1);
+    gw.shutdown().await;
 }

@@ -188,11 +188,19 @@ pub(super) fn check_mllp_backend(b: &BackendConfig, issues: &mut Issues<'_>) {
             );
         }
     }
-    if b.health.is_some() {
-        issues.at(
-            &b.name,
-            "hl7v2-mllp backends have no HTTP health check; remove `health` (outlier ejection still applies)".into(),
-        );
+    if let Some(h) = &b.health {
+        if !h.path.is_empty() {
+            issues.at(
+                &b.name,
+                "hl7v2-mllp health checks are TCP connects (and the TLS handshake), not HTTP: set health.path = \"\"".into(),
+            );
+        }
+        if h.interval_ms == 0 || h.timeout_ms == 0 {
+            issues.at(
+                &b.name,
+                "health.interval_ms and timeout_ms must be > 0".into(),
+            );
+        }
     }
     if b.connect_timeout_ms == 0 || b.request_timeout_ms == 0 {
         issues.at(&b.name, "timeouts must be greater than 0".into());

@@ -70,12 +70,18 @@ impl Destinations {
                 });
                 let sender = match kept {
                     Some(s) => s,
-                    None => Arc::new(MllpSender::new(
-                        b,
-                        &config.mllp,
-                        stats.clone(),
-                        DestinationTls::of(b, loaded)?,
-                    )),
+                    None => {
+                        let s = Arc::new(MllpSender::new(
+                            b,
+                            &config.mllp,
+                            stats.clone(),
+                            DestinationTls::of(b, loaded)?,
+                        ));
+                        if let Some(check) = &b.health {
+                            super::health::spawn(&s, check.clone());
+                        }
+                        s
+                    }
                 };
                 mllp.insert(name.clone(), sender);
                 sender_configs.insert(name, settings);

@@ -17,7 +17,7 @@
 //!   fsync, delivery in order per sender, the application ack after it).
 //! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
-//!   TLS connections to destinations.
+//!   TLS connections to destinations; [`health`]: TCP-connect health checks.
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
 
@@ -26,6 +26,7 @@ pub mod backoff;
 pub mod connection;
 pub mod deliver;
 pub mod error;
+pub mod health;
 pub mod listener;
 pub mod openehr;
 pub mod process;

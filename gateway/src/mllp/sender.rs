@@ -32,6 +32,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::backoff::Backoff;
 use super::error::FeedError;
+use super::health::Health;
 use super::stats::FeedStats;
 use super::stream::{DestinationTls, Stream};
 use crate::config::model::BackendConfig;
@@ -72,6 +73,7 @@ pub struct MllpSender {
     pools: Box<[Pool]>,
     backoff: Backoff,
     stats: Arc<FeedStats>,
+    health: Health,
 }
 
 enum Exchange {
@@ -118,6 +120,28 @@ impl MllpSender {
                 Duration::from_millis(settings.reconnect_backoff_max_ms),
             ),
             stats,
+            health: Health::default(),
+        }
+    }
+
+    /// The health checks' verdict.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The feed counters.
+    pub fn stats(&self) -> &FeedStats {
+        &self.stats
+    }
+
+    /// A health probe: connect (and TLS handshake), then close.
+    pub async fn probe(&self) -> bool {
+        let Ok(tcp) = TcpStream::connect(&self.addr).await else {
+            return false;
+        };
+        match &self.tls {
+            None => true,
+            Some(tls) => tls.connect(tcp).await.is_ok(),
         }
     }
 
@@ -146,6 +170,9 @@ impl MllpSender {
     /// to [`FeedError::DestinationError`] (AE/CE) or
     /// [`FeedError::Refused`] (AR/CR).
     pub async fn send(&self, payload: &[u8], control_id: &str) -> Result<(), FeedError> {
+        if !self.health.is_up() {
+            return Err(self.unreachable("marked down by health checks"));
+        }
         let mut frame = BytesMut::with_capacity(payload.len() + 3);
         MllpCodec::new(self.max_frame).encode(payload, &mut frame)?;
         let pool = self.pool();

@@ -66,6 +66,8 @@ pub struct FeedStats {
     pub sender_connects: AtomicU64,
     /// Failed connection attempts to MLLP destinations.
     pub sender_connect_failures: AtomicU64,
+    /// Failed health probes of MLLP destinations.
+    pub health_check_failures: AtomicU64,
     /// Enhanced-mode messages written to the durable queue (then `CA`).
     pub queued: AtomicU64,
     /// Messages found undelivered in the queue at start.
