@@ -310,3 +310,20 @@ async fn killed_between_commit_ack_and_delivery_delivers_exactly_once_after_rest
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(recv.received(), ["K1", "K2"], "exactly once each");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_until_max_attempts_gets_an_application_reject() {
+    let recv = TestReceiver::start(Behaviour::Ack("AR")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&queued(recv.addr, dir.path(), "max_delivery_attempts = 3\n")).await;
+    let mut c = Client::connect(gw.mllp_addrs()[0]).await;
+    c.send(&enhanced("G1", "P1")).await;
+    assert_eq!(c.recv().await.unwrap().code, "CA");
+    let app = c.recv().await.unwrap();
+    assert_eq!((app.code.as_str(), app.msa2.as_str()), ("AR", "G1"));
+    assert!(app.err_text.contains("refused"), "{app:?}");
+    assert_eq!(count(&recv, "G1"), 3, "three attempts, then given up");
+    let stats = gw.mllp_stats().unwrap();
+    assert_eq!(FeedStats::get(&stats.queue_retries), 2);
+    gw.shutdown().await;
+}

@@ -132,15 +132,32 @@ impl Destinations {
     }
 
     /// What can be known before delivery: the backend exists and, for a
-    /// translating destination, the message translates. Run before a `CA`
-    /// so a message that can never be delivered gets `CE` now rather than
-    /// an `AE` after the gateway took responsibility for it.
+    /// translating destination, the message translates (and, for openEHR,
+    /// every clinical entry has a template). Run before a `CA` so a message
+    /// that can never be delivered gets `CE`/`CR` now rather than a failed
+    /// application ack (or endless retries) after the gateway took
+    /// responsibility for it.
     pub fn check(&self, backend: &str, msg: &Message<'_>) -> Result<(), FeedError> {
         match self.kinds.get(backend) {
             Some(BackendKind::Hl7v2Mllp) if self.mllp.contains_key(backend) => Ok(()),
-            Some(BackendKind::Openehr | BackendKind::Fhir) => {
+            Some(BackendKind::Fhir) => {
                 self.translator.translate(msg)?;
                 Ok(())
+            }
+            Some(BackendKind::Openehr) => {
+                let bundle = self.translator.translate(msg)?.output;
+                let facade = self
+                    .shared
+                    .load()
+                    .facade(backend)
+                    .cloned()
+                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                super::openehr::for_facade(&bundle, &facade)
+                    .map(|_| ())
+                    .map_err(|resource_type| FeedError::NoTemplate {
+                        backend: backend.to_string(),
+                        resource_type,
+                    })
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
         }
