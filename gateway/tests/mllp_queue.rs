@@ -315,7 +315,12 @@ async fn killed_between_commit_ack_and_delivery_delivers_exactly_once_after_rest
 async fn a_message_refused_until_max_attempts_gets_an_application_reject() {
     let recv = TestReceiver::start(Behaviour::Ack("AR")).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = gateway(&queued(recv.addr, dir.path(), "max_delivery_attempts = 3\n")).await;
+    let gw = gateway(&queued(
+        recv.addr,
+        dir.path(),
+        "max_delivery_attempts = 3\n",
+    ))
+    .await;
     let mut c = Client::connect(gw.mllp_addrs()[0]).await;
     c.send(&enhanced("G1", "P1")).await;
     assert_eq!(c.recv().await.unwrap().code, "CA");
