@@ -307,6 +307,7 @@ async fn capability_statement_is_valid_and_exact() {
             "AllergyIntolerance",
             "Condition",
             "DiagnosticReport",
+            "Immunization",
             "MedicationStatement",
             "Observation"
         ]

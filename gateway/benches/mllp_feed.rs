@@ -7,11 +7,17 @@
 //! - `fhir-direct`: 16 HTTP clients POST the already translated transaction
 //!   Bundles -> test FHIR server (the peer);
 //! - `gateway-fhir`: senders -> gateway (v2 -> FHIR translation) -> the
-//!   same FHIR server.
+//!   same FHIR server;
+//! - `gateway-queue`: enhanced-mode messages (MSH-15 AL, MSH-16 NE) into a
+//!   gateway with the durable queue: the `CA` comes after the fsync (group
+//!   commit), delivery to the receiver follows from the queue.
 //!
-//! Prints messages/s, p50 and p99 acknowledgement latency, and the ratios
-//! gateway/peer. `cargo bench -p ehrgate --bench mllp_feed`; the message
-//! count per sender is `MLLP_BENCH_MESSAGES` (default 500).
+//! Rounds alternate the order (peer first, then gateway; then the other way
+//! round) so drift on a shared machine does not favour one side. Prints
+//! messages/s, p50 and p99 acknowledgement latency per round, the ratios
+//! gateway/peer per round and their medians. `cargo bench -p ehrgate
+//! --bench mllp_feed`; `MLLP_BENCH_MESSAGES` per sender (default 500),
+//! `MLLP_BENCH_ROUNDS` (default 3).
 
 #![allow(
     clippy::unwrap_used,
@@ -64,15 +70,29 @@ fn summarise(name: &'static str, wall: Duration, mut lat: Vec<Duration>) -> Run 
     }
 }
 
-fn message(sender: usize, i: usize) -> Vec<u8> {
+fn message(round: usize, sender: usize, i: usize) -> Vec<u8> {
     adt(
-        &format!("B{sender}-{i}"),
+        &format!("B{round}-{sender}-{i}"),
         &format!("PAT{sender}-{}", i % 50),
     )
 }
 
+/// The same message in enhanced mode: one `CA`, no application ack.
+fn enhanced(round: usize, sender: usize, i: usize) -> Vec<u8> {
+    String::from_utf8(message(round, sender, i))
+        .unwrap()
+        .replace("|P|2.5.1\r", "|P|2.5.1|||AL|NE\r")
+        .into_bytes()
+}
+
 /// Every sender on its own connection, one message in flight each.
-async fn mllp_senders(name: &'static str, addr: SocketAddr, per_sender: usize) -> Run {
+async fn mllp_senders(
+    name: &'static str,
+    addr: SocketAddr,
+    round: usize,
+    per_sender: usize,
+    queued: bool,
+) -> Run {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..SENDERS {
@@ -80,11 +100,16 @@ async fn mllp_senders(name: &'static str, addr: SocketAddr, per_sender: usize) -
             let mut c = Client::connect(addr).await;
             let mut lat = Vec::with_capacity(per_sender);
             for i in 0..per_sender {
-                let m = message(s, i);
+                let m = if queued {
+                    enhanced(round, s, i)
+                } else {
+                    message(round, s, i)
+                };
                 let t = Instant::now();
                 let ack = c.call(&m).await;
                 lat.push(t.elapsed());
-                assert!(ack.code == "AA", "{name}: {ack:?}");
+                let want = if queued { "CA" } else { "AA" };
+                assert!(ack.code == want, "{name}: {ack:?}");
             }
             lat
         }));
@@ -96,13 +121,13 @@ async fn mllp_senders(name: &'static str, addr: SocketAddr, per_sender: usize) -
     summarise(name, start.elapsed(), lat)
 }
 
-async fn fhir_clients(addr: SocketAddr, per_sender: usize) -> Run {
+async fn fhir_clients(addr: SocketAddr, round: usize, per_sender: usize) -> Run {
     let translator = V2ToFhir::default();
     let bodies: Vec<Vec<Bytes>> = (0..SENDERS)
         .map(|s| {
             (0..per_sender)
                 .map(|i| {
-                    let raw = message(s, i);
+                    let raw = message(round, s, i);
                     let m = Message::parse(&raw).unwrap();
                     Bytes::from(
                         serde_json::to_vec(&translator.translate(&m).unwrap().output).unwrap(),
@@ -157,6 +182,11 @@ fn print(runs: &[&Run]) {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // and only checks that this builds and runs with a tiny load.
@@ -165,6 +195,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if measuring { 500 } else { 5 });
+    let rounds: usize = std::env::var("MLLP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if measuring { 3 } else { 1 })
+        .max(1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -184,24 +219,63 @@ fn main() {
             fhir_backend("fhir", fhir.addr),
         ));
         let gw_fhir = gateway(&text_fhir).await;
-        // Warm-up: connections, pools, caches.
-        let _ = mllp_senders("warm-up", gw_mllp.mllp_addrs()[0], 5).await;
-        let _ = mllp_senders("warm-up", gw_fhir.mllp_addrs()[0], 5).await;
-        recv.received.lock().unwrap().clear();
-
-        let direct = mllp_senders("mllp-direct", recv.addr, per_sender).await;
-        let via = mllp_senders("gateway-mllp", gw_mllp.mllp_addrs()[0], per_sender).await;
-        let fhir_direct = fhir_clients(fhir.addr, per_sender).await;
-        let via_fhir = mllp_senders("gateway-fhir", gw_fhir.mllp_addrs()[0], per_sender).await;
-        println!("{SENDERS} senders x {per_sender} messages, one in flight per sender");
-        print(&[&direct, &via, &fhir_direct, &via_fhir]);
-        println!(
-            "gateway/peer: MLLP->MLLP throughput {:.2}, p99 {:.2}; MLLP->FHIR throughput {:.2}, p99 {:.2}",
-            via.rate() / direct.rate(),
-            via.p99.as_secs_f64() / direct.p99.as_secs_f64(),
-            via_fhir.rate() / fhir_direct.rate(),
-            via_fhir.p99.as_secs_f64() / fhir_direct.p99.as_secs_f64(),
+        let queue_dir = tempfile::tempdir().unwrap();
+        let text_queue = format!(
+            "{text}\n[mllp.queue]\ndir = \"{}\"\n",
+            queue_dir.path().display()
         );
+        let gw_queue = gateway(&text_queue).await;
+        // Warm-up: connections, pools, caches.
+        let _ = mllp_senders("warm-up", gw_mllp.mllp_addrs()[0], 99, 5, false).await;
+        let _ = mllp_senders("warm-up", gw_fhir.mllp_addrs()[0], 99, 5, false).await;
+        let _ = mllp_senders("warm-up", gw_queue.mllp_addrs()[0], 99, 5, true).await;
+        let (m, f, q) = (
+            gw_mllp.mllp_addrs()[0],
+            gw_fhir.mllp_addrs()[0],
+            gw_queue.mllp_addrs()[0],
+        );
+        println!("{SENDERS} senders x {per_sender} messages, one in flight per sender, {rounds} rounds");
+        let mut ratios: [Vec<f64>; 6] = Default::default();
+        for round in 0..rounds {
+            let peer_first = round % 2 == 0;
+            let (direct, via) = if peer_first {
+                let d = mllp_senders("mllp-direct", recv.addr, round, per_sender, false).await;
+                (d, mllp_senders("gateway-mllp", m, round, per_sender, false).await)
+            } else {
+                let v = mllp_senders("gateway-mllp", m, round, per_sender, false).await;
+                (mllp_senders("mllp-direct", recv.addr, round, per_sender, false).await, v)
+            };
+            let (fhir_direct, via_fhir) = if peer_first {
+                let d = fhir_clients(fhir.addr, round, per_sender).await;
+                (d, mllp_senders("gateway-fhir", f, round, per_sender, false).await)
+            } else {
+                let v = mllp_senders("gateway-fhir", f, round, per_sender, false).await;
+                (fhir_clients(fhir.addr, round, per_sender).await, v)
+            };
+            let via_queue = mllp_senders("gateway-queue", q, round, per_sender, true).await;
+            println!("round {} ({} first)", round + 1, if peer_first { "peer" } else { "gateway" });
+            print(&[&direct, &via, &fhir_direct, &via_fhir, &via_queue]);
+            let r = [
+                via.rate() / direct.rate(),
+                via.p99.as_secs_f64() / direct.p99.as_secs_f64(),
+                via_fhir.rate() / fhir_direct.rate(),
+                via_fhir.p99.as_secs_f64() / fhir_direct.p99.as_secs_f64(),
+                via_queue.rate() / direct.rate(),
+                via_queue.p99.as_secs_f64() / direct.p99.as_secs_f64(),
+            ];
+            println!(
+                "gateway/peer: MLLP->MLLP throughput {:.2}, p99 {:.2}; MLLP->FHIR throughput {:.2}, p99 {:.2}; queued CA vs direct AA throughput {:.2}, p99 {:.2}",
+                r[0], r[1], r[2], r[3], r[4], r[5]
+            );
+            for (acc, v) in ratios.iter_mut().zip(r) {
+                acc.push(v);
+            }
+        }
+        let [a, b, c, d, e, g] = ratios.map(median);
+        println!(
+            "median over rounds: MLLP->MLLP throughput {a:.2}, p99 {b:.2}; MLLP->FHIR throughput {c:.2}, p99 {d:.2}; queued CA throughput {e:.2}, p99 {g:.2}"
+        );
+        gw_queue.shutdown().await;
         gw_mllp.shutdown().await;
         gw_fhir.shutdown().await;
     });

@@ -1,8 +1,12 @@
 //! HL7 v2 feeds delivered to the reference openEHR backend through the
-//! gateway's FHIR facade, over real TCP: corpus ADT, ORU and VXU messages
-//! are acknowledged only after the backend stored what maps (EHRs from the
-//! Patient entries, compositions from the served resource types), and a
-//! backend that is down gets `AR`.
+//! gateway's FHIR facade, over real TCP: ADT, ORU and VXU content from the
+//! corpus is acknowledged only after the backend stored what maps (EHRs
+//! from the Patient entries, compositions from the served resource types:
+//! vital signs, lab reports and results, allergies, problems,
+//! immunizations), checked through the backend's AQL; content no shipped
+//! template holds (procedures, documents, specimens, date-valued results)
+//! refuses the whole message with the reason, and a backend that is down
+//! gets `AR`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,16 +15,91 @@ mod mllp_support;
 use ehrgate_conformance::reference::openehr::{spawn, OpenEhrConfig};
 use mllp_support::*;
 
-/// An openEHR backend storing vital signs, allergies and diagnoses: the shipped lab report
-/// mapping (DiagnosticReport) currently builds compositions the reference
-/// backend's template check refuses (a code outside the template's list),
-/// so DiagnosticReports are left out of this backend's templates.
+/// An openEHR backend with the shipped templates per resource type (vital
+/// signs and laboratory results, problem list, adverse reactions,
+/// medication list, laboratory report).
 fn openehr_backend(name: &str, base_url: &str) -> String {
     format!(
-        "[[backend]]\nname = \"{name}\"\nkind = \"openehr\"\nurl = \"{base_url}\"\nrequest_timeout_ms = 5000\n\
-         [backend.openehr]\ntemplates = {{ Observation = [\"EHRN Vital signs.v2\"], \
-         AllergyIntolerance = [\"Adverse Reaction List.v1\"], Condition = [\"IDCR - Problem List.v1\"] }}\n"
+        "[[backend]]\nname = \"{name}\"\nkind = \"openehr\"\nurl = \"{base_url}\"\nrequest_timeout_ms = 5000\n"
     )
+}
+
+/// An ORU^R01 made of corpus ORU-R01-01's segments that carry the lab
+/// report itself: PID, ORC, OBR with its notes, the coded culture result
+/// (OBX-11 `P`, FHIR status `preliminary`) and the numeric result (OBX-11
+/// `I`, FHIR status `unknown`: no at-code in the analyte's result status
+/// list, stored through the element's text choice). Left out: the RP/ED
+/// OBX and TXA (documents) and SPM (specimen), which no shipped template
+/// holds.
+fn lab_oru_from_corpus_segments() -> Vec<u8> {
+    let oru = String::from_utf8(corpus("ORU-R01-01.hl7")).unwrap();
+    let lines: Vec<&str> = oru.split(['\r', '\n']).filter(|l| !l.is_empty()).collect();
+    let mut msh: Vec<&str> = lines[0].split('|').collect();
+    msh[9] = "LABCLIN1";
+    let mut out = msh.join("|");
+    out.push('\r');
+    for l in &lines[1..] {
+        let keep = l.starts_with("PID|")
+            || l.starts_with("ORC|")
+            || l.starts_with("OBR|")
+            || l.starts_with("NTE|")
+            || l.starts_with("OBX|1|CWE|")
+            || l.starts_with("OBX|2|NM|");
+        if keep {
+            out.push_str(l);
+            out.push('\r');
+        }
+    }
+    out.into_bytes()
+}
+
+/// Corpus VXU.hl7 without its date-valued OBX (29769-7 "Date VIS
+/// presented", OBX-2 DT): three immunizations (RXA) and the coded
+/// administration observations. The shipped laboratory-observation
+/// template, which takes Observations that are not vital signs, holds no
+/// date result, so the whole corpus file is refused with AE (see below).
+fn vxu_without_date_obx() -> Vec<u8> {
+    let vxu = String::from_utf8(corpus("VXU.hl7")).unwrap();
+    let mut out = String::new();
+    for l in vxu.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+        let l = l.trim_start_matches('\u{feff}');
+        if l.starts_with("OBX|4|DT|") {
+            continue;
+        }
+        if l.starts_with("MSH|") {
+            out.push_str(&l.replace("NIST-IZ-AD-2.1_Send_V04_Z22", "VXUCLIN1"));
+        } else {
+            out.push_str(l);
+        }
+        out.push('\r');
+    }
+    out.into_bytes()
+}
+
+/// Runs an AQL query against the reference backend's REST API.
+async fn aql(base_url: &str, q: &str) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let body = serde_json::to_vec(&serde_json::json!({ "q": q })).unwrap();
+    let req = http::Request::post(format!("{base_url}/query/aql"))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200, "AQL {q}");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// `SELECT COUNT(*)` over what `contains` names.
+async fn count(base_url: &str, contains: &str) -> u64 {
+    let v = aql(
+        base_url,
+        &format!("SELECT COUNT(*) AS n FROM EHR e CONTAINS {contains}"),
+    )
+    .await;
+    v["rows"][0][0].as_u64().unwrap_or_else(|| panic!("{v}"))
 }
 
 /// An ORU^R01 made of corpus segments: ADT-A01-01's PID and its vital-sign
@@ -121,34 +200,114 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         "AL1, DG1 and the vital-sign OBX each stored as a composition"
     );
 
-    // ORU with a vital sign: its OBR also becomes a DiagnosticReport, and
-    // this backend has no DiagnosticReport template (see `openehr_backend`),
-    // so the whole message is refused with AR naming the type; nothing of
-    // it is stored (before, the report was dropped and the rest AA'd).
+    // ORU with a vital sign: the OBX becomes a vital-signs composition and
+    // the OBR a laboratory report (vg_DiagnosticReportLab), both stored
+    // before the AA.
     let ack = c.call(&vitals_oru()).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
-        ("AR", "VITALS1"),
+        ("AA", "VITALS1"),
         "{ack:?}"
     );
-    assert!(
-        ack.err_text
-            .contains("has no template for DiagnosticReport"),
-        "{ack:?}"
-    );
-    assert_eq!(cdr.stats.compositions_stored(), after_adt);
+    assert_eq!(cdr.stats.compositions_stored(), after_adt + 2);
     assert_eq!(cdr.stats.ehrs_created(), 1, "same patient, same EHR");
 
-    // Corpus lab ORU and VXU carry clinical resources this backend has no
-    // template for (the order, the specimen, the immunization): acknowledging
-    // them would drop that content silently, so they are refused with AR
-    // (CR in enhanced mode) and the reason, the sender keeps them, and
-    // nothing is left stored.
-    for (file, code) in [
-        ("ORU-R01-01.hl7", "CR"),
-        ("VXU-V04-01.hl7", "AR"),
-        ("VXU.hl7", "CR"),
-    ] {
+    // The corpus lab report (its report, order notes and two results): the
+    // report and each result stored as laboratory compositions; the
+    // results are readable through AQL.
+    let lab_results = "OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]";
+    let before = count(&cdr.base_url, lab_results).await;
+    let ack = c.call(&lab_oru_from_corpus_segments()).await;
+    // MSH-15 AL, MSH-16 NE: one commit ack, sent once everything is stored.
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("CA", "LABCLIN1"),
+        "{ack:?}"
+    );
+    assert_eq!(cdr.stats.ehrs_created(), 2, "the lab's patient");
+    assert_eq!(
+        count(&cdr.base_url, lab_results).await,
+        before + 3,
+        "the DiagnosticReport and both lab Observations"
+    );
+    let statuses = aql(
+        &cdr.base_url,
+        "SELECT o/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]/items[at0005]/value/value \
+         FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.report.v1] CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]",
+    )
+    .await;
+    let statuses: Vec<String> = statuses["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r[0].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        statuses.contains(&"Preliminary".to_string()) && statuses.contains(&"unknown".to_string()),
+        "coded status and the text choice: {statuses:?}"
+    );
+
+    // Immunizations: the corpus VXU's three RXAs stored as immunisation
+    // summaries (the shipped `immunization` set), its coded OBX as
+    // observations; MSH-15 ER / MSH-16 AL, so the one answer is the AA.
+    let immunisations = "ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]";
+    let before = count(&cdr.base_url, immunisations).await;
+    let ack = c.call(&vxu_without_date_obx()).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AA", "VXUCLIN1"),
+        "{ack:?}"
+    );
+    assert_eq!(count(&cdr.base_url, immunisations).await, before + 3);
+    let vaccines = aql(
+        &cdr.base_url,
+        "SELECT a/description[at0001]/items[at0002]/value/defining_code/code_string \
+         FROM EHR e CONTAINS ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]",
+    )
+    .await;
+    let mut codes: Vec<String> = vaccines["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or("").to_owned())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["49281-0215-88", "88", "88"],
+        "the NDC of the new dose, the CVX of the historical ones"
+    );
+
+    // The corpus VXUs as they are: the date-valued OBX (VIS presented)
+    // cannot be stored in the laboratory-observation template, so the
+    // message cannot be translated for this backend: AE with the template
+    // and the reason (CE in enhanced mode), nothing stored.
+    for (file, code) in [("VXU-V04-01.hl7", "AE"), ("VXU.hl7", "CE")] {
+        let raw = corpus(file);
+        let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
+        let ack = c.call(&raw).await;
+        assert_eq!(
+            (ack.code.as_str(), ack.msa2.as_str()),
+            (code, control_id(&raw).as_str()),
+            "{file}: {ack:?}"
+        );
+        assert!(
+            ack.err_text
+                .contains("would violate template `vg_ObservationLab.v.1.1.0`"),
+            "{file}: {ack:?}"
+        );
+        assert_eq!(
+            cdr.stats.compositions_stored() - cdr.stats.compositions_deleted(),
+            stored,
+            "{file}: nothing kept"
+        );
+    }
+
+    // The corpus ORU as it is also carries documents (OBX RP/ED, TXA) and a
+    // specimen, which this backend has no template for: acknowledging it
+    // would drop that content silently, so it is refused with CR (enhanced
+    // mode) and the reason, the sender keeps it, and nothing is stored.
+    for (file, code) in [("ORU-R01-01.hl7", "CR")] {
         let raw = corpus(file);
         let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
         let ack = c.call(&raw).await;

@@ -342,6 +342,31 @@ fn lab_observations_round_trip_with_status_codes_as_at_codes() {
     );
 }
 
+/// A status with no at-code (`unknown`) against the analyte's result status,
+/// whose template allows coded local terms or text: stored as text (the
+/// archetype's "other terms via the text choice"), which the template check
+/// accepts, instead of a coded text outside the local list, which it (and
+/// EHRbase) refuses.
+#[test]
+fn lab_observation_status_without_an_at_code_is_kept_as_text() {
+    let engine = by_name("lab_observation").unwrap().engine().unwrap();
+    let idx = engine.index().unwrap();
+    let mut r = common::json("fhir/examples/Observation-f001.json");
+    r["status"] = "unknown".into();
+    let t = engine.fhir_to_instance(&r).unwrap();
+    let issues = check(&t.output, idx);
+    assert!(issues.is_empty(), "{issues:?}");
+    let flat = to_flat(&t.output, idx);
+    let a =
+        "vg_observationlab.v.1.1.0/laboratory_test_result/any_event:0/laboratory_analyte_result:0";
+    assert_eq!(
+        flat[&format!("{a}/result_status:0")],
+        "unknown",
+        "{flat:#?}"
+    );
+    assert!(!flat.contains_key(&format!("{a}/result_status:0|code")));
+}
+
 #[test]
 fn diagnostic_reports_round_trip_through_the_lab_report() {
     let files: Vec<String> = ["102", "example-pgx", "f201", "pap", "ultrasound"]

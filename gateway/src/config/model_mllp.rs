@@ -32,6 +32,47 @@ pub struct MllpConfig {
     pub reconnect_backoff_min_ms: u64,
     /// Longest delay between reconnect attempts.
     pub reconnect_backoff_max_ms: u64,
+    /// The durable inbound queue for enhanced-mode messages; without it
+    /// `CA` waits for the destination's acceptance.
+    pub queue: Option<MllpQueueConfig>,
+}
+
+/// `[mllp.queue]`: enhanced-mode messages (MSH-15/16 valued) are written
+/// to disk and fsynced before `CA`, then delivered from there in order per
+/// sender; the replay window is persisted beside them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MllpQueueConfig {
+    /// Directory of the segment files (relative to the config file).
+    pub dir: std::path::PathBuf,
+    /// Most bytes of segment files on disk; a message that would pass it
+    /// gets `CR` (the sender keeps it).
+    pub max_bytes: u64,
+    /// Most undelivered messages; the next one gets `CR`.
+    pub max_records: usize,
+    /// A segment file is closed and a new one started past this size.
+    pub segment_bytes: u64,
+    /// First delay before delivering a refused message again.
+    pub retry_backoff_min_ms: u64,
+    /// Longest delay between delivery attempts.
+    pub retry_backoff_max_ms: u64,
+    /// Attempts before a message is given up (application ack `AR`,
+    /// logged); 0 = retry until delivered.
+    pub max_delivery_attempts: u32,
+}
+
+impl Default for MllpQueueConfig {
+    fn default() -> Self {
+        MllpQueueConfig {
+            dir: std::path::PathBuf::new(),
+            max_bytes: 256 * 1024 * 1024,
+            max_records: 100_000,
+            segment_bytes: 8 * 1024 * 1024,
+            retry_backoff_min_ms: 200,
+            retry_backoff_max_ms: 30_000,
+            max_delivery_attempts: 0,
+        }
+    }
 }
 
 impl Default for MllpConfig {
@@ -46,6 +87,7 @@ impl Default for MllpConfig {
             sender_pool_size: 16,
             reconnect_backoff_min_ms: 100,
             reconnect_backoff_max_ms: 5_000,
+            queue: None,
         }
     }
 }

@@ -139,29 +139,68 @@ fn check_settings(config: &Config, issues: &mut Issues<'_>) {
     if m.replay_window_ms > 0 && m.replay_capacity == 0 {
         issues.global("mllp.replay_capacity must be > 0 when replay_window_ms is set".into());
     }
+    if let Some(q) = &m.queue {
+        if q.dir.as_os_str().is_empty() {
+            issues.global("mllp.queue.dir is required".into());
+        }
+        if q.max_records == 0 || q.segment_bytes < 4096 || q.max_bytes < q.segment_bytes {
+            issues.global(
+                "mllp.queue: max_records must be > 0, segment_bytes >= 4096 and max_bytes >= segment_bytes"
+                    .into(),
+            );
+        }
+        if q.retry_backoff_min_ms == 0 || q.retry_backoff_max_ms < q.retry_backoff_min_ms {
+            issues.global(
+                "mllp.queue.retry_backoff_min_ms must be > 0 and not above retry_backoff_max_ms"
+                    .into(),
+            );
+        }
+    }
 }
 
-/// `mllp://host:port`, no path, no TLS (yet), no HTTP health check.
+/// `mllp://host:port` (TLS when a `tls` block is given) or
+/// `mllps://host:port` (TLS; the block names the CA), no path, no HTTP
+/// health check.
 pub(super) fn check_mllp_backend(b: &BackendConfig, issues: &mut Issues<'_>) {
     let url = b.url.get_ref();
-    match url.strip_prefix("mllp://") {
+    let rest = url
+        .strip_prefix("mllp://")
+        .or_else(|| url.strip_prefix("mllps://"));
+    match rest {
         Some(rest) if valid_host_port(rest) => {}
         _ => issues.at(
             &b.url,
-            format!("hl7v2-mllp backend url `{url}` must be mllp://host:port"),
+            format!("hl7v2-mllp backend url `{url}` must be mllp://host:port or mllps://host:port"),
         ),
     }
-    if b.tls.is_some() {
+    if url.starts_with("mllps://") && b.tls.is_none() {
         issues.at(
-            &b.name,
-            "TLS to MLLP backends is not supported yet; remove `tls`".into(),
+            &b.url,
+            "mllps:// needs a `tls` block naming the CA the destination's certificate chains to"
+                .into(),
         );
     }
-    if b.health.is_some() {
-        issues.at(
-            &b.name,
-            "hl7v2-mllp backends have no HTTP health check; remove `health` (outlier ejection still applies)".into(),
-        );
+    if let Some(t) = &b.tls {
+        if t.cert.is_some() != t.key.is_some() {
+            issues.at(
+                &b.name,
+                "tls.cert and tls.key go together (mutual TLS)".into(),
+            );
+        }
+    }
+    if let Some(h) = &b.health {
+        if !h.path.is_empty() {
+            issues.at(
+                &b.name,
+                "hl7v2-mllp health checks are TCP connects (and the TLS handshake), not HTTP: set health.path = \"\"".into(),
+            );
+        }
+        if h.interval_ms == 0 || h.timeout_ms == 0 {
+            issues.at(
+                &b.name,
+                "health.interval_ms and timeout_ms must be > 0".into(),
+            );
+        }
     }
     if b.connect_timeout_ms == 0 || b.request_timeout_ms == 0 {
         issues.at(&b.name, "timeouts must be greater than 0".into());

@@ -11,6 +11,7 @@ pub const SUPPORTED: &[&str] = &[
     "AllergyIntolerance",
     "MedicationStatement",
     "DiagnosticReport",
+    "Immunization",
 ];
 
 /// Shipped template ids per resource type, tried in order, used when the
@@ -27,12 +28,13 @@ pub const DEFAULT_TEMPLATES: &[(&str, &[&str])] = &[
     ("AllergyIntolerance", &["Adverse Reaction List.v1"]),
     ("MedicationStatement", &["IDCR - Medication List.v0"]),
     ("DiagnosticReport", &["vg_DiagnosticReportLab.v1.1.1"]),
+    ("Immunization", &["IDCR - Immunisation summary.v0"]),
 ];
 
 /// The element holding the patient reference (`Reference(Patient)`).
 pub fn subject_element(resource_type: &str) -> &'static str {
     match resource_type {
-        "AllergyIntolerance" => "patient",
+        "AllergyIntolerance" | "Immunization" => "patient",
         _ => "subject",
     }
 }
@@ -47,6 +49,7 @@ pub fn date_elements(resource_type: &str) -> &'static [&'static str] {
         "MedicationStatement" => &["effectiveDateTime", "dateAsserted"],
         "Condition" => &["onsetDateTime", "recordedDate"],
         "AllergyIntolerance" => &["recordedDate", "onsetDateTime"],
+        "Immunization" => &["occurrenceDateTime", "recorded"],
         _ => &[],
     }
 }
@@ -80,6 +83,7 @@ mod tests {
             }
         }
         assert_eq!(subject_element("AllergyIntolerance"), "patient");
+        assert_eq!(subject_element("Immunization"), "patient");
         assert_eq!(subject_element("Observation"), "subject");
     }
 }

@@ -8,12 +8,14 @@
 //! Enhanced mode (MSH-15 or MSH-16 valued): a commit acknowledgement
 //! (`CA`/`CE`/`CR`) as MSH-15 asks (AL always, NE never, ER on error, SU on
 //! success; empty = AL), then, after delivery, an application
-//! acknowledgement (`AA`) as MSH-16 asks. The gateway keeps no disk queue,
-//! so "durable acceptance" is the destination's acceptance: `CA` is sent
-//! only once the destination accepted the message, never before, so a
-//! crash of the gateway can not lose a committed message. The application
-//! ack follows on the same connection. When no commit ack is wanted and
-//! delivery failed, the application ack carries `AE`/`AR`.
+//! acknowledgement (`AA`) as MSH-16 asks. With `[mllp.queue]` configured,
+//! "durable acceptance" is the fsync of the message into the queue: `CA`
+//! goes out then ([`commit_codes`]) and the application ack after delivery
+//! from the queue ([`application_code`]). Without a queue it is the
+//! destination's acceptance: `CA` is sent only once the destination
+//! accepted the message, so a crash of the gateway can not lose a
+//! committed message. When no commit ack is wanted and delivery failed,
+//! the application ack carries `AE`/`AR`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -88,6 +90,11 @@ impl AckMode {
         }
     }
 
+    /// Whether MSH-15 or MSH-16 is valued.
+    pub fn is_enhanced(self) -> bool {
+        matches!(self, AckMode::Enhanced { .. })
+    }
+
     /// For logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +102,30 @@ impl AckMode {
             AckMode::Enhanced { .. } => "enhanced",
         }
     }
+}
+
+/// With the durable queue: the commit acknowledgement sent once the message
+/// is on disk (`CA` if MSH-15 wants one on success); the application ack
+/// follows after delivery ([`application_code`]).
+pub fn commit_codes(mode: AckMode) -> Vec<AckCode> {
+    match mode {
+        AckMode::Enhanced { accept, .. } if accept.wants(true) => vec![AckCode::CA],
+        _ => Vec::new(),
+    }
+}
+
+/// With the durable queue: the application ack for a delivery outcome, if
+/// MSH-16 wants one.
+pub fn application_code(mode: AckMode, outcome: Result<(), &FeedError>) -> Option<AckCode> {
+    let AckMode::Enhanced { application, .. } = mode else {
+        return None;
+    };
+    let code = match outcome.err().map(Classified::fault) {
+        None => AckCode::AA,
+        Some(Fault::Client) => AckCode::AE,
+        Some(_) => AckCode::AR,
+    };
+    application.wants(outcome.is_ok()).then_some(code)
 }
 
 /// The acknowledgement codes to send, in order, for an outcome.
@@ -263,6 +294,37 @@ mod tests {
         assert_eq!(codes(e(OnError, OnSuccess), Ok(())), [AckCode::AA]);
         assert_eq!(codes(e(OnSuccess, OnError), Err(&bad)), [AckCode::AE]);
         assert!(codes(e(Never, Never), Ok(())).is_empty());
+    }
+
+    #[test]
+    fn queued_commit_then_application_codes() {
+        use Condition::*;
+        let e = |a, b| AckMode::Enhanced {
+            accept: a,
+            application: b,
+        };
+        let bad = FeedError::MissingHeader("MSH-10");
+        let down = FeedError::Unreachable {
+            backend: "b".into(),
+            reason: "connect refused",
+        };
+        assert_eq!(commit_codes(e(Always, Always)), [AckCode::CA]);
+        assert!(commit_codes(e(Never, Always)).is_empty());
+        assert!(commit_codes(e(OnError, Always)).is_empty());
+        assert_eq!(
+            application_code(e(Always, Always), Ok(())),
+            Some(AckCode::AA)
+        );
+        assert_eq!(
+            application_code(e(Always, Always), Err(&bad)),
+            Some(AckCode::AE)
+        );
+        assert_eq!(
+            application_code(e(Always, OnError), Err(&down)),
+            Some(AckCode::AR)
+        );
+        assert_eq!(application_code(e(Always, OnError), Ok(())), None);
+        assert_eq!(application_code(AckMode::Original, Ok(())), None);
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! answered with a NACK and the connection keeps serving the frames after
 //! it. Noise between frames is skipped and counted. A stream that ends
 //! inside a frame gets a NACK if the peer still reads, then is closed.
+//!
+//! With the durable queue, enhanced-mode messages get their `CA` here and
+//! their application ack later, when delivery from the queue is done: those
+//! late acks arrive on a small channel and are written between frames.
 
 use std::sync::Arc;
 
@@ -21,6 +25,10 @@ use tokio_util::codec::{Decoder, Encoder};
 use super::error::FeedError;
 use super::process::Feed;
 
+/// Late application acks waiting for the connection at most; past that the
+/// peer is not reading its acks and further ones are counted, not sent.
+const LATE_ACKS: usize = 1024;
+
 /// How much of a frame's start is kept to answer it if it turns out too
 /// large (its MSH line gives MSA-2 and the swapped header).
 const HEADER_PEEK: usize = 4096;
@@ -32,10 +40,15 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let mut codec = MllpCodec::new(feed.max_frame);
+    let (max_frame, idle_timeout) = {
+        let t = feed.table();
+        (t.max_frame, t.idle_timeout)
+    };
+    let mut codec = MllpCodec::new(max_frame);
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut header: Option<Vec<u8>> = None;
     let mut skipped_seen = 0u64;
+    let (sink, mut late) = tokio::sync::mpsc::channel::<Vec<u8>>(LATE_ACKS);
     loop {
         // Answer every complete frame already buffered.
         loop {
@@ -43,7 +56,7 @@ where
             let answers = match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     header = None;
-                    feed.process(&frame.payload).await
+                    feed.process(&frame.payload, &sink).await
                 }
                 Ok(None) => break,
                 Err(MllpError::FrameTooLarge { max }) => {
@@ -60,13 +73,19 @@ where
         }
         count_skipped(&codec, &feed, &mut skipped_seen);
         let read = async {
-            match feed.idle_timeout {
+            match idle_timeout {
                 Some(t) => tokio::time::timeout(t, rd.read_buf(&mut buf)).await.ok(),
                 None => Some(rd.read_buf(&mut buf).await),
             }
         };
         let n = tokio::select! {
             r = read => r,
+            Some(answer) = late.recv() => {
+                if write_all(&mut wr, &[answer]).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             _ = stop.changed() => return,
         };
         match n {
@@ -74,7 +93,7 @@ where
                 // End of stream: a last frame without its trailing CR is
                 // still answered; a cut frame gets a NACK if possible.
                 let answers = match codec.decode_eof(&mut buf) {
-                    Ok(Some(frame)) => feed.process(&frame.payload).await,
+                    Ok(Some(frame)) => feed.process(&frame.payload, &sink).await,
                     Ok(None) => return,
                     Err(e) => vec![feed.nack_frame(header.as_deref(), &FeedError::Framing(e))],
                 };

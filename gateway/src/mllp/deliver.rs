@@ -18,10 +18,14 @@ use http_body_util::BodyExt;
 use super::error::FeedError;
 use super::sender::MllpSender;
 use super::stats::FeedStats;
-use crate::config::model::{BackendKind, Config};
+use super::stream::DestinationTls;
+use crate::config::model::{BackendConfig, BackendKind};
+use crate::config::model_mllp::MllpConfig;
+use crate::config::LoadedConfig;
 use crate::proxy::body::ProxyBody;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::Shared;
+use crate::tls::TlsError;
 
 /// Largest FHIR response body read (and thrown away) so the connection can
 /// be reused; a larger one closes the connection instead.
@@ -31,6 +35,8 @@ const MAX_FHIR_RESPONSE: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Destinations {
     mllp: HashMap<Arc<str>, Arc<MllpSender>>,
+    /// What each sender was built from, to carry it over a reload.
+    sender_configs: HashMap<Arc<str>, (BackendConfig, MllpConfig)>,
     kinds: HashMap<Arc<str>, BackendKind>,
     shared: Arc<Shared>,
     translator: V2ToFhir,
@@ -41,26 +47,53 @@ pub struct Destinations {
 impl Destinations {
     /// Senders for every `hl7v2-mllp` backend; HTTP backends are found in
     /// the gateway's current snapshot at delivery time (pools, health and
-    /// reloads shared with the HTTP routes).
-    pub fn new(config: &Config, shared: Arc<Shared>, stats: &Arc<FeedStats>) -> Destinations {
+    /// reloads shared with the HTTP routes). A sender of `previous` whose
+    /// backend and `[mllp]` settings are unchanged is kept (pool, backoff).
+    pub fn new(
+        loaded: &LoadedConfig,
+        shared: Arc<Shared>,
+        stats: &Arc<FeedStats>,
+        previous: Option<&Destinations>,
+    ) -> Result<Destinations, TlsError> {
+        let config = &loaded.config;
         let mut mllp = HashMap::new();
+        let mut sender_configs = HashMap::new();
         let mut kinds = HashMap::new();
         for b in &config.backends {
             let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
             kinds.insert(name.clone(), b.kind);
             if b.kind == BackendKind::Hl7v2Mllp {
-                mllp.insert(
-                    name,
-                    Arc::new(MllpSender::new(b, &config.mllp, stats.clone())),
-                );
+                let settings = (b.clone(), config.mllp.clone());
+                let kept = previous.and_then(|p| {
+                    let same = p.sender_configs.get(&name) == Some(&settings);
+                    same.then(|| p.mllp.get(&name).cloned()).flatten()
+                });
+                let sender = match kept {
+                    Some(s) => s,
+                    None => {
+                        let s = Arc::new(MllpSender::new(
+                            b,
+                            &config.mllp,
+                            stats.clone(),
+                            DestinationTls::of(b, loaded)?,
+                        ));
+                        if let Some(check) = &b.health {
+                            super::health::spawn(&s, check.clone());
+                        }
+                        s
+                    }
+                };
+                mllp.insert(name.clone(), sender);
+                sender_configs.insert(name, settings);
             }
         }
-        Destinations {
+        Ok(Destinations {
             mllp,
+            sender_configs,
             kinds,
             shared,
             translator: V2ToFhir::default(),
-        }
+        })
     }
 
     /// Delivers `msg` (raw `payload`) to `backend` for `tenant`.
@@ -93,6 +126,38 @@ impl Destinations {
                 // `Value`, checked over the corpus), no `Value` in between.
                 let body = self.translator.translate_to_vec(msg)?.output;
                 self.post_fhir(backend, tenant, Bytes::from(body)).await
+            }
+            _ => Err(FeedError::NoBackend(backend.to_string())),
+        }
+    }
+
+    /// What can be known before delivery: the backend exists and, for a
+    /// translating destination, the message translates (and, for openEHR,
+    /// every clinical entry has a template). Run before a `CA` so a message
+    /// that can never be delivered gets `CE`/`CR` now rather than a failed
+    /// application ack (or endless retries) after the gateway took
+    /// responsibility for it.
+    pub fn check(&self, backend: &str, msg: &Message<'_>) -> Result<(), FeedError> {
+        match self.kinds.get(backend) {
+            Some(BackendKind::Hl7v2Mllp) if self.mllp.contains_key(backend) => Ok(()),
+            Some(BackendKind::Fhir) => {
+                self.translator.translate(msg)?;
+                Ok(())
+            }
+            Some(BackendKind::Openehr) => {
+                let bundle = self.translator.translate(msg)?.output;
+                let facade = self
+                    .shared
+                    .load()
+                    .facade(backend)
+                    .cloned()
+                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                super::openehr::for_facade(&bundle, &facade)
+                    .map(|_| ())
+                    .map_err(|resource_type| FeedError::NoTemplate {
+                        backend: backend.to_string(),
+                        resource_type,
+                    })
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
         }

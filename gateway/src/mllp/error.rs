@@ -89,6 +89,9 @@ pub enum FeedError {
     /// The route names a backend the running gateway does not know.
     #[error("backend `{0}` is not configured")]
     NoBackend(String),
+    /// The durable queue did not take the message (full, disk failure).
+    #[error(transparent)]
+    Queue(#[from] super::queue::QueueError),
     /// A clinical resource the openEHR backend has no template for: the
     /// message is refused whole (the sender keeps it) rather than stored
     /// without that part.
@@ -109,6 +112,7 @@ impl Classified for FeedError {
             | FeedError::Framing(_) => Fault::Client,
             FeedError::Translate(e) => e.fault(),
             FeedError::OpenEhr { source, .. } => source.fault(),
+            FeedError::Queue(e) => e.fault(),
             FeedError::Unreachable { .. }
             | FeedError::BackingOff { .. }
             | FeedError::Refused { .. }
@@ -130,6 +134,7 @@ impl Classified for FeedError {
             FeedError::NoRoute => "mllp.no-route",
             FeedError::Translate(e) => e.code(),
             FeedError::OpenEhr { source, .. } => source.code(),
+            FeedError::Queue(e) => e.code(),
             FeedError::Unreachable { .. } => "mllp.destination-unreachable",
             FeedError::BackingOff { .. } => "mllp.destination-backoff",
             FeedError::Refused { .. } => "mllp.destination-refused",

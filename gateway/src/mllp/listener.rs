@@ -20,15 +20,18 @@ use crate::proxy::workers::Workers;
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts the accept loop of one bound listener.
+/// Starts the accept loop of one bound listener. It ends when `stop`
+/// (the gateway) or `unbind` (a reload that dropped or moved this
+/// listener) turns; connections it accepted end only with the gateway.
 pub fn spawn(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
+    unbind: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(accept_loop(listener, acceptor, feed, workers, stop))
+    tokio::spawn(accept_loop(listener, acceptor, feed, workers, stop, unbind))
 }
 
 async fn accept_loop(
@@ -36,11 +39,14 @@ async fn accept_loop(
     acceptor: Option<TlsAcceptor>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
+    mut unbind: watch::Receiver<bool>,
 ) {
+    let mut stop_accept = stop.clone();
     loop {
         let (stream, peer): (_, SocketAddr) = tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop_accept.changed() => return,
+            _ = unbind.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {

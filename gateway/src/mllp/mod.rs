@@ -9,10 +9,15 @@
 //!   worker threads; [`connection`]: one connection, frames answered in order.
 //! - [`process`]: one message from parse to acknowledgement, access log.
 //! - [`ack`]: original and enhanced acknowledgement modes, ids, timestamps.
+//! - [`table`]: one revision's limits, facilities, routes and destinations,
+//!   swapped whole on reload.
 //! - [`tenant`]: the facility table; [`routes`]: feed routes and the arm.
 //! - [`replay`]: the MSH-10 replay window per sender.
+//! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
+//!   fsync, delivery in order per sender, the application ack after it).
 //! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
-//!   matching by MSA-2 and [`backoff`] for reconnects.
+//!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
+//!   TLS connections to destinations; [`health`]: TCP-connect health checks.
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
 
@@ -21,14 +26,18 @@ pub mod backoff;
 pub mod connection;
 pub mod deliver;
 pub mod error;
+pub mod health;
 pub mod listener;
 pub mod openehr;
 pub mod process;
+pub mod queue;
 pub mod replay;
 pub mod routes;
 pub mod sender;
 pub mod start;
 pub mod stats;
+pub mod stream;
+pub mod table;
 pub mod tenant;
 
 pub use error::FeedError;

@@ -10,7 +10,7 @@
 //! are new. Context entries (Encounter, Organization, Practitioner, the
 //! MessageHeader ...) are left out and counted in the log: openEHR keeps
 //! demographics and directories outside the CDR. A *clinical* entry the
-//! backend has no template for (an Immunization, say) refuses the whole
+//! backend has no template for (a Procedure, say) refuses the whole
 //! message instead: acknowledging it would lose clinical data silently, so
 //! the sender keeps it (AR) until the backend's templates cover it. A
 //! message with nothing but its patient still makes sure the patient's EHR

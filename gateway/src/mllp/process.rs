@@ -8,35 +8,51 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Limits, Message};
+use tokio::sync::watch;
+
+use arc_swap::ArcSwap;
+use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Message};
 use ehrgate_templates::fault::Classified;
 
 use super::ack::{self, AckIds, AckMode};
-use super::deliver::Destinations;
 use super::error::FeedError;
+use super::queue::lanes::{self, Job};
+use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::ReplayWindow;
-use super::routes::FeedRoutes;
 use super::stats::{FeedKey, FeedStats};
-use super::tenant::FacilityTable;
-use crate::config::model::Config;
+use super::table::FeedTable;
+use crate::config::LoadedConfig;
 use crate::proxy::Shared;
 use crate::routing::decision::Arm;
 
 /// Everything the MLLP listeners share.
 #[derive(Debug)]
 pub struct Feed {
-    pub(super) limits: Limits,
-    pub(super) max_frame: usize,
-    pub(super) idle_timeout: Option<Duration>,
-    facilities: FacilityTable,
-    routes: FeedRoutes,
+    /// The configuration of the current revision (swapped on reload).
+    table: ArcSwap<FeedTable>,
+    /// Serialises rebuilds of `table`.
+    rebuild: std::sync::Mutex<()>,
     replay: ReplayWindow,
-    destinations: Destinations,
     /// Counters.
     pub stats: Arc<FeedStats>,
     ids: AckIds,
     /// The gateway's state: its telemetry receives each message's series.
     shared: Arc<Shared>,
+    /// The durable queue of enhanced mode, when configured.
+    queue: Option<Arc<DurableQueue>>,
+    /// Turns true when the gateway stops (queue lanes end then).
+    stop: watch::Receiver<bool>,
+}
+
+/// How a message that got no error was handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// Delivered; the destination accepted it.
+    Delivered,
+    /// A replay within the window: acknowledged, not delivered again.
+    Replayed,
+    /// Written to the durable queue; delivery follows.
+    Queued,
 }
 
 /// What happened to one message, for the access log.
@@ -53,35 +69,116 @@ struct Trace {
 // === impl Feed ===
 
 impl Feed {
-    /// Builds the feed state from the config.
-    pub fn new(config: &Config, shared: Arc<Shared>) -> Feed {
-        let m = &config.mllp;
+    /// Builds the feed state from the config, with the durable queue when
+    /// one was opened.
+    /// Fails when an MLLP destination's TLS material cannot be loaded.
+    pub fn new(
+        loaded: &LoadedConfig,
+        shared: Arc<Shared>,
+        queue: Option<DurableQueue>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Feed, crate::tls::TlsError> {
+        let m = &loaded.config.mllp;
         let stats = Arc::new(FeedStats::default());
-        Feed {
-            limits: Limits {
-                max_message_bytes: m.max_frame_bytes,
-                max_segments: m.max_segments,
-                max_field_bytes: m.max_field_bytes,
-                ..Limits::default()
-            },
-            max_frame: m.max_frame_bytes,
-            idle_timeout: (m.idle_timeout_ms > 0).then(|| Duration::from_millis(m.idle_timeout_ms)),
-            facilities: FacilityTable::new(&config.mllp_facilities),
-            routes: FeedRoutes::new(&config.mllp_routes),
+        let revision = shared.load().table.revision();
+        let table = FeedTable::build(
+            loaded,
+            &shared.overrides(),
+            revision,
+            shared.clone(),
+            &stats,
+            None,
+        )?;
+        Ok(Feed {
+            table: ArcSwap::from_pointee(table),
+            rebuild: std::sync::Mutex::new(()),
             replay: ReplayWindow::new(Duration::from_millis(m.replay_window_ms), m.replay_capacity),
-            destinations: Destinations::new(config, shared.clone(), &stats),
             stats,
             ids: AckIds::new(),
             shared,
+            queue: queue.map(Arc::new),
+            stop,
+        })
+    }
+
+    /// The feed configuration in force.
+    pub fn table(&self) -> Arc<FeedTable> {
+        self.table.load_full()
+    }
+
+    /// Rebuilds the table if the gateway's snapshot moved to another
+    /// revision (reload or override change); messages in flight keep the
+    /// table they loaded.
+    pub fn refresh(&self) {
+        let Ok(_one) = self.rebuild.lock() else {
+            return;
+        };
+        let snap = self.shared.load();
+        let revision = snap.table.revision();
+        let old = self.table.load_full();
+        if old.revision == revision {
+            return;
+        }
+        let table = FeedTable::build(
+            &snap.loaded,
+            &self.shared.overrides(),
+            revision,
+            self.shared.clone(),
+            &self.stats,
+            Some(&old),
+        );
+        match table {
+            Ok(table) => {
+                self.table.store(Arc::new(table));
+                tracing::info!(target: "ehrgate::mllp", revision, "feed table swapped");
+            }
+            Err(e) => {
+                tracing::error!(target: "ehrgate::mllp", revision, error = %e, "feed table not rebuilt (MLLP destination TLS); the previous one keeps serving");
+            }
+        }
+    }
+
+    /// The durable queue, when configured.
+    pub fn queue(&self) -> Option<&Arc<DurableQueue>> {
+        self.queue.as_ref()
+    }
+
+    /// A receiver that turns true when the gateway stops.
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
+    }
+
+    /// Takes back what the queue found at start: the replay window, and
+    /// the undelivered messages, handed to their lanes (no connection to
+    /// answer on, so no application ack).
+    pub fn resume(self: &Arc<Self>, recovered: Recovered) {
+        let now = now_ms();
+        for (key, at_ms) in recovered.replay {
+            self.replay
+                .restore(key, Duration::from_millis(now.saturating_sub(at_ms)));
+        }
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        for record in recovered.pending {
+            FeedStats::inc(&self.stats.queue_recovered);
+            let sender = record.sender.clone();
+            if queue.lanes.push(Job {
+                record,
+                reply: None,
+            }) {
+                lanes::spawn(self.clone(), sender);
+            }
         }
     }
 
     /// Handles one frame's payload; returns the acknowledgements to write,
     /// in order (none only when enhanced mode asked for none).
-    pub async fn process(&self, payload: &[u8]) -> Vec<Vec<u8>> {
+    pub async fn process(self: &Arc<Self>, payload: &[u8], sink: &AckSink) -> Vec<Vec<u8>> {
         let start = Instant::now();
         FeedStats::inc(&self.stats.frames);
-        let msg = match Message::parse_with(payload, &self.limits) {
+        let table = self.table();
+        let msg = match Message::parse_with(payload, &table.limits) {
             Ok(m) => m,
             Err(e) => {
                 FeedStats::inc(&self.stats.unparsed);
@@ -101,9 +198,25 @@ impl Feed {
         let mut trace = Trace::default();
         let control_id = msg.control_id().unwrap_or_default();
         let outcome = self
-            .route_and_deliver(&msg, payload, &control_id, &mut trace, start)
+            .route_and_deliver(
+                &table,
+                &msg,
+                mode,
+                payload,
+                &control_id,
+                sink,
+                &mut trace,
+                start,
+            )
             .await;
-        let codes = ack::codes(mode, outcome.as_ref().map(|_| ()));
+        let queued_mode = self.queue.is_some() && mode.is_enhanced();
+        let codes = match outcome {
+            // The application ack follows delivery from the queue (or,
+            // for a replay, was sent or is owed on the first connection).
+            Ok(Handled::Queued) => ack::commit_codes(mode),
+            Ok(Handled::Replayed) if queued_mode => ack::commit_codes(mode),
+            _ => ack::codes(mode, outcome.as_ref().map(|_| ())),
+        };
         let err = outcome.as_ref().err().map(ack::err_segment);
         let acks: Vec<Vec<u8>> = codes
             .iter()
@@ -128,14 +241,18 @@ impl Feed {
         acks
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn route_and_deliver(
-        &self,
+        self: &Arc<Self>,
+        table: &FeedTable,
         msg: &Message<'_>,
+        mode: AckMode,
         payload: &[u8],
         control_id: &str,
+        sink: &AckSink,
         trace: &mut Trace,
         now: Instant,
-    ) -> Result<(), FeedError> {
+    ) -> Result<Handled, FeedError> {
         let code = msg.message_code().unwrap_or_default();
         let trigger = msg.trigger_event().unwrap_or_default();
         if code.is_empty() {
@@ -144,12 +261,12 @@ impl Feed {
         if control_id.trim().is_empty() {
             return Err(FeedError::MissingHeader("MSH-10"));
         }
-        let tenant = self
+        let tenant = table
             .facilities
             .resolve(msg)
             .ok_or(FeedError::UnknownFacility)?;
         trace.tenant = Some(tenant.clone());
-        let route = self
+        let route = table
             .routes
             .select(&code, &trigger, &tenant)
             .ok_or(FeedError::NoRoute)?;
@@ -160,15 +277,47 @@ impl Feed {
             if self.replay.seen(k, now) {
                 trace.replayed = true;
                 FeedStats::inc(&self.stats.replays);
-                return Ok(());
+                return Ok(Handled::Replayed);
             }
             _in_flight = Some(self.replay.begin(k).ok_or(FeedError::InFlight)?);
         }
-        let (arm, rule, backend) = route.arm(msg);
+        let (arm, rule, backend) = route.arm(msg, &tenant);
         trace.arm = Some(arm);
         trace.rule = rule.as_str();
         trace.backend = Some(backend.clone());
-        self.destinations
+        if let (Some(queue), true) = (&self.queue, mode.is_enhanced()) {
+            table.destinations.check(backend, msg)?;
+            let record = MessageRecord {
+                seq: 0,
+                accepted_ms: now_ms(),
+                sender: ReplayWindow::sender(msg),
+                replay_key: replay_key.clone().unwrap_or_default(),
+                control_id: control_id.to_string(),
+                backend: backend.to_string(),
+                tenant: tenant.to_string(),
+                arm: match arm {
+                    Arm::Stable => 0,
+                    Arm::Canary => 1,
+                },
+                payload: payload.to_vec(),
+            };
+            // The fsync: from here the gateway answers for the message.
+            let record = queue.append(record).await?;
+            if let Some(k) = replay_key {
+                self.replay.remember(k, Instant::now());
+            }
+            FeedStats::inc(&self.stats.queued);
+            let sender = record.sender.clone();
+            if queue.lanes.push(Job {
+                record,
+                reply: Some(sink.clone()),
+            }) {
+                lanes::spawn(self.clone(), sender);
+            }
+            return Ok(Handled::Queued);
+        }
+        table
+            .destinations
             .deliver(backend, &tenant, msg, payload, control_id)
             .await?;
         FeedStats::inc(match arm {
@@ -176,9 +325,80 @@ impl Feed {
             Arm::Canary => &self.stats.delivered_canary,
         });
         if let Some(k) = replay_key {
+            if let Some(queue) = &self.queue {
+                // Persist the entry so a replay after a restart is caught.
+                if let Err(e) = queue.remember(k.clone(), now_ms()).await {
+                    tracing::error!(target: "ehrgate::mllp::queue", error = %e, "replay entry not persisted");
+                }
+            }
             self.replay.remember(k, Instant::now());
         }
-        Ok(())
+        Ok(Handled::Delivered)
+    }
+
+    /// One delivery attempt of a queued message.
+    pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<(), FeedError> {
+        let table = self.table();
+        let msg = Message::parse_with(&r.payload, &table.limits)?;
+        table
+            .destinations
+            .deliver(&r.backend, &r.tenant, &msg, &r.payload, &r.control_id)
+            .await
+    }
+
+    /// A queued message is done: the delivered marker, the counters, the
+    /// application ack on its connection when it is still open, a log line.
+    pub(super) async fn finish_record(
+        &self,
+        job: &Job,
+        result: Result<(), FeedError>,
+        attempts: u32,
+    ) {
+        let r = &job.record;
+        let outcome = match &result {
+            Ok(()) => 0,
+            Err(e) if e.fault() == ehrgate_templates::fault::Fault::Client => 1,
+            Err(_) => 2,
+        };
+        if let Some(queue) = &self.queue {
+            if let Err(e) = queue.done(r.seq, outcome).await {
+                tracing::error!(target: "ehrgate::mllp::queue", error = %e, "delivered marker not written; the message may be delivered again after a restart");
+            }
+        }
+        FeedStats::inc(&self.stats.queue_done);
+        if result.is_ok() {
+            FeedStats::inc(if r.arm == 1 {
+                &self.stats.delivered_canary
+            } else {
+                &self.stats.delivered_stable
+            });
+        }
+        let msg = Message::parse_with(&r.payload, &self.table().limits).ok();
+        let code = msg
+            .as_ref()
+            .and_then(|m| ack::application_code(AckMode::of(m), result.as_ref().map(|_| ())));
+        let mut sent = "-";
+        if let (Some(code), Some(m)) = (code, &msg) {
+            let err = result.as_ref().err().map(ack::err_segment);
+            let answer = ack::write(m, code, err.as_ref(), &self.ids);
+            let delivered = job
+                .reply
+                .as_ref()
+                .is_some_and(|sink| sink.try_send(answer).is_ok());
+            if delivered {
+                self.stats.ack(code);
+                sent = code.as_str();
+            } else {
+                FeedStats::inc(&self.stats.app_acks_unsent);
+            }
+        }
+        let level_error = outcome == 2;
+        let error = result.as_ref().err().map_or("-", Classified::code);
+        if level_error {
+            tracing::error!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, "queued message given up");
+        } else {
+            tracing::info!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, delivered = outcome == 0);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -69,6 +69,27 @@ impl ReplayWindow {
         Some(format!("{app}\u{1f}{fac}\u{1f}{control_id}"))
     }
 
+    /// The sender of a message (MSH-3 application, MSH-4 facility): the unit
+    /// the durable queue keeps in order.
+    pub fn sender(msg: &Message<'_>) -> String {
+        let Some(msh) = msg.segment_at(0) else {
+            return String::new();
+        };
+        let app = String::from_utf8_lossy(msh.field(3).raw());
+        let fac = String::from_utf8_lossy(msh.field(4).raw());
+        format!("{app}\u{1f}{fac}")
+    }
+
+    /// Takes back entries persisted before a restart (`age` ago).
+    pub fn restore(&self, key: String, age: Duration) {
+        if age >= self.window {
+            return;
+        }
+        if let Some(at) = Instant::now().checked_sub(age) {
+            self.remember(key, at);
+        }
+    }
+
     /// Whether `key` was delivered within the window.
     pub fn seen(&self, key: &str, now: Instant) -> bool {
         let Ok(inner) = self.inner.lock() else {

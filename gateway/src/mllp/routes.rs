@@ -6,15 +6,22 @@
 //! route id and the patient's PID-3 identifier, so at a given weight every
 //! message of one patient goes to the same side and no patient's record is
 //! split between backends. A message without PID-3 goes to the stable arm.
+//!
+//! Run-time overrides from the admin API (`Shared::update_overrides`) apply
+//! to a feed route whose id matches the overridden route's: the route
+//! weight, a tenant's weight, and a tenant's pin to one arm (a pin wins over
+//! the patient split, for every patient of that tenant).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ehrgate_mappers::hl7v2::Message;
 
+use crate::config::model::PinConfig;
 use crate::config::model_mllp::MllpRouteConfig;
 use crate::routing::bucket::{bucket_v1, WeightBp};
 use crate::routing::decision::Arm;
+use crate::routing::Overrides;
 
 /// A message-type pattern: `ADT`, `ADT^A01` or `ADT^*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +43,10 @@ pub struct FeedRoute {
     pub canary: Option<Arc<str>>,
     /// Canary share.
     pub weight: WeightBp,
+    /// Canary share per tenant (admin overrides).
+    tenant_weights: HashMap<String, WeightBp>,
+    /// Arm pins per tenant (admin overrides).
+    pins: HashMap<String, PinConfig>,
 }
 
 /// Why an arm was chosen, for the access log.
@@ -47,6 +58,8 @@ pub enum ArmRule {
     NoPatient,
     /// The patient's bucket against the weight.
     Patient,
+    /// The tenant is pinned to an arm.
+    Pinned,
 }
 
 impl ArmRule {
@@ -56,6 +69,7 @@ impl ArmRule {
             ArmRule::NoCanary => "no-canary",
             ArmRule::NoPatient => "no-patient",
             ArmRule::Patient => "patient",
+            ArmRule::Pinned => "pinned",
         }
     }
 }
@@ -63,8 +77,22 @@ impl ArmRule {
 // === impl FeedRoute ===
 
 impl FeedRoute {
-    /// Builds a route (validation already checked the patterns).
-    pub fn new(c: &MllpRouteConfig) -> FeedRoute {
+    /// Builds a route (validation already checked the patterns) with the
+    /// overrides naming its id.
+    pub fn new(c: &MllpRouteConfig, overrides: &Overrides) -> FeedRoute {
+        let id = c.id.get_ref().as_str();
+        let tenant_weights = overrides
+            .tenant_weights
+            .iter()
+            .filter(|((r, _), _)| r == id)
+            .map(|((_, t), w)| (t.clone(), *w))
+            .collect();
+        let pins = overrides
+            .pins
+            .iter()
+            .filter(|((r, _), _)| r == id)
+            .filter_map(|((_, t), p)| Some((t.clone(), (*p)?)))
+            .collect();
         FeedRoute {
             id: Arc::from(c.id.get_ref().as_str()),
             types: c
@@ -89,10 +117,13 @@ impl FeedRoute {
                 .map(|ts| ts.iter().map(|t| t.get_ref().clone()).collect()),
             stable: Arc::from(c.stable.get_ref().as_str()),
             canary: c.canary.as_ref().map(|b| Arc::from(b.get_ref().as_str())),
-            weight: c
-                .weight
-                .as_ref()
-                .map_or(WeightBp::ZERO, |w| WeightBp::from_percent(*w.get_ref())),
+            weight: overrides.route_weights.get(id).copied().unwrap_or_else(|| {
+                c.weight
+                    .as_ref()
+                    .map_or(WeightBp::ZERO, |w| WeightBp::from_percent(*w.get_ref()))
+            }),
+            tenant_weights,
+            pins,
         }
     }
 
@@ -105,15 +136,21 @@ impl FeedRoute {
         type_ok && self.tenants.as_ref().is_none_or(|ts| ts.contains(tenant))
     }
 
-    /// The arm for a message, and the backend it names.
-    pub fn arm(&self, msg: &Message<'_>) -> (Arm, ArmRule, &Arc<str>) {
+    /// The arm for a message of `tenant`, and the backend it names.
+    pub fn arm(&self, msg: &Message<'_>, tenant: &str) -> (Arm, ArmRule, &Arc<str>) {
         let Some(canary) = &self.canary else {
             return (Arm::Stable, ArmRule::NoCanary, &self.stable);
         };
+        match self.pins.get(tenant) {
+            Some(PinConfig::Stable) => return (Arm::Stable, ArmRule::Pinned, &self.stable),
+            Some(PinConfig::Canary) => return (Arm::Canary, ArmRule::Pinned, canary),
+            None => {}
+        }
         let Some(key) = patient_key(msg) else {
             return (Arm::Stable, ArmRule::NoPatient, &self.stable);
         };
-        if self.weight.is_canary(bucket_v1(&self.id, key.as_bytes())) {
+        let weight = self.tenant_weights.get(tenant).unwrap_or(&self.weight);
+        if weight.is_canary(bucket_v1(&self.id, key.as_bytes())) {
             (Arm::Canary, ArmRule::Patient, canary)
         } else {
             (Arm::Stable, ArmRule::Patient, &self.stable)
@@ -143,10 +180,13 @@ pub struct FeedRoutes {
 // === impl FeedRoutes ===
 
 impl FeedRoutes {
-    /// Builds the table.
-    pub fn new(routes: &[MllpRouteConfig]) -> FeedRoutes {
+    /// Builds the table with the run-time overrides.
+    pub fn new(routes: &[MllpRouteConfig], overrides: &Overrides) -> FeedRoutes {
         FeedRoutes {
-            routes: routes.iter().map(FeedRoute::new).collect(),
+            routes: routes
+                .iter()
+                .map(|r| FeedRoute::new(r, overrides))
+                .collect(),
         }
     }
 
@@ -180,12 +220,15 @@ mod tests {
 
     #[test]
     fn first_matching_route_by_type_and_tenant() {
-        let t = FeedRoutes::new(&[
-            route("adt-a01", &["ADT^A01"], None, 0.0),
-            route("adt", &["ADT^*"], Some(&["acme"]), 0.0),
-            route("lab", &["ORU"], None, 0.0),
-            route("any", &[], Some(&["beta"]), 0.0),
-        ]);
+        let t = FeedRoutes::new(
+            &[
+                route("adt-a01", &["ADT^A01"], None, 0.0),
+                route("adt", &["ADT^*"], Some(&["acme"]), 0.0),
+                route("lab", &["ORU"], None, 0.0),
+                route("any", &[], Some(&["beta"]), 0.0),
+            ],
+            &Overrides::default(),
+        );
         let id = |c, tr, te| t.select(c, tr, te).map(|r| r.id.to_string());
         assert_eq!(id("ADT", "A01", "x").as_deref(), Some("adt-a01"));
         assert_eq!(id("ADT", "A08", "acme").as_deref(), Some("adt"));
@@ -200,26 +243,52 @@ mod tests {
 
     #[test]
     fn arm_is_sticky_per_patient_and_stable_without_one() {
-        let r = FeedRoute::new(&route("adt", &[], None, 50.0));
+        let r = FeedRoute::new(&route("adt", &[], None, 50.0), &Overrides::default());
         let mut canary = 0;
         for i in 0..400 {
             let raw = msg_for(&format!("P{i}^^^HOSP&1.2&ISO^MR"));
             let m = Message::parse(&raw).unwrap();
-            let (arm, rule, _) = r.arm(&m);
+            let (arm, rule, _) = r.arm(&m, "t");
             assert_eq!(rule, ArmRule::Patient);
             // Another message of the same patient, other delimiters' escape
             // and another repetition after it: same arm.
             let raw2 = msg_for(&format!("P{i}^^^HOSP&1.2&ISO^MR~X{i}^^^OTHER"));
             let m2 = Message::parse(&raw2).unwrap();
-            assert_eq!(r.arm(&m2).0, arm);
+            assert_eq!(r.arm(&m2, "t").0, arm);
             if arm == Arm::Canary {
                 canary += 1;
             }
         }
         assert!((150..250).contains(&canary), "{canary} of 400 at 50 %");
         let none = Message::parse(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1\r").unwrap();
-        assert_eq!(r.arm(&none).1, ArmRule::NoPatient);
-        assert_eq!(r.arm(&none).0, Arm::Stable);
+        assert_eq!(r.arm(&none, "t").1, ArmRule::NoPatient);
+        assert_eq!(r.arm(&none, "t").0, Arm::Stable);
+    }
+
+    #[test]
+    fn admin_overrides_with_the_same_route_id_apply() {
+        let mut o = Overrides::default();
+        o.route_weights
+            .insert("adt".into(), WeightBp::from_percent(100.0));
+        o.tenant_weights
+            .insert(("adt".into(), "slow".into()), WeightBp::ZERO);
+        o.pins
+            .insert(("adt".into(), "pinned".into()), Some(PinConfig::Stable));
+        o.pins
+            .insert(("other".into(), "t".into()), Some(PinConfig::Stable));
+        let r = FeedRoute::new(&route("adt", &[], None, 0.0), &o);
+        let raw = msg_for("P1");
+        let m = Message::parse(&raw).unwrap();
+        assert_eq!(
+            r.arm(&m, "t").0,
+            Arm::Canary,
+            "route weight 100 %, other route's pin ignored"
+        );
+        assert_eq!(r.arm(&m, "slow").0, Arm::Stable, "tenant weight 0 %");
+        assert_eq!(
+            (r.arm(&m, "pinned").0, r.arm(&m, "pinned").1),
+            (Arm::Stable, ArmRule::Pinned)
+        );
     }
 
     #[test]
@@ -227,11 +296,15 @@ mod tests {
         let raw = msg_for("P1");
         let m = Message::parse(&raw).unwrap();
         assert_eq!(
-            FeedRoute::new(&route("r", &[], None, 0.0)).arm(&m).0,
+            FeedRoute::new(&route("r", &[], None, 0.0), &Overrides::default())
+                .arm(&m, "t")
+                .0,
             Arm::Stable
         );
         assert_eq!(
-            FeedRoute::new(&route("r", &[], None, 100.0)).arm(&m).0,
+            FeedRoute::new(&route("r", &[], None, 100.0), &Overrides::default())
+                .arm(&m, "t")
+                .0,
             Arm::Canary
         );
     }

@@ -15,12 +15,16 @@
 //! resend may then be a duplicate, which is how MLLP works without a
 //! dedup at the receiver). A write that fails on a pooled connection is
 //! retried once on a fresh one, since a refused write was not received.
+//!
+//! TLS (`mllps://`, or a `tls` block) runs the handshake inside the
+//! connect timeout; a failed handshake counts as a failed connect (backoff).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use ehrgate_mappers::hl7v2::{Message, MllpCodec};
+use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -28,7 +32,9 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::backoff::Backoff;
 use super::error::FeedError;
+use super::health::Health;
 use super::stats::FeedStats;
+use super::stream::{DestinationTls, Stream};
 use crate::config::model::BackendConfig;
 use crate::config::model_mllp::MllpConfig;
 use crate::proxy::workers::{current_worker, worker_count};
@@ -43,7 +49,7 @@ pub struct ReceiverAck {
 /// One open connection.
 #[derive(Debug)]
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
     codec: MllpCodec,
 }
@@ -60,12 +66,14 @@ struct Pool {
 pub struct MllpSender {
     name: Arc<str>,
     addr: String,
+    tls: Option<DestinationTls>,
     connect_timeout: Duration,
     ack_timeout: Duration,
     max_frame: usize,
     pools: Box<[Pool]>,
     backoff: Backoff,
     stats: Arc<FeedStats>,
+    health: Health,
 }
 
 enum Exchange {
@@ -79,10 +87,20 @@ enum Exchange {
 // === impl MllpSender ===
 
 impl MllpSender {
-    /// A sender for an `mllp://host:port` backend.
-    pub fn new(b: &BackendConfig, settings: &MllpConfig, stats: Arc<FeedStats>) -> MllpSender {
+    /// A sender for an `mllp://host:port` or `mllps://host:port` backend
+    /// (TLS settings from [`DestinationTls::of`]).
+    pub fn new(
+        b: &BackendConfig,
+        settings: &MllpConfig,
+        stats: Arc<FeedStats>,
+        tls: Option<DestinationTls>,
+    ) -> MllpSender {
         let url = b.url.get_ref();
-        let addr = url.strip_prefix("mllp://").unwrap_or(url).to_string();
+        let addr = url
+            .strip_prefix("mllps://")
+            .or_else(|| url.strip_prefix("mllp://"))
+            .unwrap_or(url)
+            .to_string();
         let pools = (0..=worker_count())
             .map(|_| Pool {
                 idle: Mutex::new(Vec::new()),
@@ -92,6 +110,7 @@ impl MllpSender {
         MllpSender {
             name: Arc::from(b.name.get_ref().as_str()),
             addr,
+            tls,
             connect_timeout: Duration::from_millis(b.connect_timeout_ms),
             ack_timeout: Duration::from_millis(b.request_timeout_ms),
             max_frame: settings.max_frame_bytes,
@@ -101,6 +120,28 @@ impl MllpSender {
                 Duration::from_millis(settings.reconnect_backoff_max_ms),
             ),
             stats,
+            health: Health::default(),
+        }
+    }
+
+    /// The health checks' verdict.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The feed counters.
+    pub fn stats(&self) -> &FeedStats {
+        &self.stats
+    }
+
+    /// A health probe: connect (and TLS handshake), then close.
+    pub async fn probe(&self) -> bool {
+        let Ok(tcp) = TcpStream::connect(&self.addr).await else {
+            return false;
+        };
+        match &self.tls {
+            None => true,
+            Some(tls) => tls.connect(tcp).await.is_ok(),
         }
     }
 
@@ -129,6 +170,9 @@ impl MllpSender {
     /// to [`FeedError::DestinationError`] (AE/CE) or
     /// [`FeedError::Refused`] (AR/CR).
     pub async fn send(&self, payload: &[u8], control_id: &str) -> Result<(), FeedError> {
+        if !self.health.is_up() {
+            return Err(self.unreachable("marked down by health checks"));
+        }
         let mut frame = BytesMut::with_capacity(payload.len() + 3);
         MllpCodec::new(self.max_frame).encode(payload, &mut frame)?;
         let pool = self.pool();
@@ -179,13 +223,16 @@ impl MllpSender {
             return None;
         };
         while let Some(mut conn) = idle.pop() {
-            let mut probe = [0u8; 4096];
+            // Read what is already there without waiting (for TLS this
+            // also processes close_notify and other records).
             loop {
-                match conn.stream.try_read(&mut probe) {
-                    Ok(0) => break,
-                    Ok(n) => conn.buf.extend_from_slice(&probe[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Some(conn),
-                    Err(_) => break,
+                if conn.buf.len() > self.max_frame {
+                    break;
+                }
+                match conn.stream.read_buf(&mut conn.buf).now_or_never() {
+                    None => return Some(conn),
+                    Some(Ok(0)) | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
                 }
             }
         }
@@ -199,10 +246,17 @@ impl MllpSender {
                 backend: self.name.to_string(),
             });
         }
-        let attempt = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr));
+        let connect = async {
+            let tcp = TcpStream::connect(&self.addr).await?;
+            let _ = tcp.set_nodelay(true);
+            match &self.tls {
+                None => Ok(Stream::Plain(tcp)),
+                Some(tls) => tls.connect(tcp).await,
+            }
+        };
+        let attempt = tokio::time::timeout(self.connect_timeout, connect);
         match attempt.await {
             Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
                 self.backoff.succeeded();
                 FeedStats::inc(&self.stats.sender_connects);
                 Ok(Conn {
@@ -229,7 +283,7 @@ impl MllpSender {
         pool: &Pool,
     ) -> Exchange {
         let io = async {
-            if conn.stream.write_all(frame).await.is_err() {
+            if conn.stream.write_all(frame).await.is_err() || conn.stream.flush().await.is_err() {
                 return Exchange::NotSent(self.unreachable("write failed"));
             }
             loop {

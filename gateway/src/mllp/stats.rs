@@ -66,6 +66,19 @@ pub struct FeedStats {
     pub sender_connects: AtomicU64,
     /// Failed connection attempts to MLLP destinations.
     pub sender_connect_failures: AtomicU64,
+    /// Failed health probes of MLLP destinations.
+    pub health_check_failures: AtomicU64,
+    /// Enhanced-mode messages written to the durable queue (then `CA`).
+    pub queued: AtomicU64,
+    /// Messages found undelivered in the queue at start.
+    pub queue_recovered: AtomicU64,
+    /// Delivery attempts from the queue that failed and were retried.
+    pub queue_retries: AtomicU64,
+    /// Messages delivered (or refused for good) from the queue.
+    pub queue_done: AtomicU64,
+    /// Application acks not sent because the message's connection was
+    /// closed (or is not reading its acks) when delivery finished.
+    pub app_acks_unsent: AtomicU64,
     series: Mutex<HashMap<FeedKey, FeedSeries>>,
 }
 

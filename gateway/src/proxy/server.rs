@@ -55,6 +55,9 @@ pub enum StartError {
     /// The admin API could not start.
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminStartError),
+    /// The MLLP durable queue could not be opened.
+    #[error(transparent)]
+    MllpQueue(#[from] crate::mllp::queue::QueueError),
 }
 
 impl ehrgate_templates::fault::Classified for StartError {
@@ -68,6 +71,7 @@ impl ehrgate_templates::fault::Classified for StartError {
             StartError::Swap(e) => e.code(),
             StartError::Telemetry(e) => e.code(),
             StartError::Admin(e) => e.code(),
+            StartError::MllpQueue(e) => e.code(),
         }
     }
 }
@@ -189,8 +193,11 @@ impl Gateway {
     }
 
     /// The bound MLLP listener addresses, in config order (port 0 resolved).
-    pub fn mllp_addrs(&self) -> &[SocketAddr] {
-        self.mllp.as_ref().map_or(&[], |m| &m.addrs)
+    pub fn mllp_addrs(&self) -> Vec<SocketAddr> {
+        self.mllp
+            .as_ref()
+            .and_then(|m| m.addrs.lock().ok().map(|a| a.clone()))
+            .unwrap_or_default()
     }
 
     /// The MLLP feed counters, when MLLP listeners are configured.

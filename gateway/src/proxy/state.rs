@@ -124,6 +124,9 @@ pub struct Shared {
     pub retry: RetryBudget,
     /// Metrics and log destinations (fixed for the process's life).
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// The revision in force, for parts that rebuild their own tables on a
+    /// swap (the MLLP feeds).
+    revisions: tokio::sync::watch::Sender<u64>,
 }
 
 // === impl Shared ===
@@ -151,6 +154,7 @@ impl Shared {
             revision: AtomicU64::new(1),
             retry,
             telemetry,
+            revisions: tokio::sync::watch::Sender::new(1),
         }))
     }
 
@@ -192,7 +196,20 @@ impl Shared {
         let rev = self.revision.fetch_add(1, Ordering::SeqCst) + 1;
         let snapshot = build(loaded, overrides, rev, Some(&old))?;
         self.current.store(Arc::new(snapshot));
+        self.revisions.send_replace(rev);
         Ok(rev)
+    }
+
+    /// Notified with the new revision after every swap (reload or
+    /// override change).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revisions.subscribe()
+    }
+
+    /// The run-time overrides in force (the MLLP routes apply those whose
+    /// route id matches theirs).
+    pub fn overrides(&self) -> Overrides {
+        self.lock_overrides().clone()
     }
 }
 
@@ -223,7 +240,10 @@ fn build(
             }
             _ => {
                 let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
-                if let Some(check) = &b.health {
+                // MLLP destinations run their own TCP-connect checks
+                // (`mllp::health`); an HTTP GET would hit an MLLP port.
+                let http = b.kind != crate::config::model::BackendKind::Hl7v2Mllp;
+                if let (Some(check), true) = (&b.health, http) {
                     spawn_checker(&up, check.clone());
                 }
                 facades.push(

@@ -360,7 +360,21 @@ impl<'s> Run<'s> {
             return None;
         }
         let (arch, node) = self.index?.archetype_and_node(target)?;
-        let row = super::at_codes::to_at_code(arch, node, code)?;
+        let Some(row) = super::at_codes::to_at_code(arch, node, code) else {
+            // No at-code for it (e.g. Observation.status `unknown` against
+            // the lab analyte's result status): a code without a terminology
+            // of its own outside the local list is invalid, but a node that
+            // also allows DV_TEXT
+            // (the archetype's "other terms via the text choice") takes
+            // the term as plain text.
+            let term = leaf.text("terminology").unwrap_or("");
+            let unbound = term.is_empty() || term == "local";
+            if unbound && info.value_types.iter().any(|t| t == "DV_TEXT") {
+                let text = leaf.text("value").or_else(|| leaf.text("")).unwrap_or(code);
+                return Some(Leaf::new("DV_TEXT", [("", Value::String(text.to_owned()))]));
+            }
+            return None;
+        };
         let text = info
             .code_texts
             .iter()

@@ -1,0 +1,432 @@
+//! The queue's one writer: a thread that owns the segment files. Callers
+//! send operations over a channel; the thread takes every operation
+//! waiting (up to [`MAX_BATCH`]), writes them with one `write` and one
+//! `fdatasync` (group commit across connections), then answers each. So a
+//! `CA` costs one fsync shared by everyone who arrived meanwhile.
+//!
+//! It also keeps the books: undelivered records per segment, bytes on
+//! disk, the active segment (rolled past `segment_bytes`), and removes the
+//! oldest segments once every message in them is done. Segments go oldest
+//! first only: a delivered marker is written after its message, so it is
+//! never removed while the message it marks is still on disk. Replay entries of a removed segment that are still within the
+//! window are written forward first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::QueueError;
+use super::record::{MessageRecord, Record};
+use super::segment;
+
+/// Most operations committed by one fsync.
+const MAX_BATCH: usize = 1024;
+
+/// One request to the writer.
+#[derive(Debug)]
+pub enum Op {
+    /// Append an accepted message; the answer carries its sequence number.
+    Append {
+        /// The record (its `seq` is assigned here).
+        record: MessageRecord,
+        /// Answered after the fsync.
+        reply: oneshot::Sender<Result<MessageRecord, QueueError>>,
+    },
+    /// Mark a message done.
+    Done {
+        /// The message.
+        seq: u64,
+        /// See [`Record::Delivered`].
+        outcome: u8,
+        /// Answered after the fsync.
+        reply: oneshot::Sender<Result<(), QueueError>>,
+    },
+    /// Persist a replay entry.
+    Replay {
+        /// The key.
+        key: String,
+        /// Unix milliseconds.
+        at_ms: u64,
+        /// Answered after the fsync.
+        reply: oneshot::Sender<Result<(), QueueError>>,
+    },
+}
+
+/// Bounds and the replay window, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most bytes of segment files.
+    pub max_bytes: u64,
+    /// Most undelivered messages.
+    pub max_records: usize,
+    /// Roll the active segment past this size.
+    pub segment_bytes: u64,
+    /// Replay window (0 = off).
+    pub window_ms: u64,
+}
+
+/// What a restart found on disk.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Undelivered messages, in sequence order.
+    pub pending: Vec<MessageRecord>,
+    /// Replay keys still within the window and when they were remembered.
+    pub replay: Vec<(String, u64)>,
+    /// Segments whose bad tail was cut.
+    pub truncated: usize,
+}
+
+#[derive(Debug)]
+struct Seg {
+    path: PathBuf,
+    bytes: u64,
+    undelivered: usize,
+}
+
+/// The writer's state.
+#[derive(Debug)]
+pub struct Writer {
+    dir: PathBuf,
+    limits: Limits,
+    active: File,
+    active_number: u64,
+    segments: BTreeMap<u64, Seg>,
+    /// Segment of each undelivered message.
+    seg_of: HashMap<u64, u64>,
+    next_seq: u64,
+    total_bytes: u64,
+    broken: bool,
+}
+
+enum Reply {
+    Append(
+        oneshot::Sender<Result<MessageRecord, QueueError>>,
+        MessageRecord,
+    ),
+    Done(oneshot::Sender<Result<(), QueueError>>, u64),
+    Replay(oneshot::Sender<Result<(), QueueError>>),
+}
+
+/// Now in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+// === impl Writer ===
+
+impl Writer {
+    /// Reads the directory (cutting bad tails), then starts a new active
+    /// segment.
+    pub fn open(dir: PathBuf, limits: Limits) -> Result<(Writer, Recovered), QueueError> {
+        segment::create_dir(&dir)?;
+        let mut segments = BTreeMap::new();
+        let mut messages: BTreeMap<u64, (MessageRecord, u64)> = BTreeMap::new();
+        let mut done = std::collections::HashSet::new();
+        let mut replay: HashMap<String, u64> = HashMap::new();
+        let mut recovered = Recovered::default();
+        let mut next_seq = 1;
+        let mut last_number = 0;
+        for (number, path) in segment::list(&dir)? {
+            let scanned = segment::scan(number, &path)?;
+            if scanned.truncated_at.is_some() {
+                recovered.truncated += 1;
+            }
+            for r in scanned.records {
+                match r {
+                    Record::Message(m) => {
+                        next_seq = next_seq.max(m.seq + 1);
+                        if !m.replay_key.is_empty() {
+                            let at = replay.entry(m.replay_key.clone()).or_default();
+                            *at = (*at).max(m.accepted_ms);
+                        }
+                        messages.insert(m.seq, (m, number));
+                    }
+                    Record::Delivered { seq, .. } => {
+                        done.insert(seq);
+                    }
+                    Record::Replay { key, at_ms } => {
+                        let at = replay.entry(key).or_default();
+                        *at = (*at).max(at_ms);
+                    }
+                }
+            }
+            segments.insert(
+                number,
+                Seg {
+                    path,
+                    bytes: scanned.len,
+                    undelivered: 0,
+                },
+            );
+            last_number = number;
+        }
+        let mut seg_of = HashMap::new();
+        for (seq, (m, number)) in messages {
+            if done.contains(&seq) {
+                continue;
+            }
+            if let Some(s) = segments.get_mut(&number) {
+                s.undelivered += 1;
+            }
+            seg_of.insert(seq, number);
+            recovered.pending.push(m);
+        }
+        let now = now_ms();
+        let mut live: Vec<(String, u64)> = replay
+            .into_iter()
+            .filter(|(_, at)| now.saturating_sub(*at) < limits.window_ms)
+            .collect();
+        live.sort_by_key(|(_, at)| *at);
+        recovered.replay = live;
+        let active_number = last_number + 1;
+        let (path, active) = segment::create(&dir, active_number)?;
+        segments.insert(
+            active_number,
+            Seg {
+                path,
+                bytes: 0,
+                undelivered: 0,
+            },
+        );
+        let total_bytes = segments.values().map(|s| s.bytes).sum();
+        let mut w = Writer {
+            dir,
+            limits,
+            active,
+            active_number,
+            segments,
+            seg_of,
+            next_seq,
+            total_bytes,
+            broken: false,
+        };
+        w.compact();
+        Ok((w, recovered))
+    }
+
+    /// Serves operations until every sender is gone.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Op>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut ops = vec![first];
+            while ops.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.batch(ops);
+        }
+    }
+
+    fn batch(&mut self, ops: Vec<Op>) {
+        let mut buf = Vec::new();
+        let mut replies = Vec::with_capacity(ops.len());
+        let mut new_records = 0usize;
+        for op in ops {
+            match op {
+                Op::Append { mut record, reply } => {
+                    if self.broken {
+                        let _ = reply.send(Err(QueueError::Closed));
+                        continue;
+                    }
+                    record.seq = self.next_seq;
+                    let before = buf.len();
+                    record.encode(&mut buf);
+                    let full = if self.seg_of.len() + new_records >= self.limits.max_records {
+                        Some("max_records")
+                    } else if self.total_bytes + buf.len() as u64 > self.limits.max_bytes {
+                        Some("max_bytes")
+                    } else {
+                        None
+                    };
+                    if let Some(limit) = full {
+                        buf.truncate(before);
+                        let _ = reply.send(Err(QueueError::Full { limit }));
+                        continue;
+                    }
+                    self.next_seq += 1;
+                    new_records += 1;
+                    replies.push(Reply::Append(reply, record));
+                }
+                Op::Done {
+                    seq,
+                    outcome,
+                    reply,
+                } => {
+                    Record::Delivered { seq, outcome }.encode(&mut buf);
+                    replies.push(Reply::Done(reply, seq));
+                }
+                Op::Replay { key, at_ms, reply } => {
+                    Record::Replay { key, at_ms }.encode(&mut buf);
+                    replies.push(Reply::Replay(reply));
+                }
+            }
+        }
+        if buf.is_empty() {
+            return;
+        }
+        if let Err(e) = self.write_synced(&buf) {
+            for r in replies {
+                let err = || QueueError::Io {
+                    path: self.active_path(),
+                    source: std::io::Error::new(e.kind(), e.to_string()),
+                };
+                match r {
+                    Reply::Append(tx, _) => drop(tx.send(Err(err()))),
+                    Reply::Done(tx, _) | Reply::Replay(tx) => drop(tx.send(Err(err()))),
+                }
+            }
+            return;
+        }
+        for r in replies {
+            match r {
+                Reply::Append(tx, record) => {
+                    self.seg_of.insert(record.seq, self.active_number);
+                    if let Some(s) = self.segments.get_mut(&self.active_number) {
+                        s.undelivered += 1;
+                    }
+                    let _ = tx.send(Ok(record));
+                }
+                Reply::Done(tx, seq) => {
+                    if let Some(n) = self.seg_of.remove(&seq) {
+                        if let Some(s) = self.segments.get_mut(&n) {
+                            s.undelivered = s.undelivered.saturating_sub(1);
+                        }
+                    }
+                    let _ = tx.send(Ok(()));
+                }
+                Reply::Replay(tx) => drop(tx.send(Ok(()))),
+            }
+        }
+        self.roll();
+        self.compact();
+    }
+
+    fn active_path(&self) -> PathBuf {
+        self.dir.join(segment::file_name(self.active_number))
+    }
+
+    /// Writes and fsyncs `buf` at the end of the active segment; on failure
+    /// cuts the file back so no half record stays in front of later ones.
+    fn write_synced(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let before = self
+            .segments
+            .get(&self.active_number)
+            .map_or(0, |s| s.bytes);
+        let result = self
+            .active
+            .write_all(buf)
+            .and_then(|()| self.active.sync_data());
+        match result {
+            Ok(()) => {
+                if let Some(s) = self.segments.get_mut(&self.active_number) {
+                    s.bytes += buf.len() as u64;
+                }
+                self.total_bytes += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(target: "ehrgate::mllp::queue", file = %self.active_path().display(), error = %e, "queue write failed");
+                if self.active.set_len(before).is_err() {
+                    tracing::error!(target: "ehrgate::mllp::queue", "cannot cut a failed write back; queue closed for new messages");
+                    self.broken = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a new active segment once the current one is big enough.
+    fn roll(&mut self) {
+        let big = self
+            .segments
+            .get(&self.active_number)
+            .is_some_and(|s| s.bytes >= self.limits.segment_bytes);
+        if !big {
+            return;
+        }
+        let number = self.active_number + 1;
+        match segment::create(&self.dir, number) {
+            Ok((path, file)) => {
+                self.active = file;
+                self.active_number = number;
+                self.segments.insert(
+                    number,
+                    Seg {
+                        path,
+                        bytes: 0,
+                        undelivered: 0,
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::error!(target: "ehrgate::mllp::queue", error = %e, "cannot start a new segment; appending to the current one");
+            }
+        }
+    }
+
+    /// Removes the oldest segments whose messages are all done, carrying
+    /// their live replay entries forward first.
+    fn compact(&mut self) {
+        loop {
+            let Some((&number, seg)) = self.segments.first_key_value() else {
+                return;
+            };
+            if number == self.active_number || seg.undelivered > 0 {
+                return;
+            }
+            let path = seg.path.clone();
+            let bytes = seg.bytes;
+            if let Err(e) = self.carry_replay_forward(number, &path) {
+                tracing::error!(target: "ehrgate::mllp::queue", error = %e, "cannot carry replay entries forward; segment kept");
+                return;
+            }
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::error!(target: "ehrgate::mllp::queue", file = %path.display(), error = %e, "cannot remove a delivered segment");
+                return;
+            }
+            let _ = segment::sync_dir(&self.dir);
+            self.segments.remove(&number);
+            self.total_bytes = self.total_bytes.saturating_sub(bytes);
+            tracing::debug!(target: "ehrgate::mllp::queue", segment = number, "delivered segment removed");
+        }
+    }
+
+    fn carry_replay_forward(
+        &mut self,
+        number: u64,
+        path: &std::path::Path,
+    ) -> Result<(), QueueError> {
+        if self.limits.window_ms == 0 {
+            return Ok(());
+        }
+        let now = now_ms();
+        let scanned = segment::scan(number, path)?;
+        let mut buf = Vec::new();
+        for r in scanned.records {
+            let (key, at_ms) = match r {
+                Record::Message(m) if !m.replay_key.is_empty() => (m.replay_key, m.accepted_ms),
+                Record::Replay { key, at_ms } => (key, at_ms),
+                _ => continue,
+            };
+            if now.saturating_sub(at_ms) < self.limits.window_ms {
+                Record::Replay { key, at_ms }.encode(&mut buf);
+            }
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.write_synced(&buf)
+            .map_err(QueueError::io(self.active_path()))
+    }
+
+    /// Undelivered messages (for tests and stats).
+    pub fn undelivered(&self) -> usize {
+        self.seg_of.len()
+    }
+}
