@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::instance::Instance;
+use super::instance::{Instance, Leaf};
 use super::openehr_path::{aql_of, InstancePath, Seg};
-use super::template_index::TemplateIndex;
+use super::template_index::{NodeInfo, TemplateIndex};
 
 /// One violation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,52 +99,12 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             continue;
         };
         let rm = leaf.rm_type.as_deref().unwrap_or("");
-        if !info.value_types.is_empty() {
-            let fits = info.value_types.iter().any(|t| t == rm)
-                || (rm == "DV_CODED_TEXT" && info.value_types.iter().any(|t| t == "DV_TEXT"));
-            if !fits {
-                issues.push(issue(
-                    "template.data-type",
-                    format!(
-                        "{rm} where the template allows {}",
-                        info.value_types.join(", ")
-                    ),
-                ));
-                continue;
-            }
-        }
-        if let (Some((terminology, codes)), Some(code)) = (&info.code_list, leaf.text("code")) {
-            let term = leaf.text("terminology").unwrap_or("");
-            if rm == "DV_CODED_TEXT"
-                && (terminology.as_str() == term || terminology == "local" && term.is_empty())
-                && !codes.iter().any(|c| c == code)
-            {
-                issues.push(issue(
-                    "template.code-not-allowed",
-                    format!("code not in the template's {terminology} list"),
-                ));
-            }
-        }
-        if rm == "DV_ORDINAL" && !info.ordinals.is_empty() {
-            if let Some(code) = leaf.text("code") {
-                if !info.ordinals.iter().any(|(_, c, _)| c == code) {
-                    issues.push(issue(
-                        "template.code-not-allowed",
-                        "ordinal not in the template".to_owned(),
-                    ));
-                }
-            }
-        }
-        if rm == "DV_QUANTITY" && !info.units.is_empty() {
-            match leaf.text("unit") {
-                Some(u) if info.units.iter().any(|x| x == u) => {}
-                _ => issues.push(issue(
-                    "template.unit-not-allowed",
-                    format!(
-                        "unit not allowed; the template allows {}",
-                        info.units.join(", ")
-                    ),
-                )),
+        // A value that fits any alternative of the node is accepted; when
+        // none fits, the first alternative's problem is reported.
+        let mut problems = info.all().map(|alt| value_problem(alt, rm, leaf));
+        if let Some(Some((code, message))) = problems.next() {
+            if problems.all(|p| p.is_some()) {
+                issues.push(issue(code, message));
             }
         }
     }
@@ -161,7 +121,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
     for (&(parent, attr, node), n) in &counts {
         let step = format!("{attr}[{node}]");
         let aql = format!("{}/{step}", aql_of(parent));
-        if let Some(upper) = index.node(&aql).and_then(|i| i.occurrences.upper) {
+        if let Some(upper) = index.node(&aql).and_then(NodeInfo::upper_together) {
             if *n > upper as usize {
                 issues.push(Issue {
                     code: "template.occurrences",
@@ -180,7 +140,7 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         let Some(info) = index.node(p_aql) else {
             continue;
         };
-        for req in &info.required_children {
+        for req in info.required_by_all() {
             let Some(child) = index.node(req) else {
                 continue;
             };
@@ -231,6 +191,68 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         }
     }
     issues
+}
+
+/// What is wrong with a leaf's value against one template node, if
+/// anything: its data type, code list, ordinal or unit.
+fn value_problem(info: &NodeInfo, rm: &str, leaf: &Leaf) -> Option<(&'static str, String)> {
+    if !info.value_types.is_empty() {
+        let fits = info.value_types.iter().any(|t| same_data_type(t, rm))
+            || (rm == "DV_CODED_TEXT" && info.value_types.iter().any(|t| t == "DV_TEXT"));
+        if !fits {
+            return Some((
+                "template.data-type",
+                format!(
+                    "{rm} where the template allows {}",
+                    info.value_types.join(", ")
+                ),
+            ));
+        }
+    }
+    if let (Some((terminology, codes)), Some(code)) = (&info.code_list, leaf.text("code")) {
+        let term = leaf.text("terminology").unwrap_or("");
+        if rm == "DV_CODED_TEXT"
+            && (terminology.as_str() == term || terminology == "local" && term.is_empty())
+            && !codes.iter().any(|c| c == code)
+        {
+            return Some((
+                "template.code-not-allowed",
+                format!("code not in the template's {terminology} list"),
+            ));
+        }
+    }
+    if rm == "DV_ORDINAL" && !info.ordinals.is_empty() {
+        if let Some(code) = leaf.text("code") {
+            if !info.ordinals.iter().any(|(_, c, _)| c == code) {
+                return Some((
+                    "template.code-not-allowed",
+                    "ordinal not in the template".to_owned(),
+                ));
+            }
+        }
+    }
+    if rm == "DV_QUANTITY" && !info.units.is_empty() {
+        match leaf.text("unit") {
+            Some(u) if info.units.iter().any(|x| x == u) => {}
+            _ => {
+                return Some((
+                    "template.unit-not-allowed",
+                    format!(
+                        "unit not allowed; the template allows {}",
+                        info.units.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    None
+}
+
+/// Whether a composition's RM type is the template's: a generic type in
+/// the template (`DV_INTERVAL<DV_QUANTITY>`) is written without its
+/// parameter in canonical JSON (`_type: DV_INTERVAL`).
+fn same_data_type(template: &str, rm: &str) -> bool {
+    template == rm || template.split_once('<').is_some_and(|(base, _)| base == rm)
 }
 
 /// The issues as a FHIR OperationOutcome: `expression` holds the FHIR

@@ -48,6 +48,42 @@ pub struct NodeInfo {
     pub code_texts: Vec<(String, String)>,
     /// For ordinals: (value, at-code, term text).
     pub ordinals: Vec<(i64, String, String)>,
+    /// Other template nodes with the same path once names are stripped
+    /// (named siblings such as several `SECTION.adhoc.v1` under one parent,
+    /// or alternatives of one archetype). This node's own facts are the
+    /// first alternative's, which is what mapping uses; the template check
+    /// accepts a value that fits any alternative and counts occurrences
+    /// against all of them together, because without names it cannot tell
+    /// which sibling an instance stands for.
+    pub alternatives: Vec<NodeInfo>,
+}
+
+// === impl NodeInfo ===
+
+impl NodeInfo {
+    /// This node and its [`NodeInfo::alternatives`].
+    pub fn all(&self) -> impl Iterator<Item = &NodeInfo> {
+        std::iter::once(self).chain(self.alternatives.iter())
+    }
+
+    /// The largest number of instances the node and its alternatives allow
+    /// together (`None`: unbounded).
+    pub fn upper_together(&self) -> Option<u32> {
+        self.all().try_fold(0u32, |sum, i| {
+            i.occurrences.upper.map(|u| sum.saturating_add(u))
+        })
+    }
+
+    /// Children required by the node and by every alternative: a child only
+    /// one sibling requires cannot be asked of an instance that may be
+    /// another sibling.
+    pub fn required_by_all(&self) -> impl Iterator<Item = &String> {
+        self.required_children.iter().filter(|r| {
+            self.alternatives
+                .iter()
+                .all(|a| a.required_children.contains(r))
+        })
+    }
 }
 
 /// The lookup tables of one template.
@@ -125,9 +161,15 @@ impl TemplateIndex {
                     .entry(flat.clone())
                     .or_insert_with(|| aql.clone());
             }
-            self.nodes
-                .entry(aql)
-                .or_insert_with(|| info(node, own_id, terms, language));
+            match self.nodes.entry(aql) {
+                std::collections::hash_map::Entry::Occupied(mut first) => {
+                    let alt = info(node, own_id, terms, language);
+                    first.get_mut().alternatives.push(alt);
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(info(node, own_id, terms, language));
+                }
+            }
         }
         for attr in &node.attributes {
             for child in &attr.children {
@@ -315,6 +357,7 @@ fn info(
         units,
         ordinals,
         code_texts,
+        alternatives: Vec::new(),
     }
 }
 
