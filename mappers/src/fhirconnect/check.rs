@@ -282,3 +282,18 @@ pub fn operation_outcome(issues: &[Issue]) -> Value {
         .collect();
     json!({"resourceType": "OperationOutcome", "issue": issue})
 }
+
+#[cfg(test)]
+mod data_type_tests {
+    use super::same_data_type;
+
+    #[test]
+    fn generic_template_types_match_their_canonical_base() {
+        assert!(same_data_type("DV_INTERVAL<DV_QUANTITY>", "DV_INTERVAL"));
+        assert!(same_data_type("DV_INTERVAL<DV_COUNT>", "DV_INTERVAL"));
+        assert!(same_data_type("DV_QUANTITY", "DV_QUANTITY"));
+        assert!(!same_data_type("DV_INTERVAL<DV_QUANTITY>", "DV_QUANTITY"));
+        assert!(!same_data_type("DV_QUANTITY", "DV_INTERVAL"));
+        assert!(!same_data_type("DV_TEXT", "DV_TEXT<"));
+    }
+}
