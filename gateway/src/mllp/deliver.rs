@@ -123,8 +123,22 @@ impl Destinations {
             Some(BackendKind::Fhir) => {
                 // The fast path: the Bundle's bytes straight from the
                 // mapper's own tree (byte-identical to serialising the
-                // `Value`, checked over the corpus), no `Value` in between.
-                let body = self.translator.translate_to_vec(msg)?.output;
+                // `Value`, checked over the corpus), no `Value` in between;
+                // the unmapped report is kept unformatted (feeds do not
+                // return it), which saves building its strings.
+                let mut body = Vec::new();
+                let report = self.translator.write_bundle(msg, &mut body)?;
+                if !report.is_clean() {
+                    // Counts only: the unmapped fields' locations are
+                    // message structure, their values never leave here.
+                    tracing::debug!(
+                        backend,
+                        tenant,
+                        unmapped = report.unmapped_count(),
+                        warnings = report.warnings().len(),
+                        "mllp: v2 content not carried into the FHIR Bundle"
+                    );
+                }
                 self.post_fhir(backend, tenant, Bytes::from(body)).await
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
