@@ -350,3 +350,36 @@ async fn openehr_backend_down_is_ar() {
     );
     gw.shutdown().await;
 }
+
+/// A backend that answers a write with a 4xx refuses the message: `AR`, so
+/// the sender keeps it and resends (the issue's "AR when the destination
+/// ... refuses"), the same as a FHIR server's 422. Here the reference
+/// backend's body limit makes it answer 413.
+#[tokio::test]
+async fn openehr_backend_refusal_is_ar() {
+    let cdr = spawn(
+        OpenEhrConfig {
+            max_body_bytes: 64,
+            ..OpenEhrConfig::with_shipped_templates()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let gw = gateway(&config(&format!(
+        "{}[[mllp_route]]\nid = \"all\"\nstable = \"cdr\"\n",
+        openehr_backend("cdr", &cdr.base_url)
+    )))
+    .await;
+    let mut c = Client::connect(gw.mllp_addrs()[0]).await;
+    let raw = vitals_oru();
+    let id = control_id(&raw);
+    let ack = c.call(&raw).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AR", id.as_str()),
+        "{ack:?}"
+    );
+    assert_eq!(cdr.stats.compositions_stored(), 0);
+    gw.shutdown().await;
+}

@@ -35,7 +35,8 @@ pub enum FeedError {
     #[error("cannot translate: {0}")]
     Translate(#[from] V2FhirError),
     /// The openEHR backend (through the FHIR facade) did not store the
-    /// message; the facade's fault is kept.
+    /// message; the facade's fault is kept, except that a backend's refusal
+    /// counts as the destination's (AR).
     #[error("openEHR backend `{backend}`: {source}")]
     OpenEhr {
         /// Backend name.
@@ -111,7 +112,13 @@ impl Classified for FeedError {
             | FeedError::DestinationError { .. }
             | FeedError::Framing(_) => Fault::Client,
             FeedError::Translate(e) => e.fault(),
-            FeedError::OpenEhr { source, .. } => source.fault(),
+            // The backend refusing a write is the destination refusing:
+            // `AR`, so the sender keeps the message (as for a FHIR
+            // server's 4xx); the facade's own findings keep their fault.
+            FeedError::OpenEhr { source, .. } => match **source {
+                crate::facade::FacadeError::Backend { .. } => Fault::Upstream,
+                ref other => other.fault(),
+            },
             FeedError::Queue(e) => e.fault(),
             FeedError::Unreachable { .. }
             | FeedError::BackingOff { .. }
