@@ -24,6 +24,7 @@ use ehrgate_mappers::hl7v2::{ack, AckCode, AckError, Message, Severity};
 use ehrgate_templates::fault::{Classified, Fault};
 
 use super::error::FeedError;
+use crate::telemetry::clock::now_hl7_dtm;
 
 /// When an acknowledgement is wanted (HL7 table 0155).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,37 +193,6 @@ impl Default for AckIds {
     }
 }
 
-/// Now as an HL7 DTM in UTC (`YYYYMMDDHHMMSS+0000`).
-pub fn timestamp() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}+0000",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// The ERR segment for a failure: table 0357 code, location, and the
 /// error's text (which never holds field values).
 pub fn err_segment(e: &FeedError) -> AckError {
@@ -237,7 +207,7 @@ pub fn err_segment(e: &FeedError) -> AckError {
 /// Writes one acknowledgement of `msg`.
 pub fn write(msg: &Message<'_>, code: AckCode, error: Option<&AckError>, ids: &AckIds) -> Vec<u8> {
     let errors = error.map(std::slice::from_ref).unwrap_or_default();
-    ack::build(msg, code, errors, &ids.next(), &timestamp())
+    ack::build(msg, code, errors, &ids.next(), &now_hl7_dtm())
 }
 
 #[cfg(test)]
@@ -329,10 +299,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_hl7_dtm() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        let t = timestamp();
+        let t = now_hl7_dtm();
         assert_eq!(t.len(), 19, "{t}");
         assert!(t.ends_with("+0000"));
     }

@@ -189,7 +189,7 @@ impl Feed {
                     &e,
                     AckCode::AE,
                     &self.ids.next(),
-                    &ack::timestamp(),
+                    &crate::telemetry::clock::now_hl7_dtm(),
                 );
                 return vec![nack];
             }
