@@ -41,6 +41,59 @@ pub struct AccessLog {
 // === impl AccessLog ===
 
 impl AccessLog {
+    /// The line of a request that just arrived: nothing decided yet.
+    pub fn new(
+        request_id: http::HeaderValue,
+        method: http::Method,
+        start: Instant,
+        telemetry: Arc<crate::telemetry::Telemetry>,
+    ) -> AccessLog {
+        AccessLog {
+            request_id,
+            tenant: None,
+            route: None,
+            arm: "-",
+            rule: "-",
+            backend: None,
+            method,
+            status: 0,
+            start,
+            attempts: 0,
+            truncated: false,
+            upstream_us: None,
+            telemetry,
+        }
+    }
+
+    /// The request's span (exported over OTLP when configured), named by
+    /// our request id and the method; the decision is recorded on it by
+    /// [`AccessLog::record_on`] once made.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "request",
+            request_id = self.request_id.to_str().unwrap_or("-"),
+            method = %self.method,
+            tenant = tracing::field::Empty,
+            route = tracing::field::Empty,
+            arm = tracing::field::Empty,
+            backend = tracing::field::Empty,
+            status = tracing::field::Empty,
+        )
+    }
+
+    /// Records tenant, route, arm, backend and status on the request's span
+    /// (nothing when the span is disabled).
+    pub fn record_on(&self, span: &tracing::Span) {
+        if span.is_disabled() {
+            return;
+        }
+        span.record("tenant", self.tenant.as_deref());
+        span.record("route", self.route.as_deref());
+        span.record("arm", self.arm);
+        span.record("backend", self.backend.as_deref());
+        span.record("status", self.status);
+    }
+
     /// Writes the line and records the request's metrics (the one place
     /// where a finished request is accounted for).
     pub fn emit(self, bytes: u64) {

@@ -62,33 +62,15 @@ pub async fn handle(
     let snap = shared.load();
     let (mut parts, body) = req.into_parts();
     let request_id = request_id(&parts, &snap);
-    let mut log = AccessLog {
-        request_id: request_id.clone(),
-        tenant: None,
-        route: None,
-        arm: "-",
-        rule: "-",
-        backend: None,
-        method: parts.method.clone(),
-        status: 0,
+    let mut log = AccessLog::new(
+        request_id.clone(),
+        parts.method.clone(),
         start,
-        attempts: 0,
-        truncated: false,
-        upstream_us: None,
-        telemetry: shared.telemetry.clone(),
-    };
-    // One span per request (exported over OTLP when configured); route,
-    // arm, backend and tenant are recorded once the decision is made.
-    let span = tracing::info_span!(
-        "request",
-        request_id = request_id.to_str().unwrap_or("-"),
-        method = %parts.method,
-        tenant = tracing::field::Empty,
-        route = tracing::field::Empty,
-        arm = tracing::field::Empty,
-        backend = tracing::field::Empty,
-        status = tracing::field::Empty,
+        shared.telemetry.clone(),
     );
+    // One span per request; route, arm, backend and tenant are recorded
+    // once the decision is made.
+    let span = log.span();
     let result = tracing::Instrument::instrument(
         proxy(
             &shared,
@@ -109,13 +91,7 @@ pub async fn handle(
     resp.headers_mut()
         .insert(snap.settings.request_id_header.clone(), request_id);
     log.status = resp.status().as_u16();
-    if !span.is_disabled() {
-        span.record("tenant", log.tenant.as_deref());
-        span.record("route", log.route.as_deref());
-        span.record("arm", log.arm);
-        span.record("backend", log.backend.as_deref());
-        span.record("status", log.status);
-    }
+    log.record_on(&span);
     let (parts, body) = resp.into_parts();
     Ok(Response::from_parts(parts, body.with_log(log)))
 }

@@ -106,21 +106,12 @@ where
         len,
     } = head;
     let request_id = request_id(&parts, &snap);
-    let mut log = AccessLog {
-        request_id: request_id.clone(),
-        tenant: None,
-        route: None,
-        arm: "-",
-        rule: "-",
-        backend: None,
-        method: parts.method.clone(),
-        status: 0,
+    let mut log = AccessLog::new(
+        request_id.clone(),
+        parts.method.clone(),
         start,
-        attempts: 0,
-        truncated: false,
-        upstream_us: None,
-        telemetry: conn.shared.telemetry.clone(),
-    };
+        conn.shared.telemetry.clone(),
+    );
     let selected = select(&snap, &parts, &request_id, &mut log);
     // Facade routes and TLS upstreams are hyper's; nothing is consumed or
     // recorded yet, so hyper serves this request from its first byte.
@@ -141,16 +132,7 @@ where
         Err(err) => Err(err),
     };
     conn.buf.advance(len);
-    let span = tracing::info_span!(
-        "request",
-        request_id = request_id.to_str().unwrap_or("-"),
-        method = %parts.method,
-        tenant = tracing::field::Empty,
-        route = tracing::field::Empty,
-        arm = tracing::field::Empty,
-        backend = tracing::field::Empty,
-        status = tracing::field::Empty,
-    );
+    let span = log.span();
     let mut req = Request {
         framing,
         keep_alive,
@@ -180,13 +162,7 @@ where
         }
         Err(err) => answer(conn, &mut req, &err, &mut log).await,
     };
-    if !span.is_disabled() {
-        span.record("tenant", log.tenant.as_deref());
-        span.record("route", log.route.as_deref());
-        span.record("arm", log.arm);
-        span.record("backend", log.backend.as_deref());
-        span.record("status", log.status);
-    }
+    log.record_on(&span);
     next
 }
 
