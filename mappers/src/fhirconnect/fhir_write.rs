@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::fhir_schema::{same_type, schema};
-use super::fhirpath::Step;
+use super::fhirpath::{push_decimal, Step};
 
 /// A created element: its pointer and FHIR type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,26 +92,6 @@ pub fn create(
         });
     }
     Some(out)
-}
-
-/// One member step resolved against the schema (names borrowed from the
-/// schema table or the path: no allocation per step).
-/// Appends `i` in decimal (no `to_string` allocation per step).
-fn push_decimal(s: &mut String, i: usize) {
-    let mut digits = [0u8; 20];
-    let mut n = i;
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for d in &digits[k..] {
-        s.push(char::from(*d));
-    }
 }
 
 /// Objects up to this many members are searched by a scan of their

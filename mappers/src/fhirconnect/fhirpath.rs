@@ -316,6 +316,12 @@ pub(crate) fn child_loc(parent: &str, key: &str, index: Option<usize>) -> String
 /// Appends `[i]`.
 pub(crate) fn push_index(loc: &mut String, i: usize) {
     loc.push('[');
+    push_decimal(loc, i);
+    loc.push(']');
+}
+
+/// Appends `i` in decimal (no `to_string` allocation per step).
+pub(crate) fn push_decimal(s: &mut String, i: usize) {
     let mut digits = [0u8; 20];
     let mut n = i;
     let mut k = digits.len();
@@ -328,9 +334,8 @@ pub(crate) fn push_index(loc: &mut String, i: usize) {
         }
     }
     for d in &digits[k..] {
-        loc.push(char::from(*d));
+        s.push(char::from(*d));
     }
-    loc.push(']');
 }
 
 #[cfg(test)]
