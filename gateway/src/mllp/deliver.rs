@@ -112,12 +112,7 @@ impl Destinations {
             },
             Some(BackendKind::Openehr) => {
                 let bundle = self.translator.translate(msg)?.output;
-                let facade = self
-                    .shared
-                    .load()
-                    .facade(backend)
-                    .cloned()
-                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                let facade = self.facade(backend)?;
                 super::openehr::deliver(&facade, backend, tenant, &bundle).await
             }
             Some(BackendKind::Fhir) => {
@@ -155,17 +150,14 @@ impl Destinations {
         match self.kinds.get(backend) {
             Some(BackendKind::Hl7v2Mllp) if self.mllp.contains_key(backend) => Ok(()),
             Some(BackendKind::Fhir) => {
-                self.translator.translate(msg)?;
+                // The byte writer: the same translation as delivery, without
+                // building a `Value` only to drop it.
+                self.translator.write_bundle(msg, &mut Vec::new())?;
                 Ok(())
             }
             Some(BackendKind::Openehr) => {
                 let bundle = self.translator.translate(msg)?.output;
-                let facade = self
-                    .shared
-                    .load()
-                    .facade(backend)
-                    .cloned()
-                    .ok_or_else(|| FeedError::NoBackend(backend.to_string()))?;
+                let facade = self.facade(backend)?;
                 super::openehr::for_facade(&bundle, &facade)
                     .map(|_| ())
                     .map_err(|resource_type| FeedError::NoTemplate {
@@ -175,6 +167,15 @@ impl Destinations {
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
         }
+    }
+
+    /// The facade of an openEHR backend in the live snapshot.
+    fn facade(&self, backend: &str) -> Result<Arc<crate::facade::Facade>, FeedError> {
+        self.shared
+            .load()
+            .facade(backend)
+            .cloned()
+            .ok_or_else(|| FeedError::NoBackend(backend.to_string()))
     }
 
     fn upstream(&self, backend: &str) -> Result<Arc<Upstream>, FeedError> {
