@@ -37,8 +37,8 @@ pub struct NodeInfo {
     pub archetype_id: Option<String>,
     /// `node_id` (at-code), empty if none.
     pub node_id: String,
-    /// AQL paths of the children of this node with `occurrences.lower >= 1`
-    /// (under attributes with `existence.lower >= 1`).
+    /// AQL paths of the children every instance of this node must have
+    /// (`occurrences.lower >= 1`, see [`required_in`]).
     pub required_children: Vec<String>,
     /// For coded nodes: (terminology, allowed codes).
     pub code_list: Option<(String, Vec<String>)>,
@@ -338,9 +338,8 @@ fn info(
     let required_children = node
         .attributes
         .iter()
-        .filter(|a| a.existence.lower >= 1 && a.name != "value" && a.name != "name")
-        .flat_map(|a| &a.children)
-        .filter(|c| c.occurrences.lower >= 1 && !c.is_data_value() && !c.aql_path.is_empty())
+        .filter(|a| a.name != "value" && a.name != "name")
+        .flat_map(required_in)
         .map(|c| strip_names(&c.aql_path))
         .collect();
     NodeInfo {
@@ -359,6 +358,22 @@ fn info(
         code_texts,
         alternatives: Vec::new(),
     }
+}
+
+/// The children of `attr` an instance of its parent must have: those
+/// whose `occurrences` lower bound is at least 1, whatever the attribute's
+/// `existence` (templates leave `items`, `protocol` and `other_context` at
+/// existence 0 and require the node through its occurrences; EHRbase's web
+/// template gives such nodes `min: 1`). Of a single attribute with several
+/// alternatives (an ACTION's `ism_transition` per careflow step) none is
+/// required on its own: an instance holds one of them.
+fn required_in(attr: &ehrgate_templates::meta::Attribute) -> impl Iterator<Item = &Node> {
+    let nodes = attr
+        .children
+        .iter()
+        .filter(|c| !c.is_data_value() && !c.aql_path.is_empty());
+    let alternatives = attr.cardinality.is_none() && nodes.clone().count() > 1;
+    nodes.filter(move |c| c.occurrences.lower >= 1 && !alternatives)
 }
 
 /// An AQL path without name predicates: `[at0001,'Name']` -> `[at0001]`.
