@@ -192,6 +192,7 @@ impl<'s> Run<'s> {
                 value: node.value,
                 ty: node.ty,
                 loc: node.loc.clone(),
+                wrapped: None,
             }
         } else if let Some(found) = contained(&scope.resource, node) {
             self.consumed.push(format!("{}.reference", node.loc));
@@ -519,6 +520,7 @@ fn contained<'a>(resource: &Node<'a>, reference: &Node<'a>) -> Option<Node<'a>> 
         value: r,
         ty: r.get("resourceType").and_then(Value::as_str),
         loc: format!("{}.contained[{i}]", resource.loc),
+        wrapped: None,
     })
 }
 
