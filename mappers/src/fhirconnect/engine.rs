@@ -177,10 +177,10 @@ impl Engine {
         };
         let archetype = self.start_archetype();
         let scope = Scope {
-            resource: root.clone(),
+            resource: std::rc::Rc::new(root.clone()),
             fhir: root.clone(),
             oe: archetype.clone(),
-            archetype,
+            archetype: std::rc::Rc::new(archetype),
             bindings: Bindings::default(),
             depth: 0,
         };
@@ -289,10 +289,10 @@ impl Engine {
         };
         let archetype = self.start_archetype();
         let scope = RevScope {
-            resource: root.clone(),
+            resource: std::rc::Rc::new(root.clone()),
             fhir: root,
             oe: archetype.clone(),
-            archetype,
+            archetype: std::rc::Rc::new(archetype),
             bindings: Bindings::default(),
             depth: 0,
         };

@@ -12,6 +12,7 @@
 //! never make a resource.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
@@ -31,12 +32,14 @@ use crate::translation::Warning;
 /// Where a method runs (openEHR -> FHIR).
 #[derive(Debug, Clone)]
 pub(crate) struct RevScope {
-    /// The resource being built: pointer and type.
-    pub resource: Created,
+    /// The resource being built: pointer and type. Shared: every scope
+    /// below it holds it.
+    pub resource: Rc<Created>,
     /// The element the parent created.
     pub fhir: Created,
     pub oe: InstancePath,
-    pub archetype: InstancePath,
+    /// Shared: only a slot changes it.
+    pub archetype: Rc<InstancePath>,
     pub bindings: Bindings,
     pub depth: usize,
 }
@@ -170,7 +173,7 @@ impl<'s> RevRun<'s> {
                 structural = true;
                 let res = self.referenced(&r.resource_type, &element, scope);
                 let ref_scope = RevScope {
-                    resource: res.clone(),
+                    resource: Rc::new(res.clone()),
                     fhir: res,
                     oe: child.oe.clone(),
                     archetype: child.archetype.clone(),
@@ -188,7 +191,7 @@ impl<'s> RevRun<'s> {
                         resource: child.resource.clone(),
                         fhir: child.fhir.clone(),
                         oe: child.oe.clone(),
-                        archetype: target.clone(),
+                        archetype: Rc::new(target.clone()),
                         bindings: child.bindings.clone(),
                         depth: scope.depth + 1,
                     };
@@ -530,9 +533,13 @@ impl<'s> RevRun<'s> {
         scope: &RevScope,
         bindings: &Bindings,
     ) -> bool {
+        // The FHIR side plays no part in the answer: no copy of it.
         let child = RevScope {
             resource: scope.resource.clone(),
-            fhir: scope.fhir.clone(),
+            fhir: Created {
+                ptr: String::new(),
+                ty: None,
+            },
             oe: target.clone(),
             archetype: scope.archetype.clone(),
             bindings: bindings.clone(),
@@ -560,7 +567,7 @@ impl<'s> RevRun<'s> {
             structural = true;
             if let Some(model) = self.set.model(slot) {
                 let slot_scope = RevScope {
-                    archetype: target.clone(),
+                    archetype: Rc::new(target.clone()),
                     depth: scope.depth + 1,
                     ..child
                 };
