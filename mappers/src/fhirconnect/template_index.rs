@@ -360,20 +360,23 @@ fn info(
     }
 }
 
-/// The children of `attr` an instance of its parent must have: those
-/// whose `occurrences` lower bound is at least 1, whatever the attribute's
-/// `existence` (templates leave `items`, `protocol` and `other_context` at
-/// existence 0 and require the node through its occurrences; EHRbase's web
-/// template gives such nodes `min: 1`). Of a single attribute with several
-/// alternatives (an ACTION's `ism_transition` per careflow step) none is
-/// required on its own: an instance holds one of them.
+/// The children of `attr` an instance of its parent must have. In a
+/// container attribute (`items`, `content`, `events`) every child whose
+/// `occurrences` lower bound is at least 1, whatever the attribute's
+/// `existence` (templates leave `items` at existence 0 and require an
+/// ELEMENT through its occurrences; EHRbase's web template gives it
+/// `min: 1`). A single attribute (`protocol`, `other_context`, `state`)
+/// at existence 0 may be absent, so nothing in it is required; at
+/// existence 1 its one alternative is (of several, such as an ACTION's
+/// `ism_transition` per careflow step, none on its own).
 fn required_in(attr: &ehrgate_templates::meta::Attribute) -> impl Iterator<Item = &Node> {
     let nodes = attr
         .children
         .iter()
         .filter(|c| !c.is_data_value() && !c.aql_path.is_empty());
-    let alternatives = attr.cardinality.is_none() && nodes.clone().count() > 1;
-    nodes.filter(move |c| c.occurrences.lower >= 1 && !alternatives)
+    let single = attr.cardinality.is_none();
+    let applies = !single || (attr.existence.lower >= 1 && nodes.clone().count() == 1);
+    nodes.filter(move |c| applies && c.occurrences.lower >= 1)
 }
 
 /// An AQL path without name predicates: `[at0001,'Name']` -> `[at0001]`.
