@@ -43,6 +43,13 @@ pub enum EngineError {
     /// The translation exceeded its step budget.
     #[error("translation exceeded its step limit")]
     Exhausted,
+    /// The mapping used nothing of the input: what it would write are its
+    /// constants alone, which say nothing about this resource.
+    #[error("nothing of the {resource} maps to this template")]
+    NothingMapped {
+        /// The input's resource type.
+        resource: String,
+    },
 }
 
 impl Classified for EngineError {
@@ -60,6 +67,7 @@ impl Classified for EngineError {
             EngineError::NotAResource => "fhirconnect.not-a-resource",
             EngineError::WrongResource { .. } => "fhirconnect.wrong-resource",
             EngineError::Exhausted => "fhirconnect.limit",
+            EngineError::NothingMapped { .. } => "fhirconnect.nothing-mapped",
         }
     }
 }
@@ -146,7 +154,10 @@ impl Engine {
         }
     }
 
-    /// FHIR -> openEHR leaves.
+    /// FHIR -> openEHR leaves. A resource of which the mapping uses
+    /// nothing (no value converted, no condition met, no constant
+    /// matched) is [`EngineError::NothingMapped`], whatever constants the
+    /// set would write.
     pub fn fhir_to_instance(&self, resource: &Value) -> Result<Translation<Instance>, EngineError> {
         let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else {
             return Err(EngineError::NotAResource);
@@ -199,6 +210,13 @@ impl Engine {
         run.model(start, &scope);
         if run.exhausted {
             return Err(EngineError::Exhausted);
+        }
+        // Constants alone (a set writing a body position whatever comes
+        // in) are not a translation of this resource.
+        if run.consumed.is_empty() {
+            return Err(EngineError::NothingMapped {
+                resource: rt.to_owned(),
+            });
         }
         // A location is mapped when it or one of its ancestors was
         // consumed: one walk over the input with one reused location
