@@ -12,9 +12,11 @@
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
 pub mod at_codes;
+pub mod base_models;
 pub mod canonical;
 pub mod check;
 pub mod compiled;
+pub(crate) mod conditions;
 pub mod datatypes;
 pub mod engine;
 pub mod extension;
@@ -23,6 +25,7 @@ pub mod fhir_write;
 pub mod fhirpath;
 pub mod flat;
 pub mod instance;
+pub mod links;
 pub mod loader;
 pub mod model;
 pub mod openehr_path;

@@ -96,12 +96,21 @@ impl<'s> RevRun<'s> {
             return;
         };
         let (base, anchor) = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
+        if let Some(link) = &m.link {
+            self.link(link, path, &base, scope);
+            return;
+        }
         let matches = self.instances(&base, anchor, scope);
         let manual_only = !m.manual.is_empty()
             && m.followed_by.is_none()
             && m.reference.is_none()
             && m.slot_archetype.is_none();
         for target in matches {
+            if let Some(c) = &m.openehr_condition {
+                if !self.method_condition_holds(c, &target, scope) {
+                    continue;
+                }
+            }
             // Constants describe a resource that exists: a manual-only
             // method writes them wherever its openEHR node has data; any
             // other method needs data it carries itself.
@@ -249,34 +258,23 @@ impl<'s> RevRun<'s> {
             });
             return false;
         }
-        let (segs, field) = match &c.target_attribute {
-            Some(a) => super::to_openehr::manual_field(a),
-            None => (Vec::new(), ""),
+        super::conditions::openehr_holds(c, target, self.input)
+    }
+
+    /// Whether a method's `openehrCondition` holds for the instance
+    /// `target` of its openEHR path: `targetRoot` resolves like a method
+    /// path (`$archetype`, `$composition`, or relative to `target`).
+    fn method_condition_holds(&self, c: &Condition, target: &InstancePath, scope: &RevScope) -> bool {
+        let Some(mp) = self.compiled.openehr_path(&c.target_root) else {
+            return false;
         };
-        let at = if segs.is_empty() {
-            target.clone()
-        } else {
-            target.join(&segs)
+        let mut root = match mp.anchor {
+            Anchor::Archetype => scope.archetype.join(&mp.segs),
+            Anchor::Composition => InstancePath(mp.segs.clone()),
+            Anchor::Context | Anchor::Reference => target.join(&mp.segs),
         };
-        let value = self
-            .input
-            .leaves
-            .get(&at)
-            .and_then(|l| l.fields.get(field))
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            });
-        let criteria: Vec<&str> = c.criteria.as_ref().map(|c| c.values()).unwrap_or_default();
-        let listed = value.as_deref().is_some_and(|v| criteria.contains(&v));
-        match c.operator {
-            Operator::OneOf => listed,
-            Operator::NotOf => !listed,
-            Operator::Empty => value.is_none(),
-            Operator::NotEmpty => value.is_some(),
-        }
+        scope.bindings.apply(&mut root);
+        super::conditions::openehr_holds(c, &root, self.input)
     }
 
     /// Creates the resource a `reference` method maps: inline where the

@@ -114,6 +114,10 @@ impl<'s> Run<'s> {
             }
         }
         let base = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
+        if let Some(link) = &m.link {
+            self.link(link, &nodes, &base);
+            return;
+        }
         let many = nodes.len() > 1;
         // The N-th node that produces data maps to the N-th instance: nodes
         // a slot's preprocessor rejects do not leave gaps.
@@ -467,12 +471,9 @@ impl<'s> Run<'s> {
 
     /// Tests one `targetRoot` node; values tested and matched are used.
     fn test(&mut self, cond: &Condition, root: &Node<'_>) -> bool {
-        let values = match &cond.target_attribute {
-            Some(a) => match self.compiled.fhir_path(a) {
-                Some(p) => fhirpath::eval(p, root, root),
-                None => return false,
-            },
-            None => vec![root.clone()],
+        let values = match super::conditions::fhir_tested(cond, self.compiled, root) {
+            Some(v) => v,
+            None => return false,
         };
         let criteria: Vec<&str> = cond
             .criteria
@@ -488,6 +489,9 @@ impl<'s> Run<'s> {
             Operator::NotOf => matching.is_empty(),
             Operator::Empty => values.is_empty(),
             Operator::NotEmpty => !values.is_empty(),
+            Operator::Type => values
+                .iter()
+                .any(|v| super::conditions::fhir_type_is(v, &criteria)),
         };
         if ok && cond.operator == Operator::OneOf {
             self.consumed.extend(matching.iter().map(|n| n.loc.clone()));
@@ -495,7 +499,7 @@ impl<'s> Run<'s> {
         ok
     }
 
-    fn warn(&mut self, location: &str, message: &str) {
+    pub(crate) fn warn(&mut self, location: &str, message: &str) {
         self.warnings.push(Warning {
             location: location.to_owned(),
             message: message.to_owned(),
