@@ -37,11 +37,7 @@ pub const SHIPPED: Library<'static> = base![
 /// The archetypes (short form) a set needs models for: the context's
 /// archetypes and start, the models its applied extensions extend, and the
 /// slots of `models`.
-fn needed(
-    context: &LoadedFile,
-    extensions: &[LoadedFile],
-    models: &[LoadedFile],
-) -> Vec<String> {
+fn needed(context: &LoadedFile, extensions: &[LoadedFile], models: &[LoadedFile]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |a: &str| {
         let a = short_archetype(a.trim()).to_owned();
@@ -176,8 +172,8 @@ mod tests {
     #[test]
     fn sets_take_missing_models_from_the_search_path() {
         // Without a search path the set is refused, naming the archetype.
-        let e = MappingSet::from_sources([("c.context.yml", CTX)], &LoadLimits::default())
-            .unwrap_err();
+        let e =
+            MappingSet::from_sources([("c.context.yml", CTX)], &LoadLimits::default()).unwrap_err();
         assert!(e.to_string().contains("EVALUATION.vital_status.v1"), "{e}");
         // The shipped library has it.
         let set = MappingSet::from_sources_with_base(
@@ -187,10 +183,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(set.models.len(), 1);
-        assert_eq!(
-            set.models[0].file,
-            "EVALUATION.vital_status.v1.model.yml"
-        );
+        assert_eq!(set.models[0].file, "EVALUATION.vital_status.v1.model.yml");
     }
 
     #[test]
@@ -215,7 +208,11 @@ mod tests {
         // from the first library (its slot pulls CLUSTER.b from the second).
         assert_eq!(
             files,
-            ["own.yml", "CLUSTER.a.v1.model.yml", "CLUSTER.b.v1.model.yml"]
+            [
+                "own.yml",
+                "CLUSTER.a.v1.model.yml",
+                "CLUSTER.b.v1.model.yml"
+            ]
         );
         assert!(set.model("CLUSTER.a.v1").unwrap().doc.mappings.len() == 2);
     }

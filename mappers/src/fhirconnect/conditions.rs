@@ -59,7 +59,10 @@ pub(crate) fn fhir_type_is(node: &Node<'_>, criteria: &[&str]) -> bool {
 /// The openEHR leaf paths `cond` tests below `root`: `targetAttribute` and
 /// every `targetAttributes` path, each split into the node path and the
 /// leaf field it names (`.../defining_code/code_string` -> `code`).
-pub(crate) fn openehr_tested(cond: &Condition, root: &InstancePath) -> Vec<(InstancePath, &'static str)> {
+pub(crate) fn openehr_tested(
+    cond: &Condition,
+    root: &InstancePath,
+) -> Vec<(InstancePath, &'static str)> {
     let attributes: Vec<&str> = cond
         .target_attribute
         .iter()
@@ -87,7 +90,11 @@ pub(crate) fn openehr_tested(cond: &Condition, root: &InstancePath) -> Vec<(Inst
 /// `root`. A tested path without a field (`items[...]`, a whole cluster)
 /// has a value when any leaf lies at or below it.
 pub(crate) fn openehr_holds(cond: &Condition, root: &InstancePath, input: &Instance) -> bool {
-    let criteria: Vec<&str> = cond.criteria.as_ref().map(|c| c.values()).unwrap_or_default();
+    let criteria: Vec<&str> = cond
+        .criteria
+        .as_ref()
+        .map(|c| c.values())
+        .unwrap_or_default();
     let mut any_value = false;
     let mut listed = false;
     let mut typed = false;

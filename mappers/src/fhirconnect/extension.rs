@@ -69,9 +69,15 @@ pub(crate) fn check_extension_file(f: &LoadedFile) -> Result<(), LoadError> {
 }
 
 /// Model files and nested methods carry no extension keys: they would be
-/// ignored, so they are refused.
+/// ignored, so they are refused. The one exception is `extension: add` on
+/// a method nested in an extension file's method (the KDS files write it):
+/// the nested method is added with its parent anyway, so the key says
+/// nothing more and is dropped when the extension is applied.
 pub(crate) fn no_extension_keys(f: &LoadedFile, m: &Mapping) -> Result<(), LoadError> {
-    if m.extension.is_some() || m.append_to.is_some() {
+    let nested_add = f.doc.kind == FileKind::Extension
+        && m.extension == Some(ExtensionMethod::Add)
+        && m.append_to.is_none();
+    if !nested_add && (m.extension.is_some() || m.append_to.is_some()) {
         let what = if f.doc.kind == FileKind::Extension {
             "extension keys on a nested method"
         } else {
@@ -82,12 +88,26 @@ pub(crate) fn no_extension_keys(f: &LoadedFile, m: &Mapping) -> Result<(), LoadE
     children(m).try_for_each(|c| no_extension_keys(f, c))
 }
 
+/// Drops the extension keys of `m` and its nested methods (checked by
+/// [`no_extension_keys`]: only a nested `add` can be there).
+fn strip_extension_keys(m: &mut Mapping) {
+    m.extension = None;
+    m.append_to = None;
+    let children = m
+        .followed_by
+        .iter_mut()
+        .flat_map(|fb| fb.mappings.iter_mut())
+        .chain(m.reference.iter_mut().flat_map(|r| r.mappings.iter_mut()));
+    for c in children {
+        strip_extension_keys(c);
+    }
+}
+
 /// Applies `ext`'s methods, in file order, to `model`'s methods.
 pub(crate) fn apply(model: &mut LoadedFile, ext: &LoadedFile) -> Result<(), LoadError> {
     for m in &ext.doc.mappings {
         let mut method = m.clone();
-        method.extension = None;
-        method.append_to = None;
+        strip_extension_keys(&mut method);
         match m.extension {
             Some(ExtensionMethod::Add) | None => {
                 let methods = &mut model.doc.mappings;

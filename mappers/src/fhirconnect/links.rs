@@ -208,7 +208,11 @@ impl<'s> super::to_fhir::RevRun<'s> {
                 // reported unmapped.
                 continue;
             }
-            super::fhir_write::set(&mut self.doc, &element.ptr, json!({ "reference": reference }));
+            super::fhir_write::set(
+                &mut self.doc,
+                &element.ptr,
+                json!({ "reference": reference }),
+            );
             self.consumed.insert(at);
         }
     }
@@ -253,7 +257,10 @@ mod tests {
             loc: "x".into(),
         };
         assert_eq!(fhir_reference(&node), None);
-        assert_eq!(reference_of(&target_uri("Encounter/e1")), Some("Encounter/e1"));
+        assert_eq!(
+            reference_of(&target_uri("Encounter/e1")),
+            Some("Encounter/e1")
+        );
         assert_eq!(reference_of("ehr://other"), Some("/other"));
         assert_eq!(reference_of("http://x"), None);
     }
@@ -261,7 +268,9 @@ mod tests {
     #[test]
     fn links_append_below_their_node_once_per_target() {
         let mut inst = Instance::default();
-        let p = path("context/other_context[at0001]/items[openEHR-EHR-CLUSTER.case_identification.v0]/links");
+        let p = path(
+            "context/other_context[at0001]/items[openEHR-EHR-CLUSTER.case_identification.v0]/links",
+        );
         let a = put_link(&mut inst, &p, &case_link(), "Encounter/e1").unwrap();
         let again = put_link(&mut inst, &p, &case_link(), "Encounter/e1").unwrap();
         assert_eq!(a, again);
@@ -274,7 +283,13 @@ mod tests {
         assert_eq!(leaf.text("target"), Some("ehr:/Encounter/e1"));
         assert_eq!(leaf.text("type"), Some("case"));
         // Not a links path: nothing written.
-        assert!(put_link(&mut inst, &path("context/other_context[at0001]"), &case_link(), "x").is_none());
+        assert!(put_link(
+            &mut inst,
+            &path("context/other_context[at0001]"),
+            &case_link(),
+            "x"
+        )
+        .is_none());
     }
 
     #[test]

@@ -507,4 +507,3 @@ fn unsupported<E: de::Error>(construct: &str) -> E {
 
 /// Prefix of the message of an unsupported-construct error.
 pub const UNSUPPORTED_PREFIX: &str = "unsupported construct ";
-

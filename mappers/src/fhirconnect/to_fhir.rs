@@ -264,7 +264,12 @@ impl<'s> RevRun<'s> {
     /// Whether a method's `openehrCondition` holds for the instance
     /// `target` of its openEHR path: `targetRoot` resolves like a method
     /// path (`$archetype`, `$composition`, or relative to `target`).
-    fn method_condition_holds(&self, c: &Condition, target: &InstancePath, scope: &RevScope) -> bool {
+    fn method_condition_holds(
+        &self,
+        c: &Condition,
+        target: &InstancePath,
+        scope: &RevScope,
+    ) -> bool {
         let Some(mp) = self.compiled.openehr_path(&c.target_root) else {
             return false;
         };
@@ -521,6 +526,15 @@ impl<'s> RevRun<'s> {
             }
         }
         if !m.manual.is_empty() {
+            // A manual-only method's FHIR constants describe an element
+            // whose openEHR node has data (checked above), nested or not.
+            let manual_only = m.followed_by.is_none()
+                && m.reference.is_none()
+                && m.slot_archetype.is_none()
+                && m.manual.iter().any(|x| !x.fhir.is_empty());
+            if manual_only {
+                return true;
+            }
             structural = true;
         }
         let none = m.with.as_ref().and_then(|w| w.kind) == Some(WithType::None);

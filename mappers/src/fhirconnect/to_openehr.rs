@@ -335,6 +335,9 @@ impl<'s> Run<'s> {
                 if let Some(coded) = self.local_code(&target, &leaf) {
                     leaf = coded;
                 }
+                if let Some(info) = info {
+                    super::datatypes::code_from_binding(&mut leaf, info);
+                }
                 self.consumed.push(node.loc.clone());
                 self.out.sources.insert(target.clone(), node.loc.clone());
                 self.out.put(target, leaf);
