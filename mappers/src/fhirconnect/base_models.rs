@@ -30,7 +30,12 @@ macro_rules! base {
 
 /// ehrgate's base models (`templates/mappings/fhirconnect-base/`).
 pub const SHIPPED: Library<'static> = base![
+    "CLUSTER.anatomical_location.v1.model.yml",
     "CLUSTER.case_identification.v0.model.yml",
+    "CLUSTER.lebensphase.v0.model.yml",
+    "CLUSTER.multiple_coding_icd10gm.v1.model.yml",
+    "CLUSTER.problem_qualifier.v2.model.yml",
+    "EVALUATION.problem_diagnosis.v1.model.yml",
     "EVALUATION.vital_status.v1.model.yml",
 ];
 

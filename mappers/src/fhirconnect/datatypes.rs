@@ -399,13 +399,30 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
 fn coded_to_coding(leaf: &Leaf) -> Option<Value> {
     let mut c = Map::new();
     if let Some(t) = leaf.text("terminology") {
+        let (t, version) = versioned_terminology(t);
         c.insert("system".into(), json!(system_for_terminology(t)));
+        if let Some(v) = version {
+            c.insert("version".into(), json!(v));
+        }
     }
     c.insert("code".into(), json!(leaf.text("code")?));
     if let Some(v) = leaf.fields.get("value") {
         c.insert("display".into(), v.clone());
     }
     Some(Value::Object(c))
+}
+
+/// A terminology id with a version in parentheses (openFHIR writes
+/// `http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)` from a Coding's
+/// `system` and `version`) split into the two.
+pub fn versioned_terminology(t: &str) -> (&str, Option<&str>) {
+    let Some(open) = t.rfind(" (") else {
+        return (t, None);
+    };
+    match t[open + 2..].strip_suffix(')') {
+        Some(v) if !v.is_empty() && !v.contains('(') => (&t[..open], Some(v)),
+        _ => (t, None),
+    }
 }
 
 /// The FHIR type a data value becomes when the target is a choice element
@@ -428,6 +445,30 @@ pub fn fhir_type_for_rm(rm: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versioned_terminology_ids_split() {
+        assert_eq!(
+            versioned_terminology("http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)"),
+            ("http://fhir.de/CodeSystem/bfarm/icd-10-gm", Some("2023"))
+        );
+        assert_eq!(versioned_terminology("SNOMED-CT"), ("SNOMED-CT", None));
+        assert_eq!(versioned_terminology("x ()"), ("x ()", None));
+        let leaf = Leaf::new(
+            "DV_CODED_TEXT",
+            [
+                ("code", json!("B05.3")),
+                ("value", json!("B05.3")),
+                (
+                    "terminology",
+                    json!("http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)"),
+                ),
+            ],
+        );
+        let c = coded_to_coding(&leaf).unwrap();
+        assert_eq!(c["system"], "http://fhir.de/CodeSystem/bfarm/icd-10-gm");
+        assert_eq!(c["version"], "2023");
+    }
 
     #[test]
     fn zone_less_date_times_become_dates_or_nothing() {

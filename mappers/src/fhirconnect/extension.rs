@@ -139,14 +139,27 @@ pub(crate) fn apply(model: &mut LoadedFile, ext: &LoadedFile) -> Result<(), Load
     Ok(())
 }
 
-/// Both methods map the same FHIR path to the same openEHR path.
+/// Both methods map the same FHIR path to the same openEHR path under the
+/// same conditions. Two methods that differ only in their conditions (the
+/// KDS `referenzPrimaerdiagnose` / `referenzNebendiagnose`: one for
+/// Conditions without a related one, one for those with) both stay: each
+/// maps what the other leaves.
 fn same_paths(a: &Mapping, b: &Mapping) -> bool {
-    match (&a.with, &b.with) {
+    let same_with = match (&a.with, &b.with) {
         (Some(x), Some(y)) => {
             (x.fhir.is_some() || x.openehr.is_some()) && x.fhir == y.fhir && x.openehr == y.openehr
         }
         _ => false,
-    }
+    };
+    // Conditions have no equality of their own; their debug form is
+    // field by field.
+    let conditions = |m: &Mapping| {
+        format!(
+            "{:?}{:?}{:?}",
+            m.fhir_condition, m.fhir_conditions, m.openehr_condition
+        )
+    };
+    same_with && conditions(a) == conditions(b)
 }
 
 /// The method named `path`: a top-level name, or `parent.child` through

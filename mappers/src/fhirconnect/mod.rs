@@ -30,6 +30,7 @@ pub mod loader;
 pub mod model;
 pub mod openehr_path;
 pub mod patient_ref;
+mod reverse_guards;
 pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;

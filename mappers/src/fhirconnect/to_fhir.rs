@@ -82,7 +82,9 @@ impl<'s> RevRun<'s> {
     }
 
     fn mapping(&mut self, m: &'s Mapping, scope: &RevScope) {
-        if m.unidirectional == Some(Direction::FhirToOpenEhr) {
+        if m.unidirectional == Some(Direction::FhirToOpenEhr)
+            || !super::reverse_guards::type_allows(m, scope.fhir.ty.as_deref())
+        {
             return;
         }
         self.steps += 1;
@@ -411,7 +413,7 @@ impl<'s> RevRun<'s> {
     }
 
     /// Resolves a method's openEHR path.
-    fn target(&self, text: Option<&str>, scope: &RevScope) -> (InstancePath, Anchor) {
+    pub(crate) fn target(&self, text: Option<&str>, scope: &RevScope) -> (InstancePath, Anchor) {
         let Some(mp) = text.and_then(|t| self.compiled.openehr_path(t)) else {
             return (scope.oe.clone(), Anchor::Reference);
         };
@@ -498,13 +500,20 @@ impl<'s> RevRun<'s> {
         let mut structural = false;
         if let Some(fb) = &m.followed_by {
             structural = true;
-            if fb.mappings.iter().any(|c| self.child_produces(c, &child)) {
+            let conditional = m.fhir_condition.is_some() || !m.fhir_conditions.is_empty();
+            let produces = |c: &'s Mapping| {
+                !(conditional && super::reverse_guards::manual_only(c))
+                    && self.child_produces(c, &child)
+            };
+            if fb.mappings.iter().any(produces) {
                 return true;
             }
         }
         if let Some(r) = &m.reference {
             structural = true;
-            if r.mappings.iter().any(|c| self.child_produces(c, &child)) {
+            if !self.self_referential(r, &child)
+                && r.mappings.iter().any(|c| self.child_produces(c, &child))
+            {
                 return true;
             }
         }
