@@ -59,8 +59,75 @@ const MODULES: &[(&str, &str)] = &[
 ];
 
 /// Differences on purpose: (module, pair file or `flat`, `canonical` /
-/// `fhir` / `flat`, path suffix with `|field`, why).
+/// `fhir` / `flat`, path suffix with `|field` (a trailing `*`: every path
+/// starting so), why).
+const ICD_TERMINOLOGY: &str = "openFHIR writes the FHIR system with the version in parentheses as terminology id (`http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)`); ehrgate its table's openEHR id, the version is reported unmapped";
+const VERIFICATION_DISPLAY: &str = "the status is the local at-code at0018; ehrgate writes the template's term text (Festgestellt) as display, openFHIR the FHIR code system's (Confirmed)";
+
 const DIFFERENT: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "canonical",
+        "/items[at0002]|terminology",
+        ICD_TERMINOLOGY,
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-4-diagnose-1.json",
+        "canonical",
+        "/items[at0002]|terminology",
+        ICD_TERMINOLOGY,
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "canonical",
+        "/items[openEHR-EHR-CLUSTER.anatomical_location.v1]/items[at0001]|terminology",
+        "openFHIR writes `http://snomed.info/sct (20230731)` (system and version) as terminology id; ehrgate SNOMED-CT from its terminology table, the version is reported unmapped",
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "canonical",
+        "/items[at0077]|",
+        "openFHIR extends the FHIR date 2024-02-21 to a zone-less midnight; ehrgate keeps the date",
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "fhir",
+        "code.coding[1].*",
+        "the KDS `coding` method appended to problemDiagnose writes the ICD-10-GM extensions into a Coding of its own (system, extensions, no code); openFHIR merges them into the diagnosis Coding",
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "fhir",
+        "onsetDateTime",
+        "the composition holds the zone-less 2024-02-21T00:00:00; openFHIR adds its server's zone, ehrgate writes the date",
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-1-diagnose-1.json",
+        "fhir",
+        "verificationStatus.coding[0].display",
+        VERIFICATION_DISPLAY,
+    ),
+    (
+        "diagnose",
+        "Condition-mii-exa-test-data-patient-4-diagnose-1.json",
+        "fhir",
+        "verificationStatus.coding[0].display",
+        VERIFICATION_DISPLAY,
+    ),
+    (
+        "diagnose",
+        "flat",
+        "flat",
+        "diagnose/context/fallidentifikation/fall-kennung|value",
+        "the case id node is a DV_CODED_TEXT without codes in KDS_Diagnose; ehrgate writes the Encounter identifier as its text, the generated example as a plain string",
+    ),
     (
         "vitalstatus",
         "Observation-mii-exa-test-data-patient-1-vitalstatus-1.json",
@@ -222,7 +289,11 @@ impl Diffs<'_> {
             .into_iter()
             .filter(|d| {
                 let listed = DIFFERENT.iter().find(|(m, p, s, suffix, _)| {
-                    *m == self.module && *p == pair && *s == side && d.ends_with(suffix)
+                    let hit = match suffix.strip_suffix('*') {
+                        Some(prefix) => d.starts_with(prefix),
+                        None => d.ends_with(suffix),
+                    };
+                    *m == self.module && *p == pair && *s == side && hit
                 });
                 if let Some((m, p, s, suffix, _)) = listed {
                     self.seen.push(format!("{m} {p} {s} {suffix}"));
@@ -403,6 +474,17 @@ fn kds_sets_load_and_run_or_name_why_not() {
                 run_pairs(module, &engine, &mut report, &mut seen);
             }
             Err(e) => report.push(format!("set  FAIL {module}: {e}")),
+        }
+    }
+    // Every difference of a loaded set is listed in DIFFERENT with why.
+    for line in &report {
+        let compared =
+            line.starts_with("pair ") || line.starts_with("fhir ") || line.starts_with("flat ");
+        if compared {
+            assert!(
+                line.contains(" 0 differ []") || line.contains(" 0 not in the corpus FLAT []"),
+                "unlisted differences: {line}"
+            );
         }
     }
     let actual = report.join("\n") + "\n";

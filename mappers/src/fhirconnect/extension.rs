@@ -139,11 +139,11 @@ pub(crate) fn apply(model: &mut LoadedFile, ext: &LoadedFile) -> Result<(), Load
     Ok(())
 }
 
-/// Both methods map the same FHIR path to the same openEHR path under the
-/// same conditions. Two methods that differ only in their conditions (the
-/// KDS `referenzPrimaerdiagnose` / `referenzNebendiagnose`: one for
-/// Conditions without a related one, one for those with) both stay: each
-/// maps what the other leaves.
+/// Both methods map the same FHIR path to the same openEHR path, and the
+/// new one `b` takes the place of `a`: unless both carry conditions and
+/// they differ. Two such methods (the KDS `referenzPrimaerdiagnose` /
+/// `referenzNebendiagnose`: one for Conditions without a related one, one
+/// for those with) both stay: each maps what the other leaves.
 fn same_paths(a: &Mapping, b: &Mapping) -> bool {
     let same_with = match (&a.with, &b.with) {
         (Some(x), Some(y)) => {
@@ -159,7 +159,10 @@ fn same_paths(a: &Mapping, b: &Mapping) -> bool {
             m.fhir_condition, m.fhir_conditions, m.openehr_condition
         )
     };
-    same_with && conditions(a) == conditions(b)
+    let conditional = |m: &Mapping| {
+        m.fhir_condition.is_some() || !m.fhir_conditions.is_empty() || m.openehr_condition.is_some()
+    };
+    same_with && (!conditional(a) || !conditional(b) || conditions(a) == conditions(b))
 }
 
 /// The method named `path`: a top-level name, or `parent.child` through
