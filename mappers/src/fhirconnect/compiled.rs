@@ -143,6 +143,15 @@ impl Compiled {
         Ok(())
     }
 
+    /// Compiles FHIRPaths outside a set (unit tests of condition
+    /// evaluation).
+    #[cfg(test)]
+    pub(crate) fn test_compile(&mut self, paths: &[&str]) {
+        for p in paths {
+            let _ = self.fhir(p);
+        }
+    }
+
     /// The parsed FHIRPath for `text` (compiled at construction).
     pub fn fhir_path(&self, text: &str) -> Option<&Path> {
         self.fhir_at

@@ -141,3 +141,88 @@ fn text(v: &serde_json::Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fhirconnect::instance::Leaf;
+    use crate::fhirconnect::openehr_path::MappingPath;
+    use serde_json::json;
+
+    fn cond(yaml: &str) -> Condition {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn path(text: &str) -> InstancePath {
+        InstancePath(MappingPath::parse(text).unwrap().segs)
+    }
+
+    #[test]
+    fn fhir_type_of_extensions_and_typed_nodes() {
+        let ext = json!({"url": "http://x", "valueCoding": {"code": "B"}});
+        let node = Node {
+            value: &ext,
+            ty: None,
+            loc: "Condition.code.coding[0].extension[1]".into(),
+        };
+        assert!(fhir_type_is(&node, &["Extension"]));
+        assert!(!fhir_type_is(&node, &["CodeableConcept"]));
+        let cc = json!({"coding": []});
+        let node = Node {
+            value: &cc,
+            ty: Some("CodeableConcept"),
+            loc: "Condition.bodySite[0]".into(),
+        };
+        assert!(fhir_type_is(&node, &["Extension", "codeableconcept"]));
+        let res = json!({"resourceType": "Encounter"});
+        assert!(fhir_type_is(&Node::resource(&res), &["Encounter"]));
+    }
+
+    #[test]
+    fn target_attributes_are_tested_together() {
+        let mut compiled = Compiled::default();
+        let set_free = cond("targetRoot: \"$resource\"\ntargetAttributes:\n  - \"code.text\"\n  - \"note.text\"\noperator: \"one of\"\ncriteria: \"b\"\n");
+        assert_eq!(set_free.target_attributes.len(), 2);
+        // Paths not compiled: nothing can be tested.
+        let r =
+            json!({"resourceType": "Condition", "code": {"text": "a"}, "note": [{"text": "b"}]});
+        let root = Node::resource(&r);
+        assert!(fhir_tested(&set_free, &compiled, &root).is_none());
+        compiled = {
+            // Compile through a throwaway set-less path: the public API
+            // compiles whole sets, so parse the two paths by hand.
+            let mut c = Compiled::default();
+            c.test_compile(&["code.text", "note.text"]);
+            c
+        };
+        let values = fhir_tested(&set_free, &compiled, &root).unwrap();
+        let texts: Vec<String> = values.iter().filter_map(Node::as_text).collect();
+        assert_eq!(texts, ["a", "b"]);
+    }
+
+    #[test]
+    fn openehr_conditions_over_several_attributes_and_types() {
+        let mut inst = Instance::default();
+        let root = path("$archetype/data[at0001]");
+        inst.put(
+            root.join(&path("items[at0077]").0),
+            Leaf::new("DV_DATE_TIME", [("", json!("2024-02-21"))]),
+        );
+        let empty = cond("targetRoot: \"$archetype/data[at0001]\"\ntargetAttributes:\n  - \"items[openEHR-EHR-CLUSTER.lebensphase.v0]/items[at0001]\"\n  - \"items[openEHR-EHR-CLUSTER.lebensphase.v0]/items[at0002]\"\noperator: \"empty\"\n");
+        assert!(openehr_holds(&empty, &root, &inst));
+        inst.put(
+            root.join(&path("items[openEHR-EHR-CLUSTER.lebensphase.v0]/items[at0002]").0),
+            Leaf::new(
+                "DV_CODED_TEXT",
+                [("code", json!("x")), ("value", json!("Ende"))],
+            ),
+        );
+        assert!(!openehr_holds(&empty, &root, &inst));
+        let typed = cond("targetRoot: \"$archetype\"\ntargetAttribute: \"items[at0077]\"\noperator: \"type\"\ncriteria: \"DV_DATE_TIME\"\n");
+        assert!(openehr_holds(&typed, &root, &inst));
+        let other = cond("targetRoot: \"$archetype\"\ntargetAttribute: \"items[at0077]\"\noperator: \"type\"\ncriteria: \"DV_CODED_TEXT\"\n");
+        assert!(!openehr_holds(&other, &root, &inst));
+        let code = cond("targetRoot: \"$archetype\"\ntargetAttribute: \"items[openEHR-EHR-CLUSTER.lebensphase.v0]/items[at0002]/defining_code/code_string\"\noperator: \"one of\"\ncriteria: \"x\"\n");
+        assert!(openehr_holds(&code, &root, &inst));
+    }
+}

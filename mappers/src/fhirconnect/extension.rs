@@ -217,6 +217,35 @@ fn children(m: &Mapping) -> impl Iterator<Item = &Mapping> {
 
 #[cfg(test)]
 mod tests {
+    fn method(yaml: &str) -> Mapping {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn add_replaces_same_paths_unless_both_conditions_differ() {
+        let plain = method("name: a\nwith:\n  openehr: \"$archetype/items[at0063]\"\n");
+        let primary = method("name: p\nwith:\n  openehr: \"$archetype/items[at0063]\"\nfhirCondition:\n  targetRoot: \"$resource\"\n  targetAttribute: \"extension.url\"\n  operator: \"not of\"\n  criteria: \"http://r\"\n");
+        let secondary = method("name: s\nwith:\n  openehr: \"$archetype/items[at0063]\"\nfhirCondition:\n  targetRoot: \"$resource\"\n  targetAttribute: \"extension.url\"\n  operator: \"one of\"\n  criteria: \"http://r\"\n");
+        assert!(
+            !same_paths(&primary, &secondary),
+            "both conditional, different conditions"
+        );
+        assert!(same_paths(&primary, &primary.clone()));
+        assert!(same_paths(&primary, &plain), "unconditional replaces");
+        assert!(
+            same_paths(&plain, &secondary),
+            "conditional replaces unconditional"
+        );
+    }
+
+    #[test]
+    fn nested_add_keys_are_accepted_and_dropped() {
+        let mut m = method("name: a\nextension: add\nwith:\n  fhir: x\nfollowedBy:\n  mappings:\n    - name: b\n      extension: add\n      with:\n        fhir: y\n");
+        strip_extension_keys(&mut m);
+        assert!(m.extension.is_none());
+        assert!(m.followed_by.unwrap().mappings[0].extension.is_none());
+    }
+
     use super::*;
     use crate::fhirconnect::loader::{load_file, LoadLimits, MappingSet};
 

@@ -8,6 +8,12 @@
 //!   fail while reading.
 //! - [`loader`]: files -> [`loader::MappingSet`], errors with file and line.
 //! - [`extension`]: extension files applied to the models they extend.
+//! - [`base_models`]: models a set uses without carrying them, from a
+//!   search path (ehrgate's own base models for the KDS projects).
+//! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
+//! - `conditions`: what a condition tests (`targetAttributes`, the `type`
+//!   operator), both directions.
+//! - `reverse_guards`: when openEHR -> FHIR must not create an element.
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 

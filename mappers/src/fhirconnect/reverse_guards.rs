@@ -57,3 +57,30 @@ pub(crate) fn type_allows(m: &Mapping, ty: Option<&str>) -> bool {
                 .is_some_and(|cr| cr.values().iter().any(|v| same_type(v, ty)))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(yaml: &str) -> Mapping {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn type_conditions_on_the_parent_element_guard_methods() {
+        let m = method("name: lat\nwith:\n  fhir: \"$fhirRoot.value.as(Coding)\"\n  openehr: \"items[at0002]\"\nfhirCondition:\n  targetRoot: \"$fhirRoot\"\n  operator: \"type\"\n  criteria: \"Extension\"\n");
+        assert!(type_allows(&m, Some("Extension")));
+        assert!(!type_allows(&m, Some("CodeableConcept")));
+        assert!(type_allows(&m, None));
+        let plain = method("name: p\nwith:\n  fhir: \"code\"\n");
+        assert!(type_allows(&plain, Some("CodeableConcept")));
+    }
+
+    #[test]
+    fn constants_only_methods() {
+        let m = method("name: url\nwith:\n  fhir: \"$fhirRoot\"\nmanual:\n  - name: u\n    fhir:\n      - path: \"url\"\n        value: \"http://x\"\n");
+        assert!(manual_only(&m));
+        let parent = method("name: p\nwith:\n  fhir: \"extension\"\nfollowedBy:\n  mappings:\n    - name: c\n      with:\n        fhir: \"value\"\nmanual:\n  - name: u\n    fhir:\n      - path: \"url\"\n        value: \"http://x\"\n");
+        assert!(!manual_only(&parent));
+    }
+}
