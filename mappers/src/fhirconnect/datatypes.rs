@@ -310,11 +310,8 @@ pub fn zoned_date_time(v: &str) -> Option<String> {
     if zoned {
         return Some(v.to_owned());
     }
-    let midnight = time
-        .trim_end_matches(|c: char| c == '0' || c == '.')
-        .trim_end_matches(':')
-        .trim_end_matches(|c: char| c == '0' || c == ':')
-        .is_empty();
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let midnight = matches!(clock, "00:00:00" | "00:00") && fraction.bytes().all(|b| b == b'0');
     midnight.then(|| date.to_owned())
 }
 

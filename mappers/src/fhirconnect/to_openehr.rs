@@ -474,9 +474,8 @@ impl<'s> Run<'s> {
 
     /// Tests one `targetRoot` node; values tested and matched are used.
     fn test(&mut self, cond: &Condition, root: &Node<'_>) -> bool {
-        let values = match super::conditions::fhir_tested(cond, self.compiled, root) {
-            Some(v) => v,
-            None => return false,
+        let Some(values) = super::conditions::fhir_tested(cond, self.compiled, root) else {
+            return false;
         };
         let criteria: Vec<&str> = cond
             .criteria
