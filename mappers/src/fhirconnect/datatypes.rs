@@ -297,6 +297,24 @@ pub fn code_from_binding(leaf: &mut Leaf, info: &super::template_index::NodeInfo
         .insert("terminology".to_owned(), json!(terminology));
 }
 
+/// A DV_DATE_TIME as a FHIR dateTime. FHIR requires a zone with a time;
+/// openEHR allows a local time without one (other systems' compositions
+/// carry them). The zone is not ours to guess: a zone-less midnight is the
+/// date alone, any other zone-less time has no FHIR form (`None`: the
+/// caller reports it unmapped).
+pub fn zoned_date_time(v: &str) -> Option<String> {
+    let Some((date, time)) = v.split_once('T') else {
+        return Some(v.to_owned());
+    };
+    let zoned = time.ends_with('Z') || time.contains('+') || time.contains('-');
+    if zoned {
+        return Some(v.to_owned());
+    }
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let midnight = matches!(clock, "00:00:00" | "00:00") && fraction.bytes().all(|b| b == b'0');
+    midnight.then(|| date.to_owned())
+}
+
 /// A UCUM unit without `{annotations}` (`{beats}/min` -> `/min`).
 fn strip_annotations(unit: &str) -> String {
     let mut out = String::with_capacity(unit.len());
@@ -336,6 +354,9 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
         ("DV_CODED_TEXT", "CodeableConcept") => {
             let coding = coded_to_coding(leaf)?;
             Some(json!({ "coding": [coding] }))
+        }
+        ("DV_DATE_TIME", "dateTime" | "instant") => {
+            zoned_date_time(leaf.text("")?).map(Value::from)
         }
         ("DV_CODED_TEXT", "Coding") => coded_to_coding(leaf),
         // A FHIR `code` element carries the code, not its display text.
@@ -444,6 +465,33 @@ mod tests {
         let c = coded_to_coding(&leaf).unwrap();
         assert_eq!(c["system"], "http://fhir.de/CodeSystem/bfarm/icd-10-gm");
         assert_eq!(c["version"], "2023");
+    }
+
+    #[test]
+    fn zone_less_date_times_become_dates_or_nothing() {
+        assert_eq!(
+            zoned_date_time("2024-02-21T16:46:17+01:00").as_deref(),
+            Some("2024-02-21T16:46:17+01:00")
+        );
+        assert_eq!(
+            zoned_date_time("2024-02-21T16:46:17Z").as_deref(),
+            Some("2024-02-21T16:46:17Z")
+        );
+        assert_eq!(
+            zoned_date_time("2024-02-21T10:00:00-05:00").as_deref(),
+            Some("2024-02-21T10:00:00-05:00")
+        );
+        assert_eq!(
+            zoned_date_time("2023-11-08T00:00:00").as_deref(),
+            Some("2023-11-08")
+        );
+        assert_eq!(
+            zoned_date_time("2023-11-08T00:00:00.000").as_deref(),
+            Some("2023-11-08")
+        );
+        assert_eq!(zoned_date_time("2023-11-08").as_deref(), Some("2023-11-08"));
+        assert_eq!(zoned_date_time("2024-02-21T16:46:17"), None);
+        assert_eq!(zoned_date_time("2024-02-21T10:00:00"), None);
     }
 
     #[test]
