@@ -119,7 +119,12 @@ fn node_json(
             child_aql.push(']');
         }
         let child_info = index.node(&child_aql);
-        let v = if node.is_empty() && child_info.is_none() {
+        let link = child
+            .leaf
+            .filter(|l| l.rm_type.as_deref() == Some(super::links::LINK));
+        let v = if let Some(leaf) = link {
+            super::links::canonical_json(leaf)
+        } else if node.is_empty() && child_info.is_none() {
             // A plain RM attribute (`time`, `context/start_time`).
             match &child.leaf {
                 Some(leaf) if CODE_PHRASES.contains(&attr) => code_phrase(leaf),
@@ -360,6 +365,16 @@ fn read_node(
             let node = get(item, "archetype_node_id")
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            if ty == super::links::LINK {
+                let index = seen.iter().filter(|(n, _)| *n == ty).count();
+                seen.push((ty, index));
+                let seg = Seg {
+                    index,
+                    ..plain(attr)
+                };
+                inst.put(path.join(&[seg]), super::links::leaf_from_canonical(item));
+                continue;
+            }
             if attr == "value"
                 && path.0.last().is_some()
                 && (ty.starts_with("DV_") || ty == "CODE_PHRASE")

@@ -90,6 +90,9 @@ impl Compiled {
         for cond in m.fhir_condition.iter().chain(&m.fhir_conditions) {
             self.condition(cond)?;
         }
+        if let Some(cond) = &m.openehr_condition {
+            self.openehr(&cond.target_root)?;
+        }
         for man in &m.manual {
             for e in &man.fhir {
                 self.fhir(&e.path)?;
@@ -111,7 +114,7 @@ impl Compiled {
 
     fn condition(&mut self, c: &Condition) -> Result<(), CompileError> {
         self.fhir(&c.target_root)?;
-        if let Some(a) = &c.target_attribute {
+        for a in c.target_attribute.iter().chain(&c.target_attributes) {
             self.fhir(a)?;
         }
         Ok(())
@@ -138,6 +141,15 @@ impl Compiled {
             self.openehr_at.insert(text_at(text), p.clone());
         }
         Ok(())
+    }
+
+    /// Compiles FHIRPaths outside a set (unit tests of condition
+    /// evaluation).
+    #[cfg(test)]
+    pub(crate) fn test_compile(&mut self, paths: &[&str]) {
+        for p in paths {
+            let _ = self.fhir(p);
+        }
     }
 
     /// The parsed FHIRPath for `text` (compiled at construction).

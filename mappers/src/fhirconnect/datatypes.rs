@@ -271,6 +271,50 @@ pub fn fit_to_template(leaf: Leaf, value_types: &[String], units: &[String]) -> 
     leaf
 }
 
+/// A coded text without a code (a FHIR `code` or `string` aimed at a
+/// DV_CODED_TEXT node) bound to an external value set with no code list
+/// (`referenceSetUri` `ValueSet/$expand?url=...`) takes its text as the
+/// code, with the binding as terminology id: the value set's codes are
+/// the FHIR codes. A node with a code list is left alone (the at-code
+/// table and the template check decide there).
+pub fn code_from_binding(leaf: &mut Leaf, info: &super::template_index::NodeInfo) {
+    if leaf.rm_type.as_deref() != Some("DV_CODED_TEXT")
+        || leaf.text("code").is_some_and(|c| !c.is_empty())
+    {
+        return;
+    }
+    if info.code_list.is_some() {
+        return;
+    }
+    let Some(terminology) = info.value_set.as_deref().filter(|t| !t.is_empty()) else {
+        return;
+    };
+    let Some(text) = leaf.text("value").map(str::to_owned) else {
+        return;
+    };
+    leaf.fields.insert("code".to_owned(), json!(text));
+    leaf.fields
+        .insert("terminology".to_owned(), json!(terminology));
+}
+
+/// A DV_DATE_TIME as a FHIR dateTime. FHIR requires a zone with a time;
+/// openEHR allows a local time without one (other systems' compositions
+/// carry them). The zone is not ours to guess: a zone-less midnight is the
+/// date alone, any other zone-less time has no FHIR form (`None`: the
+/// caller reports it unmapped).
+pub fn zoned_date_time(v: &str) -> Option<String> {
+    let Some((date, time)) = v.split_once('T') else {
+        return Some(v.to_owned());
+    };
+    let zoned = time.ends_with('Z') || time.contains('+') || time.contains('-');
+    if zoned {
+        return Some(v.to_owned());
+    }
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let midnight = matches!(clock, "00:00:00" | "00:00") && fraction.bytes().all(|b| b == b'0');
+    midnight.then(|| date.to_owned())
+}
+
 /// A UCUM unit without `{annotations}` (`{beats}/min` -> `/min`).
 fn strip_annotations(unit: &str) -> String {
     let mut out = String::with_capacity(unit.len());
@@ -311,6 +355,9 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
             let coding = coded_to_coding(leaf)?;
             Some(json!({ "coding": [coding] }))
         }
+        ("DV_DATE_TIME", "dateTime" | "instant") => {
+            zoned_date_time(leaf.text("")?).map(Value::from)
+        }
         ("DV_CODED_TEXT", "Coding") => coded_to_coding(leaf),
         // A FHIR `code` element carries the code, not its display text.
         ("DV_CODED_TEXT", "code") => leaf.fields.get("code").cloned(),
@@ -349,13 +396,30 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
 fn coded_to_coding(leaf: &Leaf) -> Option<Value> {
     let mut c = Map::new();
     if let Some(t) = leaf.text("terminology") {
+        let (t, version) = versioned_terminology(t);
         c.insert("system".into(), json!(system_for_terminology(t)));
+        if let Some(v) = version {
+            c.insert("version".into(), json!(v));
+        }
     }
     c.insert("code".into(), json!(leaf.text("code")?));
     if let Some(v) = leaf.fields.get("value") {
         c.insert("display".into(), v.clone());
     }
     Some(Value::Object(c))
+}
+
+/// A terminology id with a version in parentheses (openFHIR writes
+/// `http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)` from a Coding's
+/// `system` and `version`) split into the two.
+pub fn versioned_terminology(t: &str) -> (&str, Option<&str>) {
+    let Some(open) = t.rfind(" (") else {
+        return (t, None);
+    };
+    match t[open + 2..].strip_suffix(')') {
+        Some(v) if !v.is_empty() && !v.contains('(') => (&t[..open], Some(v)),
+        _ => (t, None),
+    }
 }
 
 /// The FHIR type a data value becomes when the target is a choice element
@@ -378,6 +442,57 @@ pub fn fhir_type_for_rm(rm: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versioned_terminology_ids_split() {
+        assert_eq!(
+            versioned_terminology("http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)"),
+            ("http://fhir.de/CodeSystem/bfarm/icd-10-gm", Some("2023"))
+        );
+        assert_eq!(versioned_terminology("SNOMED-CT"), ("SNOMED-CT", None));
+        assert_eq!(versioned_terminology("x ()"), ("x ()", None));
+        let leaf = Leaf::new(
+            "DV_CODED_TEXT",
+            [
+                ("code", json!("B05.3")),
+                ("value", json!("B05.3")),
+                (
+                    "terminology",
+                    json!("http://fhir.de/CodeSystem/bfarm/icd-10-gm (2023)"),
+                ),
+            ],
+        );
+        let c = coded_to_coding(&leaf).unwrap();
+        assert_eq!(c["system"], "http://fhir.de/CodeSystem/bfarm/icd-10-gm");
+        assert_eq!(c["version"], "2023");
+    }
+
+    #[test]
+    fn zone_less_date_times_become_dates_or_nothing() {
+        assert_eq!(
+            zoned_date_time("2024-02-21T16:46:17+01:00").as_deref(),
+            Some("2024-02-21T16:46:17+01:00")
+        );
+        assert_eq!(
+            zoned_date_time("2024-02-21T16:46:17Z").as_deref(),
+            Some("2024-02-21T16:46:17Z")
+        );
+        assert_eq!(
+            zoned_date_time("2024-02-21T10:00:00-05:00").as_deref(),
+            Some("2024-02-21T10:00:00-05:00")
+        );
+        assert_eq!(
+            zoned_date_time("2023-11-08T00:00:00").as_deref(),
+            Some("2023-11-08")
+        );
+        assert_eq!(
+            zoned_date_time("2023-11-08T00:00:00.000").as_deref(),
+            Some("2023-11-08")
+        );
+        assert_eq!(zoned_date_time("2023-11-08").as_deref(), Some("2023-11-08"));
+        assert_eq!(zoned_date_time("2024-02-21T16:46:17"), None);
+        assert_eq!(zoned_date_time("2024-02-21T10:00:00"), None);
+    }
 
     #[test]
     fn quantity_round_trips_with_ucum() {

@@ -69,9 +69,15 @@ pub(crate) fn check_extension_file(f: &LoadedFile) -> Result<(), LoadError> {
 }
 
 /// Model files and nested methods carry no extension keys: they would be
-/// ignored, so they are refused.
+/// ignored, so they are refused. The one exception is `extension: add` on
+/// a method nested in an extension file's method (the KDS files write it):
+/// the nested method is added with its parent anyway, so the key says
+/// nothing more and is dropped when the extension is applied.
 pub(crate) fn no_extension_keys(f: &LoadedFile, m: &Mapping) -> Result<(), LoadError> {
-    if m.extension.is_some() || m.append_to.is_some() {
+    let nested_add = f.doc.kind == FileKind::Extension
+        && m.extension == Some(ExtensionMethod::Add)
+        && m.append_to.is_none();
+    if !nested_add && (m.extension.is_some() || m.append_to.is_some()) {
         let what = if f.doc.kind == FileKind::Extension {
             "extension keys on a nested method"
         } else {
@@ -82,12 +88,26 @@ pub(crate) fn no_extension_keys(f: &LoadedFile, m: &Mapping) -> Result<(), LoadE
     children(m).try_for_each(|c| no_extension_keys(f, c))
 }
 
+/// Drops the extension keys of `m` and its nested methods (checked by
+/// [`no_extension_keys`]: only a nested `add` can be there).
+fn strip_extension_keys(m: &mut Mapping) {
+    m.extension = None;
+    m.append_to = None;
+    let children = m
+        .followed_by
+        .iter_mut()
+        .flat_map(|fb| fb.mappings.iter_mut())
+        .chain(m.reference.iter_mut().flat_map(|r| r.mappings.iter_mut()));
+    for c in children {
+        strip_extension_keys(c);
+    }
+}
+
 /// Applies `ext`'s methods, in file order, to `model`'s methods.
 pub(crate) fn apply(model: &mut LoadedFile, ext: &LoadedFile) -> Result<(), LoadError> {
     for m in &ext.doc.mappings {
         let mut method = m.clone();
-        method.extension = None;
-        method.append_to = None;
+        strip_extension_keys(&mut method);
         match m.extension {
             Some(ExtensionMethod::Add) | None => {
                 let methods = &mut model.doc.mappings;
@@ -119,14 +139,30 @@ pub(crate) fn apply(model: &mut LoadedFile, ext: &LoadedFile) -> Result<(), Load
     Ok(())
 }
 
-/// Both methods map the same FHIR path to the same openEHR path.
+/// Both methods map the same FHIR path to the same openEHR path, and the
+/// new one `b` takes the place of `a`: unless both carry conditions and
+/// they differ. Two such methods (the KDS `referenzPrimaerdiagnose` /
+/// `referenzNebendiagnose`: one for Conditions without a related one, one
+/// for those with) both stay: each maps what the other leaves.
 fn same_paths(a: &Mapping, b: &Mapping) -> bool {
-    match (&a.with, &b.with) {
+    let same_with = match (&a.with, &b.with) {
         (Some(x), Some(y)) => {
             (x.fhir.is_some() || x.openehr.is_some()) && x.fhir == y.fhir && x.openehr == y.openehr
         }
         _ => false,
-    }
+    };
+    // Conditions have no equality of their own; their debug form is
+    // field by field.
+    let conditions = |m: &Mapping| {
+        format!(
+            "{:?}{:?}{:?}",
+            m.fhir_condition, m.fhir_conditions, m.openehr_condition
+        )
+    };
+    let conditional = |m: &Mapping| {
+        m.fhir_condition.is_some() || !m.fhir_conditions.is_empty() || m.openehr_condition.is_some()
+    };
+    same_with && (!conditional(a) || !conditional(b) || conditions(a) == conditions(b))
 }
 
 /// The method named `path`: a top-level name, or `parent.child` through
@@ -181,6 +217,35 @@ fn children(m: &Mapping) -> impl Iterator<Item = &Mapping> {
 
 #[cfg(test)]
 mod tests {
+    fn method(yaml: &str) -> Mapping {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn add_replaces_same_paths_unless_both_conditions_differ() {
+        let plain = method("name: a\nwith:\n  openehr: \"$archetype/items[at0063]\"\n");
+        let primary = method("name: p\nwith:\n  openehr: \"$archetype/items[at0063]\"\nfhirCondition:\n  targetRoot: \"$resource\"\n  targetAttribute: \"extension.url\"\n  operator: \"not of\"\n  criteria: \"http://r\"\n");
+        let secondary = method("name: s\nwith:\n  openehr: \"$archetype/items[at0063]\"\nfhirCondition:\n  targetRoot: \"$resource\"\n  targetAttribute: \"extension.url\"\n  operator: \"one of\"\n  criteria: \"http://r\"\n");
+        assert!(
+            !same_paths(&primary, &secondary),
+            "both conditional, different conditions"
+        );
+        assert!(same_paths(&primary, &primary.clone()));
+        assert!(same_paths(&primary, &plain), "unconditional replaces");
+        assert!(
+            same_paths(&plain, &secondary),
+            "conditional replaces unconditional"
+        );
+    }
+
+    #[test]
+    fn nested_add_keys_are_accepted_and_dropped() {
+        let mut m = method("name: a\nextension: add\nwith:\n  fhir: x\nfollowedBy:\n  mappings:\n    - name: b\n      extension: add\n      with:\n        fhir: y\n");
+        strip_extension_keys(&mut m);
+        assert!(m.extension.is_none());
+        assert!(m.followed_by.unwrap().mappings[0].extension.is_none());
+    }
+
     use super::*;
     use crate::fhirconnect::loader::{load_file, LoadLimits, MappingSet};
 

@@ -201,13 +201,10 @@ fn check_mapping(f: &LoadedFile, m: &Mapping) -> Result<(), LoadError> {
         }
     }
     for cond in m.fhir_condition.iter().chain(&m.fhir_conditions) {
-        for p in [
-            Some(cond.target_root.as_str()),
-            cond.target_attribute.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let paths = std::iter::once(&cond.target_root)
+            .chain(&cond.target_attribute)
+            .chain(&cond.target_attributes);
+        for p in paths {
             if let Err(e) = super::fhirpath::Path::parse(p) {
                 return Err(LoadError::Unsupported {
                     file: f.file.clone(),
@@ -307,6 +304,17 @@ impl MappingSet {
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
+        Self::from_sources_with_base(files, &[], limits)
+    }
+
+    /// [`Self::from_sources`], taking the models the set needs and does not
+    /// carry from the libraries of `search`, in order (see
+    /// [`super::base_models`]).
+    pub fn from_sources_with_base<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        search: &[super::base_models::Library<'_>],
+        limits: &LoadLimits,
+    ) -> Result<Self, LoadError> {
         let mut context = None;
         let mut models = Vec::new();
         let mut extensions = Vec::new();
@@ -341,6 +349,7 @@ impl MappingSet {
                 message: "no context file".to_owned(),
             });
         };
+        super::base_models::complete(&context, &extensions, &mut models, search, limits)?;
         let mut set = MappingSet {
             context,
             models,
@@ -497,19 +506,19 @@ mod tests {
 
     #[test]
     fn unsupported_constructs_name_file_line_and_construct() {
-        let e = load("mappings:\n  - name: a\n    with:\n      fhir: x\n    fhirCondition:\n      targetRoot: x\n      operator: \"type\"\n      criteria: Quantity\n").unwrap_err();
+        let e = load("mappings:\n  - name: a\n    with:\n      fhir: x\n    fhirCondition:\n      targetRoot: x\n      operator: \"greater than\"\n      criteria: 3\n").unwrap_err();
         assert_eq!(
             e,
             LoadError::Unsupported {
                 file: "x.model.yml".into(),
                 line: 17,
-                construct: "`operator: type`".into()
+                construct: "`operator: greater than`".into()
             }
         );
         let e = load("mappings:\n  - name: a\n    link:\n      meaning: m\n").unwrap_err();
         assert!(
-            matches!(&e, LoadError::Unsupported { line: 13, construct, .. } if construct == "`link`"),
-            "{e}"
+            matches!(&e, LoadError::Invalid { line: 14, message, .. } if message.contains("type")),
+            "a link needs meaning and type: {e}"
         );
         let e =
             load("mappings:\n  - name: a\n    with:\n      fhir: \"$resource.code.where(x)\"\n")

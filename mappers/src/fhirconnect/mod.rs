@@ -8,13 +8,21 @@
 //!   fail while reading.
 //! - [`loader`]: files -> [`loader::MappingSet`], errors with file and line.
 //! - [`extension`]: extension files applied to the models they extend.
+//! - [`base_models`]: models a set uses without carrying them, from a
+//!   search path (ehrgate's own base models for the KDS projects).
+//! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
+//! - `conditions`: what a condition tests (`targetAttributes`, the `type`
+//!   operator), both directions.
+//! - `reverse_guards`: when openEHR -> FHIR must not create an element.
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
 pub mod at_codes;
+pub mod base_models;
 pub mod canonical;
 pub mod check;
 pub mod compiled;
+pub(crate) mod conditions;
 pub mod datatypes;
 pub mod engine;
 pub mod extension;
@@ -23,10 +31,12 @@ pub mod fhir_write;
 pub mod fhirpath;
 pub mod flat;
 pub mod instance;
+pub mod links;
 pub mod loader;
 pub mod model;
 pub mod openehr_path;
 pub mod patient_ref;
+mod reverse_guards;
 pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;

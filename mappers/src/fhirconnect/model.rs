@@ -211,9 +211,23 @@ pub struct Mapping {
     /// method adds its `followedBy` methods to.
     #[serde(rename = "appendTo", default)]
     pub append_to: Option<String>,
-    /// openEHR LINK creation; not executed yet.
+    /// The openEHR path ends in an RM `links` attribute: the method writes
+    /// an openEHR LINK to the FHIR resource it selects (see
+    /// [`super::links`]).
     #[serde(default)]
-    pub link: Option<Rejected<LinkConstruct>>,
+    pub link: Option<Link>,
+}
+
+/// `link:` on a method: the LINK's fixed meaning and type (the target is
+/// the resource the method selects).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// `LINK.meaning`: what the target means to the linking node.
+    pub meaning: String,
+    /// `LINK.type`: the kind of link (`case`, `issue`...).
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 /// `extension:` on a method of an extension file.
@@ -338,9 +352,10 @@ pub struct Condition {
     /// The path below `targetRoot` that is tested.
     #[serde(rename = "targetAttribute", default)]
     pub target_attribute: Option<String>,
-    /// Several tested paths; not executed yet.
+    /// Several tested paths: their values are tested together, as if one
+    /// path selected them all (`empty`: none of them has a value).
     #[serde(rename = "targetAttributes", default)]
-    pub target_attributes: Option<Rejected<TargetAttributesConstruct>>,
+    pub target_attributes: Vec<String>,
     /// How the tested values are compared with `criteria`.
     pub operator: Operator,
     /// One value or a list.
@@ -348,7 +363,7 @@ pub struct Condition {
     pub criteria: Option<Criteria>,
 }
 
-/// Condition operators. The `type` operator is rejected: not executed yet.
+/// Condition operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
     /// True if a tested value is one of the criteria.
@@ -359,6 +374,10 @@ pub enum Operator {
     Empty,
     /// True if there is a tested value.
     NotEmpty,
+    /// True if a tested node's type (a FHIR type such as `Extension` or
+    /// `CodeableConcept`, an RM type such as `DV_CODED_TEXT`) is one of the
+    /// criteria.
+    Type,
 }
 
 impl<'de> Deserialize<'de> for Operator {
@@ -369,6 +388,7 @@ impl<'de> Deserialize<'de> for Operator {
             "not of" => Ok(Operator::NotOf),
             "empty" => Ok(Operator::Empty),
             "not empty" => Ok(Operator::NotEmpty),
+            "type" => Ok(Operator::Type),
             other => Err(unsupported(&format!("operator: {other}"))),
         }
     }
@@ -487,17 +507,3 @@ fn unsupported<E: de::Error>(construct: &str) -> E {
 
 /// Prefix of the message of an unsupported-construct error.
 pub const UNSUPPORTED_PREFIX: &str = "unsupported construct ";
-
-macro_rules! construct {
-    ($ty:ident, $name:literal) => {
-        #[doc = concat!("The `", $name, "` construct.")]
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct $ty;
-        impl Construct for $ty {
-            const NAME: &'static str = $name;
-        }
-    };
-}
-
-construct!(LinkConstruct, "link");
-construct!(TargetAttributesConstruct, "targetAttributes");

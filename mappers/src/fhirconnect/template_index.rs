@@ -42,6 +42,10 @@ pub struct NodeInfo {
     pub required_children: Vec<String>,
     /// For coded nodes: (terminology, allowed codes).
     pub code_list: Option<(String, Vec<String>)>,
+    /// For coded nodes bound to an external value set without a code list:
+    /// the binding (`referenceSetUri`, e.g.
+    /// `ValueSet/$expand?url=http://hl7.org/fhir/ValueSet/observation-status`).
+    pub value_set: Option<String>,
     /// For quantities: allowed units (empty: any).
     pub units: Vec<String>,
     /// For local coded nodes: at-code -> term text.
@@ -308,6 +312,7 @@ fn info(
         .map(|a| a.children.iter().map(|c| c.rm_type.clone()).collect())
         .unwrap_or_default();
     let mut code_list = None;
+    let mut value_set = None;
     let mut units = Vec::new();
     let mut ordinals = Vec::new();
     let mut code_texts = Vec::new();
@@ -320,6 +325,9 @@ fn info(
                         code_texts.push((code.clone(), t.text.clone()));
                     }
                 }
+            }
+            Some(ehrgate_templates::meta::DvConstraint::CodedText(c)) => {
+                value_set = c.reference_set_uri.clone();
             }
             Some(ehrgate_templates::meta::DvConstraint::Quantity(q)) => {
                 units.extend(q.units.iter().map(|u| u.unit.clone()));
@@ -353,6 +361,7 @@ fn info(
         node_id: node.node_id.clone(),
         required_children,
         code_list,
+        value_set,
         units,
         ordinals,
         code_texts,

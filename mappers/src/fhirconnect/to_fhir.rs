@@ -99,7 +99,9 @@ impl<'s> RevRun<'s> {
     }
 
     fn mapping(&mut self, m: &'s Mapping, scope: &RevScope) {
-        if m.unidirectional == Some(Direction::FhirToOpenEhr) {
+        if m.unidirectional == Some(Direction::FhirToOpenEhr)
+            || !super::reverse_guards::type_allows(m, scope.fhir.ty.as_deref())
+        {
             return;
         }
         self.steps += 1;
@@ -113,12 +115,21 @@ impl<'s> RevRun<'s> {
             return;
         };
         let (base, anchor) = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
+        if let Some(link) = &m.link {
+            self.link(link, path, &base, scope);
+            return;
+        }
         let matches = self.instances(&base, anchor, scope);
         let manual_only = !m.manual.is_empty()
             && m.followed_by.is_none()
             && m.reference.is_none()
             && m.slot_archetype.is_none();
         for target in matches {
+            if let Some(c) = &m.openehr_condition {
+                if !self.method_condition_holds(c, &target, scope) {
+                    continue;
+                }
+            }
             // Constants describe a resource that exists: a manual-only
             // method writes them wherever its openEHR node has data; any
             // other method needs data it carries itself.
@@ -266,34 +277,28 @@ impl<'s> RevRun<'s> {
             });
             return false;
         }
-        let (segs, field) = match &c.target_attribute {
-            Some(a) => super::to_openehr::manual_field(a),
-            None => (Vec::new(), ""),
+        super::conditions::openehr_holds(c, target, self.input)
+    }
+
+    /// Whether a method's `openehrCondition` holds for the instance
+    /// `target` of its openEHR path: `targetRoot` resolves like a method
+    /// path (`$archetype`, `$composition`, or relative to `target`).
+    fn method_condition_holds(
+        &self,
+        c: &Condition,
+        target: &InstancePath,
+        scope: &RevScope,
+    ) -> bool {
+        let Some(mp) = self.compiled.openehr_path(&c.target_root) else {
+            return false;
         };
-        let at = if segs.is_empty() {
-            target.clone()
-        } else {
-            target.join(&segs)
+        let mut root = match mp.anchor {
+            Anchor::Archetype => scope.archetype.join(&mp.segs),
+            Anchor::Composition => InstancePath(mp.segs.clone()),
+            Anchor::Context | Anchor::Reference => target.join(&mp.segs),
         };
-        let value = self
-            .input
-            .leaves
-            .get(&at)
-            .and_then(|l| l.fields.get(field))
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            });
-        let criteria: Vec<&str> = c.criteria.as_ref().map(|c| c.values()).unwrap_or_default();
-        let listed = value.as_deref().is_some_and(|v| criteria.contains(&v));
-        match c.operator {
-            Operator::OneOf => listed,
-            Operator::NotOf => !listed,
-            Operator::Empty => value.is_none(),
-            Operator::NotEmpty => value.is_some(),
-        }
+        scope.bindings.apply(&mut root);
+        super::conditions::openehr_holds(c, &root, self.input)
     }
 
     /// Creates the resource a `reference` method maps: inline where the
@@ -426,7 +431,7 @@ impl<'s> RevRun<'s> {
     }
 
     /// Resolves a method's openEHR path.
-    fn target(&self, text: Option<&str>, scope: &RevScope) -> (InstancePath, Anchor) {
+    pub(crate) fn target(&self, text: Option<&str>, scope: &RevScope) -> (InstancePath, Anchor) {
         let Some(mp) = text.and_then(|t| self.compiled.openehr_path(t)) else {
             return (scope.oe.clone(), Anchor::Reference);
         };
@@ -548,7 +553,12 @@ impl<'s> RevRun<'s> {
         let mut structural = false;
         if let Some(fb) = &m.followed_by {
             structural = true;
-            if fb.mappings.iter().any(|c| self.child_produces(c, &child)) {
+            let conditional = m.fhir_condition.is_some() || !m.fhir_conditions.is_empty();
+            let produces = |c: &'s Mapping| {
+                !(conditional && super::reverse_guards::manual_only(c))
+                    && self.child_produces(c, &child)
+            };
+            if fb.mappings.iter().any(produces) {
                 return true;
             }
         }
@@ -559,7 +569,9 @@ impl<'s> RevRun<'s> {
                 depth: scope.depth + 1,
                 ..child.clone()
             };
-            if r.mappings.iter().any(|c| self.child_produces(c, &ref_scope)) {
+            if !self.self_referential(r, &ref_scope)
+                && r.mappings.iter().any(|c| self.child_produces(c, &ref_scope))
+            {
                 return true;
             }
         }
@@ -582,6 +594,15 @@ impl<'s> RevRun<'s> {
             }
         }
         if !m.manual.is_empty() {
+            // A manual-only method's FHIR constants describe an element
+            // whose openEHR node has data (checked above), nested or not.
+            let manual_only = m.followed_by.is_none()
+                && m.reference.is_none()
+                && m.slot_archetype.is_none()
+                && m.manual.iter().any(|x| !x.fhir.is_empty());
+            if manual_only {
+                return true;
+            }
             structural = true;
         }
         let none = m.with.as_ref().and_then(|w| w.kind) == Some(WithType::None);

@@ -118,6 +118,10 @@ impl<'s> Run<'s> {
             }
         }
         let base = self.target(with.and_then(|w| w.openehr.as_deref()), scope);
+        if let Some(link) = &m.link {
+            self.link(link, &nodes, &base);
+            return;
+        }
         let many = nodes.len() > 1;
         // The N-th node that produces data maps to the N-th instance: nodes
         // a slot's preprocessor rejects do not leave gaps.
@@ -342,6 +346,9 @@ impl<'s> Run<'s> {
                 if let Some(coded) = info.and_then(|i| self.local_code(i, &target, &leaf)) {
                     leaf = coded;
                 }
+                if let Some(info) = info {
+                    super::datatypes::code_from_binding(&mut leaf, info);
+                }
                 self.consumed.push(node.loc.clone());
                 self.out.sources.insert(target.clone(), node.loc.clone());
                 self.out.put(target, leaf);
@@ -476,12 +483,8 @@ impl<'s> Run<'s> {
 
     /// Tests one `targetRoot` node; values tested and matched are used.
     fn test(&mut self, cond: &Condition, root: &Node<'_>) -> bool {
-        let values = match &cond.target_attribute {
-            Some(a) => match self.compiled.fhir_path(a) {
-                Some(p) => fhirpath::eval(p, root, root),
-                None => return false,
-            },
-            None => vec![root.clone()],
+        let Some(values) = super::conditions::fhir_tested(cond, self.compiled, root) else {
+            return false;
         };
         let criteria: Vec<&str> = cond
             .criteria
@@ -497,6 +500,9 @@ impl<'s> Run<'s> {
             Operator::NotOf => matching.is_empty(),
             Operator::Empty => values.is_empty(),
             Operator::NotEmpty => !values.is_empty(),
+            Operator::Type => values
+                .iter()
+                .any(|v| super::conditions::fhir_type_is(v, &criteria)),
         };
         if ok && cond.operator == Operator::OneOf {
             self.consumed.extend(matching.iter().map(|n| n.loc.clone()));
@@ -504,7 +510,7 @@ impl<'s> Run<'s> {
         ok
     }
 
-    fn warn(&mut self, location: &str, message: &str) {
+    pub(crate) fn warn(&mut self, location: &str, message: &str) {
         self.warnings.push(Warning {
             location: location.to_owned(),
             message: message.to_owned(),
