@@ -135,3 +135,59 @@ fn constants_alone_are_no_translation() {
     bp["code"]["text"] = "Blood pressure".into();
     assert!(engine.fhir_to_instance(&bp).is_ok());
 }
+
+/// A preprocessor `openehrCondition` limits the model to the archetype
+/// instances that meet it: going to FHIR, a blood pressure whose systolic
+/// value fails the condition makes no Observation.
+#[test]
+fn a_preprocessor_openehr_condition_selects_the_instances() {
+    use ehrgate_mappers::fhirconnect::engine::Engine;
+    use ehrgate_mappers::fhirconnect::loader::{LoadLimits, MappingSet};
+    let c = common::corpus();
+    let dir = c.join("mappings/openfhir/blood_pressure");
+    let meta = ehrgate_templates::parse_opt(
+        &std::fs::read(c.join("openehr/templates/Blood Pressure.opt")).unwrap(),
+    )
+    .unwrap();
+    let with_condition = |operator: &str| {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yml"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                let mut text = std::fs::read_to_string(&p).unwrap();
+                if name == "blood-pressure.model.yml" {
+                    let cond = format!(
+                        "preprocessor:\n  openehrCondition:\n    targetRoot: \"$archetype/data[at0001]/events[at0006]/data[at0003]/items[at0004]\"\n    targetAttribute: \"magnitude\"\n    operator: \"{operator}\"\n"
+                    );
+                    text = text.replacen("preprocessor:\n", &cond, 1);
+                }
+                (name, text)
+            })
+            .collect();
+        files.sort();
+        let set = MappingSet::from_sources(
+            files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+            &LoadLimits::default(),
+        )
+        .unwrap();
+        Engine::new(set, Some(&meta)).unwrap()
+    };
+    let flat = common::json("mappings/openfhir/blood_pressure/blood-pressure_flat.json");
+    let observations = |engine: &Engine| {
+        let (inst, _) = from_flat(flat.as_object().unwrap(), engine.index().unwrap());
+        let out = engine.instance_to_fhir(&inst).unwrap().output;
+        out["entry"].as_array().map_or(0, |e| {
+            e.iter()
+                .filter(|x| x["resource"]["resourceType"] == "Observation")
+                .count()
+        })
+    };
+    // Every event of the corpus composition has a systolic value: "not
+    // empty" keeps each Observation, "empty" none.
+    let all = observations(&engine());
+    assert!(all >= 1);
+    assert_eq!(observations(&with_condition("not empty")), all);
+    assert_eq!(observations(&with_condition("empty")), 0);
+}

@@ -65,6 +65,9 @@ impl Compiled {
                 for cond in pre.fhir_condition.iter().chain(&pre.fhir_conditions) {
                     c.condition(cond)?;
                 }
+                if let Some(cond) = &pre.openehr_condition {
+                    c.openehr(&cond.target_root)?;
+                }
                 if let Some(h) = &pre.hierarchy {
                     if let Some(o) = &h.with.openehr {
                         c.openehr(o)?;

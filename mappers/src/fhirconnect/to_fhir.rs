@@ -12,8 +12,8 @@
 //! never make a resource.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::{json, Value};
 
@@ -84,7 +84,7 @@ impl<'s> RevRun<'s> {
             });
             return;
         }
-        if !self.has_data(&scope.archetype) {
+        if !self.has_data(&scope.archetype) || !self.model_allows(model, scope) {
             return;
         }
         for m in &model.doc.mappings {
@@ -95,6 +95,23 @@ impl<'s> RevRun<'s> {
             for c in pre.fhir_condition.iter().chain(&pre.fhir_conditions) {
                 self.write_criterion(c, &scope.resource);
             }
+        }
+    }
+
+    /// Whether the model's preprocessor `openehrCondition` holds for the
+    /// archetype instance at `scope.archetype` (paths relative to it, as a
+    /// method's condition is to its node): the file describes only such
+    /// instances. FHIR -> openEHR has no openEHR data to test, so there it
+    /// does not apply (as for a method's `openehrCondition`).
+    fn model_allows(&self, model: &LoadedFile, scope: &RevScope) -> bool {
+        match model
+            .doc
+            .preprocessor
+            .as_ref()
+            .and_then(|p| p.openehr_condition.as_ref())
+        {
+            Some(c) => self.method_condition_holds(c, &scope.archetype, scope),
+            None => true,
         }
     }
 
@@ -570,7 +587,9 @@ impl<'s> RevRun<'s> {
                 ..child.clone()
             };
             if !self.self_referential(r, &ref_scope)
-                && r.mappings.iter().any(|c| self.child_produces(c, &ref_scope))
+                && r.mappings
+                    .iter()
+                    .any(|c| self.child_produces(c, &ref_scope))
             {
                 return true;
             }
@@ -583,11 +602,12 @@ impl<'s> RevRun<'s> {
                     depth: scope.depth + 1,
                     ..child
                 };
-                if model
-                    .doc
-                    .mappings
-                    .iter()
-                    .any(|c| self.child_produces(c, &slot_scope))
+                if self.model_allows(model, &slot_scope)
+                    && model
+                        .doc
+                        .mappings
+                        .iter()
+                        .any(|c| self.child_produces(c, &slot_scope))
                 {
                     return true;
                 }
