@@ -109,12 +109,12 @@ fn phases(
     comp: &serde_json::Value,
     n: usize,
 ) {
-    use ehrgate_mappers::fhirconnect::canonical::{from_canonical, to_canonical};
+    use ehrgate_mappers::fhirconnect::canonical::{from_canonical_with, to_canonical};
     use ehrgate_mappers::fhirconnect::check::check;
     use std::hint::black_box;
     let index = engine.index().unwrap();
     let inst = engine.fhir_to_instance(obs).unwrap().output;
-    let (back, _) = from_canonical(comp);
+    let (back, _) = from_canonical_with(comp, engine.names());
     let rows = [
         (
             "fhir_to_instance",
@@ -137,7 +137,7 @@ fn phases(
         (
             "from_canonical",
             per_call(n, || {
-                black_box(from_canonical(black_box(comp)));
+                black_box(from_canonical_with(black_box(comp), engine.names()));
             }),
         ),
         (

@@ -10,7 +10,9 @@
 //!   Bundle; the facade unwraps the one resource of the asked type and puts
 //!   back what openEHR keeps outside the composition (id, version, patient).
 
-use ehrgate_mappers::fhirconnect::canonical::{from_canonical, to_canonical, CanonicalDefaults};
+use ehrgate_mappers::fhirconnect::canonical::{
+    from_canonical_with, to_canonical, CanonicalDefaults,
+};
 use ehrgate_mappers::fhirconnect::check::check;
 use ehrgate_mappers::fhirconnect::engine::EngineError;
 use ehrgate_mappers::fhirconnect::flat::{from_flat, to_flat};
@@ -103,7 +105,7 @@ pub fn to_resource(
     resource_type: &str,
 ) -> Result<Value, FacadeError> {
     let (inst, _unmapped) = match detect(composition) {
-        Some(OpenEhrFormat::Canonical) => from_canonical(composition),
+        Some(OpenEhrFormat::Canonical) => from_canonical_with(composition, c.engine.names()),
         Some(OpenEhrFormat::Flat) => {
             let index = c
                 .engine

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::fhir_write::get;
 use super::instance::{Instance, Leaf};
-use super::openehr_path::{InstancePath, Seg};
+use super::openehr_path::{InstancePath, Seg, SegNames};
 use super::template_index::{NodeInfo, TemplateIndex};
 use crate::translation::Unmapped;
 
@@ -300,16 +300,35 @@ fn dv_json(leaf: &Leaf) -> Value {
 /// Reads a canonical composition into leaves. Nodes the reader cannot
 /// place are returned as unmapped (location only).
 pub fn from_canonical(comp: &Value) -> (Instance, Vec<Unmapped>) {
+    from_canonical_with(comp, &SegNames::default())
+}
+
+/// [`from_canonical`] taking segment names from `names` (an engine's,
+/// [`super::engine::Engine::names`]): the paths share the mapping set's
+/// names, so the engine compares them by pointer.
+pub fn from_canonical_with(comp: &Value, names: &SegNames) -> (Instance, Vec<Unmapped>) {
     let mut inst = Instance::default();
     let mut unmapped = Vec::new();
-    read_node(
-        comp,
-        &mut InstancePath::default(),
-        &mut inst,
-        &mut unmapped,
-        0,
-    );
+    let mut r = Reader {
+        inst: &mut inst,
+        unmapped: &mut unmapped,
+        names,
+    };
+    r.node(comp, &mut InstancePath::default(), 0);
     (inst, unmapped)
+}
+
+/// What [`read_node`] writes to and names segments with.
+struct Reader<'r> {
+    inst: &'r mut Instance,
+    unmapped: &'r mut Vec<Unmapped>,
+    names: &'r SegNames,
+}
+
+impl Reader<'_> {
+    fn node(&mut self, v: &Value, path: &mut InstancePath, depth: usize) {
+        read_node(v, path, self, depth);
+    }
 }
 
 /// Attributes that describe a node rather than hold data.
@@ -335,16 +354,10 @@ const MAX_DEPTH: usize = 64;
 /// Reads the node `v` at `path`; `path` is one buffer extended and
 /// shortened on the way down and up (copied only for a leaf), not a new
 /// path per node.
-fn read_node(
-    v: &Value,
-    path: &mut InstancePath,
-    inst: &mut Instance,
-    unmapped: &mut Vec<Unmapped>,
-    depth: usize,
-) {
+fn read_node(v: &Value, path: &mut InstancePath, r: &mut Reader<'_>, depth: usize) {
     let Value::Object(o) = v else { return };
     if depth > MAX_DEPTH {
-        unmapped.push(Unmapped {
+        r.unmapped.push(Unmapped {
             location: path.to_string(),
             reason: "nesting too deep".to_owned(),
         });
@@ -370,9 +383,10 @@ fn read_node(
                 seen.push((ty, index));
                 let seg = Seg {
                     index,
-                    ..plain(attr)
+                    ..plain(attr, r.names)
                 };
-                inst.put(path.join(&[seg]), super::links::leaf_from_canonical(item));
+                r.inst
+                    .put(path.join(&[seg]), super::links::leaf_from_canonical(item));
                 continue;
             }
             if attr == "value"
@@ -380,13 +394,13 @@ fn read_node(
                 && (ty.starts_with("DV_") || ty == "CODE_PHRASE")
             {
                 if let Some(l) = leaf_of(item) {
-                    inst.put(path.clone(), l);
+                    r.inst.put(path.clone(), l);
                 }
                 continue;
             }
             if node.is_empty() && (ty.starts_with("DV_") || ty == "CODE_PHRASE") {
                 if let Some(l) = leaf_of(item) {
-                    inst.put(path.join(&[plain(attr)]), l);
+                    r.inst.put(path.join(&[plain(attr, r.names)]), l);
                 }
                 continue;
             }
@@ -401,20 +415,20 @@ fn read_node(
                 }
             };
             path.0.push(Seg {
-                attr: attr.as_str().into(),
-                node: node.into(),
+                attr: r.names.get(attr),
+                node: r.names.get(node),
                 index,
             });
-            read_node(item, path, inst, unmapped, depth + 1);
+            read_node(item, path, r, depth + 1);
             path.0.pop();
         }
     }
 }
 
-fn plain(attr: &str) -> Seg {
+fn plain(attr: &str, names: &SegNames) -> Seg {
     Seg {
-        attr: attr.into(),
-        node: "".into(),
+        attr: names.get(attr),
+        node: names.get(""),
         index: 0,
     }
 }

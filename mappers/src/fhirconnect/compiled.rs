@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::fhirpath::{self, Path};
 use super::loader::MappingSet;
 use super::model::{Condition, Mapping};
-use super::openehr_path::{MappingPath, OpenEhrPathError};
+use super::openehr_path::{MappingPath, OpenEhrPathError, SegNames};
 
 /// Every FHIRPath and openEHR path of a set, parsed.
 ///
@@ -21,6 +21,8 @@ pub struct Compiled {
     openehr: HashMap<String, MappingPath, foldhash::fast::RandomState>,
     fhir_at: HashMap<TextAt, Path, foldhash::fast::RandomState>,
     openehr_at: HashMap<TextAt, MappingPath, foldhash::fast::RandomState>,
+    /// The names of every openEHR path's segments, shared.
+    names: SegNames,
 }
 
 /// Where a text of the pinned set lives: address and length.
@@ -136,8 +138,9 @@ impl Compiled {
 
     fn openehr(&mut self, text: &str) -> Result<(), CompileError> {
         if !self.openehr.contains_key(text) {
-            let p =
+            let mut p =
                 MappingPath::parse(text).map_err(|e| CompileError::OpenEhr(text.to_owned(), e))?;
+            self.names.intern_segs(&mut p.segs);
             self.openehr.insert(text.to_owned(), p);
         }
         if let Some(p) = self.openehr.get(text) {
@@ -160,6 +163,16 @@ impl Compiled {
         self.fhir_at
             .get(&text_at(text))
             .or_else(|| self.fhir.get(text))
+    }
+
+    /// The segment names of the set's openEHR paths, shared.
+    pub fn names(&self) -> &SegNames {
+        &self.names
+    }
+
+    /// Shares `name` with the set's paths (names the engine adds itself).
+    pub(crate) fn intern(&mut self, name: &str) -> std::sync::Arc<str> {
+        self.names.intern(&name.into())
     }
 
     /// The parsed openEHR path for `text` (compiled at construction).

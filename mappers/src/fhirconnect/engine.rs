@@ -12,7 +12,7 @@ use super::fhir_write::{prune, Created};
 use super::fhirpath::{push_index, Node, WRAPPED_AT};
 use super::instance::Instance;
 use super::loader::{short_archetype, MappingSet};
-use super::openehr_path::{Bindings, InstancePath, Seg};
+use super::openehr_path::{Bindings, InstancePath, Seg, SegNames};
 use super::template_index::TemplateIndex;
 use super::to_fhir::{RevRun, RevScope};
 use super::to_openehr::{is_within, value_locations, Run, RunLimits, Scope};
@@ -77,6 +77,8 @@ impl Classified for EngineError {
 pub struct Engine {
     set: MappingSet,
     compiled: Compiled,
+    /// Where `$archetype` of the start model is (see [`start_archetype`]).
+    start: InstancePath,
     index: Option<TemplateIndex>,
     limits: RunLimits,
 }
@@ -87,13 +89,15 @@ impl Engine {
     pub fn new(set: MappingSet, template: Option<&TemplateMeta>) -> Result<Self, EngineError> {
         // The engine owns `set` unchanged next to `compiled` (the set's
         // texts stay where they are when the struct moves).
-        let compiled = Compiled::pinned(&set)?;
+        let mut compiled = Compiled::pinned(&set)?;
         if set.start_model().is_none() {
             return Err(EngineError::NoStart);
         }
+        let start = start_archetype(&set, &mut compiled);
         Ok(Engine {
             set,
             compiled,
+            start,
             index: template.map(TemplateIndex::new),
             limits: RunLimits::default(),
         })
@@ -131,27 +135,15 @@ impl Engine {
         Some(sd.rsplit('/').next().unwrap_or(sd).to_owned())
     }
 
-    /// Where `$archetype` of the start model is: the composition root for a
-    /// COMPOSITION archetype, else its `content` entry.
+    /// Where `$archetype` of the start model is.
     fn start_archetype(&self) -> InstancePath {
-        let Some(start) = self.set.start_model() else {
-            return InstancePath::default();
-        };
-        let arch = start
-            .doc
-            .spec
-            .open_ehr_config
-            .as_ref()
-            .map_or("", |c| c.archetype.as_str());
-        if short_archetype(arch).starts_with("COMPOSITION.") {
-            InstancePath::default()
-        } else {
-            InstancePath(vec![Seg {
-                attr: "content".into(),
-                node: arch.into(),
-                index: 0,
-            }])
-        }
+        self.start.clone()
+    }
+
+    /// The segment names of the set's openEHR paths: a composition read
+    /// with them ([`super::canonical::from_canonical_with`]) shares them.
+    pub fn names(&self) -> &SegNames {
+        self.compiled.names()
     }
 
     /// FHIR -> openEHR leaves. A resource of which the mapping uses
@@ -354,6 +346,30 @@ impl Engine {
             unmapped,
             warnings: run.warnings,
         })
+    }
+}
+
+/// Where `$archetype` of the start model is: the composition root for a
+/// COMPOSITION archetype, else its `content` entry (names shared with the
+/// set's paths).
+fn start_archetype(set: &MappingSet, compiled: &mut Compiled) -> InstancePath {
+    let Some(start) = set.start_model() else {
+        return InstancePath::default();
+    };
+    let arch = start
+        .doc
+        .spec
+        .open_ehr_config
+        .as_ref()
+        .map_or("", |c| c.archetype.as_str());
+    if short_archetype(arch).starts_with("COMPOSITION.") {
+        InstancePath::default()
+    } else {
+        InstancePath(vec![Seg {
+            attr: compiled.intern("content"),
+            node: compiled.intern(arch),
+            index: 0,
+        }])
     }
 }
 

@@ -96,6 +96,42 @@ impl Ord for Seg {
     }
 }
 
+/// Segment names shared by `Arc`: every openEHR path of a compiled set and
+/// every composition read with them use one `Arc` per distinct name, so
+/// segments compare by pointer ([`Seg`]'s equality and order try that
+/// first; comparing the bytes of archetype ids was a measured tenth of a
+/// translation) and reading a composition allocates no name the set knows.
+#[derive(Debug, Default)]
+pub struct SegNames(std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>);
+
+// === impl SegNames ===
+
+impl SegNames {
+    /// The shared `Arc` for `name`, added if new.
+    pub fn intern(&mut self, name: &Arc<str>) -> Arc<str> {
+        match self.0.get(&**name) {
+            Some(known) => known.clone(),
+            None => {
+                self.0.insert(name.clone());
+                name.clone()
+            }
+        }
+    }
+
+    /// The shared `Arc` for `name` when known, else a new one.
+    pub fn get(&self, name: &str) -> Arc<str> {
+        self.0.get(name).cloned().unwrap_or_else(|| name.into())
+    }
+
+    /// `segs` with their names shared.
+    pub fn intern_segs(&mut self, segs: &mut [Seg]) {
+        for seg in segs {
+            seg.attr = self.intern(&seg.attr);
+            seg.node = self.intern(&seg.node);
+        }
+    }
+}
+
 /// A parsed mapping path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingPath {

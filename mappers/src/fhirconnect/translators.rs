@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::canonical::{from_canonical, to_canonical, CanonicalDefaults};
+use super::canonical::{from_canonical_with, to_canonical, CanonicalDefaults};
 use super::check::{check, operation_outcome, Issue};
 use super::engine::{Engine, EngineError};
 use super::flat::{from_flat, to_flat};
@@ -170,7 +170,7 @@ impl Translator for OpenEhrToFhir<'_> {
             patient_ref::validate(reference)?;
         }
         let (inst, mut unmapped) = match detect(input) {
-            Some(OpenEhrFormat::Canonical) => from_canonical(input),
+            Some(OpenEhrFormat::Canonical) => from_canonical_with(input, self.engine.names()),
             Some(OpenEhrFormat::Flat) => {
                 let index = self.engine.index().ok_or(TranslateError::NoTemplate)?;
                 let empty = Map::new();
