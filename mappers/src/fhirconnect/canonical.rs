@@ -81,7 +81,9 @@ fn node_json(
     index: &TemplateIndex,
     d: &CanonicalDefaults,
 ) -> Value {
-    let mut o = Map::new();
+    // Room for the node's own members and its children at once (the map
+    // grew and rehashed per insert otherwise).
+    let mut o = Map::with_capacity(5 + t.children.len());
     // Abstract RM types in templates get their usual concrete type.
     let rm_type = match info.map_or("CLUSTER", |i| i.rm_type.as_str()) {
         "EVENT" => "POINT_EVENT",

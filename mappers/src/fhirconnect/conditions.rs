@@ -25,6 +25,11 @@ pub(crate) fn fhir_tested<'a>(
     compiled: &Compiled,
     root: &Node<'a>,
 ) -> Option<Vec<Node<'a>>> {
+    // One `targetAttribute` (nearly every condition): its nodes as they
+    // are, without gathering lists (conditions run per selected node).
+    if let (Some(a), true) = (&cond.target_attribute, cond.target_attributes.is_empty()) {
+        return Some(fhirpath::eval(compiled.fhir_path(a)?, root, root));
+    }
     let attributes: Vec<&str> = cond
         .target_attribute
         .iter()

@@ -122,27 +122,43 @@ impl<'s> Run<'s> {
             self.link(link, &nodes, &base);
             return;
         }
-        let many = nodes.len() > 1;
+        let count = nodes.len();
+        let many = count > 1;
+        let mut base = base;
+        // Only a method with children, a slot or a reference binds its
+        // target for deeper paths (a leaf method's binding was built and
+        // dropped unused, per selected node).
+        let binds = m.reference.is_some() || m.slot_archetype.is_some() || m.followed_by.is_some();
         // The N-th node that produces data maps to the N-th instance: nodes
         // a slot's preprocessor rejects do not leave gaps.
         let mut next = 0;
-        for node in nodes {
-            let mut target = base.clone();
+        for (i, node) in nodes.into_iter().enumerate() {
+            // The last node takes the base path itself (no copy).
+            let mut target = if i + 1 == count {
+                std::mem::take(&mut base)
+            } else {
+                base.clone()
+            };
             if many {
                 target.set_last_index(next);
             }
             let before = self.out.below(&target).count();
-            let bindings = scope.bindings.with(target.clone());
-            // The node moves into the child scope (no copy of its
-            // location per node).
+            let bindings = if binds {
+                scope.bindings.with(target.clone())
+            } else {
+                scope.bindings.clone()
+            };
+            // The node and the target move into the child scope (no copy
+            // of either per node).
             let child_scope = Scope {
                 resource: scope.resource.clone(),
                 fhir: node,
-                oe: target.clone(),
+                oe: target,
                 archetype: scope.archetype.clone(),
                 bindings,
                 depth: scope.depth,
             };
+            let target = &child_scope.oe;
             let node = &child_scope.fhir;
             let mut structural = false;
             if let Some(r) = &m.reference {
@@ -165,7 +181,7 @@ impl<'s> Run<'s> {
             }
             if !m.manual.is_empty() {
                 structural = true;
-                self.manual(&m.manual, node, &target, scope);
+                self.manual(&m.manual, node, target, scope);
             }
             if let Some(fb) = &m.followed_by {
                 structural = true;
@@ -177,7 +193,7 @@ impl<'s> Run<'s> {
             if !structural && !none {
                 self.convert(node, target.clone(), with.and_then(|w| w.kind));
             }
-            if self.out.below(&target).count() > before {
+            if self.out.below(target).count() > before {
                 next += 1;
             }
         }
