@@ -152,7 +152,8 @@ impl<'s> RevRun<'s> {
             // other method needs data it carries itself.
             let (go, bindings) = if manual_only {
                 let go = self.has_data(&target);
-                (go, go.then(|| scope.bindings.with(target.clone())))
+                // Nothing runs below a manual-only method: no binding.
+                (go, go.then(|| scope.bindings.clone()))
             } else {
                 self.would_produce(m, &target, scope)
             };
@@ -188,16 +189,18 @@ impl<'s> RevRun<'s> {
             let element = created.last().cloned().unwrap_or_else(|| start.clone());
             // Only the fields not replaced are cloned (scopes are built for
             // every instance: a measured hot spot).
-            let child = RevScope {
+            // Only a method with children, a slot or a reference runs
+            // anything in a child scope.
+            let child = binds(m).then(|| RevScope {
                 resource: scope.resource.clone(),
                 fhir: element.clone(),
                 oe: target.clone(),
                 archetype: scope.archetype.clone(),
                 bindings,
                 depth: scope.depth,
-            };
+            });
             let mut structural = false;
-            if let Some(r) = &m.reference {
+            if let (Some(r), Some(child)) = (&m.reference, &child) {
                 structural = true;
                 let res = self.referenced(&r.resource_type, &element, scope);
                 let ref_scope = RevScope {
@@ -212,7 +215,7 @@ impl<'s> RevRun<'s> {
                     self.mapping(c, &ref_scope);
                 }
             }
-            if let Some(slot) = &m.slot_archetype {
+            if let (Some(slot), Some(child)) = (&m.slot_archetype, &child) {
                 structural = true;
                 if let Some(model) = self.set.model(slot) {
                     let slot_scope = RevScope {
@@ -226,10 +229,10 @@ impl<'s> RevRun<'s> {
                     self.model(model, &slot_scope);
                 }
             }
-            if let Some(fb) = &m.followed_by {
+            if let (Some(fb), Some(child)) = (&m.followed_by, &child) {
                 structural = true;
                 for c in &fb.mappings {
-                    self.mapping(c, &child);
+                    self.mapping(c, child);
                 }
             }
             if !m.manual.is_empty() {
@@ -530,6 +533,14 @@ impl<'s> RevRun<'s> {
         if !self.has_data(target) {
             return (false, None);
         }
+        if !binds(m) {
+            // Nothing below to ask and nothing to bind: answered in place,
+            // without a memo entry.
+            return (
+                self.produces_at_leaf(m, target),
+                Some(scope.bindings.clone()),
+            );
+        }
         let key = (m as *const Mapping as usize, scope.bindings.id());
         if let Some(entries) = self.produces.borrow().get(&key) {
             if let Some((_, go, b)) = entries.iter().find(|(t, _, _)| t == target) {
@@ -629,6 +640,17 @@ impl<'s> RevRun<'s> {
         !structural && !none && self.input.leaves.contains_key(target)
     }
 
+    /// [`RevRun::produces_at`] for a method without children, slot or
+    /// reference: its FHIR constants describe an element whose node has
+    /// data, or it converts the leaf at `target`.
+    fn produces_at_leaf(&self, m: &Mapping, target: &InstancePath) -> bool {
+        if !m.manual.is_empty() {
+            return m.manual.iter().any(|x| !x.fhir.is_empty());
+        }
+        let none = m.with.as_ref().and_then(|w| w.kind) == Some(WithType::None);
+        !none && self.input.leaves.contains_key(target)
+    }
+
     /// Whether `m` run in `scope` produces at any of its instances.
     fn child_produces(&self, m: &'s Mapping, scope: &RevScope) -> bool {
         if m.unidirectional == Some(Direction::FhirToOpenEhr) || scope.depth > self.limits.max_depth
@@ -640,6 +662,12 @@ impl<'s> RevRun<'s> {
             .iter()
             .any(|t| self.would_produce(m, t, scope).0)
     }
+}
+
+/// Whether `m` runs anything below its node (children, a slot, a
+/// reference), so its node is bound for deeper paths.
+fn binds(m: &Mapping) -> bool {
+    m.followed_by.is_some() || m.reference.is_some() || m.slot_archetype.is_some()
 }
 
 /// A local at-code the terminology table knows goes back to its FHIR code
