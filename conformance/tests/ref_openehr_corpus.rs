@@ -21,14 +21,12 @@ use serde_json::Value;
 /// Refused by `fhirconnect::check` (the check the gateway runs before
 /// sending), accepted by EHRbase: `virology_finding_with_specimen` names its
 /// other_context `[at0001]` with brackets inside the node id and leaves out
-/// nodes the template requires; `multi_occurrence` gives an open coded list
-/// a FLAT `|other` text, which the FLAT reader does not turn into DV_TEXT.
+/// nodes the template requires.
 const KNOWN_REFUSED: &[(&str, &str)] = &[
     (
         "canonical_json/virology_finding_with_specimen.json",
         "template.unknown-path",
     ),
-    ("flat/multi_occurrence.json", "template.code-not-allowed"),
 ];
 
 #[tokio::test]

@@ -210,3 +210,36 @@ fn a_body_weight_observation_finds_its_set_by_template_id() {
         "{flat:#}"
     );
 }
+
+/// The shipped blood-pressure set writes a body position and a
+/// confounding factor whatever comes in: a heart rate without a code text
+/// (nothing of which it takes) is refused with exit 1 naming the resource,
+/// not written as a composition of those constants.
+#[test]
+fn a_resource_the_set_takes_nothing_from_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let hr = dir.path().join("hr.json");
+    let obs = serde_json::json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueQuantity": {"value": 44, "unit": "/min"}
+    });
+    std::fs::write(&hr, obs.to_string()).unwrap();
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "Blood Pressure",
+        hr.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("nothing of the Observation maps to this template"),
+        "{err}"
+    );
+}

@@ -86,3 +86,52 @@ fn flat_to_fhir_to_flat_keeps_every_mapped_value() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The set writes a body position and a confounding factor whatever comes
+/// in: an Observation none of whose elements it takes must not become a
+/// composition of those constants, but a client error naming the resource.
+#[test]
+fn constants_alone_are_no_translation() {
+    use ehrgate_mappers::error::{Classified, Fault};
+    use ehrgate_mappers::fhirconnect::canonical::CanonicalDefaults;
+    use ehrgate_mappers::fhirconnect::engine::EngineError;
+    use ehrgate_mappers::fhirconnect::translators::{FhirToOpenEhr, OpenEhrFormat};
+    use ehrgate_mappers::translation::Translator;
+    let engine = engine();
+    let heart_rate = serde_json::json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueQuantity": {"value": 44, "unit": "/min"}
+    });
+    let err = engine.fhir_to_instance(&heart_rate).unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::NothingMapped {
+            resource: "Observation".into()
+        }
+    );
+    assert_eq!(err.fault(), Fault::Client);
+    assert_eq!(err.code(), "fhirconnect.nothing-mapped");
+    assert!(err.to_string().contains("Observation"), "{err}");
+    let translator = FhirToOpenEhr {
+        engine: &engine,
+        format: OpenEhrFormat::Flat,
+        defaults: CanonicalDefaults {
+            language: "en".into(),
+            territory: "DE".into(),
+            composer: "ehrgate".into(),
+            time: "2024-01-01T00:00:00Z".into(),
+        },
+    };
+    let err = translator.translate(&heart_rate).unwrap_err();
+    let outcome = err.operation_outcome();
+    assert_eq!(
+        outcome["issue"][0]["details"]["coding"][0]["code"],
+        "fhirconnect.nothing-mapped"
+    );
+    // One value is enough to be a translation (the constants come along).
+    let mut bp = heart_rate.clone();
+    bp["code"]["text"] = "Blood pressure".into();
+    assert!(engine.fhir_to_instance(&bp).is_ok());
+}

@@ -49,10 +49,13 @@ pub fn to_composition(
         .engine
         .index()
         .ok_or_else(|| FacadeError::Internal("mapping compiled without template".into()))?;
-    let t = c
-        .engine
-        .fhir_to_instance(resource)
-        .map_err(|e| engine_error(&e))?;
+    // The engine says when it used nothing of the resource (a set's
+    // constants alone are no composition of it): not mapped here.
+    let t = match c.engine.fhir_to_instance(resource) {
+        Ok(t) => t,
+        Err(EngineError::NothingMapped { .. }) => return Ok(None),
+        Err(e) => return Err(engine_error(&e)),
+    };
     if t.output.leaves.is_empty() {
         return Ok(None);
     }

@@ -132,40 +132,42 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             }
         }
     }
-    // Required ELEMENTs and CLUSTERs under every present node. The AQL of
-    // each present path is computed once; the paths under `p` are the
-    // contiguous run after it in the ordered set.
+    // Required nodes under every present node, the composition root
+    // included (an instance with no content still owes the template its
+    // required entries and context). The AQL of each present path is
+    // computed once; the paths under `p` are the contiguous run after it
+    // in the ordered set.
+    let root: &[Seg] = &[];
+    present.insert(root);
     let aqls: BTreeMap<&[Seg], String> = present.iter().map(|p| (*p, aql_of(p))).collect();
+    if inst.leaves.is_empty() {
+        issues.push(Issue {
+            code: "template.empty",
+            openehr_path: "/".to_owned(),
+            fhir_path: None,
+            message: "composition carries no data".to_owned(),
+        });
+    }
     for (p, p_aql) in &aqls {
         let Some(info) = index.node(p_aql) else {
             continue;
         };
-        for req in info.required_by_all() {
-            let Some(child) = index.node(req) else {
-                continue;
-            };
-            if !matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") {
-                continue;
-            }
-            let Some(rel) = req.get(p_aql.len()..) else {
-                continue;
-            };
-            let exists = aqls
+        let mut missing = Vec::new();
+        if !info.required_children.is_empty() {
+            let under: Vec<&str> = aqls
                 .range::<&[Seg], _>((std::ops::Bound::Excluded(p), std::ops::Bound::Unbounded))
                 .take_while(|(q, _)| q.starts_with(p))
-                .any(|(_, q_aql)| {
-                    q_aql.len() >= req.len()
-                        && q_aql.starts_with(p_aql.as_str())
-                        && q_aql[p_aql.len()..].starts_with(rel)
-                });
-            if !exists {
-                issues.push(Issue {
-                    code: "template.required",
-                    openehr_path: format!("{}{rel}", InstancePath(p.to_vec())),
-                    fhir_path: None,
-                    message: "required node missing".to_owned(),
-                });
-            }
+                .map(|(_, q_aql)| &q_aql[p_aql.len()..])
+                .collect();
+            missing_required(index, info, p_aql.len(), &under, 0, &mut missing);
+        }
+        for rel in missing {
+            issues.push(Issue {
+                code: "template.required",
+                openehr_path: format!("{}{rel}", InstancePath(p.to_vec())),
+                fhir_path: None,
+                message: "required node missing".to_owned(),
+            });
         }
         // The RM makes an action's time and state mandatory; the template
         // tree does not list them as children.
@@ -191,6 +193,51 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
         }
     }
     issues
+}
+
+/// Deepest chain of absent structural nodes followed for their required
+/// children (HISTORY -> EVENT -> ITEM_TREE is three).
+const MAX_ABSENT_DEPTH: usize = 8;
+
+/// Pushes to `out` the paths (relative to the present node whose AQL is
+/// `base` bytes long) of the required children of `info` that none of
+/// `under` (the present paths below that node, relative to it) reaches.
+/// A missing data node (ELEMENT, CLUSTER) or archetype root (an entry the
+/// template requires) is reported itself; a missing structural node
+/// (ITEM_TREE, HISTORY, EVENT, EVENT_CONTEXT...) is followed to the
+/// required nodes it would have to hold, which are what a producer
+/// forgot.
+fn missing_required(
+    index: &TemplateIndex,
+    info: &NodeInfo,
+    base: usize,
+    under: &[&str],
+    depth: usize,
+    out: &mut Vec<String>,
+) {
+    for req in info.required_by_all() {
+        let Some(rel) = req.get(base..) else {
+            continue;
+        };
+        // `under` holds whole segments: `rel` is there when a present
+        // path equals it or continues it with a new segment.
+        let exists = under.iter().any(|q| {
+            q.strip_prefix(rel)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+        if exists {
+            continue;
+        }
+        let Some(child) = index.node(req) else {
+            continue;
+        };
+        if matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") || child.archetype_id.is_some()
+        {
+            out.push(rel.to_owned());
+        } else if depth < MAX_ABSENT_DEPTH {
+            missing_required(index, child, base, under, depth + 1, out);
+        }
+    }
 }
 
 /// What is wrong with a leaf's value against one template node, if

@@ -164,6 +164,7 @@ mod tests {
             value: &ext,
             ty: None,
             loc: "Condition.code.coding[0].extension[1]".into(),
+            wrapped: None,
         };
         assert!(fhir_type_is(&node, &["Extension"]));
         assert!(!fhir_type_is(&node, &["CodeableConcept"]));
@@ -172,6 +173,7 @@ mod tests {
             value: &cc,
             ty: Some("CodeableConcept"),
             loc: "Condition.bodySite[0]".into(),
+            wrapped: None,
         };
         assert!(fhir_type_is(&node, &["Extension", "codeableconcept"]));
         let res = json!({"resourceType": "Encounter"});

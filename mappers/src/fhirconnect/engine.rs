@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::compiled::{CompileError, Compiled};
 use super::fhir_write::{prune, Created};
-use super::fhirpath::{push_index, Node};
+use super::fhirpath::{push_index, Node, WRAPPED_AT};
 use super::instance::Instance;
 use super::loader::{short_archetype, MappingSet};
 use super::openehr_path::{Bindings, InstancePath, Seg};
@@ -43,6 +43,13 @@ pub enum EngineError {
     /// The translation exceeded its step budget.
     #[error("translation exceeded its step limit")]
     Exhausted,
+    /// The mapping used nothing of the input: what it would write are its
+    /// constants alone, which say nothing about this resource.
+    #[error("nothing of the {resource} maps to this template")]
+    NothingMapped {
+        /// The input's resource type.
+        resource: String,
+    },
 }
 
 impl Classified for EngineError {
@@ -60,6 +67,7 @@ impl Classified for EngineError {
             EngineError::NotAResource => "fhirconnect.not-a-resource",
             EngineError::WrongResource { .. } => "fhirconnect.wrong-resource",
             EngineError::Exhausted => "fhirconnect.limit",
+            EngineError::NothingMapped { .. } => "fhirconnect.nothing-mapped",
         }
     }
 }
@@ -146,27 +154,20 @@ impl Engine {
         }
     }
 
-    /// FHIR -> openEHR leaves.
+    /// FHIR -> openEHR leaves. A resource of which the mapping uses
+    /// nothing (no value converted, no condition met, no constant
+    /// matched) is [`EngineError::NothingMapped`], whatever constants the
+    /// set would write.
     pub fn fhir_to_instance(&self, resource: &Value) -> Result<Translation<Instance>, EngineError> {
         let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else {
             return Err(EngineError::NotAResource);
         };
         let bundle_context = self.profile() == "Bundle";
-        let wrapped;
-        let (input, prefix) = if bundle_context && rt != "Bundle" {
-            // Built directly: `json!` would copy the resource through
-            // serde's serializer.
-            let mut entry = serde_json::Map::new();
-            entry.insert("resource".to_owned(), resource.clone());
-            let mut bundle = serde_json::Map::new();
-            bundle.insert(
-                "resourceType".to_owned(),
-                Value::String("Bundle".to_owned()),
-            );
-            bundle.insert("entry".to_owned(), Value::Array(vec![Value::Object(entry)]));
-            wrapped = Value::Object(bundle);
-            (&wrapped, Some("Bundle.entry[0].resource"))
-        } else {
+        // A lone resource for a Bundle-context set is wrapped by reference
+        // (`Node::bundle_of`), not copied into a new Bundle document.
+        let empty = Value::Object(serde_json::Map::new());
+        let wrap = bundle_context && rt != "Bundle";
+        if !wrap {
             if let Some(expected) = self.start_resource_type() {
                 if !bundle_context && expected != rt && expected != "Resource" {
                     return Err(EngineError::WrongResource {
@@ -175,18 +176,22 @@ impl Engine {
                     });
                 }
             }
-            (resource, None)
-        };
+        }
+        let prefix = wrap.then_some(WRAPPED_AT);
         let Some(start) = self.set.start_model() else {
             return Err(EngineError::NoStart);
         };
-        let root = Node::resource(input);
+        let root = if wrap {
+            Node::bundle_of(&empty, resource)
+        } else {
+            Node::resource(resource)
+        };
         let archetype = self.start_archetype();
         let scope = Scope {
-            resource: root.clone(),
+            resource: std::rc::Rc::new(root.clone()),
             fhir: root.clone(),
             oe: archetype.clone(),
-            archetype,
+            archetype: std::rc::Rc::new(archetype),
             bindings: Bindings::default(),
             depth: 0,
         };
@@ -206,6 +211,13 @@ impl Engine {
         if run.exhausted {
             return Err(EngineError::Exhausted);
         }
+        // Constants alone (a set writing a body position whatever comes
+        // in) are not a translation of this resource.
+        if run.consumed.is_empty() {
+            return Err(EngineError::NothingMapped {
+                resource: rt.to_owned(),
+            });
+        }
         // A location is mapped when it or one of its ancestors was
         // consumed: one walk over the input with one reused location
         // buffer, skipping consumed subtrees, allocates only for what is
@@ -216,11 +228,26 @@ impl Engine {
         consumed.extend(run.consumed.iter().map(|c| &**c));
         let mut locs = Vec::new();
         let mut buf = String::with_capacity(128);
-        buf.push_str(&root.loc);
-        uncovered(input, &mut buf, &consumed, &mut locs);
+        match prefix {
+            // The wrapper's own levels carry no data: covered when one of
+            // them (or the resource) was consumed as a whole.
+            Some(at) => {
+                let covered = ["Bundle", "Bundle.entry", "Bundle.entry[0]"]
+                    .into_iter()
+                    .any(|l| consumed.contains(l));
+                if !covered {
+                    buf.push_str(at);
+                    uncovered(resource, &mut buf, &consumed, &mut locs);
+                }
+            }
+            None => {
+                buf.push_str(&root.loc);
+                uncovered(resource, &mut buf, &consumed, &mut locs);
+            }
+        }
         debug_assert_eq!(locs, {
             let mut all = Vec::new();
-            value_locations(input, &root.loc, &mut all);
+            value_locations(resource, prefix.unwrap_or(&root.loc), &mut all);
             all.retain(|l| !run.consumed.iter().any(|c| is_within(l, c)));
             all
         });
@@ -280,10 +307,10 @@ impl Engine {
         };
         let archetype = self.start_archetype();
         let scope = RevScope {
-            resource: root.clone(),
+            resource: std::rc::Rc::new(root.clone()),
             fhir: root,
             oe: archetype.clone(),
-            archetype,
+            archetype: std::rc::Rc::new(archetype),
             bindings: Bindings::default(),
             depth: 0,
         };
@@ -299,6 +326,7 @@ impl Engine {
             steps: 0,
             exhausted: false,
             next_ref: 0,
+            produces: Default::default(),
         };
         run.model(start, &scope);
         if run.exhausted {

@@ -11,6 +11,9 @@ use super::openehr_path::InstancePath;
 use super::template_index::TemplateIndex;
 use crate::translation::Unmapped;
 
+/// The FLAT suffix of an open coded list's free text.
+const OTHER: &str = "other";
+
 /// Largest accepted number of FLAT entries.
 pub const MAX_FLAT_ENTRIES: usize = 100_000;
 
@@ -38,6 +41,14 @@ pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance,
         inst.put(path, leaf);
     }
     for (path, leaf) in inst.leaves.iter_mut() {
+        // `|other` is the text of an open coded list (a term outside the
+        // list): a DV_TEXT, the coded text's parent type, not a code.
+        if let Some(other) = leaf.fields.remove(OTHER) {
+            leaf.fields.clear();
+            leaf.fields.insert(String::new(), other);
+            leaf.rm_type = Some("DV_TEXT".to_owned());
+            continue;
+        }
         leaf.rm_type = Some(rm_type_for(index, path, leaf).to_owned());
     }
     if flat.len() > MAX_FLAT_ENTRIES {
@@ -92,13 +103,29 @@ fn rm_type_for<'a>(index: &'a TemplateIndex, path: &InstancePath, leaf: &Leaf) -
     }
 }
 
+/// Whether `leaf` is plain text at a node whose first data type is a coded
+/// text that also takes DV_TEXT (an open list): FLAT writes such text as
+/// `|other`, since a plain value there reads as the coded text.
+fn is_open_list_text(index: &TemplateIndex, path: &InstancePath, leaf: &Leaf) -> bool {
+    if leaf.rm_type.as_deref() != Some("DV_TEXT") {
+        return false;
+    }
+    index.node(&path.aql()).is_some_and(|n| {
+        n.value_types.first().map(String::as_str) == Some("DV_CODED_TEXT")
+            && n.value_types.iter().any(|t| t == "DV_TEXT")
+    })
+}
+
 /// Writes an instance as FLAT.
 pub fn to_flat(inst: &Instance, index: &TemplateIndex) -> Map<String, Value> {
     let mut out = Map::new();
     for (path, leaf) in &inst.leaves {
         let base = index.flat_path(path);
+        let other = is_open_list_text(index, path, leaf);
         for (field, v) in &leaf.fields {
-            let key = if field.is_empty() {
+            let key = if other && field.is_empty() {
+                format!("{base}|{OTHER}")
+            } else if field.is_empty() {
                 base.clone()
             } else {
                 format!("{base}|{field}")

@@ -248,6 +248,7 @@ mod tests {
             value: &r,
             ty: Some("Reference"),
             loc: "Condition.encounter".into(),
+            wrapped: None,
         };
         assert_eq!(fhir_reference(&node).as_deref(), Some("Encounter/e2"));
         let local = json!({"reference": "#e3"});
@@ -255,6 +256,7 @@ mod tests {
             value: &local,
             ty: Some("Reference"),
             loc: "x".into(),
+            wrapped: None,
         };
         assert_eq!(fhir_reference(&node), None);
         assert_eq!(

@@ -360,6 +360,12 @@ impl Bindings {
         })))
     }
 
+    /// The identity of this list (0 for the empty one): two scopes with
+    /// the same identity hold the very same bindings.
+    pub fn id(&self) -> usize {
+        self.0.as_ref().map_or(0, |n| Rc::as_ptr(n) as usize)
+    }
+
     /// Newest first.
     pub fn iter(&self) -> impl Iterator<Item = &InstancePath> {
         std::iter::successors(self.0.as_deref(), |n| n.parent.0.as_deref()).map(|n| &n.path)

@@ -38,7 +38,7 @@ impl RevRun<'_> {
                 let (target, anchor) = self.target(text, scope);
                 c.slot_archetype.is_some()
                     && anchor == Anchor::Archetype
-                    && target == scope.archetype
+                    && target == *scope.archetype
             })
     }
 }

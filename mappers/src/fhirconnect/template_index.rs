@@ -37,8 +37,8 @@ pub struct NodeInfo {
     pub archetype_id: Option<String>,
     /// `node_id` (at-code), empty if none.
     pub node_id: String,
-    /// AQL paths of the children of this node with `occurrences.lower >= 1`
-    /// (under attributes with `existence.lower >= 1`).
+    /// AQL paths of the children every instance of this node must have
+    /// (`occurrences.lower >= 1`, see [`required_in`]).
     pub required_children: Vec<String>,
     /// For coded nodes: (terminology, allowed codes).
     pub code_list: Option<(String, Vec<String>)>,
@@ -346,9 +346,8 @@ fn info(
     let required_children = node
         .attributes
         .iter()
-        .filter(|a| a.existence.lower >= 1 && a.name != "value" && a.name != "name")
-        .flat_map(|a| &a.children)
-        .filter(|c| c.occurrences.lower >= 1 && !c.is_data_value() && !c.aql_path.is_empty())
+        .filter(|a| a.name != "value" && a.name != "name")
+        .flat_map(required_in)
         .map(|c| strip_names(&c.aql_path))
         .collect();
     NodeInfo {
@@ -368,6 +367,25 @@ fn info(
         code_texts,
         alternatives: Vec::new(),
     }
+}
+
+/// The children of `attr` an instance of its parent must have. In a
+/// container attribute (`items`, `content`, `events`) every child whose
+/// `occurrences` lower bound is at least 1, whatever the attribute's
+/// `existence` (templates leave `items` at existence 0 and require an
+/// ELEMENT through its occurrences; EHRbase's web template gives it
+/// `min: 1`). A single attribute (`protocol`, `other_context`, `state`)
+/// at existence 0 may be absent, so nothing in it is required; at
+/// existence 1 its one alternative is (of several, such as an ACTION's
+/// `ism_transition` per careflow step, none on its own).
+fn required_in(attr: &ehrgate_templates::meta::Attribute) -> impl Iterator<Item = &Node> {
+    let nodes = attr
+        .children
+        .iter()
+        .filter(|c| !c.is_data_value() && !c.aql_path.is_empty());
+    let single = attr.cardinality.is_none();
+    let applies = !single || (attr.existence.lower >= 1 && nodes.clone().count() == 1);
+    nodes.filter(move |c| applies && c.occurrences.lower >= 1)
 }
 
 /// An AQL path without name predicates: `[at0001,'Name']` -> `[at0001]`.

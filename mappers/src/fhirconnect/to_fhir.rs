@@ -11,7 +11,9 @@
 //! if some data below it comes from the composition, so constants alone
 //! never make a resource.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -30,12 +32,14 @@ use crate::translation::Warning;
 /// Where a method runs (openEHR -> FHIR).
 #[derive(Debug, Clone)]
 pub(crate) struct RevScope {
-    /// The resource being built: pointer and type.
-    pub resource: Created,
+    /// The resource being built: pointer and type. Shared: every scope
+    /// below it holds it.
+    pub resource: Rc<Created>,
     /// The element the parent created.
     pub fhir: Created,
     pub oe: InstancePath,
-    pub archetype: InstancePath,
+    /// Shared: only a slot changes it.
+    pub archetype: Rc<InstancePath>,
     pub bindings: Bindings,
     pub depth: usize,
 }
@@ -55,7 +59,20 @@ pub(crate) struct RevRun<'s> {
     pub exhausted: bool,
     /// Counter for contained resource ids.
     pub next_ref: usize,
+    /// [`RevRun::would_produce`] answers, with the bindings made for the
+    /// method's children, by (method, parent bindings) and target.
+    pub produces: RefCell<ProducesMemo>,
 }
+
+/// Memo of [`RevRun::would_produce`]: asking whether a method produces
+/// walks everything below it, and the run then asks again for every child
+/// on the way down (a measured quarter of a translation). Keys are the
+/// method's address and the identity of the parent scope's bindings: the
+/// run reuses the bindings the memo made, so a child's question finds the
+/// answer its parent's walk already gave. The memo keeps those bindings
+/// alive, so no identity is reused within a run.
+pub(crate) type ProducesMemo =
+    HashMap<(usize, usize), Vec<(InstancePath, bool, Bindings)>, foldhash::fast::RandomState>;
 
 impl<'s> RevRun<'s> {
     /// Runs `model` in `scope`.
@@ -116,14 +133,15 @@ impl<'s> RevRun<'s> {
             // Constants describe a resource that exists: a manual-only
             // method writes them wherever its openEHR node has data; any
             // other method needs data it carries itself.
-            let go = if manual_only {
-                self.has_data(&target)
+            let (go, bindings) = if manual_only {
+                let go = self.has_data(&target);
+                (go, go.then(|| scope.bindings.with(target.clone())))
             } else {
                 self.would_produce(m, &target, scope)
             };
-            if !go {
+            let (true, Some(bindings)) = (go, bindings) else {
                 continue;
-            }
+            };
             let leaf = self.input.leaves.get(&target);
             let leaf_ty = match with.and_then(|w| w.kind) {
                 _ if m.reference.is_some() => Some("Reference"),
@@ -151,7 +169,6 @@ impl<'s> RevRun<'s> {
                 continue;
             };
             let element = created.last().cloned().unwrap_or_else(|| start.clone());
-            let bindings = scope.bindings.with(target.clone());
             // Only the fields not replaced are cloned (scopes are built for
             // every instance: a measured hot spot).
             let child = RevScope {
@@ -167,7 +184,7 @@ impl<'s> RevRun<'s> {
                 structural = true;
                 let res = self.referenced(&r.resource_type, &element, scope);
                 let ref_scope = RevScope {
-                    resource: res.clone(),
+                    resource: Rc::new(res.clone()),
                     fhir: res,
                     oe: child.oe.clone(),
                     archetype: child.archetype.clone(),
@@ -185,7 +202,7 @@ impl<'s> RevRun<'s> {
                         resource: child.resource.clone(),
                         fhir: child.fhir.clone(),
                         oe: child.oe.clone(),
-                        archetype: target.clone(),
+                        archetype: Rc::new(target.clone()),
                         bindings: child.bindings.clone(),
                         depth: scope.depth + 1,
                     };
@@ -386,6 +403,7 @@ impl<'s> RevRun<'s> {
             value: v,
             ty: anchor.ty.as_deref(),
             loc: String::new(),
+            wrapped: None,
         };
         !super::fhirpath::eval(path, &node, &node).is_empty()
     }
@@ -483,18 +501,53 @@ impl<'s> RevRun<'s> {
     }
 
     /// Whether running `m` at `target` would carry data from the
-    /// composition into FHIR (constants alone do not count).
-    fn would_produce(&self, m: &'s Mapping, target: &InstancePath, scope: &RevScope) -> bool {
+    /// composition into FHIR (constants alone do not count), and the
+    /// bindings for `m`'s children there (`None` when there is no data
+    /// below `target`). Memoized: see [`ProducesMemo`].
+    fn would_produce(
+        &self,
+        m: &'s Mapping,
+        target: &InstancePath,
+        scope: &RevScope,
+    ) -> (bool, Option<Bindings>) {
         if !self.has_data(target) {
-            return false;
+            return (false, None);
+        }
+        let key = (m as *const Mapping as usize, scope.bindings.id());
+        if let Some(entries) = self.produces.borrow().get(&key) {
+            if let Some((_, go, b)) = entries.iter().find(|(t, _, _)| t == target) {
+                return (*go, Some(b.clone()));
+            }
         }
         let bindings = scope.bindings.with(target.clone());
+        let go = self.produces_at(m, target, scope, &bindings);
+        self.produces.borrow_mut().entry(key).or_default().push((
+            target.clone(),
+            go,
+            bindings.clone(),
+        ));
+        (go, Some(bindings))
+    }
+
+    /// [`RevRun::would_produce`] computed: a child, referenced or slot
+    /// method below `target` produces, or `m` converts the leaf there.
+    fn produces_at(
+        &self,
+        m: &'s Mapping,
+        target: &InstancePath,
+        scope: &RevScope,
+        bindings: &Bindings,
+    ) -> bool {
+        // The FHIR side plays no part in the answer: no copy of it.
         let child = RevScope {
             resource: scope.resource.clone(),
-            fhir: scope.fhir.clone(),
+            fhir: Created {
+                ptr: String::new(),
+                ty: None,
+            },
             oe: target.clone(),
             archetype: scope.archetype.clone(),
-            bindings,
+            bindings: bindings.clone(),
             depth: scope.depth,
         };
         let mut structural = false;
@@ -511,8 +564,13 @@ impl<'s> RevRun<'s> {
         }
         if let Some(r) = &m.reference {
             structural = true;
-            if !self.self_referential(r, &child)
-                && r.mappings.iter().any(|c| self.child_produces(c, &child))
+            // The run maps a reference's methods one level deeper.
+            let ref_scope = RevScope {
+                depth: scope.depth + 1,
+                ..child.clone()
+            };
+            if !self.self_referential(r, &ref_scope)
+                && r.mappings.iter().any(|c| self.child_produces(c, &ref_scope))
             {
                 return true;
             }
@@ -521,7 +579,8 @@ impl<'s> RevRun<'s> {
             structural = true;
             if let Some(model) = self.set.model(slot) {
                 let slot_scope = RevScope {
-                    archetype: target.clone(),
+                    archetype: Rc::new(target.clone()),
+                    depth: scope.depth + 1,
                     ..child
                 };
                 if model
@@ -550,21 +609,16 @@ impl<'s> RevRun<'s> {
         !structural && !none && self.input.leaves.contains_key(target)
     }
 
+    /// Whether `m` run in `scope` produces at any of its instances.
     fn child_produces(&self, m: &'s Mapping, scope: &RevScope) -> bool {
         if m.unidirectional == Some(Direction::FhirToOpenEhr) || scope.depth > self.limits.max_depth
         {
             return false;
         }
         let (base, anchor) = self.target(m.with.as_ref().and_then(|w| w.openehr.as_deref()), scope);
-        let instances = self.instances(&base, anchor, scope);
-        if instances.is_empty() {
-            return false;
-        }
-        let deeper = RevScope {
-            depth: scope.depth + 1,
-            ..scope.clone()
-        };
-        instances.iter().any(|t| self.would_produce(m, t, &deeper))
+        self.instances(&base, anchor, scope)
+            .iter()
+            .any(|t| self.would_produce(m, t, scope).0)
     }
 }
 

@@ -15,6 +15,8 @@
 //! Indexes chosen by a parent (the N-th Bundle entry -> the N-th event) are
 //! kept for every deeper path through the same node ("bindings").
 
+use std::rc::Rc;
+
 use serde_json::Value;
 
 use super::compiled::Compiled;
@@ -24,7 +26,7 @@ use super::instance::{Instance, Leaf};
 use super::loader::{LoadedFile, MappingSet};
 use super::model::{Condition, Direction, Manual, Mapping, Operator, WithType};
 use super::openehr_path::{Anchor, Bindings, InstancePath, Seg};
-use super::template_index::TemplateIndex;
+use super::template_index::{NodeInfo, TemplateIndex};
 use crate::translation::Warning;
 
 /// Bounds on one translation.
@@ -49,10 +51,12 @@ impl Default for RunLimits {
 /// Where a method runs.
 #[derive(Debug, Clone)]
 pub(crate) struct Scope<'a> {
-    pub resource: Node<'a>,
+    /// Shared: every scope below a resource holds it.
+    pub resource: Rc<Node<'a>>,
     pub fhir: Node<'a>,
     pub oe: InstancePath,
-    pub archetype: InstancePath,
+    /// Shared: only a slot changes it.
+    pub archetype: Rc<InstancePath>,
     pub bindings: Bindings,
     pub depth: usize,
 }
@@ -122,21 +126,24 @@ impl<'s> Run<'s> {
         // The N-th node that produces data maps to the N-th instance: nodes
         // a slot's preprocessor rejects do not leave gaps.
         let mut next = 0;
-        for node in &nodes {
+        for node in nodes {
             let mut target = base.clone();
             if many {
                 target.set_last_index(next);
             }
             let before = self.out.below(&target).count();
             let bindings = scope.bindings.with(target.clone());
+            // The node moves into the child scope (no copy of its
+            // location per node).
             let child_scope = Scope {
                 resource: scope.resource.clone(),
-                fhir: node.clone(),
+                fhir: node,
                 oe: target.clone(),
                 archetype: scope.archetype.clone(),
                 bindings,
                 depth: scope.depth,
             };
+            let node = &child_scope.fhir;
             let mut structural = false;
             if let Some(r) = &m.reference {
                 structural = true;
@@ -147,7 +154,7 @@ impl<'s> Run<'s> {
                 match self.set.model(slot) {
                     Some(model) => {
                         let slot_scope = Scope {
-                            archetype: target.clone(),
+                            archetype: Rc::new(target.clone()),
                             depth: scope.depth + 1,
                             ..child_scope.clone()
                         };
@@ -196,6 +203,7 @@ impl<'s> Run<'s> {
                 value: node.value,
                 ty: node.ty,
                 loc: node.loc.clone(),
+                wrapped: None,
             }
         } else if let Some(found) = contained(&scope.resource, node) {
             self.consumed.push(format!("{}.reference", node.loc));
@@ -210,7 +218,7 @@ impl<'s> Run<'s> {
             return;
         };
         let ref_scope = Scope {
-            resource: resource.clone(),
+            resource: Rc::new(resource.clone()),
             fhir: resource,
             oe: scope.oe.clone(),
             archetype: scope.archetype.clone(),
@@ -281,7 +289,10 @@ impl<'s> Run<'s> {
     }
 
     fn convert(&mut self, node: &Node<'_>, target: InstancePath, kind: Option<WithType>) {
-        let info = self.index.and_then(|i| i.node(&target.aql()));
+        // The template node is looked up once and borrowed (its type and
+        // unit lists were copied per value before).
+        let index = self.index;
+        let info = index.and_then(|i| i.node(&target.aql()));
         // A value beyond what the template allows at the node (a second
         // dose number where one fits) stays in the input: it is reported
         // unmapped instead of making the composition fail the check.
@@ -295,22 +306,22 @@ impl<'s> Run<'s> {
                 return;
             }
         }
-        let hint_types = info.map(|n| n.value_types.clone()).unwrap_or_default();
-        let units = info.map(|n| n.units.clone()).unwrap_or_default();
+        let hint_types: &[String] = info.map_or(&[], |n| &n.value_types);
+        let units: &[String] = info.map_or(&[], |n| &n.units);
         let ty = match kind {
             Some(WithType::Coding) => Some("Coding"),
             _ => node.ty,
         };
         match fhir_to_dv(node.value, ty, hint_types.first().map(String::as_str)) {
             Converted::Leaf(leaf) => {
-                let mut leaf = fit_to_template(leaf, &hint_types, &units);
+                let mut leaf = fit_to_template(leaf, hint_types, units);
                 if hint_types.iter().any(|t| t == "DV_DURATION") {
                     if let Some(d) = quantity_to_duration(&leaf) {
                         leaf = d;
                     }
                 }
                 if hint_types.iter().any(|t| t == "DV_ORDINAL") {
-                    if let Some(o) = self.ordinal(&target, &leaf) {
+                    if let Some(o) = info.and_then(|i| self.ordinal(i, &leaf)) {
                         leaf = o;
                     }
                     if self.ambiguous_ordinal.replace(false) {
@@ -332,7 +343,7 @@ impl<'s> Run<'s> {
                 if leaf.rm_type.is_none() {
                     leaf.rm_type = hint_types.first().cloned();
                 }
-                if let Some(coded) = self.local_code(&target, &leaf) {
+                if let Some(coded) = info.and_then(|i| self.local_code(i, &target, &leaf)) {
                     leaf = coded;
                 }
                 if let Some(info) = info {
@@ -353,8 +364,7 @@ impl<'s> Run<'s> {
 
     /// A FHIR code aimed at a node with a local code list becomes the
     /// at-code the terminology table gives for it.
-    fn local_code(&self, target: &InstancePath, leaf: &Leaf) -> Option<Leaf> {
-        let info = self.index?.node(&target.aql())?;
+    fn local_code(&self, info: &NodeInfo, target: &InstancePath, leaf: &Leaf) -> Option<Leaf> {
         let (terminology, codes) = info.code_list.as_ref()?;
         if terminology != "local" {
             return None;
@@ -399,13 +409,12 @@ impl<'s> Run<'s> {
 
     /// A number aimed at a `DV_ORDINAL` node becomes the template's ordinal
     /// with that value (FHIR carries scores as integers or quantities).
-    fn ordinal(&self, target: &InstancePath, leaf: &Leaf) -> Option<Leaf> {
+    fn ordinal(&self, info: &NodeInfo, leaf: &Leaf) -> Option<Leaf> {
         let n = leaf
             .fields
             .get("magnitude")
             .or_else(|| leaf.fields.get(""))?
             .as_f64()?;
-        let info = self.index?.node(&target.aql())?;
         let mut same = info.ordinals.iter().filter(|(v, _, _)| *v as f64 == n);
         let (value, code, text) = same.next()?;
         if same.next().is_some() {
@@ -484,7 +493,7 @@ impl<'s> Run<'s> {
             .unwrap_or_default();
         let matching: Vec<&Node<'_>> = values
             .iter()
-            .filter(|v| v.as_text().is_some_and(|t| criteria.contains(&t.as_str())))
+            .filter(|v| text_in(v.value, &criteria))
             .collect();
         let ok = match cond.operator {
             Operator::OneOf => !matching.is_empty(),
@@ -509,6 +518,20 @@ impl<'s> Run<'s> {
     }
 }
 
+/// Whether `value` as text (numbers and booleans in their JSON spelling,
+/// as [`Node::as_text`]) is one of `criteria`; a string is compared in
+/// place (conditions test every selected code: no copy per value).
+fn text_in(value: &Value, criteria: &[&str]) -> bool {
+    match value {
+        Value::String(s) => criteria.contains(&s.as_str()),
+        Value::Number(_) | Value::Bool(_) => {
+            let t = value.to_string();
+            criteria.contains(&t.as_str())
+        }
+        _ => false,
+    }
+}
+
 /// The contained resource a `#id` Reference points to.
 fn contained<'a>(resource: &Node<'a>, reference: &Node<'a>) -> Option<Node<'a>> {
     let id = reference
@@ -525,6 +548,7 @@ fn contained<'a>(resource: &Node<'a>, reference: &Node<'a>) -> Option<Node<'a>> 
         value: r,
         ty: r.get("resourceType").and_then(Value::as_str),
         loc: format!("{}.contained[{i}]", resource.loc),
+        wrapped: None,
     })
 }
 
