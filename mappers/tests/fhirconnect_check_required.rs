@@ -73,7 +73,8 @@ fn lab_without_protocol() -> Instance {
         &format!("{event}/data[at0003]/items[at0005]"),
         coded("26436-6"),
     );
-    let analyte = format!("{event}/data[at0003]/items[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]");
+    let analyte =
+        format!("{event}/data[at0003]/items[openEHR-EHR-CLUSTER.laboratory_test_analyte.v1]");
     put(
         &mut inst,
         &format!("{analyte}/items[at0024]"),
@@ -153,7 +154,8 @@ fn an_empty_composition_is_refused() {
 fn an_absent_protocol_owes_nothing() {
     let idx = index("GECCO_Laborbefund.opt");
     let mut inst = lab_without_protocol();
-    inst.leaves.retain(|p, _| !p.to_string().contains("/protocol["));
+    inst.leaves
+        .retain(|p, _| !p.to_string().contains("/protocol["));
     let issues = check(&inst, &idx);
     assert!(issues.is_empty(), "{issues:#?}");
 }

@@ -231,8 +231,7 @@ fn missing_required(
         let Some(child) = index.node(req) else {
             continue;
         };
-        if matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") || child.archetype_id.is_some()
-        {
+        if matches!(child.rm_type.as_str(), "ELEMENT" | "CLUSTER") || child.archetype_id.is_some() {
             out.push(rel.to_owned());
         } else if depth < MAX_ABSENT_DEPTH {
             missing_required(index, child, base, under, depth + 1, out);

@@ -12,8 +12,8 @@
 //! never make a resource.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::{json, Value};
 
@@ -570,7 +570,9 @@ impl<'s> RevRun<'s> {
                 ..child.clone()
             };
             if !self.self_referential(r, &ref_scope)
-                && r.mappings.iter().any(|c| self.child_produces(c, &ref_scope))
+                && r.mappings
+                    .iter()
+                    .any(|c| self.child_produces(c, &ref_scope))
             {
                 return true;
             }
