@@ -176,3 +176,62 @@ fn links_travel_through_flat() {
     let fhir = engine.instance_to_fhir(&back).unwrap().output;
     assert_eq!(fhir["encounter"], json!({"reference": "Encounter/enc-1"}));
 }
+
+/// A referenced resource mapped with `reference:` whose methods link it:
+/// resolved inside the input (contained), it has no composition of its
+/// own, so no LINK is written and the translation says why.
+#[test]
+fn a_contained_link_target_is_reported() {
+    let model = MODEL.replace(
+        "  - name: encounterLink
+    with:
+      fhir: \"$resource.encounter\"
+      openehr: \"$archetype/links\"
+    link:",
+        "  - name: encounterRef
+    with:
+      fhir: \"$resource.encounter\"
+      openehr: \"$reference\"
+    reference:
+      resourceType: Encounter
+      mappings:
+        - name: encounterLink
+          with:
+            fhir: \"$fhirRoot\"
+            openehr: \"$archetype/links\"
+          link:",
+    )
+    .replace(
+        "      meaning: \"the case this composition relates to\"\n      type: \"case\"\n",
+        "            meaning: \"the case this composition relates to\"\n            type: \"case\"\n",
+    );
+    let set = MappingSet::from_sources(
+        [
+            ("links.context.yml", CONTEXT),
+            ("model.yml", model.as_str()),
+        ],
+        &LoadLimits::default(),
+    )
+    .unwrap();
+    let opt = common::corpus().join("openehr/templates/KDS_Diagnose.opt");
+    let meta = ehrgate_templates::parse_opt(&std::fs::read(opt).unwrap()).unwrap();
+    let engine = Engine::new(set, Some(&meta)).unwrap();
+    let t = engine
+        .fhir_to_instance(&json!({
+            "resourceType": "Condition",
+            "contained": [{"resourceType": "Encounter", "id": "e1", "status": "finished"}],
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "13420004"}]},
+            "encounter": {"reference": "#e1"}
+        }))
+        .unwrap();
+    assert!(!t
+        .output
+        .leaves
+        .keys()
+        .any(|p| p.to_string().contains("links")));
+    assert!(
+        t.warnings.iter().any(|w| w.message.contains("contained")),
+        "{:?}",
+        t.warnings
+    );
+}

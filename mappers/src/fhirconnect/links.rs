@@ -204,6 +204,12 @@ impl super::to_openehr::Run<'_> {
     /// resource; the node's id (or reference) is what was used.
     pub(crate) fn link(&mut self, link: &Link, nodes: &[Node<'_>], base: &InstancePath) {
         for node in nodes {
+            // A contained resource lives inside this one: no composition
+            // of its own to link to, and its id is local.
+            if node.value.get("resourceType").is_some() && node.loc.contains(".contained[") {
+                self.warn(&node.loc, "link target is a contained resource; not mapped");
+                continue;
+            }
             let Some(reference) = fhir_reference(node) else {
                 self.warn(&node.loc, "link target has no id or reference; not mapped");
                 continue;
