@@ -137,8 +137,8 @@ pub fn leaf_from_canonical(v: &Value) -> Leaf {
 }
 
 /// The template check of a LINK leaf: it hangs off a node the template
-/// knows (or the composition), and has a meaning, a type and an `ehr:`
-/// target (DV_EHR_URI). `None` when it is fine.
+/// knows (or the composition), and has a meaning, a type and a target.
+/// `None` when it is fine.
 pub(crate) fn check_link(
     path: &InstancePath,
     leaf: &Leaf,
@@ -160,8 +160,11 @@ pub(crate) fn check_link(
     if !filled("meaning") || !filled("type") {
         return Some(("template.link", "LINK without meaning or type".to_owned()));
     }
-    if !leaf.text("target").is_some_and(|t| t.starts_with("ehr:")) {
-        return Some(("template.link", "LINK target is not an ehr: URI".to_owned()));
+    // The RM wants an `ehr:` URI; EHRbase stores any target (its own
+    // test compositions link to `target1`), so only an empty one is
+    // refused.
+    if !filled("target") {
+        return Some(("template.link", "LINK without target".to_owned()));
     }
     None
 }
