@@ -194,14 +194,12 @@ const DIFFERENT: &[(&str, &str, &str, &str)] = &[(
 /// The translation refuses such a composition; the comparison runs on the
 /// unchecked canonical output, and the expected composition must fail the
 /// check at the same path.
-const SHARED_VIOLATIONS: &[(&str, &str, &str)] = &[
-    (
-        "Procedure/Therapy/mapping/dialysis-example-1.json",
-        "/context/other_context[at0001]/items[at0004]",
-        "GECCO_Prozedur requires the context status (occurrences 1..1); the \
+const SHARED_VIOLATIONS: &[(&str, &str, &str)] = &[(
+    "Procedure/Therapy/mapping/dialysis-example-1.json",
+    "/context/other_context[at0001]/items[at0004]",
+    "GECCO_Prozedur requires the context status (occurrences 1..1); the \
          Procedure carries none the fhir-bridge or this mapping writes there",
-    ),
-];
+)];
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -22,12 +22,10 @@ use serde_json::Value;
 /// sending), accepted by EHRbase: `virology_finding_with_specimen` names its
 /// other_context `[at0001]` with brackets inside the node id and leaves out
 /// nodes the template requires.
-const KNOWN_REFUSED: &[(&str, &str)] = &[
-    (
-        "canonical_json/virology_finding_with_specimen.json",
-        "template.unknown-path",
-    ),
-];
+const KNOWN_REFUSED: &[(&str, &str)] = &[(
+    "canonical_json/virology_finding_with_specimen.json",
+    "template.unknown-path",
+)];
 
 #[tokio::test]
 async fn corpus_compositions_pass_the_template_check() {
