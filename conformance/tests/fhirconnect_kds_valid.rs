@@ -159,7 +159,7 @@ fn loaded_kds_sets_produce_checked_compositions_and_valid_fhir() {
                         Err(e) => failures.push(format!("{module}/{name}: back to FHIR: {e}")),
                     },
                     Err(e) => {
-                        failures.push(format!("{module}/{name}: {e}: {}", e.operation_outcome()))
+                        failures.push(format!("{module}/{name}: {e}: {}", e.operation_outcome()));
                     }
                 }
             }

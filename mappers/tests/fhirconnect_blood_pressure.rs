@@ -131,7 +131,7 @@ fn constants_alone_are_no_translation() {
         "fhirconnect.nothing-mapped"
     );
     // One value is enough to be a translation (the constants come along).
-    let mut bp = heart_rate.clone();
+    let mut bp = heart_rate;
     bp["code"]["text"] = "Blood pressure".into();
     assert!(engine.fhir_to_instance(&bp).is_ok());
 }

@@ -78,6 +78,12 @@ pub fn check(inst: &Instance, index: &TemplateIndex) -> Vec<Issue> {
             fhir_path: source.cloned(),
             message,
         };
+        if leaf.rm_type.as_deref() == Some(super::links::LINK) {
+            if let Some((code, message)) = super::links::check_link(path, leaf, index) {
+                issues.push(issue(code, message));
+            }
+            continue;
+        }
         let aql = path.aql();
         let Some(info) = index.node(&aql) else {
             // RM attributes may nest (`ism_transition/careflow_step`):

@@ -29,6 +29,12 @@ pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance,
     let mut unmapped = Vec::new();
     for (key, value) in flat.iter().take(MAX_FLAT_ENTRIES) {
         let (path_part, field) = key.split_once('|').unwrap_or((key.as_str(), ""));
+        if let Some(path) = super::links::flat_instance_path(index, path_part) {
+            let mut leaf = Leaf::new(super::links::LINK, []);
+            leaf.fields.insert(field.to_owned(), value.clone());
+            inst.put(path, leaf);
+            continue;
+        }
         let Some(path) = index.instance_path(path_part) else {
             unmapped.push(Unmapped {
                 location: key.clone(),
@@ -41,6 +47,9 @@ pub fn from_flat(flat: &Map<String, Value>, index: &TemplateIndex) -> (Instance,
         inst.put(path, leaf);
     }
     for (path, leaf) in inst.leaves.iter_mut() {
+        if leaf.rm_type.as_deref() == Some(super::links::LINK) {
+            continue;
+        }
         // `|other` is the text of an open coded list (a term outside the
         // list): a DV_TEXT, the coded text's parent type, not a code.
         if let Some(other) = leaf.fields.remove(OTHER) {
@@ -120,7 +129,8 @@ fn is_open_list_text(index: &TemplateIndex, path: &InstancePath, leaf: &Leaf) ->
 pub fn to_flat(inst: &Instance, index: &TemplateIndex) -> Map<String, Value> {
     let mut out = Map::new();
     for (path, leaf) in &inst.leaves {
-        let base = index.flat_path(path);
+        let base =
+            super::links::flat_base(index, path, leaf).unwrap_or_else(|| index.flat_path(path));
         let other = is_open_list_text(index, path, leaf);
         for (field, v) in &leaf.fields {
             let key = if other && field.is_empty() {

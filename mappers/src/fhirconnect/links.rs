@@ -136,6 +136,70 @@ pub fn leaf_from_canonical(v: &Value) -> Leaf {
     )
 }
 
+/// The template check of a LINK leaf: it hangs off a node the template
+/// knows (or the composition), and has a meaning, a type and a target.
+/// `None` when it is fine.
+pub(crate) fn check_link(
+    path: &InstancePath,
+    leaf: &Leaf,
+    index: &super::template_index::TemplateIndex,
+) -> Option<(&'static str, String)> {
+    let Some((owner, _)) = split_links(path) else {
+        return Some((
+            "template.unknown-path",
+            "a LINK outside a `links` attribute".to_owned(),
+        ));
+    };
+    if !owner.0.is_empty() && index.node(&owner.aql()).is_none() {
+        return Some((
+            "template.unknown-path",
+            "LINK on a node not in the template".to_owned(),
+        ));
+    }
+    let filled = |k: &str| leaf.text(k).is_some_and(|v| !v.is_empty());
+    if !filled("meaning") || !filled("type") {
+        return Some(("template.link", "LINK without meaning or type".to_owned()));
+    }
+    // The RM wants an `ehr:` URI; EHRbase stores any target (its own
+    // test compositions link to `target1`), so only an empty one is
+    // refused.
+    if !filled("target") {
+        return Some(("template.link", "LINK without target".to_owned()));
+    }
+    None
+}
+
+/// The FLAT path of a LINK leaf: its node's path and `/_link:N` (EHRbase's
+/// FLAT spelling; the fields are `|meaning`, `|type`, `|target`). `None`
+/// for other leaves.
+pub(crate) fn flat_base(
+    index: &super::template_index::TemplateIndex,
+    path: &InstancePath,
+    leaf: &Leaf,
+) -> Option<String> {
+    if leaf.rm_type.as_deref() != Some(LINK) {
+        return None;
+    }
+    let (owner, seg) = split_links(path)?;
+    Some(format!("{}/_link:{}", index.flat_path(&owner), seg.index))
+}
+
+/// The instance path of a FLAT `.../_link:N` path, when its node is in the
+/// template.
+pub(crate) fn flat_instance_path(
+    index: &super::template_index::TemplateIndex,
+    flat: &str,
+) -> Option<InstancePath> {
+    let (owner, n) = flat.rsplit_once("/_link:")?;
+    let n: usize = n.parse().ok()?;
+    let owner = index.instance_path(owner)?;
+    Some(owner.join(&[Seg {
+        attr: "links".into(),
+        node: "".into(),
+        index: n,
+    }]))
+}
+
 // === impl Run (FHIR -> openEHR) ===
 
 impl super::to_openehr::Run<'_> {
@@ -143,6 +207,12 @@ impl super::to_openehr::Run<'_> {
     /// resource; the node's id (or reference) is what was used.
     pub(crate) fn link(&mut self, link: &Link, nodes: &[Node<'_>], base: &InstancePath) {
         for node in nodes {
+            // A contained resource lives inside this one: no composition
+            // of its own to link to, and its id is local.
+            if node.value.get("resourceType").is_some() && node.loc.contains(".contained[") {
+                self.warn(&node.loc, "link target is a contained resource; not mapped");
+                continue;
+            }
             let Some(reference) = fhir_reference(node) else {
                 self.warn(&node.loc, "link target has no id or reference; not mapped");
                 continue;

@@ -191,6 +191,19 @@ fn check_file(f: &LoadedFile) -> Result<(), LoadError> {
 }
 
 fn check_mapping(f: &LoadedFile, m: &Mapping) -> Result<(), LoadError> {
+    // openEHR paths the engine cannot follow (a `name/value` predicate)
+    // fail here, with their line, rather than when the set is compiled.
+    let openehr = m.with.as_ref().and_then(|w| w.openehr.as_deref());
+    let condition_root = m.openehr_condition.as_ref().map(|c| c.target_root.as_str());
+    for path in openehr.into_iter().chain(condition_root) {
+        if let Err(e) = super::openehr_path::MappingPath::parse(path) {
+            return Err(LoadError::Unsupported {
+                file: f.file.clone(),
+                line: f.line_of(path),
+                construct: format!("openEHR path `{path}`: {e}"),
+            });
+        }
+    }
     if let Some(path) = m.with.as_ref().and_then(|w| w.fhir.as_deref()) {
         if let Err(e) = super::fhirpath::Path::parse(path) {
             return Err(LoadError::Unsupported {

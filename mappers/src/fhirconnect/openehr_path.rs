@@ -153,6 +153,11 @@ pub enum OpenEhrPathError {
     /// Bad syntax.
     #[error("malformed openEHR path segment `{0}`")]
     Malformed(String),
+    /// A predicate other than a node id (and an optional `, 'name'`):
+    /// `[at0008 and name/value='x']` tells apart siblings by name, which
+    /// instance paths do not carry yet.
+    #[error("unsupported openEHR path predicate `[{0}]`")]
+    Predicate(String),
 }
 
 impl MappingPath {
@@ -196,6 +201,9 @@ pub fn parse_segs(text: &str) -> Result<Vec<Seg>, OpenEhrPathError> {
                     .ok_or_else(|| OpenEhrPathError::Malformed(part.to_owned()))?;
                 // `[at0001, 'name']` predicates: keep the node id only.
                 let node = inner.split(',').next().unwrap_or(inner).trim();
+                if node.contains(char::is_whitespace) || node.contains('=') {
+                    return Err(OpenEhrPathError::Predicate(inner.to_owned()));
+                }
                 (&part[..open], node)
             }
             None => (part, ""),
@@ -350,6 +358,11 @@ mod tests {
             Anchor::Reference
         );
         assert!(MappingPath::parse("$foo/x").is_err());
+        assert!(matches!(
+            MappingPath::parse("data[at0001]/items[at0008 and name/value='Dritte Stelle']"),
+            Err(OpenEhrPathError::Predicate(_))
+        ));
+        assert!(MappingPath::parse("items[at0008, 'Dritte Stelle']").is_ok());
         assert!(MappingPath::parse("items[at0004").is_err());
     }
 
