@@ -4,6 +4,12 @@
 //! `cargo run --release -p ehrgate-mappers --example v2fhir_loop -- FILE N [value]`
 //! (`value`: the `serde_json::Value` output path instead of the byte path;
 //! `lazy`: the byte path through `write_bundle`, report not formatted).
+//! Floors, each timing one part alone on the same message:
+//! `floor-serde`: `serde_json::to_writer` of the message's own Bundle as a
+//! pre-built `serde_json::Value` (what serialising it costs with the
+//! standard crate); `floor-write`: our byte writer over a pre-built tree
+//! (JSON writing alone); `floor-walk`: parse the message and visit every
+//! field, repetition, component and sub-component.
 
 // Example code: a failed expectation is a panic with the reason.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +41,11 @@ fn main() {
     let value_path = args.get(3).is_some_and(|s| s == "value");
     let lazy = args.get(3).is_some_and(|s| s == "lazy");
     let t = V2ToFhir::new(Config::default()).unwrap();
+    let mode = args.get(3).map_or("", String::as_str);
+    if mode.starts_with("floor-") {
+        floor(&t, &input, n, mode);
+        return;
+    }
     let mut out = Vec::new();
     let mut report = (0, 0);
     let start = cpu_seconds();
@@ -65,4 +76,49 @@ fn main() {
         n as f64 * input.len() as f64 / cpu / 1e6,
         wall.elapsed().as_secs_f64() * 1e6 / n as f64
     );
+}
+
+/// Times one floor (see the module doc) and prints it like the main loop.
+fn floor(t: &V2ToFhir, input: &[u8], n: usize, mode: &str) {
+    let msg = Message::parse(input).unwrap();
+    let value = t.translate(&msg).unwrap().output;
+    let built = t.build_bundle(&msg).unwrap();
+    let mut out = Vec::with_capacity(1 << 17);
+    let mut sink = 0usize;
+    let start = cpu_seconds();
+    for _ in 0..n {
+        out.clear();
+        match mode {
+            "floor-serde" => serde_json::to_writer(&mut out, std::hint::black_box(&value)).unwrap(),
+            "floor-write" => std::hint::black_box(&built).write(&mut out),
+            "floor-walk" => sink += walk(&Message::parse(std::hint::black_box(input)).unwrap()),
+            _ => panic!("unknown mode {mode}"),
+        }
+    }
+    let cpu = cpu_seconds() - start;
+    println!(
+        "{mode}: {n} iterations, {} bytes in, {} bytes out ({sink}): cpu {:.2} us/msg ({:.0} msg/s, {:.1} MB/s out)",
+        input.len(),
+        out.len(),
+        cpu * 1e6 / n as f64,
+        n as f64 / cpu,
+        n as f64 * out.len() as f64 / cpu / 1e6,
+    );
+}
+
+/// Visits every sub-component (the `parse+walk` row of the parse bench).
+fn walk(m: &Message<'_>) -> usize {
+    let mut n = 0;
+    for seg in m.segments() {
+        for (_, field) in seg.fields() {
+            for rep in field.repetitions() {
+                for comp in rep.components() {
+                    for sub in comp.subcomponents() {
+                        n += sub.raw().len();
+                    }
+                }
+            }
+        }
+    }
+    n
 }

@@ -356,6 +356,29 @@ impl V2ToFhir {
     }
 }
 
+/// A translated Bundle kept as the internal tree, not yet written: only
+/// for the benchmarks' floor rows (what writing the JSON costs alone,
+/// against the whole translation). Not part of the supported API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct BuiltBundle<'a>(Json<'a>);
+
+impl BuiltBundle<'_> {
+    /// Appends the Bundle's compact JSON to `out` (the same bytes as
+    /// [`V2ToFhir::write_bundle`]).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.0.write(out);
+    }
+}
+
+impl V2ToFhir {
+    /// Maps `msg` without writing it (see [`BuiltBundle`]).
+    #[doc(hidden)]
+    pub fn build_bundle<'a>(&self, msg: &Message<'a>) -> Result<BuiltBundle<'a>, V2FhirError> {
+        self.run(msg).map(|(bundle, _)| BuiltBundle(bundle))
+    }
+}
+
 /// Room for the Bundle of `msg`, so the writer does not regrow the buffer:
 /// corpus Bundles are 4 to 4.5 times their input, plus a fixed part
 /// (header, ids, requests) that dominates small messages.
