@@ -10,6 +10,9 @@
 //! standard crate); `floor-write`: our byte writer over a pre-built tree
 //! (JSON writing alone); `floor-walk`: parse the message and visit every
 //! field, repetition, component and sub-component.
+//! `v2fhir_loop DIR 0 dump OUT`: writes, for every `.hl7` file in DIR and
+//! every message of a batch file in it, the Bundle bytes, the report and
+//! the warnings to OUT (one file each), to diff two builds' outputs.
 
 // Example code: a failed expectation is a panic with the reason.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -34,6 +37,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(3).is_some_and(|s| s == "dump") {
+        dump(&args[1], &args[4]);
+        return;
+    }
     let input = std::fs::read(&args[1]).unwrap();
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
     // `value` measures the old path (serde_json::Value, then to_writer);
@@ -121,4 +128,45 @@ fn walk(m: &Message<'_>) -> usize {
         }
     }
     n
+}
+
+/// Translates every corpus message in `dir` (and `dir/batch/*`) and writes
+/// each output to `out` for a byte-for-byte diff between builds.
+fn dump(dir: &str, out: &str) {
+    use ehrgate_mappers::hl7v2::batch;
+    let t = V2ToFhir::new(Config::default()).unwrap();
+    std::fs::create_dir_all(out).unwrap();
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    if let Ok(rd) = std::fs::read_dir(std::path::Path::new(dir).join("batch")) {
+        paths.extend(rd.flatten().map(|e| e.path()));
+    }
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        if p.extension().is_some_and(|e| e == "hl7") {
+            inputs.push((name, bytes));
+        } else if p.parent().is_some_and(|d| d.ends_with("batch")) {
+            for item in batch::split_lenient(&bytes).flatten() {
+                inputs.push((format!("{name}#{}", item.index), item.bytes.to_vec()));
+            }
+        }
+    }
+    for (name, bytes) in &inputs {
+        let text = match Message::parse(bytes) {
+            Err(e) => format!("parse error: {e}"),
+            Ok(msg) => match t.translate_to_vec(&msg) {
+                Err(e) => format!("error: {e}"),
+                Ok(tr) => format!(
+                    "{}\n{:?}\n{:?}\n",
+                    String::from_utf8_lossy(&tr.output),
+                    tr.unmapped,
+                    tr.warnings
+                ),
+            },
+        };
+        std::fs::write(std::path::Path::new(out).join(format!("{name}.out")), text).unwrap();
+    }
+    println!("{} messages dumped to {out}", inputs.len());
 }

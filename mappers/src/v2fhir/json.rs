@@ -33,7 +33,19 @@ pub enum Json<'a> {
     Array(Vec<Json<'a>>),
     /// An object.
     Object(Obj<'a>),
+    /// An object or array already written as compact JSON by an
+    /// [`ObjWriter`]: data-type maps whose value is complete when built
+    /// (a reference, a CodeableConcept from a table) write their bytes
+    /// once instead of building nodes that are walked and freed later.
+    /// Opaque: `get`/`at` see nothing inside.
+    Raw(RawJson),
 }
+
+/// Compact JSON text written by [`ObjWriter`] (so always well formed; it
+/// holds no floats, so parsing it back for [`Json::to_value`] gives the
+/// same text again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawJson(Vec<u8>);
 
 impl<'a> Json<'a> {
     /// Member `key` of an object.
@@ -67,6 +79,8 @@ impl<'a> Json<'a> {
                 }
                 serde_json::Value::Object(m)
             }
+            // written by ObjWriter, so it parses; Null is unreachable
+            Json::Raw(r) => serde_json::from_slice(&r.0).unwrap_or(serde_json::Value::Null),
         }
     }
 
@@ -88,6 +102,7 @@ impl<'a> Json<'a> {
                 out.push(b']');
             }
             Json::Object(o) => o.write(out),
+            Json::Raw(r) => out.extend_from_slice(&r.0),
         }
     }
 }
@@ -229,6 +244,7 @@ impl Serialize for Json<'_> {
                 }
                 map.end()
             }
+            Json::Raw(_) => self.to_value().serialize(s),
         }
     }
 }
@@ -414,6 +430,109 @@ impl<'a> Obj<'a> {
     }
 }
 
+// === impl ObjWriter ===
+
+/// Writes one JSON object straight to bytes, member by member, for maps
+/// whose value is complete when built. The caller writes each key once
+/// (unlike [`Obj::insert`], nothing is replaced) and writes no floats
+/// (see [`RawJson`]).
+#[derive(Debug)]
+pub struct ObjWriter {
+    buf: Vec<u8>,
+}
+
+impl Default for ObjWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjWriter {
+    /// An empty object.
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(96);
+        buf.push(b'{');
+        Self { buf }
+    }
+
+    /// Starts member `key` (keys are element names: nothing to escape).
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(!key.bytes().any(needs_escape));
+        if self.buf.len() > 1 {
+            self.buf.push(b',');
+        }
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+    }
+
+    /// Member `key`, a string.
+    pub fn str(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        write_str(value, &mut self.buf);
+    }
+
+    /// Member `key`, a string, when there is one.
+    pub fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.str(key, v);
+        }
+    }
+
+    /// Member `key`, any value (no floats: see [`RawJson`]).
+    pub fn json(&mut self, key: &'static str, value: &Json<'_>) {
+        self.key(key);
+        value.write(&mut self.buf);
+    }
+
+    /// Member `key`, an array of `values` (written even when empty).
+    pub fn array<'v, 'a: 'v>(
+        &mut self,
+        key: &'static str,
+        values: impl IntoIterator<Item = &'v Json<'a>>,
+    ) {
+        self.key(key);
+        self.buf.push(b'[');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            v.write(&mut self.buf);
+        }
+        self.buf.push(b']');
+    }
+
+    /// Member `key`, an array holding the one object `value`.
+    pub fn array_of_one(&mut self, key: &'static str, value: ObjWriter) {
+        self.key(key);
+        self.buf.push(b'[');
+        value.finish_into(&mut self.buf);
+        self.buf.push(b']');
+    }
+
+    /// Member `key`, the object `value`.
+    pub fn obj(&mut self, key: &'static str, value: ObjWriter) {
+        self.key(key);
+        value.finish_into(&mut self.buf);
+    }
+
+    /// Whether no member was written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() <= 1
+    }
+
+    fn finish_into(mut self, out: &mut Vec<u8>) {
+        self.buf.push(b'}');
+        out.extend_from_slice(&self.buf);
+    }
+
+    /// The finished object.
+    pub fn finish(mut self) -> Json<'static> {
+        self.buf.push(b'}');
+        Json::Raw(RawJson(self.buf))
+    }
+}
+
 /// Key equality with the cheap rejections first: most inserts add a new
 /// key, so every member is compared and most differ in length or first
 /// byte; only the rest pay for a `memcmp` call.
@@ -450,9 +569,9 @@ pub fn extend<'a>(obj: &mut Obj<'a>, key: &'static str, values: Vec<Json<'a>>) {
 
 /// `{"reference": url}`.
 pub fn reference<'a>(url: &str) -> Json<'a> {
-    let mut o = Obj::with_capacity(1);
-    set(&mut o, "reference", url.to_owned());
-    Json::Object(o)
+    let mut o = ObjWriter::new();
+    o.str("reference", url);
+    o.finish()
 }
 
 /// A CodeableConcept with one coding.
@@ -461,17 +580,13 @@ pub fn concept<'a>(
     code: impl Into<Cow<'a, str>>,
     display: Option<&str>,
 ) -> Json<'a> {
-    let mut c = Obj::with_capacity(3);
-    set(&mut c, "system", system.into());
-    set(&mut c, "code", code.into());
-    set_opt(
-        &mut c,
-        "display",
-        display.filter(|d| !d.is_empty()).map(str::to_owned),
-    );
-    let mut cc = Obj::with_capacity(1);
-    set(&mut cc, "coding", Json::Array(vec![Json::Object(c)]));
-    Json::Object(cc)
+    let mut c = ObjWriter::new();
+    c.str("system", &system.into());
+    c.str("code", &code.into());
+    c.opt_str("display", display.filter(|d| !d.is_empty()));
+    let mut cc = ObjWriter::new();
+    cc.array_of_one("coding", c);
+    cc.finish()
 }
 
 /// A FHIR decimal from v2 NM text: JSON number when it parses as one.
