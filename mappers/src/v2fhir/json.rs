@@ -439,6 +439,9 @@ impl<'a> Obj<'a> {
 #[derive(Debug)]
 pub struct ObjWriter {
     buf: Vec<u8>,
+    /// Where the members start: 1 after `{`, 2 after `[{` (an object
+    /// written as the one element of an array).
+    start: usize,
 }
 
 impl Default for ObjWriter {
@@ -452,13 +455,21 @@ impl ObjWriter {
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(96);
         buf.push(b'{');
-        Self { buf }
+        Self { buf, start: 1 }
+    }
+
+    /// An empty object that [`ObjWriter::finish`] closes as the one
+    /// element of an array (`[{...}]`).
+    pub fn in_array() -> Self {
+        let mut buf = Vec::with_capacity(96);
+        buf.extend_from_slice(b"[{");
+        Self { buf, start: 2 }
     }
 
     /// Starts member `key` (keys are element names: nothing to escape).
     fn key(&mut self, key: &'static str) {
         debug_assert!(!key.bytes().any(needs_escape));
-        if self.buf.len() > 1 {
+        if self.buf.len() > self.start {
             self.buf.push(b',');
         }
         self.buf.push(b'"');
@@ -510,6 +521,29 @@ impl ObjWriter {
         self.buf.push(b']');
     }
 
+    /// Member `key`, an array of the two objects `a` and `b`.
+    pub fn array_of_two(&mut self, key: &'static str, a: ObjWriter, b: ObjWriter) {
+        self.key(key);
+        self.buf.push(b'[');
+        a.finish_into(&mut self.buf);
+        self.buf.push(b',');
+        b.finish_into(&mut self.buf);
+        self.buf.push(b']');
+    }
+
+    /// Member `key`, an array of strings (written even when empty).
+    pub fn str_array<S: AsRef<str>>(&mut self, key: &'static str, values: &[S]) {
+        self.key(key);
+        self.buf.push(b'[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            write_str(v.as_ref(), &mut self.buf);
+        }
+        self.buf.push(b']');
+    }
+
     /// Member `key`, the object `value`.
     pub fn obj(&mut self, key: &'static str, value: ObjWriter) {
         self.key(key);
@@ -518,17 +552,25 @@ impl ObjWriter {
 
     /// Whether no member was written.
     pub fn is_empty(&self) -> bool {
-        self.buf.len() <= 1
+        self.buf.len() <= self.start
     }
 
-    fn finish_into(mut self, out: &mut Vec<u8>) {
-        self.buf.push(b'}');
+    /// Appends the finished value to `out`.
+    fn finish_into(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.buf);
+        out.push(b'}');
+        if self.start == 2 {
+            out.push(b']');
+        }
     }
 
-    /// The finished object.
+    /// The finished object (or one-object array, see
+    /// [`ObjWriter::in_array`]).
     pub fn finish(mut self) -> Json<'static> {
         self.buf.push(b'}');
+        if self.start == 2 {
+            self.buf.push(b']');
+        }
         Json::Raw(RawJson(self.buf))
     }
 }

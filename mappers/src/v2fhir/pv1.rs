@@ -60,17 +60,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     for (seq, kind) in [(19, "VN"), (50, "AN")] {
         let at = seg.at(seq);
         let f = seg.take_c(seq, cx::MASK);
-        for mut i in cx::identifiers(ctx, f, at) {
-            if let Json::Object(o) = &mut i.json {
-                if !o.contains_key("type") {
-                    let mut with_type = Obj::new();
-                    set(&mut with_type, "type", cx::id_type(kind));
-                    with_type.extend(std::mem::take(o));
-                    *o = with_type;
-                }
-            }
-            idents.push(i);
-        }
+        idents.extend(cx::typed_identifiers(ctx, f, at, Some(kind)));
     }
     let key = super::pid::key_of(&idents);
     if !idents.is_empty() {

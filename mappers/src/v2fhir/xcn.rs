@@ -8,7 +8,7 @@ use crate::hl7v2::Value;
 use super::ctx::{comps, txt, Ctx, Key, Loc};
 use super::cx::id_type;
 use super::hd::Hd;
-use super::json::{push, set, set_opt, Json, Obj};
+use super::json::{set, Json, Obj, ObjWriter};
 use super::xpn;
 
 /// Components the XCN map uses.
@@ -23,21 +23,19 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
         return None;
     }
     let system = Hd::from_subcomponents(cs.get(9)).system(ctx.cfg);
-    let mut p = Obj::new();
+    let mut p = Obj::with_capacity(2);
     if let Some(v) = &id {
-        let mut i = Obj::new();
+        let mut i = ObjWriter::in_array();
         if let Some(t) = txt(cs.get(13)) {
-            set(&mut i, "type", id_type(&t));
+            i.json("type", &id_type(&t));
         }
-        set_opt(&mut i, "system", system.clone());
-        set(&mut i, "value", v.clone());
-        push(&mut p, "identifier", i);
+        i.opt_str("system", system.as_deref());
+        i.str("value", v);
+        set(&mut p, "identifier", i.finish());
     }
-    if let Some(mut n) = name {
-        if let (Some(s), Json::Object(o)) = (txt(cs.get(21)), &mut n) {
-            push(o, "suffix", s);
-        }
-        push(&mut p, "name", n);
+    if let Some(n) = name {
+        let suffix = txt(cs.get(21));
+        set(&mut p, "name", Json::Array(vec![n.finish(suffix, None)]));
     }
     let raw = String::from_utf8_lossy(rep.raw()).into_owned();
     let idx = match (&system, &id) {
