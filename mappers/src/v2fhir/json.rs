@@ -377,6 +377,7 @@ impl<'a> Obj<'a> {
     }
 
     /// The member names in order.
+    #[cfg(test)]
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.iter().map(|(k, _)| *k)
     }
@@ -401,13 +402,6 @@ impl<'a> Obj<'a> {
     pub fn prepend(&mut self, key: &'static str, value: Json<'a>) {
         self.0.retain(|(k, _)| *k != key);
         self.0.insert(0, (key, value));
-    }
-
-    /// Appends `other`'s members (replacing same-named ones in place).
-    pub fn extend(&mut self, other: Obj<'a>) {
-        for (k, v) in other.0 {
-            self.insert(k, v);
-        }
     }
 
     /// Appends the compact JSON text to `out`.
@@ -496,23 +490,6 @@ impl ObjWriter {
         value.write(&mut self.buf);
     }
 
-    /// Member `key`, an array of `values` (written even when empty).
-    pub fn array<'v, 'a: 'v>(
-        &mut self,
-        key: &'static str,
-        values: impl IntoIterator<Item = &'v Json<'a>>,
-    ) {
-        self.key(key);
-        self.buf.push(b'[');
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b',');
-            }
-            v.write(&mut self.buf);
-        }
-        self.buf.push(b']');
-    }
-
     /// Member `key`, an array holding the one object `value`.
     pub fn array_of_one(&mut self, key: &'static str, value: ObjWriter) {
         self.key(key);
@@ -542,17 +519,6 @@ impl ObjWriter {
             write_str(v.as_ref(), &mut self.buf);
         }
         self.buf.push(b']');
-    }
-
-    /// Member `key`, the object `value`.
-    pub fn obj(&mut self, key: &'static str, value: ObjWriter) {
-        self.key(key);
-        value.finish_into(&mut self.buf);
-    }
-
-    /// Whether no member was written.
-    pub fn is_empty(&self) -> bool {
-        self.buf.len() <= self.start
     }
 
     /// Appends the finished value to `out`.
