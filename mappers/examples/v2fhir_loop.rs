@@ -137,7 +137,11 @@ fn dump(dir: &str, out: &str) {
     let t = V2ToFhir::new(Config::default()).unwrap();
     std::fs::create_dir_all(out).unwrap();
     let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     if let Ok(rd) = std::fs::read_dir(std::path::Path::new(dir).join("batch")) {
         paths.extend(rd.flatten().map(|e| e.path()));
     }

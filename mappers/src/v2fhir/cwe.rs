@@ -33,9 +33,9 @@ pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> Cow<'stati
 fn coding<'a>(
     ctx: &mut Ctx<'_, 'a>,
     code: Option<Cow<'a, str>>,
-    display: Option<Cow<'a, str>>,
+    display: Option<&str>,
     sys: Option<Cow<'a, str>>,
-    version: Option<Cow<'a, str>>,
+    version: Option<&str>,
     loc: Loc<'a>,
 ) -> Option<ObjWriter> {
     let code = code?;
@@ -43,10 +43,10 @@ fn coding<'a>(
     if let Some(name) = sys {
         let s = system_for(ctx, &name, loc);
         c.str("system", &s);
-        c.opt_str("version", version.as_deref());
+        c.opt_str("version", version);
     }
     c.str("code", &code);
-    c.opt_str("display", display.as_deref());
+    c.opt_str("display", display);
     Some(c)
 }
 
@@ -72,17 +72,17 @@ pub fn concept_or_text<'a>(
     let first = coding(
         ctx,
         code,
-        text2.clone(),
+        text2.as_deref(),
         txt(cs.get(3)),
-        txt(cs.get(7)),
+        txt(cs.get(7)).as_deref(),
         loc,
     );
     let second = coding(
         ctx,
         txt(cs.get(4)),
-        txt(cs.get(5)),
+        txt(cs.get(5)).as_deref(),
         txt(cs.get(6)),
-        txt(cs.get(8)),
+        txt(cs.get(8)).as_deref(),
         loc,
     );
     let text = txt(cs.get(9))

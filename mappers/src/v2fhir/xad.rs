@@ -75,7 +75,11 @@ fn address_with<'a>(
     let mut a = ObjWriter::new();
     a.opt_str("use", use_code);
     a.opt_str("type", type_code);
-    let lines: Vec<&str> = line1.iter().chain(line2.iter()).map(|l| l.as_ref()).collect();
+    let lines: Vec<&str> = line1
+        .iter()
+        .chain(line2.iter())
+        .map(|l| l.as_ref())
+        .collect();
     if !lines.is_empty() {
         a.str_array("line", &lines);
     }

@@ -35,7 +35,11 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
     }
     if let Some(n) = name {
         let suffix = txt(cs.get(21));
-        set(&mut p, "name", Json::Array(vec![n.finish(suffix, None)]));
+        set(
+            &mut p,
+            "name",
+            Json::Array(vec![n.finish(suffix.as_deref(), None)]),
+        );
     }
     let raw = String::from_utf8_lossy(rep.raw()).into_owned();
     let idx = match (&system, &id) {

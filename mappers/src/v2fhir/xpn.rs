@@ -31,7 +31,7 @@ pub struct NameParts<'a> {
 impl<'a> NameParts<'a> {
     /// The HumanName, with `extra_suffix` after the XPN suffixes (XPN-14
     /// or XCN-21) and `period` last.
-    pub fn finish(self, extra_suffix: Option<Cow<'a, str>>, period: Option<Json<'a>>) -> Json<'a> {
+    pub fn finish(self, extra_suffix: Option<&str>, period: Option<&Json<'a>>) -> Json<'a> {
         let mut n = ObjWriter::new();
         n.opt_str("use", self.use_code);
         n.opt_str("family", self.family.as_deref());
@@ -45,14 +45,14 @@ impl<'a> NameParts<'a> {
         let suffix: Vec<&str> = self
             .suffix
             .iter()
-            .chain(std::iter::once(&extra_suffix))
             .flatten()
             .map(|s| s.as_ref())
+            .chain(extra_suffix)
             .collect();
         if !suffix.is_empty() {
             n.str_array("suffix", &suffix);
         }
-        if let Some(p) = &period {
+        if let Some(p) = period {
             n.json("period", p);
         }
         n.finish()
@@ -98,7 +98,7 @@ pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<J
     } else {
         dates::period(ctx, cs.get(12), cs.get(13), loc)
     };
-    Some(parts.finish(suffix, p))
+    Some(parts.finish(suffix.as_deref(), p.as_ref()))
 }
 
 /// Every repetition of an XPN field. XPN-15 "called by" becomes a second
