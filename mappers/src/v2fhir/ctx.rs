@@ -502,6 +502,11 @@ impl<'m, 'a> Ctx<'m, 'a> {
         &mut self.entries[i].resource
     }
 
+    /// The fullUrl of entry `i`.
+    pub fn full_url(&self, i: usize) -> &str {
+        &self.entries[i].full_url
+    }
+
     /// The fullUrl of entry `i` as a Reference.
     pub fn reference(&self, i: usize) -> super::json::Json<'a> {
         super::json::reference(&self.entries[i].full_url)

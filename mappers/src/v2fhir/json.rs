@@ -490,6 +490,21 @@ impl ObjWriter {
         value.write(&mut self.buf);
     }
 
+    /// Member `key`, a Reference to `url` (`{"reference": url}`).
+    pub fn reference(&mut self, key: &'static str, url: &str) {
+        self.key(key);
+        self.buf.extend_from_slice(b"{\"reference\":");
+        write_str(url, &mut self.buf);
+        self.buf.push(b'}');
+    }
+
+    /// Member `key`, the finished `value` (an object, or a one-object
+    /// array from [`ObjWriter::in_array`]).
+    pub fn raw(&mut self, key: &'static str, value: ObjWriter) {
+        self.key(key);
+        value.finish_into(&mut self.buf);
+    }
+
     /// Member `key`, an array holding the one object `value`.
     pub fn array_of_one(&mut self, key: &'static str, value: ObjWriter) {
         self.key(key);

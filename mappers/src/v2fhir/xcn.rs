@@ -8,7 +8,7 @@ use crate::hl7v2::Value;
 use super::ctx::{comps, txt, Ctx, Key, Loc};
 use super::cx::id_type;
 use super::hd::Hd;
-use super::json::{set, Json, Obj, ObjWriter};
+use super::json::{set, Obj, ObjWriter};
 use super::xpn;
 
 /// Components the XCN map uses.
@@ -23,6 +23,19 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
         return None;
     }
     let system = Hd::from_subcomponents(cs.get(9)).system(ctx.cfg);
+    let raw;
+    let rid = match (&system, &id) {
+        (Some(s), Some(v)) => ctx.id_of("Practitioner", Key::Ident(s, v)),
+        _ => {
+            raw = String::from_utf8_lossy(rep.raw());
+            ctx.id_of("Practitioner", Key::Pos(&raw))
+        }
+    };
+    // the same person named again (attending, referring, ROL...) is the
+    // entry already built: found before it is built a second time
+    if let Some(i) = ctx.existing(&rid) {
+        return Some(i);
+    }
     let mut p = Obj::with_capacity(2);
     if let Some(v) = &id {
         let mut i = ObjWriter::in_array();
@@ -38,15 +51,10 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
         set(
             &mut p,
             "name",
-            Json::Array(vec![n.finish(suffix.as_deref(), None)]),
+            n.finish_with(ObjWriter::in_array(), suffix.as_deref(), None),
         );
     }
-    let raw = String::from_utf8_lossy(rep.raw()).into_owned();
-    let idx = match (&system, &id) {
-        (Some(s), Some(v)) => ctx.add("Practitioner", Key::Ident(s, v), p),
-        _ => ctx.add("Practitioner", Key::Pos(&raw), p),
-    };
-    Some(idx)
+    Some(ctx.add_with_id(rid, p))
 }
 
 /// Every repetition of an XCN field -> Practitioner entry indexes.

@@ -32,7 +32,17 @@ impl<'a> NameParts<'a> {
     /// The HumanName, with `extra_suffix` after the XPN suffixes (XPN-14
     /// or XCN-21) and `period` last.
     pub fn finish(self, extra_suffix: Option<&str>, period: Option<&Json<'a>>) -> Json<'a> {
-        let mut n = ObjWriter::new();
+        self.finish_with(ObjWriter::new(), extra_suffix, period)
+    }
+
+    /// [`NameParts::finish`] into `n` (an [`ObjWriter::in_array`] for a
+    /// name that is the only one).
+    pub fn finish_with(
+        self,
+        mut n: ObjWriter,
+        extra_suffix: Option<&str>,
+        period: Option<&Json<'a>>,
+    ) -> Json<'a> {
         n.opt_str("use", self.use_code);
         n.opt_str("family", self.family.as_deref());
         let given: Vec<&str> = self.given.iter().flatten().map(|g| g.as_ref()).collect();
