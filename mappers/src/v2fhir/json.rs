@@ -10,6 +10,13 @@
 //! are the same as `serde_json::to_vec` of [`Json::to_value`] (a test over
 //! the corpus checks it), so callers of the old `Value` output see no
 //! difference.
+//!
+//! Values that are complete when a data-type map builds them (references,
+//! CodeableConcepts, Identifiers, names, addresses...) skip the tree: an
+//! [`ObjWriter`] writes their bytes once and they travel as one
+//! [`Json::Raw`] node, so they are not allocated node by node, walked and
+//! freed again. Resources stay [`Obj`]s because maps merge into them after
+//! creation.
 
 use std::borrow::Cow;
 
