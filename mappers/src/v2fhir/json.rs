@@ -460,7 +460,9 @@ impl ObjWriter {
     }
 
     /// An empty object that [`ObjWriter::finish`] closes as the one
-    /// element of an array (`[{...}]`).
+    /// element of an array (`[{...}]`). Only for a member no map appends
+    /// to later (a new Practitioner's identifier or name, a Location's
+    /// identifier): [`push`] cannot add to a raw array.
     pub fn in_array() -> Self {
         let mut buf = Vec::with_capacity(96);
         buf.extend_from_slice(b"[{");
@@ -585,7 +587,11 @@ pub fn set<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>)
 
 /// Appends `value` to the array at `key`, creating it.
 pub fn push<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>) {
-    if let Json::Array(a) = obj.get_or_insert_with(key, || Json::Array(Vec::new())) {
+    let slot = obj.get_or_insert_with(key, || Json::Array(Vec::new()));
+    // members that maps append to are built as arrays, never as raw
+    // one-element arrays (see `ObjWriter::in_array`)
+    debug_assert!(matches!(slot, Json::Array(_)), "push to non-array {key}");
+    if let Json::Array(a) = slot {
         a.push(value.into());
     }
 }
@@ -762,6 +768,41 @@ mod tests {
         o.prepend("c", Json::from(true));
         o.prepend("z", Json::from(1i64));
         assert_eq!(o.keys().collect::<Vec<_>>(), ["z", "c", "a", "b"]);
+    }
+
+    #[test]
+    fn obj_writer_writes_what_the_tree_writes() {
+        // the same value built as a tree and written by ObjWriter
+        let mut coding = Obj::new();
+        set(&mut coding, "system", "http://x/\"quoted\"");
+        set(&mut coding, "code", "a\nb");
+        let mut tree = Obj::new();
+        set(&mut tree, "coding", Json::Array(vec![Json::Object(coding)]));
+        push(&mut tree, "given", "Zoë");
+        push(&mut tree, "given", "Ann");
+        set(&mut tree, "individual", reference("urn:uuid:1"));
+        set(&mut tree, "rank", 2u32);
+        let mut c = ObjWriter::in_array();
+        c.str("system", "http://x/\"quoted\"");
+        c.opt_str("display", None);
+        c.str("code", "a\nb");
+        let mut w = ObjWriter::new();
+        w.raw("coding", c);
+        w.str_array("given", &["Zoë", "Ann"]);
+        w.reference("individual", "urn:uuid:1");
+        w.json("rank", &Json::from(2u32));
+        let raw = w.finish();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        Json::Object(tree).write(&mut a);
+        raw.write(&mut b);
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        // a raw node converts to the same Value and serialises the same
+        compare(&raw);
+        let mut pair = ObjWriter::new();
+        pair.array_of_two("coding", ObjWriter::new(), ObjWriter::in_array());
+        let mut out = Vec::new();
+        pair.finish().write(&mut out);
+        assert_eq!(out, br#"{"coding":[{},[{}]]}"#);
     }
 
     #[test]
