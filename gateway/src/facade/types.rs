@@ -12,6 +12,7 @@ pub const SUPPORTED: &[&str] = &[
     "MedicationStatement",
     "DiagnosticReport",
     "Immunization",
+    "Procedure",
 ];
 
 /// Shipped template ids per resource type, tried in order, used when the
@@ -29,6 +30,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &[&str])] = &[
     ("MedicationStatement", &["IDCR - Medication List.v0"]),
     ("DiagnosticReport", &["vg_DiagnosticReportLab.v1.1.1"]),
     ("Immunization", &["IDCR - Immunisation summary.v0"]),
+    ("Procedure", &["GECCO_Prozedur"]),
 ];
 
 /// The element holding the patient reference (`Reference(Patient)`).
@@ -50,6 +52,7 @@ pub fn date_elements(resource_type: &str) -> &'static [&'static str] {
         "Condition" => &["onsetDateTime", "recordedDate"],
         "AllergyIntolerance" => &["recordedDate", "onsetDateTime"],
         "Immunization" => &["occurrenceDateTime", "recorded"],
+        "Procedure" => &["performedDateTime"],
         _ => &[],
     }
 }
