@@ -124,6 +124,12 @@ const CASES: &[(&str, &[&str])] = &[
             // time is mandatory (mappers/tests/fhirconnect_immunization.rs)
         ],
     ),
+    (
+        "procedure",
+        // the corpus Procedure with a category (GECCO_Prozedur requires
+        // the type; mappers/tests/fhirconnect_procedure.rs)
+        &["fhir/examples/Procedure-biopsy.json"],
+    ),
 ];
 
 fn read(rel: &str) -> Value {

@@ -70,7 +70,10 @@ fn contained_specimens_fill_the_specimen_cluster_and_round_trip() {
             assert_eq!(contained["receivedTime"], received, "{f}");
         }
         if let Some(collected) = s["collection"]["collectedDateTime"].as_str() {
-            assert_eq!(contained["collection"]["collectedDateTime"], collected, "{f}");
+            assert_eq!(
+                contained["collection"]["collectedDateTime"], collected,
+                "{f}"
+            );
         }
         assert_eq!(
             contained["identifier"][0]["value"], s["identifier"][0]["value"],

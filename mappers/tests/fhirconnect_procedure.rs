@@ -44,11 +44,13 @@ fn corpus_procedures_round_trip_and_pass_the_template_check() {
         assert_eq!(back["performedDateTime"], r["performedDateTime"], "{f}");
         assert_eq!(back["note"][0]["text"], r["note"][0]["text"], "{f}");
         assert_eq!(
-            back["bodySite"][0]["coding"][0]["code"],
-            r["bodySite"][0]["coding"][0]["code"],
+            back["bodySite"][0]["coding"][0]["code"], r["bodySite"][0]["coding"][0]["code"],
             "{f}"
         );
-        assert_eq!(back["reasonCode"][0]["text"], r["reasonCode"][0]["text"], "{f}");
+        assert_eq!(
+            back["reasonCode"][0]["text"], r["reasonCode"][0]["text"],
+            "{f}"
+        );
     }
 }
 
