@@ -163,8 +163,9 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
     )
     .await
     .unwrap();
+    // The NIST immunization test message's sending facility (MSH-4 X68).
     let gw = gateway(&config(&format!(
-        "{}[[mllp_route]]\nid = \"all\"\nstable = \"cdr\"\n",
+        "{}[[mllp_facility]]\nsending = \"X68\"\ntenant = \"nist\"\n[[mllp_route]]\nid = \"all\"\nstable = \"cdr\"\n",
         openehr_backend("cdr", &cdr.base_url)
     )))
     .await;
