@@ -130,6 +130,10 @@ const CASES: &[(&str, &[&str])] = &[
         // the type; mappers/tests/fhirconnect_procedure.rs)
         &["fhir/examples/Procedure-biopsy.json"],
     ),
+    (
+        "document",
+        &["fhir/examples/DocumentReference-example.json"],
+    ),
 ];
 
 fn read(rel: &str) -> Value {

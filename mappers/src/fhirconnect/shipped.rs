@@ -16,6 +16,7 @@
 //! | `lab_report` | DiagnosticReport (laboratory) | `vg_DiagnosticReportLab.v1.1.1` |
 //! | `immunization` | Immunization | `IDCR - Immunisation summary.v0` |
 //! | `procedure` | Procedure | `GECCO_Prozedur` |
+//! | `document` | DocumentReference | `EHRN-ABDM-OPConsultRecord.v2.0` |
 
 use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
 
@@ -197,6 +198,17 @@ pub const SHIPPED: &[Shipped] = &[
             ("registereintrag.model.yml", include_str!("../../../templates/mappings/procedure/registereintrag.model.yml")),
         ],
         template: TemplateSource::Bundled("GECCO_Prozedur.opt"),
+    },
+    Shipped {
+        name: "document",
+        template_id: "EHRN-ABDM-OPConsultRecord.v2.0",
+        inputs: &["DocumentReference"],
+        files: &[
+            ("document-attachment.model.yml", include_str!("../../../templates/mappings/document/document-attachment.model.yml")),
+            ("document.context.yml", include_str!("../../../templates/mappings/document/document.context.yml")),
+            ("encounter.model.yml", include_str!("../../../templates/mappings/document/encounter.model.yml")),
+        ],
+        template: TemplateSource::Bundled("EHRN-ABDM-OPConsultRecord.v2.0.opt"),
     },
 ];
 
