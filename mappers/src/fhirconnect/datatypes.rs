@@ -214,12 +214,26 @@ fn identifier_to_dv(v: &Value) -> Option<Leaf> {
     Some(Leaf::new("DV_IDENTIFIER", fields))
 }
 
+/// A referenced content's media type when the reference gives none: what
+/// HTTP lets a recipient assume for content of unknown type (RFC 9110
+/// 8.3, "application/octet-stream"). openEHR requires a media type.
+const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
+
 /// An Attachment as DV_MULTIMEDIA: the media type (`contentType`), the
 /// URL (the multimedia's `uri`, the leaf's plain value), inline base64
-/// `data` and `size` as given. One without a content type is not a
-/// multimedia value (openEHR requires its media type).
+/// `data` and `size` as given. A URL without a content type (what an HL7
+/// v2 RP pointer becomes) is content of unknown type. An attachment with
+/// neither data nor URL has no content to hold (openEHR requires a
+/// multimedia value to be inline or external): not a multimedia value.
 fn attachment_to_dv(v: &Value) -> Option<Leaf> {
-    let mut fields = vec![("mediatype", get(v, "contentType")?.clone())];
+    if get(v, "url").is_none() && get(v, "data").is_none() {
+        return None;
+    }
+    let media_type = match get(v, "contentType") {
+        Some(t) => t.clone(),
+        None => json!(UNKNOWN_MEDIA_TYPE),
+    };
+    let mut fields = vec![("mediatype", media_type)];
     for (from, to) in [("url", ""), ("data", "data"), ("size", "size")] {
         if let Some(x) = get(v, from) {
             fields.push((to, x.clone()));
@@ -417,11 +431,17 @@ mod tests {
         assert_eq!(l.fields.get(""), Some(&json!("https://example.org/x.png")));
         assert_eq!(dv_to_fhir(&l, "Attachment"), Some(a));
         assert_eq!(fhir_type_for_rm("DV_MULTIMEDIA"), "Attachment");
-        // openEHR needs the media type
-        assert_eq!(
-            fhir_to_dv(&json!({"url": "x"}), Some("Attachment"), None),
-            Converted::Unsupported
-        );
+        // a pointer of unknown type; nothing to point at is no value
+        let Converted::Leaf(l) = fhir_to_dv(&json!({"url": "x"}), Some("Attachment"), None) else {
+            panic!("not converted");
+        };
+        assert_eq!(l.fields.get("mediatype"), Some(&json!(UNKNOWN_MEDIA_TYPE)));
+        for empty in [json!({"title": "x"}), json!({"contentType": "text/plain"})] {
+            assert_eq!(
+                fhir_to_dv(&empty, Some("Attachment"), None),
+                Converted::Unsupported
+            );
+        }
     }
 
     #[test]
