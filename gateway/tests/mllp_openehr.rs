@@ -1,13 +1,14 @@
 //! HL7 v2 feeds delivered to the reference openEHR backend through the
 //! gateway's FHIR facade, over real TCP: the corpus ADT (with its
-//! procedure), lab ORU content (with its specimen) and VXU immunizations
+//! procedure), lab ORU content (with its specimen and documents) and VXU
+//! immunizations
 //! are acknowledged only after the backend stored what maps (EHRs from the
 //! Patient entries, compositions from the served resource types: vital
 //! signs, lab reports with their specimen and results, allergies,
-//! problems, procedures, immunizations), checked through the backend's
-//! AQL; content no shipped template holds (documents, the VXU's
-//! immunization detail OBX) refuses the whole message with AE/CE and the
-//! reason, and a backend that is down gets `AR`.
+//! problems, procedures, documents, immunizations), checked through the
+//! backend's AQL; content no shipped template holds (an empty document,
+//! the VXU's immunization detail OBX) refuses the whole message with AE/CE
+//! and the reason, and a backend that is down gets `AR`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -78,18 +79,17 @@ fn vxu_without_order_obx() -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Corpus ORU-R01-01 without its documents (the OBX with RP/ED values and
-/// the TXA, which become DocumentReferences), a control id of its own:
-/// the report, its order notes, the two results and the specimen (SPM).
-fn oru_without_documents() -> Vec<u8> {
+/// Corpus ORU-R01-01 without its empty document (the OBX whose ED value
+/// has a type but no data), a control id of its own: the report, its order
+/// notes, the two results, the specimen (SPM) and three documents (two RP
+/// pointers, the TXA).
+fn oru_without_empty_document() -> Vec<u8> {
     let oru = String::from_utf8(corpus("ORU-R01-01.hl7")).unwrap();
     let mut out = String::new();
     for l in oru.split(['\r', '\n']).filter(|l| !l.is_empty()) {
         let l = l.trim_start_matches('\u{feff}');
         let fields: Vec<&str> = l.split('|').collect();
-        let document = (fields[0] == "OBX" && matches!(fields.get(2), Some(&"RP" | &"ED")))
-            || fields[0] == "TXA";
-        if document {
+        if fields[0] == "OBX" && fields.get(2) == Some(&"ED") {
             continue;
         }
         if fields[0] == "MSH" {
@@ -249,18 +249,21 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         "coded status and the text choice: {statuses:?}"
     );
 
-    // The corpus ORU without its documents: the report with its specimen
-    // (SPM, contained in the DiagnosticReport, stored in the report's
-    // specimen cluster) and both results; MSH-15 AL / MSH-16 NE: one CA
-    // once everything is stored.
+    // The corpus ORU without its empty document: the report with its
+    // specimen (SPM, contained in the DiagnosticReport, stored in the
+    // report's specimen cluster), both results, and the documents (two RP
+    // pointers and the TXA, as DocumentReferences: document attachments);
+    // MSH-15 AL / MSH-16 NE: one CA once everything is stored.
+    let documents = "ADMIN_ENTRY a[openEHR-EHR-ADMIN_ENTRY.document_attachment.v0]";
     let before = count(&cdr.base_url, lab_results).await;
-    let ack = c.call(&oru_without_documents()).await;
+    let ack = c.call(&oru_without_empty_document()).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
         ("CA", "SPMCLIN1"),
         "{ack:?}"
     );
     assert_eq!(count(&cdr.base_url, lab_results).await, before + 3);
+    assert_eq!(count(&cdr.base_url, documents).await, 3);
     let specimens = aql(
         &cdr.base_url,
         "SELECT s/items[at0029]/value/value, s/items[at0088]/value/id, s/items[at0034]/value/value \
@@ -271,6 +274,33 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         specimens["rows"],
         serde_json::json!([["Serum", "2012545", "2012-03-01"]]),
         "SPM-4 (its coding's display), the first specimen id (SPM-2), SPM-18: {specimens}"
+    );
+    let media = aql(
+        &cdr.base_url,
+        "SELECT a/data[at0003]/items[at0005]/value/value, \
+         a/data[at0003]/items[openEHR-EHR-CLUSTER.media_file.v1]/items[at0001]/value/media_type/code_string, \
+         a/data[at0003]/items[openEHR-EHR-CLUSTER.media_file.v1]/items[at0001]/value/uri/value \
+         FROM EHR e CONTAINS ADMIN_ENTRY a[openEHR-EHR-ADMIN_ENTRY.document_attachment.v0]",
+    )
+    .await;
+    let mut rows: Vec<String> = media["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            // the RP pointers (OBX-5.1), of unknown media type, named by
+            // their OBX-3
+            r#"["Serum or Plasma","application/octet-stream","https://testurl.com"]"#,
+            r#"["heartrate","application/octet-stream","https://testurl.com"]"#,
+            // the TXA: its description as name, no content in the message
+            r#"["string ofCharacters",null,null]"#,
+        ],
+        "{media}"
     );
 
     // Immunizations: the corpus VXU's three RXAs stored as immunisation
@@ -335,10 +365,10 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         );
     }
 
-    // The corpus ORU as it is also carries documents (OBX RP/ED, TXA),
-    // which no shipped template holds: acknowledging it would drop them
-    // silently, so it is refused with CE (enhanced mode) and the reason,
-    // and nothing is stored.
+    // The corpus ORU as it is also carries an empty document (an OBX whose
+    // ED value has a type and no data): there is nothing to store for it,
+    // and acknowledging the message would drop it silently, so it is
+    // refused with CE (enhanced mode) and the reason; nothing is stored.
     let raw = corpus("ORU-R01-01.hl7");
     let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
     let ack = c.call(&raw).await;
@@ -349,8 +379,9 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
     );
     assert_eq!(ack.err_code, "207");
     assert!(
-        ack.err_text
-            .contains("openEHR backend `cdr` has no template for DocumentReference"),
+        ack.err_text.contains(
+            "no mapping of the templates for DocumentReference (EHRN-ABDM-OPConsultRecord.v2.0) takes this resource"
+        ),
         "{ack:?}"
     );
     assert_eq!(

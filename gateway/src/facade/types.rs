@@ -13,6 +13,7 @@ pub const SUPPORTED: &[&str] = &[
     "DiagnosticReport",
     "Immunization",
     "Procedure",
+    "DocumentReference",
 ];
 
 /// Shipped template ids per resource type, tried in order, used when the
@@ -31,6 +32,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &[&str])] = &[
     ("DiagnosticReport", &["vg_DiagnosticReportLab.v1.1.1"]),
     ("Immunization", &["IDCR - Immunisation summary.v0"]),
     ("Procedure", &["GECCO_Prozedur"]),
+    ("DocumentReference", &["EHRN-ABDM-OPConsultRecord.v2.0"]),
 ];
 
 /// The element holding the patient reference (`Reference(Patient)`).
@@ -53,6 +55,7 @@ pub fn date_elements(resource_type: &str) -> &'static [&'static str] {
         "AllergyIntolerance" => &["recordedDate", "onsetDateTime"],
         "Immunization" => &["occurrenceDateTime", "recorded"],
         "Procedure" => &["performedDateTime"],
+        "DocumentReference" => &["date"],
         _ => &[],
     }
 }
