@@ -42,6 +42,7 @@ fn corpus_documents_round_trip_and_pass_the_template_check() {
         assert_eq!(back["resourceType"], "DocumentReference", "{f}");
         assert_eq!(back["description"], r["description"], "{f}");
         assert_eq!(back["docStatus"], r["docStatus"], "{f}");
+        assert_eq!(back["status"], "current", "{f}");
         for k in ["system", "code"] {
             assert_eq!(
                 back["type"]["coding"][0][k], r["type"]["coding"][0][k],
@@ -94,4 +95,5 @@ fn a_document_named_only_by_its_type_takes_the_type_as_name() {
         "https://example.org/report.pdf"
     );
     assert_eq!(back["type"]["coding"][0]["code"], "11529-5");
+    assert_eq!(back["status"], "current");
 }

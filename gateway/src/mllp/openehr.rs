@@ -10,11 +10,14 @@
 //! are new. Context entries (Encounter, Organization, Practitioner, the
 //! MessageHeader ...) are left out and counted in the log: openEHR keeps
 //! demographics and directories outside the CDR. A *clinical* entry the
-//! backend has no template for (a Procedure, say) refuses the whole
-//! message instead: acknowledging it would lose clinical data silently, so
-//! the sender keeps it (AR) until the backend's templates cover it. A
-//! message with nothing but its patient still makes sure the patient's EHR
-//! exists.
+//! backend has no template for (a Specimen no report names, say) refuses
+//! the whole message instead: acknowledging it would lose clinical data
+//! silently. The refusal is `AE` (see [`FeedError::NoTemplate`]): the
+//! message is valid, but resending it unchanged cannot succeed until the
+//! backend's templates cover it. A message with nothing but its patient
+//! still makes sure the patient's EHR exists.
+//!
+//! [`FeedError::NoTemplate`]: super::error::FeedError::NoTemplate
 //!
 //! Two v2 shapes are carried over before the facade sees the Bundle:
 //! - a Specimen (SPM) that a DiagnosticReport names in `specimen` goes
