@@ -205,6 +205,12 @@ impl Gateway {
         self.mllp.as_ref().map(|m| &m.feed.stats)
     }
 
+    /// The durable MLLP queue's group-commit counters, when it is configured.
+    pub fn mllp_queue_batches(&self) -> Option<crate::mllp::queue::BatchSnapshot> {
+        let m = self.mllp.as_ref()?;
+        m.feed.queue().map(|q| q.batches())
+    }
+
     /// The admin API's address, when `[admin]` is configured.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin.as_ref().map(|a| a.local_addr())
@@ -231,6 +237,7 @@ impl Gateway {
             shared: self.shared.clone(),
             certs: self.certs.clone(),
             path: self.config_path.clone(),
+            mllp: self.mllp.as_ref().map(|m| m.set.clone()),
         }
     }
 

@@ -4,6 +4,13 @@
 //! `fdatasync` (group commit across connections), then answers each. So a
 //! `CA` costs one fsync shared by everyone who arrived meanwhile.
 //!
+//! A batch of delivered markers alone is written without an fsync of its
+//! own: it reaches the disk with the next commit that carries a message or
+//! a replay entry (or the OS's writeback). What a marker lost to a power
+//! cut costs is a second delivery after the restart, which a crash between
+//! delivery and marker costs anyway; what it saves is an fsync per
+//! delivery that accepted messages (and their `CA`) would queue behind.
+//!
 //! It also keeps the books: undelivered records per segment, bytes on
 //! disk, the active segment (rolled past `segment_bytes`), and removes the
 //! oldest segments once every message in them is done. Segments go oldest
@@ -18,6 +25,7 @@ use std::path::PathBuf;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::batches::BatchCounters;
 use super::error::QueueError;
 use super::record::{MessageRecord, Record};
 use super::segment;
@@ -99,6 +107,8 @@ pub struct Writer {
     next_seq: u64,
     total_bytes: u64,
     broken: bool,
+    /// Group-commit counters (shared with the queue handle).
+    counters: std::sync::Arc<BatchCounters>,
 }
 
 enum Reply {
@@ -204,9 +214,15 @@ impl Writer {
             next_seq,
             total_bytes,
             broken: false,
+            counters: Default::default(),
         };
         w.compact();
         Ok((w, recovered))
+    }
+
+    /// The group-commit counters this writer keeps.
+    pub fn counters(&self) -> std::sync::Arc<BatchCounters> {
+        self.counters.clone()
     }
 
     /// Serves operations until every sender is gone.
@@ -227,6 +243,8 @@ impl Writer {
         let mut buf = Vec::new();
         let mut replies = Vec::with_capacity(ops.len());
         let mut new_records = 0usize;
+        // Only markers: no fsync of their own (see the module doc).
+        let mut needs_sync = false;
         for op in ops {
             match op {
                 Op::Append { mut record, reply } => {
@@ -251,6 +269,7 @@ impl Writer {
                     }
                     self.next_seq += 1;
                     new_records += 1;
+                    needs_sync = true;
                     replies.push(Reply::Append(reply, record));
                 }
                 Op::Done {
@@ -262,6 +281,7 @@ impl Writer {
                     replies.push(Reply::Done(reply, seq));
                 }
                 Op::Replay { key, at_ms, reply } => {
+                    needs_sync = true;
                     Record::Replay { key, at_ms }.encode(&mut buf);
                     replies.push(Reply::Replay(reply));
                 }
@@ -270,7 +290,7 @@ impl Writer {
         if buf.is_empty() {
             return;
         }
-        if let Err(e) = self.write_synced(&buf) {
+        if let Err(e) = self.write(&buf, needs_sync) {
             for r in replies {
                 let err = || QueueError::Io {
                     path: self.active_path(),
@@ -282,6 +302,11 @@ impl Writer {
                 }
             }
             return;
+        }
+        if needs_sync {
+            self.counters.record(replies.len(), new_records);
+        } else {
+            self.counters.unsynced();
         }
         for r in replies {
             match r {
@@ -314,14 +339,23 @@ impl Writer {
     /// Writes and fsyncs `buf` at the end of the active segment; on failure
     /// cuts the file back so no half record stays in front of later ones.
     fn write_synced(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write(buf, true)
+    }
+
+    /// [`Writer::write_synced`], the fsync only when `sync` (it also
+    /// covers every unsynced write before it in the file).
+    fn write(&mut self, buf: &[u8], sync: bool) -> std::io::Result<()> {
         let before = self
             .segments
             .get(&self.active_number)
             .map_or(0, |s| s.bytes);
-        let result = self
-            .active
-            .write_all(buf)
-            .and_then(|()| self.active.sync_data());
+        let result = self.active.write_all(buf).and_then(|()| {
+            if sync {
+                self.active.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match result {
             Ok(()) => {
                 if let Some(s) = self.segments.get_mut(&self.active_number) {
