@@ -282,7 +282,10 @@ fn main() {
             rows.extend(proxied.as_ref());
             rows.extend([&via, &fhir_direct, &via_fhir, &via_queue]);
             print(&rows);
-            println!("queue group commit (this round): {batches}");
+            println!(
+                "queue group commit (this round): {batches}; undelivered at the round's end: {}",
+                gw_queue.mllp_queue_pending().unwrap_or_default()
+            );
             let (nr, np) = match &proxied {
                 Some(p) => (
                     via.rate() / p.rate(),

@@ -419,8 +419,16 @@ impl Feed {
         trace: &Trace,
         start: Instant,
     ) {
-        let acks: Vec<&str> = codes.iter().map(AckCode::as_str).collect();
-        let ack = acks.join(",");
+        // One code is the rule (original mode); no Vec for it.
+        let ack = match codes {
+            [one] => one.as_str().to_string(),
+            _ => codes
+                .iter()
+                .map(AckCode::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let elapsed = start.elapsed();
         let message_type = format!(
             "{}^{}",
             msg.message_code().as_deref().unwrap_or("-"),
@@ -432,7 +440,7 @@ impl Feed {
             &tenant,
             trace.arm.map_or("-", Arm::as_str),
             codes.first().map_or("-", AckCode::as_str),
-            start.elapsed(),
+            elapsed,
         );
         self.stats.record(
             FeedKey {
@@ -445,7 +453,7 @@ impl Feed {
                     ack.clone()
                 },
             },
-            start.elapsed(),
+            elapsed,
         );
         tracing::info!(
             target: "ehrgate::mllp::access",
@@ -461,7 +469,7 @@ impl Feed {
             replayed = trace.replayed,
             ack = ack.as_str(),
             error = error.map_or("-", Classified::code),
-            latency_us = start.elapsed().as_micros() as u64,
+            latency_us = elapsed.as_micros() as u64,
         );
     }
 

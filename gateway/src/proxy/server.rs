@@ -211,6 +211,13 @@ impl Gateway {
         m.feed.queue().map(|q| q.batches())
     }
 
+    /// Messages in the durable MLLP queue not yet delivered, when it is
+    /// configured.
+    pub fn mllp_queue_pending(&self) -> Option<usize> {
+        let m = self.mllp.as_ref()?;
+        m.feed.queue().map(|q| q.lanes.len())
+    }
+
     /// The admin API's address, when `[admin]` is configured.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin.as_ref().map(|a| a.local_addr())
