@@ -46,6 +46,12 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 use mllp_support::*;
 
+/// The allocator the `ehrgate` binary ships with (`gateway/src/main.rs`),
+/// so the in-process gateway allocates as it does in production (the
+/// in-process peers get it too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SENDERS: usize = 16;
 
 #[derive(Debug)]
