@@ -4,12 +4,14 @@
 //! `fdatasync` (group commit across connections), then answers each. So a
 //! `CA` costs one fsync shared by everyone who arrived meanwhile.
 //!
-//! A batch of delivered markers alone is written without an fsync of its
-//! own: it reaches the disk with the next commit that carries a message or
-//! a replay entry (or the OS's writeback). What a marker lost to a power
+//! Delivered markers are written (first in their batch) and answered
+//! without waiting for an fsync: they reach the disk with the next commit
+//! that carries a message or a replay entry (or the OS's writeback). What a marker lost to a power
 //! cut costs is a second delivery after the restart, which a crash between
-//! delivery and marker costs anyway; what it saves is an fsync per
-//! delivery that accepted messages (and their `CA`) would queue behind.
+//! delivery and marker costs anyway; what it saves is a delivery lane
+//! waiting on the disk for each message (measured: with 16 senders on one
+//! lane, about one delivery per fsync), and fsyncs of markers alone that
+//! accepted messages (and their `CA`) would queue behind.
 //!
 //! It also keeps the books: undelivered records per segment, bytes on
 //! disk, the active segment (rolled past `segment_bytes`), and removes the
@@ -243,8 +245,11 @@ impl Writer {
         let mut buf = Vec::new();
         let mut replies = Vec::with_capacity(ops.len());
         let mut new_records = 0usize;
-        // Only markers: no fsync of their own (see the module doc).
-        let mut needs_sync = false;
+        // Delivered markers go first, written and answered without waiting
+        // for this batch's fsync (see the module doc): a delivery lane
+        // never waits on the disk for the messages accepted meanwhile.
+        let mut marks = Vec::new();
+        let mut marked = Vec::new();
         for op in ops {
             match op {
                 Op::Append { mut record, reply } => {
@@ -269,7 +274,6 @@ impl Writer {
                     }
                     self.next_seq += 1;
                     new_records += 1;
-                    needs_sync = true;
                     replies.push(Reply::Append(reply, record));
                 }
                 Op::Done {
@@ -277,20 +281,37 @@ impl Writer {
                     outcome,
                     reply,
                 } => {
-                    Record::Delivered { seq, outcome }.encode(&mut buf);
-                    replies.push(Reply::Done(reply, seq));
+                    Record::Delivered { seq, outcome }.encode(&mut marks);
+                    marked.push(Reply::Done(reply, seq));
                 }
                 Op::Replay { key, at_ms, reply } => {
-                    needs_sync = true;
                     Record::Replay { key, at_ms }.encode(&mut buf);
                     replies.push(Reply::Replay(reply));
                 }
             }
         }
-        if buf.is_empty() {
-            return;
+        if !marks.is_empty() {
+            let written = self.write(&marks, false);
+            if buf.is_empty() {
+                self.counters.unsynced();
+            }
+            self.answer(written, marked);
         }
-        if let Err(e) = self.write(&buf, needs_sync) {
+        if !buf.is_empty() {
+            let written = self.write(&buf, true);
+            if written.is_ok() {
+                self.counters.record(replies.len(), new_records);
+            }
+            self.answer(written, replies);
+        }
+        self.roll();
+        self.compact();
+    }
+
+    /// Answers the operations of one write: errors when it failed, else
+    /// updates the books and confirms each.
+    fn answer(&mut self, written: std::io::Result<()>, replies: Vec<Reply>) {
+        if let Err(e) = written {
             for r in replies {
                 let err = || QueueError::Io {
                     path: self.active_path(),
@@ -302,11 +323,6 @@ impl Writer {
                 }
             }
             return;
-        }
-        if needs_sync {
-            self.counters.record(replies.len(), new_records);
-        } else {
-            self.counters.unsynced();
         }
         for r in replies {
             match r {
@@ -328,8 +344,6 @@ impl Writer {
                 Reply::Replay(tx) => drop(tx.send(Ok(()))),
             }
         }
-        self.roll();
-        self.compact();
     }
 
     fn active_path(&self) -> PathBuf {
