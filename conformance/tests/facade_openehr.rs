@@ -52,6 +52,8 @@ const CASES: &[(&str, &str, &str)] = &[
         "subject",
     ),
     ("DiagnosticReport", "DiagnosticReport-f201", "subject"),
+    ("Procedure", "Procedure-biopsy", "subject"),
+    ("DocumentReference", "DocumentReference-example", "subject"),
 ];
 
 async fn crud(format: &str, skip: &[&str]) {
@@ -307,9 +309,11 @@ async fn capability_statement_is_valid_and_exact() {
             "AllergyIntolerance",
             "Condition",
             "DiagnosticReport",
+            "DocumentReference",
             "Immunization",
             "MedicationStatement",
-            "Observation"
+            "Observation",
+            "Procedure"
         ]
     );
 }

@@ -124,6 +124,16 @@ const CASES: &[(&str, &[&str])] = &[
             // time is mandatory (mappers/tests/fhirconnect_immunization.rs)
         ],
     ),
+    (
+        "procedure",
+        // the corpus Procedure with a category (GECCO_Prozedur requires
+        // the type; mappers/tests/fhirconnect_procedure.rs)
+        &["fhir/examples/Procedure-biopsy.json"],
+    ),
+    (
+        "document",
+        &["fhir/examples/DocumentReference-example.json"],
+    ),
 ];
 
 fn read(rel: &str) -> Value {
@@ -132,6 +142,12 @@ fn read(rel: &str) -> Value {
 
 /// FHIR -> canonical -> FHIR (with or without a patient reference).
 fn through_openehr(set: &str, file: &str, patient: Option<&str>) -> Value {
+    through_openehr_value(set, file, &read(file), patient)
+}
+
+/// [`through_openehr`] for a resource built here (`what` names it).
+fn through_openehr_value(set: &str, what: &str, resource: &Value, patient: Option<&str>) -> Value {
+    let file = what;
     let engine = by_name(set).unwrap().engine().unwrap();
     let to_openehr = FhirToOpenEhr {
         engine: &engine,
@@ -144,7 +160,7 @@ fn through_openehr(set: &str, file: &str, patient: Option<&str>) -> Value {
         },
     };
     let comp = to_openehr
-        .translate(&read(file))
+        .translate(resource)
         .unwrap_or_else(|e| panic!("{set} {file}: {e}: {}", e.operation_outcome()))
         .output;
     let mut to_fhir = OpenEhrToFhir::new(&engine);
@@ -221,4 +237,23 @@ fn a_malformed_patient_reference_is_refused_before_translating() {
         .unwrap_err();
     use ehrgate_mappers::error::Classified;
     assert_eq!(e.code(), "fhirconnect.bad-patient-reference");
+}
+
+#[test]
+fn a_lab_report_with_its_specimen_is_valid_r4() {
+    // DiagnosticReport.specimen to a contained Specimen (how the openEHR
+    // feed hands over an ORU's SPM) comes back contained and valid
+    for spec in ["Specimen-101", "Specimen-isolate", "Specimen-sst"] {
+        let mut r = read("fhir/examples/DiagnosticReport-f201.json");
+        let mut s = read(&format!("fhir/examples/{spec}.json"));
+        s["id"] = "spec".into();
+        s.as_object_mut().unwrap().remove("text");
+        r["contained"] = serde_json::json!([s]);
+        r["specimen"] = serde_json::json!([{"reference": "#spec"}]);
+        let fhir = through_openehr_value("lab_report", spec, &r, Some(PATIENT));
+        assert_eq!(fhir["contained"][0]["resourceType"], "Specimen", "{spec}");
+        let errors = schema_errors(&fhir, 5).unwrap();
+        assert!(errors.is_empty(), "{spec}: {errors:?}");
+        fhirbolt_strict(&fhir.to_string()).unwrap_or_else(|e| panic!("{spec}: {e}"));
+    }
 }

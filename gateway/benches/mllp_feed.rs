@@ -2,7 +2,10 @@
 //! its acknowledgement before sending the next message (as MLLP senders
 //! do), measured in one run against a peer without the gateway:
 //!
-//! - `mllp-direct`: senders -> test MLLP receiver (the peer);
+//! - `mllp-direct`: senders -> test MLLP receiver (the floor: no hop);
+//! - `nginx-stream`: senders -> nginx `stream` proxy -> the same receiver
+//!   (the peer: a TCP proxy doing the same hop; the row is skipped with the
+//!   reason when nginx or its stream module is missing);
 //! - `gateway-mllp`: senders -> gateway -> the same receiver (pass-through);
 //! - `fhir-direct`: 16 HTTP clients POST the already translated transaction
 //!   Bundles -> test FHIR server (the peer);
@@ -28,6 +31,8 @@
 
 #[path = "../tests/mllp_support/mod.rs"]
 mod mllp_support;
+#[path = "common/nginx_peer.rs"]
+mod nginx_peer;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -40,6 +45,12 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 use mllp_support::*;
+
+/// The allocator the `ehrgate` binary ships with (`gateway/src/main.rs`),
+/// so the in-process gateway allocates as it does in production (the
+/// in-process peers get it too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SENDERS: usize = 16;
 
@@ -234,17 +245,34 @@ fn main() {
             gw_fhir.mllp_addrs()[0],
             gw_queue.mllp_addrs()[0],
         );
+        let nginx = match nginx_peer::NginxPeer::start(recv.addr, 2) {
+            Ok(n) => {
+                let _ = mllp_senders("warm-up", n.addr, 99, 5, false).await;
+                Some(n)
+            }
+            Err(why) => {
+                println!("nginx-stream row skipped: {why}");
+                None
+            }
+        };
         println!("{SENDERS} senders x {per_sender} messages, one in flight per sender, {rounds} rounds");
-        let mut ratios: [Vec<f64>; 6] = Default::default();
+        let mut ratios: [Vec<f64>; 10] = Default::default();
         for round in 0..rounds {
             let peer_first = round % 2 == 0;
-            let (direct, via) = if peer_first {
-                let d = mllp_senders("mllp-direct", recv.addr, round, per_sender, false).await;
-                (d, mllp_senders("gateway-mllp", m, round, per_sender, false).await)
-            } else {
-                let v = mllp_senders("gateway-mllp", m, round, per_sender, false).await;
-                (mllp_senders("mllp-direct", recv.addr, round, per_sender, false).await, v)
+            // Peers (direct, nginx) then the gateway, or the other way round.
+            let mut via = None;
+            if !peer_first {
+                via = Some(mllp_senders("gateway-mllp", m, round, per_sender, false).await);
+            }
+            let direct = mllp_senders("mllp-direct", recv.addr, round, per_sender, false).await;
+            let proxied = match &nginx {
+                Some(n) => Some(mllp_senders("nginx-stream", n.addr, round, per_sender, false).await),
+                None => None,
             };
+            if peer_first {
+                via = Some(mllp_senders("gateway-mllp", m, round, per_sender, false).await);
+            }
+            let via = via.unwrap();
             let (fhir_direct, via_fhir) = if peer_first {
                 let d = fhir_clients(fhir.addr, round, per_sender).await;
                 (d, mllp_senders("gateway-fhir", f, round, per_sender, false).await)
@@ -252,29 +280,50 @@ fn main() {
                 let v = mllp_senders("gateway-fhir", f, round, per_sender, false).await;
                 (fhir_clients(fhir.addr, round, per_sender).await, v)
             };
+            let before = gw_queue.mllp_queue_batches().unwrap_or_default();
             let via_queue = mllp_senders("gateway-queue", q, round, per_sender, true).await;
+            let batches = gw_queue.mllp_queue_batches().unwrap_or_default().since(&before);
             println!("round {} ({} first)", round + 1, if peer_first { "peer" } else { "gateway" });
-            print(&[&direct, &via, &fhir_direct, &via_fhir, &via_queue]);
+            let mut rows = vec![&direct];
+            rows.extend(proxied.as_ref());
+            rows.extend([&via, &fhir_direct, &via_fhir, &via_queue]);
+            print(&rows);
+            println!(
+                "queue group commit (this round): {batches}; undelivered at the round's end: {}",
+                gw_queue.mllp_queue_pending().unwrap_or_default()
+            );
+            let (nr, np) = match &proxied {
+                Some(p) => (
+                    via.rate() / p.rate(),
+                    via.p99.as_secs_f64() / p.p99.as_secs_f64(),
+                ),
+                None => (f64::NAN, f64::NAN),
+            };
             let r = [
+                nr,
+                np,
                 via.rate() / direct.rate(),
                 via.p99.as_secs_f64() / direct.p99.as_secs_f64(),
                 via_fhir.rate() / fhir_direct.rate(),
                 via_fhir.p99.as_secs_f64() / fhir_direct.p99.as_secs_f64(),
                 via_queue.rate() / direct.rate(),
                 via_queue.p99.as_secs_f64() / direct.p99.as_secs_f64(),
+                batches.mean(),
+                batches.fsyncs as f64,
             ];
             println!(
-                "gateway/peer: MLLP->MLLP throughput {:.2}, p99 {:.2}; MLLP->FHIR throughput {:.2}, p99 {:.2}; queued CA vs direct AA throughput {:.2}, p99 {:.2}",
-                r[0], r[1], r[2], r[3], r[4], r[5]
+                "gateway/nginx MLLP->MLLP throughput {:.2}, p99 {:.2}; gateway/direct MLLP->MLLP throughput {:.2}, p99 {:.2}; MLLP->FHIR throughput {:.2}, p99 {:.2}; queued CA vs direct AA throughput {:.2}, p99 {:.2}",
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
             );
             for (acc, v) in ratios.iter_mut().zip(r) {
                 acc.push(v);
             }
         }
-        let [a, b, c, d, e, g] = ratios.map(median);
+        let [a, b, c, d, e, g, h, i, j, k] = ratios.map(median);
         println!(
-            "median over rounds: MLLP->MLLP throughput {a:.2}, p99 {b:.2}; MLLP->FHIR throughput {c:.2}, p99 {d:.2}; queued CA throughput {e:.2}, p99 {g:.2}"
+            "median over rounds: gateway/nginx MLLP->MLLP throughput {a:.2}, p99 {b:.2}; gateway/direct MLLP->MLLP throughput {c:.2}, p99 {d:.2}; MLLP->FHIR throughput {e:.2}, p99 {g:.2}; queued CA throughput {h:.2}, p99 {i:.2} (records per fsync {j:.1}, fsyncs per round {k:.0})"
         );
+        drop(nginx);
         gw_queue.shutdown().await;
         gw_mllp.shutdown().await;
         gw_fhir.shutdown().await;

@@ -45,7 +45,7 @@ fn check_names_duplicate_files_and_fails() {
     assert!(err.contains("declared by both"), "{err}");
     let (code, out, _) = ehrgate(&["template", "check", "templates/opt"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("11 templates"), "{out}");
+    assert!(out.starts_with("13 templates"), "{out}");
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! HL7 v2 feeds delivered to the reference openEHR backend through the
-//! gateway's FHIR facade, over real TCP: ADT, ORU and VXU content from the
-//! corpus is acknowledged only after the backend stored what maps (EHRs
-//! from the Patient entries, compositions from the served resource types:
-//! vital signs, lab reports and results, allergies, problems,
-//! immunizations), checked through the backend's AQL; content no shipped
-//! template holds (procedures, documents, specimens, date-valued results)
-//! refuses the whole message with the reason, and a backend that is down
-//! gets `AR`.
+//! gateway's FHIR facade, over real TCP: the corpus ADT (with its
+//! procedure), lab ORU content (with its specimen and documents) and VXU
+//! immunizations
+//! are acknowledged only after the backend stored what maps (EHRs from the
+//! Patient entries, compositions from the served resource types: vital
+//! signs, lab reports with their specimen and results, allergies,
+//! problems, procedures, documents, immunizations), checked through the
+//! backend's AQL; content no shipped template holds (an empty document,
+//! the VXU's immunization detail OBX) refuses the whole message with AE/CE
+//! and the reason, and a backend that is down gets `AR`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -53,21 +55,47 @@ fn lab_oru_from_corpus_segments() -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Corpus VXU.hl7 without its date-valued OBX (29769-7 "Date VIS
-/// presented", OBX-2 DT): three immunizations (RXA) and the coded
-/// administration observations. The shipped laboratory-observation
-/// template, which takes Observations that are not vital signs, holds no
-/// date result, so the whole corpus file is refused with AE (see below).
-fn vxu_without_date_obx() -> Vec<u8> {
+/// Corpus VXU.hl7 without its order OBX (funding source, eligibility,
+/// VIS document type and the date it was presented): three immunizations
+/// (RXA). Those OBX are detail of the immunization (FHIR
+/// `Immunization.fundingSource`/`programEligibility`/`education`) that the
+/// shipped immunisation template has no element for, so the whole corpus
+/// file is refused (see below).
+fn vxu_without_order_obx() -> Vec<u8> {
     let vxu = String::from_utf8(corpus("VXU.hl7")).unwrap();
     let mut out = String::new();
     for l in vxu.split(['\r', '\n']).filter(|l| !l.is_empty()) {
         let l = l.trim_start_matches('\u{feff}');
-        if l.starts_with("OBX|4|DT|") {
+        if l.starts_with("OBX|") {
             continue;
         }
         if l.starts_with("MSH|") {
             out.push_str(&l.replace("NIST-IZ-AD-2.1_Send_V04_Z22", "VXUCLIN1"));
+        } else {
+            out.push_str(l);
+        }
+        out.push('\r');
+    }
+    out.into_bytes()
+}
+
+/// Corpus ORU-R01-01 without its empty document (the OBX whose ED value
+/// has a type but no data), a control id of its own: the report, its order
+/// notes, the two results, the specimen (SPM) and three documents (two RP
+/// pointers, the TXA).
+fn oru_without_empty_document() -> Vec<u8> {
+    let oru = String::from_utf8(corpus("ORU-R01-01.hl7")).unwrap();
+    let mut out = String::new();
+    for l in oru.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+        let l = l.trim_start_matches('\u{feff}');
+        let fields: Vec<&str> = l.split('|').collect();
+        if fields[0] == "OBX" && fields.get(2) == Some(&"ED") {
+            continue;
+        }
+        if fields[0] == "MSH" {
+            let mut msh = fields.clone();
+            msh[9] = "SPMCLIN1";
+            out.push_str(&msh.join("|"));
         } else {
             out.push_str(l);
         }
@@ -120,31 +148,6 @@ fn vitals_oru() -> Vec<u8> {
     .into_bytes()
 }
 
-/// An ADT^A01 made of ADT-A01-01's EVN, PID, PV1, AL1, DG1 and OBX.
-fn adt_from_corpus_segments() -> Vec<u8> {
-    let adt = String::from_utf8(corpus("ADT-A01-01.hl7")).unwrap();
-    let msh = adt
-        .lines()
-        .find(|l| l.trim_start_matches('\u{feff}').starts_with("MSH|"))
-        .unwrap()
-        .trim_start_matches('\u{feff}')
-        .trim_end_matches('\r');
-    // Same sender and facilities, a control id of its own (MSH-10).
-    let mut fields: Vec<&str> = msh.split('|').collect();
-    fields[9] = "ADTCLIN1";
-    let mut out = fields.join("|");
-    out.push('\r');
-    for name in ["EVN|", "PID|", "PV1|", "AL1|", "DG1|", "OBX|"] {
-        let line = adt
-            .lines()
-            .find(|l| l.trim_start_matches('\u{feff}').starts_with(name))
-            .unwrap();
-        out.push_str(line.trim_end_matches('\r'));
-        out.push('\r');
-    }
-    out.into_bytes()
-}
-
 fn control_id(raw: &[u8]) -> String {
     ehrgate_mappers::hl7v2::Message::parse(raw)
         .unwrap()
@@ -160,44 +163,43 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
     )
     .await
     .unwrap();
+    // The NIST immunization test message's sending facility (MSH-4 X68).
     let gw = gateway(&config(&format!(
-        "{}[[mllp_route]]\nid = \"all\"\nstable = \"cdr\"\n",
+        "{}[[mllp_facility]]\nsending = \"X68\"\ntenant = \"nist\"\n[[mllp_route]]\nid = \"all\"\nstable = \"cdr\"\n",
         openehr_backend("cdr", &cdr.base_url)
     )))
     .await;
     let mut c = Client::connect(gw.mllp_addrs()[0]).await;
-    // Corpus ADT-A01-01 also carries a procedure (PR1), which this backend
-    // has no template for: refused whole with AR naming the type, so the
-    // sender keeps it; no EHR is created and nothing is stored.
+    // Corpus ADT-A01-01 as it is: the EHR and a composition per clinical
+    // segment (allergy AL1, diagnosis DG1, vital sign OBX, procedure PR1),
+    // all stored before the AA.
     let raw = corpus("ADT-A01-01.hl7");
     let ack = c.call(&raw).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
-        ("AR", "MSG00001"),
-        "{ack:?}"
-    );
-    assert!(
-        ack.err_text.contains("has no template for Procedure"),
-        "{ack:?}"
-    );
-    assert_eq!(cdr.stats.ehrs_created(), 0);
-    assert_eq!(cdr.stats.compositions_stored(), 0);
-
-    // The same patient's ADT without the procedure: the EHR and a
-    // composition per clinical segment (allergy, diagnosis, vital sign),
-    // all stored before the AA.
-    let raw = adt_from_corpus_segments();
-    let ack = c.call(&raw).await;
-    assert_eq!(
-        (ack.code.as_str(), ack.msa2.as_str()),
-        ("AA", "ADTCLIN1"),
+        ("AA", "MSG00001"),
         "{ack:?}"
     );
     assert_eq!(cdr.stats.ehrs_created(), 1);
     let after_adt = cdr.stats.compositions_stored();
     assert_eq!(
-        after_adt, 3,
-        "AL1, DG1 and the vital-sign OBX each stored as a composition"
+        after_adt, 4,
+        "AL1, DG1, the vital-sign OBX and PR1 each stored as a composition"
+    );
+    // The procedure (PR1-3, SNOMED CT) with its type (PR1-6) and the step
+    // "Prozedur beendet" (completed), read back through AQL.
+    let procedures = aql(
+        &cdr.base_url,
+        "SELECT a/description[at0001]/items[at0002]/value/defining_code/code_string, \
+         a/description[at0001]/items[at0067]/value/defining_code/code_string, \
+         a/ism_transition/careflow_step/defining_code/code_string \
+         FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.registereintrag.v1] CONTAINS ACTION a[openEHR-EHR-ACTION.procedure.v1]",
+    )
+    .await;
+    assert_eq!(
+        procedures["rows"],
+        serde_json::json!([["76164006", "D", "at0043"]]),
+        "{procedures}"
     );
 
     // ORU with a vital sign: the OBX becomes a vital-signs composition and
@@ -247,12 +249,66 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         "coded status and the text choice: {statuses:?}"
     );
 
+    // The corpus ORU without its empty document: the report with its
+    // specimen (SPM, contained in the DiagnosticReport, stored in the
+    // report's specimen cluster), both results, and the documents (two RP
+    // pointers and the TXA, as DocumentReferences: document attachments);
+    // MSH-15 AL / MSH-16 NE: one CA once everything is stored.
+    let documents = "ADMIN_ENTRY a[openEHR-EHR-ADMIN_ENTRY.document_attachment.v0]";
+    let before = count(&cdr.base_url, lab_results).await;
+    let ack = c.call(&oru_without_empty_document()).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("CA", "SPMCLIN1"),
+        "{ack:?}"
+    );
+    assert_eq!(count(&cdr.base_url, lab_results).await, before + 3);
+    assert_eq!(count(&cdr.base_url, documents).await, 3);
+    let specimens = aql(
+        &cdr.base_url,
+        "SELECT s/items[at0029]/value/value, s/items[at0088]/value/id, s/items[at0034]/value/value \
+         FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.report.v1] CONTAINS CLUSTER s[openEHR-EHR-CLUSTER.specimen.v1]",
+    )
+    .await;
+    assert_eq!(
+        specimens["rows"],
+        serde_json::json!([["Serum", "2012545", "2012-03-01"]]),
+        "SPM-4 (its coding's display), the first specimen id (SPM-2), SPM-18: {specimens}"
+    );
+    let media = aql(
+        &cdr.base_url,
+        "SELECT a/data[at0003]/items[at0005]/value/value, \
+         a/data[at0003]/items[openEHR-EHR-CLUSTER.media_file.v1]/items[at0001]/value/media_type/code_string, \
+         a/data[at0003]/items[openEHR-EHR-CLUSTER.media_file.v1]/items[at0001]/value/uri/value \
+         FROM EHR e CONTAINS ADMIN_ENTRY a[openEHR-EHR-ADMIN_ENTRY.document_attachment.v0]",
+    )
+    .await;
+    let mut rows: Vec<String> = media["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            // the RP pointers (OBX-5.1), of unknown media type, named by
+            // their OBX-3
+            r#"["Serum or Plasma","application/octet-stream","https://testurl.com"]"#,
+            r#"["heartrate","application/octet-stream","https://testurl.com"]"#,
+            // the TXA: its description as name, no content in the message
+            r#"["string ofCharacters",null,null]"#,
+        ],
+        "{media}"
+    );
+
     // Immunizations: the corpus VXU's three RXAs stored as immunisation
-    // summaries (the shipped `immunization` set), its coded OBX as
-    // observations; MSH-15 ER / MSH-16 AL, so the one answer is the AA.
+    // summaries (the shipped `immunization` set); MSH-15 ER / MSH-16 AL,
+    // so the one answer is the AA.
     let immunisations = "ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]";
     let before = count(&cdr.base_url, immunisations).await;
-    let ack = c.call(&vxu_without_date_obx()).await;
+    let ack = c.call(&vxu_without_order_obx()).await;
     assert_eq!(
         (ack.code.as_str(), ack.msa2.as_str()),
         ("AA", "VXUCLIN1"),
@@ -278,11 +334,17 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         "the NDC of the new dose, the CVX of the historical ones"
     );
 
-    // The corpus VXUs as they are: the date-valued OBX (VIS presented)
-    // cannot be stored in the laboratory-observation template, so the
-    // message cannot be translated for this backend: AE with the template
-    // and the reason (CE in enhanced mode), nothing stored.
-    for (file, code) in [("VXU-V04-01.hl7", "AE"), ("VXU.hl7", "CE")] {
+    // The corpus VXUs as they are: their order OBX (funding source,
+    // eligibility, VIS document and dates) are immunization detail the
+    // immunisation template has no element for: the message is valid but
+    // cannot be stored whole, so AE (CE in enhanced mode) with the reason,
+    // and nothing stored.
+    for (file, code) in [
+        ("VXU-V04-01.hl7", "AE"),
+        ("VXU-V04-02.hl7", "AE"),
+        ("VXU.hl7", "CE"),
+        ("IZ_1_1.1_Admin_Child_Max_Message.hl7", "CE"),
+    ] {
         let raw = corpus(file);
         let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
         let ack = c.call(&raw).await;
@@ -293,7 +355,7 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         );
         assert!(
             ack.err_text
-                .contains("would violate template `vg_ObservationLab.v.1.1.0`"),
+                .contains("has no template for Observation about an Immunization"),
             "{file}: {ack:?}"
         );
         assert_eq!(
@@ -303,31 +365,30 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         );
     }
 
-    // The corpus ORU as it is also carries documents (OBX RP/ED, TXA) and a
-    // specimen, which this backend has no template for: acknowledging it
-    // would drop that content silently, so it is refused with CR (enhanced
-    // mode) and the reason, the sender keeps it, and nothing is stored.
-    for (file, code) in [("ORU-R01-01.hl7", "CR")] {
-        let raw = corpus(file);
-        let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
-        let ack = c.call(&raw).await;
-        assert_eq!(
-            (ack.code.as_str(), ack.msa2.as_str()),
-            (code, control_id(&raw).as_str()),
-            "{file}: {ack:?}"
-        );
-        assert_eq!(ack.err_code, "207", "{file}");
-        assert!(
-            ack.err_text
-                .contains("openEHR backend `cdr` has no template for"),
-            "{file}: {ack:?}"
-        );
-        assert_eq!(
-            cdr.stats.compositions_stored() - cdr.stats.compositions_deleted(),
-            stored,
-            "{file}: nothing kept"
-        );
-    }
+    // The corpus ORU as it is also carries an empty document (an OBX whose
+    // ED value has a type and no data): there is nothing to store for it,
+    // and acknowledging the message would drop it silently, so it is
+    // refused with CE (enhanced mode) and the reason; nothing is stored.
+    let raw = corpus("ORU-R01-01.hl7");
+    let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
+    let ack = c.call(&raw).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("CE", control_id(&raw).as_str()),
+        "{ack:?}"
+    );
+    assert_eq!(ack.err_code, "207");
+    assert!(
+        ack.err_text.contains(
+            "no mapping of the templates for DocumentReference (EHRN-ABDM-OPConsultRecord.v2.0) takes this resource"
+        ),
+        "{ack:?}"
+    );
+    assert_eq!(
+        cdr.stats.compositions_stored() - cdr.stats.compositions_deleted(),
+        stored,
+        "nothing kept"
+    );
     gw.shutdown().await;
 }
 

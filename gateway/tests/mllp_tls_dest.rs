@@ -3,7 +3,8 @@
 //! through the handshake with the connection reused, a destination whose
 //! certificate does not chain to the configured CA is never sent the
 //! message (`AR`), `mllps://` without a CA is a config error; and health
-//! checks (TCP connect) that mark a dead destination down and up again.
+//! checks (TCP connect) that mark a dead destination down and up again;
+//! a CA file replaced under the same path is in force after a reload.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -190,5 +191,78 @@ async fn health_checks_mark_a_dead_destination_down_and_up_again() {
     }
     assert!(up, "healthy again");
     assert_eq!(recv.received().len(), 1);
+    gw.shutdown().await;
+}
+
+/// A destination CA replaced under the same path, then a reload of the
+/// unchanged config: the sender is rebuilt (new pool, new trust), so a
+/// receiver the new CA does not vouch for is not sent the next message,
+/// even though a connection to it was open and idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_ca_replaced_under_the_same_path_is_in_force_after_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k) = cert(dir.path(), "dest");
+    let (other, _) = cert(dir.path(), "other");
+    let ca = dir.path().join("ca.pem");
+    std::fs::copy(&c, &ca).unwrap();
+    let (addr, received, _) = tls_receiver(&c, &k).await;
+    let url = format!("mllps://localhost:{}", addr.port());
+    let text = config(&tls_backend(&url, &ca));
+    let gw = gateway(&text).await;
+    let mut client = Client::connect(gw.mllp_addrs()[0]).await;
+    let ack = client.call(&adt("C1", "P1")).await;
+    assert_eq!((ack.code.as_str(), ack.msa2.as_str()), ("AA", "C1"));
+
+    std::fs::copy(&other, &ca).unwrap();
+    gw.reload(ehrgate::config::load_str(&text, Path::new("/tmp/mllp-test.toml")).unwrap())
+        .unwrap();
+    let ack = client.call(&adt("C2", "P1")).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AR", "C2"),
+        "{ack:?}"
+    );
+    assert_eq!(*received.lock().unwrap(), ["C1"]);
+
+    // And back: the receiver's own CA again, delivered again.
+    std::fs::copy(&c, &ca).unwrap();
+    gw.reload(ehrgate::config::load_str(&text, Path::new("/tmp/mllp-test.toml")).unwrap())
+        .unwrap();
+    let mut delivered = false;
+    for i in 0..50 {
+        // The failed handshake above started a short reconnect backoff.
+        if client.call(&adt(&format!("C3-{i}"), "P1")).await.code == "AA" {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(delivered);
+    gw.shutdown().await;
+}
+
+/// A CA file that does not load fails the reload (the previous trust keeps
+/// serving) instead of only being logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_ca_that_does_not_load_fails_the_reload() {
+    use ehrgate_templates::fault::Classified;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k) = cert(dir.path(), "dest");
+    let ca = dir.path().join("ca.pem");
+    std::fs::copy(&c, &ca).unwrap();
+    let (addr, received, _) = tls_receiver(&c, &k).await;
+    let url = format!("mllps://localhost:{}", addr.port());
+    let text = config(&tls_backend(&url, &ca));
+    let gw = gateway(&text).await;
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let err = gw
+        .reload(ehrgate::config::load_str(&text, Path::new("/tmp/mllp-test.toml")).unwrap())
+        .expect_err("a CA without certificates fails the reload");
+    assert_eq!(err.code(), "tls.load", "{err}");
+    let mut client = Client::connect(gw.mllp_addrs()[0]).await;
+    let ack = client.call(&adt("D1", "P1")).await;
+    assert_eq!((ack.code.as_str(), ack.msa2.as_str()), ("AA", "D1"));
+    assert_eq!(*received.lock().unwrap(), ["D1"]);
     gw.shutdown().await;
 }

@@ -7,7 +7,12 @@
 //! forward the Bundle);
 //! `via_serde_value` is the `Translator` path (a `serde_json::Value`, then
 //! `serde_json::to_writer`), the shape this crate produced before, as the
-//! in-run peer; `parse_only` is the floor. See
+//! in-run peer; `parse_only` is the floor. Floors of the whole job, on
+//! the same message: `floor/serde_json_to_writer(prebuilt_value)` (the
+//! message's own Bundle as a pre-built `serde_json::Value`, serialised by
+//! the standard crate), `floor/byte_writer(prebuilt_tree)` (our writer over
+//! the pre-built tree: writing alone) and `floor/parse+walk` (parse and
+//! visit every sub-component: reading alone). See
 //! `benches/README.md` for the figures and the comparison with Microsoft's
 //! FHIR-Converter.
 
@@ -57,6 +62,23 @@ fn translate_via_value(t: &V2ToFhir, input: &[u8], out: &mut Vec<u8>) -> usize {
     out.len()
 }
 
+/// Visits every sub-component (the parse bench's `parse+walk`).
+fn walk(m: &Message<'_>) -> usize {
+    let mut n = 0;
+    for seg in m.segments() {
+        for (_, field) in seg.fields() {
+            for rep in field.repetitions() {
+                for comp in rep.components() {
+                    for sub in comp.subcomponents() {
+                        n += sub.raw().len();
+                    }
+                }
+            }
+        }
+    }
+    n
+}
+
 fn bench(c: &mut Criterion) {
     let t = V2ToFhir::new(Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let inputs = [
@@ -82,6 +104,27 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("via_serde_value", |b| {
             b.iter(|| translate_via_value(&t, black_box(input), &mut out));
+        });
+        let msg = Message::parse(input).unwrap_or_else(|e| panic!("{e}"));
+        let value = t.translate(&msg).unwrap_or_else(|e| panic!("{e}")).output;
+        let built = t.build_bundle(&msg).unwrap_or_else(|e| panic!("{e}"));
+        g.bench_function("floor/serde_json_to_writer(prebuilt_value)", |b| {
+            b.iter(|| {
+                out.clear();
+                serde_json::to_writer(&mut out, black_box(&value))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                out.len()
+            });
+        });
+        g.bench_function("floor/byte_writer(prebuilt_tree)", |b| {
+            b.iter(|| {
+                out.clear();
+                black_box(&built).write(&mut out);
+                out.len()
+            });
+        });
+        g.bench_function("floor/parse+walk", |b| {
+            b.iter(|| walk(&Message::parse(black_box(input)).unwrap_or_else(|e| panic!("{e}"))));
         });
         g.bench_function("parse_only", |b| {
             b.iter(|| {

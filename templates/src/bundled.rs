@@ -56,6 +56,14 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
         "IDCR - Immunisation summary.v0.opt",
         include_bytes!("../opt/IDCR - Immunisation summary.v0.opt"),
     ),
+    (
+        "GECCO_Prozedur.opt",
+        include_bytes!("../opt/GECCO_Prozedur.opt"),
+    ),
+    (
+        "EHRN-ABDM-OPConsultRecord.v2.0.opt",
+        include_bytes!("../opt/EHRN-ABDM-OPConsultRecord.v2.0.opt"),
+    ),
 ];
 
 /// A [`TemplateStore`] over [`BUNDLED`]; parses on `get` (put a cache in front).

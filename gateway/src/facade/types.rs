@@ -12,6 +12,8 @@ pub const SUPPORTED: &[&str] = &[
     "MedicationStatement",
     "DiagnosticReport",
     "Immunization",
+    "Procedure",
+    "DocumentReference",
 ];
 
 /// Shipped template ids per resource type, tried in order, used when the
@@ -29,6 +31,8 @@ pub const DEFAULT_TEMPLATES: &[(&str, &[&str])] = &[
     ("MedicationStatement", &["IDCR - Medication List.v0"]),
     ("DiagnosticReport", &["vg_DiagnosticReportLab.v1.1.1"]),
     ("Immunization", &["IDCR - Immunisation summary.v0"]),
+    ("Procedure", &["GECCO_Prozedur"]),
+    ("DocumentReference", &["EHRN-ABDM-OPConsultRecord.v2.0"]),
 ];
 
 /// The element holding the patient reference (`Reference(Patient)`).
@@ -50,6 +54,8 @@ pub fn date_elements(resource_type: &str) -> &'static [&'static str] {
         "Condition" => &["onsetDateTime", "recordedDate"],
         "AllergyIntolerance" => &["recordedDate", "onsetDateTime"],
         "Immunization" => &["occurrenceDateTime", "recorded"],
+        "Procedure" => &["performedDateTime"],
+        "DocumentReference" => &["date"],
         _ => &[],
     }
 }

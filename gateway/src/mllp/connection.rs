@@ -14,6 +14,7 @@
 //! late acks arrive on a small channel and are written between frames.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use ehrgate_mappers::hl7v2::mllp::{CR, START};
@@ -29,12 +30,22 @@ use super::process::Feed;
 /// peer is not reading its acks and further ones are counted, not sent.
 const LATE_ACKS: usize = 1024;
 
+/// The idle timer's deadline when there is no idle timeout (never fires:
+/// its branch is disabled).
+const NEVER: Duration = Duration::from_secs(86_400);
+
 /// How much of a frame's start is kept to answer it if it turns out too
 /// large (its MSH line gives MSA-2 and the swapped header).
 const HEADER_PEEK: usize = 4096;
 
 /// Serves one connection until the peer closes, the idle timeout passes,
 /// or the gateway stops.
+///
+/// Per message this costs the two reads and the write it must: the stop
+/// signal is one future for the connection's life (not a registration
+/// with the gateway-wide watch per read), the idle timeout one timer that
+/// is re-armed only when it fires early (not a timer per read), and
+/// answers are framed into one buffer kept for the connection.
 pub async fn serve<S>(io: S, feed: Arc<Feed>, mut stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -46,85 +57,119 @@ where
     };
     let mut codec = MllpCodec::new(max_frame);
     let mut buf = BytesMut::with_capacity(8 * 1024);
-    let mut header: Option<Vec<u8>> = None;
+    let mut out = BytesMut::with_capacity(1024);
+    let mut header = Header::default();
     let mut skipped_seen = 0u64;
     let (sink, mut late) = tokio::sync::mpsc::channel::<Vec<u8>>(LATE_ACKS);
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
+    let idle = tokio::time::sleep(idle_timeout.unwrap_or(NEVER));
+    tokio::pin!(idle);
+    let mut last_read = Instant::now();
     loop {
         // Answer every complete frame already buffered.
         loop {
-            peek_header(&buf, &mut header);
+            header.peek(&buf);
             let answers = match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
-                    header = None;
+                    header.clear();
                     feed.process(&frame.payload, &sink).await
                 }
                 Ok(None) => break,
                 Err(MllpError::FrameTooLarge { max }) => {
-                    let nack = feed.nack_frame(header.as_deref(), &FeedError::TooLarge { max });
-                    header = None;
+                    let nack = feed.nack_frame(header.line(), &FeedError::TooLarge { max });
+                    header.clear();
                     vec![nack]
                 }
                 Err(_) => return,
             };
             count_skipped(&codec, &feed, &mut skipped_seen);
-            if write_all(&mut wr, &answers).await.is_err() {
+            if write_all(&mut wr, &answers, &mut out).await.is_err() {
                 return;
             }
         }
         count_skipped(&codec, &feed, &mut skipped_seen);
-        let read = async {
-            match idle_timeout {
-                Some(t) => tokio::time::timeout(t, rd.read_buf(&mut buf)).await.ok(),
-                None => Some(rd.read_buf(&mut buf).await),
-            }
-        };
         let n = tokio::select! {
-            r = read => r,
+            r = rd.read_buf(&mut buf) => r,
             Some(answer) = late.recv() => {
-                if write_all(&mut wr, &[answer]).await.is_err() {
+                if write_all(&mut wr, &[answer], &mut out).await.is_err() {
                     return;
                 }
                 continue;
             }
-            _ = stop.changed() => return,
+            _ = &mut stopped => return,
+            () = &mut idle, if idle_timeout.is_some() => {
+                let due = last_read + idle_timeout.unwrap_or(NEVER);
+                if Instant::now() < due {
+                    // Reads came since it was armed: wait for the rest.
+                    idle.as_mut().reset(due.into());
+                    continue;
+                }
+                tracing::debug!(target: "ehrgate::mllp", "idle connection closed");
+                let _ = wr.shutdown().await;
+                return;
+            }
         };
+        last_read = Instant::now();
         match n {
-            Some(Ok(0)) => {
+            Ok(0) => {
                 // End of stream: a last frame without its trailing CR is
                 // still answered; a cut frame gets a NACK if possible.
                 let answers = match codec.decode_eof(&mut buf) {
                     Ok(Some(frame)) => feed.process(&frame.payload, &sink).await,
                     Ok(None) => return,
-                    Err(e) => vec![feed.nack_frame(header.as_deref(), &FeedError::Framing(e))],
+                    Err(e) => vec![feed.nack_frame(header.line(), &FeedError::Framing(e))],
                 };
-                let _ = write_all(&mut wr, &answers).await;
+                let _ = write_all(&mut wr, &answers, &mut out).await;
                 let _ = wr.shutdown().await;
                 return;
             }
-            Some(Ok(_)) => {}
-            Some(Err(_)) => return,
-            None => {
-                tracing::debug!(target: "ehrgate::mllp", "idle connection closed");
-                let _ = wr.shutdown().await;
-                return;
-            }
+            Ok(_) => {}
+            Err(_) => return,
         }
     }
 }
 
-/// Keeps the first line of the frame being received.
-fn peek_header(buf: &BytesMut, header: &mut Option<Vec<u8>>) {
-    if header.is_some() {
-        return;
+/// The first line of the frame being received, kept (in a buffer reused
+/// across frames) to answer the frame if it turns out too large.
+#[derive(Debug, Default)]
+struct Header {
+    line: Vec<u8>,
+    found: bool,
+}
+
+// === impl Header ===
+
+impl Header {
+    /// Keeps the first line of the frame being received, once complete.
+    fn peek(&mut self, buf: &BytesMut) {
+        if self.found {
+            return;
+        }
+        if let Some(line) = first_line(buf) {
+            self.line.clear();
+            self.line.extend_from_slice(line);
+            self.found = true;
+        }
     }
-    let Some(start) = memchr::memchr(START, buf) else {
-        return;
-    };
+
+    fn line(&self) -> Option<&[u8]> {
+        self.found.then_some(self.line.as_slice())
+    }
+
+    fn clear(&mut self) {
+        self.found = false;
+    }
+}
+
+/// The first line of the frame starting in `buf`, once it is complete
+/// and no longer than [`HEADER_PEEK`].
+fn first_line(buf: &BytesMut) -> Option<&[u8]> {
+    let start = memchr::memchr(START, buf)?;
     let rest = &buf[start + 1..];
     let window = &rest[..rest.len().min(HEADER_PEEK)];
-    if let Some(end) = memchr::memchr2(CR, b'\n', window) {
-        *header = Some(window[..end].to_vec());
-    }
+    let end = memchr::memchr2(CR, b'\n', window)?;
+    Some(&window[..end])
 }
 
 fn count_skipped(codec: &MllpCodec, feed: &Feed, seen: &mut u64) {
@@ -139,20 +184,26 @@ fn count_skipped(codec: &MllpCodec, feed: &Feed, seen: &mut u64) {
     }
 }
 
-async fn write_all<W: AsyncWrite + Unpin>(wr: &mut W, answers: &[Vec<u8>]) -> std::io::Result<()> {
+/// Frames the answers into `out` (emptied first) and writes them with one
+/// write.
+async fn write_all<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    answers: &[Vec<u8>],
+    out: &mut BytesMut,
+) -> std::io::Result<()> {
     if answers.is_empty() {
         return Ok(());
     }
-    let mut out = BytesMut::new();
+    out.clear();
     let mut codec = MllpCodec::default();
     for a in answers {
-        if codec.encode(a.as_slice(), &mut out).is_err() {
+        if codec.encode(a.as_slice(), out).is_err() {
             // Our acknowledgements copy header fields from a decoded frame,
             // which cannot hold framing bytes; never write a cut frame.
             tracing::error!(target: "ehrgate::mllp", "acknowledgement holds a framing byte; not sent");
         }
     }
-    wr.write_all(&out).await?;
+    wr.write_all(out).await?;
     wr.flush().await
 }
 
@@ -162,22 +213,27 @@ mod tests {
 
     #[test]
     fn header_is_the_first_line_of_the_frame_being_received() {
-        let mut h = None;
-        peek_header(&BytesMut::from(&b"noise\x0bMSH|^~\\&|A"[..]), &mut h);
-        assert_eq!(h, None, "line not complete yet");
-        peek_header(
-            &BytesMut::from(&b"noise\x0bMSH|^~\\&|A|B\rPID|1\r"[..]),
-            &mut h,
-        );
-        assert_eq!(h.as_deref(), Some(&b"MSH|^~\\&|A|B"[..]));
+        let mut h = Header::default();
+        h.peek(&BytesMut::from(&b"noise\x0bMSH|^~\\&|A"[..]));
+        assert_eq!(h.line(), None, "line not complete yet");
+        h.peek(&BytesMut::from(&b"noise\x0bMSH|^~\\&|A|B\rPID|1\r"[..]));
+        assert_eq!(h.line(), Some(&b"MSH|^~\\&|A|B"[..]));
         // Kept until the frame is done, even when more arrives.
-        peek_header(&BytesMut::from(&b"\x0bMSH|other\r"[..]), &mut h);
-        assert_eq!(h.as_deref(), Some(&b"MSH|^~\\&|A|B"[..]));
-        let mut far = None;
+        h.peek(&BytesMut::from(&b"\x0bMSH|other\r"[..]));
+        assert_eq!(h.line(), Some(&b"MSH|^~\\&|A|B"[..]));
+        h.clear();
+        assert_eq!(h.line(), None);
+        h.peek(&BytesMut::from(&b"\x0bMSH|next\r"[..]));
+        assert_eq!(h.line(), Some(&b"MSH|next"[..]), "the next frame's");
+        let mut far = Header::default();
         let mut long = b"\x0b".to_vec();
         long.extend(std::iter::repeat_n(b'x', HEADER_PEEK + 10));
         long.push(b'\r');
-        peek_header(&BytesMut::from(&long[..]), &mut far);
-        assert_eq!(far, None, "a first line longer than the peek is not kept");
+        far.peek(&BytesMut::from(&long[..]));
+        assert_eq!(
+            far.line(),
+            None,
+            "a first line longer than the peek is not kept"
+        );
     }
 }

@@ -35,8 +35,11 @@ const MAX_FHIR_RESPONSE: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Destinations {
     mllp: HashMap<Arc<str>, Arc<MllpSender>>,
-    /// What each sender was built from, to carry it over a reload.
-    sender_configs: HashMap<Arc<str>, (BackendConfig, MllpConfig)>,
+    /// What each sender was built from, to carry it over a reload: the
+    /// settings and a digest of the TLS files' contents, so a CA, client
+    /// certificate or key replaced under the same path builds a new sender
+    /// (as the HTTP upstream pools do).
+    sender_configs: HashMap<Arc<str>, (BackendConfig, MllpConfig, u64)>,
     kinds: HashMap<Arc<str>, BackendKind>,
     shared: Arc<Shared>,
     translator: V2ToFhir,
@@ -63,7 +66,8 @@ impl Destinations {
             let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
             kinds.insert(name.clone(), b.kind);
             if b.kind == BackendKind::Hl7v2Mllp {
-                let settings = (b.clone(), config.mllp.clone());
+                let digest = crate::proxy::upstream::tls_files_digest(b, &|p| loaded.resolve(p));
+                let settings = (b.clone(), config.mllp.clone(), digest);
                 let kept = previous.and_then(|p| {
                     let same = p.sender_configs.get(&name) == Some(&settings);
                     same.then(|| p.mllp.get(&name).cloned()).flatten()

@@ -94,9 +94,14 @@ pub enum FeedError {
     #[error(transparent)]
     Queue(#[from] super::queue::QueueError),
     /// A clinical resource the openEHR backend has no template for: the
-    /// message is refused whole (the sender keeps it) rather than stored
-    /// without that part.
-    #[error("openEHR backend `{backend}` has no template for {resource_type}; not stored, resend once it does")]
+    /// message is refused whole rather than stored without that part. A
+    /// client fault (`AE`/`CE`), not `AR`: the message is valid, but its
+    /// content is what cannot be processed (HL7 v2 ch. 2 keeps `AR` for
+    /// reasons unrelated to content or format, which the sender may resend
+    /// automatically); resending it unchanged cannot succeed until the
+    /// backend gets a template, and an automatic resend would hold up the
+    /// sender's feed behind it.
+    #[error("openEHR backend `{backend}` has no template for {resource_type}; nothing stored")]
     NoTemplate {
         backend: String,
         resource_type: String,
@@ -125,10 +130,10 @@ impl Classified for FeedError {
             | FeedError::Refused { .. }
             | FeedError::BadAnswer { .. }
             | FeedError::InFlight => Fault::Upstream,
-            FeedError::UnknownFacility
-            | FeedError::NoRoute
-            | FeedError::NoBackend(_)
-            | FeedError::NoTemplate { .. } => Fault::Internal,
+            FeedError::NoTemplate { .. } => Fault::Client,
+            FeedError::UnknownFacility | FeedError::NoRoute | FeedError::NoBackend(_) => {
+                Fault::Internal
+            }
         }
     }
 

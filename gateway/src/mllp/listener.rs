@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,9 +24,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Starts the accept loop of one bound listener. It ends when `stop`
 /// (the gateway) or `unbind` (a reload that dropped or moved this
 /// listener) turns; connections it accepted end only with the gateway.
+/// Each connection takes the TLS acceptor in `acceptor` at accept time, so
+/// a reload swaps certificates (or TLS on and off) without rebinding.
 pub fn spawn(
     listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+    acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
@@ -36,7 +39,7 @@ pub fn spawn(
 
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+    acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
@@ -63,7 +66,7 @@ async fn accept_loop(
             continue;
         };
         let feed = feed.clone();
-        let acceptor = acceptor.clone();
+        let acceptor = acceptor.load_full();
         let stop = stop.clone();
         workers.dispatch(Box::new(move || {
             Box::pin(async move {

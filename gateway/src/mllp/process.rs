@@ -18,7 +18,7 @@ use super::ack::{self, AckIds, AckMode};
 use super::error::FeedError;
 use super::queue::lanes::{self, Job};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
-use super::replay::ReplayWindow;
+use super::replay::{Admission, ReplayWindow};
 use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
 use crate::config::LoadedConfig;
@@ -271,16 +271,20 @@ impl Feed {
             .select(&code, &trigger, &tenant)
             .ok_or(FeedError::NoRoute)?;
         trace.route = Some(route.id.clone());
-        let replay_key = self.replay.key(msg, control_id);
-        let mut _in_flight = None;
-        if let Some(k) = &replay_key {
-            if self.replay.seen(k, now) {
-                trace.replayed = true;
-                FeedStats::inc(&self.stats.replays);
-                return Ok(Handled::Replayed);
-            }
-            _in_flight = Some(self.replay.begin(k).ok_or(FeedError::InFlight)?);
-        }
+        // One lock for the replay check and the in-flight mark; the guard
+        // frees the key when delivery fails.
+        let in_flight = match self.replay.key(msg, control_id) {
+            None => None,
+            Some(k) => match self.replay.admit(k, now) {
+                Admission::Replay => {
+                    trace.replayed = true;
+                    FeedStats::inc(&self.stats.replays);
+                    return Ok(Handled::Replayed);
+                }
+                Admission::Busy => return Err(FeedError::InFlight),
+                Admission::Deliver(guard) => Some(guard),
+            },
+        };
         let (arm, rule, backend) = route.arm(msg, &tenant);
         trace.arm = Some(arm);
         trace.rule = rule.as_str();
@@ -291,7 +295,10 @@ impl Feed {
                 seq: 0,
                 accepted_ms: now_ms(),
                 sender: ReplayWindow::sender(msg),
-                replay_key: replay_key.clone().unwrap_or_default(),
+                replay_key: in_flight
+                    .as_ref()
+                    .map(|g| g.key().to_string())
+                    .unwrap_or_default(),
                 control_id: control_id.to_string(),
                 backend: backend.to_string(),
                 tenant: tenant.to_string(),
@@ -303,8 +310,8 @@ impl Feed {
             };
             // The fsync: from here the gateway answers for the message.
             let record = queue.append(record).await?;
-            if let Some(k) = replay_key {
-                self.replay.remember(k, Instant::now());
+            if let Some(guard) = in_flight {
+                guard.delivered(Instant::now());
             }
             FeedStats::inc(&self.stats.queued);
             let sender = record.sender.clone();
@@ -324,14 +331,14 @@ impl Feed {
             Arm::Stable => &self.stats.delivered_stable,
             Arm::Canary => &self.stats.delivered_canary,
         });
-        if let Some(k) = replay_key {
+        if let Some(guard) = in_flight {
             if let Some(queue) = &self.queue {
                 // Persist the entry so a replay after a restart is caught.
-                if let Err(e) = queue.remember(k.clone(), now_ms()).await {
+                if let Err(e) = queue.remember(guard.key().to_string(), now_ms()).await {
                     tracing::error!(target: "ehrgate::mllp::queue", error = %e, "replay entry not persisted");
                 }
             }
-            self.replay.remember(k, Instant::now());
+            guard.delivered(Instant::now());
         }
         Ok(Handled::Delivered)
     }
@@ -412,8 +419,16 @@ impl Feed {
         trace: &Trace,
         start: Instant,
     ) {
-        let acks: Vec<&str> = codes.iter().map(AckCode::as_str).collect();
-        let ack = acks.join(",");
+        // One code is the rule (original mode); no Vec for it.
+        let ack = match codes {
+            [one] => one.as_str().to_string(),
+            _ => codes
+                .iter()
+                .map(AckCode::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let elapsed = start.elapsed();
         let message_type = format!(
             "{}^{}",
             msg.message_code().as_deref().unwrap_or("-"),
@@ -425,7 +440,7 @@ impl Feed {
             &tenant,
             trace.arm.map_or("-", Arm::as_str),
             codes.first().map_or("-", AckCode::as_str),
-            start.elapsed(),
+            elapsed,
         );
         self.stats.record(
             FeedKey {
@@ -438,7 +453,7 @@ impl Feed {
                     ack.clone()
                 },
             },
-            start.elapsed(),
+            elapsed,
         );
         tracing::info!(
             target: "ehrgate::mllp::access",
@@ -454,7 +469,7 @@ impl Feed {
             replayed = trace.replayed,
             ack = ack.as_str(),
             error = error.map_or("-", Classified::code),
-            latency_us = start.elapsed().as_micros() as u64,
+            latency_us = elapsed.as_micros() as u64,
         );
     }
 

@@ -31,18 +31,57 @@ struct Inner {
     in_flight: HashSet<String>,
 }
 
-/// A delivery in progress; dropping it (delivered or not) frees the key.
+/// A delivery in progress; dropping it (not delivered) frees the key,
+/// [`InFlight::delivered`] frees it and remembers it in one step.
 #[derive(Debug)]
 pub struct InFlight<'w> {
     window: &'w ReplayWindow,
     key: String,
+    /// Set by `delivered`, which already freed the key.
+    finished: bool,
+}
+
+/// What [`ReplayWindow::admit`] decided for a key.
+#[derive(Debug)]
+pub enum Admission<'w> {
+    /// Delivered within the window: acknowledge, do not deliver again.
+    Replay,
+    /// Being delivered right now on another connection.
+    Busy,
+    /// Deliver it; the guard holds the key meanwhile.
+    Deliver(InFlight<'w>),
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
         if let Ok(mut inner) = self.window.inner.lock() {
             inner.in_flight.remove(&self.key);
         }
+    }
+}
+
+// === impl InFlight ===
+
+impl InFlight<'_> {
+    /// The key of this delivery.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The destination accepted the message: frees the key and remembers
+    /// it, under one lock (the feed's hot path takes this lock twice per
+    /// message: [`ReplayWindow::admit`] and this).
+    pub fn delivered(mut self, now: Instant) {
+        self.finished = true;
+        let key = std::mem::take(&mut self.key);
+        let Ok(mut inner) = self.window.inner.lock() else {
+            return;
+        };
+        let key = inner.in_flight.take(&key).unwrap_or(key);
+        self.window.remember_locked(&mut inner, key, now);
     }
 }
 
@@ -112,6 +151,31 @@ impl ReplayWindow {
         Some(InFlight {
             window: self,
             key: key.to_string(),
+            finished: false,
+        })
+    }
+
+    /// Whether `key` is a replay, busy on another connection, or to be
+    /// delivered (then marked in flight): [`ReplayWindow::seen`] and
+    /// [`ReplayWindow::begin`] under one lock.
+    pub fn admit(&self, key: String, now: Instant) -> Admission<'_> {
+        let Ok(mut inner) = self.inner.lock() else {
+            return Admission::Busy;
+        };
+        let replay = inner
+            .seen
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < self.window);
+        if replay {
+            return Admission::Replay;
+        }
+        if !inner.in_flight.insert(key.clone()) {
+            return Admission::Busy;
+        }
+        Admission::Deliver(InFlight {
+            window: self,
+            key,
+            finished: false,
         })
     }
 
@@ -120,6 +184,10 @@ impl ReplayWindow {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        self.remember_locked(&mut inner, key, now);
+    }
+
+    fn remember_locked(&self, inner: &mut Inner, key: String, now: Instant) {
         while let Some((k, at)) = inner.order.front() {
             let expired = now.duration_since(*at) >= self.window;
             if !expired && inner.order.len() < self.capacity {
@@ -175,6 +243,29 @@ mod tests {
         assert!(w.begin("other").is_some());
         drop(first);
         assert!(w.begin("k").is_some(), "free again once the first is done");
+    }
+
+    #[test]
+    fn admit_decides_replay_busy_or_deliver_and_delivered_remembers() {
+        let w = ReplayWindow::new(Duration::from_secs(60), 10);
+        let t0 = Instant::now();
+        let Admission::Deliver(first) = w.admit("k".into(), t0) else {
+            panic!("a new key is delivered");
+        };
+        assert!(matches!(w.admit("k".into(), t0), Admission::Busy));
+        first.delivered(t0);
+        assert!(w.seen("k", t0));
+        assert!(matches!(w.admit("k".into(), t0), Admission::Replay));
+        // Not delivered: freed, not remembered.
+        let Admission::Deliver(other) = w.admit("o".into(), t0) else {
+            panic!("a new key is delivered");
+        };
+        drop(other);
+        assert!(!w.seen("o", t0));
+        assert!(matches!(w.admit("o".into(), t0), Admission::Deliver(_)));
+        // Past the window it is delivered again.
+        let later = t0 + Duration::from_secs(61);
+        assert!(matches!(w.admit("k".into(), later), Admission::Deliver(_)));
     }
 
     #[test]

@@ -1,22 +1,32 @@
-//! Starting the MLLP side of a gateway and following reloads: the feed
+//! Starting the MLLP side of a gateway and applying reloads: the feed
 //! state and one accept loop per `[[mllp_listener]]`, bound before
 //! `Gateway::start` returns so a bind failure stops the start like an HTTP
 //! listener's would. The durable queue is opened (and what it holds taken
 //! back) before the first listener.
 //!
-//! A supervisor task then follows the gateway's revisions (config reload,
-//! admin override changes): it swaps the feed table (facilities, routes,
-//! destinations) and reconciles the listeners: one whose address or TLS
-//! settings changed is unbound and bound anew, a removed one is unbound, a
-//! new one bound. A bind that fails on reload is logged and that listener
-//! stays down until a later reload; the others keep serving. Connections
-//! already accepted stay open; their next message uses the new table.
-//! MLLP must be configured at start for reloads to apply (the feed state,
-//! replay window and queue are built then).
+//! A config reload goes through [`ListenerSet::apply`], inside the
+//! gateway's reload and before the new revision is swapped in, so what can
+//! fail fails the reload (the error is the reload's result, nothing
+//! changes): every listener certificate and key is read again (a file
+//! replaced under the same path is in force after the reload, as on the
+//! HTTP listeners), every MLLP destination's TLS material is loaded, and
+//! every new address is bound. Only then is the revision swapped, after
+//! which the set is brought in line: a listener whose address is gone is
+//! unbound, one whose address is new starts accepting on the socket bound
+//! above, one whose address stays keeps its socket and takes the new TLS
+//! acceptor (or none). Listeners are identified by their `bind` string.
+//! Connections already accepted stay open; their next message uses the new
+//! feed table, which is swapped before the reload returns.
+//!
+//! A supervisor task follows the other revision changes (admin overrides)
+//! by rebuilding the feed table, and unbinds everything at stop. MLLP must
+//! be configured at start for reloads to apply (the feed state, replay
+//! window and queue are built then).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwapOption;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -25,8 +35,8 @@ use tokio_rustls::TlsAcceptor;
 use super::listener;
 use super::process::Feed;
 use super::queue::DurableQueue;
-use crate::config::model::TlsConfig;
-use crate::config::model_mllp::MllpListenerConfig;
+use super::stream::DestinationTls;
+use crate::config::model::{BackendKind, TlsConfig};
 use crate::config::LoadedConfig;
 use crate::proxy::server::StartError;
 use crate::proxy::state::SwapError;
@@ -43,23 +53,49 @@ pub struct MllpListeners {
     pub addrs: Arc<Mutex<Vec<SocketAddr>>>,
     /// The supervisor (it ends, after its accept loops, when `stop` turns).
     pub tasks: Vec<JoinHandle<()>>,
+    /// The listeners, for reloads.
+    pub set: Arc<ListenerSet>,
 }
 
 /// One bound listener.
 struct Running {
     bind: String,
-    tls: Option<TlsConfig>,
     addr: SocketAddr,
+    /// The TLS acceptor new connections get (swapped by reloads).
+    acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
     unbind: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
-/// What the supervisor needs to bind listeners.
-struct Ctx {
+/// The bound listeners and what binding more needs.
+pub struct ListenerSet {
     feed: Arc<Feed>,
-    shared: Arc<Shared>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
+    /// The runtime the accept loops run on (reloads may come from a
+    /// thread outside it).
+    runtime: tokio::runtime::Handle,
+    running: Mutex<Vec<Running>>,
+    /// Accept loops unbound by reloads, awaited at stop.
+    retired: Mutex<Vec<JoinHandle<()>>>,
+    addrs: Arc<Mutex<Vec<SocketAddr>>>,
+    /// One reload at a time from preparation to commit.
+    reloading: Mutex<()>,
+}
+
+impl std::fmt::Debug for ListenerSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerSet")
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a reload will change, prepared before the swap.
+struct Plan {
+    /// Per wanted listener, in config order: its `bind`, its acceptor and,
+    /// for a new address, the socket already bound.
+    wanted: Vec<(String, Option<TlsAcceptor>, Option<std::net::TcpListener>)>,
 }
 
 /// Binds every MLLP listener of the current config; `None` without any.
@@ -88,107 +124,228 @@ pub async fn start(
     if let Some(recovered) = recovered {
         feed.resume(recovered);
     }
-    let ctx = Ctx {
+    let set = Arc::new(ListenerSet {
         feed: feed.clone(),
-        shared: shared.clone(),
         workers: workers.clone(),
         stop: stop.clone(),
-    };
+        runtime: tokio::runtime::Handle::current(),
+        running: Mutex::new(Vec::new()),
+        retired: Mutex::new(Vec::new()),
+        addrs: Arc::new(Mutex::new(Vec::new())),
+        reloading: Mutex::new(()),
+    });
     let mut running = Vec::new();
     for l in &config.mllp_listeners {
-        running.push(ctx.bind(l, loaded).await?);
+        let bind = l.bind.get_ref();
+        let acceptor = acceptor(l.tls.as_ref(), loaded)?;
+        let socket = TcpListener::bind(bind.as_str())
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: bind.clone(),
+                source,
+            })?;
+        running.push(set.spawn(bind, socket, acceptor)?);
     }
-    let addrs = Arc::new(Mutex::new(running.iter().map(|r| r.addr).collect()));
-    let supervisor = tokio::spawn(supervise(ctx, running, addrs.clone()));
+    set.install(running);
+    let supervisor = tokio::spawn(supervise(shared.clone(), set.clone()));
     Ok(Some(MllpListeners {
         feed,
-        addrs,
+        addrs: set.addrs.clone(),
         tasks: vec![supervisor],
+        set,
     }))
 }
 
-// === impl Ctx ===
+/// A TLS acceptor from the listener's certificate and key files, read now.
+fn acceptor(
+    tls: Option<&TlsConfig>,
+    loaded: &LoadedConfig,
+) -> Result<Option<TlsAcceptor>, SwapError> {
+    let Some(tls) = tls else {
+        return Ok(None);
+    };
+    let key = load_certified_key(&loaded.resolve(&tls.cert), &loaded.resolve(&tls.key))
+        .map_err(|e| SwapError::Tls(e.to_string()))?;
+    let config =
+        server_config(ReloadableCert::new(key)).map_err(|e| SwapError::Tls(e.to_string()))?;
+    Ok(Some(TlsAcceptor::from(config)))
+}
 
-impl Ctx {
-    async fn bind(
+// === impl ListenerSet ===
+
+impl ListenerSet {
+    /// Starts the accept loop of a bound socket.
+    fn spawn(
         &self,
-        l: &MllpListenerConfig,
-        loaded: &LoadedConfig,
+        bind: &str,
+        socket: TcpListener,
+        acceptor: Option<TlsAcceptor>,
     ) -> Result<Running, StartError> {
-        let acceptor = match &l.tls {
-            Some(tls) => {
-                let key = load_certified_key(&loaded.resolve(&tls.cert), &loaded.resolve(&tls.key))
-                    .map_err(|e| SwapError::Tls(e.to_string()))?;
-                let config = server_config(ReloadableCert::new(key))
-                    .map_err(|e| SwapError::Tls(e.to_string()))?;
-                Some(TlsAcceptor::from(config))
-            }
-            None => None,
-        };
-        let bind = l.bind.get_ref();
-        let bind_err = |source| StartError::Bind {
-            addr: bind.clone(),
+        let addr = socket.local_addr().map_err(|source| StartError::Bind {
+            addr: bind.to_string(),
             source,
-        };
-        let socket = TcpListener::bind(bind.as_str()).await.map_err(bind_err)?;
-        let addr = socket.local_addr().map_err(bind_err)?;
+        })?;
         tracing::info!(target: "ehrgate::mllp", %addr, tls = acceptor.is_some(), "MLLP listening");
+        let acceptor = Arc::new(ArcSwapOption::from(acceptor.map(Arc::new)));
         let (unbind, unbind_rx) = watch::channel(false);
         let task = listener::spawn(
             socket,
-            acceptor,
+            acceptor.clone(),
             self.feed.clone(),
             self.workers.clone(),
             self.stop.clone(),
             unbind_rx,
         );
         Ok(Running {
-            bind: bind.clone(),
-            tls: l.tls.clone(),
+            bind: bind.to_string(),
             addr,
+            acceptor,
             unbind,
             task,
         })
     }
 
-    /// Brings the running listeners in line with the current config.
-    async fn reconcile(&self, running: &mut Vec<Running>) {
-        let snap = self.shared.load();
-        let wanted = &snap.loaded.config.mllp_listeners;
-        let same =
-            |r: &Running, l: &MllpListenerConfig| r.bind == *l.bind.get_ref() && r.tls == l.tls;
-        // Unbind first, so a listener moving its TLS settings can take
-        // its old address again.
-        let (keep, drop): (Vec<Running>, Vec<Running>) = std::mem::take(running)
-            .into_iter()
-            .partition(|r| wanted.iter().any(|l| same(r, l)));
-        for r in drop {
-            tracing::info!(target: "ehrgate::mllp", addr = %r.addr, "MLLP listener unbound by reload");
-            let _ = r.unbind.send(true);
-            let _ = r.task.await;
+    fn install(&self, running: Vec<Running>) {
+        if let Ok(mut a) = self.addrs.lock() {
+            *a = running.iter().map(|r| r.addr).collect();
         }
-        let mut keep: Vec<Option<Running>> = keep.into_iter().map(Some).collect();
-        for l in wanted {
-            if let Some(slot) = keep
-                .iter_mut()
-                .find(|k| k.as_ref().is_some_and(|r| same(r, l)))
-            {
-                running.extend(slot.take());
-                continue;
+        if let Ok(mut r) = self.running.lock() {
+            *r = running;
+        }
+    }
+
+    /// Applies a reload: prepares the listeners of `loaded` (certificates,
+    /// destination TLS, new sockets), calls `swap` (the gateway's own
+    /// reload, which swaps the revision), then brings the listeners in line
+    /// and swaps the feed table. Any failure before or in `swap` is
+    /// returned and changes nothing here.
+    pub fn apply(
+        &self,
+        loaded: LoadedConfig,
+        swap: impl FnOnce(LoadedConfig) -> Result<u64, SwapError>,
+    ) -> Result<u64, SwapError> {
+        let Ok(_one) = self.reloading.lock() else {
+            return Err(SwapError::Tls("MLLP listener state poisoned".into()));
+        };
+        let plan = self.prepare(&loaded)?;
+        let revision = swap(loaded)?;
+        // New senders start health checks: spawn them on our runtime.
+        let _in_runtime = self.runtime.enter();
+        self.commit(plan);
+        self.feed.refresh();
+        Ok(revision)
+    }
+
+    fn prepare(&self, loaded: &LoadedConfig) -> Result<Plan, SwapError> {
+        for b in &loaded.config.backends {
+            if b.kind == BackendKind::Hl7v2Mllp {
+                DestinationTls::of(b, loaded).map_err(|e| {
+                    SwapError::Tls(format!("MLLP backend `{}`: {e}", b.name.get_ref()))
+                })?;
             }
-            match self.bind(l, &snap.loaded).await {
-                Ok(r) => running.push(r),
-                Err(e) => {
-                    tracing::error!(target: "ehrgate::mllp", bind = l.bind.get_ref().as_str(), error = %e, "MLLP listener not bound on reload");
+        }
+        let bound: Vec<String> = self
+            .running
+            .lock()
+            .map(|r| r.iter().map(|r| r.bind.clone()).collect())
+            .unwrap_or_default();
+        let mut wanted = Vec::new();
+        for l in &loaded.config.mllp_listeners {
+            let bind = l.bind.get_ref().clone();
+            let acceptor = acceptor(l.tls.as_ref(), loaded)?;
+            let socket = if bound.contains(&bind) {
+                None
+            } else {
+                let bind_err = |e: std::io::Error| SwapError::Bind {
+                    addr: bind.clone(),
+                    reason: e.to_string(),
+                };
+                let s = std::net::TcpListener::bind(bind.as_str()).map_err(bind_err)?;
+                s.set_nonblocking(true).map_err(bind_err)?;
+                Some(s)
+            };
+            wanted.push((bind, acceptor, socket));
+        }
+        Ok(Plan { wanted })
+    }
+
+    fn commit(&self, plan: Plan) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        let mut old: Vec<Option<Running>> = std::mem::take(&mut *running)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (bind, acceptor, socket) in plan.wanted {
+            match socket {
+                None => {
+                    let kept = old
+                        .iter_mut()
+                        .find(|r| r.as_ref().is_some_and(|r| r.bind == bind))
+                        .and_then(Option::take);
+                    if let Some(r) = kept {
+                        r.acceptor.store(acceptor.map(Arc::new));
+                        running.push(r);
+                    }
+                }
+                Some(socket) => {
+                    let spawned = TcpListener::from_std(socket)
+                        .map_err(|source| StartError::Bind {
+                            addr: bind.clone(),
+                            source,
+                        })
+                        .and_then(|s| self.spawn(&bind, s, acceptor));
+                    match spawned {
+                        Ok(r) => running.push(r),
+                        // Registering a bound socket with the runtime does
+                        // not fail short of running out of file handles.
+                        Err(e) => {
+                            tracing::error!(target: "ehrgate::mllp", bind = bind.as_str(), error = %e, "MLLP listener not started on reload");
+                        }
+                    }
                 }
             }
+        }
+        for r in old.into_iter().flatten() {
+            tracing::info!(target: "ehrgate::mllp", addr = %r.addr, "MLLP listener unbound by reload");
+            let _ = r.unbind.send(true);
+            if let Ok(mut retired) = self.retired.lock() {
+                retired.push(r.task);
+            }
+        }
+        if let Ok(mut a) = self.addrs.lock() {
+            *a = running.iter().map(|r| r.addr).collect();
+        }
+    }
+
+    /// Unbinds everything and waits for the accept loops.
+    async fn close(&self) {
+        let running = self
+            .running
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        let mut tasks = self
+            .retired
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        for r in running {
+            let _ = r.unbind.send(true);
+            tasks.push(r.task);
+        }
+        for t in tasks {
+            let _ = t.await;
         }
     }
 }
 
-async fn supervise(ctx: Ctx, mut running: Vec<Running>, addrs: Arc<Mutex<Vec<SocketAddr>>>) {
-    let mut revisions = ctx.shared.subscribe();
-    let mut stop = ctx.stop.clone();
+/// Follows revision changes that do not go through a reload (admin
+/// overrides) until the gateway stops, then unbinds the listeners.
+async fn supervise(shared: Arc<Shared>, set: Arc<ListenerSet>) {
+    let mut revisions = shared.subscribe();
+    let mut stop = set.stop.clone();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -196,16 +353,9 @@ async fn supervise(ctx: Ctx, mut running: Vec<Running>, addrs: Arc<Mutex<Vec<Soc
                 if changed.is_err() {
                     break;
                 }
-                ctx.feed.refresh();
-                ctx.reconcile(&mut running).await;
-                if let Ok(mut a) = addrs.lock() {
-                    *a = running.iter().map(|r| r.addr).collect();
-                }
+                set.feed.refresh();
             }
         }
     }
-    for r in running {
-        let _ = r.unbind.send(true);
-        let _ = r.task.await;
-    }
+    set.close().await;
 }

@@ -19,6 +19,9 @@ pub struct Reloader {
     pub(super) shared: Arc<Shared>,
     pub(super) certs: Vec<Option<Arc<ReloadableCert>>>,
     pub(super) path: PathBuf,
+    /// The MLLP listeners, which a reload binds and re-certifies before the
+    /// swap so their failures are the reload's.
+    pub(super) mllp: Option<Arc<crate::mllp::start::ListenerSet>>,
 }
 
 // === impl Reloader ===
@@ -58,11 +61,17 @@ impl Reloader {
                 keys.push((cert.clone(), key));
             }
         }
-        let rev = self.shared.reload(loaded)?;
-        for (cert, key) in keys {
-            cert.store(key);
+        let swap = |loaded| {
+            let rev = self.shared.reload(loaded)?;
+            for (cert, key) in keys {
+                cert.store(key);
+            }
+            Ok(rev)
+        };
+        match &self.mllp {
+            Some(mllp) => mllp.apply(loaded, swap),
+            None => swap(loaded),
         }
-        Ok(rev)
     }
 }
 

@@ -205,6 +205,19 @@ impl Gateway {
         self.mllp.as_ref().map(|m| &m.feed.stats)
     }
 
+    /// The durable MLLP queue's group-commit counters, when it is configured.
+    pub fn mllp_queue_batches(&self) -> Option<crate::mllp::queue::BatchSnapshot> {
+        let m = self.mllp.as_ref()?;
+        m.feed.queue().map(|q| q.batches())
+    }
+
+    /// Messages in the durable MLLP queue not yet delivered, when it is
+    /// configured.
+    pub fn mllp_queue_pending(&self) -> Option<usize> {
+        let m = self.mllp.as_ref()?;
+        m.feed.queue().map(|q| q.lanes.len())
+    }
+
     /// The admin API's address, when `[admin]` is configured.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin.as_ref().map(|a| a.local_addr())
@@ -231,6 +244,7 @@ impl Gateway {
             shared: self.shared.clone(),
             certs: self.certs.clone(),
             path: self.config_path.clone(),
+            mllp: self.mllp.as_ref().map(|m| m.set.clone()),
         }
     }
 

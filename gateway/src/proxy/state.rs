@@ -98,6 +98,15 @@ pub enum SwapError {
     /// TLS material could not be loaded.
     #[error("tls: {0}")]
     Tls(String),
+    /// A listener the new config adds could not bind (MLLP listeners are
+    /// bound by the reload; HTTP listener changes need a restart).
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address as configured.
+        addr: String,
+        /// The OS error.
+        reason: String,
+    },
 }
 
 impl ehrgate_templates::fault::Classified for SwapError {
@@ -110,6 +119,7 @@ impl ehrgate_templates::fault::Classified for SwapError {
             SwapError::Table(e) => e.code(),
             SwapError::Upstream(e) => e.code(),
             SwapError::Tls(_) => "tls.load",
+            SwapError::Bind { .. } => "listener.bind",
         }
     }
 }

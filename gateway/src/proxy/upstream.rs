@@ -220,7 +220,7 @@ impl Upstream {
 /// Hashes the contents of the TLS files a backend names (0 without TLS). A
 /// file that cannot be read hashes as a marker of its own, so it differs
 /// from any readable content and a rebuild reports the real error.
-fn tls_files_digest(
+pub(crate) fn tls_files_digest(
     config: &BackendConfig,
     resolve: &impl Fn(&std::path::Path) -> std::path::PathBuf,
 ) -> u64 {

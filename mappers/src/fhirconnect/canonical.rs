@@ -288,6 +288,20 @@ fn dv_json(leaf: &Leaf) -> Value {
             }
             Value::Object(o)
         }
+        "DV_MULTIMEDIA" => {
+            // The RM requires the size; a reference by URL (no inline
+            // data) given without one is written as 0.
+            let mut m = json!({"_type": "DV_MULTIMEDIA",
+                               "media_type": phrase("IANA_media-types", leaf.text("mediatype").unwrap_or("")),
+                               "size": leaf.fields.get("size").cloned().unwrap_or(json!(0))});
+            if let Some(u) = leaf.fields.get("") {
+                m["uri"] = json!({"_type": "DV_URI", "value": u});
+            }
+            if let Some(d) = leaf.fields.get("data") {
+                m["data"] = d.clone();
+            }
+            m
+        }
         "CODE_PHRASE" => code_phrase(leaf),
         other => json!({"_type": other, "value": f("")}),
     };
@@ -490,6 +504,19 @@ fn leaf_of(dv: &Value) -> Option<Leaf> {
                     fields.push((k, x));
                 }
             }
+        }
+        "DV_MULTIMEDIA" => {
+            if let Some(mt) = get(dv, "media_type") {
+                fields.extend(phrase(mt).1.map(|x| ("mediatype", x)));
+            }
+            fields.extend(
+                get(dv, "uri")
+                    .and_then(|u| get(u, "value"))
+                    .cloned()
+                    .map(|x| ("", x)),
+            );
+            fields.extend(g("data").map(|x| ("data", x)));
+            fields.extend(g("size").map(|x| ("size", x)));
         }
         _ => fields.extend(g("value").map(|x| ("", x))),
     }

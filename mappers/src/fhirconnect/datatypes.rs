@@ -3,7 +3,8 @@
 //! The pairing follows the FHIRconnect data-type chapter: Quantity <->
 //! DV_QUANTITY, CodeableConcept / Coding <-> DV_CODED_TEXT, string <->
 //! DV_TEXT, dateTime <-> DV_DATE_TIME, integer <-> DV_COUNT, boolean <->
-//! DV_BOOLEAN, Identifier <-> DV_IDENTIFIER. Code systems and UCUM display
+//! DV_BOOLEAN, Identifier <-> DV_IDENTIFIER, Attachment <-> DV_MULTIMEDIA.
+//! Code systems and UCUM display
 //! units come from tables that are data (`templates/mappings/terminology/`).
 
 use std::collections::HashMap;
@@ -115,6 +116,7 @@ pub fn fhir_to_dv(value: &Value, ty: Option<&str>, rm_hint: Option<&str>) -> Con
             .as_i64()
             .map(|n| Leaf::new("DV_COUNT", [("", json!(n))])),
         "Identifier" => identifier_to_dv(value),
+        "Attachment" => attachment_to_dv(value),
         _ => None,
     };
     leaf.map_or(Converted::Unsupported, Converted::Leaf)
@@ -210,6 +212,34 @@ fn identifier_to_dv(v: &Value) -> Option<Leaf> {
         fields.push(("type", t.clone()));
     }
     Some(Leaf::new("DV_IDENTIFIER", fields))
+}
+
+/// A referenced content's media type when the reference gives none: what
+/// HTTP lets a recipient assume for content of unknown type (RFC 9110
+/// 8.3, "application/octet-stream"). openEHR requires a media type.
+const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
+
+/// An Attachment as DV_MULTIMEDIA: the media type (`contentType`), the
+/// URL (the multimedia's `uri`, the leaf's plain value), inline base64
+/// `data` and `size` as given. A URL without a content type (what an HL7
+/// v2 RP pointer becomes) is content of unknown type. An attachment with
+/// neither data nor URL has no content to hold (openEHR requires a
+/// multimedia value to be inline or external): not a multimedia value.
+fn attachment_to_dv(v: &Value) -> Option<Leaf> {
+    if get(v, "url").is_none() && get(v, "data").is_none() {
+        return None;
+    }
+    let media_type = match get(v, "contentType") {
+        Some(t) => t.clone(),
+        None => json!(UNKNOWN_MEDIA_TYPE),
+    };
+    let mut fields = vec![("mediatype", media_type)];
+    for (from, to) in [("url", ""), ("data", "data"), ("size", "size")] {
+        if let Some(x) = get(v, from) {
+            fields.push((to, x.clone()));
+        }
+    }
+    Some(Leaf::new("DV_MULTIMEDIA", fields))
 }
 
 /// Adapts a converted value to what the template allows at the node:
@@ -385,6 +415,16 @@ pub fn dv_to_fhir(leaf: &Leaf, ty: &str) -> Option<Value> {
             }
             Some(Value::Object(o))
         }
+        ("DV_MULTIMEDIA", "Attachment") => {
+            let mut o = Map::new();
+            o.insert("contentType".into(), leaf.fields.get("mediatype")?.clone());
+            for (from, to) in [("", "url"), ("data", "data"), ("size", "size")] {
+                if let Some(x) = leaf.fields.get(from) {
+                    o.insert(to.into(), x.clone());
+                }
+            }
+            Some(Value::Object(o))
+        }
         // A plain value: as text of a CodeableConcept, as itself into a
         // primitive, nothing into any other complex type.
         (_, "CodeableConcept") => Some(json!({ "text": leaf.fields.get("")? })),
@@ -434,6 +474,7 @@ pub fn fhir_type_for_rm(rm: &str) -> &'static str {
         "DV_COUNT" => "integer",
         "DV_BOOLEAN" => "boolean",
         "DV_IDENTIFIER" => "Identifier",
+        "DV_MULTIMEDIA" => "Attachment",
         "DV_ORDINAL" | "DV_PROPORTION" => "Quantity",
         _ => "string",
     }
@@ -492,6 +533,30 @@ mod tests {
         assert_eq!(zoned_date_time("2023-11-08").as_deref(), Some("2023-11-08"));
         assert_eq!(zoned_date_time("2024-02-21T16:46:17"), None);
         assert_eq!(zoned_date_time("2024-02-21T10:00:00"), None);
+    }
+
+    #[test]
+    fn an_attachment_is_a_multimedia_value_and_back() {
+        let a = json!({"contentType": "image/png", "url": "https://example.org/x.png", "size": 12});
+        let Converted::Leaf(l) = fhir_to_dv(&a, Some("Attachment"), None) else {
+            panic!("not converted");
+        };
+        assert_eq!(l.rm_type.as_deref(), Some("DV_MULTIMEDIA"));
+        assert_eq!(l.fields.get("mediatype"), Some(&json!("image/png")));
+        assert_eq!(l.fields.get(""), Some(&json!("https://example.org/x.png")));
+        assert_eq!(dv_to_fhir(&l, "Attachment"), Some(a));
+        assert_eq!(fhir_type_for_rm("DV_MULTIMEDIA"), "Attachment");
+        // a pointer of unknown type; nothing to point at is no value
+        let Converted::Leaf(l) = fhir_to_dv(&json!({"url": "x"}), Some("Attachment"), None) else {
+            panic!("not converted");
+        };
+        assert_eq!(l.fields.get("mediatype"), Some(&json!(UNKNOWN_MEDIA_TYPE)));
+        for empty in [json!({"title": "x"}), json!({"contentType": "text/plain"})] {
+            assert_eq!(
+                fhir_to_dv(&empty, Some("Attachment"), None),
+                Converted::Unsupported
+            );
+        }
     }
 
     #[test]

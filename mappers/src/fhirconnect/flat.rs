@@ -85,6 +85,8 @@ fn rm_type_for<'a>(index: &'a TemplateIndex, path: &InstancePath, leaf: &Leaf) -
         Some("DV_PROPORTION")
     } else if has("id") {
         Some("DV_IDENTIFIER")
+    } else if has("mediatype") {
+        Some("DV_MULTIMEDIA")
     } else {
         None
     };

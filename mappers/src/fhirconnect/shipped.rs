@@ -15,6 +15,8 @@
 //! | `lab_observation` | Observation (laboratory result) | `vg_ObservationLab.v.1.1.0` |
 //! | `lab_report` | DiagnosticReport (laboratory) | `vg_DiagnosticReportLab.v1.1.1` |
 //! | `immunization` | Immunization | `IDCR - Immunisation summary.v0` |
+//! | `procedure` | Procedure | `GECCO_Prozedur` |
+//! | `document` | DocumentReference | `EHRN-ABDM-OPConsultRecord.v2.0` |
 
 use ehrgate_templates::{parse_opt, OptError, TemplateMeta};
 
@@ -185,6 +187,28 @@ pub const SHIPPED: &[Shipped] = &[
             ("immunisation-summary.model.yml", include_str!("../../../templates/mappings/immunization/immunisation-summary.model.yml")),
         ],
         template: TemplateSource::Bundled("IDCR - Immunisation summary.v0.opt"),
+    },
+    Shipped {
+        name: "procedure",
+        template_id: "GECCO_Prozedur",
+        inputs: &["Procedure"],
+        files: &[
+            ("procedure.context.yml", include_str!("../../../templates/mappings/procedure/procedure.context.yml")),
+            ("procedure.model.yml", include_str!("../../../templates/mappings/procedure/procedure.model.yml")),
+            ("registereintrag.model.yml", include_str!("../../../templates/mappings/procedure/registereintrag.model.yml")),
+        ],
+        template: TemplateSource::Bundled("GECCO_Prozedur.opt"),
+    },
+    Shipped {
+        name: "document",
+        template_id: "EHRN-ABDM-OPConsultRecord.v2.0",
+        inputs: &["DocumentReference"],
+        files: &[
+            ("document-attachment.model.yml", include_str!("../../../templates/mappings/document/document-attachment.model.yml")),
+            ("document.context.yml", include_str!("../../../templates/mappings/document/document.context.yml")),
+            ("encounter.model.yml", include_str!("../../../templates/mappings/document/encounter.model.yml")),
+        ],
+        template: TemplateSource::Bundled("EHRN-ABDM-OPConsultRecord.v2.0.opt"),
     },
 ];
 

@@ -15,20 +15,9 @@ use super::xcn;
 /// from older versions) as `CodeableConcept.text` when the code has none.
 fn code_with_description<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> Option<Json<'a>> {
     let at = seg.at(3);
-    let mut code = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at);
-    if let Some(text) = seg.text(4) {
-        match &mut code {
-            Some(Json::Object(o)) => {
-                o.get_or_insert_with("text", || Json::from(text));
-            }
-            _ => {
-                let mut o = Obj::new();
-                set(&mut o, "text", text);
-                code = Some(Json::Object(o));
-            }
-        }
-    }
-    code
+    let code = seg.take_c(3, cwe::MASK);
+    let description = seg.text(4);
+    cwe::concept_or_text(ctx, code, at, description)
 }
 
 fn key<'a>(seg: &Seg<'a>) -> String {

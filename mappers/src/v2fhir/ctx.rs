@@ -314,6 +314,15 @@ pub enum Key<'k> {
     Pos(&'k str),
 }
 
+/// The identity of a resource (its id digest and conditional URL), from
+/// [`Ctx::id_of`].
+#[derive(Debug)]
+pub struct ResourceId {
+    rtype: &'static str,
+    digest: [u8; 16],
+    conditional: Option<String>,
+}
+
 // === impl Ctx ===
 
 /// Everything one translation accumulates.
@@ -422,6 +431,14 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Adds a resource; when one with the same fullUrl exists (the same
     /// practitioner named twice) the existing entry is kept and returned.
     pub fn add(&mut self, rtype: &'static str, key: Key<'_>, resource: Obj<'a>) -> usize {
+        let id = self.id_of(rtype, key);
+        self.add_with_id(id, resource)
+    }
+
+    /// The identity of a resource about to be built: maps that can build
+    /// a resource only to find it exists (a Location level or a
+    /// practitioner named again) ask [`Ctx::existing`] first.
+    pub fn id_of(&self, rtype: &'static str, key: Key<'_>) -> ResourceId {
         let (digest, conditional) = match key {
             Key::Ident(system, value) => {
                 let mut url = String::with_capacity(rtype.len() + 12 + system.len() + value.len());
@@ -437,11 +454,33 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 None,
             ),
         };
+        ResourceId {
+            rtype,
+            digest,
+            conditional,
+        }
+    }
+
+    /// The entry with identity `id`, if one was added.
+    pub fn existing(&self, id: &ResourceId) -> Option<usize> {
         // a linear scan: a message has tens of resources, and comparing
         // 16 bytes beats hashing a 45-byte URL
-        if let Some(&(_, i)) = self.by_digest.iter().find(|(d, _)| *d == digest) {
+        self.by_digest
+            .iter()
+            .find(|(d, _)| *d == id.digest)
+            .map(|&(_, i)| i)
+    }
+
+    /// [`Ctx::add`] with the identity computed by [`Ctx::id_of`].
+    pub fn add_with_id(&mut self, id: ResourceId, resource: Obj<'a>) -> usize {
+        if let Some(i) = self.existing(&id) {
             return i;
         }
+        let ResourceId {
+            rtype,
+            digest,
+            conditional,
+        } = id;
         let mut full_url = String::with_capacity(45);
         full_url.push_str("urn:uuid:");
         ids::push_uuid(&digest, &mut full_url);
@@ -461,6 +500,11 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// The resource of entry `i`.
     pub fn res(&mut self, i: usize) -> &mut Obj<'a> {
         &mut self.entries[i].resource
+    }
+
+    /// The fullUrl of entry `i`.
+    pub fn full_url(&self, i: usize) -> &str {
+        &self.entries[i].full_url
     }
 
     /// The fullUrl of entry `i` as a Reference.

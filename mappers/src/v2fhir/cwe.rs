@@ -12,7 +12,7 @@ use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Loc};
 use super::hd::local_system;
-use super::json::{concept, set, set_opt, Obj};
+use super::json::{concept, ObjWriter};
 use super::tables;
 
 /// Components a CWE map uses.
@@ -33,61 +33,72 @@ pub fn system_for(ctx: &mut Ctx<'_, '_>, name: &str, loc: Loc<'_>) -> Cow<'stati
 fn coding<'a>(
     ctx: &mut Ctx<'_, 'a>,
     code: Option<Cow<'a, str>>,
-    display: Option<Cow<'a, str>>,
+    display: Option<&str>,
     sys: Option<Cow<'a, str>>,
-    version: Option<Cow<'a, str>>,
+    version: Option<&str>,
     loc: Loc<'a>,
-) -> Option<Json<'a>> {
+) -> Option<ObjWriter> {
     let code = code?;
-    let mut c = Obj::new();
+    let mut c = ObjWriter::new();
     if let Some(name) = sys {
         let s = system_for(ctx, &name, loc);
-        set(&mut c, "system", s);
-        set_opt(&mut c, "version", version);
+        c.str("system", &s);
+        c.opt_str("version", version);
     }
-    set(&mut c, "code", code);
-    set_opt(&mut c, "display", display);
-    Some(Json::Object(c))
+    c.str("code", &code);
+    c.opt_str("display", display);
+    Some(c)
 }
 
 /// A CodeableConcept from a CWE value (a field's first repetition or a
 /// repetition); `None` when nothing is valued.
 pub fn concept_of<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
+    concept_or_text(ctx, v, loc, None)
+}
+
+/// [`concept_of`], with `fallback` as the text when the CWE gives none
+/// (DG1-4 / PR1-4 beside their code). Written straight to bytes: a
+/// concept is complete when built.
+pub fn concept_or_text<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    v: Value<'a>,
+    loc: Loc<'a>,
+    fallback: Option<Cow<'a, str>>,
+) -> Option<Json<'a>> {
     let cs = v.indexed();
     let code = txt(cs.get(1));
     let text2 = txt(cs.get(2));
-    let mut codings = Vec::new();
     let had_code = code.is_some();
-    if let Some(c) = coding(
+    let first = coding(
         ctx,
         code,
-        text2.clone(),
+        text2.as_deref(),
         txt(cs.get(3)),
-        txt(cs.get(7)),
+        txt(cs.get(7)).as_deref(),
         loc,
-    ) {
-        codings.push(c);
-    }
-    if let Some(c) = coding(
+    );
+    let second = coding(
         ctx,
         txt(cs.get(4)),
-        txt(cs.get(5)),
+        txt(cs.get(5)).as_deref(),
         txt(cs.get(6)),
-        txt(cs.get(8)),
+        txt(cs.get(8)).as_deref(),
         loc,
-    ) {
-        codings.push(c);
-    }
-    let text = txt(cs.get(9)).or(if had_code { None } else { text2 });
-    if codings.is_empty() && text.is_none() {
+    );
+    let text = txt(cs.get(9))
+        .or(if had_code { None } else { text2 })
+        .or(fallback);
+    if first.is_none() && second.is_none() && text.is_none() {
         return None;
     }
-    let mut cc = Obj::new();
-    if !codings.is_empty() {
-        set(&mut cc, "coding", Json::Array(codings));
+    let mut cc = ObjWriter::new();
+    match (first, second) {
+        (Some(a), Some(b)) => cc.array_of_two("coding", a, b),
+        (Some(a), None) | (None, Some(a)) => cc.array_of_one("coding", a),
+        (None, None) => {}
     }
-    set_opt(&mut cc, "text", text);
-    Some(Json::Object(cc))
+    cc.opt_str("text", text.as_deref());
+    Some(cc.finish())
 }
 
 /// Every repetition of a CWE field as CodeableConcepts.

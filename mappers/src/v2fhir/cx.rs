@@ -10,7 +10,7 @@ use crate::hl7v2::Value;
 use super::ctx::{comps, txt, Ctx, Loc};
 use super::dates;
 use super::hd::Hd;
-use super::json::{concept, set, set_opt, Obj};
+use super::json::{concept, ObjWriter};
 use super::tables;
 
 /// Components the CX map uses.
@@ -35,22 +35,37 @@ pub fn id_type<'a>(code: &str) -> Json<'a> {
 
 /// One CX repetition -> Identifier.
 pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Ident<'a>> {
+    typed_identifier(ctx, rep, loc, None)
+}
+
+/// One CX repetition -> Identifier, typed `default_type` (v2 table 0203)
+/// when CX-5 gives no type. Written straight to bytes: an Identifier is
+/// complete when built.
+pub fn typed_identifier<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
+    loc: Loc<'a>,
+    default_type: Option<&str>,
+) -> Option<Ident<'a>> {
     let cs = rep.indexed();
     let value = txt(cs.get(1))?;
-    let mut o = Obj::new();
-    if let Some(t) = txt(cs.get(5)) {
-        set(&mut o, "type", id_type(&t));
+    let mut o = ObjWriter::new();
+    match txt(cs.get(5)) {
+        Some(t) => o.json("type", &id_type(&t)),
+        None => {
+            if let Some(t) = default_type {
+                o.json("type", &id_type(t));
+            }
+        }
     }
     let system = Hd::from_subcomponents(cs.get(4)).system(ctx.cfg);
-    set_opt(&mut o, "system", system.clone());
-    set(&mut o, "value", value.clone());
-    set_opt(
-        &mut o,
-        "period",
-        dates::period(ctx, cs.get(7), cs.get(8), loc),
-    );
+    o.opt_str("system", system.as_deref());
+    o.str("value", &value);
+    if let Some(p) = dates::period(ctx, cs.get(7), cs.get(8), loc) {
+        o.json("period", &p);
+    }
     Some(Ident {
-        json: Json::Object(o),
+        json: o.finish(),
         system,
         value,
     })
@@ -58,9 +73,19 @@ pub fn identifier<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Op
 
 /// Every repetition of a CX field.
 pub fn identifiers<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Ident<'a>> {
+    typed_identifiers(ctx, field, loc, None)
+}
+
+/// Every repetition of a CX field, typed `default_type` where CX-5 is empty.
+pub fn typed_identifiers<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    field: Value<'a>,
+    loc: Loc<'a>,
+    default_type: Option<&str>,
+) -> Vec<Ident<'a>> {
     field
         .repetitions()
-        .filter_map(|r| identifier(ctx, r, loc))
+        .filter_map(|r| typed_identifier(ctx, r, loc, default_type))
         .collect()
 }
 
@@ -79,14 +104,14 @@ pub fn entity<'a>(
         kind: txt(cs.get(4)),
     };
     let system = hd.system(ctx.cfg);
-    let mut o = Obj::new();
+    let mut o = ObjWriter::new();
     if let Some(t) = type_code {
-        set(&mut o, "type", id_type(t));
+        o.json("type", &id_type(t));
     }
-    set_opt(&mut o, "system", system.clone());
-    set(&mut o, "value", value.clone());
+    o.opt_str("system", system.as_deref());
+    o.str("value", &value);
     Some(Ident {
-        json: Json::Object(o),
+        json: o.finish(),
         system,
         value,
     })

@@ -7,7 +7,7 @@ use crate::hl7v2::Value;
 
 use super::ctx::{txt, Ctx, Loc};
 use super::dtm::{Dtm, DtmIssue};
-use super::json::{set_opt, Obj};
+use super::json::ObjWriter;
 
 /// Parses `s`, reporting it when it is not a v2 date.
 fn parse_or_report<'a, 's>(ctx: &mut Ctx<'_, 'a>, s: &'s str, loc: Loc<'a>) -> Option<Dtm<'s>> {
@@ -64,8 +64,13 @@ pub fn period<'a>(
     end: Value<'a>,
     loc: Loc<'a>,
 ) -> Option<Json<'a>> {
-    let mut p = Obj::new();
-    set_opt(&mut p, "start", date_time(ctx, start, loc));
-    set_opt(&mut p, "end", date_time(ctx, end, loc));
-    (!p.is_empty()).then_some(Json::Object(p))
+    let start = date_time(ctx, start, loc);
+    let end = date_time(ctx, end, loc);
+    if start.is_none() && end.is_none() {
+        return None;
+    }
+    let mut p = ObjWriter::new();
+    p.opt_str("start", start.as_deref());
+    p.opt_str("end", end.as_deref());
+    Some(p.finish())
 }

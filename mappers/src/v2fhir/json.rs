@@ -10,6 +10,13 @@
 //! are the same as `serde_json::to_vec` of [`Json::to_value`] (a test over
 //! the corpus checks it), so callers of the old `Value` output see no
 //! difference.
+//!
+//! Values that are complete when a data-type map builds them (references,
+//! CodeableConcepts, Identifiers, names, addresses...) skip the tree: an
+//! [`ObjWriter`] writes their bytes once and they travel as one
+//! [`Json::Raw`] node, so they are not allocated node by node, walked and
+//! freed again. Resources stay [`Obj`]s because maps merge into them after
+//! creation.
 
 use std::borrow::Cow;
 
@@ -33,7 +40,19 @@ pub enum Json<'a> {
     Array(Vec<Json<'a>>),
     /// An object.
     Object(Obj<'a>),
+    /// An object or array already written as compact JSON by an
+    /// [`ObjWriter`]: data-type maps whose value is complete when built
+    /// (a reference, a CodeableConcept from a table) write their bytes
+    /// once instead of building nodes that are walked and freed later.
+    /// Opaque: `get`/`at` see nothing inside.
+    Raw(RawJson),
 }
+
+/// Compact JSON text written by [`ObjWriter`] (so always well formed; it
+/// holds no floats, so parsing it back for [`Json::to_value`] gives the
+/// same text again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawJson(Vec<u8>);
 
 impl<'a> Json<'a> {
     /// Member `key` of an object.
@@ -67,6 +86,8 @@ impl<'a> Json<'a> {
                 }
                 serde_json::Value::Object(m)
             }
+            // written by ObjWriter, so it parses; Null is unreachable
+            Json::Raw(r) => serde_json::from_slice(&r.0).unwrap_or(serde_json::Value::Null),
         }
     }
 
@@ -88,6 +109,7 @@ impl<'a> Json<'a> {
                 out.push(b']');
             }
             Json::Object(o) => o.write(out),
+            Json::Raw(r) => out.extend_from_slice(&r.0),
         }
     }
 }
@@ -229,6 +251,7 @@ impl Serialize for Json<'_> {
                 }
                 map.end()
             }
+            Json::Raw(_) => self.to_value().serialize(s),
         }
     }
 }
@@ -361,6 +384,7 @@ impl<'a> Obj<'a> {
     }
 
     /// The member names in order.
+    #[cfg(test)]
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.iter().map(|(k, _)| *k)
     }
@@ -387,13 +411,6 @@ impl<'a> Obj<'a> {
         self.0.insert(0, (key, value));
     }
 
-    /// Appends `other`'s members (replacing same-named ones in place).
-    pub fn extend(&mut self, other: Obj<'a>) {
-        for (k, v) in other.0 {
-            self.insert(k, v);
-        }
-    }
-
     /// Appends the compact JSON text to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.push(b'{');
@@ -411,6 +428,140 @@ impl<'a> Obj<'a> {
             v.write(out);
         }
         out.push(b'}');
+    }
+}
+
+// === impl ObjWriter ===
+
+/// Writes one JSON object straight to bytes, member by member, for maps
+/// whose value is complete when built. The caller writes each key once
+/// (unlike [`Obj::insert`], nothing is replaced) and writes no floats
+/// (see [`RawJson`]).
+#[derive(Debug)]
+pub struct ObjWriter {
+    buf: Vec<u8>,
+    /// Where the members start: 1 after `{`, 2 after `[{` (an object
+    /// written as the one element of an array).
+    start: usize,
+}
+
+impl Default for ObjWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjWriter {
+    /// An empty object.
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(96);
+        buf.push(b'{');
+        Self { buf, start: 1 }
+    }
+
+    /// An empty object that [`ObjWriter::finish`] closes as the one
+    /// element of an array (`[{...}]`). Only for a member no map appends
+    /// to later (a new Practitioner's identifier or name, a Location's
+    /// identifier): [`push`] cannot add to a raw array.
+    pub fn in_array() -> Self {
+        let mut buf = Vec::with_capacity(96);
+        buf.extend_from_slice(b"[{");
+        Self { buf, start: 2 }
+    }
+
+    /// Starts member `key` (keys are element names: nothing to escape).
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(!key.bytes().any(needs_escape));
+        if self.buf.len() > self.start {
+            self.buf.push(b',');
+        }
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+    }
+
+    /// Member `key`, a string.
+    pub fn str(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        write_str(value, &mut self.buf);
+    }
+
+    /// Member `key`, a string, when there is one.
+    pub fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.str(key, v);
+        }
+    }
+
+    /// Member `key`, any value (no floats: see [`RawJson`]).
+    pub fn json(&mut self, key: &'static str, value: &Json<'_>) {
+        self.key(key);
+        value.write(&mut self.buf);
+    }
+
+    /// Member `key`, a Reference to `url` (`{"reference": url}`).
+    pub fn reference(&mut self, key: &'static str, url: &str) {
+        self.key(key);
+        self.buf.extend_from_slice(b"{\"reference\":");
+        write_str(url, &mut self.buf);
+        self.buf.push(b'}');
+    }
+
+    /// Member `key`, the finished `value` (an object, or a one-object
+    /// array from [`ObjWriter::in_array`]).
+    pub fn raw(&mut self, key: &'static str, value: ObjWriter) {
+        self.key(key);
+        value.finish_into(&mut self.buf);
+    }
+
+    /// Member `key`, an array holding the one object `value`.
+    pub fn array_of_one(&mut self, key: &'static str, value: ObjWriter) {
+        self.key(key);
+        self.buf.push(b'[');
+        value.finish_into(&mut self.buf);
+        self.buf.push(b']');
+    }
+
+    /// Member `key`, an array of the two objects `a` and `b`.
+    pub fn array_of_two(&mut self, key: &'static str, a: ObjWriter, b: ObjWriter) {
+        self.key(key);
+        self.buf.push(b'[');
+        a.finish_into(&mut self.buf);
+        self.buf.push(b',');
+        b.finish_into(&mut self.buf);
+        self.buf.push(b']');
+    }
+
+    /// Member `key`, an array of strings (written even when empty).
+    pub fn str_array<S: AsRef<str>>(&mut self, key: &'static str, values: &[S]) {
+        self.key(key);
+        self.buf.push(b'[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            write_str(v.as_ref(), &mut self.buf);
+        }
+        self.buf.push(b']');
+    }
+
+    /// Appends the finished value to `out`.
+    fn finish_into(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf);
+        out.push(b'}');
+        if self.start == 2 {
+            out.push(b']');
+        }
+    }
+
+    /// The finished object (or one-object array, see
+    /// [`ObjWriter::in_array`]).
+    pub fn finish(mut self) -> Json<'static> {
+        self.buf.push(b'}');
+        if self.start == 2 {
+            self.buf.push(b']');
+        }
+        Json::Raw(RawJson(self.buf))
     }
 }
 
@@ -436,7 +587,11 @@ pub fn set<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>)
 
 /// Appends `value` to the array at `key`, creating it.
 pub fn push<'a>(obj: &mut Obj<'a>, key: &'static str, value: impl Into<Json<'a>>) {
-    if let Json::Array(a) = obj.get_or_insert_with(key, || Json::Array(Vec::new())) {
+    let slot = obj.get_or_insert_with(key, || Json::Array(Vec::new()));
+    // members that maps append to are built as arrays, never as raw
+    // one-element arrays (see `ObjWriter::in_array`)
+    debug_assert!(matches!(slot, Json::Array(_)), "push to non-array {key}");
+    if let Json::Array(a) = slot {
         a.push(value.into());
     }
 }
@@ -450,9 +605,9 @@ pub fn extend<'a>(obj: &mut Obj<'a>, key: &'static str, values: Vec<Json<'a>>) {
 
 /// `{"reference": url}`.
 pub fn reference<'a>(url: &str) -> Json<'a> {
-    let mut o = Obj::with_capacity(1);
-    set(&mut o, "reference", url.to_owned());
-    Json::Object(o)
+    let mut o = ObjWriter::new();
+    o.str("reference", url);
+    o.finish()
 }
 
 /// A CodeableConcept with one coding.
@@ -461,17 +616,13 @@ pub fn concept<'a>(
     code: impl Into<Cow<'a, str>>,
     display: Option<&str>,
 ) -> Json<'a> {
-    let mut c = Obj::with_capacity(3);
-    set(&mut c, "system", system.into());
-    set(&mut c, "code", code.into());
-    set_opt(
-        &mut c,
-        "display",
-        display.filter(|d| !d.is_empty()).map(str::to_owned),
-    );
-    let mut cc = Obj::with_capacity(1);
-    set(&mut cc, "coding", Json::Array(vec![Json::Object(c)]));
-    Json::Object(cc)
+    let mut c = ObjWriter::new();
+    c.str("system", &system.into());
+    c.str("code", &code.into());
+    c.opt_str("display", display.filter(|d| !d.is_empty()));
+    let mut cc = ObjWriter::new();
+    cc.array_of_one("coding", c);
+    cc.finish()
 }
 
 /// A FHIR decimal from v2 NM text: JSON number when it parses as one.
@@ -617,6 +768,41 @@ mod tests {
         o.prepend("c", Json::from(true));
         o.prepend("z", Json::from(1i64));
         assert_eq!(o.keys().collect::<Vec<_>>(), ["z", "c", "a", "b"]);
+    }
+
+    #[test]
+    fn obj_writer_writes_what_the_tree_writes() {
+        // the same value built as a tree and written by ObjWriter
+        let mut coding = Obj::new();
+        set(&mut coding, "system", "http://x/\"quoted\"");
+        set(&mut coding, "code", "a\nb");
+        let mut tree = Obj::new();
+        set(&mut tree, "coding", Json::Array(vec![Json::Object(coding)]));
+        push(&mut tree, "given", "Zoë");
+        push(&mut tree, "given", "Ann");
+        set(&mut tree, "individual", reference("urn:uuid:1"));
+        set(&mut tree, "rank", 2u32);
+        let mut c = ObjWriter::in_array();
+        c.str("system", "http://x/\"quoted\"");
+        c.opt_str("display", None);
+        c.str("code", "a\nb");
+        let mut w = ObjWriter::new();
+        w.raw("coding", c);
+        w.str_array("given", &["Zoë", "Ann"]);
+        w.reference("individual", "urn:uuid:1");
+        w.json("rank", &Json::from(2u32));
+        let raw = w.finish();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        Json::Object(tree).write(&mut a);
+        raw.write(&mut b);
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        // a raw node converts to the same Value and serialises the same
+        compare(&raw);
+        let mut pair = ObjWriter::new();
+        pair.array_of_two("coding", ObjWriter::new(), ObjWriter::in_array());
+        let mut out = Vec::new();
+        pair.finish().write(&mut out);
+        assert_eq!(out, br#"{"coding":[{},[{}]]}"#);
     }
 
     #[test]

@@ -119,7 +119,16 @@ impl V2ToFhir {
         &self.cfg
     }
 
+    /// Maps `msg` and builds the Bundle tree (the `Value` and floor paths).
     fn run<'a>(&self, msg: &Message<'a>) -> Result<(Json<'a>, Report<'a>), V2FhirError> {
+        let mut ctx = self.map(msg)?;
+        let bundle = bundle::assemble(&mut ctx);
+        Ok((bundle, report_of(&mut ctx)))
+    }
+
+    /// Walks `msg` through the segment maps: the resources, roles and
+    /// report, before any Bundle is assembled or written.
+    fn map<'m, 'a>(&'m self, msg: &'m Message<'a>) -> Result<Ctx<'m, 'a>, V2FhirError> {
         let code = msg.message_code().unwrap_or_default();
         let trigger = msg.trigger_event().unwrap_or_default();
         if code.is_empty() {
@@ -298,13 +307,16 @@ impl V2ToFhir {
                 json::set(ctx.res(h), "focus", Json::Array(focus));
             }
         }
-        let bundle = bundle::assemble(&mut ctx);
-        let report = Report::new(
-            std::mem::take(&mut ctx.unmapped),
-            std::mem::take(&mut ctx.warnings),
-        );
-        Ok((bundle, report))
+        Ok(ctx)
     }
+}
+
+/// The report `ctx` collected.
+fn report_of<'a>(ctx: &mut Ctx<'_, 'a>) -> Report<'a> {
+    Report::new(
+        std::mem::take(&mut ctx.unmapped),
+        std::mem::take(&mut ctx.warnings),
+    )
 }
 
 fn segment_has_value(seg: &Seg<'_>) -> bool {
@@ -342,10 +354,10 @@ impl V2ToFhir {
         msg: &Message<'a>,
         out: &mut Vec<u8>,
     ) -> Result<Report<'a>, V2FhirError> {
-        let (bundle, report) = self.run(msg)?;
+        let mut ctx = self.map(msg)?;
         out.reserve(output_estimate(msg));
-        bundle.write(out);
-        Ok(report)
+        bundle::write(&mut ctx, out);
+        Ok(report_of(&mut ctx))
     }
 
     /// Translates `msg` to the Bundle's compact JSON bytes.
@@ -353,6 +365,29 @@ impl V2ToFhir {
         let mut out = Vec::with_capacity(output_estimate(msg));
         let t = self.translate_into(msg, &mut out)?;
         Ok(t.map(|_| out))
+    }
+}
+
+/// A translated Bundle kept as the internal tree, not yet written: only
+/// for the benchmarks' floor rows (what writing the JSON costs alone,
+/// against the whole translation). Not part of the supported API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct BuiltBundle<'a>(Json<'a>);
+
+impl BuiltBundle<'_> {
+    /// Appends the Bundle's compact JSON to `out` (the same bytes as
+    /// [`V2ToFhir::write_bundle`]).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.0.write(out);
+    }
+}
+
+impl V2ToFhir {
+    /// Maps `msg` without writing it (see [`BuiltBundle`]).
+    #[doc(hidden)]
+    pub fn build_bundle<'a>(&self, msg: &Message<'a>) -> Result<BuiltBundle<'a>, V2FhirError> {
+        self.run(msg).map(|(bundle, _)| BuiltBundle(bundle))
     }
 }
 

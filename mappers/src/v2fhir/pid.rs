@@ -177,19 +177,9 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         }
     }
     let at = seg.at(11);
-    let mut addresses = xad::addresses(ctx, seg.take_c(11, xad::MASK), at);
-    if let Some(county) = seg.text(12) {
-        match addresses.first_mut() {
-            Some(Json::Object(a)) if !a.contains_key("district") => {
-                a.insert("district", Json::from(county));
-            }
-            _ => {
-                let mut a = Obj::new();
-                set(&mut a, "district", county);
-                addresses.push(Json::Object(a));
-            }
-        }
-    }
+    let field = seg.take_c(11, xad::MASK);
+    let county = seg.text(12);
+    let addresses = xad::addresses_with_county(ctx, field, at, county);
     extend(&mut p, "address", addresses);
     let at = seg.at(16);
     if let Some(m) = cwe::mapped_concept(ctx, "marital-status", seg.take_c(16, cwe::MASK), at) {

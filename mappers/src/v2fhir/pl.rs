@@ -16,7 +16,7 @@ use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Key};
 use super::hd::Hd;
-use super::json::{concept, push, set, set_opt, Obj};
+use super::json::{concept, set, Obj, ObjWriter};
 
 /// Components the PL map uses.
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 7, 8, 9]);
@@ -52,15 +52,22 @@ pub fn location<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
         key.push_str(&comp.to_string());
         key.push('=');
         key.push_str(&value);
-        let mut o = Obj::new();
-        let mut ident = Obj::new();
+        // the same level under the same parents is one resource: found
+        // before it is built again
+        let id = ctx.id_of("Location", Key::Pos(&key));
+        if let Some(i) = ctx.existing(&id) {
+            parent = Some(i);
+            continue;
+        }
+        let mut o = Obj::with_capacity(5);
+        let mut ident = ObjWriter::in_array();
         // HD[Identifier]: HD-2 (typed by HD-3) is the system; without it
         // the identifier has none, rather than one made from the value
         if hd.namespace.is_some() && hd.universal.is_some() {
-            set_opt(&mut ident, "system", hd.system(ctx.cfg));
+            ident.opt_str("system", hd.system(ctx.cfg).as_deref());
         }
-        set(&mut ident, "value", value.clone());
-        push(&mut o, "identifier", ident);
+        ident.str("value", &value);
+        set(&mut o, "identifier", ident.finish());
         set(&mut o, "name", value);
         set(&mut o, "mode", "instance");
         if let Some((code, display)) = kind {
@@ -73,7 +80,7 @@ pub fn location<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
         if let Some(p) = parent {
             set(&mut o, "partOf", ctx.reference(p));
         }
-        parent = Some(ctx.add("Location", Key::Pos(&key), o));
+        parent = Some(ctx.add_with_id(id, o));
     }
     match (parent, description) {
         (Some(i), Some(d)) => {

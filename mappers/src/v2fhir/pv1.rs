@@ -12,7 +12,7 @@ use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
 use super::cwe;
 use super::cx;
 use super::dates;
-use super::json::{concept, push, set, set_opt, Obj};
+use super::json::{concept, push, set, set_opt, Obj, ObjWriter};
 use super::tables;
 use super::{pl, xcn};
 
@@ -29,10 +29,16 @@ fn participant<'a>(
     let at = seg.at(seq);
     let f = seg.take_c(seq, xcn::MASK);
     for p in xcn::practitioners(ctx, f, at) {
-        let mut o = Obj::new();
-        push(&mut o, "type", concept(PARTICIPATION, code, Some(display)));
-        set(&mut o, "individual", ctx.reference(p));
-        out.push(Json::Object(o));
+        let mut o = ObjWriter::new();
+        let mut c = ObjWriter::in_array();
+        c.str("system", PARTICIPATION);
+        c.str("code", code);
+        c.opt_str("display", Some(display).filter(|d| !d.is_empty()));
+        let mut t = ObjWriter::in_array();
+        t.raw("coding", c);
+        o.raw("type", t);
+        o.reference("individual", ctx.full_url(p));
+        out.push(o.finish());
     }
 }
 
@@ -45,10 +51,10 @@ fn location<'a>(
 ) {
     let v = seg.take_c(seq, pl::MASK);
     if let Some(l) = pl::location(ctx, v) {
-        let mut o = Obj::new();
-        set(&mut o, "location", ctx.reference(l));
-        set(&mut o, "status", status);
-        out.push(Json::Object(o));
+        let mut o = ObjWriter::new();
+        o.reference("location", ctx.full_url(l));
+        o.str("status", status);
+        out.push(o.finish());
     }
 }
 
@@ -60,17 +66,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     for (seq, kind) in [(19, "VN"), (50, "AN")] {
         let at = seg.at(seq);
         let f = seg.take_c(seq, cx::MASK);
-        for mut i in cx::identifiers(ctx, f, at) {
-            if let Json::Object(o) = &mut i.json {
-                if !o.contains_key("type") {
-                    let mut with_type = Obj::new();
-                    set(&mut with_type, "type", cx::id_type(kind));
-                    with_type.extend(std::mem::take(o));
-                    *o = with_type;
-                }
-            }
-            idents.push(i);
-        }
+        idents.extend(cx::typed_identifiers(ctx, f, at, Some(kind)));
     }
     let key = super::pid::key_of(&idents);
     if !idents.is_empty() {

@@ -10,7 +10,7 @@ use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Loc};
 use super::dates;
-use super::json::{push, set, set_opt, Obj};
+use super::json::ObjWriter;
 use super::tables;
 
 /// Components the XAD map uses.
@@ -18,17 +18,26 @@ pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14]);
 
 /// One XAD repetition -> Address.
 pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<Json<'a>> {
+    address_with(ctx, rep, loc, &mut None)
+}
+
+/// One XAD repetition -> Address, written straight to bytes; when the
+/// address is valued and has no XAD-9 county, `county` (PID-12) is taken
+/// and written last as its district.
+fn address_with<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    rep: Value<'a>,
+    loc: Loc<'a>,
+    county: &mut Option<Cow<'a, str>>,
+) -> Option<Json<'a>> {
     let cs = rep.indexed();
-    let mut a = Obj::new();
+    let mut use_code = None;
+    let mut type_code = None;
     if let Some(t) = txt(cs.get(7)) {
         let u = tables::lookup("address-use", &t);
         let k = tables::lookup("address-type", &t);
-        if let Some(u) = u {
-            set(&mut a, "use", u.code.as_str());
-        }
-        if let Some(k) = k {
-            set(&mut a, "type", k.code.as_str());
-        }
+        use_code = u.map(|u| u.code.as_str());
+        type_code = k.map(|k| k.code.as_str());
         if u.is_none() && k.is_none() {
             ctx.not_mapped(loc.comp(7), "code not in the v2 table 0190 map");
         }
@@ -41,26 +50,53 @@ pub fn address<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Optio
             .collect();
         (!parts.is_empty()).then(|| Cow::Owned(parts.join(" ")))
     });
-    if let Some(l) = line1 {
-        push(&mut a, "line", l);
-    }
-    if let Some(l) = txt(cs.get(2)) {
-        push(&mut a, "line", l);
-    }
-    set_opt(&mut a, "city", txt(cs.get(3)));
-    set_opt(&mut a, "district", txt(cs.get(9)));
-    set_opt(&mut a, "state", txt(cs.get(4)));
-    set_opt(&mut a, "postalCode", txt(cs.get(5)));
-    set_opt(&mut a, "country", txt(cs.get(6)));
+    let line2 = txt(cs.get(2));
+    let city = txt(cs.get(3));
+    let district = txt(cs.get(9));
+    let state = txt(cs.get(4));
+    let postal = txt(cs.get(5));
+    let country = txt(cs.get(6));
     let range = cs.get(12);
     let p = if range.has_value() {
         dates::period(ctx, range.subcomponent(1), range.subcomponent(2), loc)
     } else {
         dates::period(ctx, cs.get(13), cs.get(14), loc)
     };
-    set_opt(&mut a, "period", p);
-    let only_meta = a.keys().all(|k| k == "use" || k == "type" || k == "period");
-    (!only_meta).then_some(Json::Object(a))
+    let valued = line1.is_some()
+        || line2.is_some()
+        || city.is_some()
+        || district.is_some()
+        || state.is_some()
+        || postal.is_some()
+        || country.is_some();
+    if !valued {
+        return None;
+    }
+    let mut a = ObjWriter::new();
+    a.opt_str("use", use_code);
+    a.opt_str("type", type_code);
+    let lines: Vec<&str> = line1
+        .iter()
+        .chain(line2.iter())
+        .map(|l| l.as_ref())
+        .collect();
+    if !lines.is_empty() {
+        a.str_array("line", &lines);
+    }
+    a.opt_str("city", city.as_deref());
+    a.opt_str("district", district.as_deref());
+    a.opt_str("state", state.as_deref());
+    a.opt_str("postalCode", postal.as_deref());
+    a.opt_str("country", country.as_deref());
+    if let Some(p) = &p {
+        a.json("period", p);
+    }
+    if district.is_none() {
+        if let Some(c) = county.take() {
+            a.str("district", &c);
+        }
+    }
+    Some(a.finish())
 }
 
 /// Every repetition of an XAD field.
@@ -69,4 +105,34 @@ pub fn addresses<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> V
         .repetitions()
         .filter_map(|r| address(ctx, r, loc))
         .collect()
+}
+
+/// Every repetition of an XAD field, with a separate county (PID-12): the
+/// district of the first address when it has none, else an address of
+/// its own at the end.
+pub fn addresses_with_county<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    field: Value<'a>,
+    loc: Loc<'a>,
+    county: Option<Cow<'a, str>>,
+) -> Vec<Json<'a>> {
+    let mut out = Vec::new();
+    let mut pending = county;
+    for r in field.repetitions() {
+        let mut none = None;
+        let extra = if out.is_empty() {
+            &mut pending
+        } else {
+            &mut none
+        };
+        if let Some(a) = address_with(ctx, r, loc, extra) {
+            out.push(a);
+        }
+    }
+    if let Some(c) = pending {
+        let mut a = ObjWriter::new();
+        a.str("district", &c);
+        out.push(a.finish());
+    }
+    out
 }

@@ -8,7 +8,7 @@ use crate::hl7v2::Value;
 use super::ctx::{comps, txt, Ctx, Key, Loc};
 use super::cx::id_type;
 use super::hd::Hd;
-use super::json::{push, set, set_opt, Json, Obj};
+use super::json::{set, Obj, ObjWriter};
 use super::xpn;
 
 /// Components the XCN map uses.
@@ -23,28 +23,38 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
         return None;
     }
     let system = Hd::from_subcomponents(cs.get(9)).system(ctx.cfg);
-    let mut p = Obj::new();
-    if let Some(v) = &id {
-        let mut i = Obj::new();
-        if let Some(t) = txt(cs.get(13)) {
-            set(&mut i, "type", id_type(&t));
+    let raw;
+    let rid = match (&system, &id) {
+        (Some(s), Some(v)) => ctx.id_of("Practitioner", Key::Ident(s, v)),
+        _ => {
+            raw = String::from_utf8_lossy(rep.raw());
+            ctx.id_of("Practitioner", Key::Pos(&raw))
         }
-        set_opt(&mut i, "system", system.clone());
-        set(&mut i, "value", v.clone());
-        push(&mut p, "identifier", i);
-    }
-    if let Some(mut n) = name {
-        if let (Some(s), Json::Object(o)) = (txt(cs.get(21)), &mut n) {
-            push(o, "suffix", s);
-        }
-        push(&mut p, "name", n);
-    }
-    let raw = String::from_utf8_lossy(rep.raw()).into_owned();
-    let idx = match (&system, &id) {
-        (Some(s), Some(v)) => ctx.add("Practitioner", Key::Ident(s, v), p),
-        _ => ctx.add("Practitioner", Key::Pos(&raw), p),
     };
-    Some(idx)
+    // the same person named again (attending, referring, ROL...) is the
+    // entry already built: found before it is built a second time
+    if let Some(i) = ctx.existing(&rid) {
+        return Some(i);
+    }
+    let mut p = Obj::with_capacity(2);
+    if let Some(v) = &id {
+        let mut i = ObjWriter::in_array();
+        if let Some(t) = txt(cs.get(13)) {
+            i.json("type", &id_type(&t));
+        }
+        i.opt_str("system", system.as_deref());
+        i.str("value", v);
+        set(&mut p, "identifier", i.finish());
+    }
+    if let Some(n) = name {
+        let suffix = txt(cs.get(21));
+        set(
+            &mut p,
+            "name",
+            n.finish_with(ObjWriter::in_array(), suffix.as_deref(), None),
+        );
+    }
+    Some(ctx.add_with_id(rid, p))
 }
 
 /// Every repetition of an XCN field -> Practitioner entry indexes.

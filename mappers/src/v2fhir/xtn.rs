@@ -11,7 +11,7 @@ use crate::hl7v2::Value;
 
 use super::ctx::{comps, txt, Ctx, Loc};
 use super::dates;
-use super::json::{set, set_opt, Obj};
+use super::json::ObjWriter;
 use super::tables;
 
 /// Components the XTN map uses.
@@ -67,12 +67,9 @@ pub fn contact<'a>(
         number.or(email)
     };
     let value = value?;
-    let mut c = Obj::new();
     let system = system
         .or_else(|| value.contains('@').then_some("email"))
         .unwrap_or("phone");
-    set(&mut c, "system", system);
-    set(&mut c, "value", value);
     let use_code = match txt(cs.get(2)) {
         Some(u) => match tables::lookup("telecom-use", &u) {
             Some(t) => Some(t.code.as_str()),
@@ -84,19 +81,21 @@ pub fn contact<'a>(
         None if equip.as_deref() == Some("CP") => Some("mobile"),
         None => default_use,
     };
-    set_opt(&mut c, "use", use_code);
-    if let Some(r) = txt(cs.get(18))
+    let rank = txt(cs.get(18))
         .and_then(|r| r.parse::<u32>().ok())
-        .filter(|r| *r > 0)
-    {
-        set(&mut c, "rank", r);
+        .filter(|r| *r > 0);
+    let period = dates::period(ctx, cs.get(13), cs.get(14), loc);
+    let mut c = ObjWriter::new();
+    c.str("system", system);
+    c.str("value", &value);
+    c.opt_str("use", use_code);
+    if let Some(r) = rank {
+        c.json("rank", &Json::from(r));
     }
-    set_opt(
-        &mut c,
-        "period",
-        dates::period(ctx, cs.get(13), cs.get(14), loc),
-    );
-    Some(Json::Object(c))
+    if let Some(p) = &period {
+        c.json("period", p);
+    }
+    Some(c.finish())
 }
 
 /// Every repetition of an XTN field.

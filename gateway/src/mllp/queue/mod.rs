@@ -29,11 +29,13 @@
 //! # Layout
 //! - [`record`]: the framing of one record (kind, length, CRC-32, body).
 //! - [`segment`]: segment files, reading one and cutting a bad tail.
+//! - [`batches`]: group-commit counters (records per fsync).
 //! - [`writer`]: the thread that appends with group commit, keeps the
 //!   books and removes delivered segments.
 //! - [`lanes`]: delivery in order per sender, retries, the application ack.
 //! - [`error`]: why the queue refused.
 
+pub mod batches;
 pub mod error;
 pub mod lanes;
 pub mod record;
@@ -45,6 +47,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use batches::BatchSnapshot;
 pub use error::QueueError;
 pub use lanes::{AckSink, Lanes};
 pub use record::MessageRecord;
@@ -68,6 +71,7 @@ pub struct DurableQueue {
     pub retry_max: Duration,
     /// Attempts before giving up (0 = never).
     pub max_attempts: u32,
+    batches: std::sync::Arc<batches::BatchCounters>,
 }
 
 // === impl DurableQueue ===
@@ -87,6 +91,7 @@ impl DurableQueue {
             window_ms: replay_window.as_millis() as u64,
         };
         let (writer, recovered) = Writer::open(dir.to_path_buf(), limits)?;
+        let batches = writer.counters();
         let (tx, rx) = mpsc::channel(CHANNEL);
         std::thread::Builder::new()
             .name("ehrgate-mllp-queue".into())
@@ -107,6 +112,7 @@ impl DurableQueue {
                 retry_min: Duration::from_millis(cfg.retry_backoff_min_ms),
                 retry_max: Duration::from_millis(cfg.retry_backoff_max_ms),
                 max_attempts: cfg.max_delivery_attempts,
+                batches,
             },
             recovered,
         ))
@@ -121,7 +127,8 @@ impl DurableQueue {
     }
 
     /// Marks a message done (0 delivered, 1 refused for good, 2 given up);
-    /// returns once the marker is on disk.
+    /// returns once the marker is written (it is fsynced with the next
+    /// commit that carries a message; see [`writer`]).
     pub async fn done(&self, seq: u64, outcome: u8) -> Result<(), QueueError> {
         let (reply, rx) = oneshot::channel();
         self.send(Op::Done {
@@ -138,6 +145,11 @@ impl DurableQueue {
         let (reply, rx) = oneshot::channel();
         self.send(Op::Replay { key, at_ms, reply }).await?;
         rx.await.map_err(|_| QueueError::Closed)?
+    }
+
+    /// The group-commit counters so far (fsyncs, records per fsync).
+    pub fn batches(&self) -> BatchSnapshot {
+        self.batches.snapshot()
     }
 
     /// The retry delay before attempt `attempt + 1`.

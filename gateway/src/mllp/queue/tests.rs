@@ -101,3 +101,36 @@ async fn delivered_segments_are_removed_and_replay_entries_kept() {
         );
     }
 }
+
+/// The group-commit counters: concurrent appends share fsyncs, a delivered
+/// marker alone is written without one, and it is on disk for a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_share_fsyncs_and_markers_need_none_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (q, _) = DurableQueue::open(&cfg(100, 1024 * 1024), dir.path(), WINDOW).unwrap();
+        let q = std::sync::Arc::new(q);
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let q = q.clone();
+                tokio::spawn(async move { q.append(record("S", &i.to_string())).await })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap().unwrap().seq);
+        }
+        let after_appends = q.batches();
+        assert_eq!(after_appends.appends, 16);
+        assert!(after_appends.fsyncs >= 1 && after_appends.fsyncs <= 16);
+        assert_eq!(
+            after_appends.buckets.iter().sum::<u64>(),
+            after_appends.fsyncs
+        );
+        q.done(seqs[0], 0).await.unwrap();
+        let after_mark = q.batches().since(&after_appends);
+        assert_eq!((after_mark.fsyncs, after_mark.unsynced), (0, 1));
+    }
+    let (_, r) = DurableQueue::open(&cfg(100, 1024 * 1024), dir.path(), WINDOW).unwrap();
+    assert_eq!(r.pending.len(), 15, "the marker was written");
+}

@@ -4,6 +4,15 @@
 //! `fdatasync` (group commit across connections), then answers each. So a
 //! `CA` costs one fsync shared by everyone who arrived meanwhile.
 //!
+//! Delivered markers are written (first in their batch) and answered
+//! without waiting for an fsync: they reach the disk with the next commit
+//! that carries a message or a replay entry (or the OS's writeback). What a marker lost to a power
+//! cut costs is a second delivery after the restart, which a crash between
+//! delivery and marker costs anyway; what it saves is a delivery lane
+//! waiting on the disk for each message (measured: with 16 senders on one
+//! lane, about one delivery per fsync), and fsyncs of markers alone that
+//! accepted messages (and their `CA`) would queue behind.
+//!
 //! It also keeps the books: undelivered records per segment, bytes on
 //! disk, the active segment (rolled past `segment_bytes`), and removes the
 //! oldest segments once every message in them is done. Segments go oldest
@@ -18,6 +27,7 @@ use std::path::PathBuf;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::batches::BatchCounters;
 use super::error::QueueError;
 use super::record::{MessageRecord, Record};
 use super::segment;
@@ -99,6 +109,8 @@ pub struct Writer {
     next_seq: u64,
     total_bytes: u64,
     broken: bool,
+    /// Group-commit counters (shared with the queue handle).
+    counters: std::sync::Arc<BatchCounters>,
 }
 
 enum Reply {
@@ -204,9 +216,15 @@ impl Writer {
             next_seq,
             total_bytes,
             broken: false,
+            counters: Default::default(),
         };
         w.compact();
         Ok((w, recovered))
+    }
+
+    /// The group-commit counters this writer keeps.
+    pub fn counters(&self) -> std::sync::Arc<BatchCounters> {
+        self.counters.clone()
     }
 
     /// Serves operations until every sender is gone.
@@ -227,6 +245,11 @@ impl Writer {
         let mut buf = Vec::new();
         let mut replies = Vec::with_capacity(ops.len());
         let mut new_records = 0usize;
+        // Delivered markers go first, written and answered without waiting
+        // for this batch's fsync (see the module doc): a delivery lane
+        // never waits on the disk for the messages accepted meanwhile.
+        let mut marks = Vec::new();
+        let mut marked = Vec::new();
         for op in ops {
             match op {
                 Op::Append { mut record, reply } => {
@@ -258,8 +281,8 @@ impl Writer {
                     outcome,
                     reply,
                 } => {
-                    Record::Delivered { seq, outcome }.encode(&mut buf);
-                    replies.push(Reply::Done(reply, seq));
+                    Record::Delivered { seq, outcome }.encode(&mut marks);
+                    marked.push(Reply::Done(reply, seq));
                 }
                 Op::Replay { key, at_ms, reply } => {
                     Record::Replay { key, at_ms }.encode(&mut buf);
@@ -267,10 +290,28 @@ impl Writer {
                 }
             }
         }
-        if buf.is_empty() {
-            return;
+        if !marks.is_empty() {
+            let written = self.write(&marks, false);
+            if buf.is_empty() {
+                self.counters.unsynced();
+            }
+            self.answer(written, marked);
         }
-        if let Err(e) = self.write_synced(&buf) {
+        if !buf.is_empty() {
+            let written = self.write(&buf, true);
+            if written.is_ok() {
+                self.counters.record(replies.len(), new_records);
+            }
+            self.answer(written, replies);
+        }
+        self.roll();
+        self.compact();
+    }
+
+    /// Answers the operations of one write: errors when it failed, else
+    /// updates the books and confirms each.
+    fn answer(&mut self, written: std::io::Result<()>, replies: Vec<Reply>) {
+        if let Err(e) = written {
             for r in replies {
                 let err = || QueueError::Io {
                     path: self.active_path(),
@@ -303,8 +344,6 @@ impl Writer {
                 Reply::Replay(tx) => drop(tx.send(Ok(()))),
             }
         }
-        self.roll();
-        self.compact();
     }
 
     fn active_path(&self) -> PathBuf {
@@ -314,14 +353,23 @@ impl Writer {
     /// Writes and fsyncs `buf` at the end of the active segment; on failure
     /// cuts the file back so no half record stays in front of later ones.
     fn write_synced(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write(buf, true)
+    }
+
+    /// [`Writer::write_synced`], the fsync only when `sync` (it also
+    /// covers every unsynced write before it in the file).
+    fn write(&mut self, buf: &[u8], sync: bool) -> std::io::Result<()> {
         let before = self
             .segments
             .get(&self.active_number)
             .map_or(0, |s| s.bytes);
-        let result = self
-            .active
-            .write_all(buf)
-            .and_then(|()| self.active.sync_data());
+        let result = self.active.write_all(buf).and_then(|()| {
+            if sync {
+                self.active.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match result {
             Ok(()) => {
                 if let Some(s) = self.segments.get_mut(&self.active_number) {
