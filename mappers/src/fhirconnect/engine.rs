@@ -159,6 +159,20 @@ impl Engine {
     /// matched) is [`EngineError::NothingMapped`], whatever constants the
     /// set would write.
     pub fn fhir_to_instance(&self, resource: &Value) -> Result<Translation<Instance>, EngineError> {
+        self.fhir_to_instance_in(resource, None)
+    }
+
+    /// [`Engine::fhir_to_instance`] for `resource` taken from an entry of
+    /// `bundle`: its references to other entries of that Bundle (a lab
+    /// report's analyte Observations, its Specimen) resolve to them
+    /// ([`super::bundle_refs`]), and their elements the mapping did not
+    /// use are reported unmapped at `Bundle.entry[i].resource...`. A
+    /// Bundle input resolves against itself without this.
+    pub fn fhir_to_instance_in(
+        &self,
+        resource: &Value,
+        bundle: Option<&Value>,
+    ) -> Result<Translation<Instance>, EngineError> {
         let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else {
             return Err(EngineError::NotAResource);
         };
@@ -206,6 +220,8 @@ impl Engine {
             steps: 0,
             exhausted: false,
             ambiguous_ordinal: std::cell::Cell::new(false),
+            bundle: bundle.or((rt == "Bundle").then_some(resource)),
+            reached: Vec::new(),
         };
         run.model(start, &scope);
         if run.exhausted {
@@ -245,6 +261,19 @@ impl Engine {
                 uncovered(resource, &mut buf, &consumed, &mut locs);
             }
         }
+        // Entries a reference reached, when they are not part of the input
+        // itself (a Bundle input's entries were walked above).
+        let reached_outside = if rt == "Bundle" {
+            Vec::new()
+        } else {
+            std::mem::take(&mut run.reached)
+        };
+        let mut reached_locs = Vec::new();
+        for (loc, value) in &reached_outside {
+            buf.clear();
+            buf.push_str(loc);
+            uncovered(value, &mut buf, &consumed, &mut reached_locs);
+        }
         debug_assert_eq!(locs, {
             let mut all = Vec::new();
             value_locations(resource, prefix.unwrap_or(&root.loc), &mut all);
@@ -262,6 +291,7 @@ impl Engine {
             }
             None => loc.to_owned(),
         };
+        locs.extend(reached_locs);
         let unmapped = locs
             .into_iter()
             .map(|l| Unmapped {

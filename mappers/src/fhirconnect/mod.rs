@@ -11,6 +11,7 @@
 //! - [`base_models`]: models a set uses without carrying them, from a
 //!   search path (ehrgate's own base models for the KDS projects).
 //! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
+//! - [`bundle_refs`]: references to other entries of the input Bundle.
 //! - `conditions`: what a condition tests (`targetAttributes`, the `type`
 //!   operator), both directions.
 //! - `reverse_guards`: when openEHR -> FHIR must not create an element.
@@ -18,6 +19,7 @@
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
 pub mod at_codes;
+pub mod bundle_refs;
 pub mod base_models;
 pub mod canonical;
 pub mod check;
