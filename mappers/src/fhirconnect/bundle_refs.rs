@@ -98,7 +98,9 @@ fn type_and_id(reference: &str) -> Option<(&str, &str)> {
     }
     let mut parts = reference.rsplitn(3, '/');
     let id = parts.next().filter(|s| !s.is_empty())?;
-    let ty = parts.next().filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))?;
+    let ty = parts
+        .next()
+        .filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))?;
     Some((ty, id))
 }
 

@@ -363,6 +363,7 @@ impl Engine {
             return Err(EngineError::Exhausted);
         }
         let mut doc = run.doc;
+        super::contained_check::drop_incomplete(&mut doc, &mut run.warnings);
         prune(&mut doc);
         let unmapped = input
             .leaves

@@ -12,6 +12,7 @@
 //!   search path (ehrgate's own base models for the KDS projects).
 //! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
 //! - [`bundle_refs`]: references to other entries of the input Bundle.
+//! - [`contained_check`]: contained resources going back that R4 would refuse.
 //! - `conditions`: what a condition tests (`targetAttributes`, the `type`
 //!   operator), both directions.
 //! - `reverse_guards`: when openEHR -> FHIR must not create an element.
@@ -19,12 +20,13 @@
 //! - [`fhirpath`]: the FHIRPath subset the files use.
 
 pub mod at_codes;
-pub mod bundle_refs;
 pub mod base_models;
+pub mod bundle_refs;
 pub mod canonical;
 pub mod check;
 pub mod compiled;
 pub(crate) mod conditions;
+pub mod contained_check;
 pub mod datatypes;
 pub mod engine;
 pub mod extension;
