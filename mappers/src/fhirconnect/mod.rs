@@ -41,6 +41,7 @@ pub mod model;
 pub mod openehr_path;
 pub mod patient_ref;
 mod reverse_guards;
+mod reverse_reuse;
 pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;

@@ -154,14 +154,19 @@ impl<'s> RevRun<'s> {
                 Root::Resource => &scope.resource,
                 Root::FhirRoot | Root::Relative => &scope.fhir,
             };
-            let Some(created) = create(
-                &mut self.doc,
-                &start.ptr,
-                start.ty.as_deref(),
-                &path.steps,
-                leaf_ty,
-                true,
-            ) else {
+            // An element an earlier method wrote that meets this method's
+            // own condition is written into, not appended to.
+            let reused = super::reverse_reuse::existing(&self.doc, start, path, fhir_text, m);
+            let Some(created) = reused.map(|r| vec![r]).or_else(|| {
+                create(
+                    &mut self.doc,
+                    &start.ptr,
+                    start.ty.as_deref(),
+                    &path.steps,
+                    leaf_ty,
+                    true,
+                )
+            }) else {
                 self.warnings.push(Warning {
                     location: target.to_string(),
                     message: format!("FHIR path `{fhir_text}` cannot be created"),
