@@ -992,3 +992,38 @@ fn lab_analytes_resolve_within_the_bundle_or_are_reported() {
     assert_eq!(missing.len(), 1, "{:?}", t.warnings);
     assert_eq!(missing[0].location, "DiagnosticReport.result[1]");
 }
+
+/// A transaction Bundle for the lab mapping translates its one
+/// DiagnosticReport with the Bundle around it; entries nothing referenced
+/// are reported, and a Bundle with two reports is refused.
+#[test]
+fn a_lab_bundle_translates_its_one_report() {
+    let engine = lab_engine();
+    let bundle = common::json(&format!(
+        "{KDS}/laborbericht/toOpenEHR/input/DiagnosticReport-mii-exa-test-data-patient-2-labreport-1.json"
+    ));
+    let whole = engine.fhir_to_instance(&bundle).unwrap();
+    let report = bundle["entry"][0]["resource"].clone();
+    let entry = engine.fhir_to_instance_in(&report, Some(&bundle)).unwrap();
+    assert_eq!(whole.output.leaves, entry.output.leaves);
+    // The Device and Practitioner entries are referenced by nothing the
+    // report maps.
+    let unreached: Vec<&str> = whole
+        .unmapped
+        .iter()
+        .filter(|u| u.reason.starts_with("entry not referenced"))
+        .map(|u| u.location.as_str())
+        .collect();
+    assert!(unreached.contains(&"Bundle.entry[9]"), "{unreached:?}");
+    assert!(!unreached.contains(&"Bundle.entry[4]"), "{unreached:?}");
+    assert!(!unreached.contains(&"Bundle.entry[0]"), "{unreached:?}");
+
+    let mut two = bundle;
+    let first = two["entry"][0].clone();
+    two["entry"].as_array_mut().unwrap().push(first);
+    let err = engine.fhir_to_instance(&two).unwrap_err();
+    assert_eq!(
+        ehrgate_mappers::error::Classified::code(&err),
+        "fhirconnect.several-entries"
+    );
+}
