@@ -10,17 +10,17 @@
 //! `fullUrl` are matched by `resourceType` and `id` too, so a relative
 //! reference resolves whatever the server base.
 //!
-//! Resolution is bounded: one pass over the Bundle's entries (at most
-//! [`MAX_ENTRIES`] looked at), no recursion here (nesting of references is
-//! bounded by the run's `max_depth`).
+//! Resolution is bounded: one pass over the Bundle's entries (at most the
+//! run's `max_bundle_entries`, by default [`MAX_ENTRIES`], looked at; an
+//! entry past it does not resolve), no recursion here (nesting of
+//! references is bounded by the run's `max_depth`).
 
 use serde_json::Value;
 
 use super::fhirpath::Node;
 
-/// Most Bundle entries looked at for one reference (a Bundle larger than
-/// the input limits allow never gets here; this keeps one lookup bounded
-/// whatever the caller's limits).
+/// Default for the most Bundle entries looked at for one reference
+/// (`RunLimits::max_bundle_entries`).
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// Why a reference did not resolve (no identifiers or ids in it: the
@@ -55,7 +55,11 @@ impl Unresolved {
 
 /// The entry of `bundle` that `reference` (a FHIR Reference element)
 /// points to, as a node located at `Bundle.entry[i].resource`.
-pub fn resolve<'a>(bundle: Option<&'a Value>, reference: &Value) -> Result<Node<'a>, Unresolved> {
+pub fn resolve<'a>(
+    bundle: Option<&'a Value>,
+    reference: &Value,
+    max_entries: usize,
+) -> Result<Node<'a>, Unresolved> {
     let target = reference
         .get("reference")
         .and_then(Value::as_str)
@@ -68,7 +72,7 @@ pub fn resolve<'a>(bundle: Option<&'a Value>, reference: &Value) -> Result<Node<
     // A version-specific reference names the same resource.
     let target = target.split("/_history/").next().unwrap_or(target);
     let relative = type_and_id(target);
-    for (i, entry) in entries.iter().enumerate().take(MAX_ENTRIES) {
+    for (i, entry) in entries.iter().enumerate().take(max_entries) {
         let Some(resource) = entry.get("resource").filter(|r| r.is_object()) else {
             continue;
         };
@@ -131,12 +135,22 @@ mod tests {
     #[test]
     fn relative_references_resolve_by_full_url_or_type_and_id() {
         let b = bundle();
-        let n = resolve(Some(&b), &json!({"reference": "Specimen/s1"})).unwrap();
+        let n = resolve(Some(&b), &json!({"reference": "Specimen/s1"}), MAX_ENTRIES).unwrap();
         assert_eq!(n.loc, "Bundle.entry[0].resource");
         assert_eq!(n.ty, Some("Specimen"));
-        let n = resolve(Some(&b), &json!({"reference": "Observation/o2"})).unwrap();
+        let n = resolve(
+            Some(&b),
+            &json!({"reference": "Observation/o2"}),
+            MAX_ENTRIES,
+        )
+        .unwrap();
         assert_eq!(n.loc, "Bundle.entry[2].resource");
-        let n = resolve(Some(&b), &json!({"reference": "Observation/o9/_history/3"})).unwrap();
+        let n = resolve(
+            Some(&b),
+            &json!({"reference": "Observation/o9/_history/3"}),
+            MAX_ENTRIES,
+        )
+        .unwrap();
         assert_eq!(n.loc, "Bundle.entry[1].resource");
     }
 
@@ -146,12 +160,14 @@ mod tests {
         let n = resolve(
             Some(&b),
             &json!({"reference": "https://example.org/fhir/Specimen/s1"}),
+            MAX_ENTRIES,
         )
         .unwrap();
         assert_eq!(n.loc, "Bundle.entry[0].resource");
         let n = resolve(
             Some(&b),
             &json!({"reference": "urn:uuid:4f1c7d2e-0000-4000-8000-000000000001"}),
+            MAX_ENTRIES,
         )
         .unwrap();
         assert_eq!(n.loc, "Bundle.entry[1].resource");
@@ -160,19 +176,31 @@ mod tests {
     #[test]
     fn what_does_not_resolve_says_why() {
         let b = bundle();
-        let missing = resolve(Some(&b), &json!({"reference": "Observation/nope"}));
+        let missing = resolve(
+            Some(&b),
+            &json!({"reference": "Observation/nope"}),
+            MAX_ENTRIES,
+        );
         assert_eq!(missing.unwrap_err(), Unresolved::NotFound);
-        let wrong_type = resolve(Some(&b), &json!({"reference": "Patient/s1"}));
+        let wrong_type = resolve(Some(&b), &json!({"reference": "Patient/s1"}), MAX_ENTRIES);
         assert_eq!(wrong_type.unwrap_err(), Unresolved::NotFound);
-        let logical = resolve(Some(&b), &json!({"identifier": {"value": "x"}}));
+        let logical = resolve(
+            Some(&b),
+            &json!({"identifier": {"value": "x"}}),
+            MAX_ENTRIES,
+        );
         assert_eq!(logical.unwrap_err(), Unresolved::NotLiteral);
-        let lone = resolve(None, &json!({"reference": "Observation/o2"}));
+        let lone = resolve(None, &json!({"reference": "Observation/o2"}), MAX_ENTRIES);
         assert_eq!(lone.unwrap_err(), Unresolved::NoBundle);
         let other_base = resolve(
             Some(&b),
             &json!({"reference": "https://elsewhere.org/fhir/Specimen/s1"}),
+            MAX_ENTRIES,
         );
         // Another server's resource is not this entry, whatever its id.
         assert_eq!(other_base.unwrap_err(), Unresolved::NotFound);
+        // An entry past the bound is not looked at.
+        let bounded = resolve(Some(&b), &json!({"reference": "Observation/o2"}), 2);
+        assert_eq!(bounded.unwrap_err(), Unresolved::NotFound);
     }
 }

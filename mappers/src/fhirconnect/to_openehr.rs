@@ -37,6 +37,9 @@ pub struct RunLimits {
     pub max_steps: usize,
     /// Deepest slot/reference nesting.
     pub max_depth: usize,
+    /// Most entries of the input Bundle looked at to resolve one
+    /// reference ([`super::bundle_refs`]).
+    pub max_bundle_entries: usize,
 }
 
 impl Default for RunLimits {
@@ -44,6 +47,7 @@ impl Default for RunLimits {
         Self {
             max_steps: 100_000,
             max_depth: 16,
+            max_bundle_entries: super::bundle_refs::MAX_ENTRIES,
         }
     }
 }
@@ -217,7 +221,11 @@ impl<'s> Run<'s> {
         } else {
             // Another entry of the Bundle the input came in; anything else
             // is not resolvable without I/O.
-            match super::bundle_refs::resolve(self.bundle, node.value) {
+            match super::bundle_refs::resolve(
+                self.bundle,
+                node.value,
+                self.limits.max_bundle_entries,
+            ) {
                 Ok(found) => {
                     self.consumed.push(format!("{}.reference", node.loc));
                     if !self.reached.iter().any(|(l, _)| *l == found.loc) {
