@@ -32,11 +32,14 @@ macro_rules! base {
 pub const SHIPPED: Library<'static> = base![
     "CLUSTER.anatomical_location.v1.model.yml",
     "CLUSTER.case_identification.v0.model.yml",
+    "CLUSTER.laboratory_test_analyte.v1.model.yml",
     "CLUSTER.lebensphase.v0.model.yml",
     "CLUSTER.multiple_coding_icd10gm.v1.model.yml",
     "CLUSTER.problem_qualifier.v2.model.yml",
+    "CLUSTER.specimen.v1.model.yml",
     "EVALUATION.problem_diagnosis.v1.model.yml",
     "EVALUATION.vital_status.v1.model.yml",
+    "OBSERVATION.laboratory_test_result.v1.model.yml",
 ];
 
 /// The archetypes (short form) a set needs models for: the context's

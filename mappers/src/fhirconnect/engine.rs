@@ -43,6 +43,15 @@ pub enum EngineError {
     /// The translation exceeded its step budget.
     #[error("translation exceeded its step limit")]
     Exhausted,
+    /// A Bundle came in for a mapping of one resource type and holds
+    /// several entries of that type: which one to translate is not said.
+    #[error("the Bundle holds {count} {resource} entries; the mapping translates one")]
+    SeveralEntries {
+        /// The resource type the mapping maps.
+        resource: String,
+        /// How many entries of it the Bundle holds.
+        count: usize,
+    },
     /// The mapping used nothing of the input: what it would write are its
     /// constants alone, which say nothing about this resource.
     #[error("nothing of the {resource} maps to this template")]
@@ -68,6 +77,7 @@ impl Classified for EngineError {
             EngineError::WrongResource { .. } => "fhirconnect.wrong-resource",
             EngineError::Exhausted => "fhirconnect.limit",
             EngineError::NothingMapped { .. } => "fhirconnect.nothing-mapped",
+            EngineError::SeveralEntries { .. } => "fhirconnect.several-entries",
         }
     }
 }
@@ -150,7 +160,96 @@ impl Engine {
     /// nothing (no value converted, no condition met, no constant
     /// matched) is [`EngineError::NothingMapped`], whatever constants the
     /// set would write.
+    ///
+    /// A Bundle for a mapping of one resource type (a transaction carrying
+    /// a lab report with its Observations and Specimen) translates its one
+    /// entry of that type, resolving references against the Bundle;
+    /// entries nothing reached are reported unmapped.
     pub fn fhir_to_instance(&self, resource: &Value) -> Result<Translation<Instance>, EngineError> {
+        let is_bundle = resource.get("resourceType").and_then(Value::as_str) == Some("Bundle");
+        match self.start_resource_type() {
+            Some(expected)
+                if is_bundle
+                    && self.profile() != "Bundle"
+                    && expected != "Bundle"
+                    && expected != "Resource" =>
+            {
+                self.bundle_entry(resource, &expected)
+            }
+            _ => self.fhir_to_instance_in(resource, None),
+        }
+    }
+
+    /// The one entry of type `expected` of `bundle`, translated with the
+    /// Bundle around it.
+    fn bundle_entry(
+        &self,
+        bundle: &Value,
+        expected: &str,
+    ) -> Result<Translation<Instance>, EngineError> {
+        let entries: &[Value] = bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let of_type: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.get("resource")
+                    .and_then(|r| r.get("resourceType"))
+                    .and_then(Value::as_str)
+                    == Some(expected)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let at = match of_type.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(EngineError::WrongResource {
+                    expected: expected.to_owned(),
+                    actual: "Bundle".to_owned(),
+                })
+            }
+            several => {
+                return Err(EngineError::SeveralEntries {
+                    resource: expected.to_owned(),
+                    count: several.len(),
+                })
+            }
+        };
+        let resource = &entries[at]["resource"];
+        let mut t = self.fhir_to_instance_in(resource, Some(bundle))?;
+        // Entries no reference reached carry nothing into the composition.
+        let reached = |i: usize| {
+            let loc = format!("Bundle.entry[{i}].resource");
+            let within = |l: &str| is_within(l, &loc);
+            t.output.sources.values().any(|s| within(s))
+                || t.unmapped.iter().any(|u| within(&u.location))
+                || t.warnings.iter().any(|w| within(&w.location))
+        };
+        let unreached: Vec<usize> = (0..entries.len())
+            .filter(|&i| i != at && !reached(i))
+            .collect();
+        for i in unreached {
+            t.unmapped.push(Unmapped {
+                location: format!("Bundle.entry[{i}]"),
+                reason: "entry not referenced by the translated resource".to_owned(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// [`Engine::fhir_to_instance`] for `resource` taken from an entry of
+    /// `bundle`: its references to other entries of that Bundle (a lab
+    /// report's analyte Observations, its Specimen) resolve to them
+    /// ([`super::bundle_refs`]), and their elements the mapping did not
+    /// use are reported unmapped at `Bundle.entry[i].resource...`. A
+    /// Bundle input resolves against itself without this.
+    pub fn fhir_to_instance_in(
+        &self,
+        resource: &Value,
+        bundle: Option<&Value>,
+    ) -> Result<Translation<Instance>, EngineError> {
         let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else {
             return Err(EngineError::NotAResource);
         };
@@ -198,6 +297,8 @@ impl Engine {
             steps: 0,
             exhausted: false,
             ambiguous_ordinal: std::cell::Cell::new(false),
+            bundle: bundle.or((rt == "Bundle").then_some(resource)),
+            reached: Vec::new(),
         };
         run.model(start, &scope);
         if run.exhausted {
@@ -237,6 +338,19 @@ impl Engine {
                 uncovered(resource, &mut buf, &consumed, &mut locs);
             }
         }
+        // Entries a reference reached, when they are not part of the input
+        // itself (a Bundle input's entries were walked above).
+        let reached_outside = if rt == "Bundle" {
+            Vec::new()
+        } else {
+            std::mem::take(&mut run.reached)
+        };
+        let mut reached_locs = Vec::new();
+        for (loc, value) in &reached_outside {
+            buf.clear();
+            buf.push_str(loc);
+            uncovered(value, &mut buf, &consumed, &mut reached_locs);
+        }
         debug_assert_eq!(locs, {
             let mut all = Vec::new();
             value_locations(resource, prefix.unwrap_or(&root.loc), &mut all);
@@ -254,6 +368,7 @@ impl Engine {
             }
             None => loc.to_owned(),
         };
+        locs.extend(reached_locs);
         let unmapped = locs
             .into_iter()
             .map(|l| Unmapped {
@@ -325,6 +440,7 @@ impl Engine {
             return Err(EngineError::Exhausted);
         }
         let mut doc = run.doc;
+        super::contained_check::drop_incomplete(&mut doc, &mut run.warnings);
         prune(&mut doc);
         let unmapped = input
             .leaves

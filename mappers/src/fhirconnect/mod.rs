@@ -11,6 +11,8 @@
 //! - [`base_models`]: models a set uses without carrying them, from a
 //!   search path (ehrgate's own base models for the KDS projects).
 //! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
+//! - [`bundle_refs`]: references to other entries of the input Bundle.
+//! - [`contained_check`]: contained resources going back that R4 would refuse.
 //! - `conditions`: what a condition tests (`targetAttributes`, the `type`
 //!   operator), both directions.
 //! - `reverse_guards`: when openEHR -> FHIR must not create an element.
@@ -19,10 +21,12 @@
 
 pub mod at_codes;
 pub mod base_models;
+pub mod bundle_refs;
 pub mod canonical;
 pub mod check;
 pub mod compiled;
 pub(crate) mod conditions;
+pub mod contained_check;
 pub mod datatypes;
 pub mod engine;
 pub mod extension;
@@ -37,6 +41,7 @@ pub mod model;
 pub mod openehr_path;
 pub mod patient_ref;
 mod reverse_guards;
+mod reverse_reuse;
 pub mod shipped;
 pub mod template_index;
 pub mod to_fhir;

@@ -172,14 +172,19 @@ impl<'s> RevRun<'s> {
                 Root::Resource => &scope.resource,
                 Root::FhirRoot | Root::Relative => &scope.fhir,
             };
-            let Some(created) = create(
-                &mut self.doc,
-                &start.ptr,
-                start.ty.as_deref(),
-                &path.steps,
-                leaf_ty,
-                true,
-            ) else {
+            // An element an earlier method wrote that meets this method's
+            // own condition is written into, not appended to.
+            let reused = super::reverse_reuse::existing(&self.doc, start, path, fhir_text, m);
+            let Some(created) = reused.map(|r| vec![r]).or_else(|| {
+                create(
+                    &mut self.doc,
+                    &start.ptr,
+                    start.ty.as_deref(),
+                    &path.steps,
+                    leaf_ty,
+                    true,
+                )
+            }) else {
                 self.warnings.push(Warning {
                     location: target.to_string(),
                     message: format!("FHIR path `{fhir_text}` cannot be created"),
@@ -323,7 +328,11 @@ impl<'s> RevRun<'s> {
 
     /// Creates the resource a `reference` method maps: inline where the
     /// element holds a resource (`Bundle.entry.resource`), else contained
-    /// in the current resource and referenced as `#refN`.
+    /// in the current resource and referenced as `#refN`. A resource
+    /// referenced from a contained one (a lab analyte's Specimen) is
+    /// contained in the same host: FHIR R4 forbids contained resources
+    /// inside contained ones (dom-2), and `#id` references resolve
+    /// against the host.
     fn referenced(&mut self, resource_type: &str, element: &Created, scope: &RevScope) -> Created {
         if element.ty.as_deref() != Some("Reference") {
             set(
@@ -338,10 +347,23 @@ impl<'s> RevRun<'s> {
         }
         self.next_ref += 1;
         let id = format!("ref{}", self.next_ref);
+        let (host_ptr, host_ty) = match scope.resource.ptr.find("/contained/") {
+            Some(at) => {
+                let host = &scope.resource.ptr[..at];
+                let ty = self
+                    .doc
+                    .pointer(host)
+                    .and_then(|r| r.get("resourceType"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                (host.to_owned(), ty)
+            }
+            None => (scope.resource.ptr.clone(), scope.resource.ty.clone()),
+        };
         let contained = create(
             &mut self.doc,
-            &scope.resource.ptr,
-            scope.resource.ty.as_deref(),
+            &host_ptr,
+            host_ty.as_deref(),
             &[Step::Member("contained".to_owned())],
             None,
             true,

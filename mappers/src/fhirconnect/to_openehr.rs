@@ -37,6 +37,9 @@ pub struct RunLimits {
     pub max_steps: usize,
     /// Deepest slot/reference nesting.
     pub max_depth: usize,
+    /// Most entries of the input Bundle looked at to resolve one
+    /// reference ([`super::bundle_refs`]).
+    pub max_bundle_entries: usize,
 }
 
 impl Default for RunLimits {
@@ -44,6 +47,7 @@ impl Default for RunLimits {
         Self {
             max_steps: 100_000,
             max_depth: 16,
+            max_bundle_entries: super::bundle_refs::MAX_ENTRIES,
         }
     }
 }
@@ -75,6 +79,12 @@ pub(crate) struct Run<'s> {
     pub exhausted: bool,
     /// Set when a number matched several ordinals (the first was taken).
     pub ambiguous_ordinal: std::cell::Cell<bool>,
+    /// The Bundle the input came in, for references to its other entries
+    /// ([`super::bundle_refs`]).
+    pub bundle: Option<&'s Value>,
+    /// Entries of [`Run::bundle`] a reference reached, by location (their
+    /// unmapped elements are reported too).
+    pub reached: Vec<(String, &'s Value)>,
 }
 
 impl<'s> Run<'s> {
@@ -225,13 +235,25 @@ impl<'s> Run<'s> {
             self.consumed.push(format!("{}.reference", node.loc));
             found
         } else {
-            // A Reference to a resource outside the input: not resolvable
-            // without I/O.
-            self.warn(
-                &node.loc,
-                "reference not resolvable inside the input; not mapped",
-            );
-            return;
+            // Another entry of the Bundle the input came in; anything else
+            // is not resolvable without I/O.
+            match super::bundle_refs::resolve(
+                self.bundle,
+                node.value,
+                self.limits.max_bundle_entries,
+            ) {
+                Ok(found) => {
+                    self.consumed.push(format!("{}.reference", node.loc));
+                    if !self.reached.iter().any(|(l, _)| *l == found.loc) {
+                        self.reached.push((found.loc.clone(), found.value));
+                    }
+                    found
+                }
+                Err(why) => {
+                    self.warn(&node.loc, why.message());
+                    return;
+                }
+            }
         };
         let ref_scope = Scope {
             resource: Rc::new(resource.clone()),

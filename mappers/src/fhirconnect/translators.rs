@@ -99,8 +99,21 @@ impl Translator for FhirToOpenEhr<'_> {
     type Error = TranslateError;
 
     fn translate(&self, input: &Value) -> Result<Translation<Value>, TranslateError> {
+        self.translate_in(input, None)
+    }
+}
+
+impl FhirToOpenEhr<'_> {
+    /// [`Translator::translate`] for a resource taken from an entry of
+    /// `bundle`, whose references to other entries resolve to them
+    /// ([`Engine::fhir_to_instance_in`]).
+    pub fn translate_in(
+        &self,
+        input: &Value,
+        bundle: Option<&Value>,
+    ) -> Result<Translation<Value>, TranslateError> {
         let index = self.engine.index().ok_or(TranslateError::NoTemplate)?;
-        let t = self.engine.fhir_to_instance(input)?;
+        let t = self.engine.fhir_to_instance_in(input, bundle)?;
         let issues = check(&t.output, index);
         if !issues.is_empty() {
             return Err(TranslateError::Template(issues));
