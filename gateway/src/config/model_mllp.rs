@@ -138,4 +138,49 @@ pub struct MllpRouteConfig {
     /// Canary share in percent, sticky per patient (PID-3).
     #[serde(default)]
     pub weight: Option<Spanned<f64>>,
+    /// What an openEHR destination does with a clinical resource no
+    /// template takes: `refuse` (default) refuses the whole message
+    /// (`AE`/`CE`); `warn` stores the rest and answers `AA` with one ERR
+    /// segment of severity `W` per resource left out. Read through
+    /// [`MllpRouteConfig::unstorable_policy`]; validation rejects other
+    /// words with the line.
+    #[serde(default)]
+    pub openehr_unstorable: Option<Spanned<String>>,
+}
+
+/// [`MllpRouteConfig::openehr_unstorable`]: whether an openEHR delivery
+/// may leave out resources no template takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnstorablePolicy {
+    /// Refuse the whole message (nothing stored, `AE`/`CE`): the default,
+    /// so nothing is ever dropped unless a route asks for it.
+    #[default]
+    Refuse,
+    /// Store what a template takes and acknowledge with warnings (`AA`
+    /// with ERR severity `W`, HL7 v2 ch. 2 "accepted with warnings").
+    Warn,
+}
+
+impl UnstorablePolicy {
+    /// The config word, or `None` for anything else.
+    pub fn parse(word: &str) -> Option<UnstorablePolicy> {
+        match word {
+            "refuse" => Some(UnstorablePolicy::Refuse),
+            "warn" => Some(UnstorablePolicy::Warn),
+            _ => None,
+        }
+    }
+}
+
+// === impl MllpRouteConfig ===
+
+impl MllpRouteConfig {
+    /// The route's policy (validation rejected unknown words; one that got
+    /// past it counts as the safe default).
+    pub fn unstorable_policy(&self) -> UnstorablePolicy {
+        self.openehr_unstorable
+            .as_ref()
+            .and_then(|w| UnstorablePolicy::parse(w.get_ref()))
+            .unwrap_or_default()
+    }
 }

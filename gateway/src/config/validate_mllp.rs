@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use super::model::{BackendConfig, BackendKind, Config};
+use super::model_mllp::UnstorablePolicy;
 use super::validate::{check_weight, Issues};
 
 /// Checks `[mllp]`, `[[mllp_listener]]`, `[[mllp_facility]]` and
@@ -105,6 +106,29 @@ pub(super) fn check(
                     ),
                 ),
                 Some(_) => {}
+            }
+        }
+        if let Some(p) = &r.openehr_unstorable {
+            if UnstorablePolicy::parse(p.get_ref()).is_none() {
+                issues.at(
+                    p,
+                    format!(
+                        "mllp_route `{id}`: openehr_unstorable `{}` must be \"refuse\" or \"warn\"",
+                        p.get_ref()
+                    ),
+                );
+            } else {
+                let openehr = std::iter::once(&r.stable)
+                    .chain(r.canary.as_ref())
+                    .any(|b| backends.get(b.get_ref().as_str()) == Some(&BackendKind::Openehr));
+                if !openehr {
+                    issues.at(
+                        p,
+                        format!(
+                            "mllp_route `{id}` sets openehr_unstorable but has no openehr backend"
+                        ),
+                    );
+                }
             }
         }
         if let Some(w) = &r.weight {

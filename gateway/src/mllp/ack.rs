@@ -20,10 +20,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ehrgate_mappers::hl7v2::{ack, AckCode, AckError, Message, Severity};
+use ehrgate_mappers::hl7v2::{ack, AckCode, AckError, ErrorCode, Message, Severity};
 use ehrgate_templates::fault::{Classified, Fault};
 
 use super::error::FeedError;
+use super::unstorable::LeftOut;
 use crate::telemetry::clock::now_hl7_dtm;
 
 /// When an acknowledgement is wanted (HL7 table 0155).
@@ -204,10 +205,44 @@ pub fn err_segment(e: &FeedError) -> AckError {
     }
 }
 
+/// The ERR segment for a resource an openEHR delivery left out under the
+/// `warn` policy: severity `W` (table 0516: the transaction succeeded,
+/// with issues), ERR-2 its v2 source (`OBX^4`) when known, ERR-3 207
+/// (application internal error: table 0357 has no closer code for content
+/// the receiving application cannot hold; the 1xx codes are about the
+/// message's syntax, which is fine), ERR-8 the resource type and why.
+pub fn warning_segment(left: &LeftOut, backend: &str) -> AckError {
+    let err = AckError::new(ErrorCode::ApplicationInternalError, Severity::Warning)
+        .with_message(left.message(backend));
+    match &left.source {
+        Some((segment, sequence)) => err.at(segment, *sequence, 0),
+        None => err,
+    }
+}
+
 /// Writes one acknowledgement of `msg`.
 pub fn write(msg: &Message<'_>, code: AckCode, error: Option<&AckError>, ids: &AckIds) -> Vec<u8> {
     let errors = error.map(std::slice::from_ref).unwrap_or_default();
+    write_with(msg, code, errors, ids)
+}
+
+/// Writes one acknowledgement of `msg` with any number of ERR segments.
+pub fn write_with(msg: &Message<'_>, code: AckCode, errors: &[AckError], ids: &AckIds) -> Vec<u8> {
     ack::build(msg, code, errors, &ids.next(), &now_hl7_dtm())
+}
+
+/// Which of the acknowledgements in `codes` carries the warnings of a
+/// delivery that left resources out: the application ack (`AA`) when one
+/// is sent, else the commit ack (`CA`, sent after delivery without the
+/// durable queue), so the sender hears of them whichever it asked for.
+pub fn warning_carrier(codes: &[AckCode]) -> Option<AckCode> {
+    if codes.contains(&AckCode::AA) {
+        Some(AckCode::AA)
+    } else if codes.contains(&AckCode::CA) {
+        Some(AckCode::CA)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

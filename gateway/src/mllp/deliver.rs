@@ -19,8 +19,9 @@ use super::error::FeedError;
 use super::sender::MllpSender;
 use super::stats::FeedStats;
 use super::stream::DestinationTls;
+use super::unstorable::Stored;
 use crate::config::model::{BackendConfig, BackendKind};
-use crate::config::model_mllp::MllpConfig;
+use crate::config::model_mllp::{MllpConfig, UnstorablePolicy};
 use crate::config::LoadedConfig;
 use crate::proxy::body::ProxyBody;
 use crate::proxy::upstream::Upstream;
@@ -100,7 +101,10 @@ impl Destinations {
         })
     }
 
-    /// Delivers `msg` (raw `payload`) to `backend` for `tenant`.
+    /// Delivers `msg` (raw `payload`) to `backend` for `tenant`; `policy`
+    /// (the route's `openehr_unstorable`) decides, for an openEHR backend,
+    /// whether resources no template takes refuse the message or are left
+    /// out ([`Stored::left_out`]).
     pub async fn deliver(
         &self,
         backend: &str,
@@ -108,16 +112,20 @@ impl Destinations {
         msg: &Message<'_>,
         payload: &[u8],
         control_id: &str,
-    ) -> Result<(), FeedError> {
+        policy: UnstorablePolicy,
+    ) -> Result<Stored, FeedError> {
         match self.kinds.get(backend) {
             Some(BackendKind::Hl7v2Mllp) => match self.mllp.get(backend) {
-                Some(sender) => sender.send(payload, control_id).await,
+                Some(sender) => sender
+                    .send(payload, control_id)
+                    .await
+                    .map(|()| Stored::default()),
                 None => Err(FeedError::NoBackend(backend.to_string())),
             },
             Some(BackendKind::Openehr) => {
                 let bundle = self.translator.translate(msg)?.output;
                 let facade = self.facade(backend)?;
-                super::openehr::deliver(&facade, backend, tenant, &bundle).await
+                super::openehr::deliver(&facade, backend, tenant, msg, &bundle, policy).await
             }
             Some(BackendKind::Fhir) => {
                 // The fast path: the Bundle's bytes straight from the
@@ -138,7 +146,9 @@ impl Destinations {
                         "mllp: v2 content not carried into the FHIR Bundle"
                     );
                 }
-                self.post_fhir(backend, tenant, Bytes::from(body)).await
+                self.post_fhir(backend, tenant, Bytes::from(body))
+                    .await
+                    .map(|()| Stored::default())
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
         }
@@ -150,7 +160,12 @@ impl Destinations {
     /// that can never be delivered gets `CE`/`CR` now rather than a failed
     /// application ack (or endless retries) after the gateway took
     /// responsibility for it.
-    pub fn check(&self, backend: &str, msg: &Message<'_>) -> Result<(), FeedError> {
+    pub fn check(
+        &self,
+        backend: &str,
+        msg: &Message<'_>,
+        policy: UnstorablePolicy,
+    ) -> Result<(), FeedError> {
         match self.kinds.get(backend) {
             Some(BackendKind::Hl7v2Mllp) if self.mllp.contains_key(backend) => Ok(()),
             Some(BackendKind::Fhir) => {
@@ -162,12 +177,7 @@ impl Destinations {
             Some(BackendKind::Openehr) => {
                 let bundle = self.translator.translate(msg)?.output;
                 let facade = self.facade(backend)?;
-                super::openehr::for_facade(&bundle, &facade)
-                    .map(|_| ())
-                    .map_err(|resource_type| FeedError::NoTemplate {
-                        backend: backend.to_string(),
-                        resource_type,
-                    })
+                super::openehr::check(&bundle, &facade, backend, policy)
             }
             _ => Err(FeedError::NoBackend(backend.to_string())),
         }

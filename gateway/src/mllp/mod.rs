@@ -15,7 +15,8 @@
 //! - [`replay`]: the MSH-10 replay window per sender.
 //! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
 //!   fsync, delivery in order per sender, the application ack after it).
-//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade; [`sender`]: the MLLP client pool with ACK
+//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade, with
+//!   [`unstorable`] for what no template takes; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
 //!   TLS connections to destinations; [`health`]: TCP-connect health checks.
 //! - [`start`]: binding the listeners at gateway start.
@@ -39,6 +40,7 @@ pub mod stats;
 pub mod stream;
 pub mod table;
 pub mod tenant;
+pub mod unstorable;
 
 pub use error::FeedError;
 pub use process::Feed;

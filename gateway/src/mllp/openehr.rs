@@ -11,8 +11,12 @@
 //! MessageHeader ...) are left out and counted in the log: openEHR keeps
 //! demographics and directories outside the CDR. A *clinical* entry the
 //! backend has no template for (a Specimen no report names, say) refuses
-//! the whole message instead: acknowledging it would lose clinical data
-//! silently. The refusal is `AE` (see [`FeedError::NoTemplate`]): the
+//! the whole message instead (the route's default `openehr_unstorable =
+//! "refuse"`): acknowledging it would lose clinical data silently. A route
+//! with `openehr_unstorable = "warn"` stores the rest and acknowledges with
+//! one ERR segment of severity `W` per resource left out
+//! ([`super::unstorable`]); when nothing clinical is left it refuses the
+//! same way. The refusal is `AE` (see [`FeedError::NoTemplate`]): the
 //! message is valid, but resending it unchanged cannot succeed until the
 //! backend's templates cover it. A message with nothing but its patient
 //! still makes sure the patient's EHR exists.
@@ -30,12 +34,18 @@
 //!   the dates it was published and presented) is, per the v2-to-FHIR IG,
 //!   detail of the immunization (FHIR R4 `Immunization.fundingSource`,
 //!   `programEligibility`, `education`), not a result: the shipped
-//!   immunisation template has no element for it, so it refuses the message
+//!   immunisation template has no element for it, so it is unstorable
 //!   with that reason instead of being filed as a laboratory result.
 
 use serde_json::{json, Value};
 
+use ehrgate_mappers::hl7v2::Message;
+
 use super::error::FeedError;
+use super::unstorable::{LeftOut, Reason, Stored, Unstorable};
+use crate::config::model_mllp::UnstorablePolicy;
+use crate::facade::error::FacadeError;
+use crate::facade::write::BundlePatients;
 use crate::facade::Facade;
 
 /// Resource types that carry context kept outside an openEHR CDR, never
@@ -54,10 +64,6 @@ const CONTEXT_TYPES: &[&str] = &[
     "Account",
     "Device",
 ];
-
-/// What an Observation `partOf` an Immunization is refused as: the
-/// immunization detail the shipped immunisation template cannot hold.
-const IMMUNIZATION_DETAIL: &str = "Observation about an Immunization (funding, eligibility or vaccine information statement: FHIR Immunization.fundingSource/programEligibility/education)";
 
 fn rt_of(e: &Value) -> &str {
     e.pointer("/resource/resourceType")
@@ -146,10 +152,51 @@ fn contain_specimens(entries: &[Value]) -> (Vec<Value>, usize) {
     (out, carried.len())
 }
 
-/// The Bundle for the facade: Patient entries and the served types, as
-/// `POST`s, with the number of context entries left out; or the first
-/// clinical resource type the backend cannot store.
-pub fn for_facade(bundle: &Value, facade: &Facade) -> Result<(Value, usize), String> {
+/// The entries of a translated Bundle sorted for the facade.
+#[derive(Debug)]
+pub struct Selection {
+    /// Patient entries and the entries of served types, as `POST`s.
+    pub kept: Vec<Value>,
+    /// Context entries left out (kept outside an openEHR CDR).
+    pub context_skipped: usize,
+    /// Clinical entries no template takes, in Bundle order.
+    pub unstorable: Vec<Unstorable>,
+}
+
+// === impl Selection ===
+
+impl Selection {
+    /// Whether anything but Patient entries is kept.
+    fn has_clinical(&self) -> bool {
+        self.kept.iter().any(|e| rt_of(e) != "Patient")
+    }
+
+    /// The transaction Bundle of the kept entries.
+    fn bundle(&self) -> Value {
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": self.kept})
+    }
+
+    /// Under `policy`, the error that stops the message, if any: `refuse`
+    /// stops at the first unstorable entry; `warn` only when something was
+    /// left out and nothing clinical is left to store.
+    fn refusal(&self, policy: UnstorablePolicy, backend: &str) -> Option<FeedError> {
+        let first = self.unstorable.first()?;
+        let refuse = match policy {
+            UnstorablePolicy::Refuse => true,
+            UnstorablePolicy::Warn => !self.has_clinical(),
+        };
+        refuse.then(|| FeedError::NoTemplate {
+            backend: backend.to_string(),
+            resource_type: first.describe(),
+        })
+    }
+}
+
+/// Sorts the Bundle's entries: Patient entries and the served types are
+/// kept (as `POST`s), context entries counted, and every clinical entry
+/// the backend has no template for (or that is immunization detail) is
+/// listed as unstorable.
+pub fn select(bundle: &Value, facade: &Facade) -> Selection {
     let entries = bundle
         .get("entry")
         .and_then(Value::as_array)
@@ -163,54 +210,155 @@ pub fn for_facade(bundle: &Value, facade: &Facade) -> Result<(Value, usize), Str
     let has_results = entries
         .iter()
         .any(|e| matches!(rt_of(e), "Observation" | "DiagnosticReport"));
-    let mut kept = Vec::with_capacity(entries.len());
-    let mut skipped = 0;
+    let mut out = Selection {
+        kept: Vec::with_capacity(entries.len()),
+        context_skipped: 0,
+        unstorable: Vec::new(),
+    };
     for e in entries {
         let rt = rt_of(e);
+        let unstorable = |reason| Unstorable {
+            resource_type: if rt.is_empty() { "(untyped)" } else { rt }.to_string(),
+            full_url: e
+                .get("fullUrl")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            reason,
+        };
         if rt == "Patient" {
-            kept.push(e.clone());
+            out.kept.push(e.clone());
         } else if rt == "Observation"
             && references_any(e.pointer("/resource/partOf"), &immunizations)
         {
-            return Err(IMMUNIZATION_DETAIL.to_string());
+            out.unstorable.push(unstorable(Reason::ImmunizationDetail));
         } else if !rt.is_empty() && !facade.settings().templates_of(rt).is_empty() {
             let mut e = e.clone();
             if let Some(obj) = e.as_object_mut() {
                 obj.insert("request".into(), json!({"method": "POST", "url": rt}));
             }
-            kept.push(e);
+            out.kept.push(e);
         } else if CONTEXT_TYPES.contains(&rt) || (has_results && rt == "ServiceRequest") {
-            skipped += 1;
+            out.context_skipped += 1;
         } else {
-            return Err(if rt.is_empty() { "(untyped)" } else { rt }.to_string());
+            out.unstorable.push(unstorable(Reason::NoTemplate));
         }
     }
-    Ok((
-        json!({"resourceType": "Bundle", "type": "transaction", "entry": kept}),
-        skipped,
-    ))
+    out
+}
+
+/// What can be decided without the backend (used before a `CA` with the
+/// durable queue): the refusal of [`select`] under `policy`.
+pub fn check(
+    bundle: &Value,
+    facade: &Facade,
+    backend: &str,
+    policy: UnstorablePolicy,
+) -> Result<(), FeedError> {
+    match select(bundle, facade).refusal(policy, backend) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Under `warn`, moves every kept entry no mapping of its type's templates
+/// takes (the facade's `NotMapped`) to the unstorable list, so the
+/// transaction stores the rest. Any other finding (a template violation,
+/// no patient) stays for the transaction to report: those are errors in
+/// the message, not content a template lacks room for.
+async fn leave_out_unmapped(
+    facade: &Facade,
+    backend: &str,
+    sel: &mut Selection,
+) -> Result<(), FeedError> {
+    let openehr = |e| FeedError::OpenEhr {
+        backend: backend.to_string(),
+        source: Box::new(e),
+    };
+    let mut types: Vec<&str> = sel
+        .kept
+        .iter()
+        .map(rt_of)
+        .filter(|rt| *rt != "Patient")
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    for rt in types {
+        facade.warm(rt).await.map_err(openehr)?;
+    }
+    // Subjects only decide which EHR; the mapping does not read them, so
+    // a stand-in per Patient entry lets `prepare` run the mapping alone.
+    let patients: BundlePatients = sel
+        .kept
+        .iter()
+        .filter(|e| rt_of(e) == "Patient")
+        .filter_map(|e| e.get("fullUrl").and_then(Value::as_str))
+        .map(|u| (u.to_string(), "subject".to_string()))
+        .collect();
+    let mut kept = Vec::with_capacity(sel.kept.len());
+    for e in std::mem::take(&mut sel.kept) {
+        let rt = rt_of(&e);
+        if rt != "Patient" {
+            if let Some(r) = e.get("resource") {
+                if let Err(FacadeError::NotMapped { templates, .. }) =
+                    facade.prepare(r, Some(rt), Some(&patients))
+                {
+                    sel.unstorable.push(Unstorable {
+                        resource_type: rt.to_string(),
+                        full_url: e
+                            .get("fullUrl")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        reason: Reason::NotMapped { templates },
+                    });
+                    continue;
+                }
+            }
+        }
+        kept.push(e);
+    }
+    sel.kept = kept;
+    Ok(())
 }
 
 /// Runs the transaction; the facade's error keeps its fault (a client
-/// fault is `AE`, an unreachable or failing backend `AR`).
+/// fault is `AE`, an unreachable or failing backend `AR`). Under `warn`
+/// the resources left out come back with their v2 source.
 pub async fn deliver(
     facade: &Facade,
     backend: &str,
     tenant: &str,
+    msg: &Message<'_>,
     bundle: &Value,
-) -> Result<(), FeedError> {
-    let (bundle, skipped) =
-        for_facade(bundle, facade).map_err(|resource_type| FeedError::NoTemplate {
-            backend: backend.to_string(),
-            resource_type,
-        })?;
-    tracing::debug!(target: "ehrgate::mllp", backend, skipped_entries = skipped, "openEHR delivery");
+    policy: UnstorablePolicy,
+) -> Result<Stored, FeedError> {
+    let mut sel = select(bundle, facade);
+    if policy == UnstorablePolicy::Warn {
+        leave_out_unmapped(facade, backend, &mut sel).await?;
+    }
+    if let Some(e) = sel.refusal(policy, backend) {
+        return Err(e);
+    }
+    tracing::debug!(target: "ehrgate::mllp", backend, skipped_entries = sel.context_skipped, left_out = sel.unstorable.len(), "openEHR delivery");
     facade
-        .transaction(tenant, &bundle)
+        .transaction(tenant, &sel.bundle())
         .await
-        .map(|_| ())
         .map_err(|e| FeedError::OpenEhr {
             backend: backend.to_string(),
             source: Box::new(e),
-        })
+        })?;
+    let sources = super::unstorable::locate(msg, &sel.unstorable);
+    Ok(Stored {
+        left_out: sel
+            .unstorable
+            .into_iter()
+            .zip(sources)
+            .map(|(u, source)| LeftOut {
+                resource_type: u.resource_type,
+                reason: u.reason,
+                source,
+            })
+            .collect(),
+    })
 }

@@ -2,7 +2,8 @@
 //! check, arm, delivery, acknowledgement(s), access-log line and counters.
 //!
 //! The access-log line (`ehrgate::mllp::access`) names the message type,
-//! trigger, tenant, route, arm, backend, ack codes, control id and latency;
+//! trigger, tenant, route, arm, backend, ack codes, control id, latency and
+//! the number of resources an openEHR delivery left out (`not_stored`);
 //! never PID content or any other field value.
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::{Admission, ReplayWindow};
 use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
+use super::unstorable::{LeftOut, Stored};
 use crate::config::LoadedConfig;
 use crate::proxy::Shared;
 use crate::routing::decision::Arm;
@@ -45,10 +47,11 @@ pub struct Feed {
 }
 
 /// How a message that got no error was handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Handled {
-    /// Delivered; the destination accepted it.
-    Delivered,
+    /// Delivered; the destination accepted it (an openEHR destination
+    /// under the `warn` policy perhaps without some resources).
+    Delivered(Stored),
     /// A replay within the window: acknowledged, not delivered again.
     Replayed,
     /// Written to the durable queue; delivery follows.
@@ -64,6 +67,8 @@ struct Trace {
     rule: &'static str,
     backend: Option<Arc<str>>,
     replayed: bool,
+    /// Resources an openEHR delivery left out (`warn` policy).
+    not_stored: usize,
 }
 
 // === impl Feed ===
@@ -218,15 +223,30 @@ impl Feed {
             _ => ack::codes(mode, outcome.as_ref().map(|_| ())),
         };
         let err = outcome.as_ref().err().map(ack::err_segment);
+        let warnings = match &outcome {
+            Ok(Handled::Delivered(stored)) => {
+                self.count_left_out(&stored.left_out, &trace);
+                trace.not_stored = stored.left_out.len();
+                let backend = trace.backend.as_deref().unwrap_or("-");
+                stored
+                    .left_out
+                    .iter()
+                    .map(|l| ack::warning_segment(l, backend))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let carrier = ack::warning_carrier(&codes);
         let acks: Vec<Vec<u8>> = codes
             .iter()
             .map(|code| {
                 self.stats.ack(*code);
-                let error = match code {
-                    AckCode::AA | AckCode::CA => None,
-                    _ => err.as_ref(),
+                let errors = match code {
+                    c if Some(*c) == carrier => &warnings[..],
+                    AckCode::AA | AckCode::CA => &[],
+                    _ => err.as_slice(),
                 };
-                ack::write(&msg, *code, error, &self.ids)
+                ack::write_with(&msg, *code, errors, &self.ids)
             })
             .collect();
         self.log(
@@ -290,7 +310,7 @@ impl Feed {
         trace.rule = rule.as_str();
         trace.backend = Some(backend.clone());
         if let (Some(queue), true) = (&self.queue, mode.is_enhanced()) {
-            table.destinations.check(backend, msg)?;
+            table.destinations.check(backend, msg, route.unstorable)?;
             let record = MessageRecord {
                 seq: 0,
                 accepted_ms: now_ms(),
@@ -323,9 +343,9 @@ impl Feed {
             }
             return Ok(Handled::Queued);
         }
-        table
+        let stored = table
             .destinations
-            .deliver(backend, &tenant, msg, payload, control_id)
+            .deliver(backend, &tenant, msg, payload, control_id, route.unstorable)
             .await?;
         FeedStats::inc(match arm {
             Arm::Stable => &self.stats.delivered_stable,
@@ -340,16 +360,52 @@ impl Feed {
             }
             guard.delivered(Instant::now());
         }
-        Ok(Handled::Delivered)
+        Ok(Handled::Delivered(stored))
+    }
+
+    /// Counts the resources a delivery left out, per route, tenant and
+    /// resource type (config names and FHIR type names only).
+    fn count_left_out(&self, left_out: &[LeftOut], trace: &Trace) {
+        let dash: Arc<str> = Arc::from("-");
+        let route = trace.route.as_ref().unwrap_or(&dash);
+        let tenant = trace.tenant.as_ref().unwrap_or(&dash);
+        for l in left_out {
+            self.shared
+                .telemetry
+                .metrics
+                .record_mllp_not_stored(route, tenant, &l.resource_type);
+        }
+    }
+
+    /// The route a queued message belongs to now (its policy and id; the
+    /// route table may have been reloaded since it was queued).
+    fn route_of<'t>(
+        table: &'t FeedTable,
+        msg: &Message<'_>,
+        tenant: &str,
+    ) -> Option<&'t super::routes::FeedRoute> {
+        let code = msg.message_code().unwrap_or_default();
+        let trigger = msg.trigger_event().unwrap_or_default();
+        table.routes.select(&code, &trigger, tenant)
     }
 
     /// One delivery attempt of a queued message.
-    pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<(), FeedError> {
+    pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<Stored, FeedError> {
         let table = self.table();
         let msg = Message::parse_with(&r.payload, &table.limits)?;
+        let policy = Self::route_of(&table, &msg, &r.tenant)
+            .map(|route| route.unstorable)
+            .unwrap_or_default();
         table
             .destinations
-            .deliver(&r.backend, &r.tenant, &msg, &r.payload, &r.control_id)
+            .deliver(
+                &r.backend,
+                &r.tenant,
+                &msg,
+                &r.payload,
+                &r.control_id,
+                policy,
+            )
             .await
     }
 
@@ -358,12 +414,12 @@ impl Feed {
     pub(super) async fn finish_record(
         &self,
         job: &Job,
-        result: Result<(), FeedError>,
+        result: Result<Stored, FeedError>,
         attempts: u32,
     ) {
         let r = &job.record;
         let outcome = match &result {
-            Ok(()) => 0,
+            Ok(_) => 0,
             Err(e) if e.fault() == ehrgate_templates::fault::Fault::Client => 1,
             Err(_) => 2,
         };
@@ -380,14 +436,33 @@ impl Feed {
                 &self.stats.delivered_stable
             });
         }
-        let msg = Message::parse_with(&r.payload, &self.table().limits).ok();
+        let table = self.table();
+        let msg = Message::parse_with(&r.payload, &table.limits).ok();
+        let left_out = result.as_ref().map_or(&[][..], |s| s.left_out.as_slice());
+        if !left_out.is_empty() {
+            let trace = Trace {
+                tenant: Some(Arc::from(r.tenant.as_str())),
+                route: msg
+                    .as_ref()
+                    .and_then(|m| Self::route_of(&table, m, &r.tenant))
+                    .map(|route| route.id.clone()),
+                ..Trace::default()
+            };
+            self.count_left_out(left_out, &trace);
+        }
         let code = msg
             .as_ref()
             .and_then(|m| ack::application_code(AckMode::of(m), result.as_ref().map(|_| ())));
         let mut sent = "-";
         if let (Some(code), Some(m)) = (code, &msg) {
-            let err = result.as_ref().err().map(ack::err_segment);
-            let answer = ack::write(m, code, err.as_ref(), &self.ids);
+            let errors: Vec<_> = match &result {
+                Ok(_) => left_out
+                    .iter()
+                    .map(|l| ack::warning_segment(l, &r.backend))
+                    .collect(),
+                Err(e) => vec![ack::err_segment(e)],
+            };
+            let answer = ack::write_with(m, code, &errors, &self.ids);
             let delivered = job
                 .reply
                 .as_ref()
@@ -404,7 +479,7 @@ impl Feed {
         if level_error {
             tracing::error!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, "queued message given up");
         } else {
-            tracing::info!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, delivered = outcome == 0);
+            tracing::info!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, delivered = outcome == 0, not_stored = left_out.len());
         }
     }
 
@@ -467,6 +542,7 @@ impl Feed {
             rule = trace.rule,
             backend = trace.backend.as_deref().unwrap_or("-"),
             replayed = trace.replayed,
+            not_stored = trace.not_stored,
             ack = ack.as_str(),
             error = error.map_or("-", Classified::code),
             latency_us = elapsed.as_micros() as u64,

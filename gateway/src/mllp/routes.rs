@@ -18,7 +18,7 @@ use std::sync::Arc;
 use ehrgate_mappers::hl7v2::Message;
 
 use crate::config::model::PinConfig;
-use crate::config::model_mllp::MllpRouteConfig;
+use crate::config::model_mllp::{MllpRouteConfig, UnstorablePolicy};
 use crate::routing::bucket::{bucket_v1, WeightBp};
 use crate::routing::decision::Arm;
 use crate::routing::Overrides;
@@ -43,6 +43,8 @@ pub struct FeedRoute {
     pub canary: Option<Arc<str>>,
     /// Canary share.
     pub weight: WeightBp,
+    /// What an openEHR destination does with resources no template takes.
+    pub unstorable: UnstorablePolicy,
     /// Canary share per tenant (admin overrides).
     tenant_weights: HashMap<String, WeightBp>,
     /// Arm pins per tenant (admin overrides).
@@ -124,6 +126,7 @@ impl FeedRoute {
             }),
             tenant_weights,
             pins,
+            unstorable: c.unstorable_policy(),
         }
     }
 
@@ -215,6 +218,7 @@ mod tests {
             stable: sp("old".into()),
             canary: Some(sp("new".into())),
             weight: Some(sp(weight)),
+            openehr_unstorable: None,
         }
     }
 

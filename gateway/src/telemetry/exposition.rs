@@ -19,6 +19,7 @@ pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
     let mut out = String::with_capacity(16 * 1024);
     requests(&mut out, metrics);
     mllp(&mut out, metrics);
+    mllp_not_stored(&mut out, metrics);
     upstreams(&mut out, snap);
     header(
         &mut out,
@@ -163,6 +164,30 @@ fn mllp(out: &mut String, metrics: &Metrics) {
             "ehrgate_mllp_duration_seconds",
             &labels(key),
             &s.latency,
+        );
+    }
+}
+
+fn mllp_not_stored(out: &mut String, metrics: &Metrics) {
+    let map = metrics
+        .mllp_not_stored
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut rows: Vec<_> = map.iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    header(
+        out,
+        "ehrgate_mllp_resources_not_stored_total",
+        "counter",
+        "Resources of HL7 v2 messages an openEHR destination left out (route policy openehr_unstorable = warn), by route, tenant and FHIR resource type.",
+    );
+    for ((route, tenant, resource_type), n) in rows {
+        let _ = writeln!(
+            out,
+            "ehrgate_mllp_resources_not_stored_total{{route=\"{}\",tenant=\"{}\",resource_type=\"{}\"}} {n}",
+            escape(route),
+            escape(tenant),
+            escape(resource_type)
         );
     }
 }

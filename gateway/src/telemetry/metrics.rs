@@ -90,6 +90,9 @@ pub struct MllpSeries {
     pub latency: Histogram,
 }
 
+/// Labels of a not-stored count: route, tenant, resource type.
+pub type NotStoredKey = (Arc<str>, Arc<str>, Arc<str>);
+
 /// An MLLP series: message type (`ADT^A01`), tenant (a configured name or
 /// `-`), arm and acknowledgement code.
 pub type MllpKey = (Arc<str>, Arc<str>, &'static str, &'static str);
@@ -101,6 +104,9 @@ pub type CacheStatsFn = Box<dyn Fn() -> CacheStats + Send + Sync>;
 pub struct Metrics {
     pub(super) series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
     pub(super) mllp: RwLock<HashMap<MllpKey, Arc<MllpSeries>>>,
+    /// Resources an openEHR feed delivery left out (`warn` policy), by
+    /// route, tenant and FHIR resource type.
+    pub(super) mllp_not_stored: RwLock<HashMap<NotStoredKey, u64>>,
     pub(super) template_caches: RwLock<Vec<(Arc<str>, CacheStatsFn)>>,
     /// Log lines dropped because a log writer could not keep up.
     pub log_lines_dropped: Arc<AtomicU64>,
@@ -119,6 +125,7 @@ impl Default for Metrics {
         Metrics {
             series: RwLock::new(HashMap::new()),
             mllp: RwLock::new(HashMap::new()),
+            mllp_not_stored: RwLock::new(HashMap::new()),
             template_caches: RwLock::new(Vec::new()),
             log_lines_dropped: Arc::default(),
             release_revision: AtomicU64::new(0),
@@ -202,6 +209,29 @@ impl Metrics {
         series.latency.observe(elapsed);
     }
 
+    /// Counts one resource an openEHR feed delivery left out. `route` and
+    /// `tenant` are config names (or `-`); `resource_type` comes from the
+    /// translation, so anything but a FHIR type name (`[A-Z][A-Za-z]{0,63}`)
+    /// is counted as `_other`, and past [`MAX_SERIES`] label sets too.
+    pub fn record_mllp_not_stored(&self, route: &Arc<str>, tenant: &Arc<str>, resource_type: &str) {
+        let resource_type: Arc<str> = if is_type_name(resource_type) {
+            Arc::from(resource_type)
+        } else {
+            Arc::from(OTHER)
+        };
+        let mut map = self
+            .mllp_not_stored
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (route.clone(), tenant.clone(), resource_type);
+        let key = if map.len() >= MAX_SERIES && !map.contains_key(&key) {
+            (Arc::from(OTHER), Arc::from(OTHER), Arc::from(OTHER))
+        } else {
+            key
+        };
+        *map.entry(key).or_insert(0) += 1;
+    }
+
     /// Registers a template cache whose hits and misses `/metrics` shows
     /// (the FHIR facade calls this with its `CachedStore`'s `stats`).
     pub fn register_template_cache(&self, name: &str, stats: CacheStatsFn) {
@@ -244,6 +274,13 @@ fn label(v: Option<&Arc<str>>, none: &str) -> Arc<str> {
 }
 
 /// `CODE^TRIGGER`, each part 1-3 ASCII capitals or digits (`ADT^A01`).
+/// A FHIR resource type name: a capital, then letters, at most 64.
+fn is_type_name(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && v.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
 fn is_message_type(v: &str) -> bool {
     let part = |p: &str| {
         (1..=3).contains(&p.len())

@@ -101,7 +101,7 @@ async fn run(feed: Arc<Feed>, sender: String) {
             attempt += 1;
             let r = feed.deliver_record(&job.record).await;
             match r {
-                Ok(()) => break Ok(()),
+                Ok(stored) => break Ok(stored),
                 Err(e) if e.fault() == Fault::Client => break Err(e),
                 Err(e) => {
                     if queue.max_attempts > 0 && attempt >= queue.max_attempts {
