@@ -444,3 +444,80 @@ async fn openehr_backend_refusal_is_ar() {
     assert_eq!(cdr.stats.compositions_stored(), 0);
     gw.shutdown().await;
 }
+
+/// The 1-based occurrences of the OBX segments of `raw` that `keep`
+/// selects (by their fields), as ERR-2 locations (`OBX^4`).
+fn obx_locations(raw: &[u8], keep: impl Fn(&[&str]) -> bool) -> Vec<String> {
+    let text = String::from_utf8(raw.to_vec()).unwrap();
+    text.split(['\r', '\n'])
+        .map(|l| l.trim_start_matches('\u{feff}'))
+        .filter(|l| l.starts_with("OBX|"))
+        .enumerate()
+        .filter(|(_, l)| keep(&l.split('|').collect::<Vec<_>>()))
+        .map(|(i, _)| format!("OBX^{}", i + 1))
+        .collect()
+}
+
+/// How many segments named `name` `raw` has.
+fn segment_count(raw: &[u8], name: &str) -> usize {
+    ehrgate_mappers::hl7v2::Message::parse(raw)
+        .unwrap()
+        .segments_named(name)
+        .count()
+}
+
+/// A sample of the gateway's `/metrics` text.
+fn metric(gw: &ehrgate::proxy::server::Gateway, name_and_labels: &str) -> u64 {
+    let shared = gw.shared();
+    let text = ehrgate::telemetry::exposition::render(&shared.telemetry.metrics, &shared.load());
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// With `openehr_unstorable = "warn"` the corpus VXUs and ORU-R01-01 *as
+/// they are* are stored without the resources no template takes (the
+/// VXUs' order OBX, immunization detail; the ORU's empty ED document) and
+/// acknowledged with one ERR segment of severity W per resource left out,
+/// located at its OBX; the immunisations and lab results are stored
+/// (AQL); the counter counts them. A message with nothing storable is
+/// still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warn_policy_stores_the_rest_and_acknowledges_with_warnings() {
+    let cdr = spawn(
+        OpenEhrConfig::with_shipped_templates(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    // Replay window off: VXU-V04-01 and -02 share sender and MSH-10.
+    let text = config(&format!(
+        "{}[[mllp_facility]]\nsending = \"X68\"\ntenant = \"nist\"\n[[mllp_route]]\nid = \"cdr-warn\"\nstable = \"cdr\"\nopenehr_unstorable = \"warn\"\n",
+        openehr_backend("cdr", &cdr.base_url)
+    ))
+    .replace("replay_window_ms = 60000", "replay_window_ms = 0");
+    let gw = gateway(&text).await;
+    let mut c = Client::connect(gw.mllp_addrs()[0]).await;
+    let immunisations = "ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]";
+    let mut left_out = 0;
+    for (file, code) in [
+        ("VXU-V04-01.hl7", "AA"),
+        ("VXU-V04-02.hl7", "AA"),
+        // MSH-15 ER / MSH-16 AL: the AA.
+        ("VXU.hl7", "AA"),
+        // MSH-15 AL / MSH-16 ER: only the CA, sent after delivery, so it
+        // carries the warnings.
+        ("IZ_1_1.1_Admin_Child_Max_Message.hl7", "CA"),
+    ] {
+        let raw = corpus(file);
+        let before = count(&cdr.base_url, immunisations).await;
+        let ack = c.call(&raw).await;
+        eprintln!("{file}: {ack:#?} {}", count(&cdr.base_url, immunisations).await - before);
+    }
+    let raw = corpus("ORU-R01-01.hl7");
+    let ack = c.call(&raw).await;
+    eprintln!("ORU: {ack:#?}");
+    let _ = left_out;
+    eprintln!("{}", ehrgate::telemetry::exposition::render(&gw.shared().telemetry.metrics, &gw.shared().load()));
+    gw.shutdown().await;
+}

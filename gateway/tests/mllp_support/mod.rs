@@ -354,6 +354,9 @@ pub struct Ack {
     pub msh3: String,
     pub msh5: String,
     pub msh9: String,
+    /// Every ERR segment: ERR-2 as `SEG^occurrence` (with `^field` when
+    /// given), ERR-3.1, ERR-4, ERR-8.
+    pub errors: Vec<[String; 4]>,
 }
 
 impl Ack {
@@ -373,6 +376,21 @@ impl Ack {
             msh3: g("MSH-3"),
             msh5: g("MSH-5"),
             msh9: g("MSH-9"),
+            errors: m
+                .segments_named("ERR")
+                .map(|e| {
+                    let loc: Vec<String> = (1..=3)
+                        .map(|c| e.field(2).component(c).text().into_owned())
+                        .filter(|c| !c.is_empty())
+                        .collect();
+                    [
+                        loc.join("^"),
+                        e.field(3).component(1).text().into_owned(),
+                        e.field(4).text().into_owned(),
+                        e.field(8).text().into_owned(),
+                    ]
+                })
+                .collect(),
         }
     }
 }
