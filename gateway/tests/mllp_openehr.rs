@@ -389,6 +389,13 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
         stored,
         "nothing kept"
     );
+    // Refused, not left out: the not-stored counter has no sample.
+    let shared = gw.shared();
+    let metrics = ehrgate::telemetry::exposition::render(&shared.telemetry.metrics, &shared.load());
+    assert!(
+        !metrics.contains("ehrgate_mllp_resources_not_stored_total{"),
+        "{metrics}"
+    );
     gw.shutdown().await;
 }
 
@@ -445,17 +452,27 @@ async fn openehr_backend_refusal_is_ar() {
     gw.shutdown().await;
 }
 
-/// The 1-based occurrences of the OBX segments of `raw` that `keep`
-/// selects (by their fields), as ERR-2 locations (`OBX^4`).
-fn obx_locations(raw: &[u8], keep: impl Fn(&[&str]) -> bool) -> Vec<String> {
+/// ERR-2 locations (`OBX^4`: the 4th OBX) of the OBX segments of `raw`
+/// that `keep` selects; `keep` sees the segment's fields and whether an
+/// RXA came before it (the VXU's order OBX, detail of that immunization).
+fn obx_locations(raw: &[u8], keep: impl Fn(&[&str], bool) -> bool) -> Vec<String> {
     let text = String::from_utf8(raw.to_vec()).unwrap();
-    text.split(['\r', '\n'])
+    let mut after_rxa = false;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for l in text
+        .split(['\r', '\n'])
         .map(|l| l.trim_start_matches('\u{feff}'))
-        .filter(|l| l.starts_with("OBX|"))
-        .enumerate()
-        .filter(|(_, l)| keep(&l.split('|').collect::<Vec<_>>()))
-        .map(|(i, _)| format!("OBX^{}", i + 1))
-        .collect()
+    {
+        after_rxa |= l.starts_with("RXA|");
+        if l.starts_with("OBX|") {
+            n += 1;
+            if keep(&l.split('|').collect::<Vec<_>>(), after_rxa) {
+                out.push(format!("OBX^{n}"));
+            }
+        }
+    }
+    out
 }
 
 /// How many segments named `name` `raw` has.
@@ -466,7 +483,7 @@ fn segment_count(raw: &[u8], name: &str) -> usize {
         .count()
 }
 
-/// A sample of the gateway's `/metrics` text.
+/// One sample of the gateway's `/metrics` text (0 when absent).
 fn metric(gw: &ehrgate::proxy::server::Gateway, name_and_labels: &str) -> u64 {
     let shared = gw.shared();
     let text = ehrgate::telemetry::exposition::render(&shared.telemetry.metrics, &shared.load());
@@ -480,8 +497,9 @@ fn metric(gw: &ehrgate::proxy::server::Gateway, name_and_labels: &str) -> u64 {
 /// VXUs' order OBX, immunization detail; the ORU's empty ED document) and
 /// acknowledged with one ERR segment of severity W per resource left out,
 /// located at its OBX; the immunisations and lab results are stored
-/// (AQL); the counter counts them. A message with nothing storable is
-/// still refused.
+/// (AQL); the counter counts them per route, tenant and resource type. A
+/// message with nothing storable is still refused. (The same files under
+/// the default policy are refused: the test above.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warn_policy_stores_the_rest_and_acknowledges_with_warnings() {
     let cdr = spawn(
@@ -499,25 +517,175 @@ async fn warn_policy_stores_the_rest_and_acknowledges_with_warnings() {
     let gw = gateway(&text).await;
     let mut c = Client::connect(gw.mllp_addrs()[0]).await;
     let immunisations = "ACTION a[openEHR-EHR-ACTION.immunisation_procedure.v1]";
-    let mut left_out = 0;
-    for (file, code) in [
-        ("VXU-V04-01.hl7", "AA"),
-        ("VXU-V04-02.hl7", "AA"),
+    let not_stored = |tenant: &str, rt: &str| {
+        format!("ehrgate_mllp_resources_not_stored_total{{route=\"cdr-warn\",tenant=\"{tenant}\",resource_type=\"{rt}\"}}")
+    };
+    let mut per_tenant = std::collections::HashMap::<&str, u64>::new();
+    for (file, tenant, code) in [
+        ("VXU-V04-01.hl7", "ghh", "AA"),
+        ("VXU-V04-02.hl7", "ghh", "AA"),
         // MSH-15 ER / MSH-16 AL: the AA.
-        ("VXU.hl7", "AA"),
-        // MSH-15 AL / MSH-16 ER: only the CA, sent after delivery, so it
-        // carries the warnings.
-        ("IZ_1_1.1_Admin_Child_Max_Message.hl7", "CA"),
+        ("VXU.hl7", "nist", "AA"),
+        // MSH-15 AL / MSH-16 ER: only the CA, sent once everything was
+        // stored (no queue), so it carries the warnings.
+        ("IZ_1_1.1_Admin_Child_Max_Message.hl7", "nist", "CA"),
     ] {
         let raw = corpus(file);
         let before = count(&cdr.base_url, immunisations).await;
         let ack = c.call(&raw).await;
-        eprintln!("{file}: {ack:#?} {}", count(&cdr.base_url, immunisations).await - before);
+        assert_eq!(
+            (ack.code.as_str(), ack.msa2.as_str()),
+            (code, control_id(&raw).as_str()),
+            "{file}: {ack:?}"
+        );
+        let order_obx = obx_locations(&raw, |_, after_rxa| after_rxa);
+        assert!(!order_obx.is_empty(), "{file}");
+        let locations: Vec<&str> = ack.errors.iter().map(|e| e[0].as_str()).collect();
+        assert_eq!(locations, order_obx, "{file}: one ERR per order OBX");
+        for e in &ack.errors {
+            assert_eq!(
+                (e[1].as_str(), e[2].as_str()),
+                ("207", "W"),
+                "{file}: {e:?}"
+            );
+            assert!(
+                e[3].starts_with(
+                    "Observation not stored in openEHR backend `cdr`: it is immunization detail"
+                ),
+                "{file}: {e:?}"
+            );
+        }
+        assert_eq!(
+            count(&cdr.base_url, immunisations).await,
+            before + segment_count(&raw, "RXA") as u64,
+            "{file}: every RXA stored as an immunisation"
+        );
+        *per_tenant.entry(tenant).or_default() += order_obx.len() as u64;
     }
+    for (tenant, n) in &per_tenant {
+        assert_eq!(
+            metric(&gw, &not_stored(tenant, "Observation")),
+            *n,
+            "{tenant}"
+        );
+    }
+
+    // The corpus ORU: its empty ED document left out (OBX^n of the ED
+    // OBX), the report, both results, the specimen and the three other
+    // documents stored; MSH-15 AL / MSH-16 NE: the CA carries the warning.
+    let lab_results = "OBSERVATION o[openEHR-EHR-OBSERVATION.laboratory_test_result.v1]";
+    let documents = "ADMIN_ENTRY a[openEHR-EHR-ADMIN_ENTRY.document_attachment.v0]";
     let raw = corpus("ORU-R01-01.hl7");
     let ack = c.call(&raw).await;
-    eprintln!("ORU: {ack:#?}");
-    let _ = left_out;
-    eprintln!("{}", ehrgate::telemetry::exposition::render(&gw.shared().telemetry.metrics, &gw.shared().load()));
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("CA", control_id(&raw).as_str()),
+        "{ack:?}"
+    );
+    let ed = obx_locations(&raw, |f, _| f.get(2) == Some(&"ED"));
+    assert_eq!(ed.len(), 1);
+    assert_eq!(
+        ack.errors,
+        [[
+            ed[0].clone(),
+            "207".to_string(),
+            "W".to_string(),
+            "DocumentReference not stored in openEHR backend `cdr`: no mapping of the templates EHRN-ABDM-OPConsultRecord.v2.0 takes it; the rest of the message was stored".to_string(),
+        ]]
+    );
+    assert_eq!(
+        count(&cdr.base_url, lab_results).await,
+        3,
+        "report and both results"
+    );
+    assert_eq!(
+        count(&cdr.base_url, documents).await,
+        3,
+        "RP pointers and TXA"
+    );
+    assert_eq!(metric(&gw, &not_stored("iowa", "DocumentReference")), 1);
+
+    // Nothing storable: the ORU's empty document alone (no report, no
+    // result) is refused even with `warn`, nothing stored.
+    let oru = String::from_utf8(raw.clone()).unwrap();
+    let lines: Vec<&str> = oru
+        .split(['\r', '\n'])
+        .map(|l| l.trim_start_matches('\u{feff}'))
+        .filter(|l| {
+            l.starts_with("MSH|")
+                || l.starts_with("PID|")
+                || l.starts_with("OBX|") && l.split('|').nth(2) == Some("ED")
+        })
+        .collect();
+    let mut msh: Vec<&str> = lines[0].split('|').collect();
+    msh[9] = "EMPTYDOC1";
+    let only_empty = format!("{}\r{}\r", msh.join("|"), lines[1..].join("\r"));
+    let stored = cdr.stats.compositions_stored() - cdr.stats.compositions_deleted();
+    let ack = c.call(only_empty.as_bytes()).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("CE", "EMPTYDOC1"),
+        "{ack:?}"
+    );
+    assert_eq!(ack.errors.len(), 1, "{ack:?}");
+    assert_eq!(
+        (ack.err_code.as_str(), ack.errors[0][2].as_str()),
+        ("207", "E")
+    );
+    assert!(
+        ack.err_text
+            .contains("has no template for DocumentReference"),
+        "{ack:?}"
+    );
+    assert_eq!(
+        cdr.stats.compositions_stored() - cdr.stats.compositions_deleted(),
+        stored,
+        "nothing kept"
+    );
+    // The same in original mode (MSH-15/16 emptied): AE.
+    msh[14] = "";
+    msh[15] = "";
+    msh[9] = "EMPTYDOC2";
+    let only_empty = format!("{}\r{}\r", msh.join("|"), lines[1..].join("\r"));
+    let ack = c.call(only_empty.as_bytes()).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str(), ack.errors.len()),
+        ("AE", "EMPTYDOC2", 1),
+        "{ack:?}"
+    );
+    assert_eq!(
+        metric(&gw, &not_stored("iowa", "DocumentReference")),
+        1,
+        "a refusal is not counted as left out"
+    );
     gw.shutdown().await;
+}
+
+/// `openehr_unstorable` takes `refuse` or `warn`, on a route with an
+/// openEHR backend; anything else is reported with its line.
+#[test]
+fn openehr_unstorable_is_checked_with_its_line() {
+    let text = "[[mllp_listener]]\nbind = \"127.0.0.1:0\"\n\n[[backend]]\nname = \"cdr\"\nkind = \"openehr\"\nurl = \"http://127.0.0.1:1/ehrbase/rest/openehr/v1\"\n\n[[backend]]\nname = \"lis\"\nkind = \"hl7v2-mllp\"\nurl = \"mllp://127.0.0.1:2575\"\n\n[[mllp_route]]\nid = \"a\"\nstable = \"cdr\"\nopenehr_unstorable = \"drop\"\n\n[[mllp_route]]\nid = \"b\"\nstable = \"lis\"\nopenehr_unstorable = \"warn\"\n\n[[mllp_route]]\nid = \"c\"\nstable = \"cdr\"\nopenehr_unstorable = \"warn\"\n";
+    let err = ehrgate::config::load_str(text, std::path::Path::new("t.toml")).unwrap_err();
+    let ehrgate::config::ConfigError::Invalid { issues, .. } = err else {
+        panic!("{err}")
+    };
+    let found: Vec<(usize, String)> = issues
+        .iter()
+        .map(|i| (i.at.map_or(0, |l| l.line), i.message.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                17,
+                "mllp_route `a`: openehr_unstorable `drop` must be \"refuse\" or \"warn\""
+                    .to_string()
+            ),
+            (
+                22,
+                "mllp_route `b` sets openehr_unstorable but has no openehr backend".to_string()
+            ),
+        ],
+    );
 }
