@@ -333,6 +333,47 @@ mod tests {
     }
 
     #[test]
+    fn warnings_go_on_the_application_ack_else_the_commit_ack() {
+        assert_eq!(
+            warning_carrier(&[AckCode::CA, AckCode::AA]),
+            Some(AckCode::AA)
+        );
+        assert_eq!(warning_carrier(&[AckCode::CA]), Some(AckCode::CA));
+        assert_eq!(warning_carrier(&[AckCode::AE]), None);
+        assert_eq!(warning_carrier(&[]), None);
+    }
+
+    #[test]
+    fn a_left_out_resource_is_an_err_of_severity_w_at_its_segment() {
+        use super::super::unstorable::Reason;
+        let raw = b"MSH|^~\\&|A|F|R|RF|T||VXU^V04|C1|P|2.5.1\r";
+        let msg = Message::parse(raw).unwrap();
+        let left = LeftOut {
+            resource_type: "Observation".into(),
+            reason: Reason::ImmunizationDetail,
+            source: Some(("OBX".into(), 4)),
+        };
+        let unlocated = LeftOut {
+            source: None,
+            ..left.clone()
+        };
+        let errors = [
+            warning_segment(&left, "cdr"),
+            warning_segment(&unlocated, "cdr"),
+        ];
+        let ack = write_with(&msg, AckCode::AA, &errors, &AckIds::new());
+        let text = String::from_utf8(ack).unwrap();
+        let errs: Vec<&str> = text.split('\r').filter(|l| l.starts_with("ERR")).collect();
+        assert_eq!(errs.len(), 2, "{text}");
+        assert!(
+            errs[0].starts_with("ERR||OBX^4|207^Application internal error^HL70357|W||||Observation not stored in openEHR backend `cdr`: it is immunization detail"),
+            "{text}"
+        );
+        assert!(errs[1].starts_with("ERR|||207^"), "{text}");
+        assert!(text.contains("MSA|AA|C1"), "{text}");
+    }
+
+    #[test]
     fn timestamps_are_hl7_dtm() {
         let t = now_hl7_dtm();
         assert_eq!(t.len(), 19, "{t}");

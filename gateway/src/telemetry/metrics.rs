@@ -289,3 +289,26 @@ fn is_message_type(v: &str) -> bool {
     };
     v.split_once('^').is_some_and(|(c, t)| part(c) && part(t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_stored_counts_by_route_tenant_and_type_with_bounded_types() {
+        let m = Metrics::default();
+        let (route, tenant): (Arc<str>, Arc<str>) = (Arc::from("r"), Arc::from("t"));
+        m.record_mllp_not_stored(&route, &tenant, "Observation");
+        m.record_mllp_not_stored(&route, &tenant, "Observation");
+        m.record_mllp_not_stored(&route, &tenant, "x\"y");
+        m.record_mllp_not_stored(&route, &tenant, "");
+        let map = m.mllp_not_stored.read().unwrap();
+        let get = |rt: &str| {
+            map.get(&(route.clone(), tenant.clone(), Arc::from(rt)))
+                .copied()
+        };
+        assert_eq!(get("Observation"), Some(2));
+        assert_eq!(get(OTHER), Some(2), "anything but a type name is _other");
+        assert_eq!(map.len(), 2);
+    }
+}
