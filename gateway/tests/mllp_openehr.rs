@@ -689,3 +689,59 @@ fn openehr_unstorable_is_checked_with_its_line() {
         ],
     );
 }
+
+/// With the durable queue (enhanced mode), `CA` goes out after the fsync,
+/// before delivery; the application ack after delivery carries the
+/// warnings. A message that asked for no application ack on success
+/// (MSH-16 ER) hears of them only through the counter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warn_policy_with_the_queue_warns_in_the_application_ack() {
+    let cdr = spawn(
+        OpenEhrConfig::with_shipped_templates(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&config(&format!(
+        "{}[[mllp_facility]]\nsending = \"X68\"\ntenant = \"nist\"\n[[mllp_route]]\nid = \"cdr-warn\"\nstable = \"cdr\"\nopenehr_unstorable = \"warn\"\n\n[mllp.queue]\ndir = \"{}\"\n",
+        openehr_backend("cdr", &cdr.base_url),
+        dir.path().display()
+    )))
+    .await;
+    let mut c = Client::connect(gw.mllp_addrs()[0]).await;
+    let not_stored = "ehrgate_mllp_resources_not_stored_total{route=\"cdr-warn\",tenant=\"nist\",resource_type=\"Observation\"}";
+    // MSH-15 ER / MSH-16 AL: no CA on success, the AA after delivery.
+    let raw = corpus("VXU.hl7");
+    let ack = c.call(&raw).await;
+    assert_eq!(
+        (ack.code.as_str(), ack.msa2.as_str()),
+        ("AA", control_id(&raw).as_str()),
+        "{ack:?}"
+    );
+    let order_obx = obx_locations(&raw, |_, after_rxa| after_rxa);
+    let locations: Vec<&str> = ack.errors.iter().map(|e| e[0].as_str()).collect();
+    assert_eq!(locations, order_obx);
+    assert!(ack.errors.iter().all(|e| e[2] == "W"), "{ack:?}");
+    assert_eq!(metric(&gw, not_stored), order_obx.len() as u64);
+    // MSH-15 AL / MSH-16 ER: the CA after the fsync, nothing after a
+    // delivery that succeeded; the counter still counts what was left out.
+    let raw = corpus("IZ_1_1.1_Admin_Child_Max_Message.hl7");
+    let ack = c.call(&raw).await;
+    assert_eq!((ack.code.as_str(), ack.errors.len()), ("CA", 0), "{ack:?}");
+    let expected = (order_obx.len() + obx_locations(&raw, |_, after_rxa| after_rxa).len()) as u64;
+    for _ in 0..200 {
+        if metric(&gw, not_stored) == expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(metric(&gw, not_stored), expected);
+    assert!(
+        c.recv_within(std::time::Duration::from_millis(200))
+            .await
+            .is_none(),
+        "no application ack on success for MSH-16 ER"
+    );
+    gw.shutdown().await;
+}
