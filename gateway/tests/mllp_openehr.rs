@@ -550,7 +550,7 @@ async fn warn_policy_stores_the_rest_and_acknowledges_with_warnings() {
             );
             assert!(
                 e[3].starts_with(
-                    "Observation not stored in openEHR backend `cdr`: it is immunization detail"
+                    "Observation not stored in openEHR backend `cdr`: immunization detail"
                 ),
                 "{file}: {e:?}"
             );
@@ -590,7 +590,7 @@ async fn warn_policy_stores_the_rest_and_acknowledges_with_warnings() {
             ed[0].clone(),
             "207".to_string(),
             "W".to_string(),
-            "DocumentReference not stored in openEHR backend `cdr`: no mapping of the templates EHRN-ABDM-OPConsultRecord.v2.0 takes it; the rest of the message was stored".to_string(),
+            "DocumentReference not stored in openEHR backend `cdr`: no mapping of templates EHRN-ABDM-OPConsultRecord.v2.0 takes it; rest of message stored".to_string(),
         ]]
     );
     assert_eq!(

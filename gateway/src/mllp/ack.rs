@@ -366,7 +366,7 @@ mod tests {
         let errs: Vec<&str> = text.split('\r').filter(|l| l.starts_with("ERR")).collect();
         assert_eq!(errs.len(), 2, "{text}");
         assert!(
-            errs[0].starts_with("ERR||OBX^4|207^Application internal error^HL70357|W||||Observation not stored in openEHR backend `cdr`: it is immunization detail"),
+            errs[0].starts_with("ERR||OBX^4|207^Application internal error^HL70357|W||||Observation not stored in openEHR backend `cdr`: immunization detail"),
             "{text}"
         );
         assert!(errs[1].starts_with("ERR|||207^"), "{text}");

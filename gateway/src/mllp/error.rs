@@ -100,7 +100,8 @@ pub enum FeedError {
     /// reasons unrelated to content or format, which the sender may resend
     /// automatically); resending it unchanged cannot succeed until the
     /// backend gets a template, and an automatic resend would hold up the
-    /// sender's feed behind it.
+    /// sender's feed behind it. Under a route's `openehr_unstorable =
+    /// "warn"` only when nothing clinical is left to store.
     #[error("openEHR backend `{backend}` has no template for {resource_type}; nothing stored")]
     NoTemplate {
         backend: String,

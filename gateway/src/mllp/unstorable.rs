@@ -92,20 +92,31 @@ pub const IMMUNIZATION_DETAIL: &str = "Observation about an Immunization (fundin
 
 impl LeftOut {
     /// ERR-8: the resource type and why, for a human; no field value.
+    /// At most [`MAX_MESSAGE`] characters (ERR-8 is a TX of 250 in v2.5;
+    /// a long template list is cut).
     pub fn message(&self, backend: &str) -> String {
         let why = match &self.reason {
-            Reason::ImmunizationDetail => "it is immunization detail (funding, eligibility or vaccine information statement: FHIR Immunization.fundingSource/programEligibility/education) the immunisation template has no element for".to_string(),
-            Reason::NoTemplate => "the backend has no template for this resource type".to_string(),
+            Reason::ImmunizationDetail => {
+                "immunization detail (FHIR Immunization.fundingSource/programEligibility/education) no template holds".to_string()
+            }
+            Reason::NoTemplate => "no template for this resource type".to_string(),
             Reason::NotMapped { templates } => {
-                format!("no mapping of the templates {templates} takes it")
+                format!("no mapping of templates {templates} takes it")
             }
         };
-        format!(
-            "{} not stored in openEHR backend `{backend}`: {why}; the rest of the message was stored",
+        let full = format!(
+            "{} not stored in openEHR backend `{backend}`: {why}; rest of message stored",
             self.resource_type
-        )
+        );
+        match full.char_indices().nth(MAX_MESSAGE) {
+            Some((cut, _)) => full[..cut].to_string(),
+            None => full,
+        }
     }
 }
+
+/// Longest ERR-8 written.
+pub const MAX_MESSAGE: usize = 250;
 
 /// The v2 source of each resource in `items`, in order, when the v2 ->
 /// FHIR mapping named it by its position.
@@ -202,7 +213,14 @@ mod tests {
         };
         assert_eq!(
             l.message("cdr"),
-            "DocumentReference not stored in openEHR backend `cdr`: no mapping of the templates T1, T2 takes it; the rest of the message was stored"
+            "DocumentReference not stored in openEHR backend `cdr`: no mapping of templates T1, T2 takes it; rest of message stored"
         );
+        let long = LeftOut {
+            reason: Reason::NotMapped {
+                templates: "T".repeat(400),
+            },
+            ..l
+        };
+        assert_eq!(long.message("cdr").chars().count(), MAX_MESSAGE);
     }
 }
