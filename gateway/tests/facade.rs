@@ -575,6 +575,14 @@ async fn transactions_are_all_or_nothing() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(resp["type"], "transaction-response");
     assert_eq!(resp["entry"][1]["response"]["status"], "201 Created");
+    // the Condition's severity has no place in the problem-list template:
+    // its entry's outcome says so
+    let warned = resp["entry"][2]["response"]["outcome"]["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["expression"][0] == "Condition.severity.coding[0].code");
+    assert!(warned, "{resp}");
     assert_eq!(e.stub.live().len(), 2);
     assert!(e
         .stub
@@ -680,4 +688,60 @@ async fn body_measurements_are_served_through_the_growth_chart_template() {
         obs["valueQuantity"]["value"]
     );
     assert_eq!(read["valueQuantity"]["code"], obs["valueQuantity"]["code"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elements_the_template_cannot_hold_are_named_or_refused() {
+    let condition = example("Condition-example").to_string();
+    // Default ("warn"): stored, and the outcome names what was left out:
+    // the severity the problem-list mapping has no place for, not the id,
+    // narrative or patient reference the facade keeps itself.
+    let e = env("").await;
+    let (a, oo) = e
+        .json(
+            "POST",
+            "/fhir/Condition",
+            &[("prefer", "return=OperationOutcome")],
+            &condition,
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(!a.header("location").is_empty());
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    let paths: Vec<&str> = oo["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|i| assert_eq!(i["severity"], "warning", "{i}"))
+        .filter_map(|i| i["expression"][0].as_str())
+        .collect();
+    assert!(
+        paths.contains(&"Condition.severity.coding[0].code"),
+        "{paths:?}"
+    );
+    for kept in [
+        "Condition.id",
+        "Condition.text.div",
+        "Condition.subject.reference",
+    ] {
+        assert!(!paths.contains(&kept), "{kept} reported: {paths:?}");
+    }
+    assert_eq!(e.stub.writes(), 1);
+
+    // "refuse": 422, one issue per element at its path, nothing written.
+    let e = env("unmapped_elements = \"refuse\"").await;
+    let (a, oo) = e.json("POST", "/fhir/Condition", &[], &condition).await;
+    assert_eq!(a.status, 422, "{}", a.body);
+    let issue = oo["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["expression"][0] == "Condition.severity.coding[0].code")
+        .expect("the severity is named");
+    assert_eq!(issue["code"], "not-supported");
+    assert_eq!(
+        issue["details"]["coding"][0]["code"],
+        "facade.not-all-mapped"
+    );
+    assert_eq!(e.stub.writes(), 0);
 }

@@ -13,6 +13,7 @@
 //! subject_namespaces = { acme = "acme-mrn" }  # per tenant
 //! create_ehr = true                     # create the EHR on a patient's first write
 //! templates = { Observation = ["EHRN Vital signs.v2"] }  # per resource type, tried in order
+//! unmapped_elements = "warn"            # or "refuse": elements the template cannot hold
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,6 +30,21 @@ pub enum CompositionFormat {
     Canonical,
     /// FLAT (EHRbase: `?format=FLAT&templateId=`).
     Flat,
+}
+
+/// What a write does with elements of the resource the template's mapping
+/// cannot hold (an Immunization's lot number in a template without one).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnmappedPolicy {
+    /// Store what maps; the write answers with the elements left out as
+    /// warnings (`Prefer: return=OperationOutcome`, and per entry in a
+    /// transaction response) and they are counted in the log line.
+    #[default]
+    Warn,
+    /// Refuse the write (422, one OperationOutcome issue per element left
+    /// out): for deployments where a partial record is worse than none.
+    Refuse,
 }
 
 /// Facade settings of one openEHR backend.
@@ -79,6 +95,9 @@ pub struct OpenEhrBackendConfig {
     /// matching more is refused as too costly rather than answered wrongly.
     #[serde(default = "default_max_scan")]
     pub max_search_scan: u32,
+    /// Elements of a written resource that no mapping holds.
+    #[serde(default)]
+    pub unmapped_elements: UnmappedPolicy,
 }
 
 impl Default for OpenEhrBackendConfig {
@@ -97,6 +116,7 @@ impl Default for OpenEhrBackendConfig {
             default_count: default_count(),
             max_count: default_max_count(),
             max_search_scan: default_max_scan(),
+            unmapped_elements: UnmappedPolicy::Warn,
         }
     }
 }

@@ -203,12 +203,18 @@ impl Facade {
     }
 }
 
+/// An entry's response; `outcome` names the elements the template could
+/// not hold, when there are any.
 fn response(status: &str, c: &Created) -> Value {
-    json!({
+    let mut r = json!({
         "status": status,
         "location": format!("{}/{}/_history/{}", c.resource_type, c.id, c.version),
         "etag": format!("W/\"{}\"", c.version),
-    })
+    });
+    if !c.unmapped.is_empty() {
+        r["outcome"] = super::partial::outcome(&c.unmapped);
+    }
+    r
 }
 
 /// `Type/id` of a request URL.

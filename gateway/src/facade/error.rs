@@ -59,6 +59,17 @@ pub enum FacadeError {
         /// The templates tried.
         templates: String,
     },
+    /// The template's mapping cannot hold every element of the resource and
+    /// the backend is configured to refuse partial records.
+    #[error("template `{template}` cannot hold {} element(s) of this {resource_type}", items.len())]
+    NotAllMapped {
+        /// The resource type.
+        resource_type: String,
+        /// The template that took the rest.
+        template: String,
+        /// What it cannot hold (FHIR paths and reasons, no values).
+        items: Vec<ehrgate_mappers::translation::Unmapped>,
+    },
     /// The composition would break its template.
     #[error("the composition would violate template `{template}` ({} issues)", issues.len())]
     TemplateViolation {
@@ -167,6 +178,7 @@ impl Classified for FacadeError {
             | NoSubject { .. }
             | UnknownPatient
             | NotMapped { .. }
+            | NotAllMapped { .. }
             | TemplateViolation { .. }
             | TemplateUnknown(_)
             | NotFound { .. }
@@ -197,6 +209,7 @@ impl Classified for FacadeError {
             NoSubject { .. } => "facade.no-subject",
             UnknownPatient => "facade.unknown-patient",
             NotMapped { .. } => "facade.not-mapped",
+            NotAllMapped { .. } => "facade.not-all-mapped",
             TemplateViolation { .. } => "facade.template-violation",
             Translation { code, .. } => code,
             TemplateUnknown(_) => "facade.template-unknown",
@@ -245,6 +258,7 @@ impl FacadeError {
             NoSubject { .. }
             | UnknownPatient
             | NotMapped { .. }
+            | NotAllMapped { .. }
             | TemplateViolation { .. }
             | TemplateUnknown(_)
             | SubjectChanged { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -287,6 +301,19 @@ impl FacadeError {
                         out = out.at(p.clone());
                     }
                     out
+                })
+                .collect(),
+            NotAllMapped { items, .. } if !items.is_empty() => items
+                .iter()
+                .map(|u| {
+                    Issue {
+                        severity: "error",
+                        code: "not-supported",
+                        details: "facade.not-all-mapped",
+                        diagnostics: format!("the template cannot hold this element: {}", u.reason),
+                        expression: Vec::new(),
+                    }
+                    .at(u.location.clone())
                 })
                 .collect(),
             InvalidJson { line, column, .. } => {

@@ -194,8 +194,9 @@ impl Facade {
     }
 }
 
-/// A FHIR write's response: Location, ETag and (unless the client prefers
-/// minimal) the resource as stored.
+/// A FHIR write's response: Location, ETag and the resource, or nothing
+/// (`Prefer: return=minimal`), or an OperationOutcome naming the elements
+/// the template could not hold (`Prefer: return=OperationOutcome`).
 fn written(
     status: StatusCode,
     base: &str,
@@ -203,12 +204,16 @@ fn written(
     out: &Value,
     parts: &Parts,
 ) -> Response<ProxyBody> {
-    let minimal = parts
+    let prefer = parts
         .headers
         .get("prefer")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.contains("return=minimal"));
-    let mut resp = if minimal {
+        .unwrap_or("");
+    let mut resp = if prefer.contains("return=OperationOutcome") {
+        // What was left out, if anything (FHIR R4 http.html#ops: the
+        // outcome of the operation instead of the resource).
+        json_response(status, &super::partial::outcome(&c.unmapped))
+    } else if prefer.contains("return=minimal") {
         let mut r = Response::new(ProxyBody::empty());
         *r.status_mut() = status;
         r

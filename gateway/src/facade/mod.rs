@@ -33,6 +33,7 @@ pub mod ehr;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod partial;
 pub mod read;
 pub mod search;
 pub mod settings;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::types::DEFAULT_TEMPLATES;
 use crate::config::model::BackendConfig;
-use crate::config::openehr::{CompositionFormat, OpenEhrBackendConfig};
+use crate::config::openehr::{CompositionFormat, OpenEhrBackendConfig, UnmappedPolicy};
 
 /// Resolved facade settings.
 #[derive(Debug, Clone)]
@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_count: u32,
     /// Search scan bound.
     pub max_search_scan: u32,
+    /// Elements of a written resource that no mapping holds.
+    pub unmapped: UnmappedPolicy,
 }
 
 // === impl Settings ===
@@ -86,6 +88,7 @@ impl Settings {
             default_count: o.default_count,
             max_count: o.max_count,
             max_search_scan: o.max_search_scan,
+            unmapped: o.unmapped_elements,
         }
     }
 

@@ -17,13 +17,14 @@ use ehrgate_mappers::fhirconnect::check::check;
 use ehrgate_mappers::fhirconnect::engine::EngineError;
 use ehrgate_mappers::fhirconnect::flat::{from_flat, to_flat};
 use ehrgate_mappers::fhirconnect::translators::{detect, OpenEhrFormat};
+use ehrgate_mappers::translation::Unmapped;
 use ehrgate_templates::fault::Classified;
 use serde_json::{json, Map, Value};
 
 use super::catalog::Compiled;
 use super::date::to_start_time;
 use super::error::FacadeError;
-use super::types::date_elements;
+use super::types::{date_elements, subject_element};
 use crate::config::openehr::CompositionFormat;
 
 /// Composer written on compositions: the system, never a person.
@@ -39,6 +40,17 @@ fn engine_error(e: &EngineError) -> FacadeError {
     }
 }
 
+/// A resource translated to a composition, with what of it the mapping
+/// could not hold.
+#[derive(Debug)]
+pub struct Composed {
+    /// The composition (canonical JSON or FLAT).
+    pub composition: Value,
+    /// Elements of the resource that carried a value and went nowhere
+    /// (FHIR paths and reasons, never values).
+    pub unmapped: Vec<Unmapped>,
+}
+
 /// The composition for `resource`; `Ok(None)` when the mapping takes
 /// nothing from it.
 pub fn to_composition(
@@ -46,7 +58,7 @@ pub fn to_composition(
     resource: &Value,
     format: CompositionFormat,
     now: &str,
-) -> Result<Option<Value>, FacadeError> {
+) -> Result<Option<Composed>, FacadeError> {
     let index = c
         .engine
         .index()
@@ -83,7 +95,7 @@ pub fn to_composition(
         composer: COMPOSER.to_owned(),
         time: time.clone(),
     };
-    Ok(Some(match format {
+    let composition = match format {
         CompositionFormat::Canonical => to_canonical(&t.output, index, &defaults),
         CompositionFormat::Flat => {
             let mut flat = Map::new();
@@ -94,7 +106,31 @@ pub fn to_composition(
             flat.extend(to_flat(&t.output, index));
             Value::Object(flat)
         }
+    };
+    let mut unmapped = t.unmapped;
+    unmapped.retain(|u| !kept_by_facade(rt, &u.location));
+    Ok(Some(Composed {
+        composition,
+        unmapped,
     }))
+}
+
+/// Elements the facade itself keeps, whatever the mapping does: the id and
+/// meta it assigns, the narrative it regenerates, and the patient reference
+/// that selects the EHR. Reporting them as "not stored" would be noise.
+fn kept_by_facade(resource_type: &str, location: &str) -> bool {
+    let Some(rest) = location
+        .strip_prefix(resource_type)
+        .and_then(|r| r.strip_prefix('.'))
+    else {
+        return false;
+    };
+    let element = rest.split(['.', '[']).next().unwrap_or("");
+    match element {
+        "id" | "meta" | "text" => true,
+        e if e == subject_element(resource_type) => rest == format!("{e}.reference"),
+        _ => false,
+    }
 }
 
 /// The resource of `resource_type` a composition (canonical or FLAT)
@@ -191,6 +227,34 @@ mod tests {
         let r = json!({"resourceType": "Condition"});
         assert!(unwrap(r.clone(), "Condition").is_some());
         assert!(unwrap(r, "Observation").is_none());
+    }
+
+    #[test]
+    fn the_facade_keeps_id_meta_narrative_and_the_patient_reference() {
+        assert!(kept_by_facade("Observation", "Observation.id"));
+        assert!(kept_by_facade("Observation", "Observation.meta.profile[0]"));
+        assert!(kept_by_facade("Observation", "Observation.text.div"));
+        assert!(kept_by_facade(
+            "Observation",
+            "Observation.subject.reference"
+        ));
+        assert!(kept_by_facade(
+            "Immunization",
+            "Immunization.patient.reference"
+        ));
+        assert!(!kept_by_facade("Immunization", "Immunization.lotNumber"));
+        assert!(!kept_by_facade(
+            "Observation",
+            "Observation.subject.display"
+        ));
+        assert!(!kept_by_facade(
+            "Observation",
+            "Observation.identifier[0].value"
+        ));
+        assert!(!kept_by_facade(
+            "Observation",
+            "Bundle.entry[0].resource.id"
+        ));
     }
 
     #[test]

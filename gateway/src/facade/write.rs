@@ -16,7 +16,8 @@ use super::ids::{CompositionRef, VersionUid};
 use super::translate::to_composition;
 use super::types::subject_element;
 use super::Facade;
-use crate::config::openehr::CompositionFormat;
+use crate::config::openehr::{CompositionFormat, UnmappedPolicy};
+use ehrgate_mappers::translation::Unmapped;
 
 /// Longest subject id accepted.
 const MAX_SUBJECT: usize = 256;
@@ -36,6 +37,9 @@ pub struct Created {
     pub ehr_id: String,
     /// The template of the composition.
     pub template_id: String,
+    /// Elements of the resource the template's mapping could not hold
+    /// (stored without them; answered as warnings).
+    pub unmapped: Vec<Unmapped>,
 }
 
 /// A resource translated and ready to send.
@@ -49,6 +53,8 @@ pub struct Prepared {
     pub template_id: String,
     /// The composition.
     pub composition: Value,
+    /// Elements of the resource the composition does not hold.
+    pub unmapped: Vec<Unmapped>,
 }
 
 /// Patient subject ids of a transaction's Patient entries by `fullUrl`.
@@ -86,12 +92,23 @@ impl Facade {
             let compiled = self.compiled_now(t)?;
             let comp =
                 self.timed(|| to_composition(&compiled, resource, self.settings.format, &now))?;
-            if let Some(composition) = comp {
+            // The first template that takes the resource decides (the
+            // configured order is the preference); under `refuse` a
+            // partial record is no record.
+            if let Some(c) = comp {
+                if self.settings.unmapped == UnmappedPolicy::Refuse && !c.unmapped.is_empty() {
+                    return Err(FacadeError::NotAllMapped {
+                        resource_type: rt.to_owned(),
+                        template: t.clone(),
+                        items: c.unmapped,
+                    });
+                }
                 return Ok(Prepared {
                     resource_type: rt.to_owned(),
                     subject,
                     template_id: t.clone(),
-                    composition,
+                    composition: c.composition,
+                    unmapped: c.unmapped,
                 });
             }
         }
@@ -118,7 +135,8 @@ impl Facade {
             .json_call(Method::POST, &path, &prefer_minimal(), Some(&p.composition))
             .await?;
         let v = self.version_of(&a)?;
-        self.created(p.resource_type, ehr_id, &v, p.template_id)
+        super::partial::log(&p.resource_type, &p.template_id, &p.unmapped);
+        self.created(p.resource_type, ehr_id, &v, p.template_id, p.unmapped)
     }
 
     /// Replaces resource `id` (`PUT`), checking `if_match` (a FHIR version)
@@ -165,7 +183,8 @@ impl Facade {
             .json_call(Method::PUT, &path, &headers, Some(&p.composition))
             .await?;
         let v = self.version_of(&a)?;
-        self.created(p.resource_type, r.ehr_id, &v, p.template_id)
+        super::partial::log(&p.resource_type, &p.template_id, &p.unmapped);
+        self.created(p.resource_type, r.ehr_id, &v, p.template_id, p.unmapped)
     }
 
     /// Deletes resource `id` of `tenant`.
@@ -303,6 +322,7 @@ impl Facade {
         ehr_id: String,
         v: &VersionUid,
         template_id: String,
+        unmapped: Vec<Unmapped>,
     ) -> Result<Created, FacadeError> {
         let r = CompositionRef {
             ehr_id: ehr_id.clone(),
@@ -318,6 +338,7 @@ impl Facade {
             version_uid: v.render(),
             ehr_id,
             template_id,
+            unmapped,
         })
     }
 

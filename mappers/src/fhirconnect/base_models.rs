@@ -17,7 +17,7 @@
 //! needed).
 
 use super::loader::{load_file, short_archetype, LoadError, LoadLimits, LoadedFile};
-use super::model::{FileKind, Mapping};
+use super::model::FileKind;
 
 /// One library of the search path: `(file name, YAML)` of its models.
 pub type Library<'a> = &'a [(&'a str, &'a str)];
@@ -69,27 +69,13 @@ fn needed(context: &LoadedFile, extensions: &[LoadedFile], models: &[LoadedFile]
     let mut slots = Vec::new();
     for m in models.iter().chain(extensions) {
         for mapping in &m.doc.mappings {
-            slots_of(mapping, &mut slots);
+            super::loader::collect_slots(mapping, &mut slots);
         }
     }
     for s in slots {
         push(s);
     }
     out
-}
-
-fn slots_of<'a>(m: &'a Mapping, out: &mut Vec<&'a str>) {
-    if let Some(s) = &m.slot_archetype {
-        out.push(s);
-    }
-    for c in m
-        .followed_by
-        .iter()
-        .flat_map(|fb| &fb.mappings)
-        .chain(m.reference.iter().flat_map(|r| &r.mappings))
-    {
-        slots_of(c, out);
-    }
 }
 
 /// Whether `model` maps `archetype` (short form), by metadata name or

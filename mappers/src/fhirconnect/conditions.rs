@@ -30,12 +30,7 @@ pub(crate) fn fhir_tested<'a>(
     if let (Some(a), true) = (&cond.target_attribute, cond.target_attributes.is_empty()) {
         return Some(fhirpath::eval(compiled.fhir_path(a)?, root, root));
     }
-    let attributes: Vec<&str> = cond
-        .target_attribute
-        .iter()
-        .map(String::as_str)
-        .chain(cond.target_attributes.iter().map(String::as_str))
-        .collect();
+    let attributes = attributes_of(cond);
     if attributes.is_empty() {
         return Some(vec![root.clone()]);
     }
@@ -44,6 +39,15 @@ pub(crate) fn fhir_tested<'a>(
         out.extend(fhirpath::eval(compiled.fhir_path(a)?, root, root));
     }
     Some(out)
+}
+
+/// `targetAttribute` and every `targetAttributes` path, in that order.
+fn attributes_of(cond: &Condition) -> Vec<&str> {
+    cond.target_attribute
+        .iter()
+        .map(String::as_str)
+        .chain(cond.target_attributes.iter().map(String::as_str))
+        .collect()
 }
 
 /// Whether `node`'s FHIR type is one of `criteria`. A node the schema does
@@ -68,12 +72,7 @@ pub(crate) fn openehr_tested(
     cond: &Condition,
     root: &InstancePath,
 ) -> Vec<(InstancePath, &'static str)> {
-    let attributes: Vec<&str> = cond
-        .target_attribute
-        .iter()
-        .map(String::as_str)
-        .chain(cond.target_attributes.iter().map(String::as_str))
-        .collect();
+    let attributes = attributes_of(cond);
     if attributes.is_empty() {
         return vec![(root.clone(), "")];
     }

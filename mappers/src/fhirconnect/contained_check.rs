@@ -105,8 +105,28 @@ fn in_resource(resource: &mut Value, loc: &str, warnings: &mut Vec<Warning>) {
     }
 }
 
+/// One member or item: a Reference to a dropped resource loses its
+/// `reference` (and becomes null when nothing else is left); anything else
+/// is searched further.
+fn unlink_member(x: &mut Value, dropped: &[String], depth: usize) {
+    let names_dropped = x
+        .get("reference")
+        .and_then(Value::as_str)
+        .is_some_and(|r| dropped.iter().any(|d| d == r));
+    if !names_dropped {
+        unlink(x, dropped, depth + 1);
+        return;
+    }
+    if let Some(r) = x.as_object_mut() {
+        r.remove("reference");
+        if r.is_empty() {
+            *x = Value::Null;
+        }
+    }
+}
+
 /// Removes `reference` members naming a dropped resource; a Reference
-/// left with nothing goes (as `null`, pruned by the caller's pass) .
+/// left with nothing goes (as `null`, pruned by the caller's pass).
 fn unlink(v: &mut Value, dropped: &[String], depth: usize) {
     if depth > 64 {
         return;
@@ -114,39 +134,13 @@ fn unlink(v: &mut Value, dropped: &[String], depth: usize) {
     match v {
         Value::Object(o) => {
             for (_, x) in o.iter_mut() {
-                let names_dropped = x
-                    .get("reference")
-                    .and_then(Value::as_str)
-                    .is_some_and(|r| dropped.iter().any(|d| d == r));
-                if names_dropped {
-                    if let Some(r) = x.as_object_mut() {
-                        r.remove("reference");
-                        if r.is_empty() {
-                            *x = Value::Null;
-                        }
-                    }
-                } else {
-                    unlink(x, dropped, depth + 1);
-                }
+                unlink_member(x, dropped, depth);
             }
             o.retain(|_, x| !x.is_null());
         }
         Value::Array(a) => {
             for x in a.iter_mut() {
-                let names_dropped = x
-                    .get("reference")
-                    .and_then(Value::as_str)
-                    .is_some_and(|r| dropped.iter().any(|d| d == r));
-                if names_dropped {
-                    if let Some(r) = x.as_object_mut() {
-                        r.remove("reference");
-                        if r.is_empty() {
-                            *x = Value::Null;
-                        }
-                    }
-                } else {
-                    unlink(x, dropped, depth + 1);
-                }
+                unlink_member(x, dropped, depth);
             }
             a.retain(|x| !x.is_null());
         }

@@ -471,7 +471,8 @@ impl MappingSet {
     }
 }
 
-fn collect_slots<'a>(m: &'a Mapping, out: &mut Vec<&'a str>) {
+/// Every `slotArchetype` below `m`, depth first.
+pub(crate) fn collect_slots<'a>(m: &'a Mapping, out: &mut Vec<&'a str>) {
     if let Some(s) = &m.slot_archetype {
         out.push(s);
     }
