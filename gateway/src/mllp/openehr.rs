@@ -341,24 +341,69 @@ pub async fn deliver(
         return Err(e);
     }
     tracing::debug!(target: "ehrgate::mllp", backend, skipped_entries = sel.context_skipped, left_out = sel.unstorable.len(), "openEHR delivery");
-    facade
-        .transaction(tenant, &sel.bundle())
+    let sent = sel.bundle();
+    let answer = facade
+        .transaction(tenant, &sent)
         .await
         .map_err(|e| FeedError::OpenEhr {
             backend: backend.to_string(),
             source: Box::new(e),
         })?;
-    let sources = super::unstorable::locate(msg, &sel.unstorable);
+    let partly = partly_stored(&sent, &answer);
     Ok(Stored {
-        left_out: sel
-            .unstorable
-            .into_iter()
-            .zip(sources)
-            .map(|(u, source)| LeftOut {
-                resource_type: u.resource_type,
-                reason: u.reason,
-                source,
-            })
-            .collect(),
+        left_out: located(msg, sel.unstorable),
+        partly: located(msg, partly),
     })
+}
+
+/// `items` with their v2 source segments.
+fn located(msg: &Message<'_>, items: Vec<Unstorable>) -> Vec<LeftOut> {
+    let sources = super::unstorable::locate(msg, &items);
+    items
+        .into_iter()
+        .zip(sources)
+        .map(|(u, source)| LeftOut {
+            resource_type: u.resource_type,
+            reason: u.reason,
+            source,
+        })
+        .collect()
+}
+
+/// The entries of `sent` the facade stored without some elements: its
+/// transaction response names them in each entry's `response.outcome`
+/// (entries answer in request order).
+fn partly_stored(sent: &Value, answer: &Value) -> Vec<Unstorable> {
+    fn entries(v: &Value) -> &[Value] {
+        v.get("entry")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    }
+    let mut out = Vec::new();
+    for (request, response) in entries(sent).iter().zip(entries(answer)) {
+        let paths: Vec<&str> = response
+            .pointer("/response/outcome/issue")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|i| i.get("severity").and_then(Value::as_str) == Some("warning"))
+            .filter_map(|i| i.pointer("/expression/0").and_then(Value::as_str))
+            .collect();
+        let Some(first) = paths.first() else {
+            continue;
+        };
+        out.push(Unstorable {
+            resource_type: rt_of(request).to_string(),
+            full_url: request
+                .get("fullUrl")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            reason: Reason::PartlyStored {
+                elements: paths.len(),
+                first: (*first).to_string(),
+            },
+        });
+    }
+    out
 }

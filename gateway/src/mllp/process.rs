@@ -231,6 +231,7 @@ impl Feed {
                 stored
                     .left_out
                     .iter()
+                    .chain(&stored.partly)
                     .map(|l| ack::warning_segment(l, backend))
                     .collect()
             }
@@ -439,6 +440,7 @@ impl Feed {
         let table = self.table();
         let msg = Message::parse_with(&r.payload, &table.limits).ok();
         let left_out = result.as_ref().map_or(&[][..], |s| s.left_out.as_slice());
+        let partly = result.as_ref().map_or(&[][..], |s| s.partly.as_slice());
         if !left_out.is_empty() {
             let trace = Trace {
                 tenant: Some(Arc::from(r.tenant.as_str())),
@@ -458,6 +460,7 @@ impl Feed {
             let errors: Vec<_> = match &result {
                 Ok(_) => left_out
                     .iter()
+                    .chain(partly)
                     .map(|l| ack::warning_segment(l, &r.backend))
                     .collect(),
                 Err(e) => vec![ack::err_segment(e)],

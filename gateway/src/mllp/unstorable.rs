@@ -10,6 +10,11 @@
 //! a counter per route, tenant and resource type, and a count in the
 //! access-log line. None of them carries a field value.
 //!
+//! Whatever the policy, a resource stored without some of its elements
+//! (the facade's `unmapped_elements = "warn"` names them per transaction
+//! entry) gets an ERR of severity `W` too ([`Reason::PartlyStored`]), so the
+//! sender learns that the record is not whole.
+//!
 //! [`UnstorablePolicy`]: crate::config::model_mllp::UnstorablePolicy
 
 use std::collections::HashMap;
@@ -33,6 +38,15 @@ pub enum Reason {
     NotMapped {
         /// The templates tried, comma-separated (config names).
         templates: String,
+    },
+    /// Stored, but without elements its template cannot hold (the
+    /// facade's `unmapped_elements = "warn"`): not a resource left out,
+    /// a resource stored in part.
+    PartlyStored {
+        /// How many elements were not stored.
+        elements: usize,
+        /// The first of them, as a FHIR path (no value).
+        first: String,
     },
 }
 
@@ -65,6 +79,9 @@ pub struct LeftOut {
 pub struct Stored {
     /// Resources left out under the `warn` policy (empty otherwise).
     pub left_out: Vec<LeftOut>,
+    /// Resources stored without some of their elements
+    /// ([`Reason::PartlyStored`]), whatever the policy.
+    pub partly: Vec<LeftOut>,
 }
 
 // === impl Unstorable ===
@@ -78,6 +95,10 @@ impl Unstorable {
             Reason::NoTemplate => self.resource_type.clone(),
             Reason::NotMapped { templates } => format!(
                 "{} (no mapping of the templates {templates} takes it)",
+                self.resource_type
+            ),
+            Reason::PartlyStored { elements, .. } => format!(
+                "{} (stored without {elements} element(s) its template cannot hold)",
                 self.resource_type
             ),
         }
@@ -103,15 +124,26 @@ impl LeftOut {
             Reason::NotMapped { templates } => {
                 format!("no mapping of templates {templates} takes it")
             }
+            Reason::PartlyStored { elements, first } => {
+                return cap(format!(
+                    "{} stored in openEHR backend `{backend}` without {elements} element(s) its template cannot hold (first: {first})",
+                    self.resource_type
+                ));
+            }
         };
         let full = format!(
             "{} not stored in openEHR backend `{backend}`: {why}; rest of message stored",
             self.resource_type
         );
-        match full.char_indices().nth(MAX_MESSAGE) {
-            Some((cut, _)) => full[..cut].to_string(),
-            None => full,
-        }
+        cap(full)
+    }
+}
+
+/// `s` cut to [`MAX_MESSAGE`] characters.
+fn cap(s: String) -> String {
+    match s.char_indices().nth(MAX_MESSAGE) {
+        Some((cut, _)) => s[..cut].to_string(),
+        None => s,
     }
 }
 
