@@ -128,7 +128,7 @@ fn kept_by_facade(resource_type: &str, location: &str) -> bool {
     let element = rest.split(['.', '[']).next().unwrap_or("");
     match element {
         "id" | "meta" | "text" => true,
-        e if e == subject_element(resource_type) => rest == format!("{e}.reference"),
+        e if e == subject_element(resource_type) => rest.strip_prefix(e) == Some(".reference"),
         _ => false,
     }
 }

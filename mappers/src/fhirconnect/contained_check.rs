@@ -48,7 +48,9 @@ pub fn drop_incomplete(doc: &mut Value, warnings: &mut Vec<Warning>) {
     if doc.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
         if let Some(entries) = doc.get_mut("entry").and_then(Value::as_array_mut) {
             for (i, e) in entries.iter_mut().enumerate() {
-                if let Some(r) = e.get_mut("resource") {
+                // Only resources with contained ones get a location built.
+                let with_contained = e.pointer("/resource/contained").is_some();
+                if let Some(r) = e.get_mut("resource").filter(|_| with_contained) {
                     let ty = r
                         .get("resourceType")
                         .and_then(Value::as_str)
@@ -58,6 +60,9 @@ pub fn drop_incomplete(doc: &mut Value, warnings: &mut Vec<Warning>) {
                 }
             }
         }
+        return;
+    }
+    if doc.get("contained").is_none() {
         return;
     }
     let ty = doc

@@ -50,13 +50,8 @@ pub fn typed_identifier<'a>(
     let cs = rep.indexed();
     let value = txt(cs.get(1))?;
     let mut o = ObjWriter::new();
-    match txt(cs.get(5)) {
-        Some(t) => o.json("type", &id_type(&t)),
-        None => {
-            if let Some(t) = default_type {
-                o.json("type", &id_type(t));
-            }
-        }
+    if let Some(t) = txt(cs.get(5)).as_deref().or(default_type) {
+        o.json("type", &id_type(t));
     }
     let system = Hd::from_subcomponents(cs.get(4)).system(ctx.cfg);
     o.opt_str("system", system.as_deref());
