@@ -51,6 +51,11 @@ pub enum ProxyError {
     /// The request is not valid HTTP/1.1 (head or chunked body).
     #[error("the request is not valid HTTP/1.1")]
     BadRequest,
+    /// The `Host` header breaks RFC 9112 section 3.2: missing on HTTP/1.1,
+    /// repeated, not a valid authority, or userinfo in an absolute-form
+    /// target.
+    #[error("the request's Host is missing, repeated or not valid")]
+    BadHost,
     /// The request head (request line and headers) is over the limit.
     #[error("the request head is larger than {limit} bytes")]
     HeadTooLarge {
@@ -68,6 +73,7 @@ impl Classified for ProxyError {
             | ProxyError::RequestTooLarge { .. }
             | ProxyError::BadTarget
             | ProxyError::BadRequest
+            | ProxyError::BadHost
             | ProxyError::HeadTooLarge { .. } => Fault::Client,
             ProxyError::Unavailable
             | ProxyError::Connect
@@ -90,6 +96,7 @@ impl Classified for ProxyError {
             ProxyError::ResponseTooLarge { .. } => "upstream.response-too-large",
             ProxyError::Upstream => "upstream.failed",
             ProxyError::BadRequest => "request.malformed",
+            ProxyError::BadHost => "request.bad-host",
             ProxyError::HeadTooLarge { .. } => "request.head-too-large",
         }
     }
@@ -125,7 +132,9 @@ impl ProxyError {
             ProxyError::RequestTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, issue.with_code("too-costly"))
             }
-            ProxyError::BadTarget | ProxyError::BadRequest => (StatusCode::BAD_REQUEST, issue),
+            ProxyError::BadTarget | ProxyError::BadRequest | ProxyError::BadHost => {
+                (StatusCode::BAD_REQUEST, issue)
+            }
             ProxyError::HeadTooLarge { .. } => (
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 issue.with_code("too-costly"),

@@ -105,6 +105,10 @@ async fn proxy(
     request_id: &HeaderValue,
     log: &mut AccessLog,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    // Host and the head limit first: both engines and h2 apply them before
+    // anything is decided on the request.
+    super::host::normalise(parts)?;
+    super::head_limit::check(parts, snap.loaded.config.server.max_request_head)?;
     let selected = select(snap, parts, request_id, log)?;
     let result = match selected.action {
         Action::Facade { kind, path, route } => {
@@ -132,6 +136,7 @@ async fn proxy(
                 .uri_from(path_and_query)
                 .map_err(|_| ProxyError::BadTarget)?;
             upstream_request(snap, client, parts, tenant, request_id);
+            frame_from_body(&mut parts.headers, body.size_hint());
             send(shared, snap, upstream, parts, uri, body, log).await
         }
     };
@@ -413,7 +418,11 @@ pub(crate) fn upstream_request(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     let headers = &mut parts.headers;
-    remove_hop_by_hop(headers);
+    let settings = &snap.settings;
+    remove_hop_by_hop(
+        headers,
+        &[&settings.tenant_header, &settings.request_id_header],
+    );
     set_forwarded(headers, client, host);
     // The upstream sees the tenant we resolved, never an unverified header.
     match tenant {
@@ -426,6 +435,23 @@ pub(crate) fn upstream_request(
     }
     headers.insert(snap.settings.request_id_header.clone(), request_id.clone());
     parts.version = Version::HTTP_11;
+}
+
+/// Sets the upstream request's `Content-Length` from the body's framing as
+/// hyper's server parsed it (an exact size: `Content-Length`; none:
+/// chunked), never from what headers were left: hyper's client respects a
+/// `Content-Length` header it is given and frames by the body otherwise
+/// (chunked for an unknown size). A client's `Content-Length: 0` stays.
+fn frame_from_body(headers: &mut http::HeaderMap, size: http_body::SizeHint) {
+    match size.exact() {
+        Some(n) if n > 0 || headers.contains_key(header::CONTENT_LENGTH) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        Some(_) => {}
+        None => {
+            headers.remove(header::CONTENT_LENGTH);
+        }
+    }
 }
 
 /// Sends to the upstream with timeout, retries within the budget and
@@ -535,7 +561,13 @@ fn response_filter(
         return Err(ProxyError::ResponseTooLarge { limit });
     }
     let (mut parts, body) = resp.into_parts();
-    remove_hop_by_hop(&mut parts.headers);
+    remove_hop_by_hop(&mut parts.headers, &[]);
+    // The body's framing as hyper's client parsed it decides: a chunked or
+    // close-delimited body loses any stray `Content-Length` (hyper's server
+    // re-chunks it); an exact one keeps its own (HEAD and 304 included).
+    if body.size_hint().exact().is_none() {
+        parts.headers.remove(header::CONTENT_LENGTH);
+    }
     Ok(Response::from_parts(parts, ProxyBody::stream(body, limit)))
 }
 

@@ -23,8 +23,36 @@ pub const ROUTE_HEADER: HeaderName = HeaderName::from_static("x-ehrgate-route");
 /// The response header naming the arm (stable / canary).
 pub const ARM_HEADER: HeaderName = HeaderName::from_static("x-ehrgate-arm");
 
-/// Removes hop-by-hop headers, including those the `Connection` header names.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+/// Headers a `Connection` header may not remove (RFC 9110 section 7.6.1
+/// lets a sender name any header as hop-by-hop; obeying that for these
+/// would let a client or backend unframe a message or strip what the
+/// gateway decided on): the framing (`Content-Length`; `Transfer-Encoding`
+/// is rewritten from the parsed framing anyway), `Host`, the credentials
+/// and identity the gateway reads, and the forwarding chain it writes.
+pub const PROTECTED: [HeaderName; 8] = [
+    header::CONTENT_LENGTH,
+    header::HOST,
+    header::AUTHORIZATION,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-user-id"),
+];
+
+/// Whether `name` (any case) is one a `Connection` header may not remove:
+/// [`PROTECTED`] or one of `also` (the configured tenant and request-id
+/// headers).
+pub fn is_protected(name: &[u8], also: &[&HeaderName]) -> bool {
+    PROTECTED
+        .iter()
+        .chain(also.iter().copied())
+        .any(|p| p.as_str().as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header
+/// names, except the [`PROTECTED`] ones and `also`.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap, also: &[&HeaderName]) {
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -32,6 +60,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .filter(|n| !is_protected(n.as_str().as_bytes(), also))
             .collect();
         for name in named {
             headers.remove(name);
@@ -157,9 +186,34 @@ mod tests {
         h.insert("x-secret", "1".parse().unwrap());
         h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
         h.insert(header::ACCEPT, "application/fhir+json".parse().unwrap());
-        remove_hop_by_hop(&mut h);
+        remove_hop_by_hop(&mut h, &[]);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn connection_cannot_remove_protected_headers() {
+        let mut h = HeaderMap::new();
+        let tenant = HeaderName::from_static("x-tenant-id");
+        h.insert(
+            header::CONNECTION,
+            "Content-Length, host, authorization, x-forwarded-for, X-Tenant-Id, x-other"
+                .parse()
+                .unwrap(),
+        );
+        for name in [
+            "content-length",
+            "host",
+            "authorization",
+            "x-forwarded-for",
+            "x-tenant-id",
+            "x-other",
+        ] {
+            h.insert(HeaderName::from_static(name), "1".parse().unwrap());
+        }
+        remove_hop_by_hop(&mut h, &[&tenant]);
+        assert_eq!(h.len(), 5, "{h:?}");
+        assert!(!h.contains_key("x-other") && !h.contains_key(header::CONNECTION));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
-//! per-request pipeline ([`forward`]), header rewriting ([`headers`]),
+//! per-request pipeline ([`forward`]), header rewriting ([`headers`]), the Host rules ([`host`]) and the
+//! request-head limit ([`head_limit`]) shared by both HTTP/1.1 engines,
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
 //! atomically swapped state ([`state`]).
@@ -9,8 +10,10 @@ pub mod body;
 pub mod error;
 pub mod forward;
 pub mod h1;
+pub mod head_limit;
 pub mod headers;
 pub mod health;
+pub mod host;
 pub mod reload;
 pub mod retry;
 pub mod server;

@@ -29,6 +29,8 @@ use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's smallest allowed `max_buf_size` (it panics below).
+const HYPER_MIN_BUFFER: usize = 8192;
 /// How long request headers may take to arrive.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -129,8 +131,14 @@ impl Gateway {
         let (stop, stop_rx) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
         let mut builder = auto::Builder::new(TokioExecutor::new());
+        // hyper's read buffer capped at the head limit: a head over it is
+        // answered 431 by hyper, never buffered whole (hyper's floor is
+        // 8 KiB; `head_limit::check` is exact above that floor and after a
+        // reload).
+        let max_head = shared.load().loaded.config.server.max_request_head;
         builder
             .http1()
+            .max_buf_size(max_head.max(HYPER_MIN_BUFFER))
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .keep_alive(true);

@@ -1,15 +1,37 @@
-//! A pass-through scanner for chunked bodies (RFC 9112 section 7.1).
+//! Chunked bodies (RFC 9112 section 7.1), re-framed on the way through.
 //!
-//! The proxy forwards chunked bodies byte for byte (chunk sizes,
-//! extensions and trailers included) instead of decoding and re-chunking
-//! them; it only has to know where the body ends and how many payload
-//! bytes it carried (for the size limit and the access log). Size lines and
-//! trailers are bounded so a peer cannot make us scan forever.
+//! # The rule
+//! The payload passes byte for byte (never buffered whole, never copied
+//! more than the relay already does); the framing around it is rewritten
+//! in canonical form, so a backend (or client) never sees a size line,
+//! extension or trailer another parser could read differently:
+//! - each chunk goes out as `size CRLF data CRLF`, the size in lower-case
+//!   hex without leading zeros, without extensions;
+//! - the body ends with `0 CRLF CRLF`: trailers are read (bounded) and
+//!   dropped, whatever they name (a trailer `Content-Length`,
+//!   `Transfer-Encoding` or `Host` included);
+//! - refused (the request is answered 400, a response is a 502) is what
+//!   the grammar does not allow: no hex digit, a non-hex byte in the size,
+//!   a size over 64 bits, whitespace not followed by `;` (`3 ` CRLF), a bare
+//!   LF or a CR without LF anywhere in the framing, control bytes in an
+//!   extension, data not followed by CRLF, an overlong size line or
+//!   trailer section. Leading zeros are grammatical (`1*HEXDIG`) and are
+//!   accepted, then dropped.
+//!
+//! hyper's path (the `hyper` engine, and requests the native engine hands
+//! to hyper) decodes with hyper's decoder and re-chunks with hyper's
+//! encoder: canonical sizes, no extensions, trailers not forwarded (the
+//! `Trailer` header is hop-by-hop here, and hyper only writes declared
+//! trailers). One difference remains: hyper accepts whitespace between the
+//! size and CRLF (`3 ` CRLF) where this engine says 400; hyper re-frames
+//! it, so the backend sees the same canonical bytes either way.
 
 /// Longest chunk-size line (size and extensions) accepted.
 const MAX_SIZE_LINE: usize = 4096;
 /// Most trailer bytes accepted after the last chunk.
 const MAX_TRAILERS: usize = 16 * 1024;
+/// The canonical last chunk with an empty trailer section.
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Why a chunked body is malformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +42,8 @@ pub struct ChunkError;
 enum State {
     /// Hex digits of a chunk size.
     Size { digits: usize },
+    /// Whitespace after the size: only `;` may follow.
+    SizeWs,
     /// Chunk extensions, up to CR.
     Ext,
     /// LF after the size line.
@@ -42,31 +66,32 @@ enum State {
     Done,
 }
 
-/// What one [`ChunkedScanner::scan`] found.
+/// What one [`Reframer::feed`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scan {
-    /// Bytes of the input that belong to the body.
+pub struct Feed {
+    /// Framing bytes of the input read (their canonical form, if any, was
+    /// appended to the output).
     pub consumed: usize,
-    /// Payload (chunk data) bytes among them.
-    pub payload: u64,
-    /// The body ended within them.
+    /// Payload bytes right after them, to pass through unchanged.
+    pub data: usize,
+    /// The body ended (the last chunk was written to the output).
     pub done: bool,
 }
 
-/// Tracks where a chunked body ends, across reads.
+/// Re-frames a chunked body across reads.
 #[derive(Debug, Clone)]
-pub struct ChunkedScanner {
+pub struct Reframer {
     state: State,
     size: u64,
     line: usize,
     trailers: usize,
 }
 
-// === impl ChunkedScanner ===
+// === impl Reframer ===
 
-impl Default for ChunkedScanner {
+impl Default for Reframer {
     fn default() -> Self {
-        ChunkedScanner {
+        Reframer {
             state: State::Size { digits: 0 },
             size: 0,
             line: 0,
@@ -75,33 +100,37 @@ impl Default for ChunkedScanner {
     }
 }
 
-impl ChunkedScanner {
-    /// Scans the next bytes of the body; stops at its end.
-    pub fn scan(&mut self, input: &[u8]) -> Result<Scan, ChunkError> {
+impl Reframer {
+    /// Reads framing bytes from `input`, appending their canonical form to
+    /// `out`, until the input ends, payload begins (`data` bytes of it
+    /// follow the consumed ones; the caller passes them on, then feeds the
+    /// rest) or the body ends.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Feed, ChunkError> {
         let mut i = 0;
-        let mut payload = 0u64;
         while i < input.len() {
             if let State::Data(left) = self.state {
-                let take = left.min((input.len() - i) as u64);
-                i += take as usize;
-                payload += take;
-                self.state = if take == left {
+                let data = left.min((input.len() - i) as u64);
+                self.state = if data == left {
                     State::DataCr
                 } else {
-                    State::Data(left - take)
+                    State::Data(left - data)
                 };
-                continue;
+                return Ok(Feed {
+                    consumed: i,
+                    data: data as usize,
+                    done: false,
+                });
             }
             let b = input[i];
             i += 1;
-            self.state = self.step(b)?;
+            self.state = self.step(b, out)?;
             if self.state == State::Done {
                 break;
             }
         }
-        Ok(Scan {
+        Ok(Feed {
             consumed: i,
-            payload,
+            data: 0,
             done: self.state == State::Done,
         })
     }
@@ -111,13 +140,18 @@ impl ChunkedScanner {
         self.state == State::Done
     }
 
-    fn step(&mut self, b: u8) -> Result<State, ChunkError> {
+    fn size_line_byte(&mut self) -> Result<(), ChunkError> {
+        self.line += 1;
+        if self.line > MAX_SIZE_LINE {
+            return Err(ChunkError);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, b: u8, out: &mut Vec<u8>) -> Result<State, ChunkError> {
         Ok(match self.state {
             State::Size { digits } => {
-                self.line += 1;
-                if self.line > MAX_SIZE_LINE {
-                    return Err(ChunkError);
-                }
+                self.size_line_byte()?;
                 match (b as char).to_digit(16) {
                     Some(d) => {
                         self.size = self
@@ -129,18 +163,27 @@ impl ChunkedScanner {
                     }
                     None if digits == 0 => return Err(ChunkError),
                     None => match b {
-                        b';' | b' ' | b'\t' => State::Ext,
+                        b';' => State::Ext,
+                        b' ' | b'\t' => State::SizeWs,
                         b'\r' => State::SizeLf,
                         _ => return Err(ChunkError),
                     },
                 }
             }
-            State::Ext => {
-                self.line += 1;
+            State::SizeWs => {
+                self.size_line_byte()?;
                 match b {
-                    _ if self.line > MAX_SIZE_LINE => return Err(ChunkError),
+                    b' ' | b'\t' => State::SizeWs,
+                    b';' => State::Ext,
+                    _ => return Err(ChunkError),
+                }
+            }
+            State::Ext => {
+                self.size_line_byte()?;
+                match b {
                     b'\r' => State::SizeLf,
-                    b'\n' => return Err(ChunkError),
+                    b'\t' => State::Ext,
+                    0..=0x1f | 0x7f => return Err(ChunkError),
                     _ => State::Ext,
                 }
             }
@@ -153,11 +196,15 @@ impl ChunkedScanner {
                 if size == 0 {
                     State::TrailerStart
                 } else {
+                    write_size_line(size, out);
                     State::Data(size)
                 }
             }
             State::DataCr if b == b'\r' => State::DataLf,
-            State::DataLf if b == b'\n' => State::Size { digits: 0 },
+            State::DataLf if b == b'\n' => {
+                out.extend_from_slice(b"\r\n");
+                State::Size { digits: 0 }
+            }
             State::TrailerStart | State::Trailer | State::TrailerLf | State::FinalLf => {
                 self.trailers += 1;
                 if self.trailers > MAX_TRAILERS {
@@ -165,7 +212,10 @@ impl ChunkedScanner {
                 }
                 match (self.state, b) {
                     (State::TrailerStart, b'\r') => State::FinalLf,
-                    (State::FinalLf, b'\n') => State::Done,
+                    (State::FinalLf, b'\n') => {
+                        out.extend_from_slice(LAST_CHUNK);
+                        State::Done
+                    }
                     (State::Trailer, b'\r') => State::TrailerLf,
                     (State::TrailerLf, b'\n') => State::TrailerStart,
                     (State::TrailerStart | State::Trailer, b'\n') => return Err(ChunkError),
@@ -178,55 +228,108 @@ impl ChunkedScanner {
     }
 }
 
+/// `size` in lower-case hex without leading zeros, then CRLF.
+fn write_size_line(size: u64, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut n = size;
+    loop {
+        i -= 1;
+        digits[i] = HEX[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scan_all(parts: &[&[u8]]) -> Result<(usize, u64, bool), ChunkError> {
-        let mut s = ChunkedScanner::default();
-        let (mut consumed, mut payload) = (0, 0);
+    /// Feeds `parts` in turn, passing payload through as a relay does; the
+    /// re-framed bytes and whether the body ended.
+    fn reframe(parts: &[&[u8]]) -> Result<(Vec<u8>, usize, bool), ChunkError> {
+        let mut r = Reframer::default();
+        let mut out = Vec::new();
+        let mut consumed = 0;
         for p in parts {
-            let r = s.scan(p)?;
-            consumed += r.consumed;
-            payload += r.payload;
+            let mut p = *p;
+            loop {
+                let f = r.feed(p, &mut out)?;
+                out.extend_from_slice(&p[f.consumed..f.consumed + f.data]);
+                consumed += f.consumed + f.data;
+                p = &p[f.consumed + f.data..];
+                if f.done || p.is_empty() {
+                    break;
+                }
+            }
         }
-        Ok((consumed, payload, s.is_done()))
+        Ok((out, consumed, r.is_done()))
     }
 
     #[test]
-    fn finds_the_end_and_counts_the_payload() {
-        let body = b"5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\nNEXT";
-        assert_eq!(scan_all(&[body]), Ok((body.len() - 4, 31, true)));
+    fn writes_canonical_framing_and_finds_the_end() {
+        let body = b"5\r\nhello\r\n01A;ext=1 ; b=\"x\"\r\nabcdefghijklmnopqrstuvwxyz\r\n0000\r\ncontent-length: 50\r\nhost: x\r\n\r\nNEXT";
+        let (out, consumed, done) = reframe(&[body]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "5\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n"
+        );
+        assert_eq!((consumed, done), (body.len() - 4, true));
+        let (out, _, _) = reframe(&[b"3 ;x\r\nabc\r\n0\r\n\r\n"]).unwrap();
+        assert_eq!(out, b"3\r\nabc\r\n0\r\n\r\n");
     }
 
     #[test]
     fn works_across_any_split() {
-        let body = b"5\r\nhello\r\n0\r\nx-trailer: 1\r\n\r\n";
+        let body = b"005\r\nhello\r\n0\r\nx-trailer: 1\r\n\r\n";
         for cut in 0..body.len() {
             let (a, b) = body.split_at(cut);
-            assert_eq!(scan_all(&[a, b]), Ok((body.len(), 5, true)), "cut {cut}");
+            assert_eq!(
+                reframe(&[a, b]),
+                Ok((b"5\r\nhello\r\n0\r\n\r\n".to_vec(), body.len(), true)),
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
-    fn refuses_malformed_bodies() {
+    fn refuses_what_rfc_9112_does_not_allow() {
         for bad in [
             &b"x\r\n"[..],
+            b"\r\n",
             b"5\nhello",
             b"5\r\nhelloX\r\n",
             b"ffffffffffffffffff\r\n",
+            b"10000000000000000\r\n",
+            b"3 \r\nabc",
+            b"3\t\r\nabc",
+            b"3;a\nb\r\n",
+            b"3;a\x00\r\n",
+            b"3\r\rabc",
             b"0\r\n\n",
+            b"0\r\nx: 1\n\r\n",
         ] {
-            assert_eq!(scan_all(&[bad]), Err(ChunkError), "{bad:?}");
+            assert_eq!(reframe(&[bad]), Err(ChunkError), "{bad:?}");
         }
-        let long = vec![b'a'; MAX_SIZE_LINE + 2];
         let mut line = b"1;".to_vec();
-        line.extend_from_slice(&long);
-        assert_eq!(scan_all(&[&line]), Err(ChunkError));
+        line.extend_from_slice(&vec![b'a'; MAX_SIZE_LINE + 2]);
+        assert_eq!(reframe(&[&line]), Err(ChunkError));
+        let mut zeros = vec![b'0'; MAX_SIZE_LINE + 2];
+        zeros.extend_from_slice(b"1\r\n");
+        assert_eq!(reframe(&[&zeros]), Err(ChunkError));
     }
 
     #[test]
     fn stops_before_a_partial_end() {
-        assert_eq!(scan_all(&[b"3\r\nabc\r\n0\r\n"]), Ok((11, 3, false)));
+        let (out, consumed, done) = reframe(&[b"3\r\nabc\r\n0\r\n"]).unwrap();
+        assert_eq!(
+            (out.as_slice(), consumed, done),
+            (&b"3\r\nabc\r\n"[..], 11, false)
+        );
     }
 }

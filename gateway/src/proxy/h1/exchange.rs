@@ -112,7 +112,8 @@ where
         start,
         conn.shared.telemetry.clone(),
     );
-    let selected = select(&snap, &parts, &request_id, &mut log);
+    let selected = crate::proxy::host::normalise(&mut parts)
+        .and_then(|()| select(&snap, &parts, &request_id, &mut log));
     // Facade routes and TLS upstreams are hyper's; nothing is consumed or
     // recorded yet, so hyper serves this request from its first byte.
     let pass = match selected {
@@ -392,8 +393,11 @@ where
 }
 
 /// The request head for the upstream hop: method, target, `Host`, the
-/// rewritten headers, and `Transfer-Encoding: chunked` when the body is
-/// passed through chunked (hop-by-hop removal dropped the client's).
+/// rewritten headers, and the framing written from the parsed `framing`
+/// alone (`Content-Length: n`, or `Transfer-Encoding: chunked` for the
+/// re-framed chunked body): whatever `Content-Length` / `Transfer-Encoding`
+/// lines are left in the headers are never copied, so no header a client
+/// named in `Connection` (or sent twice) can unframe the body upstream.
 fn upstream_head(parts: &Parts, path_and_query: &str, up: &Upstream, framing: Framing) -> Vec<u8> {
     let mut head = Vec::with_capacity(256 + parts.headers.len() * 48);
     head.extend_from_slice(parts.method.as_str().as_bytes());
@@ -402,12 +406,29 @@ fn upstream_head(parts: &Parts, path_and_query: &str, up: &Upstream, framing: Fr
     head.extend_from_slice(b" HTTP/1.1\r\n");
     line(&mut head, b"host", up.host_header.as_bytes());
     for (name, value) in &parts.headers {
-        if name != header::EXPECT {
+        if name != header::EXPECT
+            && name != header::CONTENT_LENGTH
+            && name != header::TRANSFER_ENCODING
+            && name != header::HOST
+        {
             line(&mut head, name.as_str().as_bytes(), value.as_bytes());
         }
     }
-    if framing == Framing::Chunked {
-        line(&mut head, b"transfer-encoding", b"chunked");
+    match framing {
+        Framing::Length(n) => {
+            let mut digits = [0u8; 20];
+            line(
+                &mut head,
+                b"content-length",
+                response::decimal(n, &mut digits),
+            );
+        }
+        Framing::Chunked => line(&mut head, b"transfer-encoding", b"chunked"),
+        // A client's `Content-Length: 0` (a POST without payload) stays.
+        Framing::Empty if parts.headers.contains_key(header::CONTENT_LENGTH) => {
+            line(&mut head, b"content-length", b"0");
+        }
+        Framing::Empty | Framing::UntilClose => {}
     }
     head.extend_from_slice(b"\r\n");
     head

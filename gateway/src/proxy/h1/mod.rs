@@ -10,7 +10,16 @@
 //! the rewritten head written straight onto an upstream connection from a
 //! per-worker idle list ([`pool`]), the response head parsed and rewritten
 //! without a header map ([`response`]), and bodies streamed byte for byte
-//! by their framing ([`relay`], chunked passed through, never re-chunked).
+//! by their framing ([`relay`]; chunked payload passed through, its
+//! framing re-written canonical, see [`chunked`]).
+//!
+//! # Framing from the parsed message
+//! Both heads' framing is decided once, from the parsed head (as hyper's
+//! `role.rs` does), and written from that decision: `Content-Length` and
+//! `Transfer-Encoding` lines are never copied from one side to the other,
+//! and a `Connection` header cannot remove them, `Host`, or the headers
+//! the gateway relies on ([`crate::proxy::headers::PROTECTED`]). `Host`
+//! follows RFC 9112 section 3.2 ([`crate::proxy::host`]) on both engines.
 //! Timeouts, retries and their budget, health accounting, size limits,
 //! error answers and the access log are those of hyper's path.
 //!

@@ -1,5 +1,7 @@
 //! Streams one message body from one side to the other, byte for byte,
-//! following its framing (`Content-Length`, chunked, or until close): the
+//! following its framing (`Content-Length`, chunked, or until close;
+//! chunked framing re-written in canonical form around the payload, see
+//! [`super::chunked`]): the
 //! bytes already read with the head go first, coalesced with the head in
 //! one write when they are small, then read and write in turn, so a body is
 //! never held whole in memory.
@@ -7,7 +9,7 @@
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::chunked::ChunkedScanner;
+use super::chunked::Reframer;
 use super::request::Framing;
 
 /// Bodies up to this size are copied behind the head and sent in one write.
@@ -49,7 +51,7 @@ where
         Framing::Length(n) => n,
         _ => 0,
     };
-    let mut scanner = ChunkedScanner::default();
+    let mut reframer = Reframer::default();
     let mut eof = false;
     loop {
         let (take, more, done) = match framing {
@@ -60,8 +62,13 @@ where
                 (take as usize, take, left == 0)
             }
             Framing::Chunked => {
-                let scan = scanner.scan(buf).map_err(|_| RelayError::Framing)?;
-                (scan.consumed, scan.payload, scan.done)
+                // Framing read from `buf`, its canonical form behind the
+                // head; the payload that follows is passed on as it is.
+                let feed = reframer
+                    .feed(buf, &mut head)
+                    .map_err(|_| RelayError::Framing)?;
+                buf.advance(feed.consumed);
+                (feed.data, feed.data as u64, feed.done)
             }
             Framing::UntilClose => (buf.len(), buf.len() as u64, eof),
         };
@@ -87,6 +94,10 @@ where
         }
         if done {
             break;
+        }
+        // More framing already read (the payload ended within `buf`).
+        if framing == Framing::Chunked && !buf.is_empty() {
+            continue;
         }
         if eof {
             return Err(RelayError::Source);

@@ -23,7 +23,7 @@ pub enum Framing {
     Empty,
     /// `Content-Length` bytes.
     Length(u64),
-    /// `Transfer-Encoding: chunked`, passed through as it is.
+    /// `Transfer-Encoding: chunked`, re-framed on the way ([`super::chunked`]).
     Chunked,
     /// Until the peer closes (responses only).
     UntilClose,

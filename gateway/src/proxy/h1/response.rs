@@ -6,6 +6,7 @@
 use std::mem::MaybeUninit;
 
 use super::request::Framing;
+use crate::proxy::headers::is_protected;
 
 /// Most header lines in a response head.
 const MAX_HEADERS: usize = 100;
@@ -131,15 +132,17 @@ pub fn parse(
         (false, false, None) => Framing::UntilClose,
     };
     let close = extra.close || framing == Framing::UntilClose;
-    write_head(
-        status,
-        resp.reason,
-        resp.headers,
-        chunked && !bodiless,
-        extra,
-        close,
-        out,
-    );
+    // What frames the response toward the client, from the decision above
+    // alone: HEAD and 304 keep the upstream's length (it describes the
+    // representation), 204 has none.
+    let framed = match framing {
+        Framing::Chunked => Framed::Chunked,
+        Framing::Length(n) => Framed::Length(n),
+        Framing::Empty if status == 204 => Framed::None,
+        Framing::Empty => length.map_or(Framed::None, Framed::Length),
+        Framing::UntilClose => Framed::None,
+    };
+    write_head(status, resp.reason, resp.headers, framed, extra, close, out);
     Ok(Head::Final(Info {
         status,
         len,
@@ -149,11 +152,27 @@ pub fn parse(
     }))
 }
 
+/// The framing header written toward the client.
+#[derive(Debug, Clone, Copy)]
+enum Framed {
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Neither.
+    None,
+}
+
+/// Writes the client's response head. The upstream's `Content-Length`
+/// and `Transfer-Encoding` lines are never copied (`framed` is written
+/// instead), and a `Connection` header cannot remove the headers of
+/// [`crate::proxy::headers::PROTECTED`] (e.g. `Connection: content-length`
+/// leaving a kept-alive response unframed).
 fn write_head(
     status: u16,
     reason: Option<&str>,
     headers: &[httparse::Header<'_>],
-    chunked: bool,
+    framed: Framed,
     extra: &Extra<'_>,
     close: bool,
     out: &mut Vec<u8>,
@@ -170,6 +189,7 @@ fn write_head(
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case("connection"))
         .flat_map(|h| tokens(h.value))
+        .filter(|t| !is_protected(t, &[]))
         .collect();
     for h in headers {
         let name = h.name;
@@ -178,13 +198,18 @@ fn write_head(
                 .iter()
                 .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
             || extra.set.iter().any(|(n, _)| name.eq_ignore_ascii_case(n))
-            || (chunked && name.eq_ignore_ascii_case("content-length"));
+            || name.eq_ignore_ascii_case("content-length");
         if !drop {
             line(out, name.as_bytes(), h.value);
         }
     }
-    if chunked {
-        line(out, b"transfer-encoding", b"chunked");
+    match framed {
+        Framed::Length(n) => {
+            let mut digits = [0u8; 20];
+            line(out, b"content-length", decimal(n, &mut digits));
+        }
+        Framed::Chunked => line(out, b"transfer-encoding", b"chunked"),
+        Framed::None => {}
     }
     for (name, value) in extra.set {
         line(out, name.as_bytes(), value);
@@ -211,6 +236,19 @@ pub fn itoa3(status: u16) -> [u8; 3] {
         b'0' + (s / 10 % 10) as u8,
         b'0' + (s % 10) as u8,
     ]
+}
+
+/// `n` in decimal ASCII, written into `out` (no allocation on the hot path).
+pub fn decimal(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &out[i..];
+        }
+    }
 }
 
 /// The comma-separated tokens of a header value, trimmed, empty ones left out.
@@ -251,7 +289,21 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"1\"\r\nx-request-id: r1\r\nx-ehrgate-arm: stable\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nETag: \"1\"\r\ncontent-length: 5\r\nx-request-id: r1\r\nx-ehrgate-arm: stable\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn connection_cannot_unframe_the_response() {
+        let raw = b"HTTP/1.1 200 OK\r\nConnection: content-length, x-hop\r\nContent-Length: 5\r\nx-hop: 1\r\n\r\nhello";
+        let mut out = Vec::new();
+        let Ok(Head::Final(info)) = parse(raw, 4096, &extra(false), &mut out) else {
+            panic!()
+        };
+        assert_eq!((info.framing, info.close), (Framing::Length(5), false));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-request-id: r1\r\nx-ehrgate-arm: stable\r\n\r\n"
         );
     }
 

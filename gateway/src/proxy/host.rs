@@ -1,0 +1,105 @@
+//! The `Host` rules of RFC 9112 section 3.2, applied to every request
+//! before routing, on both HTTP/1.1 engines (and h2, where only the
+//! repeated-Host and userinfo rules apply):
+//! - more than one `Host` line, or a `Host` that is not a valid
+//!   `uri-host [":" port]` (userinfo included): 400;
+//! - an HTTP/1.1 request without `Host`: 400 (HTTP/1.0 may leave it out);
+//! - an absolute-form target with userinfo: 400 (RFC 9110 section 4.2.4:
+//!   `http` URIs with userinfo are refused, they serve phishing);
+//! - an absolute-form target's authority replaces `Host` (section 3.2.2),
+//!   so the tenant, `X-Forwarded-Host` and `Forwarded: host=` all follow the
+//!   one value the gateway routed on.
+//!
+//! Why the gateway is strict here: it routes on the host (tenant by host)
+//! and the backend may route on it again; two readings of one request must
+//! never disagree.
+
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::uri::Authority;
+use http::Version;
+
+use super::error::ProxyError;
+
+/// Checks `Host` and makes it the one authority of the request.
+pub fn normalise(parts: &mut Parts) -> Result<(), ProxyError> {
+    let mut hosts = parts.headers.get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(ProxyError::BadHost);
+    }
+    if let Some(h) = host {
+        // An empty Host is allowed (a target without authority).
+        if !h.is_empty() && !valid_authority(h.as_bytes()) {
+            return Err(ProxyError::BadHost);
+        }
+    } else if parts.version == Version::HTTP_11 {
+        return Err(ProxyError::BadHost);
+    }
+    let Some(authority) = parts.uri.authority() else {
+        return Ok(());
+    };
+    if authority.as_str().contains('@') {
+        return Err(ProxyError::BadHost);
+    }
+    // h2 carries `:authority` in the URI; HTTP/1.1 only with absolute-form.
+    if parts.version != Version::HTTP_2 || host.is_some() {
+        let v = HeaderValue::from_str(authority.as_str()).map_err(|_| ProxyError::BadHost)?;
+        parts.headers.insert(header::HOST, v);
+    }
+    Ok(())
+}
+
+/// `uri-host [":" port]` without userinfo.
+fn valid_authority(v: &[u8]) -> bool {
+    !v.contains(&b'@') && Authority::try_from(v).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(version: Version, uri: &str, hosts: &[&str]) -> Parts {
+        let mut b = http::Request::builder().version(version).uri(uri);
+        for h in hosts {
+            b = b.header(header::HOST, *h);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn refuses_what_rfc_9112_refuses() {
+        for (v, uri, hosts) in [
+            (Version::HTTP_11, "/", &["a", "b"][..]),
+            (Version::HTTP_10, "/", &["a", "a"]),
+            (Version::HTTP_11, "/", &[]),
+            (Version::HTTP_11, "/", &["u@a"]),
+            (Version::HTTP_11, "/", &["a b"]),
+            (Version::HTTP_11, "http://u:p@a/x", &["a"]),
+            (Version::HTTP_2, "http://u@a/x", &[]),
+        ] {
+            assert!(
+                matches!(
+                    normalise(&mut parts(v, uri, hosts)),
+                    Err(ProxyError::BadHost)
+                ),
+                "{v:?} {uri} {hosts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_target_authority_replaces_host() {
+        let mut p = parts(Version::HTTP_11, "http://b.example:81/x", &["a.example"]);
+        normalise(&mut p).unwrap();
+        assert_eq!(p.headers[header::HOST], "b.example:81");
+        let mut p = parts(Version::HTTP_10, "/x", &[]);
+        normalise(&mut p).unwrap();
+        assert!(p.headers.get(header::HOST).is_none());
+        let mut p = parts(Version::HTTP_11, "/x", &[""]);
+        assert!(normalise(&mut p).is_ok());
+        let mut p = parts(Version::HTTP_2, "https://b.example/x", &[]);
+        normalise(&mut p).unwrap();
+        assert!(p.headers.get(header::HOST).is_none());
+    }
+}
