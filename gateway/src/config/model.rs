@@ -81,8 +81,10 @@ pub struct ServerConfig {
     pub max_attempts: u32,
     /// Which engine serves HTTP/1.1 connections (see `proxy::h1`).
     pub http1_engine: Http1Engine,
-    /// Largest HTTP/1.1 request head (request line and headers), in bytes;
-    /// a larger one is answered 431 (native engine).
+    /// Largest request head (request line and headers), in bytes; a larger
+    /// one is answered 431 on every path: the native engine's byte count,
+    /// hyper's read buffer (sized from this at start, 8 KiB at least) and
+    /// `proxy::head_limit` on hyper's path and h2.
     pub max_request_head: usize,
 }
 
