@@ -484,6 +484,26 @@ async fn the_head_limit_holds_below_hypers_buffer_minimum() {
         let r = exchange(gw.local_addrs()[0], raw.as_bytes()).await;
         assert_eq!(r.status, 431, "{engine}");
         assert!(backend.seen().is_empty(), "{engine}");
+        // and after the native engine handed the connection to hyper
+        let mut c = TcpStream::connect(gw.local_addrs()[0]).await.unwrap();
+        let mut buf = Vec::new();
+        c.write_all(b"GET /fhir/a HTTP/1.0\r\nhost: gw\r\nx-tenant-id: acme\r\nconnection: keep-alive\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            read_response(&mut c, &mut buf).await.status,
+            200,
+            "{engine}"
+        );
+        let _ = c.write_all(raw.as_bytes()).await;
+        let r = read_response(&mut c, &mut buf).await;
+        assert_eq!(r.status, 431, "{engine}: after the hand-over");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v["issue"][0]["details"]["coding"][0]["code"], "request.head-too-large",
+            "{engine}"
+        );
+        assert_eq!(backend.seen().len(), 1, "{engine}");
         gw.shutdown().await;
     }
 }
