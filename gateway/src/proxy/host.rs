@@ -16,7 +16,6 @@
 
 use http::header::{self, HeaderValue};
 use http::request::Parts;
-use http::uri::Authority;
 use http::Version;
 
 use super::error::ProxyError;
@@ -50,9 +49,58 @@ pub fn normalise(parts: &mut Parts) -> Result<(), ProxyError> {
     Ok(())
 }
 
-/// `uri-host [":" port]` without userinfo.
+/// `uri-host [":" port]` (RFC 3986 section 3.2.2): an IP literal in
+/// brackets, or a reg-name / IPv4 address of unreserved, pct-encoded and
+/// sub-delim characters; then an optional all-digit port. Checked in
+/// place: this runs on every request (no allocation, unlike parsing an
+/// `http::uri::Authority`).
 fn valid_authority(v: &[u8]) -> bool {
-    !v.contains(&b'@') && Authority::try_from(v).is_ok()
+    let (host_ok, port) = match v.strip_prefix(b"[") {
+        Some(rest) => {
+            let Some(end) = rest.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let literal = &rest[..end];
+            let ok = !literal.is_empty()
+                && literal
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'));
+            match &rest[end + 1..] {
+                [] => (ok, None),
+                [b':', port @ ..] => (ok, Some(port)),
+                _ => return false,
+            }
+        }
+        None => {
+            let (host, port) = match v.iter().rposition(|&b| b == b':') {
+                Some(i) => (&v[..i], Some(&v[i + 1..])),
+                None => (v, None),
+            };
+            (!host.is_empty() && reg_name(host), port)
+        }
+    };
+    host_ok && port.is_none_or(|p| p.iter().all(u8::is_ascii_digit))
+}
+
+/// unreserved / pct-encoded / sub-delims (RFC 3986 `reg-name`).
+fn reg_name(host: &[u8]) -> bool {
+    let mut i = 0;
+    while i < host.len() {
+        let b = host[i];
+        if b == b'%' {
+            let hex = host.get(i + 1..i + 3);
+            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -75,6 +123,12 @@ mod tests {
             (Version::HTTP_11, "/", &[]),
             (Version::HTTP_11, "/", &["u@a"]),
             (Version::HTTP_11, "/", &["a b"]),
+            (Version::HTTP_11, "/", &["a:8x"]),
+            (Version::HTTP_11, "/", &["a,b/c"]),
+            (Version::HTTP_11, "/", &["[::1"]),
+            (Version::HTTP_11, "/", &["[::1]x"]),
+            (Version::HTTP_11, "/", &[":80"]),
+            (Version::HTTP_11, "/", &["a%zz"]),
             (Version::HTTP_11, "http://u:p@a/x", &["a"]),
             (Version::HTTP_2, "http://u@a/x", &[]),
         ] {
@@ -96,6 +150,17 @@ mod tests {
         let mut p = parts(Version::HTTP_10, "/x", &[]);
         normalise(&mut p).unwrap();
         assert!(p.headers.get(header::HOST).is_none());
+        for ok in [
+            "a.example",
+            "a.example:8080",
+            "[::1]:443",
+            "[::1]",
+            "10.0.0.1:80",
+            "a%20b",
+        ] {
+            let mut p = parts(Version::HTTP_11, "/x", &[ok]);
+            assert!(normalise(&mut p).is_ok(), "{ok}");
+        }
         let mut p = parts(Version::HTTP_11, "/x", &[""]);
         assert!(normalise(&mut p).is_ok());
         let mut p = parts(Version::HTTP_2, "https://b.example/x", &[]);
