@@ -387,6 +387,18 @@ async fn host_rules_follow_rfc_9112() {
                 b"GET /fhir/a HTTP/1.1\r\nx-tenant-id: acme\r\n\r\n",
             ),
             (
+                "an empty Host",
+                b"GET /fhir/a HTTP/1.1\r\nhost: \r\nx-tenant-id: acme\r\n\r\n",
+            ),
+            (
+                "a Host with userinfo",
+                b"GET /fhir/a HTTP/1.1\r\nhost: u@acme.example\r\nx-tenant-id: acme\r\n\r\n",
+            ),
+            (
+                "a Host with a path",
+                b"GET /fhir/a HTTP/1.1\r\nhost: acme.example/x\r\nx-tenant-id: acme\r\n\r\n",
+            ),
+            (
                 "userinfo in absolute-form",
                 b"GET http://u:p@acme.example/fhir/a HTTP/1.1\r\nhost: acme.example\r\n\r\n",
             ),

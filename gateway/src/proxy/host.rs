@@ -2,7 +2,7 @@
 //! before routing, on both HTTP/1.1 engines (and h2, where only the
 //! repeated-Host and userinfo rules apply):
 //! - more than one `Host` line, or a `Host` that is not a valid
-//!   `uri-host [":" port]` (userinfo included): 400;
+//!   `uri-host [":" port]` (empty, or with userinfo, included): 400;
 //! - an HTTP/1.1 request without `Host`: 400 (HTTP/1.0 may leave it out);
 //! - an absolute-form target with userinfo: 400 (RFC 9110 section 4.2.4:
 //!   `http` URIs with userinfo are refused, they serve phishing);
@@ -28,8 +28,9 @@ pub fn normalise(parts: &mut Parts) -> Result<(), ProxyError> {
         return Err(ProxyError::BadHost);
     }
     if let Some(h) = host {
-        // An empty Host is allowed (a target without authority).
-        if !h.is_empty() && !valid_authority(h.as_bytes()) {
+        // An empty Host is only for targets without an authority, which
+        // no `http`/`https` URI is (RFC 9110 section 4.2.1): refused too.
+        if !valid_authority(h.as_bytes()) {
             return Err(ProxyError::BadHost);
         }
     } else if parts.version == Version::HTTP_11 {
@@ -162,7 +163,7 @@ mod tests {
             assert!(normalise(&mut p).is_ok(), "{ok}");
         }
         let mut p = parts(Version::HTTP_11, "/x", &[""]);
-        assert!(normalise(&mut p).is_ok());
+        assert!(normalise(&mut p).is_err());
         let mut p = parts(Version::HTTP_2, "https://b.example/x", &[]);
         normalise(&mut p).unwrap();
         assert!(p.headers.get(header::HOST).is_none());
