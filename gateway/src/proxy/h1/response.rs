@@ -301,6 +301,19 @@ mod tests {
             panic!()
         };
         assert_eq!((info.framing, info.close), (Framing::Length(5), false));
+        // both framings from the upstream: chunked decides, its length goes
+        let mut both = Vec::new();
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let Ok(Head::Final(info)) = parse(raw, 4096, &extra(false), &mut both) else {
+            panic!()
+        };
+        assert_eq!(info.framing, Framing::Chunked);
+        let text = String::from_utf8(both).unwrap();
+        assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("content-length"),
+            "{text}"
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-request-id: r1\r\nx-ehrgate-arm: stable\r\n\r\n"
