@@ -1,12 +1,14 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]),
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
+//! failover to the other arm ([`failover`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
 //! atomically swapped state ([`state`]).
 
 pub mod access_log;
 pub mod body;
 pub mod error;
+pub mod failover;
 pub mod forward;
 pub mod h1;
 pub mod headers;
