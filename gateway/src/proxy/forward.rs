@@ -23,6 +23,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
+use super::placement::{self, Recorder};
 use super::retry::retryable;
 use super::state::{Shared, Snapshot};
 use super::upstream::Upstream;
@@ -134,6 +135,20 @@ async fn proxy(
         }
     };
     let mut resp = result?;
+    if let Some(recorder) = &selected.recorder {
+        let h = resp.headers();
+        if let Some(loc) = h
+            .get(header::LOCATION)
+            .or_else(|| h.get(header::CONTENT_LOCATION))
+        {
+            recorder.created(
+                &*snap.placements,
+                arms.arm,
+                resp.status().as_u16(),
+                loc.as_bytes(),
+            );
+        }
+    }
     if let Some((route_v, _)) = selected.decision_headers {
         let h = resp.headers_mut();
         if let Some(v) = route_v {
@@ -162,6 +177,8 @@ pub struct Selected<'s> {
     pub action: Action<'s>,
     /// The arm serving and the one a failure may move the request to.
     pub arms: Arms,
+    /// Records what a write created (write placement), when it may.
+    pub recorder: Option<Recorder>,
 }
 
 /// How a selected request is served.
@@ -236,6 +253,19 @@ pub fn select<'s>(
     };
     let decision: Decision = decide(table, &input, &sticky).map_err(|_| ProxyError::NoRoute)?;
     let route = table.route(decision.route).ok_or(ProxyError::NoRoute)?;
+    // A resource created on an arm is served from it; `writes = "stable"`
+    // keeps writes off the canary.
+    let (decision, recorder) = placement::place(
+        &*snap.placements,
+        route,
+        decision,
+        &placement::Request {
+            method: &parts.method,
+            path,
+            query: parts.uri.query(),
+            tenant: &tenant.id,
+        },
+    );
     // An arm whose backend is down hands the request to the other arm
     // before anything is sent (the route's failover policy).
     let mut arms = Arms::new(snap, route, &decision);
@@ -287,6 +317,7 @@ pub fn select<'s>(
         decision_headers,
         action,
         arms,
+        recorder,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]),
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
-//! failover to the other arm ([`failover`]),
+//! failover to the other arm ([`failover`]), write placement ([`placement`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
 //! atomically swapped state ([`state`]).
 
@@ -13,6 +13,7 @@ pub mod forward;
 pub mod h1;
 pub mod headers;
 pub mod health;
+pub mod placement;
 pub mod reload;
 pub mod retry;
 pub mod server;

@@ -28,6 +28,7 @@ use crate::proxy::forward::{
     error_outcome, request_id, request_id_of, select, upstream_request, Action, Selected,
 };
 use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
+use crate::proxy::placement::Recorder;
 use crate::proxy::state::Snapshot;
 use crate::proxy::upstream::Upstream;
 
@@ -125,12 +126,13 @@ where
                     tenant,
                 },
             mut arms,
+            recorder,
             ..
         }) if upstream.scheme == Scheme::HTTP => {
             // This engine speaks plain HTTP only: an alternate behind TLS
             // is out of its reach (the request is not moved there).
             arms.keep_alternate_if(|u| u.scheme == Scheme::HTTP, &snap);
-            Ok((arms, decision_headers, path_and_query, tenant))
+            Ok((arms, recorder, decision_headers, path_and_query, tenant))
         }
         Ok(_) => return Next::Fallback,
         Err(err) => Err(err),
@@ -146,12 +148,12 @@ where
         body: BodyState::default(),
     };
     let next = match pass {
-        Ok((mut arms, decision_headers, pq, tenant)) => {
+        Ok((mut arms, recorder, decision_headers, pq, tenant)) => {
             upstream_request(&snap, &conn.client, &mut parts, tenant, &req.request_id);
             let fwd = forward(
                 conn,
                 &mut req,
-                &mut arms,
+                (&mut arms, recorder.as_ref()),
                 &parts,
                 &pq,
                 decision_headers,
@@ -191,7 +193,7 @@ where
 async fn forward<I>(
     conn: &mut Conn<I>,
     req: &mut Request<'_>,
-    arms: &mut Arms,
+    (arms, recorder): (&mut Arms, Option<&Recorder>),
     parts: &Parts,
     path_and_query: &str,
     decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
@@ -329,6 +331,14 @@ where
         up.health.success();
     }
     log.status = info.status;
+    if let Some(recorder) = recorder {
+        let raw = conn.upstream_buf.get(..info.len).unwrap_or(&[]);
+        let location =
+            header_in_head(raw, b"location").or_else(|| header_in_head(raw, b"content-location"));
+        if let Some(location) = location {
+            recorder.created(&*snap.placements, arms.arm, info.status, location);
+        }
+    }
     conn.upstream_buf.advance(info.len);
     let mut bytes = 0;
     let relayed = relay(
@@ -432,6 +442,17 @@ where
             _ => return Err(Fail::Upstream),
         }
     }
+}
+
+/// The value of header `name` (lower case) in a raw response head, the
+/// first if repeated, without surrounding whitespace (write placement
+/// reads `Location`; the head was parsed and checked already).
+fn header_in_head<'h>(head: &'h [u8], name: &[u8]) -> Option<&'h [u8]> {
+    head.split(|b| *b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|b| *b == b':')?;
+        let (n, v) = line.split_at(colon);
+        n.eq_ignore_ascii_case(name).then(|| v[1..].trim_ascii())
+    })
 }
 
 /// The request head for the upstream hop: method, target, `Host`, the
