@@ -388,3 +388,71 @@ async fn failover_none_and_pinned_tenants_stay_on_their_arm() {
         assert_eq!(legacy.hits(), 0, "{engine}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_that_times_out_goes_to_the_other_arm() {
+    for engine in ENGINES {
+        let legacy = TestUpstream::start("legacy").await;
+        let new = TestUpstream::start("new").await;
+        let cfg = config(&Setup {
+            engine,
+            stable: legacy.url(),
+            canary: new.url(),
+            weight: 100.0,
+            route_extra: "",
+            server_extra: "",
+            eject_after: 100,
+        })
+        .replace("request_timeout_ms = 2000", "request_timeout_ms = 300");
+        let dir = ConfigDir::new(&cfg);
+        let gw = start_gateway(&dir.path()).await;
+        let c = client();
+        // The test upstreams answer `/slow` paths after 1.5 s.
+        let a = get(&c, gw.local_addrs()[0], "/fhir/Patient/slow", "acme").await;
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (200, "legacy"),
+            "{engine}: {a:?}"
+        );
+        assert_eq!(a.header("x-ehrgate-failover"), "canary->stable", "{engine}");
+        gw.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_delete_is_retried_on_its_own_arm_only() {
+    for engine in ENGINES {
+        let legacy = TestUpstream::start("legacy").await;
+        let flaky = Resetting::start(Reset::AfterRequest).await;
+        let dir = ConfigDir::new(&config(&Setup {
+            engine,
+            stable: legacy.url(),
+            canary: format!("http://{}", flaky.addr),
+            weight: 100.0,
+            route_extra: "",
+            server_extra: "",
+            eject_after: 100,
+        }));
+        let gw = start_gateway(&dir.path()).await;
+        let c = client();
+        let a = send(
+            &c,
+            gw.local_addrs()[0],
+            "DELETE",
+            "/fhir/Patient/p1",
+            &[("x-tenant-id", "acme")],
+            Bytes::new(),
+        )
+        .await;
+        assert_eq!(a.status, 502, "{engine}: {a:?}");
+        assert_eq!(
+            legacy.hits(),
+            0,
+            "{engine}: a DELETE never goes to the other store"
+        );
+        // Read, then reset: the DELETE was sent (a reset before anything
+        // was written may be seen as a refused connection, and moved).
+        assert_eq!(flaky.connections(), 2, "{engine}: the same-arm retry");
+        gw.shutdown().await;
+    }
+}

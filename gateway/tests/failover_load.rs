@@ -124,7 +124,7 @@ async fn canary_killed_under_load_gives_no_get_error_after_ejection() {
         }
         watch.await.unwrap();
         let ejected = ejected_at.load(Ordering::SeqCst);
-        let samples = samples.lock().unwrap();
+        let samples = std::mem::take(&mut *samples.lock().unwrap());
         let bad = |from: u64, to: u64| {
             samples
                 .iter()

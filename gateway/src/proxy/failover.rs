@@ -185,7 +185,7 @@ impl Arms {
 }
 
 /// What [`Arms::after_failure`] needs to know about the attempt.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Attempt<'a> {
     /// The snapshot (health of the alternate).
     pub snap: &'a Snapshot,
