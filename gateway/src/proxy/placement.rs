@@ -27,6 +27,7 @@
 //! request when its arm is down (a read of a resource whose arm is down
 //! cannot succeed there anyway).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use http::Method;
@@ -45,6 +46,11 @@ pub trait PlacementStore: Send + Sync + std::fmt::Debug {
     /// The capacity it was built with (a reload with another capacity
     /// builds a new store).
     fn capacity(&self) -> usize;
+    /// Nothing was ever recorded: the request path skips building a key
+    /// (a route with a canary would otherwise pay for one per request).
+    fn never_recorded(&self) -> bool {
+        false
+    }
 }
 
 /// One created resource: the route and tenant it was created through and
@@ -64,6 +70,7 @@ pub struct PlacementKey {
 pub struct MemoryPlacements {
     cache: moka::sync::Cache<PlacementKey, Arm>,
     capacity: usize,
+    recorded: AtomicBool,
 }
 
 // === impl MemoryPlacements ===
@@ -80,6 +87,7 @@ impl MemoryPlacements {
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .build(),
             capacity,
+            recorded: AtomicBool::new(false),
         }
     }
 }
@@ -87,6 +95,9 @@ impl MemoryPlacements {
 impl PlacementStore for MemoryPlacements {
     fn record(&self, key: PlacementKey, arm: Arm) {
         self.cache.insert(key, arm);
+        if !self.recorded.load(Ordering::Relaxed) {
+            self.recorded.store(true, Ordering::Relaxed);
+        }
     }
 
     fn lookup(&self, key: &PlacementKey) -> Option<Arm> {
@@ -95,6 +106,10 @@ impl PlacementStore for MemoryPlacements {
 
     fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    fn never_recorded(&self) -> bool {
+        !self.recorded.load(Ordering::Relaxed)
     }
 }
 
@@ -156,6 +171,9 @@ pub fn place(
                     route: route.id.clone(),
                     tenant: req.tenant.clone(),
                 });
+            if store.never_recorded() {
+                return (decision, recorder);
+            }
             let rel = req.path.get(route.prefix.len()..).unwrap_or("");
             let resource = resource_in_path(rel).or_else(|| patient_in_query(req.query));
             let found = resource.and_then(|resource| {
