@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         attempts: 1,
         truncated: false,
         upstream_us: Some(420),
+        failover: None,
         telemetry: telemetry.clone(),
     };
 

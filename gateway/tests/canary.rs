@@ -241,8 +241,9 @@ async fn dead_upstream_recovers_after_health_check_sees_it_back() {
     let new = TestUpstream::start("new").await;
     let cfg = config(&legacy.url(), &new.url(), 0.0, "").replace(
         "kind = \"fhir\"\n\n[[backend]]\nname = \"new\"",
-        "kind = \"fhir\"\nhealth = { path = \"/metadata\", interval_ms = 50, timeout_ms = 200, unhealthy_after = 1, healthy_after = 1 }\noutlier = { consecutive_failures = 0 }\n\n[[backend]]\nname = \"new\"",
-    );
+        "kind = \"fhir\"\nhealth = { path = \"/metadata\", interval_ms = 50, timeout_ms = 200, unhealthy_after = 1, healthy_after = 1 }\noutlier = { consecutive_failures = 0 }\n\n[[backend]]\nname = \"new\"",    ) + "failover = \"none\"\n";
+    // Without failover (the default sends a dead stable's traffic to the
+    // canary, tests/failover.rs): this test watches the 503s and recovery.
     let dir = ConfigDir::new(&cfg);
     let gw = start_gateway(&dir.path()).await;
     let addr = gw.local_addrs()[0];

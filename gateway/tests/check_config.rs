@@ -174,3 +174,35 @@ stable = "cdr"
         );
     }
 }
+
+#[test]
+fn failover_writes_and_placement_capacity_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let base = "[[listener]]\nbind = \"127.0.0.1:0\"\n[[backend]]\nname = \"a\"\nurl = \"http://x:1\"\nkind = \"fhir\"\n[[route]]\nid = \"r\"\nstable = \"a\"\n";
+    std::fs::write(&path, format!("{base}failover = \"sometimes\"\n")).unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 10") && stderr.contains("sometimes"),
+        "{stderr}"
+    );
+    std::fs::write(&path, format!("{base}writes = \"canary\"\n")).unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 10") && stderr.contains("canary"),
+        "{stderr}"
+    );
+    std::fs::write(&path, format!("[server]\nplacement_capacity = 0\n{base}")).unwrap();
+    let (ok, _, stderr) = check(&path);
+    assert!(!ok);
+    assert!(stderr.contains("placement_capacity"), "{stderr}");
+    std::fs::write(
+        &path,
+        format!("{base}failover = \"none\"\nwrites = \"stable\"\n"),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = check(&path);
+    assert!(ok, "{stdout}{stderr}");
+}

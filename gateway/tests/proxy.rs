@@ -80,10 +80,27 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(|c| c).await
+}
+
+/// The fhir route with `failover = "none"`: what a dead or slow stable
+/// answers when its traffic is not sent to the canary (tests/failover.rs
+/// covers the default).
+async fn setup_without_failover() -> Setup {
+    setup_with(|c| {
+        c.replace(
+            "sticky = \"patient\"\n[route.tenant_overrides",
+            "sticky = \"patient\"\nfailover = \"none\"\n[route.tenant_overrides",
+        )
+    })
+    .await
+}
+
+async fn setup_with(edit: impl FnOnce(String) -> String) -> Setup {
     let legacy = TestUpstream::start("legacy").await;
     let new = TestUpstream::start("new").await;
     let b_only = TestUpstream::start("b-only").await;
-    let dir = ConfigDir::new(&config(&legacy, &new, &b_only, ""));
+    let dir = ConfigDir::new(&edit(config(&legacy, &new, &b_only, "")));
     let gw = start_gateway(&dir.path()).await;
     Setup {
         legacy,
@@ -276,7 +293,7 @@ async fn bodies_stream_within_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_backend_times_out_with_504() {
-    let s = setup().await;
+    let s = setup_without_failover().await;
     let addr = s.gw.local_addrs()[0];
     let c = client();
     let a = get(&c, addr, "/fhir/slow", "acme").await;
@@ -287,7 +304,7 @@ async fn slow_backend_times_out_with_504() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_backend_gives_502_then_503_after_ejection() {
-    let s = setup().await;
+    let s = setup_without_failover().await;
     let addr = s.gw.local_addrs()[0];
     let c = client();
     s.legacy.stop();

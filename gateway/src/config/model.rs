@@ -86,6 +86,10 @@ pub struct ServerConfig {
     /// hyper's read buffer (sized from this at start, 8 KiB at least) and
     /// `proxy::head_limit` on hyper's path and h2.
     pub max_request_head: usize,
+    /// Entries of the write-placement table (resource id -> arm it was
+    /// created on, for routes with `writes = "follow"`); the oldest are
+    /// forgotten first.
+    pub placement_capacity: usize,
 }
 
 /// The engine serving HTTP/1.1 connections.
@@ -114,6 +118,7 @@ impl Default for ServerConfig {
             max_attempts: 2,
             http1_engine: Http1Engine::Native,
             max_request_head: 64 * 1024,
+            placement_capacity: 100_000,
         }
     }
 }
@@ -431,6 +436,38 @@ pub struct RouteConfig {
     /// Strip the route's path prefix before forwarding.
     #[serde(default)]
     pub strip_prefix: bool,
+    /// Where a request goes when its arm's backend is down.
+    #[serde(default)]
+    pub failover: FailoverPolicy,
+    /// Which arm serves writes and reads of what was written.
+    #[serde(default)]
+    pub writes: WritePlacement,
+}
+
+/// A route's failover policy (see `proxy::failover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverPolicy {
+    /// A request whose arm's backend is ejected, unhealthy or refuses the
+    /// connection goes to the other arm of the route; safe requests also
+    /// retry there after a reset or timeout before a response head.
+    #[default]
+    OtherArm,
+    /// Every request stays on its arm (503 while that backend is down).
+    None,
+}
+
+/// Where a route's writes go (see `proxy::placement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WritePlacement {
+    /// Writes go to their arm; a resource created on an arm is recorded
+    /// and later requests for it go to that arm.
+    #[default]
+    Follow,
+    /// Every write (any method but GET, HEAD, OPTIONS, TRACE) goes to the
+    /// stable arm; the canary serves reads only.
+    Stable,
 }
 
 fn default_prefix() -> String {

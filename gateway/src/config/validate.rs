@@ -76,6 +76,9 @@ fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
     if http::HeaderName::from_bytes(s.request_id_header.as_bytes()).is_err() {
         issues.global("server.request_id_header is not a valid header name".into());
     }
+    if !(1..=10_000_000).contains(&s.placement_capacity) {
+        issues.global("server.placement_capacity must be within 1..=10000000 entries".into());
+    }
     if !(1024..=1024 * 1024).contains(&s.max_request_head) {
         issues.global("server.max_request_head must be within 1024..=1048576 bytes".into());
     }

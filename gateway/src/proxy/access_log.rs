@@ -34,6 +34,10 @@ pub struct AccessLog {
     pub truncated: bool,
     /// Time from sending upstream to the response head, when sent.
     pub upstream_us: Option<u64>,
+    /// `canary->stable` / `stable->canary` when the request was moved to
+    /// the other arm of its route (`proxy::failover`); `arm` and `backend`
+    /// then name the arm that served it.
+    pub failover: Option<&'static str>,
     /// Where the line and the metrics go.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
@@ -61,6 +65,7 @@ impl AccessLog {
             attempts: 0,
             truncated: false,
             upstream_us: None,
+            failover: None,
             telemetry,
         }
     }

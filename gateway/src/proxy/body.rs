@@ -9,6 +9,8 @@
 //! the whole duration.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
@@ -30,6 +32,10 @@ pub enum BodyError {
     /// The peer's stream failed.
     #[error("the body stream failed: {0}")]
     Stream(#[from] hyper::Error),
+    /// A request body taken back for another attempt was polled through
+    /// the attempt it was taken from (a gateway defect, never expected).
+    #[error("the body was handed to another attempt")]
+    Superseded,
 }
 
 impl Classified for BodyError {
@@ -37,12 +43,14 @@ impl Classified for BodyError {
         match self {
             BodyError::TooLarge { .. } => Fault::Client,
             BodyError::Stream(_) => Fault::Upstream,
+            BodyError::Superseded => Fault::Internal,
         }
     }
     fn code(&self) -> &'static str {
         match self {
             BodyError::TooLarge { .. } => "body.too-large",
             BodyError::Stream(_) => "body.stream",
+            BodyError::Superseded => "body.superseded",
         }
     }
 }
@@ -52,6 +60,50 @@ enum Kind {
     Empty,
     Full(Option<Bytes>),
     Stream(Incoming),
+    /// A client's request body that an attempt which never read it (the
+    /// connection was refused) hands back for the next attempt, on the
+    /// other arm (`proxy::failover`). The `u32` is this handle's
+    /// generation: only the newest may read.
+    Shared(Arc<SharedBody>, u32),
+}
+
+/// The client's body behind a [`Reclaim`] handle.
+#[derive(Debug)]
+struct SharedBody {
+    body: Mutex<Option<Incoming>>,
+    /// Some frame was read (then it cannot be sent again).
+    polled: AtomicBool,
+    /// The generation allowed to read.
+    current: AtomicU32,
+}
+
+/// Takes a request body back from an attempt that did not read any of it.
+#[derive(Debug)]
+pub struct Reclaim {
+    shared: Arc<SharedBody>,
+    limit: u64,
+}
+
+// === impl Reclaim ===
+
+impl Reclaim {
+    /// Whether the attempt read some of the body.
+    pub fn touched(&self) -> bool {
+        self.shared.polled.load(Ordering::Acquire)
+    }
+
+    /// The body again, for the next attempt, when no byte of it was read;
+    /// earlier handles stop reading.
+    pub fn again(&self) -> Option<ProxyBody> {
+        if self.touched() {
+            return None;
+        }
+        let generation = self.shared.current.fetch_add(1, Ordering::AcqRel) + 1;
+        Some(ProxyBody::with(
+            Kind::Shared(self.shared.clone(), generation),
+            self.limit,
+        ))
+    }
 }
 
 /// A request or response body.
@@ -79,6 +131,21 @@ impl ProxyBody {
     /// A streamed body, cut off with an error after `limit` bytes.
     pub fn stream(body: Incoming, limit: u64) -> Self {
         Self::with(Kind::Stream(body), limit)
+    }
+
+    /// A streamed body that can be taken back ([`Reclaim::again`]) while
+    /// none of it was read.
+    pub fn reclaimable(body: Incoming, limit: u64) -> (Self, Reclaim) {
+        let shared = Arc::new(SharedBody {
+            body: Mutex::new(Some(body)),
+            polled: AtomicBool::new(false),
+            current: AtomicU32::new(0),
+        });
+        let handle = Reclaim {
+            shared: shared.clone(),
+            limit,
+        };
+        (Self::with(Kind::Shared(shared, 0), limit), handle)
     }
 
     fn with(kind: Kind, limit: u64) -> Self {
@@ -117,6 +184,24 @@ impl Body for ProxyBody {
                 Some(Err(e)) => return Poll::Ready(Some(Err(BodyError::Stream(e)))),
                 None => return Poll::Ready(None),
             },
+            Kind::Shared(shared, generation) => {
+                if shared.current.load(Ordering::Acquire) != *generation {
+                    return Poll::Ready(Some(Err(BodyError::Superseded)));
+                }
+                shared.polled.store(true, Ordering::Release);
+                let mut slot = shared
+                    .body
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let Some(body) = slot.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                match ready!(Pin::new(body).poll_frame(cx)) {
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => return Poll::Ready(Some(Err(BodyError::Stream(e)))),
+                    None => return Poll::Ready(None),
+                }
+            }
         };
         if let Some(data) = frame.data_ref() {
             this.seen += data.len() as u64;
@@ -135,6 +220,12 @@ impl Body for ProxyBody {
             Kind::Empty => true,
             Kind::Full(b) => b.is_none(),
             Kind::Stream(body) => body.is_end_stream(),
+            Kind::Shared(shared, _) => shared
+                .body
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .is_none_or(Incoming::is_end_stream),
         }
     }
 
@@ -143,6 +234,12 @@ impl Body for ProxyBody {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Stream(body) => body.size_hint(),
+            Kind::Shared(shared, _) => shared
+                .body
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .map_or(SizeHint::with_exact(0), Incoming::size_hint),
         }
     }
 }

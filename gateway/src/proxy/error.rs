@@ -151,7 +151,7 @@ impl ProxyError {
     pub fn from_body(err: &BodyError) -> ProxyError {
         match err {
             BodyError::TooLarge { limit } => ProxyError::RequestTooLarge { limit: *limit },
-            BodyError::Stream(_) => ProxyError::Upstream,
+            BodyError::Stream(_) | BodyError::Superseded => ProxyError::Upstream,
         }
     }
 }

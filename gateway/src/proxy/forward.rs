@@ -21,7 +21,9 @@ use hyper::body::Incoming;
 use super::access_log::AccessLog;
 use super::body::ProxyBody;
 use super::error::ProxyError;
+use super::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
+use super::placement::{self, Recorder};
 use super::retry::retryable;
 use super::state::{Shared, Snapshot};
 use super::upstream::Upstream;
@@ -110,6 +112,7 @@ async fn proxy(
     super::host::normalise(parts)?;
     super::head_limit::check(parts, snap.loaded.config.server.max_request_head)?;
     let selected = select(snap, parts, request_id, log)?;
+    let mut arms = selected.arms;
     let result = match selected.action {
         Action::Facade { kind, path, route } => {
             let facade = snap
@@ -131,22 +134,35 @@ async fn proxy(
             path_and_query,
             tenant,
         } => {
-            let upstream = selected.upstream;
-            let uri = upstream
-                .uri_from(path_and_query)
-                .map_err(|_| ProxyError::BadTarget)?;
             upstream_request(snap, client, parts, tenant, request_id);
             frame_from_body(&mut parts.headers, body.size_hint());
-            send(shared, snap, upstream, parts, uri, body, log).await
+            send(shared, snap, &mut arms, parts, path_and_query, body, log).await
         }
     };
     let mut resp = result?;
-    if let Some((route_v, arm_v)) = selected.decision_headers {
+    if let Some(recorder) = &selected.recorder {
+        let h = resp.headers();
+        if let Some(loc) = h
+            .get(header::LOCATION)
+            .or_else(|| h.get(header::CONTENT_LOCATION))
+        {
+            recorder.created(
+                &*snap.placements,
+                arms.arm,
+                resp.status().as_u16(),
+                loc.as_bytes(),
+            );
+        }
+    }
+    if let Some((route_v, _)) = selected.decision_headers {
         let h = resp.headers_mut();
         if let Some(v) = route_v {
             h.insert(ROUTE_HEADER, v);
         }
-        h.insert(ARM_HEADER, arm_v);
+        h.insert(ARM_HEADER, HeaderValue::from_static(arms.arm.as_str()));
+        if let Some(moved) = arms.moved {
+            h.insert(FAILOVER_HEADER, HeaderValue::from_static(moved));
+        }
     }
     Ok(resp)
 }
@@ -164,6 +180,10 @@ pub struct Selected<'s> {
     pub decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
     /// Pass-through or facade.
     pub action: Action<'s>,
+    /// The arm serving and the one a failure may move the request to.
+    pub arms: Arms,
+    /// Records what a write created (write placement), when it may.
+    pub recorder: Option<Recorder>,
 }
 
 /// How a selected request is served.
@@ -238,16 +258,34 @@ pub fn select<'s>(
     };
     let decision: Decision = decide(table, &input, &sticky).map_err(|_| ProxyError::NoRoute)?;
     let route = table.route(decision.route).ok_or(ProxyError::NoRoute)?;
-    let backend = usize::from(decision.backend);
+    // A resource created on an arm is served from it; `writes = "stable"`
+    // keeps writes off the canary.
+    let (decision, recorder) = placement::place(
+        &*snap.placements,
+        route,
+        decision,
+        &placement::Request {
+            method: &parts.method,
+            path,
+            query: parts.uri.query(),
+            tenant: &tenant.id,
+        },
+    );
+    // An arm whose backend is down hands the request to the other arm
+    // before anything is sent (the route's failover policy).
+    let mut arms = Arms::new(snap, route, &decision);
+    arms.avoid_unavailable(snap);
+    let backend = arms.backend;
     let upstream = snap.upstreams.get(backend).ok_or(ProxyError::Unavailable)?;
     log.route = Some(route.id.clone());
-    log.arm = decision.arm.as_str();
+    log.arm = arms.arm.as_str();
     log.rule = decision.rule.as_str();
     log.backend = Some(upstream.name.clone());
+    log.failover = arms.moved;
     let decision_headers = snap.settings.decision_headers.then(|| {
         (
             snap.route_headers.get(usize::from(decision.route)).cloned(),
-            HeaderValue::from_static(decision.arm.as_str()),
+            HeaderValue::from_static(arms.arm.as_str()),
         )
     });
 
@@ -283,6 +321,8 @@ pub fn select<'s>(
         upstream,
         decision_headers,
         action,
+        arms,
+        recorder,
     })
 }
 
@@ -454,14 +494,15 @@ fn frame_from_body(headers: &mut http::HeaderMap, size: http_body::SizeHint) {
     }
 }
 
-/// Sends to the upstream with timeout, retries within the budget and
-/// health bookkeeping; wraps the response body with the size limit.
+/// Sends to the upstream with timeout, retries within the budget (on the
+/// other arm when [`failover`] says so) and health bookkeeping; wraps the
+/// response body with the size limit.
 async fn send(
     shared: &Shared,
     snap: &Snapshot,
-    up: &Upstream,
+    arms: &mut Arms,
     parts: &mut Parts,
-    uri: http::Uri,
+    path_and_query: String,
     body: Incoming,
     log: &mut AccessLog,
 ) -> Result<Response<ProxyBody>, ProxyError> {
@@ -474,18 +515,44 @@ async fn send(
         }
     }
     shared.retry.deposit();
-    let may_retry = limits.max_attempts > 1 && retryable(&parts.method, !body.is_end_stream());
-    let mut body = Some(ProxyBody::stream(body, limits.max_request_body));
+    let has_body = !body.is_end_stream();
+    let may_retry =
+        limits.max_attempts > 1 && (retryable(&parts.method, has_body) || arms.has_alternate());
+    // A body can go to the other arm only if the refused attempt never
+    // read it: keep a handle to take it back.
+    let (first, reclaim) = if has_body && may_retry && arms.has_alternate() {
+        let (b, r) = ProxyBody::reclaimable(body, limits.max_request_body);
+        (b, Some(r))
+    } else {
+        (ProxyBody::stream(body, limits.max_request_body), None)
+    };
+    let mut body = Some(first);
+    let mut pq = path_and_query;
+    let mut current = arms.upstream(snap).ok_or(ProxyError::Unavailable)?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         log.attempts = attempt;
-        if !up.health.available() {
+        if !arms.avoid_unavailable(snap) {
             return Err(ProxyError::Unavailable);
         }
+        let up = arms.upstream(snap).ok_or(ProxyError::Unavailable)?;
+        if !Arc::ptr_eq(up, current) {
+            pq = failover::rebase(&pq, current, up);
+            current = up;
+            log.arm = arms.arm.as_str();
+            log.backend = Some(up.name.clone());
+            log.failover = arms.moved;
+        }
+        let target = if may_retry {
+            pq.clone()
+        } else {
+            std::mem::take(&mut pq)
+        };
+        let uri = up.uri_from(target).map_err(|_| ProxyError::BadTarget)?;
         let mut req = Request::new(body.take().unwrap_or_else(ProxyBody::empty));
         *req.method_mut() = parts.method.clone();
-        *req.uri_mut() = uri.clone();
+        *req.uri_mut() = uri;
         *req.version_mut() = Version::HTTP_11;
         // Headers are copied only when a retry may need them again.
         *req.headers_mut() = if may_retry {
@@ -496,30 +563,23 @@ async fn send(
         let sent = Instant::now();
         let answer = tokio::time::timeout(up.request_timeout, up.client().request(req)).await;
         log.upstream_us = Some(sent.elapsed().as_micros() as u64);
-        match answer {
+        let (failure, err) = match answer {
             Err(_) => {
                 up.health.failure();
-                return Err(ProxyError::Timeout);
+                (Failure::Timeout, ProxyError::Timeout)
             }
             Ok(Err(e)) => {
                 if let Some(be) = find_body_error(&e) {
                     return Err(ProxyError::from_body(be));
                 }
                 up.health.failure();
-                let connect = e.is_connect();
                 // The upstream gave no response: either the connection was
                 // never made, or it closed/reset before any response head.
-                // `may_retry` holds only for idempotent requests without a
-                // body, which are safe to send again either way; the budget
-                // keeps retries from multiplying load on a sick upstream.
-                if may_retry && attempt < limits.max_attempts && shared.retry.withdraw() {
-                    continue;
-                }
-                return Err(if connect {
-                    ProxyError::Connect
+                if e.is_connect() {
+                    (Failure::Refused, ProxyError::Connect)
                 } else {
-                    ProxyError::Upstream
-                });
+                    (Failure::NoResponse, ProxyError::Upstream)
+                }
             }
             Ok(Ok(resp)) => {
                 if resp.status().is_server_error() {
@@ -528,6 +588,30 @@ async fn send(
                     up.health.success();
                 }
                 return response_filter(resp, limits.max_response_body);
+            }
+        };
+        // Nothing was sent only when the connection was refused and the
+        // body (if any) was never read.
+        let body_sent = failure != Failure::Refused
+            || (has_body && reclaim.as_ref().is_none_or(|r| r.touched()));
+        let at = Attempt {
+            snap,
+            method: &parts.method,
+            attempt,
+            max_attempts: limits.max_attempts,
+            body_sent,
+            has_body,
+            budget: &shared.retry,
+        };
+        match arms.after_failure(failure, at) {
+            Retry::No => return Err(err),
+            Retry::SameArm | Retry::OtherArm => {
+                if has_body {
+                    match reclaim.as_ref().and_then(|r| r.again()) {
+                        Some(b) => body = Some(b),
+                        None => return Err(err),
+                    }
+                }
             }
         }
     }

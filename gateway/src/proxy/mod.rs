@@ -2,18 +2,21 @@
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]), the Host rules ([`host`]) and the
 //! request-head limit ([`head_limit`]) shared by both HTTP/1.1 engines,
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
+//! failover to the other arm ([`failover`]), write placement ([`placement`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
 //! atomically swapped state ([`state`]).
 
 pub mod access_log;
 pub mod body;
 pub mod error;
+pub mod failover;
 pub mod forward;
 pub mod h1;
 pub mod head_limit;
 pub mod headers;
 pub mod health;
 pub mod host;
+pub mod placement;
 pub mod reload;
 pub mod retry;
 pub mod server;

@@ -12,6 +12,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::error::TenantStatuses;
 use super::health::spawn_checker;
+use super::placement::{MemoryPlacements, PlacementStore};
 use super::retry::RetryBudget;
 use super::upstream::{Upstream, UpstreamError};
 use crate::config::{ConfigError, LoadedConfig};
@@ -68,6 +69,9 @@ pub struct Snapshot {
     pub loaded: Arc<LoadedConfig>,
     /// FHIR facades, aligned with `upstreams` (`Some` for openEHR backends).
     pub facades: Vec<Option<Arc<crate::facade::Facade>>>,
+    /// Where resources were created (`writes = "follow"`); carried from
+    /// revision to revision while `placement_capacity` is unchanged.
+    pub placements: Arc<dyn PlacementStore>,
 }
 
 // === impl Snapshot ===
@@ -268,6 +272,11 @@ fn build(
             }
         }
     }
+    let capacity = loaded.config.server.placement_capacity;
+    let placements: Arc<dyn PlacementStore> = match previous {
+        Some(p) if p.placements.capacity() == capacity => p.placements.clone(),
+        _ => Arc::new(MemoryPlacements::new(capacity)),
+    };
     let route_headers = table
         .routes()
         .iter()
@@ -306,5 +315,6 @@ fn build(
         settings,
         loaded,
         facades,
+        placements,
     })
 }

@@ -231,3 +231,35 @@ pub fn patient_id<'a>(req: &MatchInput<'a>, query: Option<&'a str>) -> Option<&'
         }
     })
 }
+
+/// The other arm of a decision's route and its backend: where failover may
+/// send the request. `None` when the route has no canary, or when a pin
+/// chose the arm: a pin is an operator's explicit choice for a tenant
+/// ("this clinic stays on stable", "this clinic is on the new system"), and
+/// serving the tenant from the arm the operator kept it away from could
+/// show it data from the wrong system; a pinned tenant gets 503 while its
+/// arm is down, as without failover, and the operator moves the pin.
+pub fn other_arm(route: &CompiledRoute, decision: &Decision) -> Option<(Arm, BackendIdx)> {
+    if decision.rule == Rule::Pinned {
+        return None;
+    }
+    let canary = route.canary?;
+    match decision.arm {
+        Arm::Stable => Some((Arm::Canary, canary)),
+        Arm::Canary => Some((Arm::Stable, route.stable)),
+    }
+}
+
+/// `decision` moved to `arm` of its route (the rule is kept, so the log
+/// still says why the first arm was chosen). `None` without a canary.
+pub fn with_arm(route: &CompiledRoute, decision: Decision, arm: Arm) -> Option<Decision> {
+    let backend = match arm {
+        Arm::Stable => route.stable,
+        Arm::Canary => route.canary?,
+    };
+    Some(Decision {
+        arm,
+        backend,
+        ..decision
+    })
+}

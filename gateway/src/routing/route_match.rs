@@ -53,6 +53,10 @@ pub struct CompiledRoute {
     pub overrides: Vec<Override>,
     /// Remove the prefix before forwarding.
     pub strip_prefix: bool,
+    /// Where a request goes when its arm's backend is down.
+    pub failover: crate::config::model::FailoverPolicy,
+    /// Which arm serves writes.
+    pub writes: crate::config::model::WritePlacement,
 }
 
 /// The parts of a request that matching looks at.

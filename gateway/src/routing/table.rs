@@ -213,6 +213,8 @@ impl RoutingTable {
                     Vec::new()
                 },
                 strip_prefix: r.strip_prefix,
+                failover: r.failover,
+                writes: r.writes,
             });
         }
         Ok(RoutingTable {

@@ -45,6 +45,8 @@ pub fn json_line(log: &AccessLog, bytes: u64, elapsed: Duration) -> String {
         }
         None => s.push_str("null"),
     }
+    s.push_str(",\"failover\":");
+    push_str(&mut s, log.failover);
     s.push('}');
     s
 }
@@ -89,6 +91,7 @@ pub fn trace_line(log: &AccessLog, bytes: u64, elapsed: Duration) {
         truncated = log.truncated,
         duration_us = elapsed.as_micros() as u64,
         upstream_us = log.upstream_us,
+        failover = log.failover.unwrap_or("-"),
     );
 }
 
@@ -113,6 +116,7 @@ mod tests {
             attempts: 2,
             truncated: false,
             upstream_us: None,
+            failover: Some("canary->stable"),
             telemetry: Arc::default(),
         };
         let line = json_line(&log, 17, Duration::from_micros(1234));
@@ -125,6 +129,7 @@ mod tests {
             (Some("fhir"), Some("canary"), Some("route-weight"))
         );
         assert!(v["backend"].is_null() && v["upstream_us"].is_null());
+        assert_eq!(v["failover"], "canary->stable");
         assert_eq!(
             (
                 v["method"].as_str(),

@@ -20,6 +20,7 @@ pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
     requests(&mut out, metrics);
     mllp(&mut out, metrics);
     mllp_not_stored(&mut out, metrics);
+    failovers(&mut out, metrics);
     upstreams(&mut out, snap);
     header(
         &mut out,
@@ -164,6 +165,29 @@ fn mllp(out: &mut String, metrics: &Metrics) {
             "ehrgate_mllp_duration_seconds",
             &labels(key),
             &s.latency,
+        );
+    }
+}
+
+fn failovers(out: &mut String, metrics: &Metrics) {
+    let map = metrics
+        .failovers
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut rows: Vec<_> = map.iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    header(
+        out,
+        "ehrgate_failover_total",
+        "counter",
+        "Requests sent to the other arm of their route (route failover = other-arm), by route, the arm left and the arm that served.",
+    );
+    for ((route, from, to), n) in rows {
+        let _ = writeln!(
+            out,
+            "ehrgate_failover_total{{route=\"{}\",from=\"{from}\",to=\"{to}\"}} {}",
+            escape(route),
+            n.load(Ordering::Relaxed)
         );
     }
 }

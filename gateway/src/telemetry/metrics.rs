@@ -97,6 +97,9 @@ pub type NotStoredKey = (Arc<str>, Arc<str>, Arc<str>);
 /// `-`), arm and acknowledgement code.
 pub type MllpKey = (Arc<str>, Arc<str>, &'static str, &'static str);
 
+/// Labels of a failover count: route, the arm left, the arm that served.
+pub type FailoverKey = (Arc<str>, &'static str, &'static str);
+
 /// Reads template cache counters at scrape time.
 pub type CacheStatsFn = Box<dyn Fn() -> CacheStats + Send + Sync>;
 
@@ -107,6 +110,8 @@ pub struct Metrics {
     /// Resources an openEHR feed delivery left out (`warn` policy), by
     /// route, tenant and FHIR resource type.
     pub(super) mllp_not_stored: RwLock<HashMap<NotStoredKey, u64>>,
+    /// Requests sent to the other arm of their route, by route and arms.
+    pub(super) failovers: RwLock<HashMap<FailoverKey, Arc<AtomicU64>>>,
     pub(super) template_caches: RwLock<Vec<(Arc<str>, CacheStatsFn)>>,
     /// Log lines dropped because a log writer could not keep up.
     pub log_lines_dropped: Arc<AtomicU64>,
@@ -126,6 +131,7 @@ impl Default for Metrics {
             series: RwLock::new(HashMap::new()),
             mllp: RwLock::new(HashMap::new()),
             mllp_not_stored: RwLock::new(HashMap::new()),
+            failovers: RwLock::new(HashMap::new()),
             template_caches: RwLock::new(Vec::new()),
             log_lines_dropped: Arc::default(),
             release_revision: AtomicU64::new(0),
@@ -230,6 +236,35 @@ impl Metrics {
             key
         };
         *map.entry(key).or_insert(0) += 1;
+    }
+
+    /// Counts one request moved from arm `from` to arm `to` of `route` (a
+    /// route id from the config; the arms are fixed words, so the series
+    /// are bounded by routes x 2).
+    pub fn record_failover(&self, route: &Arc<str>, from: &'static str, to: &'static str) {
+        let key = (route.clone(), from, to);
+        let found = self
+            .failovers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let counter = match found {
+            Some(c) => c,
+            None => {
+                let mut map = self
+                    .failovers
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let key = if map.len() >= MAX_SERIES && !map.contains_key(&key) {
+                    (Arc::from(OTHER), OTHER, OTHER)
+                } else {
+                    key
+                };
+                map.entry(key).or_default().clone()
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Registers a template cache whose hits and misses `/metrics` shows

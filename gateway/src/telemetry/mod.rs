@@ -98,6 +98,10 @@ impl Telemetry {
             log.status,
             elapsed,
         );
+        if let (Some(moved), Some(route)) = (log.failover, &log.route) {
+            let (from, to) = crate::proxy::failover::arms_of(moved);
+            self.metrics.record_failover(route, from, to);
+        }
         match &self.access {
             AccessSink::Off => {}
             AccessSink::Tracing => access::trace_line(log, bytes, elapsed),

@@ -23,11 +23,12 @@ use super::response::{self, line, Extra, Head, Info, ResponseError};
 use crate::outcome::FHIR_JSON;
 use crate::proxy::access_log::AccessLog;
 use crate::proxy::error::ProxyError;
+use crate::proxy::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use crate::proxy::forward::{
     error_outcome, request_id, request_id_of, select, upstream_request, Action, Selected,
 };
 use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
-use crate::proxy::retry::retryable;
+use crate::proxy::placement::Recorder;
 use crate::proxy::state::Snapshot;
 use crate::proxy::upstream::Upstream;
 
@@ -125,9 +126,14 @@ where
                     path_and_query,
                     tenant,
                 },
+            mut arms,
+            recorder,
             ..
         }) if upstream.scheme == Scheme::HTTP => {
-            Ok((upstream, decision_headers, path_and_query, tenant))
+            // This engine speaks plain HTTP only: an alternate behind TLS
+            // is out of its reach (the request is not moved there).
+            arms.keep_alternate_if(|u| u.scheme == Scheme::HTTP, &snap);
+            Ok((arms, recorder, decision_headers, path_and_query, tenant))
         }
         Ok(_) => return Next::Fallback,
         Err(err) => Err(err),
@@ -143,12 +149,12 @@ where
         body: BodyState::default(),
     };
     let next = match pass {
-        Ok((upstream, decision_headers, pq, tenant)) => {
+        Ok((mut arms, recorder, decision_headers, pq, tenant)) => {
             upstream_request(&snap, &conn.client, &mut parts, tenant, &req.request_id);
             let fwd = forward(
                 conn,
                 &mut req,
-                upstream,
+                (&mut arms, recorder.as_ref()),
                 &parts,
                 &pq,
                 decision_headers,
@@ -183,11 +189,12 @@ where
     let _ = conn.io.shutdown().await;
 }
 
-/// The pass-through: send (with retries), then stream the response back.
+/// The pass-through: send (with retries, on the other arm when
+/// [`failover`] says so), then stream the response back.
 async fn forward<I>(
     conn: &mut Conn<I>,
     req: &mut Request<'_>,
-    up: &Arc<Upstream>,
+    (arms, recorder): (&mut Arms, Option<&Recorder>),
     parts: &Parts,
     path_and_query: &str,
     decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
@@ -196,7 +203,8 @@ async fn forward<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    let limits = &req.snap.settings;
+    let snap = req.snap;
+    let limits = &snap.settings;
     if let Framing::Length(n) = req.framing {
         if n > limits.max_request_body {
             let err = ProxyError::RequestTooLarge {
@@ -205,81 +213,118 @@ where
             return answer(conn, req, &err, log).await;
         }
     }
-    let head = upstream_head(parts, path_and_query, up, req.framing);
-    let close = !req.keep_alive || conn.stopping();
-    let id_name = limits.request_id_header.as_str();
-    let (route_name, arm_name) = (ROUTE_HEADER, ARM_HEADER);
-    let request_id = req.request_id.clone();
-    let mut set: [(&str, &[u8]); 3] = [(id_name, request_id.as_bytes()); 3];
-    let mut n = 1;
-    if let Some((route, arm)) = &decision_headers {
-        if let Some(route) = route {
-            set[n] = (route_name.as_str(), route.as_bytes());
-            n += 1;
-        }
-        set[n] = (arm_name.as_str(), arm.as_bytes());
-        n += 1;
-    }
-    let extra = Extra {
-        set: &set[..n],
-        head_request: parts.method == http::Method::HEAD,
-        close,
-        limit: limits.max_response_body,
+    let Some(mut up) = arms.upstream(snap) else {
+        return answer(conn, req, &ProxyError::Unavailable, log).await;
     };
+    let mut head = upstream_head(parts, path_and_query, up, req.framing);
+    // The target once the request moved to the other arm's base path.
+    let mut moved_target: Option<String> = None;
+    let close = !req.keep_alive || conn.stopping();
+    let request_id = req.request_id.clone();
+    let with_decision = decision_headers.is_some();
+    let (route_name, arm_name, failover_name) = (ROUTE_HEADER, ARM_HEADER, FAILOVER_HEADER);
+    let route_header = decision_headers.and_then(|(route, _)| route);
     conn.shared.retry.deposit();
-    let may_retry =
-        limits.max_attempts > 1 && retryable(&parts.method, req.framing != Framing::Empty);
+    let has_body = req.framing != Framing::Empty;
     let mut attempt = 0;
     let mut out = Vec::with_capacity(512);
     let (mut upstream, info) = loop {
         attempt += 1;
         log.attempts = attempt;
-        if !up.health.available() {
+        if !arms.avoid_unavailable(snap) {
             return answer(conn, req, &ProxyError::Unavailable, log).await;
         }
+        let Some(next) = arms.upstream(snap) else {
+            return answer(conn, req, &ProxyError::Unavailable, log).await;
+        };
+        if !Arc::ptr_eq(next, up) {
+            let target =
+                failover::rebase(moved_target.as_deref().unwrap_or(path_and_query), up, next);
+            head = upstream_head(parts, &target, next, req.framing);
+            moved_target = Some(target);
+            up = next;
+            log.arm = arms.arm.as_str();
+            log.backend = Some(up.name.clone());
+            log.failover = arms.moved;
+        }
+        let mut set: [(&str, &[u8]); 4] =
+            [(limits.request_id_header.as_str(), request_id.as_bytes()); 4];
+        let mut n = 1;
+        if with_decision {
+            if let Some(route) = &route_header {
+                set[n] = (route_name.as_str(), route.as_bytes());
+                n += 1;
+            }
+            set[n] = (arm_name.as_str(), arms.arm.as_str().as_bytes());
+            n += 1;
+            if let Some(moved) = arms.moved {
+                set[n] = (failover_name.as_str(), moved.as_bytes());
+                n += 1;
+            }
+        }
+        let extra = Extra {
+            set: &set[..n],
+            head_request: parts.method == http::Method::HEAD,
+            close,
+            limit: limits.max_response_body,
+        };
         let sent = Instant::now();
         out.clear();
         let once = attempt_once(conn, req, up, &head, &extra, &mut out);
         let result = tokio::time::timeout(up.request_timeout, once).await;
         log.upstream_us = Some(sent.elapsed().as_micros() as u64);
-        let err = match result {
+        let (failure, err) = match result {
             Ok(Ok(done)) => break done,
             Err(_) => {
                 up.health.failure();
-                ProxyError::Timeout
+                (Failure::Timeout, ProxyError::Timeout)
             }
-            Ok(Err(Fail::NoResponse { connect })) => {
+            Ok(Err(Fail::NoResponse { connect: true })) => {
                 up.health.failure();
-                if may_retry && attempt < limits.max_attempts && conn.shared.retry.withdraw() {
-                    continue;
-                }
-                if connect {
-                    ProxyError::Connect
-                } else {
-                    ProxyError::Upstream
-                }
+                (Failure::Refused, ProxyError::Connect)
+            }
+            Ok(Err(Fail::NoResponse { connect: false })) => {
+                up.health.failure();
+                (Failure::NoResponse, ProxyError::Upstream)
             }
             Ok(Err(Fail::Upstream)) => {
                 up.health.failure();
-                ProxyError::Upstream
+                return answer(conn, req, &ProxyError::Upstream, log).await;
             }
             Ok(Err(Fail::ResponseTooLarge)) => {
                 up.health.success();
-                ProxyError::ResponseTooLarge {
+                let err = ProxyError::ResponseTooLarge {
                     limit: limits.max_response_body,
-                }
+                };
+                return answer(conn, req, &err, log).await;
             }
-            Ok(Err(Fail::RequestTooLarge)) => ProxyError::RequestTooLarge {
-                limit: limits.max_request_body,
-            },
-            Ok(Err(Fail::BadBody)) => ProxyError::BadRequest,
+            Ok(Err(Fail::RequestTooLarge)) => {
+                let err = ProxyError::RequestTooLarge {
+                    limit: limits.max_request_body,
+                };
+                return answer(conn, req, &err, log).await;
+            }
+            Ok(Err(Fail::BadBody)) => return answer(conn, req, &ProxyError::BadRequest, log).await,
             Ok(Err(Fail::ClientGone)) => {
                 log.status = CLIENT_CLOSED;
                 log.emit_ref(0);
                 return Next::Close;
             }
         };
-        return answer(conn, req, &err, log).await;
+        let at = Attempt {
+            snap,
+            method: &parts.method,
+            attempt,
+            max_attempts: limits.max_attempts,
+            // A refused connection sent nothing, unless the body was
+            // already being read (a pooled connection failed mid-way).
+            body_sent: failure != Failure::Refused || req.body.started,
+            has_body,
+            budget: &conn.shared.retry,
+        };
+        if arms.after_failure(failure, at) == Retry::No {
+            return answer(conn, req, &err, log).await;
+        }
     };
     if info.status >= 500 {
         up.health.failure();
@@ -287,6 +332,14 @@ where
         up.health.success();
     }
     log.status = info.status;
+    if let Some(recorder) = recorder {
+        let raw = conn.upstream_buf.get(..info.len).unwrap_or(&[]);
+        let location =
+            header_in_head(raw, b"location").or_else(|| header_in_head(raw, b"content-location"));
+        if let Some(location) = location {
+            recorder.created(&*snap.placements, arms.arm, info.status, location);
+        }
+    }
     conn.upstream_buf.advance(info.len);
     let mut bytes = 0;
     let relayed = relay(
@@ -390,6 +443,17 @@ where
             _ => return Err(Fail::Upstream),
         }
     }
+}
+
+/// The value of header `name` (lower case) in a raw response head, the
+/// first if repeated, without surrounding whitespace (write placement
+/// reads `Location`; the head was parsed and checked already).
+fn header_in_head<'h>(head: &'h [u8], name: &[u8]) -> Option<&'h [u8]> {
+    head.split(|b| *b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|b| *b == b':')?;
+        let (n, v) = line.split_at(colon);
+        n.eq_ignore_ascii_case(name).then(|| v[1..].trim_ascii())
+    })
 }
 
 /// The request head for the upstream hop: method, target, `Host`, the
