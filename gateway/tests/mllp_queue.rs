@@ -178,6 +178,7 @@ async fn restart_cuts_a_corrupt_tail_and_delivers_pending_messages_once() {
     let mut segs: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
         .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
         .collect();
     segs.sort();

@@ -2,6 +2,11 @@
 //! and h2, optional TLS with the same rustls setup as the proxy. It runs on
 //! the main runtime, away from the proxy's worker threads, so a busy proxy
 //! cannot starve the release manager's rollback and vice versa.
+//!
+//! It has its own small connection cap ([`ADMIN_MAX_CONNECTIONS`]) and is
+//! not counted in the data listeners' file-handle budget: the handles
+//! `server.reserved_file_handles` keeps out of their reach are what it
+//! answers with when clients hold every connection they may (issue 26).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +26,7 @@ use super::auth::{TokenError, Tokens};
 use super::file_store::FileStore;
 use super::release::Release;
 use super::store::StoreError;
+use crate::proxy::conn_limit::{AcceptBackoff, ConnLimit, FileBudget};
 use crate::proxy::Shared;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
@@ -60,6 +66,10 @@ impl Classified for AdminStartError {
         }
     }
 }
+
+/// Most open admin connections: a release manager and a few scrapers or
+/// scripts; far inside the file handles reserved for it.
+pub const ADMIN_MAX_CONNECTIONS: usize = 64;
 
 /// A running admin API.
 #[derive(Debug)]
@@ -107,7 +117,14 @@ impl AdminServer {
             max_body: config.max_body,
         });
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, acceptor, ctx.clone(), stop_rx));
+        let limit = ConnLimit::new(
+            "admin",
+            ADMIN_MAX_CONNECTIONS,
+            None,
+            FileBudget::fixed(ADMIN_MAX_CONNECTIONS),
+            shared.telemetry.metrics.limits.clone(),
+        );
+        let task = tokio::spawn(accept_loop(listener, acceptor, limit, ctx.clone(), stop_rx));
         tracing::info!(target: "ehrgate::admin", %addr, tls = config.tls.is_some(), "admin API listening");
         Ok(Some(AdminServer {
             addr,
@@ -137,6 +154,7 @@ impl AdminServer {
 async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
+    limit: Arc<ConnLimit>,
     ctx: Arc<AdminContext>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -146,23 +164,29 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10));
     let builder = Arc::new(builder);
+    let mut backoff = AcceptBackoff::new("admin");
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = stop.changed() => return,
             a = listener.accept() => match a {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!(target: "ehrgate::admin", error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    backoff.failed(&e).await;
                     continue;
                 }
             },
+        };
+        backoff.reset();
+        let Ok(permit) = limit.admit(peer.ip()) else {
+            drop(stream);
+            continue;
         };
         let ctx = ctx.clone();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
         let mut stop_conn = stop.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let svc = service_fn(move |req| handle(ctx.clone(), req));
             match acceptor {
                 None => {

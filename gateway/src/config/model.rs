@@ -90,6 +90,12 @@ pub struct ServerConfig {
     /// created on, for routes with `writes = "follow"`); the oldest are
     /// forgotten first.
     pub placement_capacity: usize,
+    /// File handles kept out of the data listeners' reach (HTTP and MLLP):
+    /// the admin listener, the queue and log files, upstream connections
+    /// beyond one per client, so the release manager can still roll back
+    /// when clients take every connection they may. See
+    /// `proxy::conn_limit`.
+    pub reserved_file_handles: u64,
 }
 
 /// The engine serving HTTP/1.1 connections.
@@ -119,6 +125,7 @@ impl Default for ServerConfig {
             http1_engine: Http1Engine::Native,
             max_request_head: 64 * 1024,
             placement_capacity: 100_000,
+            reserved_file_handles: 256,
         }
     }
 }
@@ -132,6 +139,26 @@ pub struct ListenerConfig {
     /// TLS termination; plain HTTP (HTTP/1.1 and h2c) without it.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Most open client connections on this listener (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); one more is closed at once, before
+    /// any byte is read, and counted (see `proxy::conn_limit`).
+    #[serde(default)]
+    pub max_connections: Option<Spanned<usize>>,
+}
+
+/// [`ListenerConfig::max_connections`] when not set: well under a typical
+/// production file limit (65536 or more) and the 20,000 a storm took.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+// === impl ListenerConfig ===
+
+impl ListenerConfig {
+    /// The listener's connection cap.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+            .as_ref()
+            .map_or(DEFAULT_MAX_CONNECTIONS, |s| *s.get_ref())
+    }
 }
 
 /// Certificate and key for a TLS listener (PEM files, re-read on reload).

@@ -19,8 +19,20 @@ pub struct MllpConfig {
     pub max_segments: usize,
     /// Largest single field (parser limit).
     pub max_field_bytes: usize,
-    /// Close an inbound connection silent for this long (0 = never).
+    /// Close an inbound connection silent for this long (0 = never). One
+    /// minute by default: an idle connection holds a file handle, and a
+    /// sender reconnects on its next message (issue 26: 300 s let idle
+    /// connections pile up to the file limit).
     pub idle_timeout_ms: u64,
+    /// Close an inbound connection after this many consecutive frames that
+    /// do not parse (or are too large), after a NACK naming why (0 = never).
+    pub max_bad_frames: u32,
+    /// Warning lines one connection may log per reason per
+    /// `log_interval_ms`; the rest are counted
+    /// (`ehrgate_mllp_log_suppressed_total`) and summed up in one line.
+    pub max_log_lines_per_reason: u32,
+    /// The interval of `max_log_lines_per_reason`.
+    pub log_interval_ms: u64,
     /// A control id (MSH-10) seen again from the same sender within this
     /// window is acknowledged without a second delivery (0 = off).
     pub replay_window_ms: u64,
@@ -59,6 +71,12 @@ pub struct MllpQueueConfig {
     /// Attempts before a message is given up (application ack `AR`,
     /// logged); 0 = retry until delivered.
     pub max_delivery_attempts: u32,
+    /// Bytes kept free in the queue directory by a reserve file
+    /// (`reserve.bin`, written at open): when the disk is full it is
+    /// deleted so compaction can carry replay entries forward and free
+    /// delivered segments, then written again once there is room (0 = no
+    /// reserve). Counted apart from `max_bytes`.
+    pub reserve_bytes: u64,
 }
 
 impl Default for MllpQueueConfig {
@@ -71,6 +89,7 @@ impl Default for MllpQueueConfig {
             retry_backoff_min_ms: 200,
             retry_backoff_max_ms: 30_000,
             max_delivery_attempts: 0,
+            reserve_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -81,7 +100,10 @@ impl Default for MllpConfig {
             max_frame_bytes: 4 * 1024 * 1024,
             max_segments: 10_000,
             max_field_bytes: 1024 * 1024,
-            idle_timeout_ms: 300_000,
+            idle_timeout_ms: 60_000,
+            max_bad_frames: 16,
+            max_log_lines_per_reason: 5,
+            log_interval_ms: 10_000,
             replay_window_ms: 600_000,
             replay_capacity: 100_000,
             sender_pool_size: 16,
@@ -101,6 +123,42 @@ pub struct MllpListenerConfig {
     /// TLS termination (MLLP over TLS); plain TCP without it.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Most open connections on this listener (default
+    /// [`DEFAULT_MLLP_MAX_CONNECTIONS`]); one more is closed at once
+    /// (no ACK is possible before a message) and counted.
+    #[serde(default)]
+    pub max_connections: Option<Spanned<usize>>,
+    /// Most open connections from one source address (default
+    /// [`DEFAULT_MLLP_MAX_CONNECTIONS_PER_SOURCE`]), so one sender cannot
+    /// take the listener's whole allowance.
+    #[serde(default)]
+    pub max_connections_per_source: Option<Spanned<usize>>,
+}
+
+/// [`MllpListenerConfig::max_connections`] when not set: well under the
+/// usual file limit, and far above what a hospital's interface engines
+/// open (one or a few connections per feed).
+pub const DEFAULT_MLLP_MAX_CONNECTIONS: usize = 1024;
+
+/// [`MllpListenerConfig::max_connections_per_source`] when not set.
+pub const DEFAULT_MLLP_MAX_CONNECTIONS_PER_SOURCE: usize = 64;
+
+// === impl MllpListenerConfig ===
+
+impl MllpListenerConfig {
+    /// The listener's connection cap.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+            .as_ref()
+            .map_or(DEFAULT_MLLP_MAX_CONNECTIONS, |s| *s.get_ref())
+    }
+
+    /// The per-source connection cap.
+    pub fn max_connections_per_source(&self) -> usize {
+        self.max_connections_per_source
+            .as_ref()
+            .map_or(DEFAULT_MLLP_MAX_CONNECTIONS_PER_SOURCE, |s| *s.get_ref())
+    }
 }
 
 /// One row of the facility -> tenant table.

@@ -65,8 +65,19 @@ fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
                 format!("`{}` is not an IP:port address", l.bind.get_ref()),
             ),
         }
+        if let Some(m) = &l.max_connections {
+            if !(1..=1_000_000).contains(m.get_ref()) {
+                issues.at(
+                    m,
+                    "listener.max_connections must be within 1..=1000000".into(),
+                );
+            }
+        }
     }
     let s = &config.server;
+    if !(16..=1_000_000).contains(&s.reserved_file_handles) {
+        issues.global("server.reserved_file_handles must be within 16..=1000000".into());
+    }
     if !(0.0..=1.0).contains(&s.retry_budget_ratio) {
         issues.global("server.retry_budget_ratio must be within 0..=1".into());
     }

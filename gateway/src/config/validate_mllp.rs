@@ -33,6 +33,23 @@ pub(super) fn check(
                 format!("`{}` is not an IP:port address", l.bind.get_ref()),
             ),
         }
+        if let Some(m) = &l.max_connections {
+            if !(1..=1_000_000).contains(m.get_ref()) {
+                issues.at(
+                    m,
+                    "mllp_listener.max_connections must be within 1..=1000000".into(),
+                );
+            }
+        }
+        if let Some(m) = &l.max_connections_per_source {
+            if *m.get_ref() == 0 || *m.get_ref() > l.max_connections() {
+                issues.at(
+                    m,
+                    "mllp_listener.max_connections_per_source must be within 1..=max_connections"
+                        .into(),
+                );
+            }
+        }
     }
     let mut facilities = HashSet::new();
     for f in &config.mllp_facilities {
@@ -160,6 +177,9 @@ fn check_settings(config: &Config, issues: &mut Issues<'_>) {
                 .into(),
         );
     }
+    if m.max_log_lines_per_reason == 0 || m.log_interval_ms == 0 {
+        issues.global("mllp.max_log_lines_per_reason and mllp.log_interval_ms must be > 0".into());
+    }
     if m.replay_window_ms > 0 && m.replay_capacity == 0 {
         issues.global("mllp.replay_capacity must be > 0 when replay_window_ms is set".into());
     }
@@ -264,6 +284,29 @@ mod tests {
         for bad in ["", "ADT^", "^A01", "ADT^A01^ADT_A01", "AD T", "ADT^A*"] {
             assert!(!valid_message_type(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn connection_limits_are_checked_with_their_line() {
+        let src = "[[listener]]\nbind = \"127.0.0.1:1\"\nmax_connections = 0\n\n\
+                   [[mllp_listener]]\nbind = \"127.0.0.1:2\"\nmax_connections = 10\n\
+                   max_connections_per_source = 11\n\n[[mllp_route]]\nid = \"r\"\nstable = \"b\"\n\n\
+                   [[backend]]\nname = \"b\"\nkind = \"hl7v2-mllp\"\nurl = \"mllp://127.0.0.1:3\"\n";
+        let err = crate::config::load_str(src, std::path::Path::new("t.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("listener.max_connections must be within"),
+            "{text}"
+        );
+        assert!(
+            text.contains("max_connections_per_source must be within"),
+            "{text}"
+        );
+        let crate::config::ConfigError::Invalid { issues, .. } = err else {
+            panic!("{text}")
+        };
+        let lines: Vec<_> = issues.iter().filter_map(|i| i.at.map(|l| l.line)).collect();
+        assert!(lines.contains(&3) && lines.contains(&8), "{lines:?}");
     }
 
     #[test]

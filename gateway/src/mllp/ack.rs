@@ -198,7 +198,7 @@ impl Default for AckIds {
 /// error's text (which never holds field values).
 pub fn err_segment(e: &FeedError) -> AckError {
     let severity = Severity::Error;
-    let err = AckError::new(e.hl7_code(), severity).with_message(e.to_string());
+    let err = AckError::new(e.hl7_code(), severity).with_message(e.public_message());
     match e.location() {
         Some((seg, seq, field)) => err.at(seg, seq, field),
         None => err,

@@ -12,6 +12,14 @@
 //! With the durable queue, enhanced-mode messages get their `CA` here and
 //! their application ack later, when delivery from the queue is done: those
 //! late acks arrive on a small channel and are written between frames.
+//!
+//! Bounds (issue 26): warning lines go through a per-connection
+//! [`ConnLog`]; after `mllp.max_bad_frames` frames in a row that do not
+//! parse (or are too large) the last one's NACK says why and the
+//! connection is closed. An idle connection holds no read buffer: between
+//! frames the next bytes are read into a small buffer inside the task, and
+//! the 8 KiB buffer a frame is assembled in is given back once it is
+//! empty, so 20,000 idle connections cost their tasks, not 20,000 buffers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +32,7 @@ use tokio::sync::watch;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::error::FeedError;
+use super::log_bound::ConnLog;
 use super::process::Feed;
 
 /// Late application acks waiting for the connection at most; past that the
@@ -38,6 +47,15 @@ const NEVER: Duration = Duration::from_secs(86_400);
 /// large (its MSH line gives MSA-2 and the swapped header).
 const HEADER_PEEK: usize = 4096;
 
+/// The buffer a frame is assembled in, allocated when a frame starts.
+const FRAME_BUF: usize = 8 * 1024;
+
+/// The read between frames (in the task, no allocation of its own).
+const IDLE_READ: usize = 512;
+
+/// Buffers larger than this are given back after use, not kept.
+const KEEP_BUF: usize = 64 * 1024;
+
 /// Serves one connection until the peer closes, the idle timeout passes,
 /// or the gateway stops.
 ///
@@ -51,13 +69,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let (max_frame, idle_timeout) = {
+    let (max_frame, idle_timeout, max_bad, mut log) = {
         let t = feed.table();
-        (t.max_frame, t.idle_timeout)
+        let log = ConnLog::new(t.log_lines, t.log_interval, feed.limits().clone());
+        (t.max_frame, t.idle_timeout, t.max_bad_frames, log)
     };
     let mut codec = MllpCodec::new(max_frame);
-    let mut buf = BytesMut::with_capacity(8 * 1024);
-    let mut out = BytesMut::with_capacity(1024);
+    let mut buf = BytesMut::new();
+    let mut out = BytesMut::new();
+    let mut small = [0u8; IDLE_READ];
+    let mut bad_in_a_row = 0u32;
     let mut header = Header::default();
     let mut skipped_seen = 0u64;
     let (sink, mut late) = tokio::sync::mpsc::channel::<Vec<u8>>(LATE_ACKS);
@@ -70,27 +91,61 @@ where
         // Answer every complete frame already buffered.
         loop {
             header.peek(&buf);
-            let answers = match codec.decode(&mut buf) {
+            let (mut answers, bad) = match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     header.clear();
-                    feed.process(&frame.payload, &sink).await
+                    let (answers, bad) = feed.process(&frame.payload, &sink, &mut log).await;
+                    if bad && max_bad > 0 && bad_in_a_row + 1 >= max_bad {
+                        header.line.clear();
+                        header
+                            .line
+                            .extend_from_slice(frame_first_line(&frame.payload));
+                        header.found = true;
+                    }
+                    (answers, bad)
                 }
                 Ok(None) => break,
                 Err(MllpError::FrameTooLarge { max }) => {
-                    let nack = feed.nack_frame(header.line(), &FeedError::TooLarge { max });
-                    header.clear();
-                    vec![nack]
+                    let nack =
+                        feed.nack_frame(header.line(), &FeedError::TooLarge { max }, &mut log);
+                    (vec![nack], true)
                 }
                 Err(_) => return,
             };
+            bad_in_a_row = if bad { bad_in_a_row + 1 } else { 0 };
+            let closing = max_bad > 0 && bad_in_a_row >= max_bad;
+            if closing {
+                // This frame's NACK names why the connection ends.
+                let e = FeedError::TooManyBadFrames { n: max_bad };
+                answers = vec![feed.nack_frame(header.line(), &e, &mut log)];
+            }
+            header.clear();
             count_skipped(&codec, &feed, &mut skipped_seen);
             if write_all(&mut wr, &answers, &mut out).await.is_err() {
                 return;
             }
+            if closing {
+                let _ = wr.shutdown().await;
+                return;
+            }
         }
         count_skipped(&codec, &feed, &mut skipped_seen);
+        release_idle(&mut buf, &mut out);
+        let idle_read = buf.is_empty();
+        if !idle_read {
+            buf.reserve(FRAME_BUF);
+        }
+        let read = async {
+            if idle_read {
+                let n = rd.read(&mut small).await?;
+                buf.extend_from_slice(&small[..n]);
+                Ok(n)
+            } else {
+                rd.read_buf(&mut buf).await
+            }
+        };
         let n = tokio::select! {
-            r = rd.read_buf(&mut buf) => r,
+            r = read => r,
             Some(answer) = late.recv() => {
                 if write_all(&mut wr, &[answer], &mut out).await.is_err() {
                     return;
@@ -116,9 +171,11 @@ where
                 // End of stream: a last frame without its trailing CR is
                 // still answered; a cut frame gets a NACK if possible.
                 let answers = match codec.decode_eof(&mut buf) {
-                    Ok(Some(frame)) => feed.process(&frame.payload, &sink).await,
+                    Ok(Some(frame)) => feed.process(&frame.payload, &sink, &mut log).await.0,
                     Ok(None) => return,
-                    Err(e) => vec![feed.nack_frame(header.line(), &FeedError::Framing(e))],
+                    Err(e) => {
+                        vec![feed.nack_frame(header.line(), &FeedError::Framing(e), &mut log)]
+                    }
                 };
                 let _ = write_all(&mut wr, &answers, &mut out).await;
                 let _ = wr.shutdown().await;
@@ -160,6 +217,26 @@ impl Header {
     fn clear(&mut self) {
         self.found = false;
     }
+}
+
+/// Gives back buffers nothing is waiting in: the frame buffer once it is
+/// empty (the next frame gets a new one), the answer buffer once it grew
+/// past [`KEEP_BUF`].
+fn release_idle(buf: &mut BytesMut, out: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > 0 {
+        *buf = BytesMut::new();
+    }
+    if out.capacity() > KEEP_BUF {
+        *out = BytesMut::new();
+    }
+}
+
+/// The first line of a received payload (at most [`HEADER_PEEK`] bytes),
+/// for the NACK that closes a connection.
+fn frame_first_line(payload: &[u8]) -> &[u8] {
+    let window = &payload[..payload.len().min(HEADER_PEEK)];
+    let end = memchr::memchr2(CR, b'\n', window).unwrap_or(window.len());
+    &window[..end]
 }
 
 /// The first line of the frame starting in `buf`, once it is complete

@@ -83,6 +83,14 @@ pub enum FeedError {
     /// The message could not be framed for the destination.
     #[error("cannot frame for the destination: {0}")]
     Framing(#[from] MllpError),
+    /// `mllp.max_bad_frames` frames in a row did not parse or were too
+    /// large: this one is NACKed and the connection closed (a sender that
+    /// sends only garbage is not worth a file handle).
+    #[error("{n} consecutive frames were not HL7 v2 messages; closing the connection")]
+    TooManyBadFrames {
+        /// The limit.
+        n: u32,
+    },
     /// The same message (sender and MSH-10) is being delivered on another
     /// connection right now.
     #[error("the same control id is being delivered on another connection")]
@@ -116,7 +124,8 @@ impl Classified for FeedError {
             | FeedError::TooLarge { .. }
             | FeedError::MissingHeader(_)
             | FeedError::DestinationError { .. }
-            | FeedError::Framing(_) => Fault::Client,
+            | FeedError::Framing(_)
+            | FeedError::TooManyBadFrames { .. } => Fault::Client,
             FeedError::Translate(e) => e.fault(),
             // The backend refusing a write is the destination refusing:
             // `AR`, so the sender keeps the message (as for a FHIR
@@ -154,6 +163,7 @@ impl Classified for FeedError {
             FeedError::DestinationError { .. } => "mllp.destination-error",
             FeedError::BadAnswer { .. } => "mllp.destination-bad-answer",
             FeedError::Framing(_) => "mllp.framing",
+            FeedError::TooManyBadFrames { .. } => "mllp.too-many-bad-frames",
             FeedError::NoBackend(_) => "mllp.no-backend",
             FeedError::InFlight => "mllp.in-flight",
             FeedError::NoTemplate { .. } => "mllp.openehr-no-template",
@@ -164,10 +174,21 @@ impl Classified for FeedError {
 // === impl FeedError ===
 
 impl FeedError {
+    /// ERR-8's text: the error as shown, except that a queue failure names
+    /// the condition, never a file path (outside senders read it).
+    pub fn public_message(&self) -> String {
+        match self {
+            FeedError::Queue(e) => e.public_message(),
+            other => other.to_string(),
+        }
+    }
+
     /// The HL7 table 0357 code for ERR-3.
     pub fn hl7_code(&self) -> ErrorCode {
         match self {
-            FeedError::Unparsed(_) => ErrorCode::SegmentSequenceError,
+            FeedError::Unparsed(_) | FeedError::TooManyBadFrames { .. } => {
+                ErrorCode::SegmentSequenceError
+            }
             FeedError::TooLarge { .. } => ErrorCode::ValueTooLong,
             FeedError::MissingHeader(_) => ErrorCode::RequiredFieldMissing,
             FeedError::UnknownFacility => ErrorCode::UnknownKeyIdentifier,

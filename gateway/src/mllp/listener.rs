@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use super::connection::serve;
 use super::process::Feed;
 use super::stats::FeedStats;
+use crate::proxy::conn_limit::{AcceptBackoff, ConnLimit};
 use crate::proxy::workers::Workers;
 
 /// How long a TLS handshake may take.
@@ -26,26 +27,36 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// listener) turns; connections it accepted end only with the gateway.
 /// Each connection takes the TLS acceptor in `acceptor` at accept time, so
 /// a reload swaps certificates (or TLS on and off) without rebinding.
+///
+/// A connection over `limit` (the listener's, the source address's or the
+/// process's file budget, see [`crate::proxy::conn_limit`]) is closed at
+/// once: no ACK is possible before a message, and the sender's interface
+/// engine retries its connect.
 pub fn spawn(
     listener: TcpListener,
     acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
+    limit: Arc<ConnLimit>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
     unbind: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(accept_loop(listener, acceptor, feed, workers, stop, unbind))
+    tokio::spawn(accept_loop(
+        listener, acceptor, limit, feed, workers, stop, unbind,
+    ))
 }
 
 async fn accept_loop(
     listener: TcpListener,
     acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
+    limit: Arc<ConnLimit>,
     feed: Arc<Feed>,
     workers: Arc<Workers>,
     stop: watch::Receiver<bool>,
     mut unbind: watch::Receiver<bool>,
 ) {
     let mut stop_accept = stop.clone();
+    let mut backoff = AcceptBackoff::new("mllp");
     loop {
         let (stream, peer): (_, SocketAddr) = tokio::select! {
             _ = stop_accept.changed() => return,
@@ -53,11 +64,15 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!(target: "ehrgate::mllp", error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    backoff.failed(&e).await;
                     continue;
                 }
             },
+        };
+        backoff.reset();
+        let Ok(permit) = limit.admit(peer.ip()) else {
+            drop(stream);
+            continue;
         };
         FeedStats::inc(&feed.stats.connections);
         tracing::debug!(target: "ehrgate::mllp", %peer, "feed connected");
@@ -70,6 +85,7 @@ async fn accept_loop(
         let stop = stop.clone();
         workers.dispatch(Box::new(move || {
             Box::pin(async move {
+                let _permit = permit;
                 let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
                     return;
                 };

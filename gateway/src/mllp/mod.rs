@@ -20,7 +20,8 @@
 //!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
 //!   TLS connections to destinations; [`health`]: TCP-connect health checks.
 //! - [`start`]: binding the listeners at gateway start.
-//! - [`error`]: failures and their acknowledgement; [`stats`]: counters.
+//! - [`error`]: failures and their acknowledgement; [`stats`]: counters;
+//!   [`log_bound`]: per-connection log rate limits, values cut for logs.
 
 pub mod ack;
 pub mod backoff;
@@ -29,6 +30,7 @@ pub mod deliver;
 pub mod error;
 pub mod health;
 pub mod listener;
+pub mod log_bound;
 pub mod openehr;
 pub mod process;
 pub mod queue;

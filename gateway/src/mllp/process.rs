@@ -17,6 +17,7 @@ use ehrgate_templates::fault::Classified;
 
 use super::ack::{self, AckIds, AckMode};
 use super::error::FeedError;
+use super::log_bound::{self, ConnLog, LogReason, MESSAGE_TYPE_LOG_BYTES};
 use super::queue::lanes::{self, Job};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::{Admission, ReplayWindow};
@@ -143,6 +144,11 @@ impl Feed {
         }
     }
 
+    /// The counters of the connection and log bounds.
+    pub fn limits(&self) -> &Arc<crate::telemetry::limits::LimitMetrics> {
+        &self.shared.telemetry.metrics.limits
+    }
+
     /// The durable queue, when configured.
     pub fn queue(&self) -> Option<&Arc<DurableQueue>> {
         self.queue.as_ref()
@@ -178,8 +184,15 @@ impl Feed {
     }
 
     /// Handles one frame's payload; returns the acknowledgements to write,
-    /// in order (none only when enhanced mode asked for none).
-    pub async fn process(self: &Arc<Self>, payload: &[u8], sink: &AckSink) -> Vec<Vec<u8>> {
+    /// in order (none only when enhanced mode asked for none), and whether
+    /// the payload did not parse. Warning lines go through the
+    /// connection's `log` budget.
+    pub async fn process(
+        self: &Arc<Self>,
+        payload: &[u8],
+        sink: &AckSink,
+        log: &mut ConnLog,
+    ) -> (Vec<Vec<u8>>, bool) {
         let start = Instant::now();
         FeedStats::inc(&self.stats.frames);
         let table = self.table();
@@ -188,7 +201,9 @@ impl Feed {
             Err(e) => {
                 FeedStats::inc(&self.stats.unparsed);
                 self.stats.ack(AckCode::AE);
-                tracing::warn!(target: "ehrgate::mllp::access", code = "mllp.unparsed", error = e.code(), ack = "AE", latency_us = start.elapsed().as_micros() as u64, "message does not parse");
+                if log.allow(LogReason::Unparsed) {
+                    tracing::warn!(target: "ehrgate::mllp::access", code = "mllp.unparsed", error = e.code(), ack = "AE", latency_us = start.elapsed().as_micros() as u64, "message does not parse");
+                }
                 let nack = hl7ack::nack_for_unparsed(
                     payload,
                     &e,
@@ -196,7 +211,7 @@ impl Feed {
                     &self.ids.next(),
                     &crate::telemetry::clock::now_hl7_dtm(),
                 );
-                return vec![nack];
+                return (vec![nack], true);
             }
         };
         let mode = AckMode::of(&msg);
@@ -259,7 +274,7 @@ impl Feed {
             &trace,
             start,
         );
-        acks
+        (acks, false)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -480,9 +495,9 @@ impl Feed {
         let level_error = outcome == 2;
         let error = result.as_ref().err().map_or("-", Classified::code);
         if level_error {
-            tracing::error!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, "queued message given up");
+            tracing::error!(target: "ehrgate::mllp::access", queued = true, control_id = &*log_bound::control_id(&r.control_id), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, "queued message given up");
         } else {
-            tracing::info!(target: "ehrgate::mllp::access", queued = true, control_id = r.control_id.as_str(), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, delivered = outcome == 0, not_stored = left_out.len());
+            tracing::info!(target: "ehrgate::mllp::access", queued = true, control_id = &*log_bound::control_id(&r.control_id), tenant = r.tenant.as_str(), backend = r.backend.as_str(), attempts, error, app_ack = sent, delivered = outcome == 0, not_stored = left_out.len());
         }
     }
 
@@ -533,11 +548,13 @@ impl Feed {
             },
             elapsed,
         );
+        let code = msg.message_code();
+        let trigger = msg.trigger_event();
         tracing::info!(
             target: "ehrgate::mllp::access",
-            message_type = msg.message_code().as_deref().unwrap_or("-"),
-            trigger = msg.trigger_event().as_deref().unwrap_or("-"),
-            control_id,
+            message_type = &*log_bound::value(code.as_deref().unwrap_or("-"), MESSAGE_TYPE_LOG_BYTES),
+            trigger = &*log_bound::value(trigger.as_deref().unwrap_or("-"), MESSAGE_TYPE_LOG_BYTES),
+            control_id = &*log_bound::control_id(control_id),
             mode = mode.as_str(),
             tenant = trace.tenant.as_deref().unwrap_or("-"),
             route = trace.route.as_deref().unwrap_or("-"),
@@ -555,13 +572,24 @@ impl Feed {
     /// The NACK for a frame that was not delivered whole (larger than the
     /// limit, or cut by the end of the stream), built from the frame's first
     /// line when it was seen so MSA-2 and the swapped header are right.
-    pub fn nack_frame(&self, header_line: Option<&[u8]>, e: &FeedError) -> Vec<u8> {
+    pub fn nack_frame(
+        &self,
+        header_line: Option<&[u8]>,
+        e: &FeedError,
+        log: &mut ConnLog,
+    ) -> Vec<u8> {
         if matches!(e, FeedError::TooLarge { .. }) {
             FeedStats::inc(&self.stats.frames_too_large);
         }
         self.stats.ack(AckCode::AE);
         let err = ack::err_segment(e);
-        tracing::warn!(target: "ehrgate::mllp::access", code = e.code(), ack = "AE", "frame not received whole; NACKed");
+        if matches!(e, FeedError::TooManyBadFrames { .. }) {
+            if log.allow(LogReason::BadFramesClose) {
+                tracing::warn!(target: "ehrgate::mllp::access", code = e.code(), ack = "AE", "too many bad frames in a row; NACKed and closing the connection");
+            }
+        } else if log.allow(LogReason::FrameNotWhole) {
+            tracing::warn!(target: "ehrgate::mllp::access", code = e.code(), ack = "AE", "frame not received whole; NACKed");
+        }
         let parsed = header_line.and_then(|h| Message::parse(h).ok());
         match parsed {
             Some(m) => ack::write(&m, AckCode::AE, Some(&err), &self.ids),

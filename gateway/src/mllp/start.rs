@@ -37,7 +37,9 @@ use super::process::Feed;
 use super::queue::DurableQueue;
 use super::stream::DestinationTls;
 use crate::config::model::{BackendKind, TlsConfig};
+use crate::config::model_mllp::MllpListenerConfig;
 use crate::config::LoadedConfig;
+use crate::proxy::conn_limit::{ConnLimit, FileBudget};
 use crate::proxy::server::StartError;
 use crate::proxy::state::SwapError;
 use crate::proxy::workers::Workers;
@@ -63,6 +65,8 @@ struct Running {
     addr: SocketAddr,
     /// The TLS acceptor new connections get (swapped by reloads).
     acceptor: Arc<ArcSwapOption<TlsAcceptor>>,
+    /// The connection caps (changed in place by reloads).
+    limit: Arc<ConnLimit>,
     unbind: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -71,6 +75,8 @@ struct Running {
 pub struct ListenerSet {
     feed: Arc<Feed>,
     workers: Arc<Workers>,
+    /// The process's file-handle budget, shared with the HTTP listeners.
+    budget: Arc<FileBudget>,
     stop: watch::Receiver<bool>,
     /// The runtime the accept loops run on (reloads may come from a
     /// thread outside it).
@@ -93,15 +99,21 @@ impl std::fmt::Debug for ListenerSet {
 
 /// What a reload will change, prepared before the swap.
 struct Plan {
-    /// Per wanted listener, in config order: its `bind`, its acceptor and,
+    /// Per wanted listener, in config order: its config, its acceptor and,
     /// for a new address, the socket already bound.
-    wanted: Vec<(String, Option<TlsAcceptor>, Option<std::net::TcpListener>)>,
+    wanted: Vec<(
+        MllpListenerConfig,
+        Option<TlsAcceptor>,
+        Option<std::net::TcpListener>,
+    )>,
 }
 
 /// Binds every MLLP listener of the current config; `None` without any.
 pub async fn start(
     shared: &Arc<Shared>,
     workers: &Arc<Workers>,
+    budget: &Arc<FileBudget>,
+    caps: &[usize],
     stop: &watch::Receiver<bool>,
 ) -> Result<Option<MllpListeners>, StartError> {
     let snapshot = shared.load();
@@ -113,7 +125,13 @@ pub async fn start(
     let (queue, recovered) = match &config.mllp.queue {
         Some(q) => {
             let window = std::time::Duration::from_millis(config.mllp.replay_window_ms);
-            let (queue, recovered) = DurableQueue::open(q, &loaded.resolve(&q.dir), window)?;
+            let limits = &shared.telemetry.metrics.limits;
+            let gauges = super::queue::space::DiskGauges {
+                full: limits.queue_disk_full.clone(),
+                full_total: limits.queue_disk_full_total.clone(),
+            };
+            let (queue, recovered) =
+                DurableQueue::open_with(q, &loaded.resolve(&q.dir), window, gauges)?;
             (Some(queue), Some(recovered))
         }
         None => (None, None),
@@ -127,6 +145,7 @@ pub async fn start(
     let set = Arc::new(ListenerSet {
         feed: feed.clone(),
         workers: workers.clone(),
+        budget: budget.clone(),
         stop: stop.clone(),
         runtime: tokio::runtime::Handle::current(),
         running: Mutex::new(Vec::new()),
@@ -135,8 +154,9 @@ pub async fn start(
         reloading: Mutex::new(()),
     });
     let mut running = Vec::new();
-    for l in &config.mllp_listeners {
+    for (i, l) in config.mllp_listeners.iter().enumerate() {
         let bind = l.bind.get_ref();
+        let cap = caps.get(i).copied().unwrap_or_else(|| l.max_connections());
         let acceptor = acceptor(l.tls.as_ref(), loaded)?;
         let socket = TcpListener::bind(bind.as_str())
             .await
@@ -144,7 +164,7 @@ pub async fn start(
                 addr: bind.clone(),
                 source,
             })?;
-        running.push(set.spawn(bind, socket, acceptor)?);
+        running.push(set.spawn(l, cap, socket, acceptor)?);
     }
     set.install(running);
     let supervisor = tokio::spawn(supervise(shared.clone(), set.clone()));
@@ -175,22 +195,35 @@ fn acceptor(
 
 impl ListenerSet {
     /// Starts the accept loop of a bound socket.
+    /// `cap` is the listener's `max_connections` fitted into the file
+    /// budget at start ([`crate::proxy::conn_limit::fair_shares`]); a
+    /// listener added by a reload gets its own, at most the budget.
     fn spawn(
         &self,
-        bind: &str,
+        l: &MllpListenerConfig,
+        cap: usize,
         socket: TcpListener,
         acceptor: Option<TlsAcceptor>,
     ) -> Result<Running, StartError> {
+        let bind = l.bind.get_ref().as_str();
         let addr = socket.local_addr().map_err(|source| StartError::Bind {
             addr: bind.to_string(),
             source,
         })?;
-        tracing::info!(target: "ehrgate::mllp", %addr, tls = acceptor.is_some(), "MLLP listening");
+        tracing::info!(target: "ehrgate::mllp", %addr, tls = acceptor.is_some(), max_connections = cap, max_connections_per_source = l.max_connections_per_source(), "MLLP listening");
+        let limit = ConnLimit::new(
+            bind,
+            cap,
+            Some(l.max_connections_per_source()),
+            self.budget.clone(),
+            self.feed.limits().clone(),
+        );
         let acceptor = Arc::new(ArcSwapOption::from(acceptor.map(Arc::new)));
         let (unbind, unbind_rx) = watch::channel(false);
         let task = listener::spawn(
             socket,
             acceptor.clone(),
+            limit.clone(),
             self.feed.clone(),
             self.workers.clone(),
             self.stop.clone(),
@@ -200,6 +233,7 @@ impl ListenerSet {
             bind: bind.to_string(),
             addr,
             acceptor,
+            limit,
             unbind,
             task,
         })
@@ -264,7 +298,7 @@ impl ListenerSet {
                 s.set_nonblocking(true).map_err(bind_err)?;
                 Some(s)
             };
-            wanted.push((bind, acceptor, socket));
+            wanted.push((l.clone(), acceptor, socket));
         }
         Ok(Plan { wanted })
     }
@@ -277,7 +311,8 @@ impl ListenerSet {
             .into_iter()
             .map(Some)
             .collect();
-        for (bind, acceptor, socket) in plan.wanted {
+        for (l, acceptor, socket) in plan.wanted {
+            let bind = l.bind.get_ref().clone();
             match socket {
                 None => {
                     let kept = old
@@ -286,6 +321,10 @@ impl ListenerSet {
                         .and_then(Option::take);
                     if let Some(r) = kept {
                         r.acceptor.store(acceptor.map(Arc::new));
+                        r.limit.set_caps(
+                            l.max_connections().min(self.budget.max()),
+                            Some(l.max_connections_per_source()),
+                        );
                         running.push(r);
                     }
                 }
@@ -295,7 +334,10 @@ impl ListenerSet {
                             addr: bind.clone(),
                             source,
                         })
-                        .and_then(|s| self.spawn(&bind, s, acceptor));
+                        .and_then(|s| {
+                            let cap = l.max_connections().min(self.budget.max());
+                            self.spawn(&l, cap, s, acceptor)
+                        });
                     match spawned {
                         Ok(r) => running.push(r),
                         // Registering a bound socket with the runtime does

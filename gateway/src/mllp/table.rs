@@ -35,6 +35,12 @@ pub struct FeedTable {
     pub max_frame: usize,
     /// Idle timeout of inbound connections.
     pub idle_timeout: Option<Duration>,
+    /// Close a connection after this many bad frames in a row (0 = never).
+    pub max_bad_frames: u32,
+    /// Warning lines per reason per connection and interval.
+    pub log_lines: u32,
+    /// Their interval.
+    pub log_interval: Duration,
     /// MSH-4/MSH-6 -> tenant.
     pub facilities: FacilityTable,
     /// The routes.
@@ -69,6 +75,9 @@ impl FeedTable {
             },
             max_frame: m.max_frame_bytes,
             idle_timeout: (m.idle_timeout_ms > 0).then(|| Duration::from_millis(m.idle_timeout_ms)),
+            max_bad_frames: m.max_bad_frames,
+            log_lines: m.max_log_lines_per_reason,
+            log_interval: Duration::from_millis(m.log_interval_ms),
             facilities: FacilityTable::new(&config.mllp_facilities),
             routes: FeedRoutes::new(&config.mllp_routes, overrides),
             destinations: Destinations::new(

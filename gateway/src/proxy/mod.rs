@@ -8,6 +8,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod conn_limit;
 pub mod error;
 pub mod failover;
 pub mod forward;

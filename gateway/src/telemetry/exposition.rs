@@ -21,6 +21,7 @@ pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
     mllp(&mut out, metrics);
     mllp_not_stored(&mut out, metrics);
     failovers(&mut out, metrics);
+    limits(&mut out, metrics);
     upstreams(&mut out, snap);
     header(
         &mut out,
@@ -295,6 +296,59 @@ fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
     let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
     // The count is the +Inf bucket, so the two always agree in one scrape.
     let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+}
+
+fn limits(out: &mut String, metrics: &Metrics) {
+    let l = &metrics.limits;
+    header(
+        out,
+        "ehrgate_connections_refused_total",
+        "counter",
+        "New connections closed at once: listener, file-handle or per-source limit.",
+    );
+    for (listener, reason, n) in l.refused_snapshot() {
+        let _ = writeln!(
+            out,
+            "ehrgate_connections_refused_total{{listener=\"{}\",reason=\"{}\"}} {n}",
+            escape(&listener),
+            reason.as_str()
+        );
+    }
+    header(
+        out,
+        "ehrgate_mllp_log_suppressed_total",
+        "counter",
+        "MLLP warning lines not written (per connection and reason rate limit).",
+    );
+    for (i, reason) in super::limits::LOG_REASONS.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "ehrgate_mllp_log_suppressed_total{{reason=\"{reason}\"}} {}",
+            l.log_suppressed[i].load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "ehrgate_mllp_queue_disk_full",
+        "gauge",
+        "1 while the durable MLLP queue cannot write for lack of disk space.",
+    );
+    let _ = writeln!(
+        out,
+        "ehrgate_mllp_queue_disk_full {}",
+        l.queue_disk_full.load(Ordering::Relaxed)
+    );
+    header(
+        out,
+        "ehrgate_mllp_queue_disk_full_total",
+        "counter",
+        "Times the durable MLLP queue found its disk full.",
+    );
+    let _ = writeln!(
+        out,
+        "ehrgate_mllp_queue_disk_full_total {}",
+        l.queue_disk_full_total.load(Ordering::Relaxed)
+    );
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -117,6 +117,8 @@ pub struct Metrics {
     pub log_lines_dropped: Arc<AtomicU64>,
     /// The release-state revision (admin changes), for dashboards.
     pub release_revision: AtomicU64,
+    /// Connection and log bounds (issue 26).
+    pub limits: Arc<super::limits::LimitMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -135,6 +137,7 @@ impl Default for Metrics {
             template_caches: RwLock::new(Vec::new()),
             log_lines_dropped: Arc::default(),
             release_revision: AtomicU64::new(0),
+            limits: Arc::default(),
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod clock;
 pub mod exposition;
+pub mod limits;
 pub mod line_writer;
 pub mod metrics;
 #[cfg(feature = "otlp")]

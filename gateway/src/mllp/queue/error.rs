@@ -23,12 +23,25 @@ pub enum QueueError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The disk holding the queue has no room (ENOSPC, EDQUOT). Told to
+    /// the sender as "queue storage full", like any queue failure without
+    /// the file's path (issue 26: the path reached outside senders).
+    #[error("queue storage full")]
+    DiskFull,
     /// The writer thread stopped after an earlier failure, or at shutdown.
     #[error("the durable queue is closed")]
     Closed,
 }
 
 impl QueueError {
+    /// What an acknowledgement may say: the condition, never a path.
+    pub fn public_message(&self) -> String {
+        match self {
+            QueueError::Io { source, .. } => format!("queue storage failed ({})", source.kind()),
+            other => other.to_string(),
+        }
+    }
+
     pub(super) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> QueueError {
         let path = path.into();
         move |source| QueueError::Io { path, source }
@@ -39,7 +52,7 @@ impl Classified for QueueError {
     fn fault(&self) -> Fault {
         match self {
             QueueError::Full { .. } => Fault::Upstream,
-            QueueError::Io { .. } | QueueError::Closed => Fault::Internal,
+            QueueError::Io { .. } | QueueError::DiskFull | QueueError::Closed => Fault::Internal,
         }
     }
 
@@ -47,6 +60,7 @@ impl Classified for QueueError {
         match self {
             QueueError::Full { .. } => "mllp.queue-full",
             QueueError::Io { .. } => "mllp.queue-io",
+            QueueError::DiskFull => "mllp.queue-disk-full",
             QueueError::Closed => "mllp.queue-closed",
         }
     }

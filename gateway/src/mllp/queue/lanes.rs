@@ -112,7 +112,7 @@ async fn run(feed: Arc<Feed>, sender: String) {
                     tracing::warn!(
                         target: "ehrgate::mllp::queue",
                         backend = job.record.backend.as_str(),
-                        control_id = job.record.control_id.as_str(),
+                        control_id = &*crate::mllp::log_bound::control_id(&job.record.control_id),
                         error = e.code(),
                         attempt,
                         retry_in_ms = delay.as_millis() as u64,

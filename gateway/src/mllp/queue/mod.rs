@@ -32,6 +32,7 @@
 //! - [`batches`]: group-commit counters (records per fsync).
 //! - [`writer`]: the thread that appends with group commit, keeps the
 //!   books and removes delivered segments.
+//! - [`space`]: the reserve file and the disk-full state.
 //! - [`lanes`]: delivery in order per sender, retries, the application ack.
 //! - [`error`]: why the queue refused.
 
@@ -40,6 +41,7 @@ pub mod error;
 pub mod lanes;
 pub mod record;
 pub mod segment;
+pub mod space;
 pub mod writer;
 
 use std::path::Path;
@@ -84,13 +86,24 @@ impl DurableQueue {
         dir: &Path,
         replay_window: Duration,
     ) -> Result<(DurableQueue, Recovered), QueueError> {
+        Self::open_with(cfg, dir, replay_window, space::DiskGauges::default())
+    }
+
+    /// [`DurableQueue::open`], keeping `gauges` (the disk-full metrics).
+    pub fn open_with(
+        cfg: &MllpQueueConfig,
+        dir: &Path,
+        replay_window: Duration,
+        gauges: space::DiskGauges,
+    ) -> Result<(DurableQueue, Recovered), QueueError> {
         let limits = Limits {
             max_bytes: cfg.max_bytes,
             max_records: cfg.max_records,
             segment_bytes: cfg.segment_bytes,
             window_ms: replay_window.as_millis() as u64,
+            reserve_bytes: cfg.reserve_bytes,
         };
-        let (writer, recovered) = Writer::open(dir.to_path_buf(), limits)?;
+        let (writer, recovered) = Writer::open(dir.to_path_buf(), limits, gauges)?;
         let batches = writer.counters();
         let (tx, rx) = mpsc::channel(CHANNEL);
         std::thread::Builder::new()

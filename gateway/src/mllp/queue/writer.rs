@@ -31,6 +31,7 @@ use super::batches::BatchCounters;
 use super::error::QueueError;
 use super::record::{MessageRecord, Record};
 use super::segment;
+use super::space::{is_no_space, DiskGauges, Space};
 
 /// Most operations committed by one fsync.
 const MAX_BATCH: usize = 1024;
@@ -76,6 +77,8 @@ pub struct Limits {
     pub segment_bytes: u64,
     /// Replay window (0 = off).
     pub window_ms: u64,
+    /// The reserve file's size (0 = none).
+    pub reserve_bytes: u64,
 }
 
 /// What a restart found on disk.
@@ -109,6 +112,13 @@ pub struct Writer {
     next_seq: u64,
     total_bytes: u64,
     broken: bool,
+    /// The reserve file and whether the disk is full.
+    space: Space,
+    /// Whether the active segment holds a message (it is worth rolling
+    /// when everything in it is done and the queue is short of room).
+    active_has_messages: bool,
+    /// An append was refused for `max_bytes` since the last roll.
+    pressure: bool,
     /// Group-commit counters (shared with the queue handle).
     counters: std::sync::Arc<BatchCounters>,
 }
@@ -134,8 +144,13 @@ pub fn now_ms() -> u64 {
 impl Writer {
     /// Reads the directory (cutting bad tails), then starts a new active
     /// segment.
-    pub fn open(dir: PathBuf, limits: Limits) -> Result<(Writer, Recovered), QueueError> {
+    pub fn open(
+        dir: PathBuf,
+        limits: Limits,
+        gauges: DiskGauges,
+    ) -> Result<(Writer, Recovered), QueueError> {
         segment::create_dir(&dir)?;
+        let space = Space::open(&dir, limits.reserve_bytes, gauges);
         let mut segments = BTreeMap::new();
         let mut messages: BTreeMap<u64, (MessageRecord, u64)> = BTreeMap::new();
         let mut done = std::collections::HashSet::new();
@@ -216,6 +231,9 @@ impl Writer {
             next_seq,
             total_bytes,
             broken: false,
+            space,
+            active_has_messages: false,
+            pressure: false,
             counters: Default::default(),
         };
         w.compact();
@@ -268,6 +286,7 @@ impl Writer {
                         None
                     };
                     if let Some(limit) = full {
+                        self.pressure |= limit == "max_bytes";
                         buf.truncate(before);
                         let _ = reply.send(Err(QueueError::Full { limit }));
                         continue;
@@ -301,6 +320,10 @@ impl Writer {
             let written = self.write(&buf, true);
             if written.is_ok() {
                 self.counters.record(replies.len(), new_records);
+                if new_records > 0 {
+                    self.space.note_room();
+                    self.active_has_messages = true;
+                }
             }
             self.answer(written, replies);
         }
@@ -310,16 +333,36 @@ impl Writer {
 
     /// Answers the operations of one write: errors when it failed, else
     /// updates the books and confirms each.
+    ///
+    /// A delivered marker that could not be written still counts in the
+    /// books: the message was delivered, and once its segment is freed the
+    /// message is gone with it. Until then a restart delivers it again,
+    /// which is what a crash between delivery and marker costs anyway (see
+    /// the module doc); without this a full disk would keep every segment
+    /// "undelivered" forever. A marker lost to a full disk is answered Ok
+    /// for that reason (one log line for the episode, not one per message).
     fn answer(&mut self, written: std::io::Result<()>, replies: Vec<Reply>) {
         if let Err(e) = written {
+            let no_space = is_no_space(&e);
             for r in replies {
-                let err = || QueueError::Io {
-                    path: self.active_path(),
-                    source: std::io::Error::new(e.kind(), e.to_string()),
+                let err = || {
+                    if no_space {
+                        QueueError::DiskFull
+                    } else {
+                        QueueError::Io {
+                            path: self.active_path(),
+                            source: std::io::Error::new(e.kind(), e.to_string()),
+                        }
+                    }
                 };
                 match r {
                     Reply::Append(tx, _) => drop(tx.send(Err(err()))),
-                    Reply::Done(tx, _) | Reply::Replay(tx) => drop(tx.send(Err(err()))),
+                    Reply::Done(tx, seq) => {
+                        let e = err();
+                        self.forget(seq);
+                        drop(tx.send(if no_space { Ok(()) } else { Err(e) }));
+                    }
+                    Reply::Replay(tx) => drop(tx.send(Err(err()))),
                 }
             }
             return;
@@ -334,14 +377,19 @@ impl Writer {
                     let _ = tx.send(Ok(record));
                 }
                 Reply::Done(tx, seq) => {
-                    if let Some(n) = self.seg_of.remove(&seq) {
-                        if let Some(s) = self.segments.get_mut(&n) {
-                            s.undelivered = s.undelivered.saturating_sub(1);
-                        }
-                    }
+                    self.forget(seq);
                     let _ = tx.send(Ok(()));
                 }
                 Reply::Replay(tx) => drop(tx.send(Ok(()))),
+            }
+        }
+    }
+
+    /// Takes a done message out of the books.
+    fn forget(&mut self, seq: u64) {
+        if let Some(n) = self.seg_of.remove(&seq) {
+            if let Some(s) = self.segments.get_mut(&n) {
+                s.undelivered = s.undelivered.saturating_sub(1);
             }
         }
     }
@@ -379,7 +427,12 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(target: "ehrgate::mllp::queue", file = %self.active_path().display(), error = %e, "queue write failed");
+                if is_no_space(&e) {
+                    // Logged once per episode, not per refused message.
+                    self.space.note_full();
+                } else {
+                    tracing::error!(target: "ehrgate::mllp::queue", file = %self.active_path().display(), error = %e, "queue write failed");
+                }
                 if self.active.set_len(before).is_err() {
                     tracing::error!(target: "ehrgate::mllp::queue", "cannot cut a failed write back; queue closed for new messages");
                     self.broken = true;
@@ -395,14 +448,33 @@ impl Writer {
             .segments
             .get(&self.active_number)
             .is_some_and(|s| s.bytes >= self.limits.segment_bytes);
-        if !big {
-            return;
+        if big {
+            self.start_segment();
         }
+    }
+
+    /// Starts a new active segment when the queue is short of room (disk
+    /// full, or `max_bytes` refused a message) and every message in the
+    /// active one is done: otherwise a queue whose messages all sit in the
+    /// active segment could never free them (it is never compacted).
+    fn roll_if_stuck(&mut self) {
+        let done = self
+            .segments
+            .get(&self.active_number)
+            .is_some_and(|s| s.undelivered == 0);
+        if done && self.active_has_messages && (self.space.is_full() || self.pressure) {
+            self.start_segment();
+        }
+    }
+
+    fn start_segment(&mut self) {
         let number = self.active_number + 1;
         match segment::create(&self.dir, number) {
             Ok((path, file)) => {
                 self.active = file;
                 self.active_number = number;
+                self.active_has_messages = false;
+                self.pressure = false;
                 self.segments.insert(
                     number,
                     Seg {
@@ -420,42 +492,86 @@ impl Writer {
 
     /// Removes the oldest segments whose messages are all done, carrying
     /// their live replay entries forward first.
+    ///
+    /// On a full disk the carry-forward has no room: the reserve file is
+    /// deleted and the write tried again (the entries are on disk before
+    /// their segment goes, as always). Only when there is no reserve left
+    /// or it was too small is the segment freed first and its entries
+    /// written after, into the room it left; a crash between the two loses
+    /// those entries (the in-memory replay window still has them, so only
+    /// a sender replaying a control id after that crash and within the
+    /// window would get a second delivery), which is logged. That order is
+    /// the last resort; a queue that jams until an operator frees space
+    /// loses every new message's acceptance instead.
     fn compact(&mut self) {
-        loop {
-            let Some((&number, seg)) = self.segments.first_key_value() else {
-                return;
-            };
+        self.roll_if_stuck();
+        let mut freed = false;
+        while let Some((&number, seg)) = self.segments.first_key_value() {
             if number == self.active_number || seg.undelivered > 0 {
-                return;
+                break;
             }
             let path = seg.path.clone();
             let bytes = seg.bytes;
-            if let Err(e) = self.carry_replay_forward(number, &path) {
-                tracing::error!(target: "ehrgate::mllp::queue", error = %e, "cannot carry replay entries forward; segment kept");
-                return;
-            }
+            let carried_after = match self.carry_replay_forward(number, &path) {
+                Ok(()) => None,
+                Err(QueueError::DiskFull) => {
+                    let retried =
+                        self.space.release() && self.carry_replay_forward(number, &path).is_ok();
+                    if retried {
+                        None
+                    } else {
+                        match self.live_replay_entries(number, &path) {
+                            Ok(buf) => Some(buf),
+                            Err(e) => {
+                                tracing::error!(target: "ehrgate::mllp::queue", error = %e, "cannot read replay entries of a delivered segment; segment kept");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(target: "ehrgate::mllp::queue", error = %e, "cannot carry replay entries forward; segment kept");
+                    break;
+                }
+            };
             if let Err(e) = std::fs::remove_file(&path) {
                 tracing::error!(target: "ehrgate::mllp::queue", file = %path.display(), error = %e, "cannot remove a delivered segment");
-                return;
+                break;
             }
             let _ = segment::sync_dir(&self.dir);
             self.segments.remove(&number);
             self.total_bytes = self.total_bytes.saturating_sub(bytes);
+            freed = true;
             tracing::debug!(target: "ehrgate::mllp::queue", segment = number, "delivered segment removed");
+            if let Some(buf) = carried_after.filter(|b| !b.is_empty()) {
+                match self.write_synced(&buf) {
+                    Ok(()) => {
+                        tracing::warn!(target: "ehrgate::mllp::queue", segment = number, "disk full: replay entries carried forward after their segment was freed");
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "ehrgate::mllp::queue", segment = number, error = %e, "replay entries of a freed segment not persisted; after a restart a replay within the window may be delivered again");
+                    }
+                }
+            }
+        }
+        if freed {
+            self.space.refill();
         }
     }
 
-    fn carry_replay_forward(
-        &mut self,
+    /// The replay entries of segment `number` still within the window,
+    /// encoded.
+    fn live_replay_entries(
+        &self,
         number: u64,
         path: &std::path::Path,
-    ) -> Result<(), QueueError> {
+    ) -> Result<Vec<u8>, QueueError> {
+        let mut buf = Vec::new();
         if self.limits.window_ms == 0 {
-            return Ok(());
+            return Ok(buf);
         }
         let now = now_ms();
         let scanned = segment::scan(number, path)?;
-        let mut buf = Vec::new();
         for r in scanned.records {
             let (key, at_ms) = match r {
                 Record::Message(m) if !m.replay_key.is_empty() => (m.replay_key, m.accepted_ms),
@@ -466,11 +582,28 @@ impl Writer {
                 Record::Replay { key, at_ms }.encode(&mut buf);
             }
         }
+        Ok(buf)
+    }
+
+    fn carry_replay_forward(
+        &mut self,
+        number: u64,
+        path: &std::path::Path,
+    ) -> Result<(), QueueError> {
+        let buf = self.live_replay_entries(number, path)?;
         if buf.is_empty() {
             return Ok(());
         }
-        self.write_synced(&buf)
-            .map_err(QueueError::io(self.active_path()))
+        self.write_synced(&buf).map_err(|e| {
+            if is_no_space(&e) {
+                QueueError::DiskFull
+            } else {
+                QueueError::Io {
+                    path: self.active_path(),
+                    source: e,
+                }
+            }
+        })
     }
 
     /// Undelivered messages (for tests and stats).
