@@ -1,6 +1,7 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]), the Host rules ([`host`]) and the
-//! request-head limit ([`head_limit`]) shared by both HTTP/1.1 engines,
+//! request-head limit ([`head_limit`]), the request path's dot segments and
+//! refusals ([`target`]) and the trusted peers ([`trusted`]) shared by both HTTP/1.1 engines,
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
 //! failover to the other arm ([`failover`]), write placement ([`placement`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
@@ -22,6 +23,8 @@ pub mod reload;
 pub mod retry;
 pub mod server;
 pub mod state;
+pub mod target;
+pub mod trusted;
 pub mod upstream;
 pub mod workers;
 

@@ -99,6 +99,9 @@ pub async fn serve<I>(
                 let err = match e {
                     HeadError::Malformed => ProxyError::BadRequest,
                     HeadError::TooLarge => ProxyError::HeadTooLarge { limit: max_head },
+                    HeadError::Fragment => {
+                        ProxyError::Target(crate::proxy::target::TargetError::Fragment)
+                    }
                 };
                 exchange::refuse_head(&mut conn, &err).await;
                 return;
