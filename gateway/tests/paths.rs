@@ -309,3 +309,43 @@ async fn h2_targets_are_resolved_and_refused_the_same_way() {
     assert_eq!(stores.legacy.hits(), 0);
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absolute_form_is_resolved_and_asterisk_form_still_answers() {
+    for engine in ENGINES {
+        let stores = Stores::start().await;
+        let dir = ConfigDir::new(&config(&stores, engine, ""));
+        let gw = start_gateway(&dir.path()).await;
+        let addr = gw.local_addrs()[0];
+        let r = raw_client::exchange(
+            addr,
+            b"GET http://gw/fhir/Foo/../Patient/7?a=/../ HTTP/1.1\r\nhost: gw\r\nx-tenant-id: acme\r\n\r\n",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{engine}: {r:?}");
+        assert_eq!(r.header("x-upstream"), Some("patients"), "{engine}");
+        assert_eq!(
+            r.header("x-seen-path"),
+            Some("/fhir/Patient/7?a=/../"),
+            "{engine}"
+        );
+        let r = raw_client::exchange(
+            addr,
+            b"GET http://gw/fhir/%2e%2e/x HTTP/1.1\r\nhost: gw\r\nx-tenant-id: acme\r\n\r\n",
+        )
+        .await;
+        assert_eq!(r.status, 400, "{engine}: {r:?}");
+        assert_eq!(r.outcome_code(), "request.encoded-dot-segment");
+        // asterisk-form names no resource: no route, as before
+        let r = raw_client::exchange(
+            addr,
+            b"OPTIONS * HTTP/1.1\r\nhost: gw\r\nx-tenant-id: acme\r\n\r\n",
+        )
+        .await;
+        assert_eq!(r.status, 404, "{engine}: {r:?}");
+        assert_eq!(r.outcome_code(), "route.none");
+        assert_eq!(stores.patients.hits(), 1, "{engine}");
+        assert_eq!(stores.legacy.hits(), 0, "{engine}");
+        gw.shutdown().await;
+    }
+}
