@@ -19,12 +19,19 @@
 #                 within each round; prints each round and min/median/max
 #   ONE_WORKER=1  nginx proxy with one worker, each ehrgate pinned to one
 #                 CPU (one worker thread): the per-worker comparison
+#   EHRGATE_BASE=PATH  an older ehrgate binary run beside this one (same
+#                 config, native engine, targets base-plain / base-split):
+#                 a before/after comparison in one sitting, as ratios
+# The load average is printed before and after: a figure from a loaded
+# machine is not a figure.
 # Needs root for apt-get (nginx, wrk) unless both are installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR="${1:-10}"
 WORK="$(mktemp -d /tmp/ehrgate-bench.XXXXXX)"
-UP=18081 CANARY=18082 NGX=18090 EG=18091 EGH=18092
+UP=18081 CANARY=18082 NGX=18090 EG=18091 EGH=18092 EGB=18093
+BASE="${EHRGATE_BASE:-}"
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ROUNDS="${ROUNDS:-1}"
 ONE_WORKER="${ONE_WORKER:-0}"
 NGX_WORKERS=2 PIN=()
@@ -132,7 +139,14 @@ PIDS+=("$EG_PID")
 EHRGATE_LOG=warn "${PIN[@]}" "$EHRGATE" serve --config "$WORK/ehrgate-hyper.toml" &
 EGH_PID=$!
 PIDS+=("$EGH_PID")
-for port in $EG $EGH; do
+EGB_PID=
+if [ -n "$BASE" ]; then
+  sed -e "s/:$EG\"/:$EGB\"/" "$WORK/ehrgate.toml" >"$WORK/ehrgate-base.toml"
+  EHRGATE_LOG=warn "${PIN[@]}" "$BASE" serve --config "$WORK/ehrgate-base.toml" &
+  EGB_PID=$!
+  PIDS+=("$EGB_PID")
+fi
+for port in $EG $EGH ${BASE:+$EGB}; do
   for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 
@@ -186,7 +200,9 @@ RES="$WORK/results.txt" # round name metric value
 : >"$RES"
 for round in $(seq "$ROUNDS"); do
   echo "== round $round: throughput, wrk -t2 -c64 -d${DUR}s, keep-alive"
-  for spec in "direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-plain:$EG:/plain:$EG_PID" "ehrgate-split:$EG:/fhir:$EG_PID" "ehrgate-hyper-split:$EGH:/fhir:$EGH_PID"; do
+  specs=("direct:$UP:/fhir:$UP_PID" "nginx:$NGX:/fhir:$NGX_PID" "ehrgate-plain:$EG:/plain:$EG_PID" "ehrgate-split:$EG:/fhir:$EG_PID" "ehrgate-hyper-split:$EGH:/fhir:$EGH_PID")
+  [ -n "$BASE" ] && specs+=("base-plain:$EGB:/plain:$EGB_PID" "base-split:$EGB:/fhir:$EGB_PID")
+  for spec in "${specs[@]}"; do
     IFS=: read -r name port prefix pids <<<"$spec"
     run "$name" "$port" "$prefix" 2 64 "$pids"
     echo "$round $name rps $RPS" >>"$RES"
@@ -230,13 +246,22 @@ awk '
       add("hcpu", "hyper engine CPU per request / nginx", "-", v[r, "ehrgate-hyper-split", "cpu"] / v[r, "nginx", "cpu"])
       add("hp50", "hyper engine added p50 / nginx", "-", (v[r, "ehrgate-hyper-split", "p50"] - v[r, "direct", "p50"]) / (v[r, "nginx", "p50"] - v[r, "direct", "p50"]))
       add("ncpu", "native / hyper engine CPU per request", "-", v[r, "ehrgate-split", "cpu"] / v[r, "ehrgate-hyper-split", "cpu"])
+      if ((r, "base-split", "rps") in v) {
+        add("brps", "this build / base build, split req/s", ">= 0.97x", v[r, "ehrgate-split", "rps"] / v[r, "base-split", "rps"])
+        add("bcpu", "this build / base build, split CPU per request", "<= 1.03x", v[r, "ehrgate-split", "cpu"] / v[r, "base-split", "cpu"])
+        add("bprps", "this build / base build, plain req/s", ">= 0.97x", v[r, "ehrgate-plain", "rps"] / v[r, "base-plain", "rps"])
+        add("bpcpu", "this build / base build, plain CPU per request", "<= 1.03x", v[r, "ehrgate-plain", "cpu"] / v[r, "base-plain", "cpu"])
+        add("bnrps", "base build split req/s vs nginx", "-", v[r, "base-split", "rps"] / v[r, "nginx", "rps"])
+      }
     }
     printf "| round | target | req/s | CPU us/req | p50 us | p99 us |\n|---|---|---|---|---|---|\n"
-    split("direct nginx ehrgate-plain ehrgate-split ehrgate-hyper-split", names, " ")
-    for (r = 1; r <= rounds; r++) for (i = 1; i <= 5; i++) {
+    nn = split("direct nginx ehrgate-plain ehrgate-split ehrgate-hyper-split base-plain base-split", names, " ")
+    for (r = 1; r <= rounds; r++) for (i = 1; i <= nn; i++) {
       n = names[i]
+      if (!((r, n, "rps") in v)) continue
       printf "| %d | %s | %s | %s | %s | %s |\n", r, n, v[r, n, "rps"], v[r, n, "cpu"], ((r, n, "p50") in v) ? v[r, n, "p50"] : "-", ((r, n, "p99") in v) ? v[r, n, "p99"] : "-"
     }
     printf "\n| measure | median | min | max | goal |\n|---|---|---|---|---|\n"
     for (k = 1; k <= nk; k++) { key = order[k]; m = med(key); printf "| %s | %.2f | %.2f | %.2f | %s |\n", lab[key], m, lo, hi, gl[key] }
   }' "$RES"
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

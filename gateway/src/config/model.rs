@@ -83,7 +83,8 @@ pub struct ServerConfig {
     pub http1_engine: Http1Engine,
     /// Largest request head (request line and headers), in bytes; a larger
     /// one is answered 431 on every path: the native engine's byte count,
-    /// hyper's read buffer (sized from this at start, 8 KiB at least) and
+    /// hyper's read buffer (sized from this, 8 KiB at least; a reload
+    /// resizes it for connections accepted after it) and
     /// `proxy::head_limit` on hyper's path and h2.
     pub max_request_head: usize,
     /// Entries of the write-placement table (resource id -> arm it was

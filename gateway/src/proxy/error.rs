@@ -56,6 +56,20 @@ pub enum ProxyError {
     /// target.
     #[error("the request's Host is missing, repeated or not valid")]
     BadHost,
+    /// The `Transfer-Encoding` does not end in one `chunked` coding, or
+    /// repeats it (RFC 9112 section 6.3; see [`super::transfer_coding`]).
+    #[error("the request's Transfer-Encoding does not end in one chunked coding")]
+    BadTransferCoding,
+    /// A transfer coding the gateway does not implement (RFC 9112 section
+    /// 6.1: 501).
+    #[error("the request uses a transfer coding other than chunked, which the gateway does not implement")]
+    TransferCodingNotImplemented,
+    /// `CONNECT` or `TRACE` (see [`super::method_rules`]).
+    #[error("the {method} method is not allowed through the gateway")]
+    MethodNotAllowed {
+        /// The refused method.
+        method: http::Method,
+    },
     /// The request head (request line and headers) is over the limit.
     #[error("the request head is larger than {limit} bytes")]
     HeadTooLarge {
@@ -74,6 +88,9 @@ impl Classified for ProxyError {
             | ProxyError::BadTarget
             | ProxyError::BadRequest
             | ProxyError::BadHost
+            | ProxyError::BadTransferCoding
+            | ProxyError::TransferCodingNotImplemented
+            | ProxyError::MethodNotAllowed { .. }
             | ProxyError::HeadTooLarge { .. } => Fault::Client,
             ProxyError::Unavailable
             | ProxyError::Connect
@@ -98,6 +115,9 @@ impl Classified for ProxyError {
             ProxyError::BadRequest => "request.malformed",
             ProxyError::BadHost => "request.bad-host",
             ProxyError::HeadTooLarge { .. } => "request.head-too-large",
+            ProxyError::BadTransferCoding => "request.bad-transfer-coding",
+            ProxyError::TransferCodingNotImplemented => "request.transfer-coding-not-implemented",
+            ProxyError::MethodNotAllowed { .. } => "request.method-not-allowed",
         }
     }
 }
@@ -132,9 +152,18 @@ impl ProxyError {
             ProxyError::RequestTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, issue.with_code("too-costly"))
             }
-            ProxyError::BadTarget | ProxyError::BadRequest | ProxyError::BadHost => {
-                (StatusCode::BAD_REQUEST, issue)
-            }
+            ProxyError::BadTarget
+            | ProxyError::BadRequest
+            | ProxyError::BadHost
+            | ProxyError::BadTransferCoding => (StatusCode::BAD_REQUEST, issue),
+            ProxyError::TransferCodingNotImplemented => (
+                StatusCode::NOT_IMPLEMENTED,
+                issue.with_code("not-supported"),
+            ),
+            ProxyError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                issue.with_code("not-supported"),
+            ),
             ProxyError::HeadTooLarge { .. } => (
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 issue.with_code("too-costly"),
@@ -147,11 +176,28 @@ impl ProxyError {
         }
     }
 
-    /// Maps a body error seen while sending the request.
+    /// Maps a body error seen while sending the request. The body read is
+    /// the client's: a stream error there (malformed chunked framing, a
+    /// body cut short) is the client's fault, 400 as on the native engine,
+    /// never a 502 that would blame (and count against) the backend.
     pub fn from_body(err: &BodyError) -> ProxyError {
         match err {
             BodyError::TooLarge { limit } => ProxyError::RequestTooLarge { limit: *limit },
-            BodyError::Stream(_) | BodyError::Superseded => ProxyError::Upstream,
+            BodyError::Stream(_) => ProxyError::BadRequest,
+            BodyError::Superseded => ProxyError::Upstream,
+        }
+    }
+
+    /// Whether the connection must close after this answer: the request's
+    /// framing cannot be trusted (a bad or unimplemented transfer coding)
+    /// or what follows is not HTTP (`CONNECT`).
+    pub fn closes_connection(&self) -> bool {
+        match self {
+            ProxyError::BadTransferCoding | ProxyError::TransferCodingNotImplemented => true,
+            ProxyError::MethodNotAllowed { method } => {
+                super::method_rules::closes_connection(method)
+            }
+            _ => false,
         }
     }
 }

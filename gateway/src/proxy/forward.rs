@@ -63,6 +63,7 @@ pub async fn handle(
     let start = Instant::now();
     let snap = shared.load();
     let (mut parts, body) = req.into_parts();
+    let version = parts.version;
     let request_id = request_id(&parts, &snap);
     let mut log = AccessLog::new(
         request_id.clone(),
@@ -88,7 +89,7 @@ pub async fn handle(
     .await;
     let mut resp = match result {
         Ok(resp) => resp,
-        Err(err) => error_response(&err, &snap),
+        Err(err) => error_response(&err, &snap, version),
     };
     resp.headers_mut()
         .insert(snap.settings.request_id_header.clone(), request_id);
@@ -107,8 +108,11 @@ async fn proxy(
     request_id: &HeaderValue,
     log: &mut AccessLog,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    // Host and the head limit first: both engines and h2 apply them before
-    // anything is decided on the request.
+    // Refused methods, the transfer coding, Host and the head limit first:
+    // both engines and h2 apply them before anything is decided on the
+    // request.
+    super::method_rules::check(&parts.method)?;
+    transfer_coding_of(parts)?;
     super::host::normalise(parts)?;
     super::head_limit::check(parts, snap.loaded.config.server.max_request_head)?;
     let selected = select(snap, parts, request_id, log)?;
@@ -655,9 +659,33 @@ fn response_filter(
     Ok(Response::from_parts(parts, ProxyBody::stream(body, limit)))
 }
 
-fn error_response(err: &ProxyError, snap: &Snapshot) -> Response<ProxyBody> {
+fn error_response(err: &ProxyError, snap: &Snapshot, version: Version) -> Response<ProxyBody> {
     let (status, body) = error_outcome(err, snap);
-    outcome_response(status, body)
+    let mut resp = outcome_response(status, body);
+    let h = resp.headers_mut();
+    if matches!(err, ProxyError::MethodNotAllowed { .. }) {
+        h.insert(
+            header::ALLOW,
+            HeaderValue::from_static(super::method_rules::ALLOW),
+        );
+    }
+    // hyper's server closes after a response that says so (HTTP/1.x: h2
+    // has no such header, and a CONNECT there ends only its stream).
+    if err.closes_connection() && version < Version::HTTP_2 {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// The `Transfer-Encoding` rules ([`super::transfer_coding`]) on hyper's
+/// path: HTTP/1.1 only (h2 has no transfer codings, and hyper refuses the
+/// header on HTTP/1.0 and h2 itself).
+fn transfer_coding_of(parts: &Parts) -> Result<(), ProxyError> {
+    if parts.version != Version::HTTP_11 {
+        return Ok(());
+    }
+    super::transfer_coding::check_headers(&parts.headers)?;
+    Ok(())
 }
 
 /// The status and OperationOutcome body answering `err` (the one mapping,

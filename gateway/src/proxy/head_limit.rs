@@ -5,8 +5,9 @@
 //! Two layers, because neither is enough alone:
 //! - hyper's read buffer is capped at the limit (`max_buf_size` in
 //!   [`super::server`]), so a huge head is never buffered whole: hyper
-//!   answers 431 itself. hyper's floor is 8 KiB and the builder is made at
-//!   start, so a smaller limit, or one changed by a reload, is not exact;
+//!   answers 431 itself. hyper's floor is 8 KiB, so a smaller limit is not
+//!   exact there; a reload makes a new builder for the connections it
+//!   accepts after it, while open connections keep the old buffer;
 //! - this check, on the parsed head before routing, is exact to the bytes
 //!   of the HTTP/1.1 head the request would have been (`METHOD target
 //!   HTTP/1.1` CRLF, `name: value` CRLF per line, CRLF): over the limit is

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -133,20 +134,9 @@ impl Gateway {
         let admin = crate::admin::AdminServer::start(&shared).await?;
         let (stop, stop_rx) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        // hyper's read buffer capped at the head limit: a head over it is
-        // answered 431 by hyper, never buffered whole (hyper's floor is
-        // 8 KiB; `head_limit::check` is exact above that floor and after a
-        // reload).
-        let max_head = shared.load().loaded.config.server.max_request_head;
-        builder
-            .http1()
-            .max_buf_size(max_head.max(HYPER_MIN_BUFFER))
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .keep_alive(true);
-        builder.http2().timer(TokioTimer::new());
-        let builder = Arc::new(builder);
+        let builders = Arc::new(HyperBuilders::new(
+            shared.load().loaded.config.server.max_request_head,
+        ));
         let workers = Workers::start().map_err(StartError::Workers)?;
         let budget =
             FileBudget::from_rlimit(shared.load().loaded.config.server.reserved_file_handles);
@@ -194,7 +184,7 @@ impl Gateway {
                 acceptor,
                 limit,
                 shared.clone(),
-                builder.clone(),
+                builders.clone(),
                 graceful.clone(),
                 workers.clone(),
                 stop_rx.clone(),
@@ -354,7 +344,7 @@ async fn accept_loop(
     acceptor: Option<TlsAcceptor>,
     limit: Arc<ConnLimit>,
     shared: Arc<Shared>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builders: Arc<HyperBuilders>,
     graceful: Arc<GracefulShutdown>,
     workers: Arc<Workers>,
     mut stop: watch::Receiver<bool>,
@@ -386,7 +376,8 @@ async fn accept_loop(
         };
         let watcher = graceful.watcher();
         let shared = shared.clone();
-        let builder = builder.clone();
+        // The head limit as it is now: a reload applies to new connections.
+        let builder = builders.get(shared.load().loaded.config.server.max_request_head);
         let acceptor = acceptor.clone();
         let stop = stop.clone();
         workers.dispatch(Box::new(move || {
@@ -437,8 +428,56 @@ pub(crate) async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let max_head = hyper_buffer(shared.load().loaded.config.server.max_request_head);
+    let io = super::framing_guard::Guarded::new(io, max_head);
     let conn = builder.serve_connection(TokioIo::new(io), service(shared, client));
     let _ = watcher.watch(conn.into_owned()).await;
+}
+
+/// hyper's read buffer for a head limit: a head over it is answered 431 by
+/// hyper, never buffered whole. hyper's floor is 8 KiB; `head_limit::check`
+/// is exact above and below it.
+fn hyper_buffer(max_head: usize) -> usize {
+    max_head.max(HYPER_MIN_BUFFER)
+}
+
+/// hyper's server builder for the current `max_request_head`. The limit
+/// is fixed in a builder, so a reload that changes it makes a new one
+/// (for connections accepted from then on; open ones keep theirs).
+#[derive(Debug)]
+struct HyperBuilders {
+    current: ArcSwap<(usize, Arc<auto::Builder<TokioExecutor>>)>,
+}
+
+impl HyperBuilders {
+    fn new(max_head: usize) -> Self {
+        HyperBuilders {
+            current: ArcSwap::from_pointee((max_head, Arc::new(hyper_builder(max_head)))),
+        }
+    }
+
+    /// The builder for `max_head` (made once per change of the limit).
+    fn get(&self, max_head: usize) -> Arc<auto::Builder<TokioExecutor>> {
+        let cur = self.current.load();
+        if cur.0 == max_head {
+            return cur.1.clone();
+        }
+        let builder = Arc::new(hyper_builder(max_head));
+        self.current.store(Arc::new((max_head, builder.clone())));
+        builder
+    }
+}
+
+fn hyper_builder(max_head: usize) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_buf_size(hyper_buffer(max_head))
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    builder
 }
 
 fn service(

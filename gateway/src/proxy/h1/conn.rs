@@ -99,6 +99,7 @@ pub async fn serve<I>(
                 let err = match e {
                     HeadError::Malformed => ProxyError::BadRequest,
                     HeadError::TooLarge => ProxyError::HeadTooLarge { limit: max_head },
+                    HeadError::Coding(e) => ProxyError::from(e),
                 };
                 exchange::refuse_head(&mut conn, &err).await;
                 return;

@@ -113,7 +113,8 @@ where
         start,
         conn.shared.telemetry.clone(),
     );
-    let selected = crate::proxy::host::normalise(&mut parts)
+    let selected = crate::proxy::method_rules::check(&parts.method)
+        .and_then(|()| crate::proxy::host::normalise(&mut parts))
         .and_then(|()| select(&snap, &parts, &request_id, &mut log));
     // Facade routes and TLS upstreams are hyper's; nothing is consumed or
     // recorded yet, so hyper serves this request from its first byte.
@@ -183,7 +184,7 @@ where
     let snap = conn.shared.load();
     let request_id = request_id_of(&http::HeaderMap::new(), &snap);
     let (status, body) = error_outcome(err, &snap);
-    let out = outcome_bytes(&snap, status, &body, &request_id, true);
+    let out = outcome_bytes(&snap, (status, err), &body, &request_id, true);
     let _ = conn.io.write_all(&out).await;
     let _ = conn.io.flush().await;
     let _ = conn.io.shutdown().await;
@@ -511,9 +512,9 @@ where
     I: AsyncRead + AsyncWrite + Unpin,
 {
     let body_behind = req.body.done || req.framing == Framing::Empty || drain(conn, req).await;
-    let close = !req.keep_alive || conn.stopping() || !body_behind;
+    let close = !req.keep_alive || conn.stopping() || !body_behind || err.closes_connection();
     let (status, body) = error_outcome(err, req.snap);
-    let out = outcome_bytes(req.snap, status, &body, &req.request_id, close);
+    let out = outcome_bytes(req.snap, (status, err), &body, &req.request_id, close);
     log.status = status.as_u16();
     let written = conn.io.write_all(&out).await.is_ok() && conn.io.flush().await.is_ok();
     log.emit_ref(body.len() as u64);
@@ -558,10 +559,10 @@ where
     ok
 }
 
-/// A whole OperationOutcome response.
+/// A whole OperationOutcome response answering `err` with `status`.
 fn outcome_bytes(
     snap: &Snapshot,
-    status: http::StatusCode,
+    (status, err): (http::StatusCode, &ProxyError),
     body: &[u8],
     request_id: &HeaderValue,
     close: bool,
@@ -587,6 +588,13 @@ fn outcome_bytes(
         snap.settings.request_id_header.as_str().as_bytes(),
         request_id.as_bytes(),
     );
+    if matches!(err, ProxyError::MethodNotAllowed { .. }) {
+        line(
+            &mut out,
+            b"allow",
+            crate::proxy::method_rules::ALLOW.as_bytes(),
+        );
+    }
     if close {
         line(&mut out, b"connection", b"close");
     }

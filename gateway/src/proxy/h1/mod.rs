@@ -28,10 +28,12 @@
 //! A request the engine does not serve is handed to hyper together with
 //! the rest of its connection (the bytes already read are replayed first,
 //! [`prefixed`]), so every request is always served:
-//! - the h2c prior-knowledge preface, HTTP/1.0, `CONNECT`, targets not in
+//! - the h2c prior-knowledge preface, HTTP/1.0, `CONNECT` (hyper's path
+//!   answers it 405, [`crate::proxy::method_rules`]), targets not in
 //!   origin form (`*`, absolute-form), `Upgrade` / `Connection: upgrade`;
-//! - unusual framing: a transfer coding other than a single `chunked`,
-//!   `Content-Length` together with chunked, conflicting `Content-Length`s;
+//! - unusual framing: `Content-Length` together with chunked, conflicting
+//!   `Content-Length`s (a transfer coding other than one `chunked` is
+//!   refused here, [`crate::proxy::transfer_coding`]);
 //! - `Expect` other than `100-continue`;
 //! - facade routes (openEHR backends) and TLS upstreams.
 //!

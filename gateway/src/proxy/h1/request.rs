@@ -10,6 +10,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Uri, Version};
 
+use crate::proxy::transfer_coding::{self, CodingError};
+
 /// Most header lines in a request head; more is answered 431.
 const MAX_HEADERS: usize = 100;
 
@@ -53,6 +55,9 @@ pub enum HeadError {
     /// Longer than the limit, or too many header lines.
     #[error("the request head is too large")]
     TooLarge,
+    /// A `Transfer-Encoding` refused by [`crate::proxy::transfer_coding`].
+    #[error(transparent)]
+    Coding(#[from] CodingError),
 }
 
 /// What the buffer holds.
@@ -104,7 +109,6 @@ pub fn parse(buf: &[u8], max_head: usize) -> Result<Parsed, HeadError> {
     let uri: Uri = target.parse().map_err(|_| HeadError::Malformed)?;
     let mut headers = HeaderMap::with_capacity(req.headers.len());
     let mut length: Option<u64> = None;
-    let mut chunked = false;
     let mut keep_alive = true;
     let mut expect_continue = false;
     for h in req.headers.iter() {
@@ -121,11 +125,6 @@ pub fn parse(buf: &[u8], max_head: usize) -> Result<Parsed, HeadError> {
                 return Ok(Parsed::Fallback("conflicting Content-Length"));
             }
             length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            if chunked || !h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                return Ok(Parsed::Fallback("transfer coding other than chunked"));
-            }
-            chunked = true;
         } else if name == header::CONNECTION {
             for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
@@ -144,6 +143,12 @@ pub fn parse(buf: &[u8], max_head: usize) -> Result<Parsed, HeadError> {
         }
         headers.append(name, value);
     }
+    let chunked = transfer_coding::check(
+        req.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+            .map(|h| h.value),
+    )?;
     let framing = match (chunked, length) {
         (true, Some(_)) => return Ok(Parsed::Fallback("Content-Length with chunked")),
         (true, None) => Framing::Chunked,
@@ -218,12 +223,36 @@ mod tests {
     }
 
     #[test]
+    fn transfer_codings_other_than_one_chunked_are_refused() {
+        for (raw, want) in [
+            (
+                &b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"[..],
+                CodingError::NotImplemented,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                CodingError::BadFraming,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+                CodingError::BadFraming,
+            ),
+        ] {
+            assert_eq!(
+                parse(raw, 4096).err(),
+                Some(HeadError::Coding(want)),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
     fn unusual_requests_fall_back() {
         for raw in [
             &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
             b"GET / HTTP/1.0\r\n\r\n",
             b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
             b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
             b"OPTIONS * HTTP/1.1\r\n\r\n",
