@@ -81,7 +81,8 @@ async fn serve(mut s: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
     let mut buf = Vec::new();
     loop {
         let r = read_request(&mut s, &mut buf).await;
-        let head_only = matches!(&r, Some(Recorded::Request { head, .. }) if head.starts_with(b"HEAD "));
+        let head_only =
+            matches!(&r, Some(Recorded::Request { head, .. }) if head.starts_with(b"HEAD "));
         let malformed = matches!(r, Some(Recorded::Malformed(..) | Recorded::Aborted(..)));
         match r {
             None => return,
@@ -167,7 +168,9 @@ async fn read_strict(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Reco
                 Some(done) => break done,
                 None => {
                     if !fill_body(s, buf).await? {
-                        return Err(format!("{ABORTED}connection closed inside the chunked body"));
+                        return Err(format!(
+                            "{ABORTED}connection closed inside the chunked body"
+                        ));
                     }
                 }
             }
@@ -208,12 +211,21 @@ fn check_head(head: &[u8]) -> Result<Framing, String> {
             request_line(line)?;
             continue;
         }
-        let colon = line.iter().position(|&b| b == b':').ok_or("header line without a colon")?;
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or("header line without a colon")?;
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         if name.is_empty() || !name.iter().all(|&b| tchar(b)) {
-            return Err(format!("bad header name {:?}", String::from_utf8_lossy(name)));
+            return Err(format!(
+                "bad header name {:?}",
+                String::from_utf8_lossy(name)
+            ));
         }
-        if value.iter().any(|&b| b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if value
+            .iter()
+            .any(|&b| b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
             return Err("control character in a header value".into());
         }
         let value = value.trim_ascii();
@@ -221,7 +233,12 @@ fn check_head(head: &[u8]) -> Result<Framing, String> {
             if length.is_some() || value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
                 return Err("Content-Length not a single decimal".into());
             }
-            length = Some(std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).ok_or("Content-Length too large")?);
+            length = Some(
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("Content-Length too large")?,
+            );
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             if chunked || value != b"chunked" {
                 return Err("Transfer-Encoding other than one `chunked`".into());
@@ -278,7 +295,10 @@ pub fn chunked(wire: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
             && (line == b"0" || line[0] != b'0')
             && line.len() <= 15;
         if !size_ok {
-            return Err(format!("chunk size line {:?}", String::from_utf8_lossy(line)));
+            return Err(format!(
+                "chunk size line {:?}",
+                String::from_utf8_lossy(line)
+            ));
         }
         let size = usize::from_str_radix(std::str::from_utf8(line).map_err(|e| e.to_string())?, 16)
             .map_err(|e| e.to_string())?;
@@ -293,8 +313,15 @@ pub fn chunked(wire: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
                 if field.is_empty() {
                     return Ok(Some((at, payload)));
                 }
-                let colon = field.iter().position(|&b| b == b':').ok_or("trailer without a colon")?;
-                if colon == 0 || !field[..colon].iter().all(|&b| tchar(b)) || field.contains(&b'\r') || field.contains(&b'\n') {
+                let colon = field
+                    .iter()
+                    .position(|&b| b == b':')
+                    .ok_or("trailer without a colon")?;
+                if colon == 0
+                    || !field[..colon].iter().all(|&b| tchar(b))
+                    || field.contains(&b'\r')
+                    || field.contains(&b'\n')
+                {
                     return Err("bad trailer field".into());
                 }
             }

@@ -89,7 +89,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Case>, String> {
             .last_mut()
             .ok_or_else(|| format!("line {at}: `{key}` before the first `=== name`"))?;
         match key {
-            "send" => case.send.extend(unescape(value).map_err(|e| format!("line {at}: {e}"))?),
+            "send" => case
+                .send
+                .extend(unescape(value).map_err(|e| format!("line {at}: {e}"))?),
             "status" => case.status = statuses(value).map_err(|e| format!("line {at}: {e}"))?,
             "backend" if value == "none" => backend_none = true,
             "backend" if value == "aborted" => {
@@ -120,7 +122,9 @@ fn check(case: &Case, backend_none: bool) -> Result<(), String> {
         return Err(format!("{n}: no `send`"));
     }
     if case.backend.is_empty() != backend_none {
-        return Err(format!("{n}: say `backend = none` or give the requests, not both"));
+        return Err(format!(
+            "{n}: say `backend = none` or give the requests, not both"
+        ));
     }
     if case.nginx.is_some() != case.why.is_some() {
         return Err(format!("{n}: `nginx` and `why` go together"));
@@ -136,7 +140,11 @@ fn statuses(v: &str) -> Result<Vec<Vec<u16>>, String> {
     v.split(',')
         .map(|one| {
             one.split('|')
-                .map(|s| s.trim().parse::<u16>().map_err(|_| format!("bad status `{s}`")))
+                .map(|s| {
+                    s.trim()
+                        .parse::<u16>()
+                        .map_err(|_| format!("bad status `{s}`"))
+                })
                 .collect()
         })
         .collect()
@@ -171,7 +179,9 @@ pub fn unescape(v: &str) -> Result<Vec<u8>, String> {
             }
             b'{' => {
                 let end = v[i..].find('}').ok_or("`\\{` without `}`")? + i;
-                let (n, c) = v[i..end].split_once('*').ok_or("`\\{N*text}` needs a `*`")?;
+                let (n, c) = v[i..end]
+                    .split_once('*')
+                    .ok_or("`\\{N*text}` needs a `*`")?;
                 let n: usize = n.parse().map_err(|_| format!("bad count `{n}`"))?;
                 let c = unescape(c)?;
                 out.extend(std::iter::repeat_n(c.as_slice(), n).flatten());

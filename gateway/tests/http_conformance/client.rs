@@ -122,7 +122,9 @@ async fn read_response(
         let header = |name: &str| {
             head.lines().skip(1).find_map(|l| {
                 let (n, v) = l.split_once(':')?;
-                n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                n.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_owned())
             })
         };
         if status == 204 || status == 304 {

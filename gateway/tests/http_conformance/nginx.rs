@@ -70,7 +70,14 @@ http {{
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
         let child = Command::new(BINARY)
-            .args(["-p", &p, "-c", &format!("{p}/nginx.conf"), "-e", &format!("{p}/error.log")])
+            .args([
+                "-p",
+                &p,
+                "-c",
+                &format!("{p}/nginx.conf"),
+                "-e",
+                &format!("{p}/error.log"),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
