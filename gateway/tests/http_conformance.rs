@@ -1,9 +1,73 @@
 //! Differential HTTP/1.1 conformance suite (issue 26): raw request cases
-//! sent to the gateway on both HTTP/1.1 engines (`native` and `hyper`) and,
-//! where Debian's nginx is installed, through nginx in front of the same
-//! kind of backend.
+//! sent on fresh connections to the gateway on both HTTP/1.1 engines
+//! (`native` and `hyper`) and, where Debian's nginx is installed, to nginx
+//! in front of the same kind of backend. Each leg runs the cases one after
+//! the other against its own strict recording backend
+//! (`http_conformance/backend.rs`); the three legs run side by side.
+//! `cargo test -p ehrgate --test http_conformance`.
 //!
-//! SUMMARY_PLACEHOLDER
+//! # Case files
+//! `http_conformance/*.cases`, one group per file. `#` starts a comment
+//! line; `=== name` starts a case; then `key = value` lines:
+//! - `send`: the raw bytes (repeatable, concatenated), with the escapes
+//!   `\r \n \t \0 \s \\ \xHH` and `\{N*text}` (text repeated N times);
+//! - `status`: the client's responses in order, `,` between responses and
+//!   `|` between acceptable statuses (`200, 400`; `400|505`); 1xx interim
+//!   responses are skipped; `none`: the connection closes unanswered;
+//! - `backend`: one line per request the backend must receive, in the
+//!   normalised form below (same escapes); `none`: nothing; `aborted`:
+//!   nothing complete, but a request whose body ended early may arrive (a
+//!   body error found while streaming: the backend never sees a whole
+//!   message);
+//! - `pending = <branch>`: waits for that branch; skipped on the gateway
+//!   legs (listed in the output), still run through nginx;
+//! - `nginx = <outcome>` and `why = <reason>`: nginx's outcome where it
+//!   differs from the expectation, exactly as the runner writes it
+//!   (`statuses => request line +"payload" && ...`, or `=> nothing`);
+//! - `note`: why the expectation is what it is (RFC sections).
+//!
+//! # What is compared
+//! Gateway legs, exactly: the statuses; the client connection gives no
+//! more responses than listed within 30 ms (so `Connection: close`, a
+//! CL+TE request or an HTTP/1.0 request that closes is checked by a
+//! second request left unanswered); and every request the backend
+//! received, normalised so: the request line as sent; the header lines
+//! with names lowercased and values trimmed of OWS, sorted by name (same
+//! names keep their order: field order between different names carries
+//! no meaning, RFC 9110 5.3); `Host` written `backend` when it is the
+//! backend's address (the gateway sends the upstream's authority, on a
+//! random port); the masked headers below left out; an empty line; the
+//! body bytes exactly as on the wire, chunk framing included, with chunk
+//! sizes in lower case (hex is case-insensitive; the engines' encoders
+//! differ). The backend itself refuses anything not strictly RFC 9112
+//! (bare CR/LF, obs-fold, two framings, non-canonical chunk sizes or
+//! extensions): a gateway that forwards it fails the case.
+//!
+//! Masked, the gateway's own values: `Forwarded`, `X-Forwarded-For`,
+//! `X-Forwarded-Proto` (the peer address), `X-Request-Id`, `traceparent`,
+//! `tracestate` (random). `X-Forwarded-Host` (the client's authority) and
+//! `X-Tenant-Id` (the tenant routed on) are compared; `Forwarded: host=`
+//! must agree with `X-Forwarded-Host` on every request.
+//!
+//! nginx leg: what a backend understood, since nginx writes its own
+//! headers and framing: the statuses and, per request, the request line
+//! and the payload (chunk framing removed). A disagreement must be listed
+//! in the case (`nginx`, `why`) exactly as it happens; an unlisted one, a
+//! changed one or a listed one that no longer happens fails the test. All
+//! failures of all legs are collected and reported together.
+//!
+//! # nginx 1.22 disagreements, by category
+//! | category | cases | nginx | the gateway |
+//! |---|---|---|---|
+//! | lax chunk framing (bare LF, colonless / folded trailers, unbounded extensions) | 6 | accepts, forwards | 400 |
+//! | Content-Length with Transfer-Encoding | 4 | 400 | chunked alone, closes (RFC 9112 6.1 allows both) |
+//! | Transfer-Encoding other than exactly `chunked` | 7 | 501 for all, HTAB not trimmed | 400 when chunked is not final (RFC 9112 6.3), OWS trimmed |
+//! | two equal Content-Length lines | 1 | 400 | one kept (RFC 9110 8.6) |
+//! | invalid field names, lines without colon, DEL | 5 | drops the line or passes DEL on | 400 |
+//! | Host values (userinfo, `<>`, bad port) | 3 | accepts | 400 (RFC 9112 3.2) |
+//! | limits | 3 | per-line buffer, no line count, 400 | whole head, 100 lines, 431 |
+//! | dot segments and encoded separators | 13 | forwards the target as sent; decodes `%2e`/`%2f` for its own match | forwards the resolved path; refuses disguised dots and `%2F`/`%5C`/`\` |
+//! | request line (case of methods, spaces, HTTP/0.9, HTTP/1.2, `#`, raw non-ASCII, CONNECT, `OPTIONS *`) | 8 | mixed: laxer on most | strict (400), 405 for CONNECT, 404 for `OPTIONS *` |
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
