@@ -212,5 +212,13 @@ fn supported_list_covers_the_issue_scope() {
         let (c, e) = t.split_once('^').unwrap_or_default();
         assert!(is_supported(c, e), "{t}");
     }
-    assert!(!is_supported("DFT", "P03"));
+    for t in [
+        "ADT^A17", "ADT^A27", "ADT^A38", "DFT^P03", "RDE^O11", "SIU^S15", "MDM^T10", "PPR^PC1",
+    ] {
+        let (c, e) = t.split_once('^').unwrap_or_default();
+        assert!(is_supported(c, e), "{t}");
+    }
+    assert!(is_supported("ACK", ""));
+    assert!(!is_supported("QRY", "Q01"));
+    assert!(!is_supported("ERP", "Z99"));
 }

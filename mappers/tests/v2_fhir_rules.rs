@@ -154,7 +154,7 @@ fn errors_are_classified_client_faults_with_locations() {
         (e.fault(), e.code()),
         (Fault::Client, "v2fhir.missing-segment")
     );
-    let e = run("DFT^P03|1|P|2.5\rPID|1||1\r", Config::default()).unwrap_err();
+    let e = run("QRY^Q01|1|P|2.5\rQRD|1\r", Config::default()).unwrap_err();
     assert_eq!(e.code(), "v2fhir.unsupported-message");
     let bad = Config {
         default_timezone: Some("CET".into()),
@@ -165,9 +165,9 @@ fn errors_are_classified_client_faults_with_locations() {
 
 #[test]
 fn unmapped_segments_and_fields_are_listed_by_location() {
-    let t = run("ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J||||||||||||||||||||||||||||||||||||||X\rPV1|1|I\rGT1|1||Roe^R\r", Config::default()).unwrap();
+    let t = run("ADT^A01|1|P|2.5\rPID|1||1^^^H&1.2.3&ISO||Doe^J||||||||||||||||||||||||||||||||||||||X\rPV1|1|I\rDB1|1||Roe^R\r", Config::default()).unwrap();
     let locs: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
-    assert!(locs.contains(&"GT1"), "{locs:?}");
+    assert!(locs.contains(&"DB1"), "{locs:?}");
     assert!(locs.iter().any(|l| l.starts_with("PID-")), "{locs:?}");
     assert!(!t.unmapped.iter().any(|u| u.location.contains("Roe")));
 }

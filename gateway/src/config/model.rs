@@ -97,6 +97,16 @@ pub struct ServerConfig {
     /// when clients take every connection they may. See
     /// `proxy::conn_limit`.
     pub reserved_file_handles: u64,
+    /// Refuse request paths with an encoded slash (`%2F`), an encoded
+    /// backslash (`%5C`) or a raw backslash (400), which backends split
+    /// differently (see `proxy::target`). Dot segments in any disguise are
+    /// refused either way.
+    pub reject_encoded_slash: bool,
+    /// Peers (`ADDRESS/PREFIX` networks, IPv4 or IPv6; a bare address is
+    /// one host) whose forwarding headers and `X-User-Id` are honoured;
+    /// from any other peer they are removed (see `proxy::trusted`). Empty:
+    /// nobody is trusted.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The engine serving HTTP/1.1 connections.
@@ -127,6 +137,8 @@ impl Default for ServerConfig {
             max_request_head: 64 * 1024,
             placement_capacity: 100_000,
             reserved_file_handles: 256,
+            reject_encoded_slash: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

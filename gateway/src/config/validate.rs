@@ -93,6 +93,11 @@ fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
     if !(1024..=1024 * 1024).contains(&s.max_request_head) {
         issues.global("server.max_request_head must be within 1024..=1048576 bytes".into());
     }
+    for entry in &s.trusted_proxies {
+        if let Err(e) = crate::proxy::trusted::Cidr::parse(entry) {
+            issues.global(format!("server.trusted_proxies: {e}"));
+        }
+    }
 }
 
 fn check_backends<'c>(

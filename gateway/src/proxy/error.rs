@@ -5,6 +5,7 @@ use ehrgate_templates::fault::{Classified, Fault};
 use http::StatusCode;
 
 use super::body::BodyError;
+use super::target::TargetError;
 use crate::outcome::Issue;
 use crate::routing::jwt::JwtError;
 use crate::routing::tenant::TenantError;
@@ -30,6 +31,10 @@ pub enum ProxyError {
     /// The request target cannot be forwarded.
     #[error("the request target is not valid")]
     BadTarget,
+    /// The request path is refused before routing (dot segments in
+    /// disguise, encoded slashes, control bytes, a fragment).
+    #[error(transparent)]
+    Target(#[from] TargetError),
     /// The backend is marked down (health check or ejection).
     #[error("the backend is unavailable")]
     Unavailable,
@@ -83,6 +88,7 @@ impl Classified for ProxyError {
         match self {
             ProxyError::Tenant(e) => e.fault(),
             ProxyError::Jwt(e) => e.fault(),
+            ProxyError::Target(e) => e.fault(),
             ProxyError::NoRoute
             | ProxyError::RequestTooLarge { .. }
             | ProxyError::BadTarget
@@ -104,6 +110,7 @@ impl Classified for ProxyError {
         match self {
             ProxyError::Tenant(e) => e.code(),
             ProxyError::Jwt(e) => e.code(),
+            ProxyError::Target(e) => e.code(),
             ProxyError::NoRoute => "route.none",
             ProxyError::RequestTooLarge { .. } => "request.too-large",
             ProxyError::BadTarget => "request.bad-target",
@@ -153,6 +160,7 @@ impl ProxyError {
                 (StatusCode::PAYLOAD_TOO_LARGE, issue.with_code("too-costly"))
             }
             ProxyError::BadTarget
+            | ProxyError::Target(_)
             | ProxyError::BadRequest
             | ProxyError::BadHost
             | ProxyError::BadTransferCoding => (StatusCode::BAD_REQUEST, issue),

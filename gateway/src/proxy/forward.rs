@@ -115,6 +115,7 @@ async fn proxy(
     transfer_coding_of(parts)?;
     super::host::normalise(parts)?;
     super::head_limit::check(parts, snap.loaded.config.server.max_request_head)?;
+    admit(snap, client, parts)?;
     let selected = select(snap, parts, request_id, log)?;
     let mut arms = selected.arms;
     let result = match selected.action {
@@ -169,6 +170,25 @@ async fn proxy(
         }
     }
     Ok(resp)
+}
+
+/// What every request goes through after the Host rules and before
+/// `identify`, on both HTTP/1.1 engines and h2 (the one place): the path's
+/// dot segments resolved and its disguised ones refused ([`super::target`]),
+/// so the tenant, the route and the backend all read the resolved path;
+/// then, from a peer outside `[server] trusted_proxies`, the forwarding
+/// chain and `X-User-Id` removed ([`super::trusted`]), so neither routing
+/// nor the backend sees what the client forged.
+pub(crate) fn admit(
+    snap: &Snapshot,
+    client: &ClientInfo,
+    parts: &mut Parts,
+) -> Result<(), ProxyError> {
+    super::target::normalise(parts, snap.settings.reject_encoded_slash)?;
+    if !snap.settings.trusted_proxies.trusts(client.peer.ip()) {
+        super::trusted::scrub(&mut parts.headers);
+    }
+    Ok(())
 }
 
 /// What the `identify` and `select` phases decided for one request: the
@@ -237,11 +257,17 @@ pub fn select<'s>(
         .filter(|p| !p.is_empty())
         .unwrap_or("/");
 
-    // select
+    // select: the verified `sub`, else `X-User-Id` (which only a trusted
+    // proxy's request still has, see `admit`)
     let user = claims
         .as_ref()
         .and_then(|c| c.subject.as_deref())
-        .or_else(|| parts.headers.get("x-user-id").and_then(|v| v.to_str().ok()));
+        .or_else(|| {
+            parts
+                .headers
+                .get(super::trusted::USER_HEADER)
+                .and_then(|v| v.to_str().ok())
+        });
     let roles: &[String] = claims.as_ref().map_or(&[], |c| c.roles.as_slice());
     let input = MatchInput {
         method: &parts.method,

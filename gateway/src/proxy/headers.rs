@@ -114,6 +114,11 @@ impl ClientInfo {
 /// Sets `Forwarded` (RFC 7239, `for` and `proto`), `X-Forwarded-For`,
 /// `-Proto` and `-Host`, appending our hop to what earlier proxies wrote.
 /// `host` is the client's original `Host` (or `:authority`) value.
+///
+/// What is left of the chain came from a trusted proxy (an untrusted
+/// peer's was removed before routing, [`super::trusted`]): its
+/// `X-Forwarded-Proto` and `-Host` describe the original client, so they
+/// are kept; ours are set only where none is left.
 pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<HeaderValue>) {
     match host
         .as_ref()
@@ -127,12 +132,13 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: &ClientInfo, host: Option<
         HeaderName::from_static("x-forwarded-for"),
         &client.xff,
     );
-    headers.insert(
-        HeaderName::from_static("x-forwarded-proto"),
-        client.proto.clone(),
-    );
+    headers
+        .entry(HeaderName::from_static("x-forwarded-proto"))
+        .or_insert_with(|| client.proto.clone());
     if let Some(h) = host {
-        headers.insert(HeaderName::from_static("x-forwarded-host"), h);
+        headers
+            .entry(HeaderName::from_static("x-forwarded-host"))
+            .or_insert(h);
     }
 }
 
@@ -233,6 +239,18 @@ mod tests {
             h[header::FORWARDED],
             "for=127.0.0.1;proto=https;host=\"ehr.example\""
         );
+    }
+
+    #[test]
+    fn a_trusted_proxys_proto_and_host_are_kept() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        h.insert("x-forwarded-host", "ehr.example".parse().unwrap());
+        let client = ClientInfo::new("10.0.0.9:5000".parse().unwrap(), false);
+        set_forwarded(&mut h, &client, Some(HeaderValue::from_static("gw:8080")));
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "ehr.example");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The reverse proxy: listeners and connection serving ([`server`]), the
 //! per-request pipeline ([`forward`]), header rewriting ([`headers`]), the Host rules ([`host`]) and the
 //! request-head limit ([`head_limit`]), the `Transfer-Encoding` rules
-//! ([`transfer_coding`]), the refused methods ([`method_rules`]) and the
-//! chunked-framing guard on hyper's path ([`framing_guard`]) shared by both HTTP/1.1 engines,
+//! ([`transfer_coding`]), the refused methods ([`method_rules`]), the
+//! chunked-framing guard on hyper's path ([`framing_guard`]), the request
+//! path's dot segments and refusals ([`target`]) and the trusted peers
+//! ([`trusted`]) shared by both HTTP/1.1 engines,
 //! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
 //! failover to the other arm ([`failover`]), write placement ([`placement`]),
 //! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
@@ -26,7 +28,9 @@ pub mod reload;
 pub mod retry;
 pub mod server;
 pub mod state;
+pub mod target;
 pub mod transfer_coding;
+pub mod trusted;
 pub mod upstream;
 pub mod workers;
 

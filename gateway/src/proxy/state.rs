@@ -39,6 +39,10 @@ pub struct Settings {
     pub max_attempts: u32,
     /// JWT verification (claim, issuer, audience).
     pub jwt: Option<JwtSettings>,
+    /// Refuse `%2F`, `%5C` and `\` in request paths (`proxy::target`).
+    pub reject_encoded_slash: bool,
+    /// Peers whose forwarding and identity headers are honoured.
+    pub trusted_proxies: super::trusted::TrustedProxies,
 }
 
 /// What the JWT source checks.
@@ -307,6 +311,8 @@ fn build(
             }),
             _ => None,
         },
+        reject_encoded_slash: s.reject_encoded_slash,
+        trusted_proxies: super::trusted::TrustedProxies::from_config(&s.trusted_proxies),
     };
     Ok(Snapshot {
         table,

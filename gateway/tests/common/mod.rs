@@ -121,6 +121,9 @@ async fn answer(
         ("x-seen-request-id", "x-request-id"),
         ("x-seen-secret", "x-secret"),
         ("x-seen-host", "host"),
+        ("x-seen-user", "x-user-id"),
+        ("x-seen-real-ip", "x-real-ip"),
+        ("x-seen-forwarded-host", "x-forwarded-host"),
     ] {
         if let Some(v) = req.headers().get(h) {
             resp = resp.header(seen, v.clone());

@@ -366,6 +366,12 @@ pub struct Ctx<'m, 'a> {
     pub observation: Option<usize>,
     /// Role: the current DocumentReference (TXA).
     pub document: Option<usize>,
+    /// Role: the current pharmacy order, dispense or give (RXO, RXE,
+    /// RXD): where RXR and RXC go when no RXA is current.
+    pub medication: Option<usize>,
+    /// Role: the Account of the message (PID-18), where GT1 adds the
+    /// guarantor and FT1 posts charges.
+    pub account: Option<usize>,
     /// Role: the current Specimen (SPM).
     pub specimen: Option<usize>,
     /// The resource NTE segments attach to.
@@ -418,6 +424,8 @@ impl<'m, 'a> Ctx<'m, 'a> {
             appointment: None,
             observation: None,
             document: None,
+            medication: None,
+            account: None,
             specimen: None,
             note_target: None,
             orc: None,

@@ -31,13 +31,18 @@ mod cx;
 mod dates;
 pub mod dtm;
 pub mod error;
+mod events;
 mod evn;
+mod ft1;
 mod fxhash;
+mod gt1;
 mod hd;
+mod iam;
 pub mod ids;
 mod in1;
 mod json;
 mod mrg;
+mod msa;
 mod msh;
 mod nk1;
 mod nte;
@@ -47,10 +52,12 @@ mod orc;
 mod pd1;
 mod pid;
 mod pl;
+mod problem;
 mod prt;
 mod pv1;
 mod report;
 mod rol;
+mod rx;
 mod rxa;
 mod sch;
 mod sft;
@@ -76,18 +83,39 @@ use crate::translation::{Translation, Translator};
 use ctx::{Ctx, Seg};
 
 /// The message types (MSH-9-1^MSH-9-2) in scope, from the issue and the IG
-/// message maps.
+/// message maps; `ACK` is in scope with any trigger (v2.1 to 2.3 send
+/// `ACK` alone). What each event does is in `README.md` beside this file.
 pub const SUPPORTED: &[&str] = &[
-    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A08", "ADT^A11",
-    "ADT^A13", "ADT^A28", "ADT^A31", "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "VXU^V04",
-    "SIU^S12", "MDM^T02",
+    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06", "ADT^A07", "ADT^A08",
+    "ADT^A09", "ADT^A10", "ADT^A11", "ADT^A12", "ADT^A13", "ADT^A14", "ADT^A15", "ADT^A16",
+    "ADT^A17", "ADT^A18", "ADT^A21", "ADT^A22", "ADT^A23", "ADT^A24", "ADT^A25", "ADT^A26",
+    "ADT^A27", "ADT^A28", "ADT^A29", "ADT^A31", "ADT^A32", "ADT^A33", "ADT^A34", "ADT^A35",
+    "ADT^A36", "ADT^A37", "ADT^A38", "ADT^A39", "ADT^A40", "ADT^A41", "ADT^A42", "ADT^A44",
+    "ADT^A45", "ADT^A46", "ADT^A47", "ADT^A52", "ADT^A53", "ADT^A54", "ADT^A55", "ADT^A60",
+    "BAR^P01", "BAR^P02", "BAR^P05", "BAR^P06", "BAR^P10", "BAR^P12", "DFT^P03", "DFT^P11",
+    "MDM^T01", "MDM^T02", "MDM^T03", "MDM^T04", "MDM^T05", "MDM^T06", "MDM^T07", "MDM^T08",
+    "MDM^T09", "MDM^T10", "MDM^T11", "ORU^R01", "ORU^R30", "ORU^R31", "ORU^R32", "OUL^R22",
+    "OUL^R23", "OUL^R24", "ORM^O01", "ORR^O02", "OML^O21", "OMG^O19", "OMD^O03", "ORL^O22",
+    "ORL^O34", "RDE^O11", "RDE^O25", "RDS^O13", "REF^I12", "REF^I13", "REF^I14", "VXU^V04",
+    "SIU^S12", "SIU^S13", "SIU^S14", "SIU^S15", "SIU^S16", "SIU^S17", "SIU^S18", "SIU^S19",
+    "SIU^S20", "SIU^S21", "SIU^S22", "SIU^S23", "SIU^S24", "SIU^S26", "PPR^PC1", "PPR^PC2",
+    "PPR^PC3",
 ];
 
-/// True when `code^trigger` is in [`SUPPORTED`].
+/// True when `code^trigger` is in [`SUPPORTED`] (or `code` is `ACK`).
 pub fn is_supported(code: &str, trigger: &str) -> bool {
-    SUPPORTED
-        .iter()
-        .any(|s| s.split_once('^') == Some((code, trigger)))
+    code == "ACK"
+        || SUPPORTED
+            .iter()
+            .any(|s| s.split_once('^') == Some((code, trigger)))
+}
+
+/// True for message types whose structure has no required PID: scheduling
+/// (SIU), acknowledgments and order responses (ACK, ORR, ORL) and
+/// specimen-oriented lab results (OUL), where the patient group is
+/// optional.
+fn patient_optional(code: &str) -> bool {
+    matches!(code, "SIU" | "ACK" | "ORR" | "ORL" | "OUL")
 }
 
 /// The v2 -> FHIR translator.
@@ -142,7 +170,7 @@ impl V2ToFhir {
         if !supported && !self.lenient {
             return Err(V2FhirError::Unsupported(name));
         }
-        if code != "SIU" && msg.segment("PID").is_none() {
+        if !patient_optional(&code) && msg.segment("PID").is_none() {
             return Err(V2FhirError::MissingSegment {
                 message: name,
                 segment: "PID",
@@ -155,6 +183,14 @@ impl V2ToFhir {
                 "message type outside the supported list: translated with the generic segment maps",
             );
         }
+        if events::is_delete(&code, &ctx.trigger) {
+            ctx.warn(
+                "MSH-9",
+                "the event asks the receiver to delete the records it names; the IG maps no \
+                 delete, so they are sent as named and the delete is left to the receiver",
+            );
+        }
+        let patient_event = events::patient_event(&code, &ctx.trigger);
         let results = matches!(code.as_str(), "ORU" | "OUL");
         let mut seen: Vec<(&str, usize)> = Vec::with_capacity(16);
         let mut buffers = (Vec::with_capacity(64), Vec::with_capacity(32));
@@ -195,7 +231,11 @@ impl V2ToFhir {
                     true
                 }
                 "PID" => {
+                    let before = ctx.patient;
                     pid::map(&mut ctx, &mut seg);
+                    if patient_event == events::PatientEvent::Link {
+                        mrg::link_pair(&mut ctx, before);
+                    }
                     if let (Some(a), Some(p)) = (ctx.appointment, ctx.patient) {
                         let part = sch::participant(ctx.reference(p), None);
                         json::push(ctx.res(a), "participant", part);
@@ -211,7 +251,7 @@ impl V2ToFhir {
                     true
                 }
                 "MRG" => {
-                    mrg::map(&mut ctx, &mut seg);
+                    mrg::map(&mut ctx, &mut seg, patient_event);
                     true
                 }
                 "PV1" => {
@@ -263,7 +303,51 @@ impl V2ToFhir {
                     true
                 }
                 "RXR" => {
-                    rxa::map_rxr(&mut ctx, &mut seg);
+                    if ctx.medication.is_some() {
+                        rx::map_rxr(&mut ctx, &mut seg);
+                    } else {
+                        rxa::map_rxr(&mut ctx, &mut seg);
+                    }
+                    true
+                }
+                "RXO" => {
+                    rx::map_rxo(&mut ctx, &mut seg);
+                    true
+                }
+                "RXE" => {
+                    rx::map_rxe(&mut ctx, &mut seg);
+                    true
+                }
+                "RXD" => {
+                    rx::map_rxd(&mut ctx, &mut seg);
+                    true
+                }
+                "MSA" => {
+                    msa::map(&mut ctx, &mut seg);
+                    true
+                }
+                "FT1" => {
+                    ft1::map(&mut ctx, &mut seg);
+                    true
+                }
+                "GT1" => {
+                    gt1::map(&mut ctx, &mut seg);
+                    true
+                }
+                "PRB" => {
+                    problem::map_prb(&mut ctx, &mut seg);
+                    true
+                }
+                "GOL" => {
+                    problem::map_gol(&mut ctx, &mut seg);
+                    true
+                }
+                "PTH" => {
+                    problem::map_pth(&mut ctx, &mut seg);
+                    true
+                }
+                "IAM" => {
+                    iam::map(&mut ctx, &mut seg);
                     true
                 }
                 "SCH" => {

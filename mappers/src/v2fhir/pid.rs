@@ -43,6 +43,8 @@ pub fn key_of(idents: &[Ident<'_>]) -> Option<(String, String)> {
 
 /// Maps PID.
 pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
+    // a second PID group (A17, A24, A37) has its own account, if any
+    ctx.account = None;
     let mut p = Obj::new();
     seg.mark(1, ALL); // set id
     let mut idents: Vec<Ident<'a>> = Vec::new();
@@ -222,10 +224,11 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         push(&mut a, "identifier", id.json);
         set(&mut a, "status", "active");
         push(&mut a, "subject", ctx.reference(idx));
-        match &id.system {
+        let acc = match &id.system {
             Some(s) => ctx.add("Account", Key::Ident(s, &id.value), a),
             None => ctx.add("Account", Key::Pos(&format!("PID-18|{}", id.value)), a),
         };
+        ctx.account = Some(acc);
     }
     let _ = tables::v2_table("gender");
 }

@@ -2,8 +2,9 @@
 //! (PV2[Encounter]).
 //!
 //! Encounter.status comes from the trigger event (IG Event[EncounterStatus],
-//! table 0003); events the table does not list give `finished` when a
-//! discharge time is present, else `unknown`. Encounter.class is required
+//! table 0003, and the cancel/pending events in `events`); events that say
+//! nothing about the visit give `finished` when a discharge time is
+//! present, else `unknown`. Encounter.class is required
 //! by FHIR: an empty PV1-2 gives the v3 NullFlavor `UNK`.
 
 use super::json::Json;
@@ -78,13 +79,11 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     }
     let at = seg.at(45);
     let discharge = dates::date_time(ctx, seg.take(45), at);
-    let status = tables::lookup("encounter-status", &ctx.trigger)
-        .map(|t| t.code.as_str())
-        .unwrap_or(if discharge.is_some() {
-            "finished"
-        } else {
-            "unknown"
-        });
+    let status = super::events::encounter_status(&ctx.trigger).unwrap_or(if discharge.is_some() {
+        "finished"
+    } else {
+        "unknown"
+    });
     set(&mut e, "status", status);
     let class = seg.take_c(2, comps(&[1]));
     let class_code = txt(class.component(1));

@@ -183,6 +183,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         ),
     };
     ctx.immunization = Some(idx);
+    ctx.medication = None;
     ctx.note_target = Some(idx);
     ctx.focus.push(idx);
 }

@@ -47,6 +47,22 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         },
         None => "booked",
     };
+    // the event wins over SCH-25 (an S15 cancels whatever SCH-25 says);
+    // a disagreeing SCH-25 is kept as a warning, not dropped unseen
+    let status = match super::events::appointment_status(&ctx.trigger) {
+        Some(e) => {
+            if seg.peek(25).has_value() && e != status {
+                ctx.warn(
+                    seg.at(25),
+                    format!(
+                        "filler status code gives {status}, the trigger event {e}: the event wins"
+                    ),
+                );
+            }
+            e
+        }
+        None => status,
+    };
     set(&mut a, "status", status);
     let at = seg.at(6);
     if let Some(c) = cwe::concept_of(ctx, seg.take_c(6, cwe::MASK), at) {

@@ -1,6 +1,8 @@
 //! MDM: TXA -> DocumentReference (IG TXA[DocumentReference]); the OBX
 //! segments that follow carry the document text (IG OBX[DocumentReference]
-//! content), collected into `content.attachment.data`.
+//! content), collected into `content.attachment.data`. Addenda (T05/T06)
+//! and replacements (T09/T10) relate to the TXA-13 parent document through
+//! `relatesTo` (appends / replaces); a cancel (T11) is `entered-in-error`.
 
 use std::borrow::Cow;
 
@@ -38,7 +40,22 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         }
         Some(_) => "current",
     };
+    let status = super::events::document_status(&ctx.trigger).unwrap_or(status);
     set(&mut d, "status", status);
+    if let Some(code) = super::events::document_relation(&ctx.trigger) {
+        // TXA-13 parent document: the document this addendum appends to or
+        // this replacement replaces, referenced by its identifier (the
+        // parent was sent by an earlier message)
+        if let Some(parent) = cx::entity(ctx, seg.take_c(13, comps(&[1, 2, 3, 4])), None) {
+            let mut target = Obj::new();
+            set(&mut target, "type", "DocumentReference");
+            set(&mut target, "identifier", parent.json);
+            let mut r = Obj::new();
+            set(&mut r, "code", code);
+            set(&mut r, "target", target);
+            push(&mut d, "relatesTo", r);
+        }
+    }
     if let Some(s) = txt(seg.take_c(17, comps(&[1])).component(1)) {
         match &*s {
             "AU" | "DO" | "LA" => set(&mut d, "docStatus", "final"),

@@ -100,6 +100,9 @@ pub async fn serve<I>(
                     HeadError::Malformed => ProxyError::BadRequest,
                     HeadError::TooLarge => ProxyError::HeadTooLarge { limit: max_head },
                     HeadError::Coding(e) => ProxyError::from(e),
+                    HeadError::Fragment => {
+                        ProxyError::Target(crate::proxy::target::TargetError::Fragment)
+                    }
                 };
                 exchange::refuse_head(&mut conn, &err).await;
                 return;

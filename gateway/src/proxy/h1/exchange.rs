@@ -25,7 +25,7 @@ use crate::proxy::access_log::AccessLog;
 use crate::proxy::error::ProxyError;
 use crate::proxy::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use crate::proxy::forward::{
-    error_outcome, request_id, request_id_of, select, upstream_request, Action, Selected,
+    admit, error_outcome, request_id, request_id_of, select, upstream_request, Action, Selected,
 };
 use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
 use crate::proxy::placement::Recorder;
@@ -115,6 +115,7 @@ where
     );
     let selected = crate::proxy::method_rules::check(&parts.method)
         .and_then(|()| crate::proxy::host::normalise(&mut parts))
+        .and_then(|()| admit(&snap, &conn.client, &mut parts))
         .and_then(|()| select(&snap, &parts, &request_id, &mut log));
     // Facade routes and TLS upstreams are hyper's; nothing is consumed or
     // recorded yet, so hyper serves this request from its first byte.

@@ -58,6 +58,10 @@ pub enum HeadError {
     /// A `Transfer-Encoding` refused by [`crate::proxy::transfer_coding`].
     #[error(transparent)]
     Coding(#[from] CodingError),
+    /// The target has a `#` fragment, which the `http` crate would drop
+    /// silently (RFC 9112 section 3.2: no request-target form has one).
+    #[error("the request target has a fragment")]
+    Fragment,
 }
 
 /// What the buffer holds.
@@ -103,6 +107,9 @@ pub fn parse(buf: &[u8], max_head: usize) -> Result<Parsed, HeadError> {
         return Ok(Parsed::Fallback("CONNECT"));
     }
     let target = req.path.unwrap_or("");
+    if target.contains('#') {
+        return Err(HeadError::Fragment);
+    }
     if !target.starts_with('/') {
         return Ok(Parsed::Fallback("absolute-form or asterisk target"));
     }
@@ -214,6 +221,10 @@ mod tests {
         assert_eq!(
             parse(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 4096).err(),
             Some(HeadError::Malformed)
+        );
+        assert_eq!(
+            parse(b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 4096).err(),
+            Some(HeadError::Fragment)
         );
         let long = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(5000));
         assert_eq!(
