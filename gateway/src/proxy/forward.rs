@@ -494,6 +494,16 @@ pub(crate) fn upstream_request(
         &[&settings.tenant_header, &settings.request_id_header],
     );
     set_forwarded(headers, client, host);
+    // `Expect: 100-continue` is met here (hyper's server answers 100 when
+    // the body is first read), so the backend is not asked again: the
+    // native engine drops it too, and both engines must send the backend
+    // the same head. Other expectations are the backend's to meet or refuse.
+    if headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+    {
+        headers.remove(header::EXPECT);
+    }
     // The upstream sees the tenant we resolved, never an unverified header.
     match tenant {
         Some(v) => {

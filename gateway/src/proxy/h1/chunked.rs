@@ -14,8 +14,9 @@
 //!   the grammar does not allow: no hex digit, a non-hex byte in the size,
 //!   a size over 64 bits, whitespace followed by anything but `;` or CR,
 //!   a bare LF or a CR without LF anywhere in the framing, control bytes
-//!   in an extension, data not followed by CRLF, an overlong size line or
-//!   trailer section. Leading zeros are grammatical (`1*HEXDIG`) and are
+//!   in an extension, data not followed by CRLF, a trailer line that is
+//!   no `name: value` field (no colon, obs-fold, a control byte), an
+//!   overlong size line or trailer section. Leading zeros are grammatical (`1*HEXDIG`) and are
 //!   accepted, then dropped.
 //! - whitespace between the size and CRLF (`3 ` CRLF) is not in the
 //!   grammar (BWS is allowed only before `;`), but its reading is not in
@@ -63,8 +64,10 @@ enum State {
     DataLf,
     /// Start of a trailer line (or the final CRLF).
     TrailerStart,
-    /// Inside a trailer line.
-    Trailer,
+    /// Inside a trailer field's name (a token, up to `:`).
+    TrailerName,
+    /// Inside a trailer field's value.
+    TrailerValue,
     /// LF after a trailer line.
     TrailerLf,
     /// LF of the final empty line.
@@ -213,27 +216,47 @@ impl Reframer {
                 out.extend_from_slice(b"\r\n");
                 State::Size { digits: 0 }
             }
-            State::TrailerStart | State::Trailer | State::TrailerLf | State::FinalLf => {
+            State::TrailerStart
+            | State::TrailerName
+            | State::TrailerValue
+            | State::TrailerLf
+            | State::FinalLf => {
                 self.trailers += 1;
                 if self.trailers > MAX_TRAILERS {
                     return Err(ChunkError);
                 }
+                // Trailer lines are dropped, but only well-formed ones
+                // (`field-name ":" field-value`, RFC 9112 section 7.1.2):
+                // a line without a colon, obs-fold or a control byte means
+                // the client and the gateway disagree on where the body
+                // ends (e.g. a missing final CRLF, the next request read
+                // as trailers), so the body is refused, as hyper does.
                 match (self.state, b) {
                     (State::TrailerStart, b'\r') => State::FinalLf,
                     (State::FinalLf, b'\n') => {
                         out.extend_from_slice(LAST_CHUNK);
                         State::Done
                     }
-                    (State::Trailer, b'\r') => State::TrailerLf,
+                    (State::TrailerStart | State::TrailerName, b) if is_tchar(b) => {
+                        State::TrailerName
+                    }
+                    (State::TrailerName, b':') => State::TrailerValue,
+                    (State::TrailerValue, b'\r') => State::TrailerLf,
+                    (State::TrailerValue, b) if b == b'\t' || !(b < 0x20 || b == 0x7f) => {
+                        State::TrailerValue
+                    }
                     (State::TrailerLf, b'\n') => State::TrailerStart,
-                    (State::TrailerStart | State::Trailer, b'\n') => return Err(ChunkError),
-                    (State::TrailerStart | State::Trailer, _) => State::Trailer,
                     _ => return Err(ChunkError),
                 }
             }
             State::Data(_) | State::DataCr | State::DataLf | State::Done => return Err(ChunkError),
         })
     }
+}
+
+/// A `token` character (RFC 9110 section 5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// `size` in lower-case hex without leading zeros, then CRLF.
@@ -327,6 +350,11 @@ mod tests {
             b"3\r\rabc",
             b"0\r\n\n",
             b"0\r\nx: 1\n\r\n",
+            b"0\r\nGET /next HTTP/1.1\r\n\r\n",
+            b"0\r\nx: 1\r\n folded\r\n\r\n",
+            b"0\r\nx : 1\r\n\r\n",
+            b"0\r\n: 1\r\n\r\n",
+            b"0\r\nx: a\x00b\r\n\r\n",
         ] {
             assert_eq!(reframe(&[bad]), Err(ChunkError), "{bad:?}");
         }
