@@ -19,7 +19,11 @@
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
 //!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
-//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`.
+//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`;
+//!   `msa`, `ft1` (ChargeItem), `gt1` (guarantor), `rx` (RXO/RXE/RXD/RXR
+//!   pharmacy), `problem` (PRB/GOL/PTH), `iam`.
+//! - Events: `events` says what a trigger event sets, reverts, links or
+//!   merges; `README.md` beside this file has the table per message type.
 
 mod bundle;
 mod clinical;
