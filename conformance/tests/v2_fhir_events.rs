@@ -761,3 +761,53 @@ fn every_new_type_translates_to_a_valid_bundle() {
         );
     }
 }
+
+#[test]
+fn order_timing_from_tq1() {
+    // OML: ORC, TQ1, OBR: the TQ1 waits for the OBR's ServiceRequest
+    let t = run(
+        "OML^O21^OML_O21",
+        &[
+            PID1,
+            "ORC|NW|ORD-7^HOSP^1.2.3.7^ISO",
+            "TQ1|1||||||20240305080000+0100|20240305100000+0100|S^Stat^HL70485||Fasting",
+            "OBR|1|ORD-7^HOSP^1.2.3.7^ISO||2345-7^Glucose^LN",
+        ],
+    );
+    let sr = of_type(&t.output, "ServiceRequest")[0];
+    assert_eq!(sr["priority"], "stat");
+    assert_eq!(
+        sr["occurrenceTiming"]["repeat"]["boundsPeriod"]["start"],
+        "2024-03-05T08:00:00+01:00"
+    );
+    assert_eq!(sr["note"][0]["text"], "Fasting");
+    // a priority outside the IG map is reported, not guessed
+    let t = run(
+        "OML^O21^OML_O21",
+        &[
+            PID1,
+            "ORC|NW|ORD-8^HOSP^1.2.3.7^ISO",
+            "TQ1|1||||||||P^Preop^HL70485",
+            "OBR|1|ORD-8^HOSP^1.2.3.7^ISO||2345-7^Glucose^LN",
+        ],
+    );
+    assert!(of_type(&t.output, "ServiceRequest")[0]
+        .get("priority")
+        .is_none());
+    assert!(t.unmapped.iter().any(|u| u.location == "TQ1-9"));
+    // RDE: a TQ1 after RXE goes to that request's dosage
+    let t = run(
+        "RDE^O11^RDE_O11",
+        &[
+            PID1,
+            ORC,
+            "RXE||197361^Amlodipine^RXNORM|5||mg^mg^UCUM",
+            "TQ1|1||||||20240305|20240405|R^Routine^HL70485||Take with water",
+        ],
+    );
+    let mr = of_type(&t.output, "MedicationRequest")[0];
+    assert_eq!(mr["priority"], "routine");
+    let d = &mr["dosageInstruction"][0];
+    assert_eq!(d["timing"]["repeat"]["boundsPeriod"]["end"], "2024-04-05");
+    assert_eq!(d["text"], "Take with water");
+}
