@@ -98,13 +98,14 @@ fn bound_element(map: &str) -> Option<(&'static str, &'static str)> {
         "appointment-status" => ("Appointment", "status"),
         "immunization-status" => ("Immunization", "status"),
         "order-status" | "order-control-status" => ("ServiceRequest", "status"),
+        "request-priority" => ("ServiceRequest", "priority"),
         _ => return None,
     })
 }
 
 /// The codes allowed in a required-binding `code` element: the schema's
 /// enum, or, where the R4 schema types the element as plain `code`
-/// (Immunization.status, ServiceRequest.status), the codes of its R4
+/// (Immunization.status, ServiceRequest.status and .priority), the codes of its R4
 /// required value set (immunization-status, request-status).
 fn schema_enum(schema: &Value, def: &str, prop: &str) -> HashSet<String> {
     let p = &schema["definitions"][def]["properties"][prop];
@@ -122,6 +123,8 @@ fn schema_enum(schema: &Value, def: &str, prop: &str) -> HashSet<String> {
     }
     let value_set: &[&str] = match (def, prop) {
         ("Immunization", "status") => &["completed", "entered-in-error", "not-done"],
+        // R4 request-priority (required binding on every request's priority)
+        ("ServiceRequest", "priority") => &["routine", "urgent", "asap", "stat"],
         ("ServiceRequest", "status") => &[
             "draft",
             "active",

@@ -39,6 +39,7 @@ MAPS = [
     ("appointment-status", "0278", "FillerStatusCodes[Appointment]"),
     ("immunization-status", "0322", "CompletionStatus"),
     ("order-status", "0038", "OrderStatus"),
+    ("request-priority", "0485", "ExtendedPriorityCodes"),
 ]
 
 # (map, v2 code) -> (fhir code, display, system, why)

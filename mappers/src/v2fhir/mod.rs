@@ -19,7 +19,11 @@
 //!   `dtm`/`dates`; code tables: [`tables`] (data in `mappers/data/v2-tables`).
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
 //!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
-//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`.
+//!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`;
+//!   `msa`, `ft1` (ChargeItem), `gt1` (guarantor), `rx` (RXO/RXE/RXD/RXR
+//!   pharmacy), `tq1` (order timing), `problem` (PRB/GOL/PTH), `iam`.
+//! - Events: `events` says what a trigger event sets, reverts, links or
+//!   merges; `README.md` beside this file has the table per message type.
 
 mod bundle;
 mod clinical;
@@ -63,6 +67,7 @@ mod sch;
 mod sft;
 mod spm;
 pub mod tables;
+mod tq1;
 mod txa;
 mod xad;
 mod xcn;
@@ -358,6 +363,7 @@ impl V2ToFhir {
                     sch::map_tq1(&mut ctx, &mut seg);
                     true
                 }
+                "TQ1" => tq1::map(&mut ctx, &mut seg),
                 "RGS" => sch::map_rgs(&mut ctx, &mut seg),
                 "AIL" | "AIP" | "AIS" | "AIG" => {
                     sch::map_resource(&mut ctx, &mut seg);

@@ -104,6 +104,9 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
             sr,
         ),
     };
+    if let Some(t) = orc.and_then(|o| o.timing) {
+        super::tq1::apply_service(ctx, sr_idx, t);
+    }
     ctx.order = Some(sr_idx);
     ctx.note_target = Some(sr_idx);
     ctx.report = None;

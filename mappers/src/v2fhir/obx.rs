@@ -214,7 +214,9 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         super::txa::append(ctx, seg);
         return;
     }
-    let Some(patient) = ctx.patient else { return };
+    // Observation.subject is optional: an OUL specimen result may name
+    // no patient
+    let patient = ctx.patient;
     seg.mark(1, ALL);
     seg.mark(4, ALL); // sub-id: groups OBX rows, carries no data
     let kind = txt(seg.take(2)).unwrap_or(Cow::Borrowed("ST"));
@@ -248,7 +250,9 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         Json::Object(c)
     });
     set(&mut o, "code", code.clone());
-    set(&mut o, "subject", ctx.reference(patient));
+    if let Some(p) = patient {
+        set(&mut o, "subject", ctx.reference(p));
+    }
     if let Some(e) = ctx.encounter_ref() {
         set(&mut o, "encounter", e);
     }

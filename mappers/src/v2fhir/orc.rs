@@ -26,6 +26,8 @@ pub struct OrcData<'a> {
     pub requester: Option<usize>,
     /// Position of the ORC, for positional ids.
     pub index: usize,
+    /// The order's TQ1, when one follows the ORC.
+    pub timing: Option<super::tq1::Timing<'a>>,
 }
 
 /// Maps ORC: flushes a pending one, then records this one.
@@ -67,6 +69,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         authored,
         requester,
         index: seg.index(),
+        timing: None,
     });
 }
 
@@ -96,5 +99,8 @@ pub fn flush<'a>(ctx: &mut Ctx<'_, 'a>) {
         Some((s, v)) => ctx.add("ServiceRequest", Key::Ident(s, v), sr),
         None => ctx.add("ServiceRequest", Key::Pos(&format!("ORC|{}", o.index)), sr),
     };
+    if let Some(t) = o.timing {
+        super::tq1::apply_service(ctx, idx, t);
+    }
     ctx.focus.push(idx);
 }

@@ -225,6 +225,9 @@ fn request<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, o: Order) -> Option<usi
             r,
         ),
     };
+    if let Some(t) = orc.and_then(|d| d.timing) {
+        super::tq1::apply_medication(ctx, idx, t);
+    }
     ctx.medication = Some(idx);
     ctx.immunization = None;
     ctx.note_target = Some(idx);

@@ -26,6 +26,10 @@ fn performer<'a>(ctx: &Ctx<'_, 'a>, who: usize, code: &'static str, display: &st
 pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
+    if orc.as_ref().is_some_and(|o| o.timing.is_some()) {
+        // Immunization has one occurrence, RXA-3's
+        ctx.warn("TQ1", "order timing has no Immunization element: not kept");
+    }
     seg.mark(1, ALL);
     seg.mark(2, ALL);
     let mut im = Obj::new();

@@ -11,7 +11,8 @@ use super::json::{push, set, set_opt, Obj};
 
 /// Maps SPM.
 pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
-    let Some(patient) = ctx.patient else { return };
+    // Specimen.subject is optional: OUL and ORL may name no patient
+    let patient = ctx.patient;
     seg.mark(1, ALL);
     let mut s = Obj::new();
     let ids = seg.take_c(2, comps(&[1, 2]));
@@ -41,7 +42,9 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         "type",
         cwe::concept_of(ctx, seg.take_c(4, cwe::MASK), at),
     );
-    set(&mut s, "subject", ctx.reference(patient));
+    if let Some(p) = patient {
+        set(&mut s, "subject", ctx.reference(p));
+    }
     let at = seg.at(18);
     set_opt(
         &mut s,
