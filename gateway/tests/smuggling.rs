@@ -596,6 +596,20 @@ async fn chunked_bodies_rfc_9112_forbids_are_refused() {
                 "a space then junk after the size",
                 b"3 x\r\nabc\r\n0\r\n\r\n",
             ),
+            // trailer lines that are not field lines (hyper refused them,
+            // the native engine dropped them: now both refuse)
+            (
+                "a trailer without a colon",
+                b"3\r\nabc\r\n0\r\ngarbage\r\n\r\n",
+            ),
+            (
+                "an obs-folded trailer",
+                b"3\r\nabc\r\n0\r\nx: 1\r\n  2\r\n\r\n",
+            ),
+            (
+                "a trailer with a space in its name",
+                b"3\r\nabc\r\n0\r\nx y: 1\r\n\r\n",
+            ),
         ] {
             let started = std::time::Instant::now();
             let r = chunked_post(addr, body).await;
@@ -606,6 +620,24 @@ async fn chunked_bodies_rfc_9112_forbids_are_refused() {
                 "{engine}: {what}: {:?}",
                 started.elapsed()
             );
+        }
+        // hyper's limits hold on both: 101 trailer lines, 16 KiB of
+        // extensions over the body
+        let mut lines = b"3\r\nabc\r\n0\r\n".to_vec();
+        for _ in 0..101 {
+            lines.extend_from_slice(b"x: 1\r\n");
+        }
+        lines.extend_from_slice(b"\r\n");
+        let mut ext = Vec::new();
+        for _ in 0..5 {
+            ext.extend_from_slice(b"1;");
+            ext.extend_from_slice(&[b'e'; 4000]);
+            ext.extend_from_slice(b"\r\na\r\n");
+        }
+        ext.extend_from_slice(b"0\r\n\r\n");
+        for (what, body) in [("101 trailer lines", lines), ("20 KB of extensions", ext)] {
+            let r = chunked_post(addr, &body).await;
+            assert_eq!(r.status, 400, "{engine}: {what}: {r:?}");
         }
         // nothing malformed ever reached the backend
         for s in backend.seen() {

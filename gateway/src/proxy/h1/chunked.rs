@@ -15,9 +15,13 @@
 //!   a size over 64 bits, whitespace followed by anything but `;` or CR,
 //!   a bare LF or a CR without LF anywhere in the framing, control bytes
 //!   in an extension, data not followed by CRLF, a trailer line that is
-//!   no `name: value` field (no colon, obs-fold, a control byte), an
-//!   overlong size line or trailer section. Leading zeros are grammatical (`1*HEXDIG`) and are
-//!   accepted, then dropped.
+//!   not `field-name ":" field-value` (no colon, an empty or non-token
+//!   name, obs-fold, control bytes), an overlong size line; hyper's
+//!   limits too (16 KiB of trailers, 100 trailer lines, 16 KiB of
+//!   extensions over the body), so hyper's path, which applies both its
+//!   own decoder and this one, refuses nothing the native engine takes.
+//!   Leading zeros are grammatical (`1*HEXDIG`) and are accepted, then
+//!   dropped.
 //! - whitespace between the size and CRLF (`3 ` CRLF) is not in the
 //!   grammar (BWS is allowed only before `;`), but its reading is not in
 //!   doubt: no parser takes `3 ` for another size than 3, and the
@@ -36,8 +40,14 @@
 
 /// Longest chunk-size line (size and extensions) accepted.
 const MAX_SIZE_LINE: usize = 4096;
-/// Most trailer bytes accepted after the last chunk.
+/// Trailer bytes after the last chunk: refused at this many (hyper's
+/// limit, so both engines refuse the same bodies).
 const MAX_TRAILERS: usize = 16 * 1024;
+/// Most trailer lines (hyper's default header count).
+const MAX_TRAILER_LINES: usize = 100;
+/// Chunk-extension bytes (after each `;`) over the whole body: refused at
+/// this many (hyper's limit).
+const MAX_EXTENSION_BYTES: usize = 16 * 1024;
 /// The canonical last chunk with an empty trailer section.
 const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
@@ -64,10 +74,10 @@ enum State {
     DataLf,
     /// Start of a trailer line (or the final CRLF).
     TrailerStart,
-    /// Inside a trailer field's name (a token, up to `:`).
+    /// A trailer field name, up to `:`.
     TrailerName,
-    /// Inside a trailer field's value.
-    TrailerValue,
+    /// A trailer field value, up to CR.
+    Trailer,
     /// LF after a trailer line.
     TrailerLf,
     /// LF of the final empty line.
@@ -95,6 +105,8 @@ pub struct Reframer {
     size: u64,
     line: usize,
     trailers: usize,
+    trailer_lines: usize,
+    extension_bytes: usize,
 }
 
 // === impl Reframer ===
@@ -106,6 +118,8 @@ impl Default for Reframer {
             size: 0,
             line: 0,
             trailers: 0,
+            trailer_lines: 0,
+            extension_bytes: 0,
         }
     }
 }
@@ -193,9 +207,14 @@ impl Reframer {
                 self.size_line_byte()?;
                 match b {
                     b'\r' => State::SizeLf,
-                    b'\t' => State::Ext,
-                    0..=0x1f | 0x7f => return Err(ChunkError),
-                    _ => State::Ext,
+                    0..=0x08 | 0x0a..=0x1f | 0x7f => return Err(ChunkError),
+                    _ => {
+                        self.extension_bytes += 1;
+                        if self.extension_bytes >= MAX_EXTENSION_BYTES {
+                            return Err(ChunkError);
+                        }
+                        State::Ext
+                    }
                 }
             }
             State::SizeLf => {
@@ -218,34 +237,33 @@ impl Reframer {
             }
             State::TrailerStart
             | State::TrailerName
-            | State::TrailerValue
+            | State::Trailer
             | State::TrailerLf
             | State::FinalLf => {
                 self.trailers += 1;
-                if self.trailers > MAX_TRAILERS {
+                if self.trailers >= MAX_TRAILERS {
                     return Err(ChunkError);
                 }
-                // Trailer lines are dropped, but only well-formed ones
-                // (`field-name ":" field-value`, RFC 9112 section 7.1.2):
-                // a line without a colon, obs-fold or a control byte means
-                // the client and the gateway disagree on where the body
-                // ends (e.g. a missing final CRLF, the next request read
-                // as trailers), so the body is refused, as hyper does.
                 match (self.state, b) {
                     (State::TrailerStart, b'\r') => State::FinalLf,
                     (State::FinalLf, b'\n') => {
                         out.extend_from_slice(LAST_CHUNK);
                         State::Done
                     }
+                    // field-line = field-name ":" OWS field-value OWS
                     (State::TrailerStart | State::TrailerName, b) if is_tchar(b) => {
                         State::TrailerName
                     }
-                    (State::TrailerName, b':') => State::TrailerValue,
-                    (State::TrailerValue, b'\r') => State::TrailerLf,
-                    (State::TrailerValue, b) if b == b'\t' || !(b < 0x20 || b == 0x7f) => {
-                        State::TrailerValue
+                    (State::TrailerName, b':') => State::Trailer,
+                    (State::Trailer, b'\r') => State::TrailerLf,
+                    (State::Trailer, b'\t' | 0x20..=0x7e | 0x80..=0xff) => State::Trailer,
+                    (State::TrailerLf, b'\n') => {
+                        self.trailer_lines += 1;
+                        if self.trailer_lines > MAX_TRAILER_LINES {
+                            return Err(ChunkError);
+                        }
+                        State::TrailerStart
                     }
-                    (State::TrailerLf, b'\n') => State::TrailerStart,
                     _ => return Err(ChunkError),
                 }
             }
@@ -254,7 +272,7 @@ impl Reframer {
     }
 }
 
-/// A `token` character (RFC 9110 section 5.6.2).
+/// A `tchar` of RFC 9110 section 5.6.2 (field names are tokens).
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -304,7 +322,7 @@ mod tests {
 
     #[test]
     fn writes_canonical_framing_and_finds_the_end() {
-        let body = b"5\r\nhello\r\n01A;ext=1 ; b=\"x\"\r\nabcdefghijklmnopqrstuvwxyz\r\n0000\r\ncontent-length: 50\r\nhost: x\r\n\r\nNEXT";
+        let body = b"5\r\nhello\r\n01A;ext=1 ; b=\"x\"\r\nabcdefghijklmnopqrstuvwxyz\r\n0000\r\ncontent-length: 50\r\nhost: x\r\nx-empty:\r\nx-t:\ta\xff b \r\n\r\nNEXT";
         let (out, consumed, done) = reframe(&[body]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -350,11 +368,15 @@ mod tests {
             b"3\r\rabc",
             b"0\r\n\n",
             b"0\r\nx: 1\n\r\n",
+            b"0\r\ngarbage\r\n\r\n",
             b"0\r\nGET /next HTTP/1.1\r\n\r\n",
             b"0\r\nx: 1\r\n folded\r\n\r\n",
             b"0\r\nx : 1\r\n\r\n",
-            b"0\r\n: 1\r\n\r\n",
             b"0\r\nx: a\x00b\r\n\r\n",
+            b"0\r\n: x\r\n\r\n",
+            b"0\r\n x: 1\r\n\r\n",
+            b"0\r\nx y: 1\r\n\r\n",
+            b"0\r\nx: a\x01\r\n\r\n",
         ] {
             assert_eq!(reframe(&[bad]), Err(ChunkError), "{bad:?}");
         }
@@ -364,6 +386,28 @@ mod tests {
         let mut zeros = vec![b'0'; MAX_SIZE_LINE + 2];
         zeros.extend_from_slice(b"1\r\n");
         assert_eq!(reframe(&[&zeros]), Err(ChunkError));
+        // hyper's limits, so the engines agree: 100 trailer lines, 16 KiB
+        // of trailers, 16 KiB of extensions over the body
+        let lines = |n: usize| {
+            let mut b = b"0\r\n".to_vec();
+            for _ in 0..n {
+                b.extend_from_slice(b"x: 1\r\n");
+            }
+            b.extend_from_slice(b"\r\n");
+            b
+        };
+        assert!(reframe(&[&lines(100)]).is_ok_and(|(_, _, done)| done));
+        assert_eq!(reframe(&[&lines(101)]), Err(ChunkError));
+        let mut big = b"0\r\nx: ".to_vec();
+        big.extend_from_slice(&vec![b'a'; MAX_TRAILERS]);
+        assert_eq!(reframe(&[&big]), Err(ChunkError));
+        let mut ext = Vec::new();
+        for _ in 0..5 {
+            ext.extend_from_slice(b"1;");
+            ext.extend_from_slice(&vec![b'e'; 4000]);
+            ext.extend_from_slice(b"\r\na\r\n");
+        }
+        assert_eq!(reframe(&[&ext]), Err(ChunkError));
     }
 
     #[test]
