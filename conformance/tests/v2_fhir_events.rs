@@ -71,15 +71,9 @@ const EVN: &str = "EVN||20240301101500+0100";
 const PID1: &str = "PID|1||P1^^^HOSP&1.2.3.4&ISO^MR||Alpha^Ann||19700101|F";
 const PID2: &str = "PID|2||P2^^^HOSP&1.2.3.4&ISO^MR||Beta^Bob||19800202|M";
 
-fn encounter_status(trigger: &str) -> String {
-    let t = run(
-        &format!("ADT^{trigger}"),
-        &[
-            EVN,
-            PID1,
-            "PV1|1|I|4E^401^1^HOSP||||||||||||||||V1^^^HOSP&1.2.3.4&ISO^VN",
-        ],
-    );
+fn encounter_status(trigger: &str, class: &str) -> String {
+    let pv1 = format!("PV1|1|{class}|4E^401^1^HOSP||||||||||||||||V1^^^HOSP&1.2.3.4&ISO^VN");
+    let t = run(&format!("ADT^{trigger}"), &[EVN, PID1, &pv1]);
     of_type(&t.output, "Encounter")[0]["status"]
         .as_str()
         .unwrap()
@@ -105,10 +99,20 @@ fn cancel_and_pending_events_set_or_revert_the_encounter_status() {
         ("A10", "in-progress"),
         ("A21", "onleave"),
         ("A22", "in-progress"),
-        ("A54", "unknown"), // change attending: says nothing about the state
+        // change attending says nothing about the state: PV1-2 decides
+        ("A54", "in-progress"),
     ] {
-        assert_eq!(encounter_status(trigger), status, "ADT^{trigger}");
+        assert_eq!(encounter_status(trigger, "I"), status, "ADT^{trigger}");
     }
+    // IG PV1[Encounter]: PV1-2 through PatientClass[EncounterStatus] when
+    // the event does not set the state (the IG's message maps for A04,
+    // A05 and A08 take the status from PV1, not from the event)
+    assert_eq!(encounter_status("A04", "E"), "in-progress");
+    assert_eq!(encounter_status("A05", "P"), "planned");
+    assert_eq!(encounter_status("A08", "O"), "in-progress");
+    assert_eq!(encounter_status("A08", "U"), "unknown");
+    // the cancel wins over the class
+    assert_eq!(encounter_status("A11", "I"), "cancelled");
 }
 
 #[test]

@@ -92,7 +92,7 @@ fn bound_element(map: &str) -> Option<(&'static str, &'static str)> {
         "telecom-system" => ("ContactPoint", "system"),
         "observation-status" => ("Observation", "status"),
         "report-status" => ("DiagnosticReport", "status"),
-        "encounter-status" => ("Encounter", "status"),
+        "encounter-status" | "encounter-status-class" => ("Encounter", "status"),
         "allergy-category" => ("AllergyIntolerance", "category"),
         "allergy-criticality" => ("AllergyIntolerance", "criticality"),
         "appointment-status" => ("Appointment", "status"),

@@ -22,6 +22,7 @@ MAPS = [
     ("marital-status", "0002", "MaritalStatus"),
     ("encounter-status", "0003", "Event[EncounterStatus]"),
     ("encounter-class", "0004", "PatientClass[EncounterClass]"),
+    ("encounter-status-class", "0004", "PatientClass[EncounterStatus]"),
     ("relationship", "0063", "Relationship"),
     ("interpretation", "0078", "InterpretationCodes"),
     ("observation-status", "0085", "ObservationResultStatusCodesInterpretation"),

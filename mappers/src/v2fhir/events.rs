@@ -3,42 +3,37 @@
 //! DocumentReference.status), and the events that link or merge patient
 //! records (Patient.link).
 //!
-//! The IG's Event[EncounterStatus] sheet covers eight ADT events (the
-//! `encounter-status` table, data in `tables.csv`); it wins wherever it
-//! speaks. The other rows below follow the HL7 v2.8 chapter 3 (ADT) and
-//! chapter 10 (SIU), 9 (MDM) event definitions: an event that cancels a
-//! pending or planned visit leaves a `cancelled` Encounter, an event that
-//! cancels a change to an ongoing visit (transfer, discharge) leaves it
-//! `in-progress`, a "pending" event is about a visit that is still
-//! `planned` (admit) or still going on (transfer, discharge).
+//! Rows follow the IG where it speaks (Event[EncounterStatus] for A11 and
+//! the other state changes it lists, FillerStatusCodes for SCH-25) and the
+//! HL7 v2.8 chapter 3 (ADT), 10 (SIU) and 9 (MDM) event definitions
+//! elsewhere.
 
 use super::tables;
 
-/// Encounter.status for an ADT trigger event, or `None` when the event
-/// says nothing about the visit's state (A08-like updates, patient-level
-/// events): then PV1 decides (`finished` with a discharge time, else
-/// `unknown`).
+/// Encounter.status set by an ADT trigger event whose meaning is a change
+/// of the visit's state that PV1 cannot say (a cancel, a discharge, a
+/// pending admit, a leave of absence), or `None`: then the IG PV1 rule
+/// decides (PV1-45 discharge time -> `finished`, else PV1-2 through
+/// PatientClass[EncounterStatus], else `unknown`).
+///
+/// The IG applies the Event[EncounterStatus] map (MSH[Encounter]) in the
+/// ADT_A11 message map only; its A01/A04/A05/A08 rows are not used by their
+/// message maps, which take the status from PV1. The other events here
+/// follow v2.8 chapter 3: cancelling a pending or planned visit leaves it
+/// `cancelled`, cancelling a change to an ongoing one (transfer,
+/// discharge, leave) leaves it `in-progress`.
 pub fn encounter_status(trigger: &str) -> Option<&'static str> {
-    if let Some(e) = tables::lookup("encounter-status", trigger) {
-        return Some(e.code.as_str());
-    }
     Some(match trigger {
-        // A06/A07 change the class of an ongoing visit
-        "A06" | "A07" => "in-progress",
-        // tracking: the patient leaves or arrives at a location inside
-        // the visit
-        "A09" | "A10" | "A32" | "A33" => "in-progress",
-        // cancel transfer: the visit goes on where it was
-        "A12" => "in-progress",
+        // IG Event[EncounterStatus] rows for events that change the state
+        "A03" | "A11" | "A13" => tables::lookup("encounter-status", trigger)?.code.as_str(),
+        // cancel transfer, cancel pending discharge / transfer
+        "A12" | "A25" | "A26" => "in-progress",
         // pending admit: the visit is planned
         "A14" => "planned",
-        // pending transfer / pending discharge: the visit goes on
-        "A15" | "A16" => "in-progress",
-        // leave of absence starts / ends (and their cancels)
+        // leave of absence starts / its return is cancelled
         "A21" | "A53" => "onleave",
+        // return from leave / the leave is cancelled
         "A22" | "A52" => "in-progress",
-        // cancel pending discharge / cancel pending transfer
-        "A25" | "A26" => "in-progress",
         // cancel pending admit / cancel pre-admit: the planned visit will
         // not happen
         "A27" | "A38" => "cancelled",
@@ -122,17 +117,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ig_rows_win_and_cancels_revert() {
-        assert_eq!(encounter_status("A01"), Some("in-progress"));
+    fn state_changing_events_set_the_status() {
+        assert_eq!(encounter_status("A03"), Some("finished"));
         assert_eq!(encounter_status("A11"), Some("cancelled"));
         assert_eq!(encounter_status("A13"), Some("in-progress"));
-        assert_eq!(encounter_status("A08"), Some("unknown"));
+        // the IG message maps take these from PV1
+        assert_eq!(encounter_status("A01"), None);
+        assert_eq!(encounter_status("A04"), None);
+        assert_eq!(encounter_status("A08"), None);
         assert_eq!(encounter_status("A27"), Some("cancelled"));
         assert_eq!(encounter_status("A38"), Some("cancelled"));
         assert_eq!(encounter_status("A12"), Some("in-progress"));
         assert_eq!(encounter_status("A14"), Some("planned"));
         assert_eq!(encounter_status("A21"), Some("onleave"));
         assert_eq!(encounter_status("A31"), None);
+        assert_eq!(encounter_status("A15"), None);
         assert_eq!(encounter_status("P03"), None);
     }
 

@@ -1,10 +1,11 @@
 //! PV1 -> Encounter (IG PV1[Encounter]); PV2 adds the admit reason
 //! (PV2[Encounter]).
 //!
-//! Encounter.status comes from the trigger event (IG Event[EncounterStatus],
-//! table 0003, and the cancel/pending events in `events`); events that say
-//! nothing about the visit give `finished` when a discharge time is
-//! present, else `unknown`. Encounter.class is required
+//! Encounter.status: an event that changes the visit's state (cancel,
+//! discharge, pending admit, leave; see `events::encounter_status`) sets
+//! it; otherwise the IG PV1 rule: `finished` when PV1-45 (discharge time)
+//! is valued, else PV1-2 through PatientClass[EncounterStatus], else
+//! `unknown`. Encounter.class is required
 //! by FHIR: an empty PV1-2 gives the v3 NullFlavor `UNK`.
 
 use super::json::Json;
@@ -79,11 +80,17 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     }
     let at = seg.at(45);
     let discharge = dates::date_time(ctx, seg.take(45), at);
-    let status = super::events::encounter_status(&ctx.trigger).unwrap_or(if discharge.is_some() {
-        "finished"
-    } else {
-        "unknown"
-    });
+    // IG PV1[Encounter]: PV1-45 -> finished, else PV1-2 through
+    // PatientClass[EncounterStatus]; an event that changes the state wins
+    let class_status = txt(seg.peek(2).component(1))
+        .and_then(|c| tables::lookup("encounter-status-class", &c))
+        .map(|t| t.code.as_str());
+    let status =
+        super::events::encounter_status(&ctx.trigger).unwrap_or(match (&discharge, class_status) {
+            (Some(_), _) => "finished",
+            (None, Some(s)) => s,
+            (None, None) => "unknown",
+        });
     set(&mut e, "status", status);
     let class = seg.take_c(2, comps(&[1]));
     let class_code = txt(class.component(1));
