@@ -95,7 +95,7 @@ fn directory_with_a_bad_message_exits_1_and_reports() {
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
         dir.path().join("b.hl7"),
-        b"MSH|^~\\&|A|B|C|D|20240101||DFT^P03|1|P|2.5\rPID|1||9^^^X\r",
+        b"MSH|^~\\&|A|B|C|D|20240101||QRY^Q01|1|P|2.5\rPID|1||9^^^X\r",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let report = dir.path().join("report.json");
