@@ -6,8 +6,11 @@
 //! - [`config`]: the TOML config model, loading and validation with lines.
 //! - [`routing`]: tenant resolution, route matching, the sticky canary split
 //!   (`decide`) and the atomically swapped routing table.
-//! - [`proxy`]: the hyper server and client, the per-request pipeline,
-//!   upstream health, retries, reload and shutdown.
+//! - [`upstream`]: backend pools, the body type, health, the retry budget
+//!   and the one call policy (`exchange`).
+//! - [`runtime`]: the shared, atomically swapped state and worker threads.
+//! - [`proxy`]: the listeners, the per-request pipeline (two HTTP/1.1
+//!   engines and h2), failover, reload and shutdown.
 //! - [`tls`]: rustls server config with reloadable certificates.
 //! - [`admin`]: the admin API (release control) on its own listener, its
 //!   change history and the state store.
@@ -24,5 +27,7 @@ pub mod mllp;
 pub mod outcome;
 pub mod proxy;
 pub mod routing;
+pub mod runtime;
 pub mod telemetry;
 pub mod tls;
+pub mod upstream;

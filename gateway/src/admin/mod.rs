@@ -7,7 +7,7 @@
 //! - [`change`]: the changes (weight, pin, flag, rollback, revert), checked
 //!   against the config in force, and their old -> new diff.
 //! - [`release`]: the one writer: compare-and-set, apply through
-//!   [`crate::proxy::Shared::update_overrides`], persist, audit.
+//!   [`crate::runtime::Shared::update_overrides`], persist, audit.
 //! - [`state`]: the release state as data (what persists and reverts).
 //! - [`store`]: the [`store::StateStore`] seam; [`file_store`] keeps it in a
 //!   JSON file beside the config.

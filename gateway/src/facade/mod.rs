@@ -52,7 +52,7 @@ use self::catalog::Catalog;
 use self::client::OpenEhrClient;
 use self::ehr::EhrResolver;
 use self::settings::Settings;
-use crate::proxy::upstream::Upstream;
+use crate::upstream::pool::Upstream;
 
 /// The write API for other producers (HL7 v2 -> openEHR): the facade itself.
 pub type OpenEhrWriter = Facade;

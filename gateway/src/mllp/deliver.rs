@@ -23,9 +23,10 @@ use super::unstorable::Stored;
 use crate::config::model::{BackendConfig, BackendKind};
 use crate::config::model_mllp::{MllpConfig, UnstorablePolicy};
 use crate::config::LoadedConfig;
-use crate::proxy::body::ProxyBody;
-use crate::proxy::upstream::Upstream;
-use crate::proxy::Shared;
+use crate::upstream::body::ProxyBody;
+use crate::upstream::exchange::{exchange, Health, Refused};
+use crate::upstream::pool::Upstream;
+use crate::runtime::Shared;
 use crate::tls::TlsError;
 
 /// Largest FHIR response body read (and thrown away) so the connection can
@@ -67,7 +68,7 @@ impl Destinations {
             let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
             kinds.insert(name.clone(), b.kind);
             if b.kind == BackendKind::Hl7v2Mllp {
-                let digest = crate::proxy::upstream::tls_files_digest(b, &|p| loaded.resolve(p));
+                let digest = crate::upstream::pool::tls_files_digest(b, &|p| loaded.resolve(p));
                 let settings = (b.clone(), config.mllp.clone(), digest);
                 let kept = previous.and_then(|p| {
                     let same = p.sender_configs.get(&name) == Some(&settings);
@@ -198,7 +199,7 @@ impl Destinations {
             .backends()
             .iter()
             .position(|b| &*b.name == backend)
-            .and_then(|i| snap.upstreams.get(i).cloned())
+            .and_then(|i| snap.upstream(i).cloned())
             .ok_or_else(|| FeedError::NoBackend(backend.to_string()))
     }
 
@@ -208,9 +209,6 @@ impl Destinations {
             backend: backend.to_string(),
             reason,
         };
-        if !up.health.available() {
-            return Err(unreachable("marked down by health checks or ejected"));
-        }
         let path = if up.base_path.is_empty() {
             "/".to_string()
         } else {
@@ -231,7 +229,7 @@ impl Destinations {
             .header(tenant_header, tenant)
             .body(ProxyBody::full(body))
             .map_err(|_| FeedError::NoBackend(backend.to_string()))?;
-        let exchange = async {
+        let attempt = async {
             let resp = up
                 .client()
                 .request(req)
@@ -243,28 +241,25 @@ impl Destinations {
             let _ = limited.collect().await;
             Ok::<StatusCode, FeedError>(status)
         };
-        match tokio::time::timeout(up.request_timeout, exchange).await {
-            Err(_) => {
-                up.health.failure();
-                Err(unreachable("no answer before the timeout"))
+        // A 2xx is good, a 5xx bad; a 4xx is this message's refusal and
+        // says nothing about the server (as before the one call policy).
+        let judge = |r: &Result<StatusCode, FeedError>| match r {
+            Ok(s) if s.is_success() => Health::Good,
+            Ok(s) if s.is_server_error() => Health::Bad,
+            Ok(_) => Health::Neutral,
+            Err(_) => Health::Bad,
+        };
+        match exchange(&up, attempt, judge).await {
+            Err(Refused::Unavailable) => {
+                Err(unreachable("marked down by health checks or ejected"))
             }
-            Ok(Err(e)) => {
-                up.health.failure();
-                Err(e)
-            }
-            Ok(Ok(status)) if status.is_success() => {
-                up.health.success();
-                Ok(())
-            }
-            Ok(Ok(status)) => {
-                if status.is_server_error() {
-                    up.health.failure();
-                }
-                Err(FeedError::Refused {
-                    backend: backend.to_string(),
-                    answer: format!("HTTP {}", status.as_u16()),
-                })
-            }
+            Err(Refused::Timeout) => Err(unreachable("no answer before the timeout")),
+            Err(Refused::Failed(e)) => Err(e),
+            Ok(status) if status.is_success() => Ok(()),
+            Ok(status) => Err(FeedError::Refused {
+                backend: backend.to_string(),
+                answer: format!("HTTP {}", status.as_u16()),
+            }),
         }
     }
 }

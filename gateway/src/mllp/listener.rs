@@ -17,7 +17,7 @@ use super::connection::serve;
 use super::process::Feed;
 use super::stats::FeedStats;
 use crate::proxy::conn_limit::{AcceptBackoff, ConnLimit};
-use crate::proxy::workers::Workers;
+use crate::runtime::workers::Workers;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

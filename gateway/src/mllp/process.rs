@@ -25,7 +25,7 @@ use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
 use super::unstorable::{LeftOut, Stored};
 use crate::config::LoadedConfig;
-use crate::proxy::Shared;
+use crate::runtime::Shared;
 use crate::routing::decision::Arm;
 
 /// Everything the MLLP listeners share.

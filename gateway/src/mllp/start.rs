@@ -41,9 +41,9 @@ use crate::config::model_mllp::MllpListenerConfig;
 use crate::config::LoadedConfig;
 use crate::proxy::conn_limit::{ConnLimit, FileBudget};
 use crate::proxy::server::StartError;
-use crate::proxy::state::SwapError;
-use crate::proxy::workers::Workers;
-use crate::proxy::Shared;
+use crate::runtime::state::SwapError;
+use crate::runtime::workers::Workers;
+use crate::runtime::Shared;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
 /// The running MLLP listeners.

@@ -20,7 +20,7 @@ use super::routes::FeedRoutes;
 use super::stats::FeedStats;
 use super::tenant::FacilityTable;
 use crate::config::LoadedConfig;
-use crate::proxy::Shared;
+use crate::runtime::Shared;
 use crate::routing::Overrides;
 use crate::tls::TlsError;
 

@@ -4,7 +4,7 @@
 use ehrgate_templates::fault::{Classified, Fault};
 use http::StatusCode;
 
-use super::body::BodyError;
+use crate::upstream::body::BodyError;
 use super::target::TargetError;
 use crate::outcome::Issue;
 use crate::routing::jwt::JwtError;

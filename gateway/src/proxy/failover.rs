@@ -34,9 +34,9 @@ use http::header::HeaderName;
 use http::Method;
 
 use super::forward::Handler;
-use super::retry::{retryable, RetryBudget};
-use super::state::Snapshot;
-use super::upstream::Upstream;
+use crate::upstream::retry::{retryable, RetryBudget};
+use crate::runtime::state::Snapshot;
+use crate::upstream::pool::Upstream;
 use crate::config::model::FailoverPolicy;
 use crate::routing::decision::{other_arm, Arm, Decision};
 use crate::routing::route_match::CompiledRoute;
@@ -114,7 +114,7 @@ impl Arms {
         snap: &Snapshot,
     ) {
         if let Some((_, idx)) = self.alternate {
-            if !snap.upstreams.get(idx).is_some_and(|u| reachable(u)) {
+            if !snap.upstream(idx).is_some_and(|u| reachable(u)) {
                 self.alternate = None;
             }
         }
@@ -122,7 +122,7 @@ impl Arms {
 
     /// The backend serving now.
     pub fn upstream<'s>(&self, snap: &'s Snapshot) -> Option<&'s Arc<Upstream>> {
-        snap.upstreams.get(self.backend)
+        snap.upstream(self.backend)
     }
 
     /// Before an attempt: when the current backend is ejected or unhealthy
@@ -213,14 +213,11 @@ pub fn is_safe(method: &Method) -> bool {
 }
 
 fn available(snap: &Snapshot, idx: usize) -> bool {
-    snap.upstreams
-        .get(idx)
-        .is_some_and(|u| u.health.available())
+    snap.upstream(idx).is_some_and(|u| u.health.available())
 }
 
 fn pass_through(snap: &Snapshot, idx: usize) -> bool {
-    snap.upstreams
-        .get(idx)
+    snap.upstream(idx)
         .is_some_and(|u| Handler::for_backend(u.kind) == Handler::PassThrough)
 }
 

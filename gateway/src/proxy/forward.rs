@@ -19,14 +19,16 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 
 use super::access_log::AccessLog;
-use super::body::ProxyBody;
+use super::logged_body::LoggedBody;
+use crate::upstream::body::ProxyBody;
+use crate::upstream::exchange::{by_status, exchange, Health, Refused};
 use super::error::ProxyError;
 use super::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
 use super::placement::{self, Recorder};
-use super::retry::retryable;
-use super::state::{Shared, Snapshot};
-use super::upstream::Upstream;
+use crate::upstream::retry::retryable;
+use crate::runtime::state::{Shared, Snapshot};
+use crate::upstream::pool::Upstream;
 use crate::config::model::BackendKind;
 use crate::outcome::{operation_outcome, FHIR_JSON};
 use crate::routing::decision::{decide, Decision, StickySource};
@@ -59,7 +61,7 @@ pub async fn handle(
     shared: Arc<Shared>,
     client: Arc<ClientInfo>,
     req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, Infallible> {
+) -> Result<Response<LoggedBody>, Infallible> {
     let start = Instant::now();
     let snap = shared.load();
     let (mut parts, body) = req.into_parts();
@@ -96,7 +98,7 @@ pub async fn handle(
     log.status = resp.status().as_u16();
     log.record_on(&span);
     let (parts, body) = resp.into_parts();
-    Ok(Response::from_parts(parts, body.with_log(log)))
+    Ok(Response::from_parts(parts, LoggedBody::new(body, log)))
 }
 
 async fn proxy(
@@ -121,9 +123,8 @@ async fn proxy(
     let result = match selected.action {
         Action::Facade { kind, path, route } => {
             let facade = snap
-                .facades
-                .get(selected.backend)
-                .and_then(Option::as_ref)
+                .backend(selected.backend)
+                .and_then(|b| b.facade.as_ref())
                 .ok_or(ProxyError::Unavailable)?;
             let tenant = log.tenant.clone().unwrap_or_else(|| Arc::from(""));
             let at = FacadeAt {
@@ -306,7 +307,7 @@ pub fn select<'s>(
     let mut arms = Arms::new(snap, route, &decision);
     arms.avoid_unavailable(snap);
     let backend = arms.backend;
-    let upstream = snap.upstreams.get(backend).ok_or(ProxyError::Unavailable)?;
+    let upstream = snap.upstream(backend).ok_or(ProxyError::Unavailable)?;
     log.route = Some(route.id.clone());
     log.arm = arms.arm.as_str();
     log.rule = decision.rule.as_str();
@@ -534,9 +535,10 @@ fn frame_from_body(headers: &mut http::HeaderMap, size: http_body::SizeHint) {
     }
 }
 
-/// Sends to the upstream with timeout, retries within the budget (on the
-/// other arm when [`failover`] says so) and health bookkeeping; wraps the
-/// response body with the size limit.
+/// Sends to the upstream through the call policy
+/// ([`crate::upstream::exchange`]: availability, timeout, health), with
+/// retries within the budget (on the other arm when [`failover`] says so);
+/// wraps the response body with the size limit.
 async fn send(
     shared: &Shared,
     snap: &Snapshot,
@@ -601,18 +603,22 @@ async fn send(
             std::mem::take(&mut parts.headers)
         };
         let sent = Instant::now();
-        let answer = tokio::time::timeout(up.request_timeout, up.client().request(req)).await;
+        // The client's own body failing says nothing about the backend.
+        let answer = exchange(up, up.client().request(req), |r| match r {
+            Ok(resp) => by_status(resp.status()),
+            Err(e) if find_body_error(e).is_some() => Health::Neutral,
+            Err(_) => Health::Bad,
+        })
+        .await;
         log.upstream_us = Some(sent.elapsed().as_micros() as u64);
         let (failure, err) = match answer {
-            Err(_) => {
-                up.health.failure();
-                (Failure::Timeout, ProxyError::Timeout)
-            }
-            Ok(Err(e)) => {
+            Ok(resp) => return response_filter(resp, limits.max_response_body),
+            Err(Refused::Unavailable) => return Err(ProxyError::Unavailable),
+            Err(Refused::Timeout) => (Failure::Timeout, ProxyError::Timeout),
+            Err(Refused::Failed(e)) => {
                 if let Some(be) = find_body_error(&e) {
                     return Err(ProxyError::from_body(be));
                 }
-                up.health.failure();
                 // The upstream gave no response: either the connection was
                 // never made, or it closed/reset before any response head.
                 if e.is_connect() {
@@ -620,14 +626,6 @@ async fn send(
                 } else {
                     (Failure::NoResponse, ProxyError::Upstream)
                 }
-            }
-            Ok(Ok(resp)) => {
-                if resp.status().is_server_error() {
-                    up.health.failure();
-                } else {
-                    up.health.success();
-                }
-                return response_filter(resp, limits.max_response_body);
             }
         };
         // Nothing was sent only when the connection was refused and the
@@ -659,10 +657,10 @@ async fn send(
 
 fn find_body_error<'e>(
     e: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e super::body::BodyError> {
+) -> Option<&'e crate::upstream::body::BodyError> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(be) = err.downcast_ref::<super::body::BodyError>() {
+        if let Some(be) = err.downcast_ref::<crate::upstream::body::BodyError>() {
             return Some(be);
         }
         cur = err.source();

@@ -5,13 +5,16 @@
 //! chunked-framing guard on hyper's path ([`framing_guard`]), the request
 //! path's dot segments and refusals ([`target`]) and the trusted peers
 //! ([`trusted`]) shared by both HTTP/1.1 engines,
-//! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
-//! failover to the other arm ([`failover`]), write placement ([`placement`]),
-//! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
-//! atomically swapped state ([`state`]).
+//! the native HTTP/1.1 engine ([`h1`]), failover to the other arm
+//! ([`failover`]), write placement ([`placement`]), reload ([`reload`]) and
+//! the access-log line ([`access_log`], written by [`logged_body`] on
+//! hyper's path).
+//!
+//! Upstream pools, bodies, health, the retry budget and the call policy
+//! live in [`crate::upstream`]; the shared state and worker threads in
+//! [`crate::runtime`].
 
 pub mod access_log;
-pub mod body;
 pub mod conn_limit;
 pub mod error;
 pub mod failover;
@@ -20,19 +23,19 @@ pub mod framing_guard;
 pub mod h1;
 pub mod head_limit;
 pub mod headers;
-pub mod health;
 pub mod host;
+pub mod logged_body;
 pub mod method_rules;
 pub mod placement;
 pub mod reload;
-pub mod retry;
 pub mod server;
-pub mod state;
 pub mod target;
 pub mod transfer_coding;
 pub mod trusted;
-pub mod upstream;
-pub mod workers;
 
 pub use server::Gateway;
-pub use state::Shared;
+pub use crate::runtime::Shared;
+
+/// Old paths of modules that moved to [`crate::upstream`], kept for the
+/// facade's openEHR client until it moves to the new ones (issue 16).
+pub use crate::upstream::{body, pool as upstream};

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::state::{Shared, SwapError};
+use crate::runtime::state::{Shared, SwapError};
 use crate::config::{load, LoadedConfig};
 use crate::tls::{load_certified_key, ReloadableCert};
 

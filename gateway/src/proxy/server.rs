@@ -23,8 +23,8 @@ use super::forward::handle;
 use super::h1;
 use super::headers::ClientInfo;
 use super::reload::{spawn_watchers, Reloader};
-use super::state::{Shared, SwapError};
-use super::workers::Workers;
+use crate::runtime::state::{Shared, SwapError};
+use crate::runtime::workers::Workers;
 use crate::config::model::Http1Engine;
 use crate::config::LoadedConfig;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
@@ -485,10 +485,10 @@ fn service(
     client: Arc<ClientInfo>,
 ) -> impl hyper::service::Service<
     http::Request<hyper::body::Incoming>,
-    Response = http::Response<super::body::ProxyBody>,
+    Response = http::Response<super::logged_body::LoggedBody>,
     Error = std::convert::Infallible,
     Future = impl std::future::Future<
-        Output = Result<http::Response<super::body::ProxyBody>, std::convert::Infallible>,
+        Output = Result<http::Response<super::logged_body::LoggedBody>, std::convert::Infallible>,
     > + Send,
 > + Clone {
     service_fn(move |req| handle(shared.clone(), client.clone(), req))

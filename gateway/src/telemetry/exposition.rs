@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::metrics::{Histogram, Metrics, MllpKey, LATENCY_BUCKETS};
-use crate::proxy::state::Snapshot;
+use crate::runtime::state::Snapshot;
 
 /// The content type of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -224,7 +224,7 @@ fn upstreams(out: &mut String, snap: &Snapshot) {
         "gauge",
         "1 when the backend's active health check passes.",
     );
-    for u in &snap.upstreams {
+    for u in snap.backends.iter().map(|b| &b.upstream) {
         let _ = writeln!(
             out,
             "ehrgate_upstream_healthy{{backend=\"{}\"}} {}",
@@ -238,7 +238,7 @@ fn upstreams(out: &mut String, snap: &Snapshot) {
         "gauge",
         "1 when the backend gets traffic (healthy and not ejected by outlier detection).",
     );
-    for u in &snap.upstreams {
+    for u in snap.backends.iter().map(|b| &b.upstream) {
         let _ = writeln!(
             out,
             "ehrgate_upstream_available{{backend=\"{}\"}} {}",

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use http::{HeaderName, HeaderValue, StatusCode};
 
-use super::error::TenantStatuses;
-use super::health::spawn_checker;
-use super::placement::{MemoryPlacements, PlacementStore};
-use super::retry::RetryBudget;
-use super::upstream::{Upstream, UpstreamError};
+use crate::proxy::error::TenantStatuses;
+use crate::proxy::placement::{MemoryPlacements, PlacementStore};
+use crate::upstream::health::spawn_checker;
+use crate::upstream::pool::{Upstream, UpstreamError};
+use crate::upstream::retry::RetryBudget;
 use crate::config::{ConfigError, LoadedConfig};
 use crate::routing::jwt::Jwks;
 use crate::routing::table::TableError;
@@ -42,7 +42,7 @@ pub struct Settings {
     /// Refuse `%2F`, `%5C` and `\` in request paths (`proxy::target`).
     pub reject_encoded_slash: bool,
     /// Peers whose forwarding and identity headers are honoured.
-    pub trusted_proxies: super::trusted::TrustedProxies,
+    pub trusted_proxies: crate::proxy::trusted::TrustedProxies,
 }
 
 /// What the JWT source checks.
@@ -63,31 +63,52 @@ pub struct JwtSettings {
 pub struct Snapshot {
     /// The routing table.
     pub table: RoutingTable,
-    /// Upstreams, aligned with `table.backends()`.
-    pub upstreams: Vec<Arc<Upstream>>,
+    /// One entry per configured backend, aligned with `table.backends()`
+    /// (a [`BackendIdx`](crate::routing::table::BackendIdx) indexes it).
+    pub backends: Vec<Backend>,
     /// Route id header values, aligned with `table.routes()`.
     pub route_headers: Vec<HeaderValue>,
     /// Settings.
     pub settings: Settings,
     /// The config this came from (rebuilt with new overrides by the admin API).
     pub loaded: Arc<LoadedConfig>,
-    /// FHIR facades, aligned with `upstreams` (`Some` for openEHR backends).
-    pub facades: Vec<Option<Arc<crate::facade::Facade>>>,
     /// Where resources were created (`writes = "follow"`); carried from
     /// revision to revision while `placement_capacity` is unchanged.
     pub placements: Arc<dyn PlacementStore>,
 }
 
+/// One backend at run time: its upstream pool and, for an openEHR backend,
+/// its FHIR facade. One struct per backend, so the two cannot fall out of
+/// step (they were two vectors aligned by index).
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The pool, timeouts and health.
+    pub upstream: Arc<Upstream>,
+    /// The FHIR facade (and write API) of an `openehr` backend.
+    pub facade: Option<Arc<crate::facade::Facade>>,
+}
+
 // === impl Snapshot ===
 
 impl Snapshot {
+    /// The backend at `idx` (a routing decision's backend).
+    pub fn backend(&self, idx: usize) -> Option<&Backend> {
+        self.backends.get(idx)
+    }
+
+    /// The upstream of the backend at `idx`.
+    pub fn upstream(&self, idx: usize) -> Option<&Arc<Upstream>> {
+        self.backends.get(idx).map(|b| &b.upstream)
+    }
+
+    /// The backend called `name`.
+    pub fn backend_named(&self, name: &str) -> Option<&Backend> {
+        self.backends.iter().find(|b| &*b.upstream.name == name)
+    }
+
     /// The facade (and write API) of the openEHR backend `name`.
     pub fn facade(&self, name: &str) -> Option<&Arc<crate::facade::Facade>> {
-        self.upstreams
-            .iter()
-            .position(|u| &*u.name == name)
-            .and_then(|i| self.facades.get(i))
-            .and_then(Option::as_ref)
+        self.backend_named(name).and_then(|b| b.facade.as_ref())
     }
 }
 
@@ -238,23 +259,19 @@ fn build(
     previous: Option<&Snapshot>,
 ) -> Result<Snapshot, SwapError> {
     let table = RoutingTable::build(&loaded, overrides, revision)?;
-    type Reusable<'s> = (&'s Arc<Upstream>, Option<&'s Arc<crate::facade::Facade>>);
-    let reuse: HashMap<&str, Reusable<'_>> = previous
+    let reuse: HashMap<&str, &Backend> = previous
         .map(|p| {
-            p.upstreams
+            p.backends
                 .iter()
-                .enumerate()
-                .map(|(i, u)| (&*u.name, (u, p.facades.get(i).and_then(Option::as_ref))))
+                .map(|b| (&*b.upstream.name, b))
                 .collect()
         })
         .unwrap_or_default();
-    let mut upstreams = Vec::with_capacity(loaded.config.backends.len());
-    let mut facades = Vec::with_capacity(loaded.config.backends.len());
+    let mut backends = Vec::with_capacity(loaded.config.backends.len());
     for b in &loaded.config.backends {
         match reuse.get(b.name.get_ref().as_str()) {
-            Some((up, facade)) if up.same_config(b, |p| loaded.resolve(p)) => {
-                upstreams.push(Arc::clone(up));
-                facades.push(facade.map(Arc::clone));
+            Some(kept) if kept.upstream.same_config(b, |p| loaded.resolve(p)) => {
+                backends.push((*kept).clone());
             }
             _ => {
                 let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
@@ -264,15 +281,16 @@ fn build(
                 if let (Some(check), true) = (&b.health, http) {
                     spawn_checker(&up, check.clone());
                 }
-                facades.push(
-                    (b.kind == crate::config::model::BackendKind::Openehr).then(|| {
-                        Arc::new(crate::facade::Facade::new(
-                            &up,
-                            loaded.config.server.max_response_body,
-                        ))
-                    }),
-                );
-                upstreams.push(up);
+                let facade = (b.kind == crate::config::model::BackendKind::Openehr).then(|| {
+                    Arc::new(crate::facade::Facade::new(
+                        &up,
+                        loaded.config.server.max_response_body,
+                    ))
+                });
+                backends.push(Backend {
+                    upstream: up,
+                    facade,
+                });
             }
         }
     }
@@ -312,15 +330,14 @@ fn build(
             _ => None,
         },
         reject_encoded_slash: s.reject_encoded_slash,
-        trusted_proxies: super::trusted::TrustedProxies::from_config(&s.trusted_proxies),
+        trusted_proxies: crate::proxy::trusted::TrustedProxies::from_config(&s.trusted_proxies),
     };
     Ok(Snapshot {
         table,
-        upstreams,
+        backends,
         route_headers,
         settings,
         loaded,
-        facades,
         placements,
     })
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use http::Request;
 
 use super::body::ProxyBody;
-use super::upstream::Upstream;
+use super::pool::Upstream;
 use crate::config::model::{HealthConfig, OutlierConfig};
 
 fn epoch() -> Instant {
