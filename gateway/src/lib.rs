@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod facade;
@@ -31,3 +32,5 @@ pub mod runtime;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+
+pub use app::Gateway;

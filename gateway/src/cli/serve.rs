@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::exit;
 use crate::config::load;
-use crate::proxy::Gateway;
+use crate::app::Gateway;
 
 /// Runs the gateway until a shutdown signal.
 pub fn run(path: &Path) -> anyhow::Result<u8> {

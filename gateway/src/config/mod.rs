@@ -6,6 +6,8 @@
 //! the same errors a reload would log.
 
 pub mod admin;
+pub mod cidr;
+pub mod fhir_types;
 pub mod load;
 pub mod model;
 pub mod model_mllp;

@@ -94,7 +94,7 @@ fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
         issues.global("server.max_request_head must be within 1024..=1048576 bytes".into());
     }
     for entry in &s.trusted_proxies {
-        if let Err(e) = crate::proxy::trusted::Cidr::parse(entry) {
+        if let Err(e) = super::cidr::Cidr::parse(entry) {
             issues.global(format!("server.trusted_proxies: {e}"));
         }
     }
@@ -398,12 +398,12 @@ fn check_openehr(config: &Config, tenants: &HashSet<&str>, issues: &mut Issues<'
             }
         }
         for (ty, ids) in &o.templates {
-            if !crate::facade::types::SUPPORTED.contains(&ty.as_str()) {
+            if !super::fhir_types::SUPPORTED.contains(&ty.as_str()) {
                 issues.at(
                     &b.name,
                     format!(
                         "openehr.templates: the facade does not serve `{ty}` (it serves {})",
-                        crate::facade::types::SUPPORTED.join(", ")
+                        super::fhir_types::SUPPORTED.join(", ")
                     ),
                 );
             }

@@ -188,7 +188,7 @@ impl Destinations {
     fn facade(&self, backend: &str) -> Result<Arc<crate::facade::Facade>, FeedError> {
         self.shared
             .load()
-            .facade(backend)
+            .service::<Arc<crate::facade::Facade>>(backend)
             .cloned()
             .ok_or_else(|| FeedError::NoBackend(backend.to_string()))
     }

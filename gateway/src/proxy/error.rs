@@ -129,14 +129,7 @@ impl Classified for ProxyError {
     }
 }
 
-/// Statuses for tenant errors, from the config.
-#[derive(Debug, Clone, Copy)]
-pub struct TenantStatuses {
-    /// For a missing tenant.
-    pub missing: StatusCode,
-    /// For an unknown tenant.
-    pub unknown: StatusCode,
-}
+pub use crate::runtime::state::TenantStatuses;
 
 // === impl ProxyError ===
 

@@ -33,7 +33,6 @@ use std::sync::Arc;
 use http::header::HeaderName;
 use http::Method;
 
-use super::forward::Handler;
 use crate::upstream::retry::{retryable, RetryBudget};
 use crate::runtime::state::Snapshot;
 use crate::upstream::pool::Upstream;
@@ -216,30 +215,14 @@ fn available(snap: &Snapshot, idx: usize) -> bool {
     snap.upstream(idx).is_some_and(|u| u.health.available())
 }
 
+/// Whether every request of backend `idx` passes through: one with a
+/// handler (the facade) serves some itself, and a move would change the
+/// request's handler.
 fn pass_through(snap: &Snapshot, idx: usize) -> bool {
-    snap.upstream(idx)
-        .is_some_and(|u| Handler::for_backend(u.kind) == Handler::PassThrough)
+    snap.backend(idx).is_some_and(|b| b.handler.is_none())
 }
 
-/// The `from->to` label of a move (a fixed word: logs, headers).
-pub fn label(from: Arm, to: Arm) -> &'static str {
-    match (from, to) {
-        (Arm::Canary, Arm::Stable) => "canary->stable",
-        (Arm::Stable, Arm::Canary) => "stable->canary",
-        (Arm::Stable, Arm::Stable) => "stable->stable",
-        (Arm::Canary, Arm::Canary) => "canary->canary",
-    }
-}
-
-/// The arms of a `from->to` label (for the metric's labels).
-pub fn arms_of(label: &str) -> (&'static str, &'static str) {
-    match label {
-        "canary->stable" => ("canary", "stable"),
-        "stable->canary" => ("stable", "canary"),
-        "stable->stable" => ("stable", "stable"),
-        _ => ("canary", "canary"),
-    }
-}
+pub use crate::routing::decision::{failover_arms as arms_of, failover_label as label};
 
 /// The target on `to` for a target built for `from`: the base paths of the
 /// two backends differ, the forwarded path and query do not.

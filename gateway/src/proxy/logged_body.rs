@@ -15,7 +15,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use super::access_log::AccessLog;
+use crate::telemetry::access_log::AccessLog;
 use crate::upstream::body::{BodyError, ProxyBody};
 
 /// A response body and the access-log line it writes when dropped.

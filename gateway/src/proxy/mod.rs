@@ -6,16 +6,13 @@
 //! path's dot segments and refusals ([`target`]) and the trusted peers
 //! ([`trusted`]) shared by both HTTP/1.1 engines,
 //! the native HTTP/1.1 engine ([`h1`]), failover to the other arm
-//! ([`failover`]), write placement ([`placement`]), reload ([`reload`]) and
-//! the access-log line ([`access_log`], written by [`logged_body`] on
-//! hyper's path).
+//! ([`failover`]), write placement ([`placement`]) and the response body
+//! that writes the access-log line on hyper's path ([`logged_body`]).
 //!
 //! Upstream pools, bodies, health, the retry budget and the call policy
 //! live in [`crate::upstream`]; the shared state and worker threads in
 //! [`crate::runtime`].
 
-pub mod access_log;
-pub mod conn_limit;
 pub mod error;
 pub mod failover;
 pub mod forward;
@@ -27,13 +24,11 @@ pub mod host;
 pub mod logged_body;
 pub mod method_rules;
 pub mod placement;
-pub mod reload;
 pub mod server;
 pub mod target;
 pub mod transfer_coding;
 pub mod trusted;
 
-pub use server::Gateway;
 pub use crate::runtime::Shared;
 
 /// Old paths of modules that moved to [`crate::upstream`], kept for the

@@ -263,3 +263,24 @@ pub fn with_arm(route: &CompiledRoute, decision: Decision, arm: Arm) -> Option<D
         ..decision
     })
 }
+
+/// The `from->to` label of a failover move (a fixed word: logs, headers,
+/// metrics); here, beside [`Arm`], so telemetry reads it without the proxy.
+pub fn failover_label(from: Arm, to: Arm) -> &'static str {
+    match (from, to) {
+        (Arm::Canary, Arm::Stable) => "canary->stable",
+        (Arm::Stable, Arm::Canary) => "stable->canary",
+        (Arm::Stable, Arm::Stable) => "stable->stable",
+        (Arm::Canary, Arm::Canary) => "canary->canary",
+    }
+}
+
+/// The arms of a `from->to` label (for the metric's labels).
+pub fn failover_arms(label: &str) -> (&'static str, &'static str) {
+    match label {
+        "canary->stable" => ("canary", "stable"),
+        "stable->canary" => ("stable", "canary"),
+        "stable->stable" => ("stable", "stable"),
+        _ => ("canary", "canary"),
+    }
+}

@@ -5,7 +5,15 @@
 //! - [`state`]: [`Shared`], [`Snapshot`], one [`state::Backend`] per
 //!   configured backend, and the swap operations (reload, overrides).
 //! - [`workers`]: thread-per-core serving and each thread's index.
+//! - [`conn_limit`]: the file-handle budget and per-listener connection
+//!   caps every listener (HTTP, MLLP, admin) admits connections through.
+//! - [`services`]: the seam through which the composition root attaches
+//!   handlers (the FHIR facade) to backends.
+//! - [`placements`]: the write-placement store carried across revisions.
 
+pub mod conn_limit;
+pub mod placements;
+pub mod services;
 pub mod state;
 pub mod workers;
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use http::{HeaderName, HeaderValue, StatusCode};
 
-use crate::proxy::error::TenantStatuses;
-use crate::proxy::placement::{MemoryPlacements, PlacementStore};
+use super::placements::{MemoryPlacements, PlacementStore};
+use super::services::{Attached, BackendServices, HttpHandler, NoServices};
 use crate::upstream::health::spawn_checker;
 use crate::upstream::pool::{Upstream, UpstreamError};
 use crate::upstream::retry::RetryBudget;
@@ -42,7 +42,16 @@ pub struct Settings {
     /// Refuse `%2F`, `%5C` and `\` in request paths (`proxy::target`).
     pub reject_encoded_slash: bool,
     /// Peers whose forwarding and identity headers are honoured.
-    pub trusted_proxies: crate::proxy::trusted::TrustedProxies,
+    pub trusted_proxies: crate::config::cidr::TrustedProxies,
+}
+
+/// Statuses for tenant errors, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantStatuses {
+    /// For a missing tenant.
+    pub missing: StatusCode,
+    /// For an unknown tenant.
+    pub unknown: StatusCode,
 }
 
 /// What the JWT source checks.
@@ -77,15 +86,18 @@ pub struct Snapshot {
     pub placements: Arc<dyn PlacementStore>,
 }
 
-/// One backend at run time: its upstream pool and, for an openEHR backend,
-/// its FHIR facade. One struct per backend, so the two cannot fall out of
-/// step (they were two vectors aligned by index).
+/// One backend at run time: its upstream pool and what the composition
+/// root attached to it ([`super::services`]). One struct per backend, so
+/// the parts cannot fall out of step (they were vectors aligned by index).
 #[derive(Debug, Clone)]
 pub struct Backend {
     /// The pool, timeouts and health.
     pub upstream: Arc<Upstream>,
-    /// The FHIR facade (and write API) of an `openehr` backend.
-    pub facade: Option<Arc<crate::facade::Facade>>,
+    /// Serves some of its HTTP requests itself (the FHIR facade of an
+    /// `openehr` backend); `None`: everything passes through.
+    pub handler: Option<Arc<dyn HttpHandler>>,
+    /// Services by type (the facade as MLLP delivery's write API).
+    pub extensions: http::Extensions,
 }
 
 // === impl Snapshot ===
@@ -106,9 +118,26 @@ impl Snapshot {
         self.backends.iter().find(|b| &*b.upstream.name == name)
     }
 
-    /// The facade (and write API) of the openEHR backend `name`.
-    pub fn facade(&self, name: &str) -> Option<&Arc<crate::facade::Facade>> {
-        self.backend_named(name).and_then(|b| b.facade.as_ref())
+    /// The service of type `T` attached to the backend `name`.
+    pub fn service<T: Send + Sync + 'static>(&self, name: &str) -> Option<&T> {
+        self.backend_named(name).and_then(|b| b.extensions.get::<T>())
+    }
+}
+
+impl crate::telemetry::exposition::StateView for Snapshot {
+    fn revision(&self) -> u64 {
+        self.table.revision()
+    }
+
+    fn upstream_health(&self) -> Vec<crate::telemetry::exposition::UpstreamHealth> {
+        self.backends
+            .iter()
+            .map(|b| crate::telemetry::exposition::UpstreamHealth {
+                name: b.upstream.name.clone(),
+                healthy: b.upstream.health.is_healthy(),
+                available: b.upstream.health.available(),
+            })
+            .collect()
     }
 }
 
@@ -166,6 +195,8 @@ pub struct Shared {
     /// The revision in force, for parts that rebuild their own tables on a
     /// swap (the MLLP feeds).
     revisions: tokio::sync::watch::Sender<u64>,
+    /// What the composition root attaches to each newly built backend.
+    services: Arc<dyn BackendServices>,
 }
 
 // === impl Shared ===
@@ -182,11 +213,27 @@ impl Shared {
         loaded: LoadedConfig,
         telemetry: Arc<crate::telemetry::Telemetry>,
     ) -> Result<Arc<Shared>, SwapError> {
+        Self::with_services(loaded, telemetry, Arc::new(NoServices))
+    }
+
+    /// Like [`Shared::with_telemetry`], attaching `services` to every
+    /// backend built (the composition root's handlers).
+    pub fn with_services(
+        loaded: LoadedConfig,
+        telemetry: Arc<crate::telemetry::Telemetry>,
+        services: Arc<dyn BackendServices>,
+    ) -> Result<Arc<Shared>, SwapError> {
         let retry = RetryBudget::new(
             loaded.config.server.retry_budget_ratio,
             loaded.config.server.retry_budget_min_per_sec,
         );
-        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, None)?;
+        let snapshot = build(
+            Arc::new(loaded),
+            &Overrides::default(),
+            1,
+            None,
+            &*services,
+        )?;
         Ok(Arc::new(Shared {
             current: ArcSwap::from_pointee(snapshot),
             overrides: Mutex::new(Overrides::default()),
@@ -194,6 +241,7 @@ impl Shared {
             retry,
             telemetry,
             revisions: tokio::sync::watch::Sender::new(1),
+            services,
         }))
     }
 
@@ -233,7 +281,7 @@ impl Shared {
     ) -> Result<u64, SwapError> {
         let old = self.load();
         let rev = self.revision.fetch_add(1, Ordering::SeqCst) + 1;
-        let snapshot = build(loaded, overrides, rev, Some(&old))?;
+        let snapshot = build(loaded, overrides, rev, Some(&old), &*self.services)?;
         self.current.store(Arc::new(snapshot));
         self.revisions.send_replace(rev);
         Ok(rev)
@@ -257,6 +305,7 @@ fn build(
     overrides: &Overrides,
     revision: u64,
     previous: Option<&Snapshot>,
+    services: &dyn BackendServices,
 ) -> Result<Snapshot, SwapError> {
     let table = RoutingTable::build(&loaded, overrides, revision)?;
     let reuse: HashMap<&str, &Backend> = previous
@@ -281,15 +330,14 @@ fn build(
                 if let (Some(check), true) = (&b.health, http) {
                     spawn_checker(&up, check.clone());
                 }
-                let facade = (b.kind == crate::config::model::BackendKind::Openehr).then(|| {
-                    Arc::new(crate::facade::Facade::new(
-                        &up,
-                        loaded.config.server.max_response_body,
-                    ))
-                });
+                let Attached {
+                    handler,
+                    extensions,
+                } = services.attach(&up, &loaded);
                 backends.push(Backend {
                     upstream: up,
-                    facade,
+                    handler,
+                    extensions,
                 });
             }
         }
@@ -330,7 +378,7 @@ fn build(
             _ => None,
         },
         reject_encoded_slash: s.reject_encoded_slash,
-        trusted_proxies: crate::proxy::trusted::TrustedProxies::from_config(&s.trusted_proxies),
+        trusted_proxies: crate::config::cidr::TrustedProxies::from_config(&s.trusted_proxies),
     };
     Ok(Snapshot {
         table,

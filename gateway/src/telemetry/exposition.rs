@@ -7,7 +7,37 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::metrics::{Histogram, Metrics, MllpKey, LATENCY_BUCKETS};
-use crate::runtime::state::Snapshot;
+
+/// What the exposition reads of the gateway's state in force at scrape
+/// time. The runtime's snapshot implements it; telemetry sits below the
+/// runtime (the runtime carries it) and so names no type of it.
+pub trait StateView {
+    /// The routing table's revision.
+    fn revision(&self) -> u64;
+    /// Every backend's name, whether its active check passes and whether
+    /// it gets traffic (healthy and not ejected).
+    fn upstream_health(&self) -> Vec<UpstreamHealth>;
+}
+
+/// One backend's health gauges.
+#[derive(Debug, Clone)]
+pub struct UpstreamHealth {
+    /// The backend name.
+    pub name: std::sync::Arc<str>,
+    /// The active check passes.
+    pub healthy: bool,
+    /// It gets traffic.
+    pub available: bool,
+}
+
+impl<T: StateView + ?Sized> StateView for std::sync::Arc<T> {
+    fn revision(&self) -> u64 {
+        (**self).revision()
+    }
+    fn upstream_health(&self) -> Vec<UpstreamHealth> {
+        (**self).upstream_health()
+    }
+}
 
 /// The content type of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -15,21 +45,21 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const CLASSES: [&str; 6] = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Renders every metric.
-pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
+pub fn render<S: StateView + ?Sized>(metrics: &Metrics, snap: &S) -> String {
     let mut out = String::with_capacity(16 * 1024);
     requests(&mut out, metrics);
     mllp(&mut out, metrics);
     mllp_not_stored(&mut out, metrics);
     failovers(&mut out, metrics);
     limits(&mut out, metrics);
-    upstreams(&mut out, snap);
+    upstreams(&mut out, &snap.upstream_health());
     header(
         &mut out,
         "ehrgate_config_revision",
         "gauge",
         "Revision of the routing table in force (config reloads and admin changes).",
     );
-    let _ = writeln!(out, "ehrgate_config_revision {}", snap.table.revision());
+    let _ = writeln!(out, "ehrgate_config_revision {}", snap.revision());
     header(
         &mut out,
         "ehrgate_release_state_revision",
@@ -217,19 +247,19 @@ fn mllp_not_stored(out: &mut String, metrics: &Metrics) {
     }
 }
 
-fn upstreams(out: &mut String, snap: &Snapshot) {
+fn upstreams(out: &mut String, health: &[UpstreamHealth]) {
     header(
         out,
         "ehrgate_upstream_healthy",
         "gauge",
         "1 when the backend's active health check passes.",
     );
-    for u in snap.backends.iter().map(|b| &b.upstream) {
+    for u in health {
         let _ = writeln!(
             out,
             "ehrgate_upstream_healthy{{backend=\"{}\"}} {}",
             escape(&u.name),
-            u8::from(u.health.is_healthy())
+            u8::from(u.healthy)
         );
     }
     header(
@@ -238,12 +268,12 @@ fn upstreams(out: &mut String, snap: &Snapshot) {
         "gauge",
         "1 when the backend gets traffic (healthy and not ejected by outlier detection).",
     );
-    for u in snap.backends.iter().map(|b| &b.upstream) {
+    for u in health {
         let _ = writeln!(
             out,
             "ehrgate_upstream_available{{backend=\"{}\"}} {}",
             escape(&u.name),
-            u8::from(u.health.available())
+            u8::from(u.available)
         );
     }
 }

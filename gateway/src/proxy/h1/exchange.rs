@@ -21,7 +21,7 @@ use super::relay::{relay, RelayError};
 use super::request::{Framing, RequestHead};
 use super::response::{self, line, Extra, Head, Info, ResponseError};
 use crate::outcome::FHIR_JSON;
-use crate::proxy::access_log::AccessLog;
+use crate::telemetry::access_log::AccessLog;
 use crate::proxy::error::ProxyError;
 use crate::proxy::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use crate::proxy::forward::{
