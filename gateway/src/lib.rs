@@ -2,20 +2,21 @@
 //! admin API, telemetry and the FHIR facade, plus the command-line tools.
 //!
 //! # Layout
-//! - [`cli`]: the `ehrgate` command line; one file per subcommand.
-//! - [`config`]: the TOML config model, loading and validation with lines.
-//! - [`routing`]: tenant resolution, route matching, the sticky canary split
-//!   (`decide`) and the atomically swapped routing table.
+//! In layers; a room imports the layers below it, never one above (the
+//! README's layout table has the same drawing).
+//! - [`app`]: the composition root (`Gateway::start`, reload, shutdown).
+//! - [`proxy`], [`facade`], [`mllp`], [`admin`], [`cli`]: the rooms: HTTP
+//!   pipeline, FHIR facade, HL7 v2 feeds, release control, command line.
+//! - [`runtime`]: the shared, atomically swapped state (one `Backend` per
+//!   backend), worker threads, connection limits, the handler seam.
 //! - [`upstream`]: backend pools, the body type, health, the retry budget
 //!   and the one call policy (`exchange`).
-//! - [`runtime`]: the shared, atomically swapped state and worker threads.
-//! - [`proxy`]: the listeners, the per-request pipeline (two HTTP/1.1
-//!   engines and h2), failover, reload and shutdown.
-//! - [`tls`]: rustls server config with reloadable certificates.
-//! - [`admin`]: the admin API (release control) on its own listener, its
-//!   change history and the state store.
-//! - [`telemetry`]: metrics, the JSON access log, the audit log, traces.
-//! - [`outcome`]: FHIR `OperationOutcome` bodies for every error we answer.
+//! - [`telemetry`]: metrics, the access-log line, the audit log, traces.
+//! - [`routing`]: tenant resolution, route matching, the one canary split
+//!   for HTTP and MLLP (`split`), the routing table.
+//! - [`config`]: the TOML config model, loading and validation with lines.
+//! - [`tls`]: rustls configs with reloadable certificates; [`outcome`]:
+//!   FHIR `OperationOutcome` bodies for every error we answer.
 
 #![forbid(unsafe_code)]
 

@@ -13,6 +13,11 @@
 //!   JSON file beside the config.
 //! - [`view`]: the effective routing table as JSON.
 //! - [`error`]: errors with status, stable code and message.
+//!
+//! # What it may import
+//! `runtime` (the one writer of overrides: `Shared::update_overrides`),
+//! `telemetry`, `routing`, `config`, `tls`; never `proxy`, `facade`, `mllp`
+//! or `app`.
 
 pub mod api;
 pub mod auth;

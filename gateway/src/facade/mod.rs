@@ -22,6 +22,11 @@
 //! - [`capability`]: the CapabilityStatement.
 //! - [`http`]: request dispatch and responses.
 //! - [`error`]: [`FacadeError`], status and OperationOutcome issues.
+//!
+//! # What it may import
+//! `upstream` (its openEHR client's pool and call policy), `telemetry`,
+//! `config`, `outcome`; never `proxy`, `mllp`, `admin` or `app` (`app`
+//! attaches it to openEHR backends).
 
 pub mod aql;
 pub mod bundle;

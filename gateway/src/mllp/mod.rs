@@ -22,6 +22,10 @@
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters;
 //!   [`log_bound`]: per-connection log rate limits, values cut for logs.
+//!
+//! # What it may import
+//! `facade` (openEHR destinations write through it), `runtime`, `upstream`,
+//! `telemetry`, `routing`, `config`, `tls`; never `proxy`, `admin` or `app`.
 
 pub mod ack;
 pub mod backoff;

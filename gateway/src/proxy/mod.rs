@@ -12,6 +12,11 @@
 //! Upstream pools, bodies, health, the retry budget and the call policy
 //! live in [`crate::upstream`]; the shared state and worker threads in
 //! [`crate::runtime`].
+//!
+//! # What it may import
+//! `runtime`, `upstream`, `telemetry`, `routing`, `config`, `tls`, `outcome`;
+//! never `facade`, `mllp`, `admin` or `app`: a backend's own handler (the
+//! facade) reaches it through `runtime::services`, registered by `app`.
 
 pub mod error;
 pub mod failover;

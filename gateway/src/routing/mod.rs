@@ -4,6 +4,10 @@
 //! [`decision::decide`] once per request against the current
 //! [`table::RoutingTable`]. The canary split itself ([`split`]) is shared
 //! with the MLLP feed routes: one rule for both protocols.
+//!
+//! # What it may import
+//! `config` only (the route and pin model). `config::load` imports its flag
+//! and JWKS loaders back: a module-level pair, not a file cycle.
 
 pub mod bucket;
 pub mod decision;

@@ -10,6 +10,11 @@
 //! - [`services`]: the seam through which the composition root attaches
 //!   handlers (the FHIR facade) to backends.
 //! - [`placements`]: the write-placement store carried across revisions.
+//!
+//! # What it may import
+//! `upstream`, `telemetry`, `routing`, `config`; never a room above it
+//! (`proxy`, `facade`, `mllp`, `admin`, `app`): what the root attaches to a
+//! backend comes through [`services`].
 
 pub mod conn_limit;
 pub mod placements;

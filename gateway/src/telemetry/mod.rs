@@ -11,6 +11,11 @@
 //! The MLLP listeners call [`Metrics::record_mllp`] through
 //! `shared.telemetry.metrics`; a component holding a template cache calls
 //! [`Metrics::register_template_cache`].
+//!
+//! # What it may import
+//! `routing` (arm and failover labels), `config`, `tls`: it sits below the
+//! runtime, which carries one `Telemetry`; the state it exposes at scrape
+//! time comes through [`exposition::StateView`].
 
 pub mod access;
 pub mod access_log;
