@@ -15,7 +15,9 @@
 //! - [`replay`]: the MSH-10 replay window per sender.
 //! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
 //!   fsync, delivery in order per sender, the application ack after it).
-//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade, with
+//! - [`deliver`]: the destinations of a table; [`destination`]: the
+//!   [`destination::Destination`] seam (MLLP, FHIR, openEHR) and the one place a
+//!   message is translated; [`openehr`]: through the FHIR facade, with
 //!   [`unstorable`] for what no template takes; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
 //!   TLS connections to destinations; [`health`]: TCP-connect health checks.
@@ -31,6 +33,7 @@ pub mod ack;
 pub mod backoff;
 pub mod connection;
 pub mod deliver;
+pub mod destination;
 pub mod error;
 pub mod health;
 pub mod listener;

@@ -18,7 +18,8 @@ use ehrgate_templates::fault::Classified;
 use super::ack::{self, AckIds, AckMode};
 use super::error::FeedError;
 use super::log_bound::{self, ConnLog, LogReason, MESSAGE_TYPE_LOG_BYTES};
-use super::queue::lanes::{self, Job};
+use super::destination::Delivery;
+use super::queue::lanes::{self, Job, LaneDelivery};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::{Admission, ReplayWindow};
 use super::stats::{FeedKey, FeedStats};
@@ -177,8 +178,9 @@ impl Feed {
             if queue.lanes.push(Job {
                 record,
                 reply: None,
+                prepared: None,
             }) {
-                lanes::spawn(self.clone(), sender);
+                lanes::spawn(self.clone(), queue.clone(), sender);
             }
         }
     }
@@ -326,7 +328,7 @@ impl Feed {
         trace.rule = rule.as_str();
         trace.backend = Some(backend.clone());
         if let (Some(queue), true) = (&self.queue, mode.is_enhanced()) {
-            table.destinations.check(backend, msg, route.unstorable)?;
+            let prepared = table.destinations.check(backend, msg, route.unstorable)?;
             let record = MessageRecord {
                 seq: 0,
                 accepted_ms: now_ms(),
@@ -354,8 +356,9 @@ impl Feed {
             if queue.lanes.push(Job {
                 record,
                 reply: Some(sink.clone()),
+                prepared: Some(prepared),
             }) {
-                lanes::spawn(self.clone(), sender);
+                lanes::spawn(self.clone(), queue.clone(), sender);
             }
             return Ok(Handled::Queued);
         }
@@ -405,29 +408,31 @@ impl Feed {
         table.routes.select(&code, &trigger, tenant)
     }
 
-    /// One delivery attempt of a queued message.
-    pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<Stored, FeedError> {
+    /// One delivery attempt of a queued message, from the form it was
+    /// translated to when accepted (translated again only after a restart).
+    async fn deliver_job(&self, job: &Job) -> Result<Stored, FeedError> {
+        let r = &job.record;
         let table = self.table();
         let msg = Message::parse_with(&r.payload, &table.limits)?;
         let policy = Self::route_of(&table, &msg, &r.tenant)
             .map(|route| route.unstorable)
             .unwrap_or_default();
+        let d = Delivery {
+            tenant: &r.tenant,
+            msg: &msg,
+            payload: &r.payload,
+            control_id: &r.control_id,
+            policy,
+        };
         table
             .destinations
-            .deliver(
-                &r.backend,
-                &r.tenant,
-                &msg,
-                &r.payload,
-                &r.control_id,
-                policy,
-            )
+            .deliver_prepared(&r.backend, job.prepared.as_ref(), d)
             .await
     }
 
     /// A queued message is done: the delivered marker, the counters, the
     /// application ack on its connection when it is still open, a log line.
-    pub(super) async fn finish_record(
+    async fn finish_record(
         &self,
         job: &Job,
         result: Result<Stored, FeedError>,
@@ -598,5 +603,24 @@ impl Feed {
                 Err(_) => Vec::new(),
             },
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl LaneDelivery for Feed {
+    async fn deliver(&self, job: &Job) -> Result<Stored, FeedError> {
+        self.deliver_job(job).await
+    }
+
+    async fn finish(&self, job: &Job, result: Result<Stored, FeedError>, attempts: u32) {
+        self.finish_record(job, result, attempts).await;
+    }
+
+    fn retried(&self) {
+        FeedStats::inc(&self.stats.queue_retries);
+    }
+
+    fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
     }
 }
