@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::placements::{MemoryPlacements, PlacementStore};
 use super::services::{Attached, BackendServices, HttpHandler, NoServices};
-use crate::upstream::health::spawn_checker;
+use crate::upstream::checker::spawn_checker;
 use crate::upstream::pool::{Upstream, UpstreamError};
 use crate::upstream::retry::RetryBudget;
 use crate::config::{ConfigError, LoadedConfig};

@@ -4,7 +4,8 @@
 //! - [`pool`]: [`Upstream`], one backend's connection pools (one per worker
 //!   thread), its URL parts and timeouts.
 //! - [`body`]: [`ProxyBody`], the one body type on both directions of a hop.
-//! - [`health`]: active checks and outlier ejection.
+//! - [`health`]: health state and outlier ejection; [`checker`]: the
+//!   active check.
 //! - [`retry`]: the retry budget shared by every request.
 //! - [`exchange`]: the call policy (availability, timeout, health
 //!   bookkeeping) every exchange with a backend goes through.
@@ -15,6 +16,7 @@
 //! delivery, admin and telemetry build on it, never the other way round.
 
 pub mod body;
+pub mod checker;
 pub mod exchange;
 pub mod health;
 pub mod pool;
