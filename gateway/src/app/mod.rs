@@ -16,7 +16,7 @@
 
 mod gateway;
 pub mod reload;
-pub mod services;
+pub(crate) mod services;
 
 pub use gateway::{Gateway, StartError};
 pub use reload::Reloader;

@@ -18,23 +18,22 @@
 //! never `facade`, `mllp`, `admin` or `app`: a backend's own handler (the
 //! facade) reaches it through `runtime::services`, registered by `app`.
 
-pub mod error;
-pub mod failover;
-pub mod forward;
-pub mod framing_guard;
+pub(crate) mod error;
+pub(crate) mod failover;
+pub(crate) mod forward;
+pub(crate) mod framing_guard;
 pub mod h1;
-pub mod head_limit;
-pub mod headers;
-pub mod host;
-pub mod logged_body;
-pub mod method_rules;
-pub mod placement;
-pub mod server;
-pub mod target;
+pub(crate) mod head_limit;
+pub(crate) mod headers;
+pub(crate) mod host;
+pub(crate) mod logged_body;
+pub(crate) mod method_rules;
+pub(crate) mod placement;
+pub(crate) mod server;
+pub(crate) mod target;
 pub mod transfer_coding;
-pub mod trusted;
+pub(crate) mod trusted;
 
-pub use crate::runtime::Shared;
 
 /// Old paths of modules that moved to [`crate::upstream`], kept for the
 /// facade's openEHR client until it moves to the new ones (issue 16).
