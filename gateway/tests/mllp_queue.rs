@@ -361,6 +361,10 @@ async fn a_queued_message_is_translated_once() {
 
     assert_eq!(c.call(&adt("T2", "P2")).await.code, "AA");
     assert_eq!(fhir.count(), 2);
-    assert_eq!(FeedStats::get(&stats.translations), 2, "original mode: once");
+    assert_eq!(
+        FeedStats::get(&stats.translations),
+        2,
+        "original mode: once"
+    );
     gw.shutdown().await;
 }

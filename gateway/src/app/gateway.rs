@@ -277,4 +277,3 @@ impl Gateway {
         let _ = tokio::task::spawn_blocking(move || shared.telemetry.flush()).await;
     }
 }
-

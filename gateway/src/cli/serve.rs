@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::exit;
-use crate::config::load;
 use crate::app::Gateway;
+use crate::config::load;
 
 /// Runs the gateway until a shutdown signal.
 pub fn run(path: &Path) -> anyhow::Result<u8> {

@@ -24,6 +24,10 @@ use crate::config::LoadedConfig;
 use crate::runtime::Shared;
 use crate::tls::TlsError;
 
+/// What an MLLP sender was built from: the backend, the `[mllp]` settings
+/// and a digest of its TLS files' contents.
+type SenderSettings = (BackendConfig, MllpConfig, u64);
+
 /// The destinations feed routes can name.
 #[derive(Debug)]
 pub struct Destinations {
@@ -32,7 +36,7 @@ pub struct Destinations {
     /// settings and a digest of the TLS files' contents, so a CA, client
     /// certificate or key replaced under the same path builds a new sender
     /// (as the HTTP upstream pools do).
-    senders: HashMap<Arc<str>, (Arc<MllpSender>, (BackendConfig, MllpConfig, u64))>,
+    senders: HashMap<Arc<str>, (Arc<MllpSender>, SenderSettings)>,
 }
 
 // === impl Destinations ===
@@ -45,7 +49,7 @@ impl Destinations {
     /// unchanged is kept (pool, backoff).
     pub fn new(
         loaded: &LoadedConfig,
-        shared: Arc<Shared>,
+        shared: &Arc<Shared>,
         stats: &Arc<FeedStats>,
         previous: Option<&Destinations>,
     ) -> Result<Destinations, TlsError> {
@@ -56,8 +60,7 @@ impl Destinations {
             let name: Arc<str> = Arc::from(b.name.get_ref().as_str());
             let destination: Arc<dyn Destination> = match b.kind {
                 BackendKind::Hl7v2Mllp => {
-                    let digest =
-                        crate::upstream::pool::tls_files_digest(b, &|p| loaded.resolve(p));
+                    let digest = crate::upstream::pool::tls_files_digest(b, &|p| loaded.resolve(p));
                     let settings = (b.clone(), config.mllp.clone(), digest);
                     let kept = previous
                         .and_then(|p| p.senders.get(&name))

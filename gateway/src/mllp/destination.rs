@@ -295,7 +295,8 @@ impl Destination for OpenEhrDestination {
         let Prepared::Bundle(bundle) = prepared else {
             return Err(FeedError::NoBackend(self.backend.to_string()));
         };
-        super::openehr::check(bundle, &self.facade()?, &self.backend, policy)
+        let facade = self.facade()?;
+        super::openehr::check(bundle, &facade, &self.backend, policy)
     }
 
     async fn deliver(&self, prepared: &Prepared, d: Delivery<'_>) -> Result<Stored, FeedError> {

@@ -16,9 +16,9 @@ use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Message};
 use ehrgate_templates::fault::Classified;
 
 use super::ack::{self, AckIds, AckMode};
+use super::destination::Delivery;
 use super::error::FeedError;
 use super::log_bound::{self, ConnLog, LogReason, MESSAGE_TYPE_LOG_BYTES};
-use super::destination::Delivery;
 use super::queue::lanes::{self, Job, LaneDelivery};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::{Admission, ReplayWindow};
@@ -26,8 +26,8 @@ use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
 use super::unstorable::{LeftOut, Stored};
 use crate::config::LoadedConfig;
-use crate::runtime::Shared;
 use crate::routing::decision::Arm;
+use crate::runtime::Shared;
 
 /// Everything the MLLP listeners share.
 #[derive(Debug)]
@@ -88,14 +88,7 @@ impl Feed {
         let m = &loaded.config.mllp;
         let stats = Arc::new(FeedStats::default());
         let revision = shared.load().table.revision();
-        let table = FeedTable::build(
-            loaded,
-            &shared.overrides(),
-            revision,
-            shared.clone(),
-            &stats,
-            None,
-        )?;
+        let table = FeedTable::build(loaded, &shared.overrides(), revision, &shared, &stats, None)?;
         Ok(Feed {
             table: ArcSwap::from_pointee(table),
             rebuild: std::sync::Mutex::new(()),
@@ -130,7 +123,7 @@ impl Feed {
             &snap.loaded,
             &self.shared.overrides(),
             revision,
-            self.shared.clone(),
+            &self.shared,
             &self.stats,
             Some(&old),
         );
@@ -432,12 +425,7 @@ impl Feed {
 
     /// A queued message is done: the delivered marker, the counters, the
     /// application ack on its connection when it is still open, a log line.
-    async fn finish_record(
-        &self,
-        job: &Job,
-        result: Result<Stored, FeedError>,
-        attempts: u32,
-    ) {
+    async fn finish_record(&self, job: &Job, result: Result<Stored, FeedError>, attempts: u32) {
         let r = &job.record;
         let outcome = match &result {
             Ok(_) => 0,

@@ -277,8 +277,8 @@ mod tests {
         assert_eq!(r.arm(&none, "t").1, ArmRule::NoPatient);
         // Issue 16: keyed on the tenant, as a key-less HTTP request is (it
         // went to the stable arm whatever the weight).
-        let by_tenant = WeightBp::from_percent(50.0)
-            .is_canary(crate::routing::bucket::bucket_v1("adt", b"t"));
+        let by_tenant =
+            WeightBp::from_percent(50.0).is_canary(crate::routing::bucket::bucket_v1("adt", b"t"));
         let want = if by_tenant { Arm::Canary } else { Arm::Stable };
         assert_eq!(r.arm(&none, "t").0, want);
     }

@@ -189,12 +189,13 @@ pub async fn start(
         let bind = l.bind.get_ref();
         let cap = caps.get(i).copied().unwrap_or_else(|| l.max_connections());
         let acceptor = acceptor(l.tls.as_ref(), loaded)?;
-        let socket = TcpListener::bind(bind.as_str())
-            .await
-            .map_err(|source| MllpStartError::Bind {
-                addr: bind.clone(),
-                source,
-            })?;
+        let socket =
+            TcpListener::bind(bind.as_str())
+                .await
+                .map_err(|source| MllpStartError::Bind {
+                    addr: bind.clone(),
+                    source,
+                })?;
         running.push(set.spawn(l, cap, socket, acceptor)?);
     }
     set.install(running);

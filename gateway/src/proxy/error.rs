@@ -4,11 +4,11 @@
 use ehrgate_templates::fault::{Classified, Fault};
 use http::StatusCode;
 
-use crate::upstream::body::BodyError;
 use super::target::TargetError;
 use crate::outcome::Issue;
 use crate::routing::jwt::JwtError;
 use crate::routing::tenant::TenantError;
+use crate::upstream::body::BodyError;
 
 /// Why the gateway answered instead of the backend.
 #[derive(Debug, thiserror::Error)]

@@ -33,12 +33,12 @@ use std::sync::Arc;
 use http::header::HeaderName;
 use http::Method;
 
-use crate::upstream::retry::{retryable, RetryBudget};
+use crate::config::model::FailoverPolicy;
+use crate::routing::decision::{failover_label as label, other_arm, Arm, Decision};
+use crate::routing::route_match::CompiledRoute;
 use crate::runtime::state::Snapshot;
 use crate::upstream::pool::Upstream;
-use crate::config::model::FailoverPolicy;
-use crate::routing::decision::{other_arm, Arm, Decision};
-use crate::routing::route_match::CompiledRoute;
+use crate::upstream::retry::{retryable, RetryBudget};
 
 /// The response header saying a request was moved (`canary->stable`),
 /// added with the decision headers.
@@ -222,8 +222,6 @@ fn pass_through(snap: &Snapshot, idx: usize) -> bool {
     snap.backend(idx).is_some_and(|b| b.handler.is_none())
 }
 
-pub use crate::routing::decision::{failover_arms as arms_of, failover_label as label};
-
 /// The target on `to` for a target built for `from`: the base paths of the
 /// two backends differ, the forwarded path and query do not.
 pub fn rebase(path_and_query: &str, from: &Upstream, to: &Upstream) -> String {
@@ -239,6 +237,7 @@ pub fn rebase(path_and_query: &str, from: &Upstream, to: &Upstream) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routing::decision::failover_arms as arms_of;
 
     #[test]
     fn safe_methods_are_the_rfc_9110_ones() {

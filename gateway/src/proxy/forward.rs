@@ -18,24 +18,24 @@ use http::{Request, Response, StatusCode, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
 
-use crate::telemetry::access_log::AccessLog;
-use super::logged_body::LoggedBody;
-use crate::upstream::body::ProxyBody;
-use crate::upstream::exchange::{by_status, exchange, Health, Refused};
 use super::error::ProxyError;
 use super::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
+use super::logged_body::LoggedBody;
 use super::placement::{self, Recorder};
-use crate::upstream::retry::retryable;
-use crate::runtime::services::{HandlerCall, HttpHandler};
-use crate::runtime::state::{Shared, Snapshot};
-use crate::upstream::pool::Upstream;
 use crate::outcome::{operation_outcome, FHIR_JSON};
 use crate::routing::decision::{decide, Decision, StickySource};
 use crate::routing::flags::FlagContext;
 use crate::routing::jwt::VerifiedClaims;
 use crate::routing::route_match::MatchInput;
 use crate::routing::tenant::TenantInput;
+use crate::runtime::services::{HandlerCall, HttpHandler};
+use crate::runtime::state::{Shared, Snapshot};
+use crate::telemetry::access_log::AccessLog;
+use crate::upstream::body::ProxyBody;
+use crate::upstream::exchange::{by_status, exchange, Health, Refused};
+use crate::upstream::pool::Upstream;
+use crate::upstream::retry::retryable;
 
 /// Serves one request; never fails (errors become OperationOutcomes).
 pub async fn handle(
@@ -102,7 +102,11 @@ async fn proxy(
     let selected = select(snap, parts, request_id, log)?;
     let mut arms = selected.arms;
     let result = match selected.action {
-        Action::Handler { handler, path, route } => {
+        Action::Handler {
+            handler,
+            path,
+            route,
+        } => {
             let tenant = log.tenant.clone().unwrap_or_else(|| Arc::from(""));
             let at = HandlerAt {
                 path: &path,
@@ -173,8 +177,6 @@ pub(crate) fn admit(
 /// hyper's path and the native HTTP/1.1 engine ([`super::h1`]).
 #[derive(Debug)]
 pub struct Selected<'s> {
-    /// The backend's index in the snapshot.
-    pub backend: usize,
     /// The chosen backend.
     pub upstream: &'s Arc<Upstream>,
     /// Route and arm header values, when decision headers are on.
@@ -325,7 +327,6 @@ pub fn select<'s>(
         }
     };
     Ok(Selected {
-        backend,
         upstream,
         decision_headers,
         action,

@@ -24,11 +24,11 @@ use tokio_rustls::TlsAcceptor;
 use super::forward::handle;
 use super::h1;
 use super::headers::ClientInfo;
+use crate::config::model::{Http1Engine, ListenerConfig};
+use crate::config::LoadedConfig;
 use crate::runtime::conn_limit::{AcceptBackoff, ConnLimit, FileBudget};
 use crate::runtime::state::{Shared, SwapError};
 use crate::runtime::workers::Workers;
-use crate::config::model::{Http1Engine, ListenerConfig};
-use crate::config::LoadedConfig;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
 /// How long a TLS handshake may take.

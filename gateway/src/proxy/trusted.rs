@@ -30,8 +30,6 @@ pub const UNTRUSTED_DROPS: [HeaderName; 6] = [
 /// The unverified user id header (flag targeting, `sticky = "user"`).
 pub const USER_HEADER: HeaderName = HeaderName::from_static("x-user-id");
 
-pub use crate::config::cidr::{Cidr, CidrError, TrustedProxies};
-
 /// Removes what an untrusted peer may not write ([`UNTRUSTED_DROPS`]).
 pub fn scrub(headers: &mut HeaderMap) {
     for name in &UNTRUSTED_DROPS {
@@ -44,6 +42,7 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
+    use crate::config::cidr::{Cidr, CidrError, TrustedProxies};
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -7,8 +7,8 @@
 //! selected first, then the distribution picks the backend.
 
 use super::route_match::{CompiledRoute, MatchInput};
-pub use super::split::{Arm, Rule};
 use super::split::{split as split_arm, Split};
+pub use super::split::{Arm, Rule};
 use super::table::{BackendIdx, RouteIdx, RoutingTable};
 use crate::config::model::StickyKey;
 use ehrgate_templates::fault::{Classified, Fault};

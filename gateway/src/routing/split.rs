@@ -183,8 +183,14 @@ mod tests {
             has_canary: false,
             ..at(100.0)
         };
-        assert_eq!(split(&s, never).arm_and_rule(), (Arm::Stable, Rule::NoCanary));
-        for (pin, arm) in [(PinConfig::Stable, Arm::Stable), (PinConfig::Canary, Arm::Canary)] {
+        assert_eq!(
+            split(&s, never).arm_and_rule(),
+            (Arm::Stable, Rule::NoCanary)
+        );
+        for (pin, arm) in [
+            (PinConfig::Stable, Arm::Stable),
+            (PinConfig::Canary, Arm::Canary),
+        ] {
             let s = Split {
                 pin: Some(pin),
                 ..at(50.0)
@@ -216,7 +222,10 @@ mod tests {
         let c = split(&s, || Some("p1"));
         assert_eq!(c.arm, Arm::Stable);
         assert!(matches!(c.rule, Rule::TenantWeight { .. }));
-        assert!(matches!(split(&at(100.0), || Some("p1")).rule, Rule::RouteWeight { .. }));
+        assert!(matches!(
+            split(&at(100.0), || Some("p1")).rule,
+            Rule::RouteWeight { .. }
+        ));
     }
 
     #[test]

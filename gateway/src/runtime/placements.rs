@@ -83,3 +83,24 @@ impl PlacementStore for MemoryPlacements {
         !self.recorded.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_is_bounded() {
+        let s = MemoryPlacements::new(10);
+        let key = |i: usize| PlacementKey {
+            route: Arc::from("r"),
+            tenant: Arc::from("t"),
+            resource: format!("Patient/{i}").into(),
+        };
+        for i in 0..1000 {
+            s.record(key(i), Arm::Canary);
+        }
+        s.cache.run_pending_tasks();
+        assert!(s.cache.entry_count() <= 10, "{}", s.cache.entry_count());
+        assert_eq!(s.lookup(&key(999)), Some(Arm::Canary));
+    }
+}

@@ -12,13 +12,13 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::placements::{MemoryPlacements, PlacementStore};
 use super::services::{Attached, BackendServices, HttpHandler, NoServices};
-use crate::upstream::checker::spawn_checker;
-use crate::upstream::pool::{Upstream, UpstreamError};
-use crate::upstream::retry::RetryBudget;
 use crate::config::{ConfigError, LoadedConfig};
 use crate::routing::jwt::Jwks;
 use crate::routing::table::TableError;
 use crate::routing::{Overrides, RoutingTable};
+use crate::upstream::checker::spawn_checker;
+use crate::upstream::pool::{Upstream, UpstreamError};
+use crate::upstream::retry::RetryBudget;
 
 /// Per-revision settings the request path reads.
 #[derive(Debug)]
@@ -120,7 +120,8 @@ impl Snapshot {
 
     /// The service of type `T` attached to the backend `name`.
     pub fn service<T: Send + Sync + 'static>(&self, name: &str) -> Option<&T> {
-        self.backend_named(name).and_then(|b| b.extensions.get::<T>())
+        self.backend_named(name)
+            .and_then(|b| b.extensions.get::<T>())
     }
 }
 
@@ -227,13 +228,7 @@ impl Shared {
             loaded.config.server.retry_budget_ratio,
             loaded.config.server.retry_budget_min_per_sec,
         );
-        let snapshot = build(
-            Arc::new(loaded),
-            &Overrides::default(),
-            1,
-            None,
-            &*services,
-        )?;
+        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, None, &*services)?;
         Ok(Arc::new(Shared {
             current: ArcSwap::from_pointee(snapshot),
             overrides: Mutex::new(Overrides::default()),
@@ -309,12 +304,7 @@ fn build(
 ) -> Result<Snapshot, SwapError> {
     let table = RoutingTable::build(&loaded, overrides, revision)?;
     let reuse: HashMap<&str, &Backend> = previous
-        .map(|p| {
-            p.backends
-                .iter()
-                .map(|b| (&*b.upstream.name, b))
-                .collect()
-        })
+        .map(|p| p.backends.iter().map(|b| (&*b.upstream.name, b)).collect())
         .unwrap_or_default();
     let mut backends = Vec::with_capacity(loaded.config.backends.len());
     for b in &loaded.config.backends {

@@ -112,7 +112,7 @@ mod tests {
         Upstream::new(b, |p| p.to_path_buf()).unwrap_or_else(|e| panic!("upstream: {e}"))
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn timeouts_and_bad_outcomes_eject_good_ones_clear_neutral_ones_do_not_count() {
         let up = upstream();
         let slow = exchange(
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(refused.await, Err(Refused::Unavailable));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_good_outcome_clears_the_failure_count() {
         let up = upstream();
         let bad = || exchange(&up, async { Err::<(), _>(()) }, |_| Health::Bad);
@@ -143,7 +143,10 @@ mod tests {
         let good = exchange(&up, async { Ok::<_, ()>(()) }, |_| Health::Good);
         assert_eq!(good.await, Ok(()));
         assert_eq!(bad().await, Err(Refused::Failed(())));
-        assert!(up.health.available(), "the count restarted after the good one");
+        assert!(
+            up.health.available(),
+            "the count restarted after the good one"
+        );
     }
 
     #[test]

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn a_named_specimen_is_contained_a_lone_one_stays() {
         let entries = vec![
-            entry("urn:s1", json!({"resourceType": "Specimen", "type": {"text": "blood"}})),
+            entry(
+                "urn:s1",
+                json!({"resourceType": "Specimen", "type": {"text": "blood"}}),
+            ),
             entry("urn:s2", json!({"resourceType": "Specimen"})),
             entry(
                 "urn:r1",
@@ -181,7 +184,11 @@ mod tests {
             entry("urn:o3", json!({"resourceType": "Observation"})),
         ];
         let r = reshape(&entries);
-        let detail: Vec<bool> = r.entries.iter().map(|e| r.is_immunization_detail(e)).collect();
+        let detail: Vec<bool> = r
+            .entries
+            .iter()
+            .map(|e| r.is_immunization_detail(e))
+            .collect();
         assert_eq!(detail, [false, true, false, false]);
     }
 }

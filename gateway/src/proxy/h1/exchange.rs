@@ -21,7 +21,6 @@ use super::relay::{relay, RelayError};
 use super::request::{Framing, RequestHead};
 use super::response::{self, line, Extra, Head, Info, ResponseError};
 use crate::outcome::FHIR_JSON;
-use crate::telemetry::access_log::AccessLog;
 use crate::proxy::error::ProxyError;
 use crate::proxy::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use crate::proxy::forward::{
@@ -30,6 +29,7 @@ use crate::proxy::forward::{
 use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
 use crate::proxy::placement::Recorder;
 use crate::runtime::state::Snapshot;
+use crate::telemetry::access_log::AccessLog;
 use crate::upstream::exchange::{exchange, Health, Refused};
 use crate::upstream::pool::Upstream;
 
