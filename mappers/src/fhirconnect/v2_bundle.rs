@@ -134,7 +134,7 @@ fn contain_specimens(entries: &[Value]) -> (Vec<Value>, usize) {
 mod tests {
     use super::*;
 
-    fn entry(url: &str, resource: Value) -> Value {
+    fn entry(url: &str, resource: &Value) -> Value {
         json!({"fullUrl": url, "resource": resource})
     }
 
@@ -143,12 +143,12 @@ mod tests {
         let entries = vec![
             entry(
                 "urn:s1",
-                json!({"resourceType": "Specimen", "type": {"text": "blood"}}),
+                &json!({"resourceType": "Specimen", "type": {"text": "blood"}}),
             ),
-            entry("urn:s2", json!({"resourceType": "Specimen"})),
+            entry("urn:s2", &json!({"resourceType": "Specimen"})),
             entry(
                 "urn:r1",
-                json!({"resourceType": "DiagnosticReport", "specimen": [{"reference": "urn:s1"}]}),
+                &json!({"resourceType": "DiagnosticReport", "specimen": [{"reference": "urn:s1"}]}),
             ),
         ];
         let r = reshape(&entries);
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn without_specimens_the_entries_are_unchanged() {
-        let entries = vec![entry("urn:p", json!({"resourceType": "Patient"}))];
+        let entries = vec![entry("urn:p", &json!({"resourceType": "Patient"}))];
         let r = reshape(&entries);
         assert_eq!((r.entries, r.specimens_contained), (entries, 0));
     }
@@ -172,16 +172,16 @@ mod tests {
     #[test]
     fn observations_part_of_an_immunization_are_detail() {
         let entries = vec![
-            entry("urn:i1", json!({"resourceType": "Immunization"})),
+            entry("urn:i1", &json!({"resourceType": "Immunization"})),
             entry(
                 "urn:o1",
-                json!({"resourceType": "Observation", "partOf": [{"reference": "urn:i1"}]}),
+                &json!({"resourceType": "Observation", "partOf": [{"reference": "urn:i1"}]}),
             ),
             entry(
                 "urn:o2",
-                json!({"resourceType": "Observation", "partOf": [{"reference": "urn:x"}]}),
+                &json!({"resourceType": "Observation", "partOf": [{"reference": "urn:x"}]}),
             ),
-            entry("urn:o3", json!({"resourceType": "Observation"})),
+            entry("urn:o3", &json!({"resourceType": "Observation"})),
         ];
         let r = reshape(&entries);
         let detail: Vec<bool> = r
