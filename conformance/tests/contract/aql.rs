@@ -27,7 +27,10 @@ pub async fn order_by_a_selected_path(t: &Target) {
             )
             .await;
         assert!(a.status.is_success(), "{}", text(&a));
-        (ehr.clone(), a.header("etag").expect("ETag").trim_matches('"').to_owned())
+        (
+            ehr.clone(),
+            a.header("etag").expect("ETag").trim_matches('"').to_owned(),
+        )
     };
     let a = aql(
         t,

@@ -27,7 +27,10 @@ pub async fn anonymous_is_401(t: &Target) {
 pub async fn wrong_password_is_401(t: &Target) {
     let wrong = format!(
         "Basic {}",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "ehrgate-contract:wrong")
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "ehrgate-contract:wrong"
+        )
     );
     let a = t
         .call_anonymous(

@@ -12,7 +12,10 @@ pub async fn create_minimal(t: &Target) {
     assert_eq!(a.status, 201, "{}", text(&a));
     assert!(a.body.is_empty(), "minimal by default: {}", text(&a));
     let etag = a.header("etag").expect("ETag");
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "quoted ETag: {etag}");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "quoted ETag: {etag}"
+    );
     let id = etag.trim_matches('"');
     uuid::Uuid::parse_str(id).expect("the ETag is the EHR id");
     let location = a.header("location").expect("Location");
@@ -76,7 +79,12 @@ pub async fn namespace_pattern_enforced(t: &Target) {
     let ok = t
         .post_json("/ehr", &ehr_status(&unique("pat"), "urn:clinic:a/b"), &[])
         .await;
-    assert_eq!(ok.status, 201, "a namespace within the pattern: {}", text(&ok));
+    assert_eq!(
+        ok.status,
+        201,
+        "a namespace within the pattern: {}",
+        text(&ok)
+    );
 }
 
 /// Unknown EHR ids are 404; `PUT /ehr/{id}` with a non-UUID is 400.

@@ -10,6 +10,7 @@ pub mod aql;
 pub mod auth;
 pub mod composition;
 pub mod ehr;
+pub mod facade_writes;
 pub mod fixtures;
 pub mod flat;
 pub mod gaps;

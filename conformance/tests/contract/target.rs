@@ -90,10 +90,11 @@ impl Target {
             )
             .await;
         assert_eq!(
-            probe.status, 200,
+            probe.status,
+            200,
             "EHRbase at {} does not answer an authenticated template list: {}",
             t.base,
-            probe.text()
+            super::text(&probe)
         );
         t
     }
@@ -123,7 +124,13 @@ impl Target {
         self.send(method, path, headers, Bytes::new()).await
     }
 
-    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Answer {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Answer {
         let url = format!("{}{path}", self.base);
         let what = format!("{method} {url}");
         tokio::time::timeout(CALL_TIMEOUT, call(method, &url, headers, body))

@@ -29,9 +29,9 @@ import org.springframework.context.annotation.Import;
             SecurityAutoConfiguration.class
         })
 @Import(EhrBaseServerConfiguration.class)
+// Not final and with the default constructor: Spring subclasses
+// configuration classes (CGLIB) to proxy their bean methods.
 public class EhrbaseServer {
-
-    private EhrbaseServer() {}
 
     public static void main(String[] args) {
         new SpringApplicationBuilder(EhrbaseServer.class)
