@@ -13,7 +13,10 @@
 //!
 //! Two shipped sets may map one template (`Growth chart`): going to
 //! openEHR the input's resource type picks the set
-//! ([`shipped::find_for`]).
+//! ([`shipped::find_for`]); going to FHIR the composition's content does
+//! ([`shipped::for_composition`]). Going to openEHR the report is exact
+//! ([`FhirToOpenEhr::translate_exact`]): every element a read would not
+//! give back equal is named.
 
 use std::io::Write;
 
@@ -115,9 +118,17 @@ pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
         }),
         Direction::ToFhir => None,
     };
-    let found = match resource_type {
-        Some(rt) => shipped::find_for(&template, rt),
-        None => shipped::find(&template),
+    // Going to FHIR, the first composition's content picks among them
+    // (never the list order: `Growth chart` has a Bundle set and a
+    // single-Observation set).
+    let composition = match direction {
+        Direction::ToFhir => docs.iter().find_map(|(_, d)| d.as_ref().ok()),
+        Direction::ToOpenEhr => None,
+    };
+    let found = match (resource_type, composition) {
+        (Some(rt), _) => shipped::find_for(&template, rt),
+        (None, Some(c)) => shipped::for_composition(&template, c),
+        (None, None) => shipped::find(&template),
     };
     let set = match found {
         Ok(s) => s,
@@ -225,7 +236,7 @@ fn translate(
             format,
             defaults: defaults.clone(),
         }
-        .translate(input),
+        .translate_exact(input),
         Direction::ToFhir => {
             let to_fhir = OpenEhrToFhir::new(engine);
             match subject {
