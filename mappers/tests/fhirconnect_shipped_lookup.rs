@@ -134,3 +134,41 @@ fn the_composition_content_picks_between_sets_of_one_template() {
         Err(ShippedError::Unknown(_))
     ));
 }
+
+/// Going to openEHR, a set that reads nothing of the resource gives way to
+/// a set of the same template that does (issue 25): a Bundle of LOINC
+/// body weights is `body_measurements`'s, though `find_for(.., "Bundle")`
+/// names the openFHIR `growth_chart` set (which selects by its own
+/// category codes).
+#[test]
+fn the_resource_content_picks_when_the_typed_set_reads_nothing() {
+    use ehrgate_mappers::fhirconnect::shipped::for_resource;
+    let weight =
+        common::json("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection",
+        "entry": [{"resource": weight.clone()}]});
+    assert_eq!(
+        find_for("Growth chart", "Bundle").unwrap().name,
+        "growth_chart"
+    );
+    assert_eq!(
+        for_resource("Growth chart", &bundle).unwrap().name,
+        "body_measurements"
+    );
+    assert_eq!(
+        for_resource("Growth chart", &weight).unwrap().name,
+        "body_measurements"
+    );
+    let condition = common::json("fhir/examples/Condition-f201.json");
+    assert_eq!(
+        for_resource("IDCR - Problem List.v1", &condition)
+            .unwrap()
+            .name,
+        "problem_list"
+    );
+    // a type no set of the template takes keeps find_for's answer
+    assert!(matches!(
+        for_resource("Growth chart", &condition),
+        Err(ShippedError::NotForResource { .. })
+    ));
+}

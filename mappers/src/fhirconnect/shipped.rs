@@ -298,6 +298,37 @@ pub fn find_for(template_id: &str, resource_type: &str) -> Result<&'static Shipp
         })
 }
 
+/// The shipped set for `template_id` that maps `resource` to openEHR: the
+/// set [`find_for`] names for its type, unless that set takes nothing of
+/// it ([`EngineError::NothingMapped`]) and another set of the template
+/// does (a Bundle of LOINC-coded body measurements, which the openFHIR
+/// `growth_chart` set, selecting by its own category codes, does not
+/// read, goes to `body_measurements`). The content decides between sets,
+/// as [`for_composition`] does going back.
+pub fn for_resource(
+    template_id: &str,
+    resource: &serde_json::Value,
+) -> Result<&'static Shipped, ShippedError> {
+    let rt = resource
+        .get("resourceType")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let first = find_for(template_id, rt);
+    let others = SHIPPED
+        .iter()
+        .filter(|s| s.template_id == template_id && !s.inputs.contains(&rt));
+    let mut candidates: Vec<&'static Shipped> = first.iter().copied().collect();
+    candidates.extend(others);
+    for set in &candidates {
+        match set.engine()?.fhir_to_instance(resource) {
+            Err(EngineError::NothingMapped { .. } | EngineError::WrongResource { .. }) => {}
+            _ => return Ok(set),
+        }
+    }
+    // None reads it: the answer for its type says why.
+    first
+}
+
 /// The shipped set for `template_id` that maps `composition` (canonical
 /// JSON or FLAT) back to FHIR. Two sets may map one template
 /// (`growth_chart` answers a Bundle of four measurements,
