@@ -146,7 +146,7 @@ fn the_resource_content_picks_when_the_typed_set_reads_nothing() {
     let weight =
         common::json("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
     let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection",
-        "entry": [{"resource": weight.clone()}]});
+        "entry": [{"resource": weight}]});
     assert_eq!(
         find_for("Growth chart", "Bundle").unwrap().name,
         "growth_chart"
