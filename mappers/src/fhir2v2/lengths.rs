@@ -14,8 +14,10 @@ use std::sync::LazyLock;
 use super::config::Version;
 use super::er7::{Rep, Seg};
 
-/// The embedded table.
+/// The embedded field table.
 pub const FIELDS_CSV: &str = include_str!("../../data/v2-fields/fields.csv");
+/// The embedded component table (composite data types).
+pub const COMPONENTS_CSV: &str = include_str!("../../data/v2-fields/components.csv");
 
 /// What a version says about one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +28,25 @@ pub struct FieldSpec {
     pub data_type: &'static str,
     /// True when the field may repeat.
     pub repeats: bool,
+    /// The usage code (`R`, `O`, `C`, `B`; `W` or `X`: withdrawn).
+    pub usage: &'static str,
 }
+
+/// (version, data type, component) -> maximum length.
+static COMPONENTS: LazyLock<HashMap<(&'static str, &'static str, usize), usize>> =
+    LazyLock::new(|| {
+        let mut map = HashMap::new();
+        for line in COMPONENTS_CSV.lines().skip(1) {
+            let cols: Vec<&'static str> = line.split(',').collect();
+            let [version, data_type, comp, length, _] = cols[..] else {
+                continue;
+            };
+            if let (Ok(comp), Ok(length)) = (comp.parse(), length.parse()) {
+                map.insert((version, data_type, comp), length);
+            }
+        }
+        map
+    });
 
 type Key = (&'static str, &'static str, usize);
 
@@ -34,7 +54,7 @@ static FIELDS: LazyLock<HashMap<Key, FieldSpec>> = LazyLock::new(|| {
     let mut map = HashMap::new();
     for line in FIELDS_CSV.lines().skip(1) {
         let cols: Vec<&'static str> = line.split(',').collect();
-        let [version, segment, field, length, data_type, repeats] = cols[..] else {
+        let [version, segment, field, length, data_type, repeats, usage] = cols[..] else {
             continue;
         };
         let (Ok(field), Ok(length)) = (field.parse(), length.parse()) else {
@@ -46,6 +66,7 @@ static FIELDS: LazyLock<HashMap<Key, FieldSpec>> = LazyLock::new(|| {
                 length,
                 data_type,
                 repeats: repeats == "Y",
+                usage,
             },
         );
     }
@@ -90,23 +111,60 @@ pub fn coded_components(version: Version, segment: &str, field: usize) -> usize 
     }
 }
 
-/// Clears the fields of `seg` that `version` does not define (a field a
-/// later version added), returning `(field, source)` for the report.
-pub fn undefined(version: Version, seg: &mut Seg) -> Vec<(String, Option<String>)> {
+/// What [`conform`] took out of a segment: where, from which FHIR path,
+/// why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// `PID-5(2)`.
+    pub field: String,
+    /// The FHIR path it came from, when noted.
+    pub source: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Makes `seg` fit `version`'s field definitions: a field the version
+/// does not define (a later addition) or has withdrawn is cleared, and the
+/// repetitions of a field that does not repeat there are cut to one.
+/// Returns what was taken out, for the report.
+pub fn conform(version: Version, seg: &mut Seg) -> Vec<Dropped> {
     let mut out = Vec::new();
     if !segment_exists(version, seg.name) {
         return out;
     }
     let first = if seg.name == "MSH" { 3 } else { 1 };
     for seq in first..=seg.fields.len() {
-        let valued = seg.field(seq).iter().any(|r| !r.is_empty());
-        if valued && lookup(version.as_str(), seg.name, seq).is_none() {
-            out.push((
-                format!("{}-{seq}", seg.name),
-                seg.source_of(seq).map(str::to_owned),
-            ));
+        let reps = seg.field(seq).iter().filter(|r| !r.is_empty()).count();
+        if reps == 0 {
+            continue;
+        }
+        let source = seg.source_of(seq).map(str::to_owned);
+        let field = format!("{}-{seq}", seg.name);
+        let spec = lookup(version.as_str(), seg.name, seq);
+        let withdrawn = spec.is_some_and(|s| matches!(s.usage, "W" | "X"));
+        if spec.is_none() || withdrawn {
+            let why = if withdrawn {
+                "is withdrawn in"
+            } else {
+                "does not exist in"
+            };
+            out.push(Dropped {
+                reason: format!("{field} {why} v{version}"),
+                field,
+                source,
+            });
             if let Some(f) = seg.field_mut(seq) {
                 f.clear();
+            }
+        } else if reps > 1 && spec.is_some_and(|s| !s.repeats) {
+            out.push(Dropped {
+                reason: format!("{field} does not repeat in v{version}: the first is sent"),
+                field: format!("{field}(2)"),
+                source,
+            });
+            if let Some(f) = seg.field_mut(seq) {
+                f.retain(|r| !r.is_empty());
+                f.truncate(1);
             }
         }
     }
@@ -126,20 +184,20 @@ pub struct Overlong {
     pub limit: usize,
 }
 
-/// The repetitions of `seg` longer than `version` allows.
+/// The repetitions (and components) of `seg` longer than `version`
+/// allows: field lengths (v2.3 to v2.6) and the component lengths of
+/// composite data types (`PID-5-1`).
 pub fn overlong(version: Version, seg: &Seg) -> Vec<Overlong> {
     let mut out = Vec::new();
+    let v = comp_key(version.as_str());
     for (i, reps) in seg.fields.iter().enumerate() {
         let seq = i + 1;
         let Some(spec) = lookup(version.as_str(), seg.name, seq) else {
             continue;
         };
-        if spec.length == 0 {
-            continue;
-        }
         for r in reps {
             let length = r.text_len();
-            if length > spec.length {
+            if spec.length > 0 && length > spec.length {
                 out.push(Overlong {
                     field: format!("{}-{seq}", seg.name),
                     source: seg.source_of(seq).map(str::to_owned),
@@ -147,9 +205,31 @@ pub fn overlong(version: Version, seg: &Seg) -> Vec<Overlong> {
                     limit: spec.length,
                 });
             }
+            for (ci, c) in r.0.iter().enumerate() {
+                // a leaf component (an HD inside a CX is covered by the
+                // field length)
+                let [leaf] = c.as_slice() else { continue };
+                let Some(&limit) = COMPONENTS.get(&(v, spec.data_type, ci + 1)) else {
+                    continue;
+                };
+                let length = leaf.chars().count();
+                if length > limit {
+                    out.push(Overlong {
+                        field: format!("{}-{seq}-{}", seg.name, ci + 1),
+                        source: seg.source_of(seq).map(str::to_owned),
+                        length,
+                        limit,
+                    });
+                }
+            }
         }
     }
     out
+}
+
+/// The static version name (the component map's keys borrow the table).
+fn comp_key(v: &str) -> &'static str {
+    VERSIONS.iter().find(|s| **s == v).copied().unwrap_or("")
 }
 
 /// Cuts the repetitions of `seg` to `version`'s lengths: the longest part
@@ -159,15 +239,24 @@ pub fn overlong(version: Version, seg: &Seg) -> Vec<Overlong> {
 pub fn truncate(version: Version, seg: &mut Seg) -> Vec<Overlong> {
     let found = overlong(version, seg);
     for o in &found {
-        let seq: usize = o
+        let mut parts = o
             .field
-            .rsplit('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+            .split('-')
+            .skip(1)
+            .filter_map(|s| s.parse::<usize>().ok());
+        let (seq, comp) = (parts.next().unwrap_or(0), parts.next());
         if let Some(reps) = seg.field_mut(seq) {
             for r in reps.iter_mut() {
-                cut(r, o.limit);
+                match comp {
+                    None => cut(r, o.limit),
+                    Some(c) => {
+                        if let Some([leaf]) = r.0.get_mut(c - 1).map(Vec::as_mut_slice) {
+                            if leaf.chars().count() > o.limit {
+                                *leaf = leaf.chars().take(o.limit).collect();
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -227,11 +227,18 @@ pub(crate) fn build(
     )];
     let p = patient(ctx);
     let e = encounter(ctx);
+    let nk1 = match mt {
+        MessageType::OmlO21 => v.at_least(Version::V25),
+        MessageType::AdtA03 => v.at_least(Version::V25),
+        MessageType::OruR01 | MessageType::OrmO01 | MessageType::PprPc1 | MessageType::AdtA60 => {
+            false
+        }
+        _ => true,
+    };
+    let pd1 = !matches!(mt, MessageType::PprPc1 | MessageType::AdtA60);
     match mt {
         MessageType::OruR01 => {
-            if let Some(p) = p {
-                out.push(pid::pid(ctx, p)?);
-                out.extend(pid::pd1(ctx, p));
+            if patient_group(ctx, p, pd1, nk1, &mut out)? {
                 visit(ctx, e, false, &mut out);
             }
             results::groups(ctx, &mut out)?;
@@ -240,10 +247,9 @@ pub(crate) fn build(
             }
         }
         MessageType::VxuV04 => {
-            let p = need(p, mt, "Patient")?;
-            out.push(pid::pid(ctx, p)?);
-            out.extend(pid::pd1(ctx, p));
-            out.extend(nk1::nk1s(ctx, p));
+            if !patient_group(ctx, p, pd1, nk1, &mut out)? {
+                return Err(missing(mt, "Patient"));
+            }
             visit(ctx, e, false, &mut out);
             let ims = ctx.res.of_kind("Immunization");
             if ims.is_empty() {
@@ -254,12 +260,7 @@ pub(crate) fn build(
             }
         }
         MessageType::OrmO01 | MessageType::OmlO21 => {
-            if let Some(p) = p {
-                out.push(pid::pid(ctx, p)?);
-                out.extend(pid::pd1(ctx, p));
-                if mt == MessageType::OmlO21 && v.at_least(Version::V25) {
-                    out.extend(nk1::nk1s(ctx, p));
-                }
+            if patient_group(ctx, p, pd1, nk1, &mut out)? {
                 visit(ctx, e, false, &mut out);
                 allergies_al1(ctx, &mut out)?;
             }
@@ -272,8 +273,9 @@ pub(crate) fn build(
             }
         }
         MessageType::PprPc1 => {
-            let p = need(p, mt, "Patient")?;
-            out.push(pid::pid(ctx, p)?);
+            if !patient_group(ctx, p, pd1, nk1, &mut out)? {
+                return Err(missing(mt, "Patient"));
+            }
             visit(ctx, e, false, &mut out);
             let conds = ctx.res.of_kind("Condition");
             if conds.is_empty() {
@@ -285,9 +287,10 @@ pub(crate) fn build(
             }
         }
         MessageType::AdtA60 => {
-            let p = need(p, mt, "Patient")?;
             out.push(msh::evn(ctx.cfg, trigger, time));
-            out.push(pid::pid(ctx, p)?);
+            if !patient_group(ctx, p, pd1, nk1, &mut out)? {
+                return Err(missing(mt, "Patient"));
+            }
             visit(ctx, e, false, &mut out);
             let allergies = ctx.res.of_kind("AllergyIntolerance");
             if allergies.is_empty() {
@@ -298,20 +301,21 @@ pub(crate) fn build(
             }
         }
         _ if mt.is_adt() => {
-            let p = need(p, mt, "Patient")?;
             if mt == MessageType::AdtA03 {
                 need(e, mt, "Encounter")?;
             }
             out.push(msh::evn(ctx.cfg, trigger, time));
-            out.push(pid::pid(ctx, p)?);
-            out.extend(pid::pd1(ctx, p));
-            // ADT_A03 has NK1 and AL1 from v2.5 on
-            let full = mt != MessageType::AdtA03 || v.at_least(Version::V25);
-            if full {
-                out.extend(nk1::nk1s(ctx, p));
+            if !patient_group(ctx, p, pd1, nk1, &mut out)? {
+                return Err(missing(mt, "Patient"));
             }
             visit(ctx, e, true, &mut out);
-            if full {
+            // ADT_A01/A05 carry observations (vital signs) before AL1;
+            // ADT_A03 after DG1 (written below)
+            if mt != MessageType::AdtA03 {
+                loose_observations(ctx, &mut out)?;
+            }
+            // ADT_A03 has AL1 from v2.5 on (as NK1)
+            if mt != MessageType::AdtA03 || v.at_least(Version::V25) {
                 allergies_al1(ctx, &mut out)?;
             }
             let mut n = 1;
@@ -320,10 +324,51 @@ pub(crate) fn build(
                 out.push(clinical::dg1(ctx, c, n, diag.as_deref())?);
                 n += 1;
             }
+            if mt == MessageType::AdtA03 {
+                loose_observations(ctx, &mut out)?;
+            }
         }
         _ => return Err(FhirV2Error::Unsupported(mt.name().to_owned())),
     }
     Ok(out)
+}
+
+/// PID (with PD1 and NK1 where the message has them) from the Patient,
+/// else from the reference a resource makes to a Patient that is not in
+/// the input. False when there is neither.
+fn patient_group(
+    ctx: &mut Ctx<'_, '_>,
+    p: Option<usize>,
+    pd1: bool,
+    nk1: bool,
+    out: &mut Vec<Seg>,
+) -> Result<bool, FhirV2Error> {
+    if let Some(p) = p {
+        out.push(pid::pid(ctx, p)?);
+        if pd1 {
+            out.extend(pid::pd1(ctx, p));
+        }
+        if nk1 {
+            out.extend(nk1::nk1s(ctx, p));
+        }
+        return Ok(true);
+    }
+    for i in 0..ctx.res.list.len() {
+        for key in ["subject", "patient"] {
+            let Some(r) = ctx.res.list[i].value.get(key) else {
+                continue;
+            };
+            let to_patient = r.get("type").and_then(|t| t.as_str()) == Some("Patient")
+                || r.get("reference")
+                    .and_then(|x| x.as_str())
+                    .is_some_and(|x| x.starts_with("Patient/") || x.contains("/Patient/"));
+            if to_patient && ctx.resolve(i, r).is_none() {
+                out.push(pid::from_reference(ctx, i, key)?);
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// PV1 (and PV2) from the Encounter; a PV1 `N` where the message
@@ -337,6 +382,17 @@ fn visit(ctx: &mut Ctx<'_, '_>, e: Option<usize>, required: bool, out: &mut Vec<
         None if required => out.push(pv1::none()),
         None => {}
     }
+}
+
+/// OBX rows for the Observations no other segment took (ADT vital signs).
+fn loose_observations(ctx: &mut Ctx<'_, '_>, out: &mut Vec<Seg>) -> Result<(), FhirV2Error> {
+    let mut n = 1;
+    for o in ctx.res.of_kind("Observation") {
+        if !ctx.is_included(o) {
+            obx::obx(ctx, o, &mut n, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn allergies_al1(ctx: &mut Ctx<'_, '_>, out: &mut Vec<Seg>) -> Result<(), FhirV2Error> {

@@ -144,11 +144,8 @@ impl FhirToV2 {
     ) -> Result<(), FhirV2Error> {
         let version = self.cfg.version;
         for seg in segments.iter_mut() {
-            for (field, source) in lengths::undefined(version, seg) {
-                ctx.not_mapped(
-                    source.unwrap_or_else(|| field.clone()),
-                    format!("{field} does not exist in v{version}"),
-                );
+            for d in lengths::conform(version, seg) {
+                ctx.not_mapped(d.source.unwrap_or(d.field), d.reason);
             }
             let found = match self.cfg.lengths {
                 LengthPolicy::Refuse => lengths::overlong(version, seg),

@@ -312,6 +312,12 @@ pub fn obx(
             }
         }
     }
+    // OBX-2 and OBX-4 are conditional (on a value, on rows sharing a
+    // code); receivers validating strictly want both on every row
+    if seg.field(2).is_empty() {
+        seg.set(2, "ST");
+    }
+    seg.set(4, "1");
     seg.opt(7, obx7);
     seg.source(7, format!("{base}.referenceRange"));
     for r in interp {
@@ -333,7 +339,7 @@ pub fn obx(
         cs.set(1, set_id.to_string());
         *set_id += 1;
         cs.rep(3, dt::cwe(ctx, ccode, &format!("{cpath}.code"), code_comps));
-        cs.set(4, (n + 1).to_string());
+        cs.set(4, (n + 2).to_string());
         let cv = VALUES.iter().find_map(|k| c.get(*k).map(|v| (*k, v)));
         if let Some((k, v)) = cv {
             match value(ctx, k, v, &cpath) {
@@ -348,6 +354,9 @@ pub fn obx(
                     ctx.not_mapped(format!("{cpath}.{k}"), "value type without a v2 OBX-2 type")
                 }
             }
+        }
+        if cs.field(2).is_empty() {
+            cs.set(2, "ST");
         }
         if let Some(r) = list(c, "referenceRange").first().and_then(range) {
             cs.set(7, r);

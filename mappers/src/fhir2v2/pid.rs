@@ -143,7 +143,81 @@ pub fn pid(ctx: &mut Ctx<'_, '_>, p: usize) -> Result<Seg, FhirV2Error> {
         _ => {}
     }
     extensions(ctx, p, &base, &mut seg);
+    account(ctx, p, &mut seg);
     Ok(seg)
+}
+
+/// PID from a reference (`subject`, `patient` of resource `i`) to a
+/// Patient that is not in the input: PID-3 from its identifier, else the
+/// id in its literal reference; PID-5 its display, else a name of type
+/// `U` (unspecified) with a warning: the record exists on the receiver's
+/// side, the identifier finds it.
+pub fn from_reference(ctx: &mut Ctx<'_, '_>, i: usize, key: &str) -> Result<Seg, FhirV2Error> {
+    let path = ctx.path(i, key);
+    let r = ctx.require(i, key, "PID-3")?;
+    let mut seg = Seg::new("PID");
+    seg.set(1, "1");
+    let id = match r.get("identifier") {
+        Some(id) => dt::cx(ctx, id, &format!("{path}.identifier")),
+        None => None,
+    };
+    match id {
+        Some(x) => seg.push(3, x),
+        None => {
+            let literal = s(r, "reference")
+                .and_then(|x| x.split("/_history/").next())
+                .and_then(|x| x.rsplit('/').next())
+                .filter(|x| !x.is_empty())
+                .ok_or_else(|| FhirV2Error::MissingElement {
+                    path: format!("{path}.identifier"),
+                    field: "PID-3",
+                    message: ctx.message.to_owned(),
+                })?;
+            ctx.warn(
+                format!("{path}.reference"),
+                "the Patient is not in the input: PID-3 carries the id of its reference",
+            );
+            seg.push(3, Rep::text(literal));
+        }
+    }
+    match s(r, "display") {
+        Some(d) => seg.push(5, Rep::text(d)),
+        None => {
+            let mut name = Rep::default();
+            name.set(7, "U");
+            seg.push(5, name);
+            ctx.warn(
+                format!("{path}.display"),
+                "the Patient is not in the input: PID-5 is a name of type U (unspecified)",
+            );
+        }
+    }
+    Ok(seg)
+}
+
+/// PID-18 (IG PID[Account] in reverse): the identifier of the first
+/// Account whose subject is the Patient.
+fn account(ctx: &mut Ctx<'_, '_>, p: usize, seg: &mut Seg) {
+    for a in ctx.res.of_kind("Account") {
+        let about = list(ctx.res.list[a].value, "subject")
+            .iter()
+            .any(|r| ctx.resolve(a, r) == Some(p));
+        if !about || ctx.is_included(a) {
+            continue;
+        }
+        let ids = ctx.arr(a, "identifier");
+        let path = ctx.path(a, "identifier");
+        if let Some(x) = ids
+            .first()
+            .and_then(|id| dt::cx(ctx, id, &format!("{path}[0]")))
+        {
+            for k in ["subject", "status"] {
+                let _ = ctx.get(a, k);
+            }
+            seg.rep(18, x);
+            return;
+        }
+    }
 }
 
 /// Patient.maritalStatus: the v2 code through the reverse of the IG map

@@ -15,6 +15,21 @@ use super::obx;
 
 const PLAC: &str = "PLAC";
 
+/// An ORC for an OBR without a ServiceRequest: RE (observations to
+/// follow) and the OBR's numbers. ORC is optional in ORU^R01, but receivers
+/// (and the v2.7+ structure, whose OBX may else start an order document)
+/// expect one per order.
+fn plain_orc(obr: &Seg) -> Seg {
+    let mut orc = Seg::new("ORC");
+    orc.set(1, "RE");
+    for seq in [2, 3] {
+        if let Some(r) = obr.field(seq).first() {
+            orc.rep(seq, r.clone());
+        }
+    }
+    orc
+}
+
 /// The order observation groups of an ORU^R01, after the patient group.
 pub fn groups(ctx: &mut Ctx<'_, '_>, out: &mut Vec<Seg>) -> Result<(), FhirV2Error> {
     let mut obr_id = 1;
@@ -67,6 +82,7 @@ fn report(
     let _ = ctx.get(d, "subject");
     let _ = ctx.get(d, "encounter");
     let sr = based_on(ctx, d);
+    let orc_at = out.len();
     if let Some(sr) = sr {
         // the order the report answers: ORC (RE, observations to follow)
         // and the OBR's placer number, requester and reasons
@@ -80,6 +96,9 @@ fn report(
     let ids = ctx.arr(d, "identifier");
     if let Some(id) = dt::typed(ids, "FILL").or_else(|| ids.first()) {
         seg.opt_rep(3, dt::ei(ctx.cfg, id));
+    }
+    if out.len() == orc_at {
+        out.push(plain_orc(&seg));
     }
     if ids.len() > 1 {
         ctx.not_mapped(
@@ -204,6 +223,7 @@ fn standalone(
     let st = ctx.res.list[o].value.get("status").and_then(Value::as_str);
     let obr25 = st.and_then(|s| super::codes::v2_code("observation-status", s));
     seg.opt(25, obr25.filter(|c| matches!(*c, "F" | "P" | "C" | "X")));
+    out.push(plain_orc(&seg));
     out.push(seg);
     let mut obx_id = 1;
     observation(ctx, o, &mut obx_id, out)?;

@@ -76,8 +76,10 @@ fn oru_from_a_bundle() {
     let names: Vec<&str> = m.segments().map(|s| s.name()).collect();
     assert_eq!(
         names,
-        ["MSH", "PID", "OBR", "NTE", "OBX", "NTE", "OBX", "SPM"]
+        ["MSH", "PID", "ORC", "OBR", "NTE", "OBX", "NTE", "OBX", "SPM"]
     );
+    assert_eq!(get(&m, "ORC-1"), "RE");
+    assert_eq!(get(&m, "ORC-3"), "F-1^LAB");
     assert_eq!(get(&m, "MSH-9"), "ORU^R01^ORU_R01");
     assert_eq!(get(&m, "MSH-10"), "T0000000000000000001");
     assert_eq!(get(&m, "MSH-12"), "2.5.1");

@@ -54,6 +54,8 @@ pub fn group(ctx: &mut Ctx<'_, '_>, im: usize, out: &mut Vec<Seg>) -> Result<(),
                     field: "RXA-3",
                     message: ctx.message.to_owned(),
                 })?;
+            // RXA-4 (required) the end of administration: the same time
+            rxa.set(4, d.clone());
             rxa.set(3, d);
         }
         _ => {
@@ -217,6 +219,17 @@ pub fn group(ctx: &mut Ctx<'_, '_>, im: usize, out: &mut Vec<Seg>) -> Result<(),
         out.push(rxr);
     }
     observations(ctx, im, &base, out);
+    // the Observations recorded with the administration (partOf it)
+    let mut n = out.iter().rev().take_while(|s| s.name == "OBX").count() + 1;
+    for o in ctx.res.of_kind("Observation") {
+        let part = super::ctx::list(ctx.res.list[o].value, "partOf")
+            .iter()
+            .any(|r| ctx.resolve(o, r) == Some(im));
+        if part && !ctx.is_included(o) {
+            let _ = ctx.get(o, "partOf");
+            super::obx::obx(ctx, o, &mut n, out)?;
+        }
+    }
     Ok(())
 }
 

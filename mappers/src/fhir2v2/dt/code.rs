@@ -39,7 +39,7 @@ pub fn cwe(ctx: &mut Ctx<'_, '_>, cc: &Value, path: &str, comps: usize) -> Rep {
         r.opt(base + 1, s(c, "code"));
         r.opt(base + 2, s(c, "display"));
         if let Some(sys) = s(c, "system") {
-            r.set(base + 3, coding_system(ctx, sys, path));
+            r.opt(base + 3, coding_system(ctx, sys, path));
         }
         if comps >= 9 {
             r.opt(7 + n, s(c, "version"));
@@ -67,17 +67,26 @@ pub fn cwe(ctx: &mut Ctx<'_, '_>, cc: &Value, path: &str, comps: usize) -> Rep {
     r
 }
 
-/// The CWE-3 name for a FHIR system; an unknown URI is written as it is
-/// (receivers see where the code is from) with a warning.
-pub fn coding_system(ctx: &mut Ctx<'_, '_>, uri: &str, path: &str) -> String {
+/// The CWE-3 name for a FHIR system; an unknown URI short enough for
+/// CWE-3 is written as it is (receivers see where the code is from) with a
+/// warning, a longer one is reported.
+pub fn coding_system(ctx: &mut Ctx<'_, '_>, uri: &str, path: &str) -> Option<String> {
     match codes::system_name(ctx.cfg, uri) {
-        Some(n) => n.into_owned(),
-        None => {
+        Some(n) => Some(n.into_owned()),
+        // CWE-3 is an ID of 12 (v2.7+) to 20 characters
+        None if uri.len() <= 12 => {
             ctx.warn(
                 path,
                 "code system has no v2 coding system name: the URI is written in CWE-3",
             );
-            uri.to_owned()
+            Some(uri.to_owned())
+        }
+        None => {
+            ctx.not_mapped(
+                format!("{path}.system"),
+                "code system has no v2 name and its URI is longer than CWE-3: name it in the systems setting",
+            );
+            None
         }
     }
 }

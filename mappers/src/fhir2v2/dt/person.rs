@@ -22,7 +22,14 @@ pub fn xpn(ctx: &mut Ctx<'_, '_>, n: &Value, path: &str) -> Rep {
     }
     let suffix: Vec<&str> = list(n, "suffix").iter().filter_map(Value::as_str).collect();
     r.opt(4, suffix.first().copied());
-    r.opt(6, suffix.get(1).copied());
+    if ctx.version().at_least(Version::V27) {
+        // XPN-6 (degree) is withdrawn from v2.7
+        if suffix.len() > 1 {
+            ctx.not_mapped(format!("{path}.suffix[1]"), "XPN-6 is withdrawn from v2.7");
+        }
+    } else {
+        r.opt(6, suffix.get(1).copied());
+    }
     if suffix.len() > 2 {
         ctx.not_mapped(format!("{path}.suffix[2]"), "an XPN holds two suffixes");
     }
@@ -135,7 +142,8 @@ pub fn xtn(ctx: &mut Ctx<'_, '_>, c: &Value, path: &str) -> Option<Rep> {
         );
         r.set(9, value);
     } else {
-        if !v.at_least(Version::V27) {
+        // XTN-1 (TN) is gone from the v2.6 definitions; XTN-12 since v2.5
+        if !v.at_least(Version::V26) {
             r.set(1, value);
         }
         if v.at_least(Version::V25) {

@@ -25,7 +25,7 @@ pub fn units(ctx: &mut Ctx<'_, '_>, q: &Value, path: &str) -> Option<Rep> {
         (Some(c), Some(sys)) => {
             r.set(1, c);
             r.opt(2, unit);
-            r.set(3, coding_system(ctx, sys, path));
+            r.opt(3, coding_system(ctx, sys, path));
         }
         (Some(c), None) => {
             r.set(1, c);
