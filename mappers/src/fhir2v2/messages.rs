@@ -156,6 +156,10 @@ pub fn infer(res: &Resources<'_>, version: Version) -> Result<MessageType, FhirV
             _ => MessageType::AdtA08,
         });
     }
+    if res.has("Condition") {
+        // encounter diagnoses: DG1 in an update of the patient's record
+        return Ok(MessageType::AdtA08);
+    }
     if res.has("AllergyIntolerance") && MessageType::AdtA60.exists_in(version) {
         return Ok(MessageType::AdtA60);
     }

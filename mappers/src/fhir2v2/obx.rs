@@ -253,12 +253,13 @@ pub fn obx(
         dt::cwe(ctx, m, &format!("{base}.method"), comps)
     });
     let site = match ctx.get(o, "bodySite") {
-        Some(b) if ver.at_least(Version::V251) => {
+        Some(b) if ver.at_least(Version::V26) => {
             let comps = coded_components(ver, "OBX", 20);
             Some(dt::cwe(ctx, b, &format!("{base}.bodySite"), comps))
         }
         Some(_) => {
-            ctx.not_mapped(format!("{base}.bodySite"), "OBX-20 came with v2.5.1");
+            // v2.5.1 reserves OBX-20 to 22 for v2.6
+            ctx.not_mapped(format!("{base}.bodySite"), "OBX-20 came with v2.6");
             None
         }
         None => None,

@@ -62,7 +62,7 @@ pub fn pid(ctx: &mut Ctx<'_, '_>, p: usize) -> Result<Seg, FhirV2Error> {
                 field: "PID-3",
                 message: ctx.message.to_owned(),
             })?;
-        seg.push(3, Rep::text(id));
+        seg.push(3, bare_id(ctx, id));
         ctx.warn(
             format!("{base}.identifier"),
             "no identifier: PID-3 carries the resource id",
@@ -147,6 +147,15 @@ pub fn pid(ctx: &mut Ctx<'_, '_>, p: usize) -> Result<Seg, FhirV2Error> {
     Ok(seg)
 }
 
+/// A CX of a bare id; CX-5 (required from v2.7) `U`, unspecified.
+fn bare_id(ctx: &Ctx<'_, '_>, id: &str) -> Rep {
+    let mut r = Rep::text(id);
+    if ctx.version().at_least(Version::V27) {
+        r.set(5, "U");
+    }
+    r
+}
+
 /// PID from a reference (`subject`, `patient` of resource `i`) to a
 /// Patient that is not in the input: PID-3 from its identifier, else the
 /// id in its literal reference; PID-5 its display, else a name of type
@@ -154,7 +163,16 @@ pub fn pid(ctx: &mut Ctx<'_, '_>, p: usize) -> Result<Seg, FhirV2Error> {
 /// side, the identifier finds it.
 pub fn from_reference(ctx: &mut Ctx<'_, '_>, i: usize, key: &str) -> Result<Seg, FhirV2Error> {
     let path = ctx.path(i, key);
-    let r = ctx.require(i, key, "PID-3")?;
+    // read without marking: the resource's own segment map takes the
+    // element (and the resource) into the message
+    let r = ctx.res.list[i]
+        .value
+        .get(key)
+        .ok_or_else(|| FhirV2Error::MissingElement {
+            path: path.clone(),
+            field: "PID-3",
+            message: ctx.message.to_owned(),
+        })?;
     let mut seg = Seg::new("PID");
     seg.set(1, "1");
     let id = match r.get("identifier") {
@@ -177,7 +195,7 @@ pub fn from_reference(ctx: &mut Ctx<'_, '_>, i: usize, key: &str) -> Result<Seg,
                 format!("{path}.reference"),
                 "the Patient is not in the input: PID-3 carries the id of its reference",
             );
-            seg.push(3, Rep::text(literal));
+            seg.push(3, bare_id(ctx, literal));
         }
     }
     match s(r, "display") {

@@ -274,8 +274,12 @@ pub fn xon(ctx: &mut Ctx<'_, '_>, org: usize) -> Rep {
         if let Some(v) = s(id, "value") {
             if ctx.version().at_least(Version::V25) {
                 r.set(10, v);
-            } else {
+            } else if v.bytes().all(|b| b.is_ascii_digit()) {
+                // XON-3 (the id before v2.5) is an NM
                 r.set(3, v);
+            } else {
+                let p = format!("{}.identifier[0]", ctx.res.list[org].path);
+                ctx.not_mapped(p, "XON-3 takes a number before v2.5");
             }
             if let Some(sys) = s(id, "system") {
                 let h = hd(ctx.cfg, sys);
