@@ -177,7 +177,7 @@ fn produced(version: Version) -> Vec<(String, Vec<u8>)> {
     for path in corpus_files("hl7v2", ".hl7") {
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        for (i, item) in batch::split(&bytes).into_iter().enumerate() {
+        for (i, item) in batch::split(&bytes).enumerate() {
             let Ok(item) = item else { continue };
             let Ok(msg) = Message::parse(item.bytes) else {
                 continue;

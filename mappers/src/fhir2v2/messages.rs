@@ -322,11 +322,9 @@ pub(crate) fn build(
             if mt != MessageType::AdtA03 || v.at_least(Version::V25) {
                 allergies_al1(ctx, &mut out)?;
             }
-            let mut n = 1;
-            for c in ctx.res.of_kind("Condition") {
+            for (n, c) in (1..).zip(ctx.res.of_kind("Condition")) {
                 let diag = e.and_then(|e| clinical::diagnosis_use(ctx, e, c));
                 out.push(clinical::dg1(ctx, c, n, diag.as_deref())?);
-                n += 1;
             }
             if mt == MessageType::AdtA03 {
                 loose_observations(ctx, &mut out)?;

@@ -352,7 +352,7 @@ pub fn obx(
                     cs.opt_rep(6, units);
                 }
                 None => {
-                    ctx.not_mapped(format!("{cpath}.{k}"), "value type without a v2 OBX-2 type")
+                    ctx.not_mapped(format!("{cpath}.{k}"), "value type without a v2 OBX-2 type");
                 }
             }
         }
