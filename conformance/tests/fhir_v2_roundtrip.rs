@@ -50,6 +50,10 @@ const LEGIT: &[(&str, &str)] = &[
         "the principal language of the message is the writer's setting",
     ),
     (
+        "MSH-22",
+        "the sending responsible organization is the writer's setting",
+    ),
+    (
         "EVN-1",
         "EVN-1 is the event of the message written (withdrawn from v2.7)",
     ),
@@ -102,17 +106,22 @@ const SCOPE_SEGMENTS: &[&str] = &[
 /// (Provenance) not written, one of several responsible observers and
 /// practitioners kept.
 const GAPS: &[&str] = &[
-    "AL1-6", "DG1-1", "DG1-3", "DG1-4", "DG1-5", "DG1-6", "DG1-16", "DG1-19", "DG1-20", "EVN-4",
-    "EVN-5", "EVN-6", "IAM-2", "IAM-6", "IAM-7", "IAM-13", "IAM-17", "NK1-2", "NK1-3", "NK1-4",
-    "NK1-5", "NK1-6", "NK1-7", "NK1-12", "NK1-16", "NK1-20", "NK1-31", "NK1-32", "NTE-1", "NTE-2",
-    "NTE-3", "OBR-1", "OBR-2", "OBR-3", "OBR-4", "OBR-7", "OBR-8", "OBR-16", "OBR-22", "OBR-31",
-    "OBX-1", "OBX-2", "OBX-3", "OBX-4", "OBX-5", "OBX-6", "OBX-7", "OBX-8", "OBX-11", "OBX-14",
-    "OBX-16", "OBX-23", "ORC-1", "ORC-2", "ORC-3", "ORC-4", "ORC-5", "ORC-9", "ORC-12", "PD1-3",
-    "PD1-4", "PID-3", "PID-5", "PID-7", "PID-11", "PID-13", "PID-14", "PID-16", "PID-18", "PID-24",
-    "PID-28", "PID-30", "PRB-16", "PV1-1", "PV1-2", "PV1-3", "PV1-6", "PV1-7", "PV1-8", "PV1-9",
-    "PV1-14", "PV1-16", "PV1-17", "PV1-18", "PV1-19", "PV1-36", "PV1-37", "PV1-43", "PV1-44",
-    "PV1-45", "PV1-50", "PV1-52", "RXA-9", "RXA-10", "SPM-1", "SPM-2", "SPM-4", "SPM-7", "SPM-8",
-    "SPM-17", "SPM-18", "TQ1-1", "TQ1-7", "TQ1-8", "TQ1-9", "TQ1-11",
+    // read by the v2 -> FHIR maps since main's issue 21 depth work (v2more),
+    // not yet written back
+    "PID-21", "PV2-13", "PV2-1", "PV2-25", "PV1-54", "OBR-10", "NK1-33", "PV2-38", "PV2-22",
+    "PV2-12", "PV2-11", "PD1-14", "NK1-9", "NK1-8", "NK1-15", "ORC-22", "ORC-23", "ORC-21",
+    "OBR-9", "OBR-15", "PV2-9", "PV2-8", "OBR-39", "OBR-14", "AL1-6", "DG1-1", "DG1-3", "DG1-4",
+    "DG1-5", "DG1-6", "DG1-16", "DG1-19", "DG1-20", "EVN-4", "EVN-5", "EVN-6", "IAM-2", "IAM-6",
+    "IAM-7", "IAM-13", "IAM-17", "NK1-2", "NK1-3", "NK1-4", "NK1-5", "NK1-6", "NK1-7", "NK1-12",
+    "NK1-16", "NK1-20", "NK1-31", "NK1-32", "NTE-1", "NTE-2", "NTE-3", "OBR-1", "OBR-2", "OBR-3",
+    "OBR-4", "OBR-7", "OBR-8", "OBR-16", "OBR-22", "OBR-31", "OBX-1", "OBX-2", "OBX-3", "OBX-4",
+    "OBX-5", "OBX-6", "OBX-7", "OBX-8", "OBX-11", "OBX-14", "OBX-16", "OBX-23", "ORC-1", "ORC-2",
+    "ORC-3", "ORC-4", "ORC-5", "ORC-9", "ORC-12", "PD1-3", "PD1-4", "PID-3", "PID-5", "PID-7",
+    "PID-11", "PID-13", "PID-14", "PID-16", "PID-18", "PID-24", "PID-28", "PID-30", "PRB-16",
+    "PV1-1", "PV1-2", "PV1-3", "PV1-6", "PV1-7", "PV1-8", "PV1-9", "PV1-14", "PV1-16", "PV1-17",
+    "PV1-18", "PV1-19", "PV1-36", "PV1-37", "PV1-43", "PV1-44", "PV1-45", "PV1-50", "PV1-52",
+    "RXA-9", "RXA-10", "SPM-1", "SPM-2", "SPM-4", "SPM-7", "SPM-8", "SPM-17", "SPM-18", "TQ1-1",
+    "TQ1-7", "TQ1-8", "TQ1-9", "TQ1-11",
 ];
 
 /// Corpus messages that make no message on the way back, and why (the
@@ -373,9 +382,10 @@ fn corpus_round_trip_keeps_the_fields_the_forward_maps_read() {
         eprintln!("  DIFF {u}");
     }
     // the share kept was 4,248 of 8,391 (50.6 %) when the gap list was
-    // taken: a regression inside a gap field fails here
+    // taken, 4,081 of 9,013 (45.3 %) after main's v2more made the forward
+    // maps read more fields: a regression inside a gap field fails here
     assert!(
-        (t.equal + t.zone_added) * 1000 >= t.compared * 500,
+        (t.equal + t.zone_added) * 1000 >= t.compared * 450,
         "kept {} of {}",
         t.equal + t.zone_added,
         t.compared
