@@ -18,7 +18,7 @@ use ehrgate_mappers::fhirconnect::engine::EngineError;
 use ehrgate_mappers::fhirconnect::flat::{from_flat, to_flat};
 use ehrgate_mappers::fhirconnect::translators::{detect, OpenEhrFormat};
 use ehrgate_mappers::translation::Unmapped;
-use ehrgate_templates::fault::Classified;
+use ehrgate_fault::Classified;
 use serde_json::{json, Map, Value};
 
 use super::catalog::Compiled;

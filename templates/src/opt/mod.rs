@@ -18,7 +18,7 @@ mod xml;
 
 pub use id_scan::read_template_id;
 
-use crate::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use crate::meta::TemplateMeta;
 
 /// Bounds on OPT input; an OPT beyond them is refused, never half-read.

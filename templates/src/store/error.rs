@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use crate::id::TemplateId;
 use crate::opt::OptError;
 

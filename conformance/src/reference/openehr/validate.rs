@@ -106,7 +106,8 @@ fn violation(template_id: &str, found: &[String]) -> OpenEhrError {
             .collect::<Vec<_>>()
             .join("; "),
     );
-    OpenEhrError::unprocessable("composition.template-violation", msg)
+    // EHRbase: a `ValidationException`, answered 400 `{error, message}`.
+    OpenEhrError::bad_request("composition.template-violation", msg)
 }
 
 /// Reads a FLAT composition against `tpl` into canonical JSON. Keys the
@@ -142,7 +143,8 @@ pub fn flat_to_canonical(
     let tid = tpl.meta.template_id.to_string();
     if !unmapped.is_empty() {
         let parts: Vec<String> = unmapped.iter().map(|u| u.location.clone()).collect();
-        return Err(OpenEhrError::unprocessable(
+        // EHRbase: an `UnmarshalException` ("Could not consume Parts"), 400.
+        return Err(OpenEhrError::bad_request(
             "composition.flat-unknown-path",
             format!(
                 "Could not consume Parts {:?} of template `{tid}`",
