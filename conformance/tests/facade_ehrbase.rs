@@ -80,7 +80,12 @@ async fn without_credentials_the_cdr_refusal_is_a_clear_502() {
     let ehr = backend(OpenEhrConfig::with_shipped_templates().with_ehrbase_basic_auth()).await;
     let gw = Gw::start(&openehr_config(&ehr.base_url, "")).await;
     let a = gw
-        .call("POST", "/fhir/Observation", &[], &observation("p-1", "2024-03-01"))
+        .call(
+            "POST",
+            "/fhir/Observation",
+            &[],
+            &observation("p-1", "2024-03-01"),
+        )
         .await;
     assert_eq!(a.status, 502, "{}", a.body);
     assert_eq!(a.outcome_code(), "openehr.authentication");
@@ -114,11 +119,18 @@ async fn basic_credentials_are_sent_on_every_call() {
     let ehr = backend(OpenEhrConfig::with_shipped_templates().with_ehrbase_basic_auth()).await;
     let gw = gateway_with_basic(&ehr, "").await;
     let a = gw
-        .call("POST", "/fhir/Observation", &[], &observation("p-1", "2024-03-01"))
+        .call(
+            "POST",
+            "/fhir/Observation",
+            &[],
+            &observation("p-1", "2024-03-01"),
+        )
         .await;
     assert_eq!(a.status, 201, "{}", a.body);
     let id = id_of_location(a.header("location"));
-    let r = gw.call("GET", &format!("/fhir/Observation/{id}"), &[], "").await;
+    let r = gw
+        .call("GET", &format!("/fhir/Observation/{id}"), &[], "")
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let s = gw
         .call("GET", "/fhir/Observation?patient=Patient/p-1", &[], "")
@@ -149,9 +161,16 @@ async fn basic_credentials_are_sent_on_every_call() {
         .filter(|e| e.status == 401)
         .collect();
     assert!(refused.is_empty(), "calls without credentials: {refused:?}");
-    let paths: Vec<String> = ehr.stats.exchanges().iter().map(|e| e.path.clone()).collect();
+    let paths: Vec<String> = ehr
+        .stats
+        .exchanges()
+        .iter()
+        .map(|e| e.path.clone())
+        .collect();
     assert!(
-        paths.iter().any(|p| p.starts_with("/definition/template/adl1.4/")),
+        paths
+            .iter()
+            .any(|p| p.starts_with("/definition/template/adl1.4/")),
         "the template was fetched from the backend: {paths:?}"
     );
     assert!(paths.iter().any(|p| p == "/query/aql"), "{paths:?}");
@@ -179,7 +198,9 @@ async fn searches_pass_ehrbase_order_by_check_and_compare_instants() {
         ("date=ge2024-03-10T12:00:00Z", 1),
         ("date=gt2024-03-10T12:00:00Z", 0),
     ] {
-        let a = gw.call("GET", &format!("/fhir/Observation?{query}"), &[], "").await;
+        let a = gw
+            .call("GET", &format!("/fhir/Observation?{query}"), &[], "")
+            .await;
         assert_eq!(a.status, 200, "{query}: {}", a.body);
         assert_eq!(a.json()["total"], total, "{query}: {}", a.body);
     }
@@ -203,7 +224,12 @@ async fn updates_send_if_match_raw_unless_told_otherwise() {
         let gw = gateway_with_basic(&ehr, extra).await;
         let patient = format!("p-3{}", extra.len());
         let a = gw
-            .call("POST", "/fhir/Observation", &[], &observation(&patient, "2024-03-01"))
+            .call(
+                "POST",
+                "/fhir/Observation",
+                &[],
+                &observation(&patient, "2024-03-01"),
+            )
             .await;
         assert_eq!(a.status, 201, "{}", a.body);
         let id = id_of_location(a.header("location"));
@@ -248,7 +274,12 @@ async fn namespaces_ehrbase_refuses_are_config_errors() {
             "subject": {"external_ref": {"id": {"value": "p"}, "namespace": ns}},
             "is_modifiable": true, "is_queryable": true
         });
-        let a = raw_post(&format!("{}/ehr", ehr.base_url), "application/json", None, status.to_string()).await;
+        let a = raw_post(
+            &format!("{}/ehr", ehr.base_url),
+            &[("content-type", "application/json")],
+            status.to_string(),
+        )
+        .await;
         assert_eq!(a.0, 400, "{ns}: {}", a.1);
     }
     let ok = openehr_config(&ehr.base_url, "").replace("demo-mrn", "urn:oid:hospital");
@@ -273,17 +304,25 @@ async fn template_uploads_ask_for_xml_whatever_the_uploader_sent() {
         .call(
             "POST",
             "/definition/template/adl1.4",
-            &[("content-type", "application/xml"), ("accept", "application/json")],
+            &[
+                ("content-type", "application/xml"),
+                ("accept", "application/json"),
+            ],
             std::str::from_utf8(opt).unwrap(),
         )
         .await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(ehr.stats.templates_stored(), 1);
     // The backend itself refuses an upload that does not accept XML.
+    // base64("ehrbase-user:SuperSecretPassword")
+    let basic = "Basic ZWhyYmFzZS11c2VyOlN1cGVyU2VjcmV0UGFzc3dvcmQ=";
     let direct = raw_post(
         &format!("{}/definition/template/adl1.4", ehr.base_url),
-        "application/xml",
-        Some("application/json"),
+        &[
+            ("content-type", "application/xml"),
+            ("accept", "application/json"),
+            ("authorization", basic),
+        ],
         String::from_utf8(opt.to_vec()).unwrap(),
     )
     .await;
@@ -315,12 +354,26 @@ async fn oauth2_tokens_are_cached_and_renewed_when_refused() {
     .await;
     for i in 0..3 {
         let a = gw
-            .call("POST", "/fhir/Observation", &[], &observation(&format!("p-o{i}"), "2024-03-01"))
+            .call(
+                "POST",
+                "/fhir/Observation",
+                &[],
+                &observation(&format!("p-o{i}"), "2024-03-01"),
+            )
             .await;
         assert_eq!(a.status, 201, "{}", a.body);
     }
-    assert_eq!(issued.load(Ordering::SeqCst), 2, "one refused token, one kept");
-    let refused = ehr.stats.exchanges().iter().filter(|e| e.status == 401).count();
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        2,
+        "one refused token, one kept"
+    );
+    let refused = ehr
+        .stats
+        .exchanges()
+        .iter()
+        .filter(|e| e.status == 401)
+        .count();
     assert_eq!(refused, 1);
 }
 
@@ -351,7 +404,10 @@ async fn token_endpoint(issued: Arc<AtomicUsize>) -> SocketAddr {
                             && body.as_ref() == b"grant_type=client_credentials";
                         let (status, v) = if ok {
                             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
-                            (200, json!({"access_token": format!("token-{n}"), "token_type": "Bearer", "expires_in": 300}))
+                            (
+                                200,
+                                json!({"access_token": format!("token-{n}"), "token_type": "Bearer", "expires_in": 300}),
+                            )
                         } else {
                             (401, json!({"error": "invalid_client"}))
                         };
@@ -370,12 +426,12 @@ async fn token_endpoint(issued: Arc<AtomicUsize>) -> SocketAddr {
 }
 
 /// A POST straight to the backend: `(status, body)`.
-async fn raw_post(url: &str, content_type: &str, accept: Option<&str>, body: String) -> (u16, String) {
+async fn raw_post(url: &str, headers: &[(&str, &str)], body: String) -> (u16, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
-    let mut req = Request::post(url).header("content-type", content_type);
-    if let Some(a) = accept {
-        req = req.header("accept", a);
+    let mut req = Request::post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let resp = client
         .request(req.body(Full::new(Bytes::from(body))).unwrap())

@@ -162,10 +162,12 @@ async fn composition_versions_if_match_and_delete() {
         "Observation-heart-rate.json",
         "2024-03-01T10:00:00Z",
     );
+    // EHRbase answers a create without `Prefer: return=representation`
+    // with 204 and the headers (201 only with a body).
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &comp, &[]).await;
     assert_eq!(
         a.status,
-        StatusCode::CREATED,
+        StatusCode::NO_CONTENT,
         "{}",
         String::from_utf8_lossy(&a.body)
     );
@@ -241,11 +243,13 @@ async fn template_check_refuses_and_stores_nothing() {
         "2024-03-01T10:00:00Z",
     );
     // A unit the template does not allow, anywhere in the composition.
+    // EHRbase answers validation failures 400 (`ValidationException`) and
+    // an unknown template 422.
     let text = good.to_string();
     assert!(text.contains("\"/min\""), "heart rate in /min: {text}");
     let bad: Value = serde_json::from_str(&text.replace("\"/min\"", "\"furlong\"")).unwrap();
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &bad, &[]).await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let err = a.json();
     assert_eq!(err["code"], "composition.template-violation");
     assert!(
@@ -264,7 +268,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let mut wrong_root = good.clone();
     wrong_root["archetype_node_id"] = json!("openEHR-EHR-COMPOSITION.other.v1");
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &wrong_root, &[]).await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
 
     // A node the template does not have.
     let mut extra = good.clone();
@@ -276,7 +280,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &extra, &[]).await;
     assert_eq!(
         a.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::BAD_REQUEST,
         "{}",
         String::from_utf8_lossy(&a.body)
     );
@@ -294,7 +298,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let mut no_language = good.clone();
     no_language.as_object_mut().unwrap().remove("language");
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &no_language, &[]).await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
     let a = call(
         Method::POST,
         &format!("{base}/ehr/{ehr}/composition"),
@@ -330,7 +334,7 @@ async fn template_check_refuses_and_stores_nothing() {
     );
     // The good one passes.
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &good, &[]).await;
-    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(s.stats.stored_compositions().len(), 1);
     assert!(s.stats.recheck().is_empty());
 }
@@ -381,7 +385,7 @@ async fn flat_compositions_in_and_out() {
     let mut unknown_key = flat.clone();
     unknown_key["vital_signs/no_such_node"] = json!("x");
     let a = post_json(&url, &unknown_key, &[]).await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.json()["code"], "composition.flat-unknown-path");
     assert_eq!(s.stats.compositions_stored(), 1);
 }
@@ -530,7 +534,7 @@ async fn aql_queries_over_stored_compositions() {
         post_json(&format!("{base}/ehr/{a}/composition"), &c, &[])
             .await
             .status,
-        StatusCode::CREATED
+        StatusCode::NO_CONTENT
     );
     let c = composition(
         "EHRN Vital signs.v2",
@@ -541,7 +545,7 @@ async fn aql_queries_over_stored_compositions() {
         post_json(&format!("{base}/ehr/{b}/composition"), &c, &[])
             .await
             .status,
-        StatusCode::CREATED
+        StatusCode::NO_CONTENT
     );
 
     // EHRbase orders only by selected paths, so the start time is selected.
@@ -739,7 +743,7 @@ async fn concurrent_writes_are_all_kept_with_distinct_uids() {
             let (url, comp) = (url.clone(), comp.clone());
             tokio::spawn(async move {
                 let a = post_json(&url, &comp, &[]).await;
-                assert_eq!(a.status, StatusCode::CREATED);
+                assert_eq!(a.status, StatusCode::NO_CONTENT);
                 a.header("etag").unwrap().to_owned()
             })
         })
@@ -839,7 +843,7 @@ async fn facade_output_of_the_shipped_sets_is_accepted_canonical_and_flat() {
                 let a = post_json(&url, &out, &[]).await;
                 assert_eq!(
                     a.status,
-                    StatusCode::CREATED,
+                    StatusCode::NO_CONTENT,
                     "{template} {file} {format:?}: {}",
                     String::from_utf8_lossy(&a.body)
                 );
@@ -849,4 +853,118 @@ async fn facade_output_of_the_shipped_sets_is_accepted_canonical_and_flat() {
     }
     assert_eq!(s.stats.stored_compositions().len(), sent);
     assert!(s.stats.recheck().is_empty());
+}
+
+/// The EHRbase 2.x behaviours issue 27 names, each against the reference:
+/// Basic authentication, ORDER BY only on selected paths, LIMIT within the
+/// configured maximum, form-encoded `query_parameters` on GET, `format`
+/// matched case-sensitively.
+#[tokio::test]
+async fn ehrbase_refusals_are_copied() {
+    let cfg = OpenEhrConfig {
+        max_limit: Some(100),
+        ..OpenEhrConfig::with_shipped_templates().with_ehrbase_basic_auth()
+    };
+    let s = spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = s.base_url.clone();
+    // base64("ehrbase-user:SuperSecretPassword")
+    let auth = (
+        "authorization",
+        "Basic ZWhyYmFzZS11c2VyOlN1cGVyU2VjcmV0UGFzc3dvcmQ=",
+    );
+    let anonymous = call(Method::POST, &format!("{base}/ehr"), &[], "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("Basic realm=\"Realm\"")
+    );
+    let wrong = call(
+        Method::POST,
+        &format!("{base}/ehr"),
+        &[("authorization", "Basic ZWhyYmFzZS11c2VyOndyb25n")],
+        "",
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.stats.ehrs_created(), 0);
+    let created = call(Method::POST, &format!("{base}/ehr"), &[auth], "").await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let ehr = created.header("etag").unwrap().trim_matches('"').to_owned();
+
+    let comp = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T10:00:00Z",
+    );
+    let lower = post_json(
+        &format!("{base}/ehr/{ehr}/composition?format=json"),
+        &comp,
+        &[auth],
+    )
+    .await;
+    assert_eq!(
+        lower.status,
+        StatusCode::NOT_ACCEPTABLE,
+        "format is case-sensitive"
+    );
+    let stored = post_json(&format!("{base}/ehr/{ehr}/composition"), &comp, &[auth]).await;
+    assert_eq!(stored.status, StatusCode::NO_CONTENT);
+
+    let q = |text: &str| json!({"q": text, "query_parameters": {"ehr_id": ehr}});
+    let unselected = post_json(
+        &format!("{base}/query/aql"),
+        &q(
+            "SELECT c FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c \
+            ORDER BY c/context/start_time/value DESC",
+        ),
+        &[auth],
+    )
+    .await;
+    assert_eq!(unselected.status, StatusCode::BAD_REQUEST);
+    assert!(unselected.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not present in SELECT statement"));
+    let selected = post_json(
+        &format!("{base}/query/aql"),
+        &q(
+            "SELECT c, c/context/start_time/value FROM EHR e[ehr_id/value=$ehr_id] \
+            CONTAINS COMPOSITION c ORDER BY c/context/start_time/value DESC LIMIT 100",
+        ),
+        &[auth],
+    )
+    .await;
+    assert_eq!(selected.status, StatusCode::OK);
+    assert_eq!(selected.json()["rows"].as_array().unwrap().len(), 1);
+    let too_many = post_json(
+        &format!("{base}/query/aql"),
+        &q("SELECT c FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c LIMIT 101"),
+        &[auth],
+    )
+    .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // GET: `query_parameters` is `k=v&k2=v2`, percent-encoded as one value.
+    let text = "SELECT c/uid/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c";
+    let enc = |v: &str| {
+        percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let by_get = call(
+        Method::GET,
+        &format!(
+            "{base}/query/aql?q={}&query_parameters={}",
+            enc(text),
+            enc(&format!("ehr_id={ehr}"))
+        ),
+        &[auth],
+        "",
+    )
+    .await;
+    assert_eq!(
+        by_get.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&by_get.body)
+    );
+    assert_eq!(by_get.json()["rows"].as_array().unwrap().len(), 1);
 }

@@ -164,7 +164,10 @@ async fn templates_are_fetched_over_mutual_tls_with_credentials() {
         gw.local_addrs()[0],
         "POST",
         "/fhir/Observation",
-        &[("x-tenant-id", "acme"), ("content-type", "application/fhir+json")],
+        &[
+            ("x-tenant-id", "acme"),
+            ("content-type", "application/fhir+json"),
+        ],
         Bytes::from(observation()),
     )
     .await;
@@ -186,7 +189,10 @@ async fn a_failing_template_fetch_serves_the_earlier_copy_or_fails_loudly() {
         gw.local_addrs()[0],
         "POST",
         "/fhir/Observation",
-        &[("x-tenant-id", "acme"), ("content-type", "application/fhir+json")],
+        &[
+            ("x-tenant-id", "acme"),
+            ("content-type", "application/fhir+json"),
+        ],
         Bytes::from(observation()),
     )
     .await;
@@ -210,8 +216,11 @@ async fn a_failing_template_fetch_serves_the_earlier_copy_or_fails_loudly() {
     );
     // A template never fetched has no copy: an error naming it, not the
     // bundled OPT.
-    let never = facade.catalog().get("IDCR - Problem List.v1", "Condition").await;
-    let e = never.err().expect("no silent fallback to the bundled template");
+    let never = facade
+        .catalog()
+        .get("IDCR - Problem List.v1", "Condition")
+        .await;
+    let e = never.expect_err("no silent fallback to the bundled template");
     assert_eq!(
         ehrgate_templates::fault::Classified::code(&e),
         "openehr.template-unavailable"

@@ -297,7 +297,15 @@ mod tests {
         for ok in ["ehrgate", "acme-mrn", "urn:oid:x", "a_b/c&d+e?f", "Z9"] {
             assert!(is_ehrbase_namespace(ok), "{ok}");
         }
-        for bad in ["", "urn:oid:1.2.3", "hospital.org", "1abc", "-x", "a b", "ä"] {
+        for bad in [
+            "",
+            "urn:oid:1.2.3",
+            "hospital.org",
+            "1abc",
+            "-x",
+            "a b",
+            "ä",
+        ] {
             assert!(!is_ehrbase_namespace(bad), "{bad}");
         }
     }
@@ -313,7 +321,10 @@ mod tests {
         let bad = toml::from_str::<OpenEhrBackendConfig>(
             "[auth]\nkind = \"bearer\"\ntoken = { env = \"T\" }\npassword = \"inline\"\n",
         );
-        assert!(bad.is_err(), "unknown fields (an inline secret) are refused");
+        assert!(
+            bad.is_err(),
+            "unknown fields (an inline secret) are refused"
+        );
         let q: OpenEhrBackendConfig = toml::from_str("if_match = \"quoted\"").unwrap();
         assert_eq!(q.if_match, IfMatchForm::Quoted);
     }

@@ -359,4 +359,3 @@ pub(super) fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
         );
     }
 }
-

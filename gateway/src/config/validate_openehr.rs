@@ -83,11 +83,7 @@ pub(super) fn check(config: &Config, tenants: &HashSet<&str>, issues: &mut Issue
     }
 }
 
-fn check_limits(
-    o: &OpenEhrBackendConfig,
-    name: &toml::Spanned<String>,
-    issues: &mut Issues<'_>,
-) {
+fn check_limits(o: &OpenEhrBackendConfig, name: &toml::Spanned<String>, issues: &mut Issues<'_>) {
     if o.default_count == 0 || o.max_count == 0 || o.default_count > o.max_count {
         issues.at(name, "openehr: need 0 < default_count <= max_count".into());
     }
@@ -195,9 +191,7 @@ pub(crate) fn read_secret(
             std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", s.describe()))?
         }
-        (None, Some(e)) => {
-            std::env::var(e).map_err(|_| format!("{} is not set", s.describe()))?
-        }
+        (None, Some(e)) => std::env::var(e).map_err(|_| format!("{} is not set", s.describe()))?,
         (None, None) => return Err("no `file` or `env` given".into()),
     };
     let value = value.trim_end_matches(['\r', '\n']).to_owned();

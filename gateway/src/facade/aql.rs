@@ -141,7 +141,9 @@ mod tests {
         let ordered = order.split_whitespace().next().unwrap();
         assert_eq!(ordered, START_TIME_VALUE);
         assert!(
-            select.split(", ").any(|c| c.trim_start_matches("SELECT ") == ordered),
+            select
+                .split(", ")
+                .any(|c| c.trim_start_matches("SELECT ") == ordered),
             "{}",
             a.q
         );
@@ -151,7 +153,10 @@ mod tests {
     fn date_bounds_compare_the_date_time_not_its_text() {
         let a = search(&Filter {
             template_id: "A".into(),
-            dates: vec![(Cmp::Ge, "2024-03".into()), (Cmp::Le, "2024-03-01T10:00:00+01:00".into())],
+            dates: vec![
+                (Cmp::Ge, "2024-03".into()),
+                (Cmp::Le, "2024-03-01T10:00:00+01:00".into()),
+            ],
             limit: 5,
             ..Filter::default()
         });

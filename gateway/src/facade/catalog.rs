@@ -90,6 +90,19 @@ impl Catalog {
             Err(TemplateError::NotFound(_)) => {
                 return Err(FacadeError::TemplateUnknown(template_id.to_owned()))
             }
+            // Credentials the CDR refuses are a configuration error to fix,
+            // not a passing failure a stale copy should hide.
+            Err(TemplateError::Unauthorized {
+                source_name,
+                status,
+                scheme,
+            }) => {
+                return Err(FacadeError::BackendAuth {
+                    backend: source_name,
+                    status,
+                    scheme,
+                })
+            }
             Err(e) => {
                 let code = ehrgate_fault::Classified::code(&e);
                 let Some(stale) = self.cached(template_id) else {

@@ -138,11 +138,10 @@ impl EhrResolver {
         match self.client.create_ehr(&status).await? {
             EhrCreated::Created(id) => Ok(id),
             // Another writer (another gateway) created it first.
-            EhrCreated::SubjectExists => {
-                self.find(namespace, subject_id).await?.ok_or_else(|| {
-                    FacadeError::BadBackendAnswer("EHR exists but is not found".into())
-                })
-            }
+            EhrCreated::SubjectExists => self
+                .find(namespace, subject_id)
+                .await?
+                .ok_or_else(|| FacadeError::BadBackendAnswer("EHR exists but is not found".into())),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! The backend's reason (its error message) is passed back to the client
 //! in `diagnostics`; it never goes to logs, which carry only the code.
 
-use ehrgate_mappers::fhirconnect::check::Issue as TemplateIssue;
 use ehrgate_fault::{Classified, Fault};
+use ehrgate_mappers::fhirconnect::check::Issue as TemplateIssue;
 use http::StatusCode;
 
 use crate::outcome::Issue;

@@ -51,8 +51,8 @@ pub use error::FacadeError;
 pub use write::Created;
 
 use self::catalog::Catalog;
-use self::openehr::{ClientSettings, Credentials, OpenEhrClient};
 use self::ehr::EhrResolver;
+use self::openehr::{ClientSettings, Credentials, OpenEhrClient};
 use self::settings::Settings;
 use crate::proxy::upstream::Upstream;
 

@@ -38,11 +38,7 @@ impl Facade {
             return Err(FacadeError::UnsupportedType(resource_type.to_owned()));
         }
         let r = CompositionRef::from_fhir_id(id).ok_or_else(not_found)?;
-        let a = match self
-            .client
-            .get_composition(&r.ehr_id, &r.object_id)
-            .await?
-        {
+        let a = match self.client.get_composition(&r.ehr_id, &r.object_id).await? {
             CompositionRead::Found(a) => a,
             CompositionRead::Deleted => {
                 return Err(FacadeError::Gone {

@@ -240,11 +240,7 @@ impl Facade {
         resource_type: &str,
         id: &str,
     ) -> Result<VersionUid, FacadeError> {
-        match self
-            .client
-            .get_composition(&r.ehr_id, &r.object_id)
-            .await?
-        {
+        match self.client.get_composition(&r.ehr_id, &r.object_id).await? {
             CompositionRead::Found(a) => self.version_of(&a),
             CompositionRead::Deleted => Err(FacadeError::Gone {
                 resource_type: resource_type.to_owned(),

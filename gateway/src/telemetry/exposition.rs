@@ -302,11 +302,7 @@ fn openehr_backends(out: &mut String, snap: &Snapshot) {
         "openEHR calls refused for authentication (401/403) or made without usable credentials.",
     );
     for (name, f) in &facades {
-        let n = f
-            .client()
-            .stats()
-            .auth_failures
-            .load(Ordering::Relaxed);
+        let n = f.client().stats().auth_failures.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "ehrgate_openehr_auth_failures_total{{backend=\"{}\"}} {n}",

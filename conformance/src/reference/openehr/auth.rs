@@ -11,15 +11,19 @@ use super::error::OpenEhrError;
 use super::RefAuth;
 use crate::reference::http::{self as h, Req, Resp};
 
-/// `Ok` when `req` may be served, else the 401 to answer.
-pub(crate) fn check(auth: &RefAuth, req: &Req) -> Result<(), Resp> {
+/// `None` when `req` may be served, else the 401 to answer.
+pub(crate) fn refusal(auth: &RefAuth, req: &Req) -> Option<Resp> {
     let given = req.header("authorization").unwrap_or("");
     let (ok, challenge) = match auth {
-        RefAuth::None => return Ok(()),
+        RefAuth::None => return None,
         RefAuth::Basic { username, password } => {
             let ok = given
                 .strip_prefix("Basic ")
-                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+                .and_then(|b| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.trim())
+                        .ok()
+                })
                 .and_then(|raw| String::from_utf8(raw).ok())
                 .is_some_and(|up| up == format!("{username}:{password}"));
             (ok, "Basic realm=\"Realm\"")
@@ -32,7 +36,7 @@ pub(crate) fn check(auth: &RefAuth, req: &Req) -> Result<(), Resp> {
         }
     };
     if ok {
-        return Ok(());
+        return None;
     }
     let resp = OpenEhrError::new(
         StatusCode::UNAUTHORIZED,
@@ -40,5 +44,5 @@ pub(crate) fn check(auth: &RefAuth, req: &Req) -> Result<(), Resp> {
         "Full authentication is required to access this resource",
     )
     .response();
-    Err(h::with_header(resp, header::WWW_AUTHENTICATE, challenge))
+    Some(h::with_header(resp, header::WWW_AUTHENTICATE, challenge))
 }

@@ -64,7 +64,7 @@ impl Backend {
 impl Handler for Backend {
     fn handle(&self, req: Req) -> Resp {
         // EHRbase's security filter runs before any controller.
-        if let Err(refused) = super::auth::check(&self.cfg.auth, &req) {
+        if let Some(refused) = super::auth::refusal(&self.cfg.auth, &req) {
             self.stats.record(Exchange {
                 method: req.method.to_string(),
                 path: format!("/{}", req.segments.join("/")),

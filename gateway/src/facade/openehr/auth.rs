@@ -34,8 +34,9 @@ pub enum Credentials {
         /// The header value (sensitive).
         value: HeaderValue,
     },
-    /// OAuth2 client credentials, token cached until shortly before expiry.
-    OAuth2(TokenSource),
+    /// OAuth2 client credentials, token cached until shortly before expiry
+    /// (boxed: the source holds its own HTTP client).
+    OAuth2(Box<TokenSource>),
     /// Configured, but the secret could not be read.
     Unavailable {
         /// The configured scheme.
@@ -90,7 +91,7 @@ impl Credentials {
                         ca.as_deref(),
                         timeout,
                     ) {
-                        Ok(t) => Credentials::OAuth2(t),
+                        Ok(t) => Credentials::OAuth2(Box::new(t)),
                         Err(e) => unavailable(e),
                     }
                 }

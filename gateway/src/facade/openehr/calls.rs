@@ -230,7 +230,9 @@ impl OpenEhrClient {
 
     /// `GET /definition/template/adl1.4`: the JSON list of templates.
     pub async fn list_templates(&self) -> Result<Value, FacadeError> {
-        self.call_ok(Call::new(Method::GET, TEMPLATES)).await?.json()
+        self.call_ok(Call::new(Method::GET, TEMPLATES))
+            .await?
+            .json()
     }
 
     /// `GET /definition/template/adl1.4/{id}` as OPT XML, or `None` (404).
@@ -264,10 +266,9 @@ fn prefer() -> HeaderName {
 fn format_query(format: CompositionFormat, template_id: &str) -> String {
     match format {
         CompositionFormat::Canonical => String::new(),
-        CompositionFormat::Flat => format!(
-            "?format=FLAT&templateId={}",
-            OpenEhrClient::q(template_id)
-        ),
+        CompositionFormat::Flat => {
+            format!("?format=FLAT&templateId={}", OpenEhrClient::q(template_id))
+        }
     }
 }
 

@@ -85,8 +85,11 @@ impl TokenSource {
             .enable_http1()
             .wrap_connector(connector);
         let enc = |s: &str| super::OpenEhrClient::q(s);
-        let raw = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", enc(client_id), enc(client_secret)));
+        let raw = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(client_id),
+            enc(client_secret)
+        ));
         let mut client_auth = HeaderValue::from_str(&format!("Basic {raw}"))
             .map_err(|_| "client credentials are not a valid header value".to_owned())?;
         client_auth.set_sensitive(true);

@@ -6,17 +6,18 @@
 //! Uses the ADL 1.4 template API as EHRbase serves it: `GET .../adl1.4/{id}`
 //! with `Accept: application/xml` returns the OPT, `GET .../adl1.4` a JSON
 //! list of `{template_id, concept, ...}`. A 404 is
-//! [`TemplateError::NotFound`]; an authentication refusal, a transport
-//! failure or another status is [`TemplateError::Upstream`] naming the
-//! backend (never the body).
+//! [`TemplateError::NotFound`]; an authentication refusal is
+//! [`TemplateError::Unauthorized`]; a transport failure or another status
+//! is [`TemplateError::Upstream`] naming the backend (never the body).
 
 use std::sync::Arc;
 
 use ehrgate_templates::store::{check_declared_id, TemplateSummary};
-use ehrgate_templates::{parse_opt_with, OptLimits, TemplateError, TemplateId, TemplateMeta};
 use ehrgate_templates::TemplateStore;
+use ehrgate_templates::{parse_opt_with, OptLimits, TemplateError, TemplateId, TemplateMeta};
 
 use super::OpenEhrClient;
+use crate::facade::error::FacadeError;
 
 /// A [`TemplateStore`] over an [`OpenEhrClient`].
 #[derive(Debug, Clone)]
@@ -36,6 +37,23 @@ impl ClientTemplateSource {
     fn upstream_error(&self, e: &dyn std::fmt::Display) -> TemplateError {
         TemplateError::Upstream(format!("backend `{}`: {e}", self.client.backend()))
     }
+
+    /// An authentication refusal stays one (the facade answers it as
+    /// such); anything else is an upstream failure.
+    fn fetch_error(&self, e: &FacadeError) -> TemplateError {
+        match e {
+            FacadeError::BackendAuth {
+                backend,
+                status,
+                scheme,
+            } => TemplateError::Unauthorized {
+                source_name: backend.clone(),
+                status: *status,
+                scheme,
+            },
+            other => self.upstream_error(other),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -44,7 +62,7 @@ impl TemplateStore for ClientTemplateSource {
         let body = match self.client.get_template(id.as_str()).await {
             Ok(Some(b)) => b,
             Ok(None) => return Err(TemplateError::NotFound(id.clone())),
-            Err(e) => return Err(self.upstream_error(&e)),
+            Err(e) => return Err(self.fetch_error(&e)),
         };
         let limits = self.limits;
         // Parsing a large OPT takes milliseconds: keep it off the async workers.
@@ -63,7 +81,7 @@ impl TemplateStore for ClientTemplateSource {
             .client
             .list_templates()
             .await
-            .map_err(|e| self.upstream_error(&e))?;
+            .map_err(|e| self.fetch_error(&e))?;
         serde_json::from_value(v)
             .map_err(|e| self.upstream_error(&format!("template listing is not a list: {e}")))
     }
