@@ -243,13 +243,13 @@ async fn template_check_refuses_and_stores_nothing() {
         "2024-03-01T10:00:00Z",
     );
     // A unit the template does not allow, anywhere in the composition.
-    // EHRbase answers validation failures 400 (`ValidationException`) and
-    // an unknown template 422.
+    // EHRbase 2.16.0 answers template violations and an unknown template
+    // with 422 (observed, conformance/ehrbase/BEHAVIOURS.md).
     let text = good.to_string();
     assert!(text.contains("\"/min\""), "heart rate in /min: {text}");
     let bad: Value = serde_json::from_str(&text.replace("\"/min\"", "\"furlong\"")).unwrap();
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &bad, &[]).await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let err = a.json();
     assert_eq!(err["code"], "composition.template-violation");
     assert!(
@@ -268,7 +268,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let mut wrong_root = good.clone();
     wrong_root["archetype_node_id"] = json!("openEHR-EHR-COMPOSITION.other.v1");
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &wrong_root, &[]).await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A node the template does not have.
     let mut extra = good.clone();
@@ -280,7 +280,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &extra, &[]).await;
     assert_eq!(
         a.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "{}",
         String::from_utf8_lossy(&a.body)
     );
@@ -298,7 +298,7 @@ async fn template_check_refuses_and_stores_nothing() {
     let mut no_language = good.clone();
     no_language.as_object_mut().unwrap().remove("language");
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &no_language, &[]).await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let a = call(
         Method::POST,
         &format!("{base}/ehr/{ehr}/composition"),
@@ -385,7 +385,7 @@ async fn flat_compositions_in_and_out() {
     let mut unknown_key = flat.clone();
     unknown_key["vital_signs/no_such_node"] = json!("x");
     let a = post_json(&url, &unknown_key, &[]).await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.json()["code"], "composition.flat-unknown-path");
     assert_eq!(s.stats.compositions_stored(), 1);
 }

@@ -16,7 +16,8 @@
 //! - `format` is `CompositionFormat.valueOf(format)`: case-sensitive, an
 //!   unknown value is 406 (`NotAcceptableException`).
 //! - A DELETE of a deleted composition finds no version head: 404.
-//! - Validation failures are 400; an unknown template is 422.
+//! - A template violation and an unknown template are 422 (observed on
+//!   EHRbase 2.16.0, `conformance/ehrbase/BEHAVIOURS.md`).
 
 use http::{header, StatusCode};
 use serde_json::{json, Value};

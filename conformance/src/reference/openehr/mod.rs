@@ -24,7 +24,7 @@
 //!   `aql/compare.rs`, `query.rs`);
 //! - compositions: `If-Match` parsed raw as a version uid (a quoted one is
 //!   400 "UUID string too large"), 204 on a create or update without
-//!   `Prefer: return=representation`, validation failures 400, an unknown
+//!   `Prefer: return=representation`, template violations and an unknown
 //!   template 422, `format` matched case-sensitively (406 otherwise),
 //!   DELETE of a deleted composition 404 (`composition.rs`);
 //! - EHRs: the subject namespace must match `[a-zA-Z][a-zA-Z0-9-_:/&+?]*`

@@ -106,8 +106,7 @@ fn violation(template_id: &str, found: &[String]) -> OpenEhrError {
             .collect::<Vec<_>>()
             .join("; "),
     );
-    // EHRbase: a `ValidationException`, answered 400 `{error, message}`.
-    OpenEhrError::bad_request("composition.template-violation", msg)
+    OpenEhrError::unprocessable("composition.template-violation", msg)
 }
 
 /// Reads a FLAT composition against `tpl` into canonical JSON. Keys the
@@ -143,8 +142,7 @@ pub fn flat_to_canonical(
     let tid = tpl.meta.template_id.to_string();
     if !unmapped.is_empty() {
         let parts: Vec<String> = unmapped.iter().map(|u| u.location.clone()).collect();
-        // EHRbase: an `UnmarshalException` ("Could not consume Parts"), 400.
-        return Err(OpenEhrError::bad_request(
+        return Err(OpenEhrError::unprocessable(
             "composition.flat-unknown-path",
             format!(
                 "Could not consume Parts {:?} of template `{tid}`",

@@ -8,8 +8,9 @@ use super::ast::{IdentPath, Query, SelectExpr};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeatureError {
     /// `OrderByCheck`: every `ORDER BY` path must be selected (a selected
-    /// path equal to it or below it); EHRbase answers 400 with this text.
-    #[error("ORDER BY: Path: {0} is not present in SELECT statement")]
+    /// path equal to it or below it); EHRbase answers 400 with this text
+    /// (its `AqlFeatureNotImplementedException` adds "Not implemented: ").
+    #[error("Not implemented: ORDER BY: Path: {0} is not present in SELECT statement")]
     OrderByNotSelected(String),
     /// `AqlLimitPostProcessor`: `LIMIT` above `ehrbase.rest.aql.max-limit`
     /// is refused with 422.
@@ -72,7 +73,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             ensure_supported(&q, None).unwrap_err().to_string(),
-            "ORDER BY: Path: c/context/start_time/value is not present in SELECT statement"
+            "Not implemented: ORDER BY: Path: c/context/start_time/value is not present in SELECT statement"
         );
         let ok = parse(
             "SELECT c, c/context/start_time/value FROM EHR e CONTAINS COMPOSITION c \
