@@ -30,6 +30,15 @@
 //! decoder ends it at the same byte (same size, extension and CRLF rules,
 //! see [`super::h1::chunked`]), so the next head starts where both expect.
 //!
+//! # Fragments
+//! A fragment is no part of a request target (RFC 9112 §3.2), and the
+//! native engine answers 400 to one. hyper's URI parser drops `#frag`
+//! without a word, so the guard makes the target unparseable instead: a
+//! `#` in a request line is handed to hyper as a byte its parser refuses
+//! (NUL), and hyper answers 400 and closes, the request never reaching
+//! the service. The request line is followed byte by byte as it arrives,
+//! so a head split over many reads is caught too.
+//!
 //! Cost: the head bytes are copied once more and parsed a second time;
 //! `Content-Length` payload is only counted. The native engine (the
 //! default) does not go through here for the requests it serves.
@@ -69,7 +78,25 @@ pub struct Guard {
     max_head: usize,
     /// Scratch output of the Reframer (never sent anywhere).
     scratch: Vec<u8>,
+    /// Where the current head's request line stands.
+    line: RequestLine,
 }
+
+/// How far the current head's request line has arrived (RFC 9112 §2.2
+/// allows empty lines before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestLine {
+    /// Only CR / LF so far.
+    Leading,
+    /// Inside the request line.
+    Inside,
+    /// The request line ended; the rest of the head follows.
+    Done,
+}
+
+/// What a `#` in a request line is handed to hyper as: a byte its parser
+/// refuses in a target, so it answers 400 (see the module doc).
+const FRAGMENT_POISON: u8 = 0;
 
 /// The client's chunked framing is malformed at this offset of the bytes
 /// just scanned.
@@ -85,6 +112,7 @@ impl Guard {
             state: State::Head(Vec::new()),
             max_head,
             scratch: Vec::new(),
+            line: RequestLine::Leading,
         }
     }
 
@@ -94,19 +122,21 @@ impl Guard {
     }
 
     /// Scans bytes just read from the client, in order.
-    pub fn scan(&mut self, mut bytes: &[u8]) -> Result<(), Refused> {
+    /// A `#` in a request line is replaced in `bytes` (see the module doc).
+    pub fn scan(&mut self, bytes: &mut [u8]) -> Result<(), Refused> {
         let total = bytes.len();
-        while !bytes.is_empty() {
-            let at = total - bytes.len();
+        let mut at = 0;
+        while at < total {
+            let bytes = &mut bytes[at..];
             match &mut self.state {
                 State::Off => return Ok(()),
                 State::Failed => return Err(Refused(at)),
                 State::Length(left) => {
                     let n = (*left).min(bytes.len() as u64);
                     *left -= n;
-                    bytes = &bytes[n as usize..];
+                    at += n as usize;
                     if *left == 0 {
-                        self.state = State::Head(Vec::new());
+                        self.next_head();
                     }
                 }
                 State::Chunked(reframer) => {
@@ -118,29 +148,57 @@ impl Guard {
                         // next request).
                         return Err(Refused(at));
                     };
-                    bytes = &bytes[feed.consumed + feed.data..];
+                    at += feed.consumed + feed.data;
                     if feed.done {
-                        self.state = State::Head(Vec::new());
+                        self.next_head();
                     }
                 }
                 State::Head(buf) => {
+                    self.line = poison_fragments(self.line, bytes);
                     buf.extend_from_slice(bytes);
                     let (next, used) = head_framing(buf, self.max_head);
                     // Bytes past the head belong to the body or the next head.
-                    let rest = match used {
-                        Some(head_len) => {
-                            let from_this = bytes.len() - (buf.len() - head_len);
-                            &bytes[from_this..]
-                        }
-                        None => &[][..],
+                    at = match used {
+                        Some(head_len) => total - (buf.len() - head_len),
+                        None => total,
                     };
+                    let next_is_head = matches!(next, State::Head(_)) && used.is_some();
                     self.state = next;
-                    bytes = rest;
+                    if next_is_head {
+                        self.next_head();
+                    }
                 }
             }
         }
         Ok(())
     }
+}
+
+impl Guard {
+    /// The next message's head starts here.
+    fn next_head(&mut self) {
+        self.state = State::Head(Vec::new());
+        self.line = RequestLine::Leading;
+    }
+}
+
+/// Follows the request line through `bytes` (the next bytes of a head),
+/// replacing each `#` in it with [`FRAGMENT_POISON`]; returns where the
+/// line stands after them. Bytes past the request line are not touched.
+fn poison_fragments(mut line: RequestLine, bytes: &mut [u8]) -> RequestLine {
+    for b in bytes.iter_mut() {
+        match (line, *b) {
+            (RequestLine::Done, _) => break,
+            (RequestLine::Leading, b'\r' | b'\n') => {}
+            (RequestLine::Inside, b'\n') => line = RequestLine::Done,
+            (_, b'#') => {
+                *b = FRAGMENT_POISON;
+                line = RequestLine::Inside;
+            }
+            _ => line = RequestLine::Inside,
+        }
+    }
+    line
 }
 
 /// What follows the head in `buf`, and the head's length once complete
@@ -242,7 +300,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Guarded<I> {
         }
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.io).poll_read(cx, buf))?;
-        match this.guard.scan(&buf.filled()[before..]) {
+        match this.guard.scan(&mut buf.filled_mut()[before..]) {
             Ok(()) => Poll::Ready(Ok(())),
             // Nothing of this read can go to hyper: fail it now (an empty
             // read would be taken for the end of the stream).
@@ -297,7 +355,8 @@ mod tests {
 
     fn scan_split(bytes: &[u8], cut: usize) -> Result<(), Refused> {
         let mut g = Guard::new(8192);
-        let (a, b) = bytes.split_at(cut);
+        let mut bytes = bytes.to_vec();
+        let (a, b) = bytes.split_at_mut(cut);
         g.scan(a)?;
         g.scan(b).map_err(|Refused(at)| Refused(at + a.len()))
     }
@@ -315,12 +374,12 @@ mod tests {
         let mut bad = HEAD.to_vec();
         bad.extend_from_slice(b"3\r\nabc\r\n0\r\nx: 1\n\r\n");
         let mut g = Guard::new(8192);
-        assert!(g.scan(&bad).is_err());
+        assert!(g.scan(&mut bad).is_err());
         assert!(g.failed());
         // the same bytes after a Content-Length body are payload, not framing
         let mut g = Guard::new(8192);
         assert_eq!(
-            g.scan(b"POST / HTTP/1.1\r\nhost: a\r\ncontent-length: 4\r\n\r\n0\n\n\n"),
+            g.scan(&mut b"POST / HTTP/1.1\r\nhost: a\r\ncontent-length: 4\r\n\r\n0\n\n\n".to_vec()),
             Ok(())
         );
     }
@@ -338,8 +397,60 @@ mod tests {
             let mut g = Guard::new(8192);
             let mut bytes = head.to_vec();
             bytes.extend_from_slice(b"zz\n\n");
-            assert_eq!(g.scan(&bytes), Ok(()), "{}", String::from_utf8_lossy(head));
+            assert_eq!(
+                g.scan(&mut bytes),
+                Ok(()),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
             assert!(matches!(g.state, State::Off));
         }
+    }
+
+    /// Scans `bytes` in reads of `step` bytes; returns what hyper was handed.
+    fn handed_to_hyper(bytes: &[u8], step: usize) -> Vec<u8> {
+        let mut g = Guard::new(8192);
+        let mut out = Vec::new();
+        for piece in bytes.chunks(step) {
+            let mut piece = piece.to_vec();
+            g.scan(&mut piece).unwrap();
+            out.extend_from_slice(&piece);
+        }
+        out
+    }
+
+    #[test]
+    fn a_fragment_in_any_request_line_reaches_hyper_unparseable() {
+        // `#` in a header value and in a body is data; the second request's
+        // target has a fragment. (hyper refuses that head and closes, so
+        // nothing after it matters.)
+        let first =
+            b"\r\nPOST /a HTTP/1.1\r\nhost: a\r\nx-note: keep#this\r\ncontent-length: 3\r\n\r\na#b";
+        let second = b"GET /b?q=1#x HTTP/1.1\r\nhost: a#1\r\n\r\n";
+        let mut sent = first.to_vec();
+        sent.extend_from_slice(second);
+        let marks: Vec<usize> = sent
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'#')
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(marks.len(), 4);
+        let mut want = sent.clone();
+        want[marks[2]] = FRAGMENT_POISON;
+        for step in [1, 2, 3, 7, sent.len()] {
+            let got = handed_to_hyper(&sent, step);
+            let first_diff = got.iter().zip(&want).position(|(a, b)| a != b);
+            assert_eq!(
+                got, want,
+                "reads of {step}: first difference at {first_diff:?}"
+            );
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 8];
+        let parsed = httparse::Request::new(&mut headers).parse(&want[first.len()..]);
+        assert!(parsed.is_err(), "hyper's parser must refuse the target");
+        // a fragment in the first request line, after empty lines
+        let got = handed_to_hyper(b"\r\n\r\nGET /x#y HTTP/1.1\r\nhost: a\r\n\r\n", 1);
+        assert_eq!(got, b"\r\n\r\nGET /x\0y HTTP/1.1\r\nhost: a\r\n\r\n");
     }
 }

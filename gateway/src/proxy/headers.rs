@@ -66,7 +66,28 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, also: &[&HeaderName]) {
             headers.remove(name);
         }
     }
-    for name in &HOP_BY_HOP {
+    remove_all(headers, &HOP_BY_HOP);
+}
+
+/// Removes every header named in `names`. One pass over the (few) headers
+/// present decides whether any is there; only then is each name looked up
+/// and removed. This runs on every request and response, where almost
+/// always none is present, and a `remove` hashes its name.
+pub fn remove_all(headers: &mut HeaderMap, names: &[HeaderName]) {
+    // Names of these lengths only (all are shorter than 64 bytes): most
+    // headers present are ruled out by one bit test.
+    let lengths = names.iter().fold(0u64, |m, n| {
+        m | 1u64.checked_shl(n.as_str().len() as u32).unwrap_or(0)
+    });
+    let named = |k: &HeaderName| {
+        let k = k.as_str();
+        let bit = 1u64.checked_shl(k.len() as u32).unwrap_or(0);
+        lengths & bit != 0 && names.iter().any(|n| n.as_str() == k)
+    };
+    if !headers.keys().any(named) {
+        return;
+    }
+    for name in names {
         headers.remove(name);
     }
 }
@@ -269,5 +290,25 @@ mod tests {
             h[header::FORWARDED],
             "for=\"[::1]\";proto=http;host=\"[::1]:8443\""
         );
+    }
+
+    #[test]
+    fn remove_all_takes_the_named_headers_and_nothing_else() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("a"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        h.insert("x-forwarded-fox", HeaderValue::from_static("same length"));
+        h.append(header::CONNECTION, HeaderValue::from_static("close"));
+        h.append(header::CONNECTION, HeaderValue::from_static("x"));
+        let names = [
+            header::CONNECTION,
+            HeaderName::from_static("x-forwarded-for"),
+        ];
+        remove_all(&mut h, &names);
+        assert_eq!(h.len(), 2);
+        assert!(h.contains_key(header::CONTENT_TYPE) && h.contains_key("x-forwarded-fox"));
+        let before = h.clone();
+        remove_all(&mut h, &names);
+        assert_eq!(h, before, "nothing named: untouched");
     }
 }

@@ -136,9 +136,7 @@ impl TrustedProxies {
 
 /// Removes what an untrusted peer may not write ([`UNTRUSTED_DROPS`]).
 pub fn scrub(headers: &mut HeaderMap) {
-    for name in &UNTRUSTED_DROPS {
-        headers.remove(name);
-    }
+    super::headers::remove_all(headers, &UNTRUSTED_DROPS);
 }
 
 #[cfg(test)]
