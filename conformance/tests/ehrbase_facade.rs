@@ -192,7 +192,7 @@ macro_rules! facade {
         #[ignore = "needs a real EHRbase: conformance/ehrbase/run.sh start, then -- --ignored"]
         async fn $name() {
             crud(
-                concat!("facade_writes_", stringify!($name)),
+                concat!("facade_", stringify!($name)),
                 $ty,
                 $file,
                 $template,
