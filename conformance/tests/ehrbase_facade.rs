@@ -15,7 +15,7 @@
 //!
 //! Verified on 2026-12-08 against EHRbase 2.16.0 with the openehrclient
 //! branch merged in a scratch branch: 10/10 pass (7 types through the
-//! whole path, 3 refused as listed), 8.4 s.
+//! whole path, 3 refused as listed), 11.5 s.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
