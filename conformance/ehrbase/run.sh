@@ -231,6 +231,8 @@ stop_pg() {
 
 stop_all() {
     [ -d "$RUN" ] || return 0
+    # No env lines for a server that is gone.
+    rm -f "$RUN/env"
     stop_ehrbase
     stop_pg
     [ "${1:-}" = quiet ] || log "stopped"
