@@ -24,7 +24,7 @@ use ehrgate_mappers::v2fhir::{is_supported, Config};
 use serde_json::Value;
 
 const XPN15: &str = "IG XPN[HumanName] row XPN.15: 'Called By' becomes a second HumanName \
-                     (given, use usual), not a given name of the first";
+                     (given, use nickname), not a given name of the first";
 const OBX_DT: &str = "IG OBX[Observation]: OBX-5 of type DT/TS maps to Observation.valueDateTime \
                       (the expected file drops the value)";
 const OML_OBX: &str = "IG OML_O21 message map 6.4.7.1: an OBX in the order's OBSERVATION group \

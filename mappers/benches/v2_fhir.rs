@@ -1,5 +1,6 @@
 //! HL7 v2 -> FHIR throughput: parse + map + serialize one message to Bundle
-//! JSON bytes, for ADT^A01 and ORU^R01 from the corpus. Reported per message
+//! JSON bytes, for ADT^A01 and ORU^R01 from the corpus, and (group
+//! `v2_fhir_new_types`) one corpus message of each family issue 21 added. Reported per message
 //! (`Throughput::Elements`) and per input byte (`Throughput::Bytes`). Rows:
 //! `parse+map+serialize` is the byte path (`V2ToFhir::translate_into`);
 //! `write_bundle(report_unformatted)` the same with the unmapped report
@@ -141,6 +142,27 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
     }
+    // The message types issue 21 added, one corpus message each: the byte
+    // path only (the floors and peers above are per-implementation
+    // figures, the same for every type).
+    let new_types = [
+        ("BAR_P01", corpus("BAR-P01-01.hl7")),
+        ("DFT_P03", corpus("DFT-P03-01.hl7")),
+        ("MDM_T06", corpus("MDM-T06-01.hl7")),
+        ("OUL_R22", corpus("OUL-R22-01.hl7")),
+        ("RDE_O11", corpus("RDE-O11-01.hl7")),
+        ("RDS_O13", corpus("RDS-O13-01.hl7")),
+        ("SIU_S14", corpus("SIU-S14-01.hl7")),
+        ("ADT_A40", corpus("ADT-A40-01.hl7")),
+    ];
+    let mut g = c.benchmark_group("v2_fhir_new_types");
+    g.throughput(Throughput::Elements(1));
+    for (name, input) in &new_types {
+        g.bench_function(*name, |b| {
+            b.iter(|| translate_to_bytes(&t, black_box(input), &mut out));
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {

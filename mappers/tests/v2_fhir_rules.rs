@@ -173,7 +173,7 @@ fn unmapped_segments_and_fields_are_listed_by_location() {
 }
 
 #[test]
-fn sft_names_the_source_software_and_reports_what_the_ig_leaves_open() {
+fn sft_names_the_source_software_and_describes_the_devices() {
     let t = run(
         "ADT^A01|1|P|2.5\rSFT|Orion|2.4.3.52854|Rhapsody|2.4.3|Product info|20070725111624\r\
          SFT|Other|1.0|Relay\rPID|1||1^^^H&1.2.3&ISO||Doe^J\rPV1|1|I\r",
@@ -184,13 +184,42 @@ fn sft_names_the_source_software_and_reports_what_the_ig_leaves_open() {
     assert_eq!(src["software"], "Rhapsody");
     assert_eq!(src["version"], "2.4.3.52854");
     assert_eq!(src["name"], "APP");
+    // IG SFT[Device]: the first SFT completes the sending application's
+    // Device (MSH-3), the Provenance source; a later SFT is a Device of
+    // its own, a derivation
+    let devices: Vec<&Value> = t.output["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Device")
+        .collect();
+    assert_eq!(devices.len(), 2);
+    let app = devices[0];
+    assert_eq!(app["identifier"][0]["value"], "APP");
+    assert_eq!(app["manufacturer"], "Orion");
+    assert_eq!(app["modelNumber"], "2.4.3");
+    assert_eq!(app["note"][0]["text"], "Product info");
+    assert_eq!(app["version"][0]["value"], "2.4.3.52854");
+    assert_eq!(
+        app["version"][0]["extension"][0]["valueDateTime"],
+        "2007-07-25"
+    );
+    assert_eq!(devices[1]["manufacturer"], "Other");
+    let prov = first(&t.output, "Provenance");
+    let roles: Vec<&Value> = prov["entity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["role"])
+        .collect();
+    assert_eq!(roles, ["source", "derivation"]);
     let unmapped: Vec<&str> = t.unmapped.iter().map(|u| u.location.as_str()).collect();
-    // the IG's extensions for vendor, binary id, information and install
-    // date have no URL yet; a second SFT has no place in source
-    for loc in ["SFT-1", "SFT-4", "SFT-5", "SFT-6", "SFT(2)"] {
-        assert!(unmapped.contains(&loc), "{loc} not reported: {unmapped:?}");
+    for loc in [
+        "SFT-1", "SFT-2", "SFT-3", "SFT-4", "SFT-5", "SFT-6", "SFT(2)",
+    ] {
+        assert!(!unmapped.contains(&loc), "{loc} reported: {unmapped:?}");
     }
-    assert!(!unmapped.contains(&"SFT-2") && !unmapped.contains(&"SFT-3"));
 }
 
 #[test]
@@ -477,4 +506,51 @@ fn siu_resource_groups_and_general_resources() {
     for loc in ["RGS-2", "RGS-3", "AIG-2", "AIG-3-2", "AIG-11", "AIG-12"] {
         assert!(unmapped.contains(&loc), "{loc}: {unmapped:?}");
     }
+}
+
+/// Specimens in the report's entries, by resource type count.
+fn count(b: &Value, t: &str) -> usize {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == t)
+        .count()
+}
+
+#[test]
+fn an_obr_makes_a_specimen_only_when_no_spm_of_its_group_describes_one() {
+    let pid = "PID|1||1^^^H&1.2.3&ISO||Doe^J\r";
+    let obr = |n: u32| format!("OBR|{n}|P{n}|F{n}^LAB|1^Test^L|||20240101||||||||BLD^Blood^L\r");
+    let obx = "OBX|1|NM|1^X^L||5|mg|||||F\r";
+    let spm = "SPM|1|S1||SER^Serum^L\r";
+    // ORU: SPM after the OBR in its group
+    let oru = format!(
+        "ORU^R01|1|P|2.5.1\r{pid}{}{obx}{spm}{}{obx}",
+        obr(1),
+        obr(2)
+    );
+    let t = run(&oru, Config::default()).unwrap();
+    assert_eq!(
+        count(&t.output, "Specimen"),
+        2,
+        "group 1: the SPM's specimen only; group 2 (no SPM): the OBR's"
+    );
+    // OUL^R22: the SPM heads the group
+    let oul = format!("OUL^R22|1|P|2.5.1\r{pid}{spm}{}{obx}", obr(1));
+    let t = run(&oul, Config::default()).unwrap();
+    assert_eq!(count(&t.output, "Specimen"), 1, "the SPM's specimen only");
+    // OUL: an OBR before the first SPM heads no SPM group of its own
+    let spm2 = "SPM|2|S2||SER^Serum^L\r";
+    let oul = format!(
+        "OUL^R22|1|P|2.5.1\r{pid}{}{obx}{spm2}{}{obx}",
+        obr(1),
+        obr(2)
+    );
+    let t = run(&oul, Config::default()).unwrap();
+    assert_eq!(
+        count(&t.output, "Specimen"),
+        2,
+        "OBR 1's own, then the SPM's"
+    );
 }

@@ -14,6 +14,7 @@ use crate::config::LoadedConfig;
 use crate::facade::http::{classify, Kind, Target};
 use crate::facade::Facade;
 use crate::runtime::services::{Attached, BackendServices, HandlerCall, HttpHandler};
+use crate::telemetry::exposition::OpenEhrGauges;
 use crate::upstream::{ProxyBody, Upstream};
 
 /// The gateway's attachments: the facade on every `openehr` backend.
@@ -28,9 +29,12 @@ impl BackendServices for GatewayServices {
         let facade = Arc::new(Facade::new(
             upstream,
             loaded.config.server.max_response_body,
+            &|p| loaded.resolve(p),
         ));
         let mut extensions = http::Extensions::new();
         extensions.insert(facade.clone());
+        let gauges: Arc<dyn OpenEhrGauges> = Arc::new(FacadeGauges(facade.clone()));
+        extensions.insert(gauges);
         Attached {
             handler: Some(Arc::new(FacadeHandler(facade))),
             extensions,
@@ -61,5 +65,23 @@ impl HttpHandler for FacadeHandler {
             base_url: call.base_url,
         };
         self.0.serve(target, call.parts, body, max).await
+    }
+}
+
+/// The facade's counters as the exposition reads them.
+#[derive(Debug)]
+struct FacadeGauges(Arc<Facade>);
+
+impl OpenEhrGauges for FacadeGauges {
+    fn auth_failures(&self) -> u64 {
+        self.0
+            .client()
+            .stats()
+            .auth_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn template_stale(&self) -> u64 {
+        self.0.catalog().stale_served()
     }
 }

@@ -10,13 +10,13 @@
 //!   Bundle; the facade unwraps the one resource of the asked type and puts
 //!   back what openEHR keeps outside the composition (id, version, patient).
 
+use ehrgate_fault::Classified;
 use ehrgate_mappers::fhirconnect::canonical::{to_canonical, CanonicalDefaults};
 use ehrgate_mappers::fhirconnect::check::check;
 use ehrgate_mappers::fhirconnect::engine::EngineError;
 use ehrgate_mappers::fhirconnect::flat::to_flat;
 use ehrgate_mappers::fhirconnect::translators::{OpenEhrToFhir, TranslateError};
 use ehrgate_mappers::translation::{Translator, Unmapped};
-use ehrgate_templates::fault::Classified;
 use serde_json::{json, Map, Value};
 
 use super::catalog::Compiled;

@@ -33,7 +33,3 @@ pub(crate) mod server;
 pub(crate) mod target;
 pub mod transfer_coding;
 pub(crate) mod trusted;
-
-/// Old paths of modules that moved to [`crate::upstream`], kept for the
-/// facade's openEHR client until it moves to the new ones (issue 16).
-pub use crate::upstream::{body, pool as upstream};

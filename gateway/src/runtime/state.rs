@@ -140,6 +140,23 @@ impl crate::telemetry::exposition::StateView for Snapshot {
             })
             .collect()
     }
+
+    fn openehr_backends(
+        &self,
+    ) -> Vec<(
+        Arc<str>,
+        Arc<dyn crate::telemetry::exposition::OpenEhrGauges>,
+    )> {
+        self.backends
+            .iter()
+            .filter_map(|b| {
+                let g = b
+                    .extensions
+                    .get::<Arc<dyn crate::telemetry::exposition::OpenEhrGauges>>()?;
+                Some((b.upstream.name.clone(), g.clone()))
+            })
+            .collect()
+    }
 }
 
 /// Why a new snapshot was refused (the old one keeps serving).

@@ -17,6 +17,17 @@ pub trait StateView {
     /// Every backend's name, whether its active check passes and whether
     /// it gets traffic (healthy and not ejected).
     fn upstream_health(&self) -> Vec<UpstreamHealth>;
+    /// The openEHR backends' counters, by backend name.
+    fn openehr_backends(&self) -> Vec<(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)>;
+}
+
+/// An openEHR backend's counters (the facade's, attached by the
+/// composition root), read at scrape time.
+pub trait OpenEhrGauges: std::fmt::Debug + Send + Sync {
+    /// Calls refused for authentication or made without credentials.
+    fn auth_failures(&self) -> u64;
+    /// Template lookups answered from a stale copy.
+    fn template_stale(&self) -> u64;
 }
 
 /// One backend's health gauges.
@@ -36,6 +47,9 @@ impl<T: StateView + ?Sized> StateView for std::sync::Arc<T> {
     }
     fn upstream_health(&self) -> Vec<UpstreamHealth> {
         (**self).upstream_health()
+    }
+    fn openehr_backends(&self) -> Vec<(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)> {
+        (**self).openehr_backends()
     }
 }
 
@@ -72,6 +86,7 @@ pub fn render<S: StateView + ?Sized>(metrics: &Metrics, snap: &S) -> String {
         metrics.release_revision.load(Ordering::Relaxed)
     );
     template_caches(&mut out, metrics);
+    openehr_backends(&mut out, &snap.openehr_backends());
     header(
         &mut out,
         "ehrgate_log_lines_dropped_total",
@@ -310,6 +325,43 @@ fn template_caches(out: &mut String, metrics: &Metrics) {
             "ehrgate_template_cache_misses_total{{cache=\"{}\"}} {}",
             escape(name),
             s.misses
+        );
+    }
+}
+
+/// Per openEHR backend: authentication failures (401/403 from the CDR, or
+/// no usable credentials) and template lookups served from a stale copy
+/// because the CDR failed (issue 27). Read from the facades at scrape time.
+fn openehr_backends(
+    out: &mut String,
+    facades: &[(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)],
+) {
+    header(
+        out,
+        "ehrgate_openehr_auth_failures_total",
+        "counter",
+        "openEHR calls refused for authentication (401/403) or made without usable credentials.",
+    );
+    for (name, f) in facades {
+        let n = f.auth_failures();
+        let _ = writeln!(
+            out,
+            "ehrgate_openehr_auth_failures_total{{backend=\"{}\"}} {n}",
+            escape(name)
+        );
+    }
+    header(
+        out,
+        "ehrgate_openehr_template_stale_total",
+        "counter",
+        "Template lookups answered with a copy fetched earlier because the CDR failed.",
+    );
+    for (name, f) in facades {
+        let _ = writeln!(
+            out,
+            "ehrgate_openehr_template_stale_total{{backend=\"{}\"}} {}",
+            escape(name),
+            f.template_stale()
         );
     }
 }

@@ -9,6 +9,21 @@ use super::config::BundleType;
 use super::ctx::Ctx;
 use super::json::{set, set_opt, write_str, Obj};
 
+/// `Bundle.meta` with the message-level access restrictions (ARV after
+/// MSH), if there are any.
+fn bundle_meta<'a>(ctx: &mut Ctx<'_, 'a>) -> Option<Json<'a>> {
+    if ctx.bundle_security.is_empty() {
+        return None;
+    }
+    let mut m = Obj::with_capacity(1);
+    set(
+        &mut m,
+        "security",
+        Json::Array(std::mem::take(&mut ctx.bundle_security)),
+    );
+    Some(Json::Object(m))
+}
+
 /// Builds the Bundle from everything `ctx` collected.
 pub fn assemble<'a>(ctx: &mut Ctx<'_, 'a>) -> Json<'a> {
     let kind = ctx.cfg.bundle_type;
@@ -48,8 +63,11 @@ pub fn assemble<'a>(ctx: &mut Ctx<'_, 'a>) -> Json<'a> {
         }
         entries.push(Json::Object(entry));
     }
-    let mut b = Obj::with_capacity(5);
+    let mut b = Obj::with_capacity(6);
     set(&mut b, "resourceType", "Bundle");
+    if let Some(meta) = bundle_meta(ctx) {
+        set(&mut b, "meta", meta);
+    }
     set_opt(&mut b, "identifier", ctx.bundle_identifier.take());
     set(&mut b, "type", kind.code());
     set_opt(&mut b, "timestamp", ctx.timestamp.clone());
@@ -65,6 +83,10 @@ pub fn write(ctx: &mut Ctx<'_, '_>, out: &mut Vec<u8>) {
     let kind = ctx.cfg.bundle_type;
     let transaction = kind == BundleType::Transaction;
     out.extend_from_slice(b"{\"resourceType\":\"Bundle\"");
+    if let Some(meta) = bundle_meta(ctx) {
+        out.extend_from_slice(b",\"meta\":");
+        meta.write(out);
+    }
     if let Some(identifier) = ctx.bundle_identifier.take() {
         out.extend_from_slice(b",\"identifier\":");
         identifier.write(out);

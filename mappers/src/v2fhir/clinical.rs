@@ -194,5 +194,6 @@ pub fn map_pr1<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         Some((s, v)) => ctx.add("Procedure", Key::Ident(&s, &v), p),
         None => ctx.add("Procedure", Key::Pos(&key(seg)), p),
     };
+    ctx.procedure = Some(idx);
     ctx.note_target = Some(idx);
 }

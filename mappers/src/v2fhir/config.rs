@@ -48,6 +48,12 @@ pub struct Config {
     pub systems: HashMap<String, String>,
     /// Z-segment mappings, loaded at run time.
     pub zmap: ZMap,
+    /// Also make a ServiceRequest from a VXU's ORC. The IG's VXU_V04 map
+    /// makes it "only if the system wants to know about the order that
+    /// lead to the immunization event", and R4 Immunization cannot point
+    /// to it; off by default, so immunization feeds into stores that hold
+    /// immunizations only (an openEHR CDR) are not refused for it.
+    pub vxu_order_requests: bool,
 }
 
 impl Default for Config {
@@ -58,6 +64,7 @@ impl Default for Config {
             local_system_base: "urn:ehrgate:v2:local:".to_owned(),
             systems: HashMap::new(),
             zmap: ZMap::default(),
+            vxu_order_requests: false,
         }
     }
 }

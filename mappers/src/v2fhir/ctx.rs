@@ -386,6 +386,32 @@ pub struct Ctx<'m, 'a> {
     pub focus: Vec<usize>,
     /// The text of the current MDM document, collected from OBX.
     pub doc_text: String,
+    /// Message-level security labels (ARV after MSH): `Bundle.meta`.
+    pub bundle_security: Vec<super::json::Json<'a>>,
+    /// Role: the current Procedure (PR1), where a ROL/PRT after it adds
+    /// a performer.
+    pub procedure: Option<usize>,
+    /// Role: the current Coverage (IN1) and its subscriber when that is a
+    /// RelatedPerson, where IN2 adds.
+    pub coverage: Option<(usize, Option<usize>)>,
+    /// Role: the current MedicationAdministration (RXA outside VXU), where
+    /// RXR adds the route.
+    pub administration: Option<usize>,
+    /// The Device of the sending application (MSH-3, enriched by the
+    /// first SFT): the Provenance source.
+    pub device: Option<usize>,
+    /// Devices of later SFT segments (software that relayed or changed
+    /// the message): Provenance entities with role `derivation`.
+    pub relays: Vec<usize>,
+    /// The sending facility's Organization (MSH-4), the Provenance agent.
+    pub sender_org: Option<usize>,
+    /// The Medication that RXC components of the current pharmacy order
+    /// or dispense go to: (the request or dispense, the Medication).
+    pub compound: Option<(usize, usize)>,
+    /// The Provenance activity text ("message - " and MSH-9).
+    pub activity: Option<String>,
+    /// The order an SCH books, made when the patient is known.
+    pub scheduled: Option<super::sch::Ordered<'a>>,
 }
 
 impl<'m, 'a> Ctx<'m, 'a> {
@@ -433,6 +459,16 @@ impl<'m, 'a> Ctx<'m, 'a> {
             bundle_identifier: None,
             focus: Vec::new(),
             doc_text: String::new(),
+            bundle_security: Vec::new(),
+            procedure: None,
+            coverage: None,
+            administration: None,
+            device: None,
+            relays: Vec::new(),
+            sender_org: None,
+            compound: None,
+            activity: None,
+            scheduled: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! CX (extended composite id) -> Identifier. IG CX[Identifier]: CX-1
-//! value, CX-4 system (HD), CX-5 type (v2 table 0203), CX-7/8 period.
+//! value, CX-4 system (HD[uri]) and assigner (HD[Organization]: one
+//! Organization per assigning authority), CX-5 type (v2 table 0203),
+//! CX-7/8 period.
 
 use std::borrow::Cow;
 
@@ -12,6 +14,7 @@ use super::dates;
 use super::hd::Hd;
 use super::json::{concept, ObjWriter};
 use super::tables;
+use super::xon;
 
 /// Components the CX map uses.
 pub const MASK: u64 = comps(&[1, 4, 5, 7, 8]);
@@ -53,11 +56,16 @@ pub fn typed_identifier<'a>(
     if let Some(t) = txt(cs.get(5)).as_deref().or(default_type) {
         o.json("type", &id_type(t));
     }
-    let system = Hd::from_subcomponents(cs.get(4)).system(ctx.cfg);
+    let authority = cs.get(4);
+    let hd = Hd::from_subcomponents(authority);
+    let system = hd.system(ctx.cfg);
     o.opt_str("system", system.as_deref());
     o.str("value", &value);
     if let Some(p) = dates::period(ctx, cs.get(7), cs.get(8), loc) {
         o.json("period", &p);
+    }
+    if let Some(org) = xon::from_hd_parts(ctx, hd, authority.raw()) {
+        o.reference("assigner", ctx.full_url(org));
     }
     Some(Ident {
         json: o.finish(),

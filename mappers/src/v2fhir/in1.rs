@@ -23,6 +23,7 @@ fn key<'a>(seg: &Seg<'a>, what: &str) -> String {
 
 /// Maps IN1.
 pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
+    ctx.coverage = None;
     let Some(patient) = ctx.patient else { return };
     seg.mark(1, ALL);
     let company = seg.take_c(3, cx::MASK);
@@ -67,7 +68,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         cwe::concept_of(ctx, seg.take_c(15, cwe::MASK), at),
     );
     holder(ctx, seg, &mut c);
-    subscriber(ctx, seg, &mut c, patient);
+    let related = subscriber(ctx, seg, &mut c, patient);
     set(&mut c, "beneficiary", ctx.reference(patient));
     let at = seg.at(17);
     set_opt(
@@ -95,11 +96,12 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         set_opt(&mut cl, "name", txt(plan.component(2)));
         push(&mut c, "class", cl);
     }
-    ctx.add(
+    let cov = ctx.add(
         "Coverage",
         Key::Pos(&format!("{}|{}", seg.name(), seg.index())),
         c,
     );
+    ctx.coverage = Some((cov, related));
 }
 
 /// IN1-10/11: the insured's group employer as policyHolder; IN1-10 also
@@ -124,8 +126,14 @@ fn holder<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>) {
     set(c, "policyHolder", ctx.reference(o));
 }
 
-/// IN1-16/17/49: the subscriber, and IN1-49 as a subscriber id.
-fn subscriber<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>, patient: usize) {
+/// IN1-16/17/49: the subscriber, and IN1-49 as a subscriber id; the
+/// RelatedPerson entry when the subscriber is not the patient.
+fn subscriber<'a>(
+    ctx: &mut Ctx<'_, 'a>,
+    seg: &mut Seg<'a>,
+    c: &mut Obj<'a>,
+    patient: usize,
+) -> Option<usize> {
     let at = seg.at(49);
     for i in cx::identifiers(ctx, seg.take_c(49, cx::MASK), at) {
         push(c, "extension", subscriber_id(i.json));
@@ -135,12 +143,12 @@ fn subscriber<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>, pat
         // the patient is the insured: IN1-16 repeats the patient's name
         seg.mark(16, ALL);
         set(c, "subscriber", ctx.reference(patient));
-        return;
+        return None;
     }
     let at = seg.at(16);
     let names = xpn::names(ctx, seg.take_c(16, xpn::MASK), at);
     if names.is_empty() {
-        return;
+        return None;
     }
     let mut r = Obj::new();
     set(&mut r, "patient", ctx.reference(patient));
@@ -151,6 +159,7 @@ fn subscriber<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, c: &mut Obj<'a>, pat
     extend(&mut r, "name", names);
     let p = ctx.add("RelatedPerson", Key::Pos(&key(seg, "subscriber")), r);
     set(c, "subscriber", ctx.reference(p));
+    Some(p)
 }
 
 fn subscriber_id<'a>(ident: Json<'a>) -> Json<'a> {

@@ -404,6 +404,28 @@ impl<'a> Obj<'a> {
         self.0.is_empty()
     }
 
+    /// Replaces member `old` with `key` = `value` in the same position
+    /// (appended when `old` is missing), returning `old`'s value: a
+    /// `medicationCodeableConcept` that becomes a `medicationReference`
+    /// keeps its place.
+    pub fn replace_key(
+        &mut self,
+        old: &str,
+        key: &'static str,
+        value: Json<'a>,
+    ) -> Option<Json<'a>> {
+        match self.0.iter().position(|(k, _)| same_key(k, old)) {
+            Some(i) => {
+                let (_, prev) = std::mem::replace(&mut self.0[i], (key, value));
+                Some(prev)
+            }
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
     /// Puts `key` first (removing a member of that name elsewhere): O(n)
     /// instead of rebuilding the object with a scan per member.
     pub fn prepend(&mut self, key: &'static str, value: Json<'a>) {
@@ -765,9 +787,15 @@ mod tests {
         let mut out = Vec::new();
         o.write(&mut out);
         assert_eq!(out, br#"{"a":3,"b":2,"c":["x","y"]}"#);
+        assert_eq!(
+            o.replace_key("b", "d", Json::from(5i64)),
+            Some(Json::from(2i64))
+        );
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "d", "c"]);
+        assert_eq!(o.replace_key("zz", "b", Json::from(2i64)), None);
         o.prepend("c", Json::from(true));
         o.prepend("z", Json::from(1i64));
-        assert_eq!(o.keys().collect::<Vec<_>>(), ["z", "c", "a", "b"]);
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["z", "c", "a", "d", "b"]);
     }
 
     #[test]

@@ -20,11 +20,15 @@
 //! - Segments: `msh`, `sft`, `evn`, `pid`, `pd1`, `nk1`, `mrg`, `pv1` (+PV2),
 //!   `rol` (+PRT in `prt`), `clinical` (AL1, DG1, PR1), `in1`, `orc`, `obr`, `obx`, `nte`, `spm`,
 //!   `rxa` (+RXR), `sch` (+RGS/AIL/AIP/AIG/AIS/TQ1), `txa`, `zseg`;
-//!   `msa`, `ft1` (ChargeItem), `gt1` (guarantor), `rx` (RXO/RXE/RXD/RXR
-//!   pharmacy), `tq1` (order timing), `problem` (PRB/GOL/PTH), `iam`.
+//!   `msa`, `ft1` (ChargeItem), `gt1` (guarantor), `rx` (RXO/RXE/RXG/RXD/RXR
+//!   pharmacy), `rxc` (compound ingredients), `medadmin` (RXA outside VXU),
+//!   `tq1` (order timing), `problem` (PRB/GOL/PTH), `iam`, `in2`, `pv2`,
+//!   `arv` (access restrictions); `nohome` names the segments FHIR R4 has
+//!   no element for (ACC, UB1, UB2, DRG, IN3, UAC).
 //! - Events: `events` says what a trigger event sets, reverts, links or
 //!   merges; `README.md` beside this file has the table per message type.
 
+mod arv;
 mod bundle;
 mod clinical;
 pub mod config;
@@ -44,25 +48,32 @@ mod hd;
 mod iam;
 pub mod ids;
 mod in1;
+mod in2;
 mod json;
+mod medadmin;
 mod mrg;
 mod msa;
 mod msh;
 mod nk1;
+mod nohome;
 mod nte;
 mod obr;
+mod obrspm;
 mod obx;
 mod orc;
 mod pd1;
 mod pid;
 mod pl;
 mod problem;
+mod provenance;
 mod prt;
 mod pv1;
+mod pv2;
 mod report;
 mod rol;
 mod rx;
 mod rxa;
+mod rxc;
 mod sch;
 mod sft;
 mod spm;
@@ -99,12 +110,12 @@ pub const SUPPORTED: &[&str] = &[
     "ADT^A45", "ADT^A46", "ADT^A47", "ADT^A52", "ADT^A53", "ADT^A54", "ADT^A55", "ADT^A60",
     "BAR^P01", "BAR^P02", "BAR^P05", "BAR^P06", "BAR^P10", "BAR^P12", "DFT^P03", "DFT^P11",
     "MDM^T01", "MDM^T02", "MDM^T03", "MDM^T04", "MDM^T05", "MDM^T06", "MDM^T07", "MDM^T08",
-    "MDM^T09", "MDM^T10", "MDM^T11", "ORU^R01", "ORU^R30", "ORU^R31", "ORU^R32", "OUL^R22",
-    "OUL^R23", "OUL^R24", "ORM^O01", "ORR^O02", "OML^O21", "OMG^O19", "OMD^O03", "ORL^O22",
-    "ORL^O34", "RDE^O11", "RDE^O25", "RDS^O13", "REF^I12", "REF^I13", "REF^I14", "VXU^V04",
-    "SIU^S12", "SIU^S13", "SIU^S14", "SIU^S15", "SIU^S16", "SIU^S17", "SIU^S18", "SIU^S19",
-    "SIU^S20", "SIU^S21", "SIU^S22", "SIU^S23", "SIU^S24", "SIU^S26", "PPR^PC1", "PPR^PC2",
-    "PPR^PC3",
+    "MDM^T09", "MDM^T10", "MDM^T11", "RAS^O17", "RGV^O15", "ORU^R01", "ORU^R30", "ORU^R31",
+    "ORU^R32", "OUL^R22", "OUL^R23", "OUL^R24", "ORM^O01", "ORR^O02", "OML^O21", "OMG^O19",
+    "OMD^O03", "ORL^O22", "ORL^O34", "RDE^O11", "RDE^O25", "RDS^O13", "REF^I12", "REF^I13",
+    "REF^I14", "VXU^V04", "SIU^S12", "SIU^S13", "SIU^S14", "SIU^S15", "SIU^S16", "SIU^S17",
+    "SIU^S18", "SIU^S19", "SIU^S20", "SIU^S21", "SIU^S22", "SIU^S23", "SIU^S24", "SIU^S26",
+    "PPR^PC1", "PPR^PC2", "PPR^PC3",
 ];
 
 /// True when `code^trigger` is in [`SUPPORTED`] (or `code` is `ACK`).
@@ -203,8 +214,9 @@ impl V2ToFhir {
         // restriction, which v2.8+ puts between a segment and its roles):
         // where a ROL or PRT stands
         let mut before_role = "";
-        for segment in msg.segments() {
+        for (at, segment) in msg.segments().enumerate() {
             let name = segment.name();
+            let prev = before_role;
             let role_scope = rol::Scope::after(before_role);
             if !matches!(name, "ROL" | "PRT" | "ARV") {
                 before_role = name;
@@ -231,6 +243,7 @@ impl V2ToFhir {
                 "SFT" => sft::map(&mut ctx, &mut seg),
                 "ROL" => rol::map(&mut ctx, &mut seg, role_scope),
                 "PRT" => prt::map(&mut ctx, &mut seg, role_scope),
+                "ARV" => arv::map(&mut ctx, &mut seg, prev),
                 "EVN" => {
                     evn::map(&mut ctx, &mut seg);
                     true
@@ -264,7 +277,7 @@ impl V2ToFhir {
                     true
                 }
                 "PV2" => {
-                    pv1::map_pv2(&mut ctx, &mut seg);
+                    pv2::map(&mut ctx, &mut seg);
                     true
                 }
                 "AL1" => {
@@ -283,12 +296,35 @@ impl V2ToFhir {
                     in1::map(&mut ctx, &mut seg);
                     true
                 }
+                "IN2" => in2::map(&mut ctx, &mut seg),
                 "ORC" => {
                     orc::map(&mut ctx, &mut seg);
                     true
                 }
                 "OBR" => {
-                    obr::map(&mut ctx, &mut seg, results);
+                    // an SPM in the OBR's own group describes the specimen
+                    // (after the OBR in ORU, heading the group in OUL^R22):
+                    // the OBR's specimen fields are then not made into a
+                    // second Specimen (they stay in the unmapped report)
+                    let after = code != "OUL"
+                        && msg
+                            .segments()
+                            .skip(at + 1)
+                            .map(|s| s.name())
+                            .take_while(|n| !matches!(*n, "OBR" | "ORC" | "PID" | "MSH"))
+                            .any(|n| n == "SPM");
+                    // (only OUL's groups are headed by their SPM: in ORU the
+                    // SPM before an OBR ends the previous group)
+                    let heading = code == "OUL"
+                        && msg
+                            .segments()
+                            .take(at)
+                            .map(|s| s.name())
+                            .filter(|n| matches!(*n, "SPM" | "OBR" | "PID" | "MSH"))
+                            .last()
+                            == Some("SPM");
+                    let spm_in_group = after || heading;
+                    obr::map(&mut ctx, &mut seg, results, spm_in_group);
                     true
                 }
                 "OBX" => {
@@ -303,12 +339,20 @@ impl V2ToFhir {
                     spm::map(&mut ctx, &mut seg);
                     true
                 }
-                "RXA" => {
+                // VXU reports immunizations (IG RXA[Immunization]); an
+                // RXA anywhere else is a medication administration
+                "RXA" if code == "VXU" => {
                     rxa::map(&mut ctx, &mut seg);
                     true
                 }
+                "RXA" => {
+                    medadmin::map(&mut ctx, &mut seg);
+                    true
+                }
                 "RXR" => {
-                    if ctx.medication.is_some() {
+                    if ctx.administration.is_some() {
+                        medadmin::map_rxr(&mut ctx, &mut seg);
+                    } else if ctx.medication.is_some() {
                         rx::map_rxr(&mut ctx, &mut seg);
                     } else {
                         rxa::map_rxr(&mut ctx, &mut seg);
@@ -327,6 +371,11 @@ impl V2ToFhir {
                     rx::map_rxd(&mut ctx, &mut seg);
                     true
                 }
+                "RXG" => {
+                    rx::map_rxg(&mut ctx, &mut seg);
+                    true
+                }
+                "RXC" => rxc::map(&mut ctx, &mut seg),
                 "MSA" => {
                     msa::map(&mut ctx, &mut seg);
                     true
@@ -385,12 +434,16 @@ impl V2ToFhir {
             };
             if mapped {
                 ctx.done(&seg);
+            } else if let Some(reason) = nohome::reason(name) {
+                ctx.not_mapped(seg.at(0), reason);
             } else if segment_has_value(&seg) {
                 ctx.not_mapped(seg.at(0), "no mapping for segment");
             }
             buffers = seg.into_buffers();
         }
         orc::flush(&mut ctx);
+        sch::flush(&mut ctx);
+        provenance::build(&mut ctx);
         if let Some(h) = ctx.header {
             let focus: Vec<Json<'_>> = ctx.focus.iter().map(|&i| ctx.reference(i)).collect();
             if !focus.is_empty() {

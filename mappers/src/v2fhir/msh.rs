@@ -1,5 +1,7 @@
 //! MSH -> MessageHeader, plus the Bundle's identifier and timestamp
-//! (IG MSH[MessageHeader], MSH[Bundle]).
+//! (IG MSH[MessageHeader], MSH[Bundle]), and what the Provenance takes
+//! (`provenance`): the sending application's Device (MSH-3) and the
+//! author organization (MSH-22, else MSH-4).
 
 use std::borrow::Cow;
 
@@ -43,9 +45,24 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         }
         set(&mut h, "destination", Json::Array(vec![Json::Object(d)]));
     }
-    if let Some(s) = xon::from_hd(ctx, seg.take(4)) {
+    let facility = xon::from_hd(ctx, seg.take(4));
+    if let Some(s) = facility {
         set(&mut h, "sender", ctx.reference(s));
     }
+    // IG MSH[Provenance-Source]: the author is MSH-22, else MSH-4
+    let responsible = seg.take_c(22, xon::MASK);
+    ctx.sender_org = xon::organization(ctx, responsible.repetition(1)).or(facility);
+    ctx.device = super::provenance::device(ctx, seg.peek(3));
+    let mut activity = String::from("message - ");
+    for (i, c) in [1, 2, 3].into_iter().enumerate() {
+        if i > 0 {
+            activity.push('^');
+        }
+        if let Some(t) = txt(msg_type.component(c)) {
+            activity.push_str(&t);
+        }
+    }
+    ctx.activity = Some(activity);
     let app = Hd::from_components(seg.take(3));
     let mut src = Obj::new();
     set_opt(&mut src, "name", app.namespace.clone());

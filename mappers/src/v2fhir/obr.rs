@@ -1,5 +1,6 @@
 //! OBR -> ServiceRequest (IG OBR[ServiceRequest]) and, in result messages,
-//! DiagnosticReport (OBR[DiagnosticReport]), merged with the preceding ORC.
+//! DiagnosticReport (OBR[DiagnosticReport]) and, when it describes one, the
+//! Specimen (`obrspm`), merged with the preceding ORC.
 
 use super::json::Json;
 
@@ -24,8 +25,11 @@ fn code_or_unknown<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, seq: usize) -> 
     })
 }
 
-/// Maps OBR; `results` is true in result messages (ORU, OUL).
-pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
+/// Maps OBR; `results` is true in result messages (ORU, OUL);
+/// `spm_in_group`: an SPM of this OBR's group describes the specimen, so
+/// no Specimen is made from the OBR's own specimen fields (one specimen,
+/// not two readings of it).
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool, spm_in_group: bool) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
     seg.mark(1, ALL);
@@ -49,14 +53,21 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
             })
     });
     let code = code_or_unknown(ctx, seg, 4);
+    let accession = placer.as_ref().map(|p| p.json.clone());
     let at = seg.at(7);
     let observed = dates::date_time(ctx, seg.take(7), at);
     let at = seg.at(8);
     let observed_end = dates::date_time(ctx, seg.take(8), at);
-    let at = seg.at(16);
-    let f = seg.take_c(16, xcn::MASK);
-    let requester =
-        xcn::practitioner(ctx, f.repetition(1), at).or(orc.as_ref().and_then(|o| o.requester));
+    // IG OBR[ServiceRequest] OBR-16: the requester IF ORC-12 NOT VALUED
+    // (an OBR-16 beside ORC-12 stays in the report)
+    let requester = match orc.as_ref().and_then(|o| o.requester) {
+        Some(r) => Some(r),
+        None => {
+            let at = seg.at(16);
+            let f = seg.take_c(16, xcn::MASK);
+            xcn::practitioner(ctx, f.repetition(1), at)
+        }
+    };
     let at = seg.at(31);
     let reasons = cwe::concepts(ctx, seg.take_c(31, cwe::MASK), at);
 
@@ -142,6 +153,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
     if let Some(e) = ctx.encounter_ref() {
         set(&mut dr, "encounter", e);
     }
+    let observed_pair = (observed.clone(), observed_end.clone());
     match (observed, observed_end) {
         (Some(s), Some(e)) => {
             let mut p = Obj::new();
@@ -167,4 +179,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
     };
     ctx.report = Some(dr_idx);
     ctx.focus.push(dr_idx);
+    if !spm_in_group && super::obrspm::has_specimen(seg) {
+        super::obrspm::map(ctx, seg, dr_idx, accession, observed_pair);
+    }
 }

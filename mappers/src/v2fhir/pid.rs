@@ -1,4 +1,5 @@
-//! PID -> Patient (IG PID[Patient]) and, for PID-18, Account (PID[Account]).
+//! PID -> Patient (IG PID[Patient]); PID-18 -> Account (PID[Account]);
+//! PID-21 -> the mother as RelatedPerson (CX[RelatedPerson-Mother]).
 //!
 //! PID-10 race and PID-22 ethnic group are left to local extensions by the
 //! IG ("local implementation") and are therefore reported unmapped.
@@ -39,6 +40,36 @@ pub fn key_of(idents: &[Ident<'_>]) -> Option<(String, String)> {
     idents
         .iter()
         .find_map(|i| i.system.as_ref().map(|s| (s.clone(), i.value.to_string())))
+}
+
+/// PID-21 mother's identifier -> a RelatedPerson for the mother (IG
+/// CX[RelatedPerson-Mother]: the identifier, relationship `MTH` of v3
+/// RoleCode, the default "if no further context is known", and the
+/// patient).
+fn mother<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, patient: usize) {
+    let at = seg.at(21);
+    for id in cx::identifiers(ctx, seg.take_c(21, cx::MASK), at) {
+        let mut r = Obj::with_capacity(3);
+        push(&mut r, "identifier", id.json);
+        set(&mut r, "patient", ctx.reference(patient));
+        push(
+            &mut r,
+            "relationship",
+            super::json::concept(
+                "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                "MTH",
+                Some("mother"),
+            ),
+        );
+        match &id.system {
+            Some(s) => ctx.add("RelatedPerson", Key::Ident(s, &id.value), r),
+            None => ctx.add(
+                "RelatedPerson",
+                Key::Pos(&format!("PID-21|{}", id.value)),
+                r,
+            ),
+        };
+    }
 }
 
 /// Maps PID.
@@ -217,6 +248,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     ctx.patient = Some(idx);
     ctx.focus.push(idx);
 
+    mother(ctx, seg, idx);
     let at = seg.at(18);
     let account = seg.take_c(18, cx::MASK);
     if let Some(id) = cx::identifier(ctx, account.repetition(1), at) {

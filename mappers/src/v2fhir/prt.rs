@@ -1,14 +1,16 @@
 //! PRT (participation) -> PractitionerRole (IG PRT[PractitionerRole]),
 //! referenced from the Patient (after PID/PD1, as
 //! PRT[Patient-GeneralPractitioner-PractitionerRole]), the Encounter
-//! (after PV1/PV2) or the Observation (after OBX, as `performer`).
+//! (after PV1/PV2), the Observation (after OBX, as `performer`), the
+//! Procedure (after PR1) or the report or order (after OBR).
 //!
 //! Mapped: PRT-1 identifier, PRT-4 role as `code`, PRT-5 person
 //! (XCN[Practitioner]), PRT-6 provider type as `specialty`, PRT-8
 //! organization (XON[Organization]), PRT-9 location (PL[Location]),
 //! PRT-11/12 period, PRT-15 telecom. Not built yet, so reported: PRT
 //! without a person (the IG's PRT[Device] and PRT[Observation-Location]
-//! maps), PRT in order groups (after ORC, OBR, NTE, RXO...), PRT-2 action
+//! maps), PRT in order groups before their request exists (after ORC,
+//! NTE, RXO...), PRT-2 action
 //! code, PRT-7 organization unit type, PRT-10 device, PRT-14 address and
 //! the fields after PRT-15.
 

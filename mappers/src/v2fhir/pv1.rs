@@ -1,5 +1,4 @@
-//! PV1 -> Encounter (IG PV1[Encounter]); PV2 adds the admit reason
-//! (PV2[Encounter]).
+//! PV1 -> Encounter (IG PV1[Encounter]); PV2 is in `pv2`.
 //!
 //! Encounter.status: an event that changes the visit's state (cancel,
 //! discharge, pending admit, leave; see `events::encounter_status`) sets
@@ -20,7 +19,9 @@ use super::{pl, xcn};
 
 const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 
-fn participant<'a>(
+/// An Encounter participant of `code` (v3 ParticipationType) for each
+/// person of XCN field `seq`.
+pub fn participant<'a>(
     ctx: &mut Ctx<'_, 'a>,
     seg: &mut Seg<'a>,
     seq: usize,
@@ -222,6 +223,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     if !hosp.is_empty() {
         set(&mut e, "hospitalization", hosp);
     }
+    episodes(ctx, seg, &mut e);
     let idx = match &key {
         Some((s, v)) => ctx.add("Encounter", Key::Ident(s, v), e),
         None => ctx.add("Encounter", Key::Pos(&format!("PV1|{}", seg.index())), e),
@@ -229,11 +231,27 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     ctx.encounter = Some(idx);
 }
 
-/// Maps PV2 into the current Encounter: PV2-3 admit reason -> reasonCode.
-pub fn map_pv2<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
-    let Some(enc) = ctx.encounter else { return };
-    let at = seg.at(3);
-    if let Some(c) = cwe::concept_of(ctx, seg.take_c(3, cwe::MASK), at) {
-        push(ctx.res(enc), "reasonCode", c);
+/// PV1-54 service episode identifier -> an EpisodeOfCare the Encounter
+/// belongs to (IG PV1[Encounter]: episodeOfCare(EpisodeOfCare.identifier)).
+/// FHIR requires its status and patient: `active` (the IG assigns none;
+/// a visit is being reported in the episode), and the PID's Patient, so
+/// without a Patient PV1-54 stays in the report.
+fn episodes<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, e: &mut Obj<'a>) {
+    let Some(patient) = ctx.patient else { return };
+    let at = seg.at(54);
+    for id in cx::identifiers(ctx, seg.take_c(54, cx::MASK), at) {
+        let mut ep = Obj::with_capacity(3);
+        push(&mut ep, "identifier", id.json);
+        set(&mut ep, "status", "active");
+        set(&mut ep, "patient", ctx.reference(patient));
+        let i = match &id.system {
+            Some(s) => ctx.add("EpisodeOfCare", Key::Ident(s, &id.value), ep),
+            None => ctx.add(
+                "EpisodeOfCare",
+                Key::Pos(&format!("PV1-54|{}", id.value)),
+                ep,
+            ),
+        };
+        push(e, "episodeOfCare", ctx.reference(i));
     }
 }

@@ -4,9 +4,12 @@
 //! Where a ROL stands decides what it describes, as in the v2 message
 //! structures: after PID/PD1 it is a role for the patient (the IG puts it
 //! in `Patient.generalPractitioner`), after PV1/PV2 a role in the visit
-//! (`Encounter.participant`). ROL in the procedure and insurance groups
-//! (after PR1, IN1, IN2, IN3) has other IG maps not built yet: the caller
-//! reports those segments unmapped, as it does a ROL with no role person.
+//! (`Encounter.participant`), after PR1 a performer of the procedure
+//! (`Procedure.performer`, the role as `function`), after OBR a performer
+//! of the report (results) or of the order. ROL in the insurance group
+//! (after IN1, IN2, IN3) has no Coverage element to go to, and a role
+//! after ORC or NTE has no resource yet: the caller reports those
+//! segments unmapped, as it does a ROL with no role person.
 //!
 //! Mapped: ROL-1 identifier, ROL-3 role as `code` (and the participant's
 //! `type`), ROL-4 each role person (XCN[Practitioner]) as `practitioner`,
@@ -31,6 +34,11 @@ pub enum Scope {
     Encounter,
     /// After OBX (PRT only): the observation's performers.
     Observation,
+    /// After OBR: the report's performers in results (ORU, OUL), the
+    /// order's requested performers otherwise.
+    Order,
+    /// After PR1: the procedure's performers, with the role as function.
+    Procedure,
     /// Anywhere else: no map yet.
     Other,
 }
@@ -43,6 +51,8 @@ impl Scope {
             "PID" | "PD1" => Scope::Patient,
             "PV1" | "PV2" => Scope::Encounter,
             "OBX" => Scope::Observation,
+            "OBR" => Scope::Order,
+            "PR1" => Scope::Procedure,
             _ => Scope::Other,
         }
     }
@@ -104,7 +114,15 @@ pub fn attach_roles<'a>(
         let reference = ctx.reference(pr);
         match scope {
             Scope::Patient => push(ctx.res(target), "generalPractitioner", reference),
-            Scope::Observation => push(ctx.res(target), "performer", reference),
+            Scope::Observation | Scope::Order => push(ctx.res(target), "performer", reference),
+            Scope::Procedure => {
+                let mut p = Obj::new();
+                if let Some(c) = &parts.code {
+                    set(&mut p, "function", c.clone());
+                }
+                set(&mut p, "actor", reference);
+                push(ctx.res(target), "performer", p);
+            }
             Scope::Encounter | Scope::Other => {
                 let mut p = Obj::new();
                 if let Some(c) = &parts.code {
@@ -124,6 +142,8 @@ pub fn target_of<'a>(ctx: &Ctx<'_, 'a>, scope: Scope) -> Option<usize> {
         Scope::Patient => ctx.patient,
         Scope::Encounter => ctx.encounter,
         Scope::Observation => ctx.observation,
+        Scope::Order => ctx.report.or(ctx.order),
+        Scope::Procedure => ctx.procedure,
         Scope::Other => None,
     }
 }

@@ -1,5 +1,5 @@
-//! Pharmacy orders and dispenses (RDE, RDS, OMP): RXO and RXE ->
-//! MedicationRequest, RXD -> MedicationDispense, RXR -> the route, site
+//! Pharmacy orders, gives and dispenses (RDE, RDS, RGV, OMP): RXO, RXE and
+//! RXG -> MedicationRequest, RXD -> MedicationDispense, RXR -> the route, site
 //! and method of their dosage (IG RXO[MedicationRequest],
 //! RXR[MedicationRequest]).
 //!
@@ -141,7 +141,7 @@ struct Order {
     intent: &'static str,
     medication: usize,
     dose: (usize, usize, usize),
-    dispense: (usize, usize, usize),
+    dispense: Option<(usize, usize, usize)>,
     instructions: usize,
     requester: Option<usize>,
 }
@@ -157,8 +157,15 @@ fn request<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, o: Order) -> Option<usi
         return None;
     };
     seg.mark(o.medication, cwe::MASK);
-    // the group's RXO request, when this is the RXE after it
-    let based_on = ctx.medication.filter(|_| o.intent == "order");
+    // the group's RXO request, when this is the RXE after it; for a give
+    // (RXG), the order it carries out
+    let based_on = ctx.medication.filter(|&m| {
+        let e = &ctx.entries[m];
+        o.intent != "original-order"
+            && e.rtype == "MedicationRequest"
+            && e.resource.get("intent") != Some(&Json::from("instance-order"))
+    });
+    ctx.administration = None;
     let orc: Option<OrcData<'a>> = ctx.orc.take();
     let mut r = Obj::new();
     let key = orc.as_ref().and_then(|d| {
@@ -212,11 +219,9 @@ fn request<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, o: Order) -> Option<usi
     if !dosage.is_empty() {
         push(&mut r, "dosageInstruction", dosage);
     }
-    set_opt(
-        &mut r,
-        "dispenseRequest",
-        dispense_request(ctx, seg, o.dispense),
-    );
+    if let Some(d) = o.dispense {
+        set_opt(&mut r, "dispenseRequest", dispense_request(ctx, seg, d));
+    }
     let idx = match (&key, orc.is_some()) {
         (Some((s, v)), true) => ctx.add("MedicationRequest", Key::Ident(s, v), r),
         _ => ctx.add(
@@ -248,7 +253,7 @@ pub fn map_rxo<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
             intent: "original-order",
             medication: 1,
             dose: (2, 3, 4),
-            dispense: (11, 12, 13),
+            dispense: Some((11, 12, 13)),
             instructions: 7,
             requester: Some(14),
         },
@@ -266,7 +271,7 @@ pub fn map_rxe<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
             intent: "order",
             medication: 2,
             dose: (3, 4, 5),
-            dispense: (10, 11, 12),
+            dispense: Some((10, 11, 12)),
             instructions: 7,
             requester: None,
         },
@@ -278,6 +283,29 @@ pub fn map_rxe<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
         set(&mut i, "value", n);
         push(ctx.res(idx), "identifier", i);
     }
+}
+
+/// RXG (pharmacy/treatment give) -> MedicationRequest with intent
+/// `instance-order`, `basedOn` the group's order (RXO/RXE): a give is the
+/// instruction to administer one occurrence of the order, which FHIR
+/// calls an instance order; the administration itself is the RXA that
+/// reports it (`medadmin`). RXG-4 give code, RXG-5/6/7 give amount range
+/// and units, RXG-9 administration notes as dosage text.
+pub fn map_rxg<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
+    seg.mark(1, ALL);
+    seg.mark(2, ALL);
+    let _ = request(
+        ctx,
+        seg,
+        Order {
+            intent: "instance-order",
+            medication: 4,
+            dose: (5, 6, 7),
+            dispense: None,
+            instructions: 9,
+            requester: None,
+        },
+    );
 }
 
 /// RXD (pharmacy/treatment dispense) -> MedicationDispense (status
@@ -293,6 +321,7 @@ pub fn map_rxd<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     };
     seg.mark(2, cwe::MASK);
     seg.mark(1, ALL);
+    ctx.administration = None;
     let mut d = Obj::new();
     if let Some(n) = seg.text(7) {
         let mut i = Obj::new();

@@ -1,6 +1,8 @@
 //! RXA -> Immunization (IG RXA[Immunization]) with the preceding ORC's
 //! identifiers and ordering provider; RXR adds route and site
-//! (RXR[Immunization]).
+//! (RXR[Immunization]). With `Config::vxu_order_requests` the ORC is also
+//! a ServiceRequest of its own (IG VXU_V04: optional; R4 Immunization has
+//! no `basedOn`, so the request stands beside it).
 
 use std::borrow::Cow;
 
@@ -26,6 +28,14 @@ fn performer<'a>(ctx: &Ctx<'_, 'a>, who: usize, code: &'static str, display: &st
 pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
+    if ctx.cfg.vxu_order_requests {
+        // IG VXU_V04 ORC -> ServiceRequest, "only if the system wants to
+        // know about the order that lead to the immunization event"
+        if let Some(o) = &orc {
+            let sr = super::orc::service_request(ctx, o, patient);
+            ctx.focus.push(sr);
+        }
+    }
     if orc.as_ref().is_some_and(|o| o.timing.is_some()) {
         // Immunization has one occurrence, RXA-3's
         ctx.warn("TQ1", "order timing has no Immunization element: not kept");

@@ -1,11 +1,12 @@
 //! SIU scheduling: SCH -> Appointment (IG SCH[Appointment]); AIL, AIP, AIG
 //! and AIS add participants and the service (IG AIL/AIP/AIG/AIS
 //! [Appointment]); TQ1 (v2.6+) or SCH-11 (TQ, older versions) give start
-//! and end. RGS only groups the resource segments that follow it.
+//! and end. RGS only groups the resource segments that follow it. SCH-26/27
+//! give the ServiceRequest the appointment is based on (SCH[ServiceRequest]).
 
 use super::json::Json;
 
-use super::ctx::{comps, txt, Ctx, Key, Seg, ALL};
+use super::ctx::{comps, txt, Ctx, Key, Loc, Seg, ALL};
 use super::cwe;
 use super::cx;
 use super::dates;
@@ -113,6 +114,78 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) {
     };
     ctx.appointment = Some(idx);
     ctx.focus.push(idx);
+    // SCH-26/27: the order the appointment books (IG SCH[ServiceRequest],
+    // IF SCH-26 OR SCH-27 VALUED); made in `flush`, when the patient (PID
+    // follows SCH in SIU) is known
+    let placer = cx::entity(ctx, seg.take_c(26, ei), Some("PLAC"));
+    let filler = cx::entity(ctx, seg.take_c(27, ei), Some("FILL"));
+    if placer.is_some() || filler.is_some() {
+        let key = [&filler, &placer]
+            .into_iter()
+            .flatten()
+            .find_map(|i| i.system.clone().map(|s| (s, i.value.to_string())));
+        ctx.scheduled = Some(Ordered {
+            appointment: idx,
+            identifiers: [placer, filler]
+                .into_iter()
+                .flatten()
+                .map(|i| i.json)
+                .collect(),
+            key,
+            status: request_status(status),
+            at: seg.at(26),
+        });
+    }
+}
+
+/// The order an Appointment books (SCH-26/27), waiting for the patient.
+#[derive(Debug)]
+pub struct Ordered<'a> {
+    appointment: usize,
+    identifiers: Vec<Json<'a>>,
+    key: Option<(String, String)>,
+    status: &'static str,
+    at: Loc<'a>,
+}
+
+/// ServiceRequest.status for the Appointment.status the SCH gave. The
+/// IG's SCH[ServiceRequest] names the FillerStatusCodes[Appointment] map,
+/// whose codes are Appointment codes, so they are carried over to the
+/// request's own status: a cancelled booking revokes the order, a
+/// fulfilled one completes it, an appointment entered in error makes the
+/// order one too; any other state (a no-show too: the order can be booked
+/// again) leaves it `active`, the IG's value when SCH-25 is empty.
+pub fn request_status(appointment: &str) -> &'static str {
+    match appointment {
+        "cancelled" => "revoked",
+        "fulfilled" => "completed",
+        "entered-in-error" => "entered-in-error",
+        _ => "active",
+    }
+}
+
+/// Makes the ServiceRequest of the SCH (see [`Ordered`]) now that the
+/// patient is known; without a patient (FHIR requires the subject) SCH-26
+/// is reported.
+pub fn flush<'a>(ctx: &mut Ctx<'_, 'a>) {
+    let Some(o) = ctx.scheduled.take() else {
+        return;
+    };
+    let Some(patient) = ctx.patient else {
+        ctx.not_mapped(o.at, "order of an appointment without a patient");
+        return;
+    };
+    let mut sr = Obj::new();
+    set(&mut sr, "identifier", Json::Array(o.identifiers));
+    set(&mut sr, "status", o.status);
+    set(&mut sr, "intent", "order");
+    set(&mut sr, "subject", ctx.reference(patient));
+    let idx = match &o.key {
+        Some((s, v)) => ctx.add("ServiceRequest", Key::Ident(s, v), sr),
+        None => ctx.add("ServiceRequest", Key::Pos("SCH-26"), sr),
+    };
+    let r = ctx.reference(idx);
+    push(ctx.res(o.appointment), "basedOn", r);
 }
 
 /// Maps TQ1 into the current Appointment (start and end).
@@ -206,4 +279,27 @@ pub fn map_rgs<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>) -> bool {
     }
     seg.mark(1, ALL);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_status;
+
+    #[test]
+    fn booked_order_status_follows_the_appointment() {
+        for (appointment, request) in [
+            ("booked", "active"),
+            ("pending", "active"),
+            ("proposed", "active"),
+            ("waitlist", "active"),
+            ("cancelled", "revoked"),
+            ("noshow", "active"),
+            ("fulfilled", "completed"),
+            ("arrived", "active"),
+            ("checked-in", "active"),
+            ("entered-in-error", "entered-in-error"),
+        ] {
+            assert_eq!(request_status(appointment), request, "{appointment}");
+        }
+    }
 }

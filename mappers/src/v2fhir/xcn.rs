@@ -1,5 +1,6 @@
 //! XCN (person with id) -> Practitioner (IG XCN[Practitioner]): XCN-1 id
-//! with XCN-9 assigning authority and XCN-13 type, XCN-2..7 the name,
+//! with XCN-9 assigning authority (system and assigner Organization) and
+//! XCN-13 type, XCN-2..7 the name,
 //! XCN-10 name type, XCN-21 professional suffix. The same person named in
 //! several fields becomes one entry.
 
@@ -9,7 +10,7 @@ use super::ctx::{comps, txt, Ctx, Key, Loc};
 use super::cx::id_type;
 use super::hd::Hd;
 use super::json::{set, Obj, ObjWriter};
-use super::xpn;
+use super::{xon, xpn};
 
 /// Components the XCN map uses.
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 21]);
@@ -22,7 +23,9 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
     if id.is_none() && name.is_none() {
         return None;
     }
-    let system = Hd::from_subcomponents(cs.get(9)).system(ctx.cfg);
+    let authority = cs.get(9);
+    let hd = Hd::from_subcomponents(authority);
+    let system = hd.system(ctx.cfg);
     let raw;
     let rid = match (&system, &id) {
         (Some(s), Some(v)) => ctx.id_of("Practitioner", Key::Ident(s, v)),
@@ -44,6 +47,11 @@ pub fn practitioner<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> 
         }
         i.opt_str("system", system.as_deref());
         i.str("value", v);
+        // IG XCN.9: the assigning authority is also the identifier's
+        // assigner (HD[Organization])
+        if let Some(org) = xon::from_hd_parts(ctx, hd, authority.raw()) {
+            i.reference("assigner", ctx.full_url(org));
+        }
         set(&mut p, "identifier", i.finish());
     }
     if let Some(n) = name {
@@ -63,4 +71,27 @@ pub fn practitioners<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) 
         .repetitions()
         .filter_map(|r| practitioner(ctx, r, loc))
         .collect()
+}
+
+/// A PractitionerRole for `practitioner` at `organization` (IG
+/// ORC[ServiceRequest] ORC-12 requester(PractitionerRole.practitioner),
+/// ORC-21 its organization): one entry per person and organization.
+pub fn role<'a>(ctx: &mut Ctx<'_, 'a>, practitioner: usize, organization: Option<usize>) -> usize {
+    let mut key = String::with_capacity(100);
+    key.push_str("role|");
+    key.push_str(ctx.full_url(practitioner));
+    if let Some(o) = organization {
+        key.push('|');
+        key.push_str(ctx.full_url(o));
+    }
+    let id = ctx.id_of("PractitionerRole", Key::Pos(&key));
+    if let Some(i) = ctx.existing(&id) {
+        return i;
+    }
+    let mut obj = Obj::with_capacity(2);
+    set(&mut obj, "practitioner", ctx.reference(practitioner));
+    if let Some(o) = organization {
+        set(&mut obj, "organization", ctx.reference(o));
+    }
+    ctx.add_with_id(id, obj)
 }

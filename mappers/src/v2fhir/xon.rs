@@ -59,7 +59,14 @@ pub fn organization<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>) -> Option<usize> 
 /// An HD field (MSH-4, MSH-6) -> Organization: HD-1 the name, HD-2 the
 /// identifier (as `urn:oid:` value under system `urn:ietf:rfc:3986`).
 pub fn from_hd<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
-    let hd = Hd::from_components(v);
+    from_hd_parts(ctx, Hd::from_components(v), v.raw())
+}
+
+/// An HD already split (an assigning authority inside a CX or XCN, IG
+/// CX.4 / XCN.9 assigner(Organization), HD[Organization]) -> the same
+/// Organization [`from_hd`] makes: an authority with a universal id is one
+/// entry (and one conditional update) wherever it is named.
+pub fn from_hd_parts<'a>(ctx: &mut Ctx<'_, 'a>, hd: Hd<'a>, raw: &[u8]) -> Option<usize> {
     if hd.is_empty() {
         return None;
     }
@@ -72,6 +79,5 @@ pub fn from_hd<'a>(ctx: &mut Ctx<'_, 'a>, v: Value<'a>) -> Option<usize> {
         Some(s)
     });
     let system = id.as_ref().map(|_| "urn:ietf:rfc:3986");
-    let raw = v.raw();
     add(ctx, hd.namespace, id.as_deref(), system, None, raw)
 }

@@ -112,7 +112,8 @@ pub fn name<'a>(ctx: &mut Ctx<'_, 'a>, rep: Value<'a>, loc: Loc<'a>) -> Option<J
 }
 
 /// Every repetition of an XPN field. XPN-15 "called by" becomes a second
-/// HumanName with `use: usual` (IG XPN[HumanName] row 15).
+/// HumanName with `use: nickname` (IG XPN[HumanName] row 15: `[2].given`
+/// and `[2].use` assigned "nickname").
 pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<Json<'a>> {
     let mut out = Vec::new();
     for r in field.repetitions() {
@@ -121,7 +122,7 @@ pub fn names<'a>(ctx: &mut Ctx<'_, 'a>, field: Value<'a>, loc: Loc<'a>) -> Vec<J
         }
         if let Some(called) = txt(r.component(15)) {
             let mut n = ObjWriter::new();
-            n.str("use", "usual");
+            n.str("use", "nickname");
             n.str_array("given", &[called]);
             out.push(n.finish());
         }

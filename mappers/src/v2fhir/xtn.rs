@@ -1,7 +1,8 @@
 //! XTN (telecom number) -> ContactPoint. IG XTN[ContactPoint]: 2 use
-//! (table 0201), 3 system (table 0202), 4 email, 5-8 the number, 12
-//! unformatted number, 1 the deprecated formatted number, 13/14 period,
-//! 18 rank.
+//! (table 0201), 3 system (table 0202), 4 email, 5-8 the number (the
+//! value `+5 6 7 X8`, and each part in its contactpoint-country, -area,
+//! -local and -extension extension), 12 unformatted number, 1 the
+//! deprecated formatted number, 13/14 period, 18 rank.
 
 use std::borrow::Cow;
 
@@ -13,6 +14,30 @@ use super::ctx::{comps, txt, Ctx, Loc};
 use super::dates;
 use super::json::ObjWriter;
 use super::tables;
+
+const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
+
+/// The IG XTN[ContactPoint] value from the number's parts: `+country
+/// area local Xext`, each part only when valued (the IG's four rows for
+/// XTN-7 spell the combinations; this is the same text for all of them).
+fn formatted(country: Option<&str>, area: Option<&str>, local: &str, ext: Option<&str>) -> String {
+    let mut s = String::with_capacity(local.len() + 16);
+    if let Some(c) = country {
+        s.push('+');
+        s.push_str(c);
+        s.push(' ');
+    }
+    if let Some(a) = area {
+        s.push_str(a);
+        s.push(' ');
+    }
+    s.push_str(local);
+    if let Some(x) = ext {
+        s.push_str(" X");
+        s.push_str(x);
+    }
+    s
+}
 
 /// Components the XTN map uses.
 pub const MASK: u64 = comps(&[1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 18]);
@@ -38,26 +63,21 @@ pub fn contact<'a>(
         None => None,
     };
     let email = txt(cs.get(4));
+    let (country, area, local, ext) = (
+        txt(cs.get(5)),
+        txt(cs.get(6)),
+        txt(cs.get(7)),
+        txt(cs.get(8)),
+    );
     let number = if let Some(u) = txt(cs.get(12)) {
         Some(u)
-    } else if let Some(local) = txt(cs.get(7)) {
-        let mut s = String::new();
-        if let Some(c) = txt(cs.get(5)) {
-            s.push('+');
-            s.push_str(&c);
-            s.push(' ');
-        }
-        if let Some(a) = txt(cs.get(6)) {
-            s.push('(');
-            s.push_str(&a);
-            s.push_str(") ");
-        }
-        s.push_str(&local);
-        if let Some(x) = txt(cs.get(8)) {
-            s.push_str(" ext. ");
-            s.push_str(&x);
-        }
-        Some(Cow::Owned(s))
+    } else if let Some(l) = &local {
+        Some(Cow::Owned(formatted(
+            country.as_deref(),
+            area.as_deref(),
+            l,
+            ext.as_deref(),
+        )))
     } else {
         txt(cs.get(1))
     };
@@ -86,6 +106,26 @@ pub fn contact<'a>(
         .filter(|r| *r > 0);
     let period = dates::period(ctx, cs.get(13), cs.get(14), loc);
     let mut c = ObjWriter::new();
+    if system != "email" {
+        let parts = [
+            ("contactpoint-country", &country),
+            ("contactpoint-area", &area),
+            ("contactpoint-local", &local),
+            ("contactpoint-extension", &ext),
+        ];
+        if parts.iter().any(|(_, v)| v.is_some()) {
+            let mut list = Vec::with_capacity(4);
+            for (name, v) in parts {
+                if let Some(v) = v {
+                    let mut e = ObjWriter::new();
+                    e.str("url", &format!("{EXT}{name}"));
+                    e.str("valueString", v);
+                    list.push(e.finish());
+                }
+            }
+            c.json("extension", &Json::Array(list));
+        }
+    }
     c.str("system", system);
     c.str("value", &value);
     c.opt_str("use", use_code);
@@ -109,4 +149,28 @@ pub fn contacts<'a>(
         .repetitions()
         .filter_map(|r| contact(ctx, r, default_use, loc))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::formatted;
+
+    #[test]
+    fn number_text_follows_the_ig_rows() {
+        // IG XTN.7 rows: 6+" "+7, "+"+5+" "+6+" "+7, ... +" X"+8
+        assert_eq!(formatted(None, Some("734"), "6777777", None), "734 6777777");
+        assert_eq!(
+            formatted(Some("1"), Some("734"), "6777777", None),
+            "+1 734 6777777"
+        );
+        assert_eq!(
+            formatted(Some("1"), Some("734"), "6777777", Some("12")),
+            "+1 734 6777777 X12"
+        );
+        assert_eq!(
+            formatted(None, Some("734"), "6777777", Some("12")),
+            "734 6777777 X12"
+        );
+        assert_eq!(formatted(None, None, "6777777", None), "6777777");
+    }
 }
