@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`hl7v2`]: the HL7 v2 engine: ER7 parsing (zero-copy), escapes,
 //!   character sets, terser paths, batches, writing, ACK/NACK, MLLP framing.
+//! - [`fhir_validate`]: R4 input validation (types, cardinalities, required
+//!   elements and bindings, unknown elements), problems by FHIR path.
 //! - [`fhirconnect`]: FHIR R4 <-> openEHR, driven by FHIRconnect mapping
 //!   files.
 //! - [`error`]: the fault classification shared by every error of the crate.
@@ -18,6 +20,7 @@
 
 pub mod error;
 pub mod fhir2v2;
+pub mod fhir_validate;
 pub mod fhirconnect;
 pub mod hl7v2;
 pub mod translation;
