@@ -169,6 +169,17 @@ wait_ready() {
     done
 }
 
+# EHRbase records the authenticated user as a party on its first write;
+# concurrent first writes race and the losers get 500 ("User already
+# created concurrently by different request"). One write here, so the
+# suite's parallel cases start with the user known.
+first_write() {
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
+        -u "$AUTH_USER:$AUTH_PASSWORD" "$BASE_URL/ehr" || true)"
+    [ "$code" = 201 ] || die "EHRbase refused the first write (POST /ehr: ${code:-no answer}; log: $RUN/ehrbase.log)"
+}
+
 print_env() {
     echo "export EHRGATE_EHRBASE_URL=$BASE_URL"
     echo "export EHRGATE_EHRBASE_USER=$AUTH_USER"
@@ -192,6 +203,7 @@ start() {
     start_pg "$pg_bin"
     start_ehrbase "$java_home"
     wait_ready
+    first_write
     trap - EXIT
     print_env >"$RUN/env"
     log "EHRbase ready at $BASE_URL after $((SECONDS - t0))s (log: $RUN/ehrbase.log)"
@@ -231,6 +243,8 @@ stop_pg() {
 
 stop_all() {
     [ -d "$RUN" ] || return 0
+    # No env lines for a server that is gone.
+    rm -f "$RUN/env"
     stop_ehrbase
     stop_pg
     [ "${1:-}" = quiet ] || log "stopped"

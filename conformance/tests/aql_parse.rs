@@ -7,7 +7,7 @@ use ehrgate_conformance::reference::openehr::aql::ast::{
     CmpOp, Expr, Operand, Predicate, SelectExpr, Term,
 };
 use ehrgate_conformance::reference::openehr::aql::{parse, AqlError};
-use ehrgate_templates::fault::Classified;
+use ehrgate_fault::Classified;
 
 #[test]
 fn a_facade_style_query_parses_into_its_parts() {

@@ -162,10 +162,12 @@ async fn composition_versions_if_match_and_delete() {
         "Observation-heart-rate.json",
         "2024-03-01T10:00:00Z",
     );
+    // EHRbase answers a create without `Prefer: return=representation`
+    // with 204 and the headers (201 only with a body).
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &comp, &[]).await;
     assert_eq!(
         a.status,
-        StatusCode::CREATED,
+        StatusCode::NO_CONTENT,
         "{}",
         String::from_utf8_lossy(&a.body)
     );
@@ -189,8 +191,12 @@ async fn composition_versions_if_match_and_delete() {
     let stale = format!("{object}::ehrgate-ref::7");
     let wrong = put_json(&url, &comp, &[("if-match", stale.as_str())]).await;
     assert_eq!(wrong.status, StatusCode::PRECONDITION_FAILED);
+    // EHRbase 2.x parses If-Match raw: the quoted entity tag is 400.
     let quoted = format!("\"{v1}\"");
-    let ok = put_json(&url, &comp, &[("if-match", quoted.as_str()), REPR]).await;
+    let refused = put_json(&url, &comp, &[("if-match", quoted.as_str()), REPR]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json()["message"], "UUID string too large");
+    let ok = put_json(&url, &comp, &[("if-match", v1.as_str()), REPR]).await;
     assert_eq!(ok.status, StatusCode::OK);
     let v2 = ok.header("etag").unwrap().trim_matches('"').to_owned();
     assert!(v2.ends_with("::2"));
@@ -209,8 +215,9 @@ async fn composition_versions_if_match_and_delete() {
     assert!(gone.header("etag").unwrap().contains("::3"));
     let read_deleted = get(&url).await;
     assert_eq!(read_deleted.status, StatusCode::NO_CONTENT);
+    // EHRbase: a deleted composition has no version head to delete (404).
     let twice = delete(&format!("{base}/ehr/{ehr}/composition/{object}"), &[]).await;
-    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
     let in_other_ehr = get(&format!(
         "{base}/ehr/{}/composition/{object}",
         new_ehr(&s).await
@@ -236,6 +243,8 @@ async fn template_check_refuses_and_stores_nothing() {
         "2024-03-01T10:00:00Z",
     );
     // A unit the template does not allow, anywhere in the composition.
+    // EHRbase 2.16.0 answers template violations and an unknown template
+    // with 422 (observed, conformance/ehrbase/BEHAVIOURS.md).
     let text = good.to_string();
     assert!(text.contains("\"/min\""), "heart rate in /min: {text}");
     let bad: Value = serde_json::from_str(&text.replace("\"/min\"", "\"furlong\"")).unwrap();
@@ -325,7 +334,7 @@ async fn template_check_refuses_and_stores_nothing() {
     );
     // The good one passes.
     let a = post_json(&format!("{base}/ehr/{ehr}/composition"), &good, &[]).await;
-    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(s.stats.stored_compositions().len(), 1);
     assert!(s.stats.recheck().is_empty());
 }
@@ -437,10 +446,23 @@ async fn templates_upload_get_list() {
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
     assert_eq!(s.stats.templates_stored(), 1);
 
-    // The templates crate's REST source reads what this backend serves.
-    use ehrgate_templates::store::{RestConfig, RestSource};
-    use ehrgate_templates::{TemplateId, TemplateStore};
-    let source = RestSource::new(RestConfig::new(base.clone()));
+    // The gateway's template source (over its openEHR client) reads what
+    // this backend serves.
+    use ehrgate::facade::openehr::templates::ClientTemplateSource;
+    use ehrgate::facade::openehr::OpenEhrClient;
+    use ehrgate_templates::{OptLimits, TemplateId, TemplateStore};
+    let config = ehrgate::config::load_str(
+        &format!(
+            "[[listener]]\nbind = \"127.0.0.1:0\"\n[[backend]]\nname = \"cdr\"\nurl = \"{base}\"\n\
+             kind = \"openehr\"\n[[route]]\nid = \"r\"\npath_prefix = \"/\"\nstable = \"cdr\"\n"
+        ),
+        std::path::Path::new("gateway.toml"),
+    )
+    .unwrap();
+    let client =
+        OpenEhrClient::for_backend(&config.config.backends[0], &|p| p.to_path_buf(), 1 << 24)
+            .unwrap();
+    let source = ClientTemplateSource::new(client, OptLimits::default());
     let meta = source
         .get(&TemplateId::new("IDCR - Problem List.v1"))
         .await
@@ -512,7 +534,7 @@ async fn aql_queries_over_stored_compositions() {
         post_json(&format!("{base}/ehr/{a}/composition"), &c, &[])
             .await
             .status,
-        StatusCode::CREATED
+        StatusCode::NO_CONTENT
     );
     let c = composition(
         "EHRN Vital signs.v2",
@@ -523,10 +545,11 @@ async fn aql_queries_over_stored_compositions() {
         post_json(&format!("{base}/ehr/{b}/composition"), &c, &[])
             .await
             .status,
-        StatusCode::CREATED
+        StatusCode::NO_CONTENT
     );
 
-    let pulse = "SELECT c/uid/value AS uid, c FROM EHR e[ehr_id/value=$ehr_id] \
+    // EHRbase orders only by selected paths, so the start time is selected.
+    let pulse = "SELECT c/uid/value AS uid, c, c/context/start_time/value AS t FROM EHR e[ehr_id/value=$ehr_id] \
                  CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.encounter.v1] \
                  CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.pulse.v1]";
     let r = aql(
@@ -544,7 +567,7 @@ async fn aql_queries_over_stored_compositions() {
     let r = r.json();
     assert_eq!(
         r["columns"],
-        json!([{"name": "uid", "path": "c/uid/value"}, {"name": "#1", "path": "c"}])
+        json!([{"name": "uid", "path": "c/uid/value"}, {"name": "#1", "path": "c"}, {"name": "t", "path": "c/context/start_time/value"}])
     );
     // 03-03T10:00+02:00 is 08:00Z: after 03-02T10:00Z.
     assert_eq!(
@@ -720,7 +743,7 @@ async fn concurrent_writes_are_all_kept_with_distinct_uids() {
             let (url, comp) = (url.clone(), comp.clone());
             tokio::spawn(async move {
                 let a = post_json(&url, &comp, &[]).await;
-                assert_eq!(a.status, StatusCode::CREATED);
+                assert_eq!(a.status, StatusCode::NO_CONTENT);
                 a.header("etag").unwrap().to_owned()
             })
         })
@@ -820,7 +843,7 @@ async fn facade_output_of_the_shipped_sets_is_accepted_canonical_and_flat() {
                 let a = post_json(&url, &out, &[]).await;
                 assert_eq!(
                     a.status,
-                    StatusCode::CREATED,
+                    StatusCode::NO_CONTENT,
                     "{template} {file} {format:?}: {}",
                     String::from_utf8_lossy(&a.body)
                 );
@@ -830,4 +853,118 @@ async fn facade_output_of_the_shipped_sets_is_accepted_canonical_and_flat() {
     }
     assert_eq!(s.stats.stored_compositions().len(), sent);
     assert!(s.stats.recheck().is_empty());
+}
+
+/// The EHRbase 2.x behaviours issue 27 names, each against the reference:
+/// Basic authentication, ORDER BY only on selected paths, LIMIT within the
+/// configured maximum, form-encoded `query_parameters` on GET, `format`
+/// matched case-sensitively.
+#[tokio::test]
+async fn ehrbase_refusals_are_copied() {
+    let cfg = OpenEhrConfig {
+        max_limit: Some(100),
+        ..OpenEhrConfig::with_shipped_templates().with_ehrbase_basic_auth()
+    };
+    let s = spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = s.base_url.clone();
+    // base64("ehrbase-user:SuperSecretPassword")
+    let auth = (
+        "authorization",
+        "Basic ZWhyYmFzZS11c2VyOlN1cGVyU2VjcmV0UGFzc3dvcmQ=",
+    );
+    let anonymous = call(Method::POST, &format!("{base}/ehr"), &[], "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("Basic realm=\"Realm\"")
+    );
+    let wrong = call(
+        Method::POST,
+        &format!("{base}/ehr"),
+        &[("authorization", "Basic ZWhyYmFzZS11c2VyOndyb25n")],
+        "",
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.stats.ehrs_created(), 0);
+    let created = call(Method::POST, &format!("{base}/ehr"), &[auth], "").await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let ehr = created.header("etag").unwrap().trim_matches('"').to_owned();
+
+    let comp = composition(
+        "EHRN Vital signs.v2",
+        "Observation-heart-rate.json",
+        "2024-03-01T10:00:00Z",
+    );
+    let lower = post_json(
+        &format!("{base}/ehr/{ehr}/composition?format=json"),
+        &comp,
+        &[auth],
+    )
+    .await;
+    assert_eq!(
+        lower.status,
+        StatusCode::NOT_ACCEPTABLE,
+        "format is case-sensitive"
+    );
+    let stored = post_json(&format!("{base}/ehr/{ehr}/composition"), &comp, &[auth]).await;
+    assert_eq!(stored.status, StatusCode::NO_CONTENT);
+
+    let q = |text: &str| json!({"q": text, "query_parameters": {"ehr_id": ehr}});
+    let unselected = post_json(
+        &format!("{base}/query/aql"),
+        &q(
+            "SELECT c FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c \
+            ORDER BY c/context/start_time/value DESC",
+        ),
+        &[auth],
+    )
+    .await;
+    assert_eq!(unselected.status, StatusCode::BAD_REQUEST);
+    assert!(unselected.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not present in SELECT statement"));
+    let selected = post_json(
+        &format!("{base}/query/aql"),
+        &q(
+            "SELECT c, c/context/start_time/value FROM EHR e[ehr_id/value=$ehr_id] \
+            CONTAINS COMPOSITION c ORDER BY c/context/start_time/value DESC LIMIT 100",
+        ),
+        &[auth],
+    )
+    .await;
+    assert_eq!(selected.status, StatusCode::OK);
+    assert_eq!(selected.json()["rows"].as_array().unwrap().len(), 1);
+    let too_many = post_json(
+        &format!("{base}/query/aql"),
+        &q("SELECT c FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c LIMIT 101"),
+        &[auth],
+    )
+    .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // GET: `query_parameters` is `k=v&k2=v2`, percent-encoded as one value.
+    let text = "SELECT c/uid/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c";
+    let enc = |v: &str| {
+        percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let by_get = call(
+        Method::GET,
+        &format!(
+            "{base}/query/aql?q={}&query_parameters={}",
+            enc(text),
+            enc(&format!("ehr_id={ehr}"))
+        ),
+        &[auth],
+        "",
+    )
+    .await;
+    assert_eq!(
+        by_get.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&by_get.body)
+    );
+    assert_eq!(by_get.json()["rows"].as_array().unwrap().len(), 1);
 }

@@ -168,7 +168,7 @@ async fn whole_corpus_through_the_cache() {
     let dir = corpus().join("openehr/templates");
     let err = DirSource::open(&dir, DuplicatePolicy::Reject).unwrap_err();
     assert_eq!(
-        ehrgate_templates::fault::Classified::code(&err),
+        ehrgate_fault::Classified::code(&err),
         "template.duplicate-id"
     );
 

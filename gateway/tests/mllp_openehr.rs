@@ -282,10 +282,17 @@ async fn corpus_adt_oru_vxu_reach_the_reference_openehr_backend() {
          FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.report.v1] CONTAINS CLUSTER s[openEHR-EHR-CLUSTER.specimen.v1]",
     )
     .await;
+    // Two reports, one specimen each: the first OBR's group has no SPM, so
+    // its own specimen fields make its Specimen (IG OBR[Specimen], issue 21:
+    // OBR-15 SPS-1 display "1.2", no accession id stored, OBR-14); the
+    // second OBR's SPM makes its Specimen (SPM-4 display, SPM-2, SPM-18).
     assert_eq!(
         specimens["rows"],
-        serde_json::json!([["Serum", "2012545", "2012-03-01"]]),
-        "SPM-4 (its coding's display), the first specimen id (SPM-2), SPM-18: {specimens}"
+        serde_json::json!([
+            ["1.2", null, "2002-02-12T07:30:00+02:15"],
+            ["Serum", "2012545", "2012-03-01"]
+        ]),
+        "OBR specimen fields, then SPM-4 (its coding's display), the first specimen id (SPM-2), SPM-18: {specimens}"
     );
     let media = aql(
         &cdr.base_url,

@@ -143,8 +143,9 @@ fn parse_errors_name_the_location_and_exit_1() {
 fn usage_errors_exit_2() {
     let out = ehrgate(&["translate", "--from", "hl7v2"], None);
     assert_eq!(out.status.code(), Some(2));
+    // a pair no direction serves (FHIR -> HL7 v2 exists since issue 22)
     let out = ehrgate(
-        &["translate", "--from", "fhir", "--to", "hl7v2", "-"],
+        &["translate", "--from", "openehr", "--to", "hl7v2", "-"],
         Some(b""),
     );
     assert_eq!(out.status.code(), Some(2));

@@ -243,3 +243,65 @@ fn a_resource_the_set_takes_nothing_from_fails() {
         "{err}"
     );
 }
+
+/// `Growth chart` is mapped by two sets; going back to FHIR the
+/// composition's content picks one (issue 25), never the list order: a
+/// composition of one body weight is the single-Observation set's, and its
+/// Observation keeps the LOINC code with its system.
+#[test]
+fn openehr_to_fhir_picks_the_set_by_the_composition_content() {
+    let weight =
+        corpus("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    let (code, comp, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "fhir",
+        "--to",
+        "openehr",
+        "--template",
+        "Growth chart",
+        weight.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("weight.json");
+    std::fs::write(&f, comp).unwrap();
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "openehr",
+        "--to",
+        "fhir",
+        "--template",
+        "Growth chart",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fhir: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // the set answers a Bundle of its Observations (here one)
+    let obs = match fhir["resourceType"].as_str() {
+        Some("Bundle") => fhir["entry"][0]["resource"].clone(),
+        _ => fhir.clone(),
+    };
+    assert_eq!(obs["resourceType"], "Observation", "{fhir:#}");
+    assert_eq!(
+        obs["code"]["coding"][0]["system"], "http://loinc.org",
+        "{fhir:#}"
+    );
+    assert_eq!(obs["code"]["coding"][0]["code"], "29463-7", "{fhir:#}");
+    // The four-measurement openFHIR composition still reads as its Bundle.
+    let full = corpus("mappings/openfhir/growth_chart/growth_chart_composition.json");
+    let (code, out, err) = ehrgate(&[
+        "translate",
+        "--from",
+        "openehr",
+        "--to",
+        "fhir",
+        "--template",
+        "Growth chart",
+        full.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fhir: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(fhir["resourceType"], "Bundle", "{fhir:#}");
+}

@@ -1,4 +1,4 @@
 //! The fault classification shared by every error of the workspace; see
-//! [`ehrgate_templates::fault`] for why it lives there.
+//! [`ehrgate_fault`] for why it lives there.
 
-pub use ehrgate_templates::fault::{Classified, Fault};
+pub use ehrgate_fault::{Classified, Fault};

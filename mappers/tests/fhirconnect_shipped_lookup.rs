@@ -79,3 +79,96 @@ fn unknown_names_templates_and_types_are_told_apart() {
     assert!(e.to_string().contains("set named `no_such_set`"), "{e}");
     assert_eq!(e.code(), "fhirconnect.no-mapping-set");
 }
+
+/// Going back to FHIR, the composition's content picks between the two
+/// `Growth chart` sets (issue 25), whatever their order in the list.
+#[test]
+fn the_composition_content_picks_between_sets_of_one_template() {
+    use ehrgate_mappers::fhirconnect::canonical::{to_canonical, CanonicalDefaults};
+    use ehrgate_mappers::fhirconnect::shipped::for_composition;
+    let single = find_for("Growth chart", "Observation")
+        .unwrap()
+        .engine()
+        .unwrap();
+    let weight =
+        common::json("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    let inst = single.fhir_to_instance(&weight).unwrap().output;
+    let defaults = CanonicalDefaults {
+        language: "en".into(),
+        territory: "DE".into(),
+        composer: "ehrgate".into(),
+        time: "2024-01-01T00:00:00Z".into(),
+    };
+    let comp = to_canonical(&inst, single.index().unwrap(), &defaults);
+    assert_eq!(
+        for_composition("Growth chart", &comp).unwrap().name,
+        "body_measurements"
+    );
+    // The openFHIR test composition (weight, height, BMI, head
+    // circumference): the LOINC set reads nine Observations of it, the
+    // openFHIR set three, so the LOINC set is its better reader ...
+    let full = common::json("mappings/openfhir/growth_chart/growth_chart_composition.json");
+    assert_eq!(
+        for_composition("Growth chart", &full).unwrap().name,
+        "body_measurements"
+    );
+    // ... and a head circumference alone only the openFHIR set reads.
+    let mut head = full.clone();
+    head["content"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["archetype_node_id"] == "openEHR-EHR-OBSERVATION.head_circumference.v1");
+    assert_eq!(
+        for_composition("Growth chart", &head).unwrap().name,
+        "growth_chart"
+    );
+    // one set for the template: that one, whatever the composition
+    assert_eq!(
+        for_composition("IDCR - Problem List.v1", &full)
+            .unwrap()
+            .name,
+        "problem_list"
+    );
+    assert!(matches!(
+        for_composition("No such template", &full),
+        Err(ShippedError::Unknown(_))
+    ));
+}
+
+/// Going to openEHR, a set that reads nothing of the resource gives way to
+/// a set of the same template that does (issue 25): a Bundle of LOINC
+/// body weights is `body_measurements`'s, though `find_for(.., "Bundle")`
+/// names the openFHIR `growth_chart` set (which selects by its own
+/// category codes).
+#[test]
+fn the_resource_content_picks_when_the_typed_set_reads_nothing() {
+    use ehrgate_mappers::fhirconnect::shipped::for_resource;
+    let weight =
+        common::json("mappings/fhir-bridge/Observation/BodyWeight/create-body-weight_gramm.json");
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection",
+        "entry": [{"resource": weight}]});
+    assert_eq!(
+        find_for("Growth chart", "Bundle").unwrap().name,
+        "growth_chart"
+    );
+    assert_eq!(
+        for_resource("Growth chart", &bundle).unwrap().name,
+        "body_measurements"
+    );
+    assert_eq!(
+        for_resource("Growth chart", &weight).unwrap().name,
+        "body_measurements"
+    );
+    let condition = common::json("fhir/examples/Condition-f201.json");
+    assert_eq!(
+        for_resource("IDCR - Problem List.v1", &condition)
+            .unwrap()
+            .name,
+        "problem_list"
+    );
+    // a type no set of the template takes keeps find_for's answer
+    assert!(matches!(
+        for_resource("Growth chart", &condition),
+        Err(ShippedError::NotForResource { .. })
+    ));
+}

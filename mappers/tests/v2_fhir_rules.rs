@@ -507,3 +507,50 @@ fn siu_resource_groups_and_general_resources() {
         assert!(unmapped.contains(&loc), "{loc}: {unmapped:?}");
     }
 }
+
+/// Specimens in the report's entries, by resource type count.
+fn count(b: &Value, t: &str) -> usize {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == t)
+        .count()
+}
+
+#[test]
+fn an_obr_makes_a_specimen_only_when_no_spm_of_its_group_describes_one() {
+    let pid = "PID|1||1^^^H&1.2.3&ISO||Doe^J\r";
+    let obr = |n: u32| format!("OBR|{n}|P{n}|F{n}^LAB|1^Test^L|||20240101||||||||BLD^Blood^L\r");
+    let obx = "OBX|1|NM|1^X^L||5|mg|||||F\r";
+    let spm = "SPM|1|S1||SER^Serum^L\r";
+    // ORU: SPM after the OBR in its group
+    let oru = format!(
+        "ORU^R01|1|P|2.5.1\r{pid}{}{obx}{spm}{}{obx}",
+        obr(1),
+        obr(2)
+    );
+    let t = run(&oru, Config::default()).unwrap();
+    assert_eq!(
+        count(&t.output, "Specimen"),
+        2,
+        "group 1: the SPM's specimen only; group 2 (no SPM): the OBR's"
+    );
+    // OUL^R22: the SPM heads the group
+    let oul = format!("OUL^R22|1|P|2.5.1\r{pid}{spm}{}{obx}", obr(1));
+    let t = run(&oul, Config::default()).unwrap();
+    assert_eq!(count(&t.output, "Specimen"), 1, "the SPM's specimen only");
+    // OUL: an OBR before the first SPM heads no SPM group of its own
+    let spm2 = "SPM|2|S2||SER^Serum^L\r";
+    let oul = format!(
+        "OUL^R22|1|P|2.5.1\r{pid}{}{obx}{spm2}{}{obx}",
+        obr(1),
+        obr(2)
+    );
+    let t = run(&oul, Config::default()).unwrap();
+    assert_eq!(
+        count(&t.output, "Specimen"),
+        2,
+        "OBR 1's own, then the SPM's"
+    );
+}

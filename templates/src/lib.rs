@@ -1,12 +1,14 @@
 //! openEHR operational templates for ehrgate.
 //!
 //! # Layout
-//! - [`fault`]: who is at fault for an error; shared by the whole workspace.
+//! - [`fault`]: a re-export of the `ehrgate-fault` crate, kept while callers
+//!   move to `ehrgate_fault` directly.
 //! - [`id`]: [`TemplateId`], kept exactly as declared.
 //! - [`meta`]: [`TemplateMeta`], the parsed template (node tree, AQL paths,
 //!   occurrences, `DV_*` constraints, term definitions).
 //! - [`opt`]: OPT 1.4 XML -> [`TemplateMeta`].
-//! - [`store`]: [`TemplateStore`] sources (directory, openEHR REST) and the
+//! - [`store`]: [`TemplateStore`] sources (directory; the gateway adds
+//!   openEHR REST over its client) and the
 //!   moka cache in front of them.
 //! - [`bundled`]: the OPTs ehrgate ships, compiled in.
 //! - [`webtemplate`]: web templates (tree ids, FLAT paths, JSON).
@@ -34,7 +36,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bundled;
-pub mod fault;
+/// Re-export of [`ehrgate_fault`]: the module lived here before it got its
+/// own crate; new code names `ehrgate_fault`.
+pub use ehrgate_fault as fault;
 pub mod id;
 pub mod meta;
 pub mod opt;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ehrgate_templates::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use ehrgate_templates::store::{CacheConfig, CachedStore, TemplateSummary};
 use ehrgate_templates::{parse_opt, TemplateError, TemplateId, TemplateMeta, TemplateStore};
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use ehrgate_templates::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use ehrgate_templates::store::{DirSource, DuplicatePolicy};
 use ehrgate_templates::{TemplateError, TemplateId, TemplateStore};
 

@@ -2,7 +2,7 @@
 
 //! Bad OPT input gets a clear error, never a panic or a hang; limits hold.
 
-use ehrgate_templates::fault::Classified;
+use ehrgate_fault::Classified;
 use ehrgate_templates::{parse_opt, parse_opt_with, read_template_id, OptError, OptLimits};
 use proptest::prelude::*;
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use ehrgate_conformance::reference::openehr::{spawn, OpenEhrConfig, OpenEhrStats};
+use ehrgate_conformance::reference::openehr::{
+    spawn, OpenEhrConfig, OpenEhrStats, EHRBASE_PASSWORD, EHRBASE_USER,
+};
 use ehrgate_conformance::reference::RefServer;
 use http::Method;
 
@@ -42,18 +44,21 @@ pub struct Target {
 // === impl Target ===
 
 impl Target {
-    /// A fresh reference backend with the shipped templates preloaded.
+    /// A fresh reference backend with the shipped templates preloaded and
+    /// Basic authentication on with EHRbase's default user, as EHRbase runs.
     pub async fn reference() -> Target {
         let server = spawn(
-            OpenEhrConfig::with_shipped_templates(),
+            OpenEhrConfig::with_shipped_templates().with_ehrbase_basic_auth(),
             "127.0.0.1:0".parse().expect("loopback address"),
         )
         .await
         .expect("reference openEHR backend starts");
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{EHRBASE_USER}:{EHRBASE_PASSWORD}"));
         Target {
             kind: Kind::Reference,
             base: server.base_url.clone(),
-            authorization: None,
+            authorization: Some(format!("Basic {token}")),
             _reference: Some(server),
         }
     }

@@ -54,7 +54,16 @@ impl Answer {
 
 impl Gw {
     pub async fn start(config: &str) -> Gw {
+        Gw::start_with_files(config, &[]).await
+    }
+
+    /// Starts with `files` (name, content) written beside the config
+    /// (secrets the config names by relative path).
+    pub async fn start_with_files(config: &str, files: &[(&str, &str)]) -> Gw {
         let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config).unwrap();
         let loaded = ehrgate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));

@@ -1,12 +1,13 @@
 //! `ehrgate translate --from F --to T [FILE|DIR|-]`: offline translation.
 //!
 //! A dispatch on `(from, to)`: each direction lives in its own file under
-//! `translate/` (`hl7v2_fhir.rs`); a new direction is one more file and one
-//! more match arm in [`TranslateArgs::run`].
+//! `translate/` (`hl7v2_fhir.rs`, `fhir_hl7v2.rs`); a new direction is one
+//! more file and one more match arm in [`TranslateArgs::run`].
 //!
 //! Exit codes: 0 everything translated, 1 any message failed (each failure
 //! on stderr with message index, segment, field and reason), 2 usage error.
 
+mod fhir_hl7v2;
 mod hl7v2_fhir;
 mod input;
 mod openehr;
@@ -85,6 +86,34 @@ pub struct TranslateArgs {
     /// times keep only their date, with a warning.
     #[arg(long)]
     pub timezone: Option<String>,
+    /// FHIR -> HL7 v2: the message to write (`ORU^R01`, `ADT^A08`,
+    /// `VXU^V04`, `ORM^O01`, `OML^O21`, `PPR^PC1`...); inferred from the
+    /// input when absent.
+    #[arg(long)]
+    pub message: Option<String>,
+    /// FHIR -> HL7 v2: the version to write (2.3 to 2.8; 2.5.1 by default).
+    #[arg(long = "version", id = "hl7_version", value_name = "VERSION")]
+    pub hl7_version: Option<String>,
+    /// FHIR -> HL7 v2: the charset (MSH-18 name: `UNICODE UTF-8`, the
+    /// default, `8859/1`, `ASCII`...).
+    #[arg(long)]
+    pub charset: Option<String>,
+    /// FHIR -> HL7 v2: refuse a value longer than the version's field
+    /// length instead of cutting it with a warning.
+    #[arg(long)]
+    pub refuse_overlong: bool,
+    /// FHIR -> HL7 v2: MSH-3 (default `EHRGATE`).
+    #[arg(long)]
+    pub sending_application: Option<String>,
+    /// FHIR -> HL7 v2: MSH-4.
+    #[arg(long)]
+    pub sending_facility: Option<String>,
+    /// FHIR -> HL7 v2: MSH-5.
+    #[arg(long)]
+    pub receiving_application: Option<String>,
+    /// FHIR -> HL7 v2: MSH-6.
+    #[arg(long)]
+    pub receiving_facility: Option<String>,
 }
 
 impl TranslateArgs {
@@ -92,6 +121,7 @@ impl TranslateArgs {
     pub fn run(self) -> anyhow::Result<u8> {
         match (self.from, self.to) {
             (Format::Hl7v2, Format::Fhir) => hl7v2_fhir::run(&self),
+            (Format::Fhir, Format::Hl7v2) => fhir_hl7v2::run(&self),
             (Format::Fhir, Format::Openehr) => openehr::run(&self, openehr::Direction::ToOpenEhr),
             (Format::Openehr, Format::Fhir) => openehr::run(&self, openehr::Direction::ToFhir),
             (from, to) => {

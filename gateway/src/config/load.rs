@@ -208,6 +208,9 @@ pub fn load_str(source: &str, path: &Path) -> Result<LoadedConfig, ConfigError> 
         None => None,
     };
     issues.extend(validate(&config, source, &flags));
+    issues.extend(super::validate_openehr::check_secrets(&config, &|p| {
+        resolve_against(path, p)
+    }));
     if !issues.is_empty() {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),

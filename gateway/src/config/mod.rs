@@ -12,6 +12,7 @@ pub mod model_mllp;
 pub mod openehr;
 pub mod validate;
 mod validate_mllp;
+pub(crate) mod validate_openehr;
 
 pub use load::{load, load_str, ConfigError, ConfigIssue, LoadedConfig, Location};
 pub use model::Config;

@@ -14,12 +14,134 @@
 //! create_ehr = true                     # create the EHR on a patient's first write
 //! templates = { Observation = ["EHRN Vital signs.v2"] }  # per resource type, tried in order
 //! unmapped_elements = "warn"            # or "refuse": elements the template cannot hold
+//! if_match = "raw"                      # or "quoted": the form of If-Match on updates
+//! aql_max_limit = 5000                  # the CDR's `ehrbase.rest.aql.max-limit`, when set
+//! [backend.openehr.auth]                # credentials sent on every openEHR call
+//! kind = "basic"                        # or "bearer", "oauth2"
+//! username = "ehrbase-user"
+//! password = { env = "EHRBASE_PASSWORD" }   # or { file = "secrets/ehrbase-password" }
 //! ```
+//!
+//! Secrets are never written inline: a [`SecretSource`] names a file
+//! (relative to the config file) or an environment variable, and only that
+//! name ever appears in messages.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+/// How `If-Match` carries the preceding version uid on a composition
+/// update. EHRbase 2.x parses the header value itself as an
+/// OBJECT_VERSION_ID, so a quoted value is refused with 400 ("UUID string
+/// too large", its issue 1639); the REST spec's ETag form is quoted.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum IfMatchForm {
+    /// `If-Match: 8c3f...::cdr::2` (what EHRbase 2.x parses).
+    #[default]
+    Raw,
+    /// `If-Match: "8c3f...::cdr::2"` (the REST spec's entity-tag form).
+    Quoted,
+}
+
+/// Where a secret is read from; exactly one of the two.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// A file holding the secret (trailing newline ignored), relative to
+    /// the config file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// An environment variable holding the secret.
+    #[serde(default)]
+    pub env: Option<String>,
+}
+
+// === impl SecretSource ===
+
+impl SecretSource {
+    /// What the secret is called in messages (never its value).
+    pub fn describe(&self) -> String {
+        match (&self.file, &self.env) {
+            (Some(f), _) => format!("file `{}`", f.display()),
+            (None, Some(e)) => format!("environment variable `{e}`"),
+            (None, None) => "no source".to_owned(),
+        }
+    }
+}
+
+/// Credentials of one openEHR backend, applied to every call the gateway
+/// makes to it (compositions, EHRs, AQL, template fetch and upload).
+/// EHRbase's default is Basic (`security.authType: BASIC`), OAuth2 bearer
+/// tokens the alternative (`authType: OAUTH`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum AuthConfig {
+    /// HTTP Basic.
+    Basic {
+        /// The user name (not a secret).
+        username: String,
+        /// The password.
+        password: SecretSource,
+    },
+    /// A static bearer token.
+    Bearer {
+        /// The token.
+        token: SecretSource,
+    },
+    /// OAuth2 client credentials: a token fetched from `token_url` and
+    /// reused until shortly before it expires.
+    Oauth2 {
+        /// The token endpoint (`.../protocol/openid-connect/token`). Plain
+        /// `String`: an internally tagged enum buffers its fields, which
+        /// loses toml's spans.
+        token_url: String,
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: SecretSource,
+        /// Requested scope, when the IdP needs one.
+        #[serde(default)]
+        scope: Option<String>,
+        /// CA certificates (PEM) for an `https://` token endpoint.
+        #[serde(default)]
+        ca: Option<PathBuf>,
+    },
+}
+
+// === impl AuthConfig ===
+
+impl AuthConfig {
+    /// Every secret this config names, with the field it is for.
+    pub fn secrets(&self) -> Vec<(&'static str, &SecretSource)> {
+        match self {
+            AuthConfig::Basic { password, .. } => vec![("password", password)],
+            AuthConfig::Bearer { token } => vec![("token", token)],
+            AuthConfig::Oauth2 { client_secret, .. } => vec![("client_secret", client_secret)],
+        }
+    }
+
+    /// The auth scheme's name in messages and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthConfig::Basic { .. } => "basic",
+            AuthConfig::Bearer { .. } => "bearer",
+            AuthConfig::Oauth2 { .. } => "oauth2",
+        }
+    }
+}
+
+/// Whether `ns` is a subject namespace EHRbase accepts: its
+/// `ValidationServiceImp` matches EHR_STATUS `subject/external_ref/namespace`
+/// against `[a-zA-Z][a-zA-Z0-9-_:/&+?]*` (so no dots: `urn:oid:1.2.3` and
+/// `hospital.org` are refused with 400, as is a leading digit).
+pub fn is_ehrbase_namespace(ns: &str) -> bool {
+    let mut chars = ns.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-_:/&+?".contains(c))
+}
 
 /// The openEHR serialisation compositions are sent in.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -98,6 +220,17 @@ pub struct OpenEhrBackendConfig {
     /// Elements of a written resource that no mapping holds.
     #[serde(default)]
     pub unmapped_elements: UnmappedPolicy,
+    /// The form of `If-Match` on composition updates.
+    #[serde(default)]
+    pub if_match: IfMatchForm,
+    /// The CDR's largest accepted AQL `LIMIT` (EHRbase's
+    /// `ehrbase.rest.aql.max-limit`; a larger one is refused with 422).
+    /// Searches ask for `max_search_scan + 1` rows, so that must fit.
+    #[serde(default)]
+    pub aql_max_limit: Option<u32>,
+    /// Credentials for every call to this backend; none when absent.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for OpenEhrBackendConfig {
@@ -117,6 +250,9 @@ impl Default for OpenEhrBackendConfig {
             max_count: default_max_count(),
             max_search_scan: default_max_scan(),
             unmapped_elements: UnmappedPolicy::Warn,
+            if_match: IfMatchForm::Raw,
+            aql_max_limit: None,
+            auth: None,
         }
     }
 }
@@ -150,4 +286,46 @@ fn default_max_count() -> u32 {
 }
 fn default_max_scan() -> u32 {
     1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_follow_ehrbase_pattern() {
+        for ok in ["ehrgate", "acme-mrn", "urn:oid:x", "a_b/c&d+e?f", "Z9"] {
+            assert!(is_ehrbase_namespace(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "urn:oid:1.2.3",
+            "hospital.org",
+            "1abc",
+            "-x",
+            "a b",
+            "ä",
+        ] {
+            assert!(!is_ehrbase_namespace(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auth_tables_parse_by_kind() {
+        let c: OpenEhrBackendConfig = toml::from_str(
+            "[auth]\nkind = \"basic\"\nusername = \"u\"\npassword = { env = \"PW\" }\n",
+        )
+        .unwrap();
+        assert_eq!(c.auth.as_ref().map(AuthConfig::kind), Some("basic"));
+        assert_eq!(c.if_match, IfMatchForm::Raw);
+        let bad = toml::from_str::<OpenEhrBackendConfig>(
+            "[auth]\nkind = \"bearer\"\ntoken = { env = \"T\" }\npassword = \"inline\"\n",
+        );
+        assert!(
+            bad.is_err(),
+            "unknown fields (an inline secret) are refused"
+        );
+        let q: OpenEhrBackendConfig = toml::from_str("if_match = \"quoted\"").unwrap();
+        assert_eq!(q.if_match, IfMatchForm::Quoted);
+    }
 }

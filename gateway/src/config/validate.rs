@@ -41,7 +41,7 @@ pub fn validate(config: &Config, source: &str, flags: &FlagSet) -> Vec<ConfigIss
     let tenants = check_tenants(config, &mut issues);
     check_routes(config, &backends, &tenants, flags, &mut issues);
     super::validate_mllp::check(config, &backends, &tenants, &mut issues);
-    check_openehr(config, &tenants, &mut issues);
+    super::validate_openehr::check(config, &tenants, &mut issues);
     check_admin(config, &mut issues);
     issues
         .found
@@ -357,86 +357,5 @@ pub(super) fn check_weight(w: &Spanned<f64>, issues: &mut Issues<'_>) {
             w,
             format!("weight {v} has more than two decimals (10,000 buckets)"),
         );
-    }
-}
-
-/// The `[backend.openehr]` tables: only on openEHR backends, known tenants,
-/// resource types the facade serves, templates a shipped mapping covers,
-/// and limits that leave something to serve.
-fn check_openehr(config: &Config, tenants: &HashSet<&str>, issues: &mut Issues<'_>) {
-    for b in &config.backends {
-        let Some(o) = &b.openehr else { continue };
-        if b.kind != BackendKind::Openehr {
-            issues.at(
-                &b.name,
-                format!(
-                    "backend `{}` has [backend.openehr] but is not kind = \"openehr\"",
-                    b.name.get_ref()
-                ),
-            );
-        }
-        let namespaces = std::iter::once(&o.subject_namespace).chain(o.subject_namespaces.values());
-        for ns in namespaces {
-            let v = ns.get_ref();
-            if v.is_empty()
-                || v.len() > 256
-                || v.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                let at = if ns.span().is_empty() { &b.name } else { ns };
-                issues.at(
-                    at,
-                    format!("subject namespace `{v}` must be 1..=256 characters without spaces"),
-                );
-            }
-        }
-        for tenant in o.subject_namespaces.keys() {
-            if !tenants.contains(tenant.as_str()) {
-                issues.at(
-                    &b.name,
-                    format!("openehr.subject_namespaces names unknown tenant `{tenant}`"),
-                );
-            }
-        }
-        for (ty, ids) in &o.templates {
-            if !crate::facade::types::SUPPORTED.contains(&ty.as_str()) {
-                issues.at(
-                    &b.name,
-                    format!(
-                        "openehr.templates: the facade does not serve `{ty}` (it serves {})",
-                        crate::facade::types::SUPPORTED.join(", ")
-                    ),
-                );
-            }
-            if ids.is_empty() {
-                issues.at(&b.name, format!("openehr.templates.{ty} lists no template"));
-            }
-            for id in ids {
-                if ehrgate_mappers::fhirconnect::shipped::find(id.get_ref()).is_err() {
-                    issues.at(
-                        id,
-                        format!("no shipped mapping for template `{}`", id.get_ref()),
-                    );
-                }
-            }
-        }
-        if o.default_count == 0 || o.max_count == 0 || o.default_count > o.max_count {
-            issues.at(
-                &b.name,
-                "openehr: need 0 < default_count <= max_count".into(),
-            );
-        }
-        if o.max_search_scan < o.max_count {
-            issues.at(
-                &b.name,
-                "openehr: max_search_scan must be at least max_count".into(),
-            );
-        }
-        if o.max_resource_bytes == 0 || o.max_bundle_entries == 0 || o.ehr_cache_size == 0 {
-            issues.at(
-                &b.name,
-                "openehr: max_resource_bytes, max_bundle_entries and ehr_cache_size must be > 0"
-                    .into(),
-            );
-        }
     }
 }

@@ -188,7 +188,7 @@ impl Facade {
                 Err(err) => {
                     for c in done.iter().rev() {
                         if let Err(undo) = self.undo(tenant, c).await {
-                            tracing::warn!(target: "ehrgate::facade", code = ehrgate_templates::fault::Classified::code(&undo), "could not undo a transaction entry");
+                            tracing::warn!(target: "ehrgate::facade", code = ehrgate_fault::Classified::code(&undo), "could not undo a transaction entry");
                         }
                     }
                     return Err(locate(err, &format!("Bundle.entry[{i}]")));

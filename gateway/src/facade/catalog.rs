@@ -1,27 +1,34 @@
 //! Template metadata and compiled mappings per template id.
 //!
 //! Metadata comes from the backend itself (`GET /definition/template/
-//! adl1.4/{id}` through a [`CachedStore`] over a [`RestSource`]): the CDR
+//! adl1.4/{id}` through a [`CachedStore`] over a [`ClientTemplateSource`],
+//! the backend's own openEHR client with its TLS and credentials): the CDR
 //! validates compositions against *its* template, so the facade translates
-//! against the same one. The bundled OPT of the shipped mapping is a
-//! fallback only when the backend cannot answer (down, TLS the REST source
-//! does not speak): a template the backend answers "not found" for is an
-//! error, because a composition of it would be refused anyway.
+//! against the same one, never silently against the bundled OPT. A
+//! template the backend answers "not found" for is
+//! [`FacadeError::TemplateUnknown`]; any other failure to fetch it is
+//! [`FacadeError::TemplateUnavailable`] (502), unless a copy fetched
+//! earlier is still held: then that stale copy serves, with a warning and
+//! a count ([`Catalog::stale_served`]), because it is what the CDR
+//! validated with a moment ago.
 //!
 //! Compiled engines are kept per template id together with the metadata
 //! they were compiled against, and recompiled when the store hands out new
 //! metadata (after an upload invalidated the cache entry).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ehrgate_mappers::fhirconnect::engine::Engine;
 use ehrgate_mappers::fhirconnect::shipped;
-use ehrgate_templates::store::{CacheConfig, CachedStore, RestConfig, RestSource};
-use ehrgate_templates::{TemplateError, TemplateId, TemplateMeta};
+use ehrgate_templates::store::{CacheConfig, CachedStore};
+use ehrgate_templates::{OptLimits, TemplateError, TemplateId, TemplateMeta};
 
 use super::error::FacadeError;
+use super::openehr::templates::ClientTemplateSource;
+use super::openehr::OpenEhrClient;
 
 /// A compiled mapping with the metadata it was compiled against.
 #[derive(Debug)]
@@ -37,23 +44,30 @@ pub struct Compiled {
 pub struct Catalog {
     store: CachedStore,
     engines: Mutex<HashMap<String, Arc<Compiled>>>,
+    /// Lookups answered with a stale copy because the backend failed.
+    stale: AtomicU64,
 }
 
 // === impl Catalog ===
 
 impl Catalog {
-    /// A catalog over the backend at `base` (the REST API's base URL).
-    pub fn new(base: &str, ttl: Duration, timeout: Duration) -> Self {
-        let mut rest = RestConfig::new(base);
-        rest.timeout = timeout;
+    /// A catalog of `client`'s backend, entries fresh for `ttl`.
+    pub fn new(client: OpenEhrClient, ttl: Duration) -> Self {
         let config = CacheConfig {
             mutable_ttl: ttl,
             ..CacheConfig::default()
         };
+        let source = ClientTemplateSource::new(client, OptLimits::default());
         Catalog {
-            store: CachedStore::new(Arc::new(RestSource::new(rest)), config),
+            store: CachedStore::new(Arc::new(source), config),
             engines: Mutex::new(HashMap::new()),
+            stale: AtomicU64::new(0),
         }
+    }
+
+    /// How many lookups a stale copy answered (backend failing).
+    pub fn stale_served(&self) -> u64 {
+        self.stale.load(Ordering::Relaxed)
     }
 
     /// The cache (for its counters).
@@ -76,9 +90,31 @@ impl Catalog {
             Err(TemplateError::NotFound(_)) => {
                 return Err(FacadeError::TemplateUnknown(template_id.to_owned()))
             }
+            // Credentials the CDR refuses are a configuration error to fix,
+            // not a passing failure a stale copy should hide.
+            Err(TemplateError::Unauthorized {
+                source_name,
+                status,
+                scheme,
+            }) => {
+                return Err(FacadeError::BackendAuth {
+                    backend: source_name,
+                    status,
+                    scheme,
+                })
+            }
             Err(e) => {
-                tracing::warn!(target: "ehrgate::facade", template = template_id, code = ehrgate_templates::fault::Classified::code(&e), "template from backend failed; using the bundled one");
-                self.bundled(template_id, set)?
+                let code = ehrgate_fault::Classified::code(&e);
+                let Some(stale) = self.cached(template_id) else {
+                    tracing::warn!(target: "ehrgate::facade", template = template_id, code, "template fetch failed and no copy is held");
+                    return Err(FacadeError::TemplateUnavailable {
+                        template: template_id.to_owned(),
+                        reason: e.to_string(),
+                    });
+                };
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(target: "ehrgate::facade", template = template_id, code, "template fetch failed; serving the copy fetched earlier");
+                return Ok(stale);
             }
         };
         if let Some(c) = self.cached(template_id) {
@@ -93,7 +129,7 @@ impl Catalog {
             // The backend's template differs from what the mapping expects.
             FacadeError::Translation {
                 code: "facade.mapping-does-not-fit-template",
-                fault: ehrgate_templates::fault::Fault::Internal,
+                fault: ehrgate_fault::Fault::Internal,
                 reason: format!("mapping for `{template_id}` does not compile against the backend's template: {e}"),
             }
         })?;
@@ -134,19 +170,5 @@ impl Catalog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(template_id)
             .cloned()
-    }
-
-    /// The bundled template, parsed once per fallback engine.
-    fn bundled(
-        &self,
-        template_id: &str,
-        set: &shipped::Shipped,
-    ) -> Result<Arc<TemplateMeta>, FacadeError> {
-        if let Some(c) = self.cached(template_id) {
-            return Ok(Arc::clone(&c.meta));
-        }
-        set.template()
-            .map(Arc::new)
-            .map_err(|e| FacadeError::Internal(format!("bundled template `{template_id}`: {e}")))
     }
 }

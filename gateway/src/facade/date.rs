@@ -4,8 +4,10 @@
 //! A FHIR date value stands for the whole period its precision names:
 //! `2024-03` is all of March. `eq` means "within the period", `ge` "at or
 //! after its start", `gt` "after its end", `le` "before its end", `lt`
-//! "before its start". Times are compared as text, which orders ISO 8601
-//! values correctly when they share a time zone; the facade writes UTC.
+//! "before its start". A dateTime is an instant: `eq` is that instant,
+//! `gt`/`le` compare with it directly. The AQL compares the bounds with
+//! the DV_DATE_TIME itself (by instant, offsets applied), never with its
+//! `value` text (see [`super::aql`]).
 
 use super::error::FacadeError;
 
@@ -16,6 +18,10 @@ pub enum Cmp {
     Ge,
     /// `<`
     Lt,
+    /// `>` (after an instant)
+    Gt,
+    /// `<=` (at or before an instant)
+    Le,
 }
 
 /// One `date=` parameter as AQL comparisons on the start time.
@@ -33,16 +39,21 @@ pub fn parse(value: &str) -> Result<Vec<(Cmp, String)>, FacadeError> {
     };
     let (lo, hi) = period(rest)
         .ok_or_else(|| bad("not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)"))?;
+    let instant = lo == hi;
     Ok(match prefix {
+        "eq" if instant => vec![(Cmp::Ge, lo), (Cmp::Le, hi)],
         "eq" => vec![(Cmp::Ge, lo), (Cmp::Lt, hi)],
         "ge" => vec![(Cmp::Ge, lo)],
+        "gt" if instant => vec![(Cmp::Gt, hi)],
         "gt" => vec![(Cmp::Ge, hi)],
+        "le" if instant => vec![(Cmp::Le, hi)],
         "le" => vec![(Cmp::Lt, hi)],
         _ => vec![(Cmp::Lt, lo)],
     })
 }
 
-/// The period `[start, end)` a FHIR date or dateTime names.
+/// The period `[start, end)` a FHIR date names, or `(t, t)` for a
+/// dateTime (an instant).
 fn period(v: &str) -> Option<(String, String)> {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let num = |s: &str| s.parse::<u32>().ok();
@@ -78,9 +89,7 @@ fn period(v: &str) -> Option<(String, String)> {
             ))
         }
         [y, m, rest] if digits(y, 4) && digits(m, 2) && rest.len() > 3 => {
-            // A dateTime: the period is that instant as written; `~` sorts
-            // after every character a time can hold, so the end bound is
-            // just after it.
+            // A dateTime: an instant, as written.
             let date = &v[..10];
             period(date)?;
             let t = v.get(10..)?;
@@ -93,7 +102,7 @@ fn period(v: &str) -> Option<(String, String)> {
             {
                 return None;
             }
-            Some((v.to_owned(), format!("{v}~")))
+            Some((v.to_owned(), v.to_owned()))
         }
         _ => None,
     }
@@ -156,11 +165,15 @@ mod tests {
     }
 
     #[test]
-    fn bounds_order_iso_times() {
-        let day = parse("2024-03-01").unwrap();
-        let t = "2024-03-01T10:00:00Z";
-        assert!(t >= day[0].1.as_str() && t < day[1].1.as_str());
-        assert!("2024-03-02T00:00:00Z" >= day[1].1.as_str());
+    fn date_times_are_instants() {
+        let t = "2024-03-01T10:00:00+01:00";
+        assert_eq!(
+            parse(t).unwrap(),
+            [(Cmp::Ge, t.into()), (Cmp::Le, t.into())]
+        );
+        assert_eq!(parse(&format!("gt{t}")).unwrap(), [(Cmp::Gt, t.into())]);
+        assert_eq!(parse(&format!("le{t}")).unwrap(), [(Cmp::Le, t.into())]);
+        assert_eq!(parse(&format!("lt{t}")).unwrap(), [(Cmp::Lt, t.into())]);
     }
 
     #[test]

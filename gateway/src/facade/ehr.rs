@@ -12,13 +12,11 @@
 
 use std::time::Duration;
 
-use http::header::{self, HeaderValue};
-use http::{Method, StatusCode};
 use moka::future::Cache;
 use serde_json::{json, Value};
 
-use super::client::{backend_error, OpenEhrClient};
 use super::error::FacadeError;
+use super::openehr::{EhrCreated, OpenEhrClient};
 
 /// The resolver of one backend.
 #[derive(Debug, Clone)]
@@ -102,34 +100,13 @@ impl EhrResolver {
         if let Some(s) = self.subjects.get(ehr_id).await {
             return Ok(Some(s));
         }
-        let a = self
-            .client
-            .call(
-                Method::GET,
-                &format!("/ehr/{}", OpenEhrClient::seg(ehr_id)),
-                &[],
-                None,
-            )
-            .await?;
-        if a.status == StatusCode::NOT_FOUND {
+        let Some(ehr) = self.client.get_ehr(ehr_id).await? else {
             return Ok(None);
-        }
-        if !a.status.is_success() {
-            return Err(backend_error(&a));
-        }
-        let ehr = a.json()?;
+        };
         let mut subject = subject_in(ehr.get("ehr_status").unwrap_or(&Value::Null));
         if subject.is_none() {
-            let a = self
-                .client
-                .json_call(
-                    Method::GET,
-                    &format!("/ehr/{}/ehr_status", OpenEhrClient::seg(ehr_id)),
-                    &[],
-                    None,
-                )
-                .await?;
-            subject = subject_in(&a.json()?);
+            // The EHR names its status by reference only (EHRbase does).
+            subject = subject_in(&self.client.get_ehr_status(ehr_id).await?);
         }
         if let Some(s) = &subject {
             self.subjects.insert(ehr_id.to_owned(), s.clone()).await;
@@ -138,21 +115,7 @@ impl EhrResolver {
     }
 
     async fn find(&self, namespace: &str, subject_id: &str) -> Result<Option<String>, FacadeError> {
-        let path = format!(
-            "/ehr?subject_id={}&subject_namespace={}",
-            OpenEhrClient::q(subject_id),
-            OpenEhrClient::q(namespace)
-        );
-        let a = self.client.call(Method::GET, &path, &[], None).await?;
-        if a.status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !a.status.is_success() {
-            return Err(backend_error(&a));
-        }
-        ehr_id_in(&a.json()?)
-            .map(Some)
-            .ok_or_else(|| FacadeError::BadBackendAnswer("EHR without ehr_id".into()))
+        self.client.get_ehr_by_subject(subject_id, namespace).await
     }
 
     async fn create(&self, namespace: &str, subject_id: &str) -> Result<String, FacadeError> {
@@ -172,50 +135,15 @@ impl EhrResolver {
             "is_modifiable": true,
             "is_queryable": true
         });
-        let prefer = [(
-            header::HeaderName::from_static("prefer"),
-            HeaderValue::from_static("return=representation"),
-        )];
-        let a = self
-            .client
-            .call(
-                Method::POST,
-                "/ehr",
-                &prefer,
-                Some(status.to_string().into()),
-            )
-            .await?;
-        if a.status == StatusCode::CONFLICT {
+        match self.client.create_ehr(&status).await? {
+            EhrCreated::Created(id) => Ok(id),
             // Another writer (another gateway) created it first.
-            return self.find(namespace, subject_id).await?.ok_or_else(|| {
-                FacadeError::BadBackendAnswer("EHR exists but is not found".into())
-            });
+            EhrCreated::SubjectExists => self
+                .find(namespace, subject_id)
+                .await?
+                .ok_or_else(|| FacadeError::BadBackendAnswer("EHR exists but is not found".into())),
         }
-        if !a.status.is_success() {
-            return Err(backend_error(&a));
-        }
-        if let Some(id) = serde_json::from_slice::<Value>(&a.body)
-            .ok()
-            .as_ref()
-            .and_then(ehr_id_in)
-        {
-            return Ok(id);
-        }
-        a.header(header::LOCATION)
-            .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| FacadeError::BadBackendAnswer("created EHR without id".into()))
     }
-}
-
-/// `ehr_id.value` (or a bare `ehr_id` string) of an EHR representation.
-fn ehr_id_in(v: &Value) -> Option<String> {
-    let id = v.get("ehr_id")?;
-    id.get("value")
-        .and_then(Value::as_str)
-        .or_else(|| id.as_str())
-        .map(str::to_owned)
 }
 
 /// `subject.external_ref` (namespace, id) of an EHR_STATUS.
@@ -232,13 +160,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_read_from_ehrbase_shapes() {
-        assert_eq!(
-            ehr_id_in(&json!({"ehr_id": {"value": "e1"}})).as_deref(),
-            Some("e1")
-        );
-        assert_eq!(ehr_id_in(&json!({"ehr_id": "e2"})).as_deref(), Some("e2"));
-        assert_eq!(ehr_id_in(&json!({})), None);
+    fn subjects_are_read_from_ehrbase_shapes() {
         let st = json!({"subject": {"external_ref": {"id": {"value": "p1"}, "namespace": "ns"}}});
         assert_eq!(
             subject_in(&st),

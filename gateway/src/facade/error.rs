@@ -5,8 +5,8 @@
 //! The backend's reason (its error message) is passed back to the client
 //! in `diagnostics`; it never goes to logs, which carry only the code.
 
+use ehrgate_fault::{Classified, Fault};
 use ehrgate_mappers::fhirconnect::check::Issue as TemplateIssue;
-use ehrgate_templates::fault::{Classified, Fault};
 use http::StatusCode;
 
 use crate::outcome::Issue;
@@ -153,6 +153,40 @@ pub enum FacadeError {
         /// The backend's reason (its error message, bounded).
         reason: String,
     },
+    /// The backend refused the gateway's credentials (401) or their role
+    /// (403): a configuration problem between gateway and CDR, never the
+    /// FHIR client's fault.
+    #[error(
+        "openEHR backend `{backend}` refused the gateway's authentication ({status}, {scheme} \
+         credentials); check [backend.openehr.auth] and the CDR's users"
+    )]
+    BackendAuth {
+        /// The backend's name (config).
+        backend: String,
+        /// 401 or 403.
+        status: u16,
+        /// The credentials' scheme (`none`, `basic`, `bearer`, `oauth2`).
+        scheme: &'static str,
+    },
+    /// The gateway has no usable credentials for the backend (a secret
+    /// that cannot be read, a token endpoint that fails).
+    #[error("authentication to openEHR backend `{backend}` is not possible: {reason}")]
+    CredentialsUnavailable {
+        /// The backend's name (config).
+        backend: String,
+        /// Why (names sources and statuses, never secrets).
+        reason: String,
+    },
+    /// The backend's template could not be fetched (not a 404) and no
+    /// earlier copy is cached: translating against the bundled OPT instead
+    /// could disagree with what the CDR validates against.
+    #[error("template `{template}` could not be fetched from the backend: {reason}")]
+    TemplateUnavailable {
+        /// The template id.
+        template: String,
+        /// The store's reason.
+        reason: String,
+    },
     /// The backend could not be reached or timed out.
     #[error("openEHR backend unreachable: {0}")]
     Unreachable(&'static str),
@@ -193,7 +227,12 @@ impl Classified for FacadeError {
             | BadBundle { .. } => Fault::Client,
             Translation { fault, .. } => *fault,
             Backend { status, .. } if *status < 500 => Fault::Client,
-            Backend { .. } | Unreachable(_) | BadBackendAnswer(_) => Fault::Upstream,
+            Backend { .. }
+            | BackendAuth { .. }
+            | CredentialsUnavailable { .. }
+            | TemplateUnavailable { .. }
+            | Unreachable(_)
+            | BadBackendAnswer(_) => Fault::Upstream,
             Internal(_) => Fault::Internal,
         }
     }
@@ -231,6 +270,9 @@ impl Classified for FacadeError {
                 s if *s >= 500 => "openehr.server-error",
                 _ => "openehr.error",
             },
+            BackendAuth { .. } => "openehr.authentication",
+            CredentialsUnavailable { .. } => "openehr.authentication-unavailable",
+            TemplateUnavailable { .. } => "openehr.template-unavailable",
             Unreachable(_) => "openehr.unreachable",
             BadBackendAnswer(_) => "openehr.bad-answer",
             Internal(_) => "facade.internal",
@@ -276,6 +318,11 @@ impl FacadeError {
                 504 => StatusCode::GATEWAY_TIMEOUT,
                 _ => StatusCode::BAD_GATEWAY,
             },
+            // The CDR refused us: a bad gateway, whoever asked.
+            BackendAuth { .. } | TemplateUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            // No credentials to try with (IdP down, secret missing): the
+            // service is unavailable until that is fixed.
+            CredentialsUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Unreachable("timeout") => StatusCode::GATEWAY_TIMEOUT,
             Unreachable(_) | BadBackendAnswer(_) => StatusCode::BAD_GATEWAY,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -336,6 +383,7 @@ impl FacadeError {
                 400 | 422 => base.with_code("processing"),
                 _ => base,
             }],
+            BackendAuth { .. } | CredentialsUnavailable { .. } => vec![base.with_code("security")],
             Unreachable("timeout") => vec![base.with_code("timeout")],
             _ => vec![base],
         }
@@ -361,6 +409,31 @@ mod tests {
         assert_eq!(b(500).fault(), Fault::Upstream);
         assert_eq!(b(409).code(), "openehr.conflict");
         assert_eq!(b(409).issues()[0].code, "conflict");
+    }
+
+    #[test]
+    fn authentication_refusals_name_the_backend() {
+        let e = FacadeError::BackendAuth {
+            backend: "cdr".into(),
+            status: 401,
+            scheme: "none",
+        };
+        assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(e.fault(), Fault::Upstream);
+        assert_eq!(e.code(), "openehr.authentication");
+        let i = &e.issues()[0];
+        assert_eq!(i.code, "security");
+        assert!(
+            i.diagnostics.contains("`cdr`") && i.diagnostics.contains("authentication"),
+            "{}",
+            i.diagnostics
+        );
+        let u = FacadeError::CredentialsUnavailable {
+            backend: "cdr".into(),
+            reason: "token endpoint timed out".into(),
+        };
+        assert_eq!(u.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(u.to_string().contains("authentication"));
     }
 
     #[test]

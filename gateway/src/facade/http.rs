@@ -18,7 +18,7 @@ use crate::outcome::{operation_outcome, FHIR_JSON};
 use crate::proxy::body::ProxyBody;
 
 /// The openEHR path whose uploads invalidate cached templates.
-pub const TEMPLATE_UPLOAD: &str = "/definition/template/adl1.4";
+pub const TEMPLATE_UPLOAD: &str = super::openehr::calls::TEMPLATES;
 
 /// What a request to an openEHR backend's route is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,19 +156,12 @@ impl Facade {
             Ok(b) => b,
             Err(e) => return error_response(&e),
         };
-        let mut headers = Vec::new();
-        for h in [header::CONTENT_TYPE, header::ACCEPT] {
-            if let Some(v) = parts.headers.get(&h) {
-                headers.push((h, v.clone()));
-            }
-        }
-        let path = format!(
-            "{TEMPLATE_UPLOAD}{}",
-            parts.uri.query().map_or(String::new(), |q| format!("?{q}"))
-        );
+        // Sent as EHRbase's endpoint wants it (`application/xml` in and
+        // out, else 415/406), whatever the uploader's headers said.
+        let prefer = parts.headers.get("prefer").cloned();
         let a = match self
             .client
-            .call(Method::POST, &path, &headers, Some(bytes.clone()))
+            .upload_template(bytes.clone(), prefer, parts.uri.query())
             .await
         {
             Ok(a) => a,
@@ -262,7 +255,7 @@ pub fn json_response(status: StatusCode, v: &Value) -> Response<ProxyBody> {
 /// An OperationOutcome response for `e`.
 pub fn error_response(e: &FacadeError) -> Response<ProxyBody> {
     if e.status().is_server_error() {
-        tracing::warn!(target: "ehrgate::facade", code = ehrgate_templates::fault::Classified::code(e), status = e.status().as_u16(), "facade answered with an error");
+        tracing::warn!(target: "ehrgate::facade", code = ehrgate_fault::Classified::code(e), status = e.status().as_u16(), "facade answered with an error");
     }
     let mut resp = Response::new(ProxyBody::full(operation_outcome(&e.issues())));
     *resp.status_mut() = e.status();

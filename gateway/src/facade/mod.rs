@@ -10,7 +10,8 @@
 //! # Layout
 //! - [`types`]: the resource types served, their patient and date elements.
 //! - [`settings`]: the backend's `[backend.openehr]` config, resolved.
-//! - [`client`]: openEHR REST calls over the upstream pool.
+//! - [`openehr`]: the backend's openEHR REST client (named calls,
+//!   credentials, If-Match form) and the template source over it.
 //! - [`ehr`]: patient -> EHR resolution with a cache.
 //! - [`catalog`]: template metadata (cached store) and compiled mappings.
 //! - [`translate`]: resource <-> composition around the mapping engine.
@@ -27,12 +28,12 @@ pub mod aql;
 pub mod bundle;
 pub mod capability;
 pub mod catalog;
-pub mod client;
 pub mod date;
 pub mod ehr;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod openehr;
 pub mod partial;
 pub mod read;
 pub mod search;
@@ -41,6 +42,7 @@ pub mod translate;
 pub mod types;
 pub mod write;
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,8 +51,8 @@ pub use error::FacadeError;
 pub use write::Created;
 
 use self::catalog::Catalog;
-use self::client::OpenEhrClient;
 use self::ehr::EhrResolver;
+use self::openehr::{ClientSettings, Credentials, OpenEhrClient};
 use self::settings::Settings;
 use crate::proxy::upstream::Upstream;
 
@@ -91,20 +93,34 @@ pub struct StatsSnapshot {
 // === impl Facade ===
 
 impl Facade {
-    /// The facade of `upstream` (an `openehr` backend).
-    pub fn new(upstream: &Arc<Upstream>, max_response_body: u64) -> Facade {
+    /// The facade of `upstream` (an `openehr` backend); `resolve` turns
+    /// secret file paths from the config into real paths.
+    pub fn new(
+        upstream: &Arc<Upstream>,
+        max_response_body: u64,
+        resolve: &dyn Fn(&Path) -> PathBuf,
+    ) -> Facade {
         let settings = Settings::from_backend(&upstream.config);
-        let base = format!(
-            "{}://{}{}",
-            upstream.scheme, upstream.authority, upstream.base_path
+        let o = upstream.config.openehr.clone().unwrap_or_default();
+        let credentials =
+            Credentials::from_config(o.auth.as_ref(), resolve, upstream.request_timeout);
+        if let Credentials::Unavailable { reason, .. } = &credentials {
+            tracing::warn!(target: "ehrgate::facade", backend = %upstream.name, reason, "openEHR backend credentials unavailable; its calls will fail");
+        }
+        let client = OpenEhrClient::new(
+            Arc::clone(upstream),
+            ClientSettings {
+                max_body: max_response_body,
+                credentials,
+                if_match: o.if_match,
+            },
         );
-        let client = OpenEhrClient::new(Arc::clone(upstream), max_response_body);
         let ehrs = EhrResolver::new(
             client.clone(),
             settings.ehr_cache_size,
             settings.ehr_cache_ttl,
         );
-        let catalog = Catalog::new(&base, settings.template_ttl, upstream.request_timeout);
+        let catalog = Catalog::new(client.clone(), settings.template_ttl);
         Facade {
             settings,
             client,
@@ -123,6 +139,11 @@ impl Facade {
     /// The template catalog (cache counters, invalidation).
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The backend's openEHR client (its counters, the named calls).
+    pub fn client(&self) -> &OpenEhrClient {
+        &self.client
     }
 
     /// Translation time so far.

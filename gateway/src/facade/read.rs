@@ -2,12 +2,11 @@
 //! version is fetched, translated with the mapping of its template, and
 //! given back its id, version and patient.
 
-use http::Method;
 use serde_json::Value;
 
-use super::client::{backend_error, OpenEhrClient};
 use super::error::FacadeError;
 use super::ids::CompositionRef;
+use super::openehr::CompositionRead;
 use super::translate::{decorate, to_resource};
 use super::Facade;
 
@@ -39,30 +38,16 @@ impl Facade {
             return Err(FacadeError::UnsupportedType(resource_type.to_owned()));
         }
         let r = CompositionRef::from_fhir_id(id).ok_or_else(not_found)?;
-        let a = self
-            .client
-            .call(
-                Method::GET,
-                &format!(
-                    "/ehr/{}/composition/{}",
-                    OpenEhrClient::seg(&r.ehr_id),
-                    OpenEhrClient::seg(&r.object_id)
-                ),
-                &[],
-                None,
-            )
-            .await?;
-        match a.status.as_u16() {
-            200 => {}
-            204 => {
+        let a = match self.client.get_composition(&r.ehr_id, &r.object_id).await? {
+            CompositionRead::Found(a) => a,
+            CompositionRead::Deleted => {
                 return Err(FacadeError::Gone {
                     resource_type: resource_type.to_owned(),
                     id: id.to_owned(),
                 })
             }
-            404 => return Err(not_found()),
-            _ => return Err(backend_error(&a)),
-        }
+            CompositionRead::NotFound => return Err(not_found()),
+        };
         let v = self.version_of(&a)?;
         let composition = a.json()?;
         let resource = self

@@ -8,7 +8,6 @@
 //! here over at most `max_search_scan` compositions, and a search matching
 //! more is refused as too costly instead of answered with a wrong total.
 
-use http::Method;
 use serde_json::{json, Value};
 
 use super::aql::{search as search_aql, Filter};
@@ -158,11 +157,7 @@ impl Facade {
                 dates: q.dates.clone(),
                 limit: scan.saturating_add(1),
             });
-            let a = self
-                .client
-                .json_call(Method::POST, "/query/aql", &[], Some(&aql.body()))
-                .await?;
-            let body = a.json()?;
+            let body = self.client.query_aql(&aql).await?;
             let rows = body
                 .get("rows")
                 .and_then(Value::as_array)
@@ -185,8 +180,9 @@ impl Facade {
         Ok(Self::page(q, &resources, self_url))
     }
 
-    /// One AQL row `[ehr_id, uid, composition]` as `(start time, resource)`
-    /// when it passes the filters done here.
+    /// One AQL row `[ehr_id, uid, composition, start time]` as `(start
+    /// time, resource)` when it passes the filters done here (a backend
+    /// that leaves the start time column out is read from the composition).
     async fn row(
         &self,
         tenant: &str,
@@ -221,9 +217,14 @@ impl Facade {
         if !q.codes.is_empty() && !has_code(&resource, &q.codes) {
             return Ok(None);
         }
-        let time = composition
-            .pointer("/context/start_time/value")
+        let time = row
+            .get(3)
             .and_then(Value::as_str)
+            .or_else(|| {
+                composition
+                    .pointer("/context/start_time/value")
+                    .and_then(Value::as_str)
+            })
             .unwrap_or("")
             .to_owned();
         Ok(Some((time, resource)))
@@ -266,7 +267,7 @@ impl Facade {
 
 /// The query string of a page: the search's own parameters, re-encoded.
 fn canonical_query(q: &Query, offset: usize) -> String {
-    let enc = |s: &str| super::client::OpenEhrClient::q(s);
+    let enc = |s: &str| super::openehr::OpenEhrClient::q(s);
     let mut parts = Vec::new();
     if let Some(p) = &q.patient {
         parts.push(format!("patient={}", enc(&format!("Patient/{p}"))));
@@ -286,6 +287,8 @@ fn canonical_query(q: &Query, offset: usize) -> String {
         let prefix = match cmp {
             Cmp::Ge => "ge",
             Cmp::Lt => "lt",
+            Cmp::Gt => "gt",
+            Cmp::Le => "le",
         };
         parts.push(format!("date={prefix}{}", enc(v)));
     }

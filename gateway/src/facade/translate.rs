@@ -10,6 +10,7 @@
 //!   Bundle; the facade unwraps the one resource of the asked type and puts
 //!   back what openEHR keeps outside the composition (id, version, patient).
 
+use ehrgate_fault::Classified;
 use ehrgate_mappers::fhirconnect::canonical::{
     from_canonical_with, to_canonical, CanonicalDefaults,
 };
@@ -18,7 +19,6 @@ use ehrgate_mappers::fhirconnect::engine::EngineError;
 use ehrgate_mappers::fhirconnect::flat::{from_flat, to_flat};
 use ehrgate_mappers::fhirconnect::translators::{detect, OpenEhrFormat};
 use ehrgate_mappers::translation::Unmapped;
-use ehrgate_templates::fault::Classified;
 use serde_json::{json, Map, Value};
 
 use super::catalog::Compiled;

@@ -5,18 +5,18 @@
 
 use std::collections::HashMap;
 
-use http::header::{self, HeaderName, HeaderValue};
-use http::Method;
+use http::header;
 use serde_json::Value;
 
 use super::catalog::Compiled;
-use super::client::{backend_error, Answer, OpenEhrClient};
 use super::error::FacadeError;
 use super::ids::{CompositionRef, VersionUid};
+use super::openehr::calls::Write;
+use super::openehr::{Answer, CompositionRead};
 use super::translate::to_composition;
 use super::types::subject_element;
 use super::Facade;
-use crate::config::openehr::{CompositionFormat, UnmappedPolicy};
+use crate::config::openehr::UnmappedPolicy;
 use ehrgate_mappers::translation::Unmapped;
 
 /// Longest subject id accepted.
@@ -125,14 +125,9 @@ impl Facade {
             .ehrs
             .resolve(ns, &p.subject, self.settings.create_ehr)
             .await?;
-        let path = format!(
-            "/ehr/{}/composition{}",
-            OpenEhrClient::seg(&ehr_id),
-            self.format_query(&p.template_id)
-        );
         let a = self
             .client
-            .json_call(Method::POST, &path, &prefer_minimal(), Some(&p.composition))
+            .create_composition(&ehr_id, self.write_of(&p))
             .await?;
         let v = self.version_of(&a)?;
         super::partial::log(&p.resource_type, &p.template_id, &p.unmapped);
@@ -170,17 +165,9 @@ impl Facade {
             }
         }
         let preceding = self.preceding(&r, expected_type, id, if_match).await?;
-        let path = format!(
-            "/ehr/{}/composition/{}{}",
-            OpenEhrClient::seg(&r.ehr_id),
-            OpenEhrClient::seg(&r.object_id),
-            self.format_query(&p.template_id)
-        );
-        let mut headers = prefer_minimal();
-        headers.push((header::IF_MATCH, quoted(&preceding.render())?));
         let a = self
             .client
-            .json_call(Method::PUT, &path, &headers, Some(&p.composition))
+            .update_composition(&r.ehr_id, &preceding, self.write_of(&p))
             .await?;
         let v = self.version_of(&a)?;
         super::partial::log(&p.resource_type, &p.template_id, &p.unmapped);
@@ -207,16 +194,7 @@ impl Facade {
             });
         }
         let preceding = self.preceding(&r, resource_type, id, if_match).await?;
-        let path = format!(
-            "/ehr/{}/composition/{}",
-            OpenEhrClient::seg(&r.ehr_id),
-            OpenEhrClient::seg(&preceding.render())
-        );
-        let headers = [(header::IF_MATCH, quoted(&preceding.render())?)];
-        self.client
-            .json_call(Method::DELETE, &path, &headers, None)
-            .await?;
-        Ok(())
+        self.client.delete_composition(&r.ehr_id, &preceding).await
     }
 
     /// Deletes a composition just created (undoing part of a transaction).
@@ -262,30 +240,16 @@ impl Facade {
         resource_type: &str,
         id: &str,
     ) -> Result<VersionUid, FacadeError> {
-        let a = self
-            .client
-            .call(
-                Method::GET,
-                &format!(
-                    "/ehr/{}/composition/{}",
-                    OpenEhrClient::seg(&r.ehr_id),
-                    OpenEhrClient::seg(&r.object_id)
-                ),
-                &[],
-                None,
-            )
-            .await?;
-        match a.status.as_u16() {
-            200 => self.version_of(&a),
-            204 => Err(FacadeError::Gone {
+        match self.client.get_composition(&r.ehr_id, &r.object_id).await? {
+            CompositionRead::Found(a) => self.version_of(&a),
+            CompositionRead::Deleted => Err(FacadeError::Gone {
                 resource_type: resource_type.to_owned(),
                 id: id.to_owned(),
             }),
-            404 => Err(FacadeError::NotFound {
+            CompositionRead::NotFound => Err(FacadeError::NotFound {
                 resource_type: resource_type.to_owned(),
                 id: id.to_owned(),
             }),
-            _ => Err(backend_error(&a)),
         }
     }
 
@@ -342,13 +306,12 @@ impl Facade {
         })
     }
 
-    /// `?format=FLAT&templateId=` for FLAT backends (EHRbase's form).
-    fn format_query(&self, template_id: &str) -> String {
-        match self.settings.format {
-            CompositionFormat::Canonical => String::new(),
-            CompositionFormat::Flat => {
-                format!("?format=FLAT&templateId={}", OpenEhrClient::q(template_id))
-            }
+    /// The composition of `p` as the backend's client writes it.
+    fn write_of<'p>(&self, p: &'p Prepared) -> Write<'p> {
+        Write {
+            composition: &p.composition,
+            format: self.settings.format,
+            template_id: &p.template_id,
         }
     }
 
@@ -415,18 +378,6 @@ pub fn subject_of(
     };
     id.filter(|s| !s.is_empty() && s.len() <= MAX_SUBJECT && !s.chars().any(char::is_control))
         .ok_or_else(missing)
-}
-
-fn prefer_minimal() -> Vec<(HeaderName, HeaderValue)> {
-    vec![(
-        HeaderName::from_static("prefer"),
-        HeaderValue::from_static("return=minimal"),
-    )]
-}
-
-fn quoted(s: &str) -> Result<HeaderValue, FacadeError> {
-    HeaderValue::from_str(&format!("\"{s}\""))
-        .map_err(|_| FacadeError::BadBackendAnswer("version uid is not a header value".into()))
 }
 
 #[cfg(test)]

@@ -269,6 +269,7 @@ fn build(
                         Arc::new(crate::facade::Facade::new(
                             &up,
                             loaded.config.server.max_response_body,
+                            &|p| loaded.resolve(p),
                         ))
                     }),
                 );

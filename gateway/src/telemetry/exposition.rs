@@ -42,6 +42,7 @@ pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
         metrics.release_revision.load(Ordering::Relaxed)
     );
     template_caches(&mut out, metrics);
+    openehr_backends(&mut out, snap);
     header(
         &mut out,
         "ehrgate_log_lines_dropped_total",
@@ -280,6 +281,46 @@ fn template_caches(out: &mut String, metrics: &Metrics) {
             "ehrgate_template_cache_misses_total{{cache=\"{}\"}} {}",
             escape(name),
             s.misses
+        );
+    }
+}
+
+/// Per openEHR backend: authentication failures (401/403 from the CDR, or
+/// no usable credentials) and template lookups served from a stale copy
+/// because the CDR failed (issue 27). Read from the facades at scrape time.
+fn openehr_backends(out: &mut String, snap: &Snapshot) {
+    let facades: Vec<_> = snap
+        .upstreams
+        .iter()
+        .zip(&snap.facades)
+        .filter_map(|(u, f)| Some((&u.name, f.as_ref()?)))
+        .collect();
+    header(
+        out,
+        "ehrgate_openehr_auth_failures_total",
+        "counter",
+        "openEHR calls refused for authentication (401/403) or made without usable credentials.",
+    );
+    for (name, f) in &facades {
+        let n = f.client().stats().auth_failures.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "ehrgate_openehr_auth_failures_total{{backend=\"{}\"}} {n}",
+            escape(name)
+        );
+    }
+    header(
+        out,
+        "ehrgate_openehr_template_stale_total",
+        "counter",
+        "Template lookups answered with a copy fetched earlier because the CDR failed.",
+    );
+    for (name, f) in &facades {
+        let _ = writeln!(
+            out,
+            "ehrgate_openehr_template_stale_total{{backend=\"{}\"}} {}",
+            escape(name),
+            f.catalog().stale_served()
         );
     }
 }

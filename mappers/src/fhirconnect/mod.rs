@@ -18,6 +18,8 @@
 //! - `reverse_guards`: when openEHR -> FHIR must not create an element.
 //! - [`fhir_schema`]: FHIR R4 element table (types, arrays, choices) as data.
 //! - [`fhirpath`]: the FHIRPath subset the files use.
+//! - [`fidelity`]: the exact "not stored" report (FHIR -> openEHR -> FHIR,
+//!   compared element by element; status-like elements flagged).
 
 pub mod at_codes;
 pub mod base_models;
@@ -33,6 +35,7 @@ pub mod extension;
 pub mod fhir_schema;
 pub mod fhir_write;
 pub mod fhirpath;
+pub mod fidelity;
 pub mod flat;
 pub mod instance;
 pub mod links;

@@ -50,6 +50,58 @@ pub fn validate(reference: &str) -> Result<(), PatientRefError> {
     }
 }
 
+/// Where a patient reference a client sent points, seen from this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientTarget<'a> {
+    /// A patient of this server: `Patient/{id}`, or an absolute URL under
+    /// one of this server's own bases.
+    Local(&'a str),
+    /// A patient on another server (an absolute URL under another base) or
+    /// a Bundle-internal `urn:uuid:`/`urn:oid:` reference: never the local
+    /// patient with the same id. It is kept as sent, or refused.
+    Remote,
+    /// Not a reference to a Patient (`Group/1`, `#contained`, malformed).
+    NotAPatient,
+}
+
+/// Classifies `reference` (a `Reference.reference`) against `own_bases`,
+/// the base URLs this server answers under (`https://ehr.example/fhir`,
+/// with or without a trailing `/`). A version suffix (`/_history/2`) names
+/// the same patient. `http://other.example/fhir/Patient/p9` is
+/// [`PatientTarget::Remote`]: reading it as `Patient/p9` would attach the
+/// data to a different, local patient.
+pub fn patient_target<'a>(reference: &'a str, own_bases: &[&str]) -> PatientTarget<'a> {
+    let reference = reference.split("/_history/").next().unwrap_or(reference);
+    if reference.starts_with("urn:") {
+        return PatientTarget::Remote;
+    }
+    let relative = if reference.contains("://") {
+        let local = own_bases.iter().find_map(|b| {
+            reference
+                .strip_prefix(b.trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+        });
+        match local {
+            Some(r) => r,
+            None if reference.contains("/Patient/") => return PatientTarget::Remote,
+            None => return PatientTarget::NotAPatient,
+        }
+    } else {
+        reference
+    };
+    match relative.strip_prefix("Patient/") {
+        Some(id)
+            if (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') =>
+        {
+            PatientTarget::Local(id)
+        }
+        _ => PatientTarget::NotAPatient,
+    }
+}
+
 /// Sets the patient reference on `doc` (a resource, or every entry resource
 /// of a Bundle).
 pub fn apply(doc: &mut Value, reference: &str) {
@@ -114,6 +166,42 @@ mod tests {
         let mut patient = json!({"resourceType": "Patient"});
         apply(&mut patient, "Patient/1");
         assert_eq!(patient, json!({"resourceType": "Patient"}));
+    }
+
+    #[test]
+    fn absolute_references_to_other_servers_stay_remote() {
+        let own = ["https://ehr.example/fhir/"];
+        assert_eq!(
+            patient_target("Patient/p9", &own),
+            PatientTarget::Local("p9")
+        );
+        assert_eq!(
+            patient_target("https://ehr.example/fhir/Patient/p9/_history/2", &own),
+            PatientTarget::Local("p9")
+        );
+        assert_eq!(
+            patient_target("http://other.example/fhir/Patient/p9", &own),
+            PatientTarget::Remote
+        );
+        // a base that merely starts like ours is another server
+        assert_eq!(
+            patient_target("https://ehr.example/fhirx/Patient/p9", &own),
+            PatientTarget::Remote
+        );
+        assert_eq!(
+            patient_target("urn:uuid:8f7c1c1e-0000-4000-8000-000000000000", &own),
+            PatientTarget::Remote
+        );
+        assert_eq!(patient_target("Group/g1", &own), PatientTarget::NotAPatient);
+        assert_eq!(
+            patient_target("Patient/a/b", &own),
+            PatientTarget::NotAPatient
+        );
+        assert_eq!(patient_target("#p", &own), PatientTarget::NotAPatient);
+        assert_eq!(
+            patient_target("Patient/p 9", &[]),
+            PatientTarget::NotAPatient
+        );
     }
 
     #[test]

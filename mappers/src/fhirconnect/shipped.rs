@@ -298,6 +298,119 @@ pub fn find_for(template_id: &str, resource_type: &str) -> Result<&'static Shipp
         })
 }
 
+/// The shipped set for `template_id` that maps `resource` to openEHR: the
+/// set [`find_for`] names for its type, unless that set takes nothing of
+/// it ([`EngineError::NothingMapped`]) and another set of the template
+/// does (a Bundle of LOINC-coded body measurements, which the openFHIR
+/// `growth_chart` set, selecting by its own category codes, does not
+/// read, goes to `body_measurements`). The content decides between sets,
+/// as [`for_composition`] does going back.
+pub fn for_resource(
+    template_id: &str,
+    resource: &serde_json::Value,
+) -> Result<&'static Shipped, ShippedError> {
+    let rt = resource
+        .get("resourceType")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let first = find_for(template_id, rt);
+    let others = SHIPPED
+        .iter()
+        .filter(|s| s.template_id == template_id && !s.inputs.contains(&rt));
+    let mut candidates: Vec<&'static Shipped> = first.iter().copied().collect();
+    candidates.extend(others);
+    for set in &candidates {
+        match set.engine()?.fhir_to_instance(resource) {
+            Err(EngineError::NothingMapped { .. } | EngineError::WrongResource { .. }) => {}
+            _ => return Ok(set),
+        }
+    }
+    // None reads it: the answer for its type says why.
+    first
+}
+
+/// The shipped set for `template_id` that maps `composition` (canonical
+/// JSON or FLAT) back to FHIR. Two sets may map one template
+/// (`growth_chart` answers a Bundle of four measurements,
+/// `body_measurements` one Observation per measurement, LOINC-coded): the
+/// composition's content decides, never the list order. The set chosen
+/// leaves the fewest composition nodes unmapped; among equals, the one
+/// whose archetypes the composition uses most tightly (fewest of the set's
+/// archetypes absent from it: a composition with one body weight belongs
+/// to the set made for single measurements); then list order.
+pub fn for_composition(
+    template_id: &str,
+    composition: &serde_json::Value,
+) -> Result<&'static Shipped, ShippedError> {
+    let candidates: Vec<&'static Shipped> = SHIPPED
+        .iter()
+        .filter(|s| s.template_id == template_id)
+        .collect();
+    match candidates.as_slice() {
+        [] => return Err(ShippedError::Unknown(template_id.to_owned())),
+        [one] => return Ok(one),
+        _ => {}
+    }
+    let used = composition_archetypes(composition);
+    let mut best: Option<((usize, usize), &'static Shipped)> = None;
+    for set in candidates {
+        let engine = set.engine()?;
+        let translator = super::translators::OpenEhrToFhir::new(&engine);
+        let unmapped = match crate::translation::Translator::translate(&translator, composition) {
+            Ok(t) => t.unmapped.len(),
+            // A set that cannot read the composition at all is the worst fit.
+            Err(_) => usize::MAX,
+        };
+        let absent = set_archetypes(set)?
+            .iter()
+            .filter(|a| !used.iter().any(|u| u == *a))
+            .count();
+        let score = (unmapped, absent);
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, set));
+        }
+    }
+    best.map(|(_, s)| s)
+        .ok_or_else(|| ShippedError::Unknown(template_id.to_owned()))
+}
+
+/// The short ids (`OBSERVATION.body_weight.v2`) of the archetypes a
+/// canonical composition uses (none for FLAT, whose keys name nodes, not
+/// archetypes).
+fn composition_archetypes(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(id) = o.get("archetype_node_id").and_then(|x| x.as_str()) {
+                    if id.starts_with("openEHR-") {
+                        let short = super::loader::short_archetype(id).to_owned();
+                        if !out.contains(&short) {
+                            out.push(short);
+                        }
+                    }
+                }
+                o.values().for_each(|x| walk(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
+/// The short archetype ids of a set's models.
+fn set_archetypes(set: &Shipped) -> Result<Vec<String>, ShippedError> {
+    let loaded = set.mapping_set()?;
+    Ok(loaded
+        .models
+        .iter()
+        .filter_map(|m| m.doc.spec.open_ehr_config.as_ref())
+        .map(|c| super::loader::short_archetype(&c.archetype).to_owned())
+        .collect())
+}
+
 /// The shipped set called `name` (its directory under
 /// `templates/mappings/`). Two sets may map the same template
 /// (`growth_chart` and `body_measurements`); the name tells them apart.

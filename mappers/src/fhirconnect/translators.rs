@@ -130,6 +130,32 @@ impl FhirToOpenEhr<'_> {
     }
 }
 
+impl FhirToOpenEhr<'_> {
+    /// [`Translator::translate`] with the exact report of
+    /// [`super::fidelity::translate`]: `unmapped` names every element of
+    /// the input a read of the composition does not give back equal (and
+    /// status-like ones with [`super::fidelity::STATUS_LIKE_REASON`]);
+    /// `warnings` add what a read gives back that was not sent. It costs
+    /// one more reverse translation: for writes, where the client is told.
+    pub fn translate_exact(&self, input: &Value) -> Result<Translation<Value>, TranslateError> {
+        let index = self.engine.index().ok_or(TranslateError::NoTemplate)?;
+        let t = super::fidelity::translate_stored_as(self.engine, input, self.format)?.translation;
+        let issues = check(&t.output, index);
+        if !issues.is_empty() {
+            return Err(TranslateError::Template(issues));
+        }
+        let output = match self.format {
+            OpenEhrFormat::Canonical => to_canonical(&t.output, index, &self.defaults),
+            OpenEhrFormat::Flat => Value::Object(to_flat(&t.output, index)),
+        };
+        Ok(Translation {
+            output,
+            unmapped: t.unmapped,
+            warnings: t.warnings,
+        })
+    }
+}
+
 /// Composition (canonical JSON or FLAT, detected) -> FHIR.
 #[derive(Debug)]
 pub struct OpenEhrToFhir<'e> {

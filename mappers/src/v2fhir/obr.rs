@@ -25,8 +25,11 @@ fn code_or_unknown<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, seq: usize) -> 
     })
 }
 
-/// Maps OBR; `results` is true in result messages (ORU, OUL).
-pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
+/// Maps OBR; `results` is true in result messages (ORU, OUL);
+/// `spm_in_group`: an SPM of this OBR's group describes the specimen, so
+/// no Specimen is made from the OBR's own specimen fields (one specimen,
+/// not two readings of it).
+pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool, spm_in_group: bool) {
     let Some(patient) = ctx.patient else { return };
     let orc = ctx.orc.take();
     seg.mark(1, ALL);
@@ -176,7 +179,7 @@ pub fn map<'a>(ctx: &mut Ctx<'_, 'a>, seg: &mut Seg<'a>, results: bool) {
     };
     ctx.report = Some(dr_idx);
     ctx.focus.push(dr_idx);
-    if super::obrspm::has_specimen(seg) {
+    if !spm_in_group && super::obrspm::has_specimen(seg) {
         super::obrspm::map(ctx, seg, dr_idx, accession, observed_pair);
     }
 }

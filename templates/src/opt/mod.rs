@@ -18,8 +18,8 @@ mod xml;
 
 pub use id_scan::read_template_id;
 
-use crate::fault::{Classified, Fault};
 use crate::meta::TemplateMeta;
+use ehrgate_fault::{Classified, Fault};
 
 /// Bounds on OPT input; an OPT beyond them is refused, never half-read.
 #[derive(Debug, Clone, Copy)]

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::fault::{Classified, Fault};
 use crate::id::TemplateId;
 use crate::opt::OptError;
+use ehrgate_fault::{Classified, Fault};
 
 /// Why a template could not be served.
 ///
@@ -61,13 +61,28 @@ pub enum TemplateError {
     /// The backend failed: connection error, timeout, 5xx, or nonsense.
     #[error("template backend failed: {0}")]
     Upstream(String),
+    /// The backend refused the credentials it was sent (401/403): kept
+    /// apart from other failures so the caller can say "authentication".
+    #[error(
+        "template backend `{source_name}` refused authentication ({status}, {scheme} credentials)"
+    )]
+    Unauthorized {
+        /// The backend's name.
+        source_name: String,
+        /// 401 or 403.
+        status: u16,
+        /// The credentials' scheme (`none`, `basic`, `bearer`, `oauth2`).
+        scheme: &'static str,
+    },
 }
 
 impl Classified for TemplateError {
     fn fault(&self) -> Fault {
         match self {
             TemplateError::NotFound(_) => Fault::Client,
-            TemplateError::InvalidUpstream { .. } | TemplateError::Upstream(_) => Fault::Upstream,
+            TemplateError::InvalidUpstream { .. }
+            | TemplateError::Upstream(_)
+            | TemplateError::Unauthorized { .. } => Fault::Upstream,
             TemplateError::InvalidFile { .. }
             | TemplateError::IdMismatch { .. }
             | TemplateError::DuplicateId { .. }
@@ -84,6 +99,7 @@ impl Classified for TemplateError {
             TemplateError::DuplicateId { .. } => "template.duplicate-id",
             TemplateError::Io { .. } => "template.io",
             TemplateError::Upstream(_) => "template.upstream",
+            TemplateError::Unauthorized { .. } => "template.unauthorized",
         }
     }
 }

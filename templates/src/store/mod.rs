@@ -3,14 +3,17 @@
 //! # Layout
 //! - [`TemplateStore`]: the seam (`get(id) -> Arc<TemplateMeta>`, `list()`).
 //! - [`DirSource`]: a directory of `.opt` files.
-//! - [`RestSource`]: an openEHR REST backend (EHRbase's ADL 1.4 template API).
+//!
+//! Templates of an openEHR REST backend are fetched by the gateway over its
+//! openEHR client (`ehrgate::facade::openehr::templates`), so they travel
+//! with the same TLS, timeouts and credentials as every other call to that
+//! backend; this crate keeps no HTTP client of its own.
 //! - [`CachedStore`]: a moka cache in front of any store.
 //! - [`TemplateError`]: what can go wrong, classified by fault.
 
 mod cache;
 mod dir;
 mod error;
-mod rest;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -18,7 +21,6 @@ use std::sync::Arc;
 pub use cache::{CacheConfig, CacheStats, CachedStore};
 pub use dir::{DirSource, DuplicatePolicy};
 pub use error::TemplateError;
-pub use rest::{RestConfig, RestSource};
 
 use crate::id::TemplateId;
 use crate::meta::TemplateMeta;
@@ -49,8 +51,9 @@ pub trait TemplateStore: Send + Sync + Debug {
 
 /// Accepts a template fetched for `requested` only if it declares that id:
 /// a file renamed or a backend answering with another template must not
-/// poison the cache under the wrong key.
-fn check_declared_id(
+/// poison the cache under the wrong key. Public for sources outside this
+/// crate (the gateway's openEHR client).
+pub fn check_declared_id(
     meta: TemplateMeta,
     requested: &TemplateId,
 ) -> Result<Arc<TemplateMeta>, TemplateError> {

@@ -1,6 +1,6 @@
 //! Refusals of the FHIR backend as OperationOutcomes with the right status.
 
-use ehrgate_templates::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use http::StatusCode;
 use serde_json::{json, Value};
 

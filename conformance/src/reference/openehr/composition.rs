@@ -6,6 +6,18 @@
 //! latest); a DELETE names the preceding version uid (409 when stale; a
 //! bare object id deletes the latest version).
 //! Reading a deleted composition answers 204, as the REST spec says.
+//!
+//! EHRbase 2.x behaviours copied here:
+//! - `If-Match` is parsed raw as an OBJECT_VERSION_ID
+//!   (`new ObjectVersionId(ifMatch)`): a quoted or weak entity tag is 400
+//!   "UUID string too large" (EHRbase issue 1639).
+//! - A create or update answers 204 (headers only) unless the `Prefer`
+//!   header is exactly `return=representation` (then 201 / 200 with body).
+//! - `format` is `CompositionFormat.valueOf(format)`: case-sensitive, an
+//!   unknown value is 406 (`NotAcceptableException`).
+//! - A DELETE of a deleted composition finds no version head: 404.
+//! - A template violation and an unknown template are 422 (observed on
+//!   EHRbase 2.16.0, `conformance/ehrbase/BEHAVIOURS.md`).
 
 use http::{header, StatusCode};
 use serde_json::{json, Value};
@@ -54,14 +66,32 @@ enum Format {
 }
 
 fn format_of(req: &Req) -> Result<Format, OpenEhrError> {
-    match req.param("format").map(str::to_ascii_uppercase).as_deref() {
-        None | Some("JSON") => Ok(Format::Canonical),
+    match req.param("format") {
+        None | Some("") | Some("JSON") => Ok(Format::Canonical),
         Some("FLAT") => Ok(Format::Flat),
-        Some(other) => Err(OpenEhrError::bad_request(
+        Some(other) => Err(OpenEhrError::new(
+            StatusCode::NOT_ACCEPTABLE,
             "composition.format-unsupported",
-            format!("format `{other}` is not supported (JSON, FLAT)"),
+            format!(
+                "Invalid compositions format [{other}] only [XML, JSON, FLAT, STRUCTURED] \
+                 are supported at the moment"
+            ),
         )),
     }
+}
+
+/// `If-Match` of an update: the preceding version uid, raw. EHRbase hands
+/// the header value to `ObjectVersionId` as it is, so the quotes of an
+/// entity tag become part of the uuid and `UUID.fromString` refuses it.
+fn if_match_uid(text: &str) -> Result<Uid<'_>, OpenEhrError> {
+    let text = text.trim();
+    if text.starts_with("W/") || text.contains('"') {
+        return Err(OpenEhrError::bad_request(
+            "composition.if-match-quoted",
+            "UUID string too large",
+        ));
+    }
+    parse_uid(text)
 }
 
 /// Reads, checks and converts the body; `(canonical, template id, how)`.
@@ -146,10 +176,10 @@ fn written(
             _ => comp.clone(),
         };
         h::json(status, &body)
-    } else if status == StatusCode::OK {
-        h::empty(StatusCode::NO_CONTENT)
     } else {
-        h::empty(status)
+        // EHRbase: `ResponseEntity.noContent()` when there is no body,
+        // for a create (instead of 201) as for an update.
+        h::empty(StatusCode::NO_CONTENT)
     };
     let location = format!("{}/ehr/{ehr_id}/composition/{uid}", b.stats.base());
     let resp = h::with_header(resp, header::LOCATION, &location);
@@ -267,7 +297,7 @@ pub(crate) fn update(
             "If-Match with the preceding version uid is required",
         )
     })?;
-    let preceding = parse_uid(if_match)?;
+    let preceding = if_match_uid(if_match)?;
     {
         let db = lock(&b.stats.db);
         if !db.ehrs.contains_key(ehr_id) {
@@ -344,10 +374,11 @@ pub(crate) fn delete(
         .filter(|v| v.ehr_id == ehr_id)
         .ok_or_else(no_composition)?;
     if vc.is_deleted() {
-        return Err(OpenEhrError::new(
-            StatusCode::CONFLICT,
+        // EHRbase: the deleted composition has no version head any more,
+        // so the delete is an `ObjectNotFoundException`.
+        return Err(OpenEhrError::not_found(
             "composition.deleted",
-            "composition is already deleted",
+            "No Composition found: it is deleted",
         ));
     }
     let latest = vc.latest();

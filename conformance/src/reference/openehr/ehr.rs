@@ -77,6 +77,21 @@ pub(crate) fn create(b: &Backend, req: &Req, id: Option<&str>) -> Result<Resp, O
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
+    if let Some(ns) = status
+        .pointer("/subject/external_ref/namespace")
+        .and_then(Value::as_str)
+    {
+        if !ehrgate::config::openehr::is_ehrbase_namespace(ns) {
+            // EHRbase's `ValidationServiceImp` checks the namespace against
+            // `[a-zA-Z][a-zA-Z0-9-_:/&+?]*`; a `ValidationException` is 400.
+            return Err(OpenEhrError::bad_request(
+                "ehr.namespace-invalid",
+                "Message at /subject/external_ref/namespace (/subject/external_ref/namespace): \
+                 Invariant namespace of class EHR_STATUS does not match pattern \
+                 [[a-zA-Z][a-zA-Z0-9-_:/&+?]*]",
+            ));
+        }
+    }
     let subject = subject_of(&status);
     let ehr = {
         let mut db = lock(&b.stats.db);

@@ -3,7 +3,7 @@
 //! A stable `code` field is added (EHRbase has none) so tests and the
 //! facade can tell refusals apart without parsing messages.
 
-use ehrgate_templates::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 use http::StatusCode;
 use serde_json::json;
 

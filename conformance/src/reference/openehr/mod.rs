@@ -14,8 +14,26 @@
 //! Writes honour `Prefer: return=representation|minimal` and answer
 //! `Location` and `ETag`. Refusals are EHRbase-shaped JSON
 //! (`{"error", "message"}`, plus a stable `code`).
+//!
+//! # EHRbase 2.x behaviours copied (each at the code that copies it)
+//! - authentication: `security.authType` BASIC / OAUTH bearer, 401 without
+//!   or with wrong credentials ([`RefAuth`], `auth.rs`);
+//! - AQL: ORDER BY only on a selected path (400), LIMIT over `max-limit`
+//!   (422), `.../value` strings compared as text and `DV_DATE_TIME` by
+//!   instant, form-encoded `query_parameters` on GET (`aql/features.rs`,
+//!   `aql/compare.rs`, `query.rs`);
+//! - compositions: `If-Match` parsed raw as a version uid (a quoted one is
+//!   400 "UUID string too large"), 204 on a create or update without
+//!   `Prefer: return=representation`, template violations and an unknown
+//!   template 422, `format` matched case-sensitively (406 otherwise),
+//!   DELETE of a deleted composition 404 (`composition.rs`);
+//! - EHRs: the subject namespace must match `[a-zA-Z][a-zA-Z0-9-_:/&+?]*`
+//!   (400) (`ehr.rs`);
+//! - templates: upload consumes and produces only `application/xml` (415,
+//!   406) (`template.rs`).
 
 pub mod aql;
+mod auth;
 mod composition;
 pub mod db;
 mod ehr;
@@ -63,7 +81,39 @@ pub struct OpenEhrConfig {
     pub max_templates: usize,
     /// OPT parser limits for uploads.
     pub opt_limits: OptLimits,
+    /// Who may call: EHRbase's `security.authType` (`NONE`, `BASIC`, or
+    /// bearer tokens as `OAUTH` checks them).
+    pub auth: RefAuth,
+    /// `ehrbase.rest.aql.max-limit`: a larger AQL `LIMIT` is 422.
+    pub max_limit: Option<usize>,
 }
+
+/// EHRbase's authentication modes, as the reference checks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RefAuth {
+    /// `authType: NONE`: everyone may call (the default here, so tests that
+    /// are not about authentication need no credentials).
+    #[default]
+    None,
+    /// `authType: BASIC` (EHRbase's own default), one user.
+    Basic {
+        /// `security.authUser`.
+        username: String,
+        /// `security.authPassword`.
+        password: String,
+    },
+    /// `authType: OAUTH`, a bearer token from this set accepted (the IdP's
+    /// signature check is not modelled).
+    Bearer {
+        /// Tokens accepted.
+        tokens: Vec<String>,
+    },
+}
+
+/// EHRbase's default user (`security.authUser`).
+pub const EHRBASE_USER: &str = "ehrbase-user";
+/// EHRbase's default password (`security.authPassword`).
+pub const EHRBASE_PASSWORD: &str = "SuperSecretPassword";
 
 impl Default for OpenEhrConfig {
     fn default() -> Self {
@@ -77,6 +127,8 @@ impl Default for OpenEhrConfig {
             max_versions: 1_000_000,
             max_templates: 1_000,
             opt_limits: OptLimits::default(),
+            auth: RefAuth::None,
+            max_limit: None,
         }
     }
 }
@@ -84,6 +136,18 @@ impl Default for OpenEhrConfig {
 // === impl OpenEhrConfig ===
 
 impl OpenEhrConfig {
+    /// With Basic authentication on, as EHRbase ships (`authType: BASIC`,
+    /// its default user and password).
+    pub fn with_ehrbase_basic_auth(self) -> Self {
+        OpenEhrConfig {
+            auth: RefAuth::Basic {
+                username: EHRBASE_USER.to_owned(),
+                password: EHRBASE_PASSWORD.to_owned(),
+            },
+            ..self
+        }
+    }
+
     /// Defaults with the templates of every shipped mapping set preloaded
     /// (what the facade translates to).
     pub fn with_shipped_templates() -> Self {

@@ -1,14 +1,21 @@
 //! `POST /query/aql` (`{"q", "query_parameters", "offset", "fetch"}`)
 //! and `GET /query/aql?q=&query_parameters=` -> the result set EHRbase
 //! answers: `meta`, `q`, `columns` (`name`, `path`), `rows`.
+//!
+//! On GET, `query_parameters` is form-encoded (`ehr_id=...&x=1`), as
+//! EHRbase's `QueryParameterConverter` reads it (split on `&`, then on the
+//! first `=`; values are strings). Before running, the query passes
+//! EHRbase's feature checks (ORDER BY on a selected path: 400; LIMIT over
+//! the configured maximum: 422).
 
 use std::collections::HashMap;
 
-use ehrgate_templates::fault::Classified;
+use ehrgate_fault::Classified;
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::aql::eval::{run as eval, EhrData, Paging};
+use super::aql::features::{ensure_supported, FeatureError};
 use super::aql::{parse, AqlError};
 use super::ehr::ehr_aql_json;
 use super::error::OpenEhrError;
@@ -46,14 +53,9 @@ fn usize_of(v: Option<&Value>, what: &str) -> Result<Option<usize>, OpenEhrError
 /// Reads the request: query text, parameters, paging.
 fn request(req: &Req) -> Result<(String, Map<String, Value>, Paging), OpenEhrError> {
     let body: Value = if req.method == Method::GET {
-        let params = match req.param("query_parameters") {
-            Some(p) => serde_json::from_str(p).map_err(|_| {
-                OpenEhrError::bad_request(
-                    "aql.bad-parameters",
-                    "query_parameters is not a JSON object",
-                )
-            })?,
-            None => json!({}),
+        let params: Map<String, Value> = match req.param("query_parameters") {
+            Some(p) => form_parameters(p),
+            None => Map::new(),
         };
         json!({"q": req.param("q"), "query_parameters": params,
                "offset": req.param("offset"), "fetch": req.param("fetch")})
@@ -84,6 +86,18 @@ fn request(req: &Req) -> Result<(String, Map<String, Value>, Paging), OpenEhrErr
     Ok((q, params, paging))
 }
 
+/// `k=v&k2=v2` (already percent-decoded once as a query value) as string
+/// parameters: EHRbase's `QueryParameterConverter`.
+fn form_parameters(p: &str) -> Map<String, Value> {
+    p.split('&')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (k, v) = t.split_once('=').unwrap_or((t, ""));
+            (k.to_owned(), Value::String(v.to_owned()))
+        })
+        .collect()
+}
+
 /// Runs the query.
 pub(crate) fn run(b: &Backend, req: &Req) -> Result<Resp, OpenEhrError> {
     let (q, params, paging) = request(req)?;
@@ -94,6 +108,14 @@ pub(crate) fn run(b: &Backend, req: &Req) -> Result<Resp, OpenEhrError> {
         ));
     }
     let query = parse(&q).map_err(|e| aql_error(&e))?;
+    ensure_supported(&query, b.cfg.max_limit).map_err(|e| match e {
+        FeatureError::OrderByNotSelected(_) => {
+            OpenEhrError::bad_request("aql.order-by-not-selected", e.to_string())
+        }
+        FeatureError::LimitTooLarge { .. } => {
+            OpenEhrError::unprocessable("aql.limit-too-large", e.to_string())
+        }
+    })?;
     let result = {
         let db = lock(&b.stats.db);
         let mut by_ehr: HashMap<&str, Vec<&Value>> = HashMap::new();

@@ -63,6 +63,16 @@ impl Backend {
 
 impl Handler for Backend {
     fn handle(&self, req: Req) -> Resp {
+        // EHRbase's security filter runs before any controller.
+        if let Some(refused) = super::auth::refusal(&self.cfg.auth, &req) {
+            self.stats.record(Exchange {
+                method: req.method.to_string(),
+                path: format!("/{}", req.segments.join("/")),
+                status: refused.status().as_u16(),
+                code: Some("auth.unauthorized"),
+            });
+            return refused;
+        }
         let result = self.route(&req);
         let (resp, code) = match result {
             Ok(r) => (r, None),

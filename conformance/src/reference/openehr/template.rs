@@ -30,16 +30,37 @@ pub(crate) fn load(opt: &[u8], limits: &OptLimits) -> Result<Template, OptError>
     })
 }
 
-/// `POST /definition/template/adl1.4`.
+/// Whether an `Accept` header allows `application/xml` (absent: anything).
+fn accepts_xml(accept: Option<&str>) -> bool {
+    accept.is_none_or(|a| {
+        a.split(',').any(|m| {
+            let m = m.split(';').next().unwrap_or("").trim();
+            matches!(m, "application/xml" | "application/*" | "*/*" | "")
+        })
+    })
+}
+
+/// `POST /definition/template/adl1.4`. EHRbase maps it with
+/// `consumes = produces = application/xml`: another `Content-Type` is 415
+/// and an `Accept` that excludes XML is 406 (Spring's content
+/// negotiation), before the template is read.
 pub(crate) fn upload(b: &Backend, req: &Req) -> Result<Resp, OpenEhrError> {
-    if req
+    let xml = req
         .header("content-type")
-        .is_some_and(|c| c.contains("json"))
-    {
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/xml"));
+    if !xml {
         return Err(OpenEhrError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "template.not-xml",
-            "an ADL 1.4 operational template is uploaded as XML",
+            "Content-Type must be application/xml: an ADL 1.4 operational template is uploaded as XML",
+        ));
+    }
+    if !accepts_xml(req.header("accept")) {
+        return Err(OpenEhrError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "template.accept-not-xml",
+            "No acceptable representation: the upload answers application/xml",
         ));
     }
     let t = load(&req.body, &b.cfg.opt_limits).map_err(|e| {

@@ -12,8 +12,11 @@
 //! `--subject`).
 //!
 //! Two shipped sets may map one template (`Growth chart`): going to
-//! openEHR the input's resource type picks the set
-//! ([`shipped::find_for`]).
+//! openEHR the input's resource type picks the set, or the content when
+//! that set reads nothing of it ([`shipped::for_resource`]); going to FHIR the composition's content does
+//! ([`shipped::for_composition`]). Going to openEHR the report is exact
+//! ([`FhirToOpenEhr::translate_exact`]): every element a read would not
+//! give back equal is named.
 
 use std::io::Write;
 
@@ -104,20 +107,25 @@ pub fn run(args: &TranslateArgs, direction: Direction) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
-    // Going to openEHR, the first input's resource type picks among sets
-    // of one template.
-    let resource_type = match direction {
-        Direction::ToOpenEhr => docs.iter().find_map(|(_, d)| {
-            d.as_ref()
-                .ok()
-                .and_then(|v| v.get("resourceType"))
-                .and_then(Value::as_str)
-        }),
+    // Going to openEHR, the first resource picks among sets of one
+    // template: by its type, then by what the sets read of it.
+    let resource = match direction {
+        Direction::ToOpenEhr => docs
+            .iter()
+            .find_map(|(_, d)| d.as_ref().ok().filter(|v| v.get("resourceType").is_some())),
         Direction::ToFhir => None,
     };
-    let found = match resource_type {
-        Some(rt) => shipped::find_for(&template, rt),
-        None => shipped::find(&template),
+    // Going to FHIR, the first composition's content picks among them
+    // (never the list order: `Growth chart` has a Bundle set and a
+    // single-Observation set).
+    let composition = match direction {
+        Direction::ToFhir => docs.iter().find_map(|(_, d)| d.as_ref().ok()),
+        Direction::ToOpenEhr => None,
+    };
+    let found = match (resource, composition) {
+        (Some(r), _) => shipped::for_resource(&template, r),
+        (None, Some(c)) => shipped::for_composition(&template, c),
+        (None, None) => shipped::find(&template),
     };
     let set = match found {
         Ok(s) => s,
@@ -225,7 +233,7 @@ fn translate(
             format,
             defaults: defaults.clone(),
         }
-        .translate(input),
+        .translate_exact(input),
         Direction::ToFhir => {
             let to_fhir = OpenEhrToFhir::new(engine);
             match subject {

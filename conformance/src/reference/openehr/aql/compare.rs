@@ -1,7 +1,11 @@
-//! Ordering of values in conditions and `ORDER BY`: numbers by value,
-//! ISO 8601 dates and date-times by instant (offsets applied, a date is
-//! its midnight UTC), other text by code point, booleans by value.
-//! Values of different kinds do not compare (the condition is false).
+//! Ordering of values in conditions and `ORDER BY`, as EHRbase 2.x orders
+//! them: numbers by value, booleans by value, text by code point (a
+//! `.../value` string is text there, so `2024-03-01T00:30:00+01:00` sorts
+//! after `2024-03` although it is February in UTC), and a `DV_DATE_TIME`,
+//! `DV_DATE` or `DV_TIME` object by instant (EHRbase compares `DV_ORDERED`
+//! values by magnitude and turns a string operand into one), offsets
+//! applied, a date being its midnight UTC. Values of different kinds do
+//! not compare (the condition is false).
 
 use std::cmp::Ordering;
 
@@ -12,12 +16,31 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::String(x), Value::String(y)) => match (instant(x), instant(y)) {
-            (Some(p), Some(q)) => p.partial_cmp(&q),
-            _ => Some(x.as_str().cmp(y.as_str())),
-        },
+        (Value::String(x), Value::String(y)) => Some(x.as_str().cmp(y.as_str())),
+        (Value::Object(_), _) | (_, Value::Object(_)) => {
+            instant_of(a)?.partial_cmp(&instant_of(b)?)
+        }
         (Value::String(s), Value::Number(n)) => s.parse::<f64>().ok()?.partial_cmp(&n.as_f64()?),
         (Value::Number(n), Value::String(s)) => n.as_f64()?.partial_cmp(&s.parse::<f64>().ok()?),
+        _ => None,
+    }
+}
+
+/// The instant of a temporal data value (`{"_type": "DV_DATE_TIME",
+/// "value": ...}`) or of an ISO 8601 string compared with one.
+fn instant_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::String(s) => instant(s),
+        Value::Object(o) => {
+            let temporal = o
+                .get("_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| matches!(t, "DV_DATE_TIME" | "DV_DATE" | "DV_TIME"));
+            if !temporal {
+                return None;
+            }
+            instant(o.get("value")?.as_str()?)
+        }
         _ => None,
     }
 }
@@ -116,13 +139,24 @@ mod tests {
         );
         assert_eq!(instant("20240101T090000Z"), instant("2024-01-01T09:00:00Z"));
         assert_eq!(instant("hello"), None);
+        let dt = |v: &str| json!({"_type": "DV_DATE_TIME", "value": v});
         assert_eq!(
             compare(
-                &json!("2024-01-01T10:00:00+01:00"),
+                &dt("2024-01-01T10:00:00+01:00"),
                 &json!("2024-01-01T09:30:00Z")
             ),
             Some(Ordering::Less)
         );
+        assert_eq!(
+            compare(&dt("2024-03-01T00:30:00+01:00"), &json!("2024-03-01")),
+            Some(Ordering::Less)
+        );
+        // As text (EHRbase on `.../value`): the same pair orders the other way.
+        assert_eq!(
+            compare(&json!("2024-03-01T00:30:00+01:00"), &json!("2024-03-01")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(compare(&json!({"value": "2024"}), &json!("2024")), None);
         assert_eq!(compare(&json!(2), &json!(10)), Some(Ordering::Less));
         assert_eq!(compare(&json!("b"), &json!("a")), Some(Ordering::Greater));
         assert_eq!(compare(&json!(true), &json!("a")), None);

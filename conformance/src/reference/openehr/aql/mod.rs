@@ -14,7 +14,9 @@
 //!
 //! Anything else (`LIKE`, `MATCHES`, `VERSION`, containment with
 //! `AND`/`OR`, functions other than `COUNT`) is refused with the reason,
-//! and the backend answers 400.
+//! and the backend answers 400. What EHRbase itself refuses before running
+//! a query (an `ORDER BY` path not selected, a `LIMIT` over its maximum)
+//! is refused the same way ([`features`]).
 //!
 //! Paths through repeated attributes take the first match per binding
 //! (EHRbase would multiply rows); bindings themselves come from the
@@ -25,11 +27,13 @@
 //! - [`lexer`]: text -> tokens.
 //! - [`parser`]: tokens -> [`ast::Query`], with bounds.
 //! - [`eval`]: a query over the stored data -> columns and rows.
-//! - [`compare`]: value ordering (numbers, ISO dates with offsets, text).
+//! - [`compare`]: value ordering (numbers, text, temporal values by instant).
+//! - [`features`]: EHRbase's feature and limit checks on a parsed query.
 
 pub mod ast;
 pub mod compare;
 pub mod eval;
+pub mod features;
 pub mod lexer;
 pub mod parser;
 

@@ -1,7 +1,7 @@
 //! Tokens -> [`Query`]: a recursive-descent parser over the supported
 //! subset. Unsupported constructs are named in the error, never skipped.
 
-use ehrgate_templates::fault::{Classified, Fault};
+use ehrgate_fault::{Classified, Fault};
 
 use super::ast::{
     Class, CmpOp, Expr, IdentPath, Operand, Predicate, Query, SelectExpr, SelectItem, Step, Term,

@@ -1,11 +1,12 @@
-//! Who is at fault when something goes wrong.
-//!
-//! This lives in `ehrgate-templates` only because it is the bottom crate of
-//! the workspace (mappers and the gateway depend on it); every crate
-//! re-exports it. Every error in ehrgate carries a [`Fault`] so the gateway
+//! Who is at fault when something goes wrong: the bottom crate of the
+//! workspace, with no dependencies, so every crate (templates, mappers,
+//! the gateway, conformance) reaches it without depending on another's
+//! concern. Every error in ehrgate carries a [`Fault`] so the gateway
 //! can map it once to an HTTP status, a FHIR `OperationOutcome` or an HL7
 //! acknowledgement code without knowing which library produced it (the idea
 //! of pingora-error's `ErrorSource`).
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 
