@@ -51,8 +51,6 @@ const PEOPLE: &str = "the expected file makes Practitioners and PractitionerRole
 const SPECIMENS: &str = "IG OBR[Specimen] is built here only for an OBR that describes a \
     specimen (OBR-9/10/14/15/39); the expected file makes one for every OBR (OBR-7 alone) and \
     from SPM in order messages";
-const EXTRA_SPECIMEN: &str = "OBR-10 collector describes a specimen (OBR[Specimen]) beside the \
-    SPM; the expected file keeps only the SPM";
 const REQUESTS: &str = "VXU's ORC -> ServiceRequest is opt-in (Config::vxu_order_requests; IG \
     VXU_V04: 'only if the system wants to know about the order'); AIS[ServiceRequest] (SIU) and \
     a ServiceRequest per ORC beside its OBR are not built: the OBR's ServiceRequest carries the \
@@ -100,7 +98,6 @@ const EXPLAINED: &[(&str, &str, Dir, &str)] = &[
     ("*", "Practitioner", Dir::Fewer, PEOPLE),
     ("*", "PractitionerRole", Dir::Fewer, PEOPLE),
     ("*", "Specimen", Dir::Fewer, SPECIMENS),
-    ("LAB-ORU-1", "Specimen", Dir::More, EXTRA_SPECIMEN),
     ("*", "ServiceRequest", Dir::Fewer, REQUESTS),
     ("*", "DiagnosticReport", Dir::Fewer, REPORTS),
     ("*", "MedicationDispense", Dir::Fewer, FT1_EXTRA),
