@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ehrgate::config::load;
-use ehrgate::proxy::Gateway;
+use ehrgate::Gateway;
 
 use crate::reference::fhir::{self, FhirConfig, FhirStats};
 use crate::reference::openehr::{self, OpenEhrConfig, OpenEhrStats};

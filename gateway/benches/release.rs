@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ehrgate::config::load_str;
-use ehrgate::proxy::access_log::AccessLog;
-use ehrgate::proxy::Shared;
 use ehrgate::routing::bucket::WeightBp;
 use ehrgate::routing::{Overrides, RoutingTable};
+use ehrgate::runtime::Shared;
+use ehrgate::telemetry::access_log::AccessLog;
 use ehrgate::telemetry::{access, Telemetry};
 use http::{HeaderMap, Method};
 

@@ -47,7 +47,7 @@ async fn out_of_file_handles_the_accept_loop_backs_off_and_logs_once() {
         .init();
     let text = "[[listener]]\nbind = \"127.0.0.1:0\"\n\n[[tenant]]\nid = \"acme\"\n";
     let loaded = ehrgate::config::load_str(text, Path::new("/tmp/backoff.toml")).unwrap();
-    let gw = ehrgate::proxy::Gateway::start(loaded).await.unwrap();
+    let gw = ehrgate::Gateway::start(loaded).await.unwrap();
     let addr = gw.local_addrs()[0];
     // Clients in another process (this one will have no handles left):
     // they connect after the limit is lowered and wait in the backlog.

@@ -101,10 +101,10 @@ async fn a_missing_or_short_secret_stops_the_start() {
     );
     let dir = ConfigDir::new(&text);
     let loaded = ehrgate::config::load(&dir.path()).unwrap();
-    let err = ehrgate::proxy::Gateway::start(loaded).await.unwrap_err();
+    let err = ehrgate::Gateway::start(loaded).await.unwrap_err();
     assert!(err.to_string().contains("admin token `ops`"), "{err}");
     dir.write("ops.secret", "short");
     let loaded = ehrgate::config::load(&dir.path()).unwrap();
-    let err = ehrgate::proxy::Gateway::start(loaded).await.unwrap_err();
+    let err = ehrgate::Gateway::start(loaded).await.unwrap_err();
     assert!(err.to_string().contains("shorter than 16"), "{err}");
 }

@@ -76,7 +76,7 @@ async fn arms(addr: std::net::SocketAddr, from: usize, to: usize, parallel: usiz
     all
 }
 
-fn set_weight(gw: &ehrgate::proxy::Gateway, bp: u32) {
+fn set_weight(gw: &ehrgate::Gateway, bp: u32) {
     gw.shared()
         .update_overrides(|o| {
             o.route_weights.insert("fhir".into(), WeightBp::from_bp(bp));

@@ -58,7 +58,7 @@ stable = "cdr"
 struct Env {
     stub: Stub,
     gw: SocketAddr,
-    _gateway: ehrgate::proxy::Gateway,
+    _gateway: ehrgate::Gateway,
     _dir: ConfigDir,
     http: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,

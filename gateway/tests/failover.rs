@@ -151,7 +151,7 @@ sticky = "patient"
     )
 }
 
-fn metrics(gw: &ehrgate::proxy::Gateway) -> String {
+fn metrics(gw: &ehrgate::Gateway) -> String {
     let shared = gw.shared();
     ehrgate::telemetry::exposition::render(&shared.telemetry.metrics, &shared.load())
 }

@@ -85,7 +85,7 @@ async fn canary_killed_under_load_gives_no_get_error_after_ejection() {
             tokio::spawn(async move {
                 while start.elapsed() < RUN {
                     let snap = shared.load();
-                    if !snap.upstreams[1].health.available() {
+                    if !snap.backends[1].upstream.health.available() {
                         let ms = start.elapsed().as_millis() as u64;
                         let _ = ejected_at.compare_exchange(
                             u64::MAX,

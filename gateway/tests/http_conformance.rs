@@ -541,7 +541,7 @@ async fn run_leg(leg: Leg, cases: Arc<Vec<Case>>) -> Vec<String> {
 
 /// What a leg keeps alive while it runs.
 enum Running {
-    Gateway(ehrgate::proxy::Gateway, ConfigDir),
+    Gateway(ehrgate::Gateway, ConfigDir),
     Nginx { _nginx: nginx::Nginx },
 }
 

@@ -29,7 +29,7 @@ max_connections = 3
 id = "acme"
 "#;
     let loaded = ehrgate::config::load_str(text, Path::new("/tmp/limits.toml")).unwrap();
-    let gw = ehrgate::proxy::Gateway::start(loaded).await.unwrap();
+    let gw = ehrgate::Gateway::start(loaded).await.unwrap();
     let addr = gw.local_addrs()[0];
     let mut held = Vec::new();
     for _ in 0..3 {

@@ -61,7 +61,7 @@ async fn http_answers(addr: SocketAddr) -> bool {
     )
 }
 
-fn refused(gw: &ehrgate::proxy::Gateway, reason: &str) -> u64 {
+fn refused(gw: &ehrgate::Gateway, reason: &str) -> u64 {
     let scrape =
         ehrgate::telemetry::exposition::render(&gw.shared().telemetry.metrics, &gw.shared().load());
     let prefix = format!(

@@ -506,7 +506,7 @@ fn segment_count(raw: &[u8], name: &str) -> usize {
 }
 
 /// One sample of the gateway's `/metrics` text (0 when absent).
-fn metric(gw: &ehrgate::proxy::server::Gateway, name_and_labels: &str) -> u64 {
+fn metric(gw: &ehrgate::Gateway, name_and_labels: &str) -> u64 {
     let shared = gw.shared();
     let text = ehrgate::telemetry::exposition::render(&shared.telemetry.metrics, &shared.load());
     text.lines()

@@ -333,3 +333,38 @@ async fn a_message_refused_until_max_attempts_gets_an_application_reject() {
     assert_eq!(FeedStats::get(&stats.queue_retries), 2);
     gw.shutdown().await;
 }
+
+/// A queued message is translated once (issue 16): at acceptance, where
+/// the check before `CA` needs the Bundle, and that Bundle is what its lane
+/// delivers (it was translated a second time for delivery before). An
+/// original-mode message, which is not queued, is translated once too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_message_is_translated_once() {
+    let fhir = TestFhir::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(&format!(
+        "{}[[mllp_route]]\nid = \"all\"\nstable = \"fhir\"\n\n\
+         [mllp.queue]\ndir = \"{}\"\nretry_backoff_min_ms = 30\nretry_backoff_max_ms = 150\n",
+        fhir_backend("fhir", fhir.addr),
+        dir.path().display()
+    ));
+    let gw = gateway(&text).await;
+    let stats = gw.mllp_stats().unwrap().clone();
+    let mut c = Client::connect(gw.mllp_addrs()[0]).await;
+    c.send(&enhanced("T1", "P1")).await;
+    assert_eq!(c.recv().await.unwrap().code, "CA");
+    let app = c.recv().await.unwrap();
+    assert_eq!((app.code.as_str(), app.msa2.as_str()), ("AA", "T1"));
+    assert_eq!(fhir.count(), 1);
+    assert_eq!(FeedStats::get(&stats.queued), 1);
+    assert_eq!(FeedStats::get(&stats.translations), 1, "queued: once");
+
+    assert_eq!(c.call(&adt("T2", "P2")).await.code, "AA");
+    assert_eq!(fhir.count(), 2);
+    assert_eq!(
+        FeedStats::get(&stats.translations),
+        2,
+        "original mode: once"
+    );
+    gw.shutdown().await;
+}

@@ -51,7 +51,7 @@ fn big_enhanced(id: &str) -> Vec<u8> {
     m.into_bytes()
 }
 
-fn gauge(gw: &ehrgate::proxy::Gateway) -> u64 {
+fn gauge(gw: &ehrgate::Gateway) -> u64 {
     let scrape =
         ehrgate::telemetry::exposition::render(&gw.shared().telemetry.metrics, &gw.shared().load());
     scrape
@@ -182,7 +182,7 @@ async fn fill_then_recover(segment_bytes: u64) {
     drop(disk);
 }
 
-fn metric(gw: &ehrgate::proxy::Gateway, prefix: &str) -> u64 {
+fn metric(gw: &ehrgate::Gateway, prefix: &str) -> u64 {
     let scrape =
         ehrgate::telemetry::exposition::render(&gw.shared().telemetry.metrics, &gw.shared().load());
     scrape

@@ -38,7 +38,7 @@ fn text(listen: SocketAddr, a: SocketAddr, b: SocketAddr, to: &str, extra: &str)
 
 /// Reloads; the MLLP supervisor follows the new revision asynchronously,
 /// so callers wait for its effects.
-fn reload(gw: &ehrgate::proxy::Gateway, text: &str) {
+fn reload(gw: &ehrgate::Gateway, text: &str) {
     gw.reload(load_str(text, Path::new("/tmp/mllp-test.toml")).unwrap())
         .unwrap();
 }

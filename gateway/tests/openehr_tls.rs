@@ -198,7 +198,7 @@ async fn a_failing_template_fetch_serves_the_earlier_copy_or_fails_loudly() {
     .await;
     assert_eq!(a.status, 201, "{}", a.body);
     let snap = gw.shared().load();
-    let facade = snap.facade("cdr").unwrap();
+    let facade = snap.service::<Arc<ehrgate::facade::Facade>>("cdr").unwrap();
     drop(ehr);
     // The 1 ms template TTL has passed: the next lookup goes to the CDR,
     // which is gone; the copy fetched before serves, counted.

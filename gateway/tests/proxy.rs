@@ -76,7 +76,7 @@ struct Setup {
     new: TestUpstream,
     b_only: TestUpstream,
     _dir: ConfigDir,
-    gw: ehrgate::proxy::Gateway,
+    gw: ehrgate::Gateway,
 }
 
 async fn setup() -> Setup {

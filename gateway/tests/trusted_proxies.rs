@@ -82,7 +82,7 @@ struct Setup {
     dir: ConfigDir,
 }
 
-async fn setup(engine: &str, extra: &str) -> (Setup, ehrgate::proxy::Gateway) {
+async fn setup(engine: &str, extra: &str) -> (Setup, ehrgate::Gateway) {
     let legacy = TestUpstream::start("legacy").await;
     let new = TestUpstream::start("new").await;
     let dir = ConfigDir::new(&config(&legacy, &new, engine, extra));

@@ -146,7 +146,7 @@ async fn run() {
         .gateway
         .shared()
         .load()
-        .facade("legacy-openehr")
+        .service::<Arc<ehrgate::facade::Facade>>("legacy-openehr")
         .cloned()
         .unwrap();
 

@@ -30,7 +30,7 @@ use super::error::AdminError;
 use super::release::{ChangeRequest, Release};
 use super::state::PinChoice;
 use super::view::routing_view;
-use crate::proxy::Shared;
+use crate::runtime::Shared;
 use crate::telemetry::exposition;
 
 /// Most history entries one call returns.

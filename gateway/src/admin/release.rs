@@ -15,7 +15,7 @@ use super::change::{apply, diff, Change};
 use super::error::AdminError;
 use super::state::ReleaseState;
 use super::store::{ChangeRecord, StateStore, StoreError, Stored};
-use crate::proxy::Shared;
+use crate::runtime::Shared;
 use crate::telemetry::clock::now_rfc3339;
 
 /// Longest reason kept, in bytes.

@@ -26,8 +26,8 @@ use super::auth::{TokenError, Tokens};
 use super::file_store::FileStore;
 use super::release::Release;
 use super::store::StoreError;
-use crate::proxy::conn_limit::{AcceptBackoff, ConnLimit, FileBudget};
-use crate::proxy::Shared;
+use crate::runtime::conn_limit::{AcceptBackoff, ConnLimit, FileBudget};
+use crate::runtime::Shared;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
 
 /// Why the admin API could not start (the gateway does not start either:

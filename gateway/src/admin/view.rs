@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::store::Stored;
-use crate::proxy::state::Snapshot;
+use crate::runtime::state::Snapshot;
 
 /// Renders the table of `snap` with the release state `stored`.
 pub fn routing_view(snap: &Snapshot, stored: &Stored) -> Value {
@@ -59,8 +59,9 @@ pub fn routing_view(snap: &Snapshot, stored: &Stored) -> Value {
     let backends: Vec<Value> = table
         .backends()
         .iter()
-        .zip(&snap.upstreams)
-        .map(|(b, u)| {
+        .zip(&snap.backends)
+        .map(|(b, backend)| {
+            let u = &backend.upstream;
             json!({
                 "name": &*b.name,
                 "kind": format!("{:?}", b.kind).to_ascii_lowercase(),

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::exit;
+use crate::app::Gateway;
 use crate::config::load;
-use crate::proxy::Gateway;
 
 /// Runs the gateway until a shutdown signal.
 pub fn run(path: &Path) -> anyhow::Result<u8> {
@@ -20,7 +20,7 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
     };
     // Held to the end of `run`: dropping it flushes exported spans.
     let _tracing = init_tracing(&loaded)?;
-    // Connections are served by per-core worker runtimes (proxy::workers);
+    // Connections are served by per-core worker runtimes (runtime::workers);
     // this one only runs accept loops, health checks and reload watchers.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -94,7 +94,7 @@ fn check_listeners(config: &Config, issues: &mut Issues<'_>) {
         issues.global("server.max_request_head must be within 1024..=1048576 bytes".into());
     }
     for entry in &s.trusted_proxies {
-        if let Err(e) = crate::proxy::trusted::Cidr::parse(entry) {
+        if let Err(e) = super::cidr::Cidr::parse(entry) {
             issues.global(format!("server.trusted_proxies: {e}"));
         }
     }

@@ -15,7 +15,7 @@ use super::error::FacadeError;
 use super::search::parse_query;
 use super::Facade;
 use crate::outcome::{operation_outcome, FHIR_JSON};
-use crate::proxy::body::ProxyBody;
+use crate::upstream::body::ProxyBody;
 
 /// The openEHR path whose uploads invalidate cached templates.
 pub const TEMPLATE_UPLOAD: &str = super::openehr::calls::TEMPLATES;

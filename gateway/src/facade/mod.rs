@@ -23,6 +23,11 @@
 //! - [`capability`]: the CapabilityStatement.
 //! - [`http`]: request dispatch and responses.
 //! - [`error`]: [`FacadeError`], status and OperationOutcome issues.
+//!
+//! # What it may import
+//! `upstream` (its openEHR client's pool and call policy), `telemetry`,
+//! `config`, `outcome`; never `proxy`, `mllp`, `admin` or `app` (`app`
+//! attaches it to openEHR backends).
 
 pub mod aql;
 pub mod bundle;
@@ -54,7 +59,7 @@ use self::catalog::Catalog;
 use self::ehr::EhrResolver;
 use self::openehr::{ClientSettings, Credentials, OpenEhrClient};
 use self::settings::Settings;
-use crate::proxy::upstream::Upstream;
+use crate::upstream::pool::Upstream;
 
 /// The write API for other producers (HL7 v2 -> openEHR): the facade itself.
 pub type OpenEhrWriter = Facade;

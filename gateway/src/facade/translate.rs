@@ -11,14 +11,12 @@
 //!   back what openEHR keeps outside the composition (id, version, patient).
 
 use ehrgate_fault::Classified;
-use ehrgate_mappers::fhirconnect::canonical::{
-    from_canonical_with, to_canonical, CanonicalDefaults,
-};
+use ehrgate_mappers::fhirconnect::canonical::{to_canonical, CanonicalDefaults};
 use ehrgate_mappers::fhirconnect::check::check;
 use ehrgate_mappers::fhirconnect::engine::EngineError;
-use ehrgate_mappers::fhirconnect::flat::{from_flat, to_flat};
-use ehrgate_mappers::fhirconnect::translators::{detect, OpenEhrFormat};
-use ehrgate_mappers::translation::Unmapped;
+use ehrgate_mappers::fhirconnect::flat::to_flat;
+use ehrgate_mappers::fhirconnect::translators::{OpenEhrToFhir, TranslateError};
+use ehrgate_mappers::translation::{Translator, Unmapped};
 use serde_json::{json, Map, Value};
 
 use super::catalog::Compiled;
@@ -133,33 +131,30 @@ fn kept_by_facade(resource_type: &str, location: &str) -> bool {
     }
 }
 
-/// The resource of `resource_type` a composition (canonical or FLAT)
-/// holds.
+/// The resource of `resource_type` a composition (canonical or FLAT,
+/// detected) holds: the mappers' [`OpenEhrToFhir`] translator, then the
+/// one resource of the asked type.
 pub fn to_resource(
     c: &Compiled,
     composition: &Value,
     resource_type: &str,
 ) -> Result<Value, FacadeError> {
-    let (inst, _unmapped) = match detect(composition) {
-        Some(OpenEhrFormat::Canonical) => from_canonical_with(composition, c.engine.names()),
-        Some(OpenEhrFormat::Flat) => {
-            let index = c
-                .engine
-                .index()
-                .ok_or_else(|| FacadeError::Internal("mapping compiled without template".into()))?;
-            let empty = Map::new();
-            from_flat(composition.as_object().unwrap_or(&empty), index)
-        }
-        None => {
-            return Err(FacadeError::BadBackendAnswer(
+    let out = OpenEhrToFhir::new(&c.engine)
+        .translate(composition)
+        .map_err(|e| match e {
+            TranslateError::Engine(e) => engine_error(&e),
+            TranslateError::NotAComposition => FacadeError::BadBackendAnswer(
                 "stored composition is neither canonical JSON nor FLAT".into(),
-            ))
-        }
-    };
-    let out = c
-        .engine
-        .instance_to_fhir(&inst)
-        .map_err(|e| engine_error(&e))?
+            ),
+            TranslateError::NoTemplate => {
+                FacadeError::Internal("mapping compiled without template".into())
+            }
+            other => FacadeError::Translation {
+                code: other.code(),
+                fault: other.fault(),
+                reason: other.to_string(),
+            },
+        })?
         .output;
     unwrap(out, resource_type).ok_or_else(|| {
         FacadeError::BadBackendAnswer(format!(

@@ -16,8 +16,8 @@ use tokio_rustls::TlsAcceptor;
 use super::connection::serve;
 use super::process::Feed;
 use super::stats::FeedStats;
-use crate::proxy::conn_limit::{AcceptBackoff, ConnLimit};
-use crate::proxy::workers::Workers;
+use crate::runtime::conn_limit::{AcceptBackoff, ConnLimit};
+use crate::runtime::workers::Workers;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,7 +29,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// a reload swaps certificates (or TLS on and off) without rebinding.
 ///
 /// A connection over `limit` (the listener's, the source address's or the
-/// process's file budget, see [`crate::proxy::conn_limit`]) is closed at
+/// process's file budget, see [`crate::runtime::conn_limit`]) is closed at
 /// once: no ACK is possible before a message, and the sender's interface
 /// engine retries its connect.
 pub fn spawn(

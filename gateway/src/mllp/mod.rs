@@ -15,18 +15,25 @@
 //! - [`replay`]: the MSH-10 replay window per sender.
 //! - [`queue`]: the durable inbound queue of enhanced mode (`CA` after the
 //!   fsync, delivery in order per sender, the application ack after it).
-//! - [`deliver`]: destinations; [`openehr`]: through the FHIR facade, with
+//! - [`deliver`]: the destinations of a table; [`destination`]: the
+//!   [`destination::Destination`] seam (MLLP, FHIR, openEHR) and the one place a
+//!   message is translated; [`openehr`]: through the FHIR facade, with
 //!   [`unstorable`] for what no template takes; [`sender`]: the MLLP client pool with ACK
 //!   matching by MSA-2 and [`backoff`] for reconnects; [`stream`]: plain or
 //!   TLS connections to destinations; [`health`]: TCP-connect health checks.
 //! - [`start`]: binding the listeners at gateway start.
 //! - [`error`]: failures and their acknowledgement; [`stats`]: counters;
 //!   [`log_bound`]: per-connection log rate limits, values cut for logs.
+//!
+//! # What it may import
+//! `facade` (openEHR destinations write through it), `runtime`, `upstream`,
+//! `telemetry`, `routing`, `config`, `tls`; never `proxy`, `admin` or `app`.
 
 pub mod ack;
 pub mod backoff;
 pub mod connection;
 pub mod deliver;
+pub mod destination;
 pub mod error;
 pub mod health;
 pub mod listener;

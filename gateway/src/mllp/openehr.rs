@@ -23,7 +23,8 @@
 //!
 //! [`FeedError::NoTemplate`]: super::error::FeedError::NoTemplate
 //!
-//! Two v2 shapes are carried over before the facade sees the Bundle:
+//! Two v2 shapes are carried over before the facade sees the Bundle (pure
+//! reshaping, in `ehrgate_mappers::fhirconnect::v2_bundle`):
 //! - a Specimen (SPM) that a DiagnosticReport names in `specimen` goes
 //!   into that report as a contained resource, since the laboratory report
 //!   template holds the specimen inside the result (one report per
@@ -39,6 +40,7 @@
 
 use serde_json::{json, Value};
 
+use ehrgate_mappers::fhirconnect::v2_bundle;
 use ehrgate_mappers::hl7v2::Message;
 
 use super::error::FeedError;
@@ -69,87 +71,6 @@ fn rt_of(e: &Value) -> &str {
     e.pointer("/resource/resourceType")
         .and_then(Value::as_str)
         .unwrap_or("")
-}
-
-/// The `fullUrl`s of the entries of `resource_type`.
-fn full_urls<'a>(entries: &'a [Value], resource_type: &str) -> Vec<&'a str> {
-    entries
-        .iter()
-        .filter(|e| rt_of(e) == resource_type)
-        .filter_map(|e| e.get("fullUrl").and_then(Value::as_str))
-        .collect()
-}
-
-/// Whether any `Reference` in `refs` (an array) points at one of `urls`.
-fn references_any(refs: Option<&Value>, urls: &[&str]) -> bool {
-    refs.and_then(Value::as_array).is_some_and(|refs| {
-        refs.iter().any(|r| {
-            r.get("reference")
-                .and_then(Value::as_str)
-                .is_some_and(|u| urls.contains(&u))
-        })
-    })
-}
-
-/// Moves every Specimen entry a DiagnosticReport's `specimen` names into
-/// that report's `contained` (the reference becomes `#specimenN`); returns
-/// the entries left and how many Specimens were carried. A Specimen two
-/// reports name is contained in each.
-fn contain_specimens(entries: &[Value]) -> (Vec<Value>, usize) {
-    let specimens: Vec<(&str, &Value)> = entries
-        .iter()
-        .filter(|e| rt_of(e) == "Specimen")
-        .filter_map(|e| Some((e.get("fullUrl")?.as_str()?, e.get("resource")?)))
-        .collect();
-    if specimens.is_empty() {
-        return (entries.to_vec(), 0);
-    }
-    let mut carried: Vec<&str> = Vec::new();
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        if rt_of(e) == "Specimen" {
-            continue;
-        }
-        let mut e = e.clone();
-        if rt_of(&e) == "DiagnosticReport" {
-            if let Some(report) = e.get_mut("resource").and_then(Value::as_object_mut) {
-                let mut contained = Vec::new();
-                if let Some(refs) = report.get_mut("specimen").and_then(Value::as_array_mut) {
-                    for r in refs.iter_mut() {
-                        let Some(url) = r.get("reference").and_then(Value::as_str) else {
-                            continue;
-                        };
-                        let Some((url, spec)) = specimens.iter().find(|(u, _)| *u == url) else {
-                            continue;
-                        };
-                        let id = format!("specimen{}", contained.len() + 1);
-                        let mut spec = (*spec).clone();
-                        if let Some(o) = spec.as_object_mut() {
-                            o.insert("id".into(), json!(id));
-                        }
-                        contained.push(spec);
-                        r["reference"] = json!(format!("#{id}"));
-                        if !carried.contains(url) {
-                            carried.push(url);
-                        }
-                    }
-                }
-                if !contained.is_empty() {
-                    report.insert("contained".into(), Value::Array(contained));
-                }
-            }
-        }
-        out.push(e);
-    }
-    // A Specimen no report names stays an entry of its own (and refuses
-    // the message below: no template holds a lone specimen).
-    for e in entries.iter().filter(|e| rt_of(e) == "Specimen") {
-        let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
-        if !carried.contains(&url) {
-            out.push(e.clone());
-        }
-    }
-    (out, carried.len())
 }
 
 /// The entries of a translated Bundle sorted for the facade.
@@ -201,9 +122,8 @@ pub fn select(bundle: &Value, facade: &Facade) -> Selection {
         .get("entry")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let immunizations = full_urls(entries, "Immunization");
-    let (entries, _carried) = contain_specimens(entries);
-    let entries = entries.as_slice();
+    let shaped = v2_bundle::reshape(entries);
+    let entries = shaped.entries.as_slice();
     // A ServiceRequest beside results is the order those results answer
     // (the OBR of an ORU), held by the ordering system; on its own (ORM,
     // OML) it is the message's clinical content and must be storable.
@@ -228,9 +148,7 @@ pub fn select(bundle: &Value, facade: &Facade) -> Selection {
         };
         if rt == "Patient" {
             out.kept.push(e.clone());
-        } else if rt == "Observation"
-            && references_any(e.pointer("/resource/partOf"), &immunizations)
-        {
+        } else if rt == "Observation" && shaped.is_immunization_detail(e) {
             out.unstorable.push(unstorable(Reason::ImmunizationDetail));
         } else if !rt.is_empty() && !facade.settings().templates_of(rt).is_empty() {
             let mut e = e.clone();

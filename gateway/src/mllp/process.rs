@@ -16,17 +16,18 @@ use ehrgate_mappers::hl7v2::{ack as hl7ack, AckCode, Message};
 use ehrgate_templates::fault::Classified;
 
 use super::ack::{self, AckIds, AckMode};
+use super::destination::Delivery;
 use super::error::FeedError;
 use super::log_bound::{self, ConnLog, LogReason, MESSAGE_TYPE_LOG_BYTES};
-use super::queue::lanes::{self, Job};
+use super::queue::lanes::{self, Job, LaneDelivery};
 use super::queue::{now_ms, AckSink, DurableQueue, MessageRecord, Recovered};
 use super::replay::{Admission, ReplayWindow};
 use super::stats::{FeedKey, FeedStats};
 use super::table::FeedTable;
 use super::unstorable::{LeftOut, Stored};
 use crate::config::LoadedConfig;
-use crate::proxy::Shared;
 use crate::routing::decision::Arm;
+use crate::runtime::Shared;
 
 /// Everything the MLLP listeners share.
 #[derive(Debug)]
@@ -87,14 +88,7 @@ impl Feed {
         let m = &loaded.config.mllp;
         let stats = Arc::new(FeedStats::default());
         let revision = shared.load().table.revision();
-        let table = FeedTable::build(
-            loaded,
-            &shared.overrides(),
-            revision,
-            shared.clone(),
-            &stats,
-            None,
-        )?;
+        let table = FeedTable::build(loaded, &shared.overrides(), revision, &shared, &stats, None)?;
         Ok(Feed {
             table: ArcSwap::from_pointee(table),
             rebuild: std::sync::Mutex::new(()),
@@ -129,7 +123,7 @@ impl Feed {
             &snap.loaded,
             &self.shared.overrides(),
             revision,
-            self.shared.clone(),
+            &self.shared,
             &self.stats,
             Some(&old),
         );
@@ -177,8 +171,9 @@ impl Feed {
             if queue.lanes.push(Job {
                 record,
                 reply: None,
+                prepared: None,
             }) {
-                lanes::spawn(self.clone(), sender);
+                lanes::spawn(self.clone(), queue.clone(), sender);
             }
         }
     }
@@ -326,7 +321,7 @@ impl Feed {
         trace.rule = rule.as_str();
         trace.backend = Some(backend.clone());
         if let (Some(queue), true) = (&self.queue, mode.is_enhanced()) {
-            table.destinations.check(backend, msg, route.unstorable)?;
+            let prepared = table.destinations.check(backend, msg, route.unstorable)?;
             let record = MessageRecord {
                 seq: 0,
                 accepted_ms: now_ms(),
@@ -354,8 +349,9 @@ impl Feed {
             if queue.lanes.push(Job {
                 record,
                 reply: Some(sink.clone()),
+                prepared: Some(prepared),
             }) {
-                lanes::spawn(self.clone(), sender);
+                lanes::spawn(self.clone(), queue.clone(), sender);
             }
             return Ok(Handled::Queued);
         }
@@ -405,34 +401,31 @@ impl Feed {
         table.routes.select(&code, &trigger, tenant)
     }
 
-    /// One delivery attempt of a queued message.
-    pub(super) async fn deliver_record(&self, r: &MessageRecord) -> Result<Stored, FeedError> {
+    /// One delivery attempt of a queued message, from the form it was
+    /// translated to when accepted (translated again only after a restart).
+    async fn deliver_job(&self, job: &Job) -> Result<Stored, FeedError> {
+        let r = &job.record;
         let table = self.table();
         let msg = Message::parse_with(&r.payload, &table.limits)?;
         let policy = Self::route_of(&table, &msg, &r.tenant)
             .map(|route| route.unstorable)
             .unwrap_or_default();
+        let d = Delivery {
+            tenant: &r.tenant,
+            msg: &msg,
+            payload: &r.payload,
+            control_id: &r.control_id,
+            policy,
+        };
         table
             .destinations
-            .deliver(
-                &r.backend,
-                &r.tenant,
-                &msg,
-                &r.payload,
-                &r.control_id,
-                policy,
-            )
+            .deliver_prepared(&r.backend, job.prepared.as_ref(), d)
             .await
     }
 
     /// A queued message is done: the delivered marker, the counters, the
     /// application ack on its connection when it is still open, a log line.
-    pub(super) async fn finish_record(
-        &self,
-        job: &Job,
-        result: Result<Stored, FeedError>,
-        attempts: u32,
-    ) {
+    async fn finish_record(&self, job: &Job, result: Result<Stored, FeedError>, attempts: u32) {
         let r = &job.record;
         let outcome = match &result {
             Ok(_) => 0,
@@ -598,5 +591,24 @@ impl Feed {
                 Err(_) => Vec::new(),
             },
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl LaneDelivery for Feed {
+    async fn deliver(&self, job: &Job) -> Result<Stored, FeedError> {
+        self.deliver_job(job).await
+    }
+
+    async fn finish(&self, job: &Job, result: Result<Stored, FeedError>, attempts: u32) {
+        self.finish_record(job, result, attempts).await;
+    }
+
+    fn retried(&self) {
+        FeedStats::inc(&self.stats.queue_retries);
+    }
+
+    fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
     }
 }

@@ -2,10 +2,12 @@
 //! match picks the destinations, and the sticky canary split by patient
 //! chooses the arm.
 //!
-//! The split reuses the HTTP routes' hash ([`bucket_v1`]) keyed on the
-//! route id and the patient's PID-3 identifier, so at a given weight every
-//! message of one patient goes to the same side and no patient's record is
-//! split between backends. A message without PID-3 goes to the stable arm.
+//! The split is the HTTP routes' own ([`crate::routing::split`]: one rule,
+//! one implementation) keyed on the route id and the patient's PID-3
+//! identifier, so at a given weight every message of one patient goes to
+//! the same side and no patient's record is split between backends. A
+//! message without PID-3 is keyed on its tenant, as a key-less HTTP request
+//! is (it went to the stable arm before, whatever the weight).
 //!
 //! Run-time overrides from the admin API (`Shared::update_overrides`) apply
 //! to a feed route whose id matches the overridden route's: the route
@@ -19,8 +21,8 @@ use ehrgate_mappers::hl7v2::Message;
 
 use crate::config::model::PinConfig;
 use crate::config::model_mllp::{MllpRouteConfig, UnstorablePolicy};
-use crate::routing::bucket::{bucket_v1, WeightBp};
-use crate::routing::decision::Arm;
+use crate::routing::bucket::WeightBp;
+use crate::routing::split::{split, Arm, Rule, Split};
 use crate::routing::Overrides;
 
 /// A message-type pattern: `ADT`, `ADT^A01` or `ADT^*`.
@@ -56,7 +58,8 @@ pub struct FeedRoute {
 pub enum ArmRule {
     /// No canary on the route.
     NoCanary,
-    /// The message has no PID-3: stable, so it cannot split a record.
+    /// The message has no PID-3: its tenant was hashed (the one split
+    /// rule, [`crate::routing::split`]).
     NoPatient,
     /// The patient's bucket against the weight.
     Patient,
@@ -141,22 +144,28 @@ impl FeedRoute {
 
     /// The arm for a message of `tenant`, and the backend it names.
     pub fn arm(&self, msg: &Message<'_>, tenant: &str) -> (Arm, ArmRule, &Arc<str>) {
-        let Some(canary) = &self.canary else {
-            return (Arm::Stable, ArmRule::NoCanary, &self.stable);
+        let chosen = split(
+            &Split {
+                route_id: &self.id,
+                has_canary: self.canary.is_some(),
+                pin: self.pins.get(tenant).copied(),
+                route_weight: self.weight,
+                tenant_weight: self.tenant_weights.get(tenant).copied(),
+                tenant,
+            },
+            || patient_key(msg),
+        );
+        let rule = match chosen.rule {
+            Rule::NoCanary => ArmRule::NoCanary,
+            Rule::Pinned => ArmRule::Pinned,
+            Rule::TenantWeight { .. } | Rule::RouteWeight { .. } if chosen.keyed => {
+                ArmRule::Patient
+            }
+            Rule::TenantWeight { .. } | Rule::RouteWeight { .. } => ArmRule::NoPatient,
         };
-        match self.pins.get(tenant) {
-            Some(PinConfig::Stable) => return (Arm::Stable, ArmRule::Pinned, &self.stable),
-            Some(PinConfig::Canary) => return (Arm::Canary, ArmRule::Pinned, canary),
-            None => {}
-        }
-        let Some(key) = patient_key(msg) else {
-            return (Arm::Stable, ArmRule::NoPatient, &self.stable);
-        };
-        let weight = self.tenant_weights.get(tenant).unwrap_or(&self.weight);
-        if weight.is_canary(bucket_v1(&self.id, key.as_bytes())) {
-            (Arm::Canary, ArmRule::Patient, canary)
-        } else {
-            (Arm::Stable, ArmRule::Patient, &self.stable)
+        match (chosen.arm, &self.canary) {
+            (Arm::Canary, Some(canary)) => (Arm::Canary, rule, canary),
+            _ => (Arm::Stable, rule, &self.stable),
         }
     }
 }
@@ -246,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn arm_is_sticky_per_patient_and_stable_without_one() {
+    fn arm_is_sticky_per_patient_and_by_tenant_without_one() {
         let r = FeedRoute::new(&route("adt", &[], None, 50.0), &Overrides::default());
         let mut canary = 0;
         for i in 0..400 {
@@ -266,7 +275,79 @@ mod tests {
         assert!((150..250).contains(&canary), "{canary} of 400 at 50 %");
         let none = Message::parse(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1\r").unwrap();
         assert_eq!(r.arm(&none, "t").1, ArmRule::NoPatient);
-        assert_eq!(r.arm(&none, "t").0, Arm::Stable);
+        // Issue 16: keyed on the tenant, as a key-less HTTP request is (it
+        // went to the stable arm whatever the weight).
+        let by_tenant =
+            WeightBp::from_percent(50.0).is_canary(crate::routing::bucket::bucket_v1("adt", b"t"));
+        let want = if by_tenant { Arm::Canary } else { Arm::Stable };
+        assert_eq!(r.arm(&none, "t").0, want);
+    }
+
+    #[test]
+    fn a_message_without_a_patient_moves_at_full_weight() {
+        let none = Message::parse(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1\r").unwrap();
+        let at = |w| FeedRoute::new(&route("adt", &[], None, w), &Overrides::default());
+        assert_eq!(at(100.0).arm(&none, "t").0, Arm::Canary);
+        assert_eq!(at(0.0).arm(&none, "t").0, Arm::Stable);
+    }
+
+    /// The one split rule on both protocols: for the same route id, weight
+    /// and tenant, a key-less HTTP request (`sticky = "patient"`, no
+    /// patient in it) and a message without PID-3 land on the same arm
+    /// (they disagreed: HTTP hashed the tenant, MLLP went to stable).
+    #[test]
+    fn http_and_mllp_split_alike() {
+        use crate::routing::decision::{decide, StickySource};
+        use crate::routing::flags::FlagContext;
+        use crate::routing::route_match::MatchInput;
+        use http::{HeaderMap, Method};
+
+        let tenants: Vec<String> = (0..24).map(|i| format!("t{i}")).collect();
+        let mut toml = String::from(
+            "[[listener]]\nbind = \"127.0.0.1:0\"\n\
+             [[backend]]\nname = \"old\"\nurl = \"http://127.0.0.1:21002\"\nkind = \"fhir\"\n\
+             [[backend]]\nname = \"new\"\nurl = \"http://127.0.0.1:21003\"\nkind = \"fhir\"\n",
+        );
+        for t in &tenants {
+            toml.push_str(&format!("[[tenant]]\nid = \"{t}\"\n"));
+        }
+        toml.push_str(
+            "[[route]]\nid = \"adt\"\npath_prefix = \"/fhir\"\nstable = \"old\"\n\
+             canary = \"new\"\nweight = 50\nsticky = \"patient\"\n",
+        );
+        let loaded = crate::config::load_str(&toml, std::path::Path::new("t.toml")).unwrap();
+        let table = crate::routing::RoutingTable::build(&loaded, &Overrides::default(), 1).unwrap();
+        let feed = FeedRoute::new(&route("adt", &[], None, 50.0), &Overrides::default());
+        let http_arm = |tenant: &str| {
+            let t = table.tenants().by_id(tenant).unwrap();
+            let headers = HeaderMap::new();
+            let input = MatchInput {
+                method: &Method::GET,
+                path: "/fhir/Observation",
+                headers: &headers,
+                tenant: t.idx,
+                flags: FlagContext {
+                    tenant: &t.id,
+                    user: None,
+                    roles: &[],
+                    headers: &headers,
+                },
+            };
+            let sticky = StickySource {
+                request_id: "rid",
+                user: None,
+                query: None,
+            };
+            decide(&table, &input, &sticky).unwrap().arm
+        };
+        let none = Message::parse(b"MSH|^~\\&|A|F|R|RF|T||ADT^A01|1|P|2.5\rPID|1\r").unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for t in &tenants {
+            let arm = feed.arm(&none, t).0;
+            assert_eq!(arm, http_arm(t), "tenant {t}, no key");
+            seen.insert(arm);
+        }
+        assert_eq!(seen.len(), 2, "24 tenants at 50 % use both arms");
     }
 
     #[test]

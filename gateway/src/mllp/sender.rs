@@ -37,7 +37,7 @@ use super::stats::FeedStats;
 use super::stream::{DestinationTls, Stream};
 use crate::config::model::BackendConfig;
 use crate::config::model_mllp::MllpConfig;
-use crate::proxy::workers::{current_worker, worker_count};
+use crate::runtime::workers::{current_worker, worker_count};
 
 /// What the receiver answered (MSA-1).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Starting the MLLP side of a gateway and applying reloads: the feed
 //! state and one accept loop per `[[mllp_listener]]`, bound before
-//! `Gateway::start` returns so a bind failure stops the start like an HTTP
+//! `Gateway::start` (`crate::app`) returns so a bind failure stops the start like an HTTP
 //! listener's would. The durable queue is opened (and what it holds taken
 //! back) before the first listener.
 //!
@@ -39,12 +39,43 @@ use super::stream::DestinationTls;
 use crate::config::model::{BackendKind, TlsConfig};
 use crate::config::model_mllp::MllpListenerConfig;
 use crate::config::LoadedConfig;
-use crate::proxy::conn_limit::{ConnLimit, FileBudget};
-use crate::proxy::server::StartError;
-use crate::proxy::state::SwapError;
-use crate::proxy::workers::Workers;
-use crate::proxy::Shared;
+use crate::runtime::conn_limit::{ConnLimit, FileBudget};
+use crate::runtime::state::SwapError;
+use crate::runtime::workers::Workers;
+use crate::runtime::Shared;
 use crate::tls::{load_certified_key, server_config, ReloadableCert};
+
+/// Why the MLLP side could not start (the gateway's start fails with it).
+#[derive(Debug, thiserror::Error)]
+pub enum MllpStartError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The durable queue could not be opened.
+    #[error(transparent)]
+    Queue(#[from] super::queue::QueueError),
+    /// TLS material (a listener's or a destination's) failed to load.
+    #[error(transparent)]
+    Swap(#[from] SwapError),
+}
+
+impl ehrgate_templates::fault::Classified for MllpStartError {
+    fn fault(&self) -> ehrgate_templates::fault::Fault {
+        ehrgate_templates::fault::Fault::Internal
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            MllpStartError::Bind { .. } => "listener.bind",
+            MllpStartError::Queue(e) => ehrgate_templates::fault::Classified::code(e),
+            MllpStartError::Swap(e) => ehrgate_templates::fault::Classified::code(e),
+        }
+    }
+}
 
 /// The running MLLP listeners.
 #[derive(Debug)]
@@ -115,7 +146,7 @@ pub async fn start(
     budget: &Arc<FileBudget>,
     caps: &[usize],
     stop: &watch::Receiver<bool>,
-) -> Result<Option<MllpListeners>, StartError> {
+) -> Result<Option<MllpListeners>, MllpStartError> {
     let snapshot = shared.load();
     let loaded = &snapshot.loaded;
     let config = &loaded.config;
@@ -158,12 +189,13 @@ pub async fn start(
         let bind = l.bind.get_ref();
         let cap = caps.get(i).copied().unwrap_or_else(|| l.max_connections());
         let acceptor = acceptor(l.tls.as_ref(), loaded)?;
-        let socket = TcpListener::bind(bind.as_str())
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: bind.clone(),
-                source,
-            })?;
+        let socket =
+            TcpListener::bind(bind.as_str())
+                .await
+                .map_err(|source| MllpStartError::Bind {
+                    addr: bind.clone(),
+                    source,
+                })?;
         running.push(set.spawn(l, cap, socket, acceptor)?);
     }
     set.install(running);
@@ -196,7 +228,7 @@ fn acceptor(
 impl ListenerSet {
     /// Starts the accept loop of a bound socket.
     /// `cap` is the listener's `max_connections` fitted into the file
-    /// budget at start ([`crate::proxy::conn_limit::fair_shares`]); a
+    /// budget at start ([`crate::runtime::conn_limit::fair_shares`]); a
     /// listener added by a reload gets its own, at most the budget.
     fn spawn(
         &self,
@@ -204,9 +236,9 @@ impl ListenerSet {
         cap: usize,
         socket: TcpListener,
         acceptor: Option<TlsAcceptor>,
-    ) -> Result<Running, StartError> {
+    ) -> Result<Running, MllpStartError> {
         let bind = l.bind.get_ref().as_str();
-        let addr = socket.local_addr().map_err(|source| StartError::Bind {
+        let addr = socket.local_addr().map_err(|source| MllpStartError::Bind {
             addr: bind.to_string(),
             source,
         })?;
@@ -330,7 +362,7 @@ impl ListenerSet {
                 }
                 Some(socket) => {
                     let spawned = TcpListener::from_std(socket)
-                        .map_err(|source| StartError::Bind {
+                        .map_err(|source| MllpStartError::Bind {
                             addr: bind.clone(),
                             source,
                         })

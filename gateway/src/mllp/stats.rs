@@ -76,6 +76,9 @@ pub struct FeedStats {
     pub queue_retries: AtomicU64,
     /// Messages delivered (or refused for good) from the queue.
     pub queue_done: AtomicU64,
+    /// v2 messages translated for a FHIR or openEHR destination (a queued
+    /// message once, at acceptance; not again for delivery or a retry).
+    pub translations: AtomicU64,
     /// Application acks not sent because the message's connection was
     /// closed (or is not reading its acks) when delivery finished.
     pub app_acks_unsent: AtomicU64,

@@ -20,8 +20,8 @@ use super::routes::FeedRoutes;
 use super::stats::FeedStats;
 use super::tenant::FacilityTable;
 use crate::config::LoadedConfig;
-use crate::proxy::Shared;
 use crate::routing::Overrides;
+use crate::runtime::Shared;
 use crate::tls::TlsError;
 
 /// The feed configuration of one gateway revision.
@@ -59,7 +59,7 @@ impl FeedTable {
         loaded: &LoadedConfig,
         overrides: &Overrides,
         revision: u64,
-        shared: Arc<Shared>,
+        shared: &Arc<Shared>,
         stats: &Arc<FeedStats>,
         previous: Option<&FeedTable>,
     ) -> Result<FeedTable, TlsError> {

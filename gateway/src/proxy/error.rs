@@ -4,11 +4,11 @@
 use ehrgate_templates::fault::{Classified, Fault};
 use http::StatusCode;
 
-use super::body::BodyError;
 use super::target::TargetError;
 use crate::outcome::Issue;
 use crate::routing::jwt::JwtError;
 use crate::routing::tenant::TenantError;
+use crate::upstream::body::BodyError;
 
 /// Why the gateway answered instead of the backend.
 #[derive(Debug, thiserror::Error)]
@@ -129,14 +129,7 @@ impl Classified for ProxyError {
     }
 }
 
-/// Statuses for tenant errors, from the config.
-#[derive(Debug, Clone, Copy)]
-pub struct TenantStatuses {
-    /// For a missing tenant.
-    pub missing: StatusCode,
-    /// For an unknown tenant.
-    pub unknown: StatusCode,
-}
+pub use crate::runtime::state::TenantStatuses;
 
 // === impl ProxyError ===
 

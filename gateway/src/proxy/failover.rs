@@ -33,13 +33,12 @@ use std::sync::Arc;
 use http::header::HeaderName;
 use http::Method;
 
-use super::forward::Handler;
-use super::retry::{retryable, RetryBudget};
-use super::state::Snapshot;
-use super::upstream::Upstream;
 use crate::config::model::FailoverPolicy;
-use crate::routing::decision::{other_arm, Arm, Decision};
+use crate::routing::decision::{failover_label as label, other_arm, Arm, Decision};
 use crate::routing::route_match::CompiledRoute;
+use crate::runtime::state::Snapshot;
+use crate::upstream::pool::Upstream;
+use crate::upstream::retry::{retryable, RetryBudget};
 
 /// The response header saying a request was moved (`canary->stable`),
 /// added with the decision headers.
@@ -114,7 +113,7 @@ impl Arms {
         snap: &Snapshot,
     ) {
         if let Some((_, idx)) = self.alternate {
-            if !snap.upstreams.get(idx).is_some_and(|u| reachable(u)) {
+            if !snap.upstream(idx).is_some_and(|u| reachable(u)) {
                 self.alternate = None;
             }
         }
@@ -122,7 +121,7 @@ impl Arms {
 
     /// The backend serving now.
     pub fn upstream<'s>(&self, snap: &'s Snapshot) -> Option<&'s Arc<Upstream>> {
-        snap.upstreams.get(self.backend)
+        snap.upstream(self.backend)
     }
 
     /// Before an attempt: when the current backend is ejected or unhealthy
@@ -213,35 +212,14 @@ pub fn is_safe(method: &Method) -> bool {
 }
 
 fn available(snap: &Snapshot, idx: usize) -> bool {
-    snap.upstreams
-        .get(idx)
-        .is_some_and(|u| u.health.available())
+    snap.upstream(idx).is_some_and(|u| u.health.available())
 }
 
+/// Whether every request of backend `idx` passes through: one with a
+/// handler (the facade) serves some itself, and a move would change the
+/// request's handler.
 fn pass_through(snap: &Snapshot, idx: usize) -> bool {
-    snap.upstreams
-        .get(idx)
-        .is_some_and(|u| Handler::for_backend(u.kind) == Handler::PassThrough)
-}
-
-/// The `from->to` label of a move (a fixed word: logs, headers).
-pub fn label(from: Arm, to: Arm) -> &'static str {
-    match (from, to) {
-        (Arm::Canary, Arm::Stable) => "canary->stable",
-        (Arm::Stable, Arm::Canary) => "stable->canary",
-        (Arm::Stable, Arm::Stable) => "stable->stable",
-        (Arm::Canary, Arm::Canary) => "canary->canary",
-    }
-}
-
-/// The arms of a `from->to` label (for the metric's labels).
-pub fn arms_of(label: &str) -> (&'static str, &'static str) {
-    match label {
-        "canary->stable" => ("canary", "stable"),
-        "stable->canary" => ("stable", "canary"),
-        "stable->stable" => ("stable", "stable"),
-        _ => ("canary", "canary"),
-    }
+    snap.backend(idx).is_some_and(|b| b.handler.is_none())
 }
 
 /// The target on `to` for a target built for `from`: the base paths of the
@@ -259,6 +237,7 @@ pub fn rebase(path_and_query: &str, from: &Upstream, to: &Upstream) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routing::decision::failover_arms as arms_of;
 
     #[test]
     fn safe_methods_are_the_rfc_9110_ones() {

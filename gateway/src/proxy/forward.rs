@@ -18,48 +18,31 @@ use http::{Request, Response, StatusCode, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
 
-use super::access_log::AccessLog;
-use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use super::headers::{remove_hop_by_hop, set_forwarded, ClientInfo, ARM_HEADER, ROUTE_HEADER};
+use super::logged_body::LoggedBody;
 use super::placement::{self, Recorder};
-use super::retry::retryable;
-use super::state::{Shared, Snapshot};
-use super::upstream::Upstream;
-use crate::config::model::BackendKind;
 use crate::outcome::{operation_outcome, FHIR_JSON};
 use crate::routing::decision::{decide, Decision, StickySource};
 use crate::routing::flags::FlagContext;
 use crate::routing::jwt::VerifiedClaims;
 use crate::routing::route_match::MatchInput;
 use crate::routing::tenant::TenantInput;
-
-/// How a route's requests are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    /// Forward the request as it is.
-    PassThrough,
-    /// The FHIR facade: FHIR translated to openEHR calls (issue 8).
-    Facade,
-}
-
-impl Handler {
-    /// The handler for a backend kind (the one place where the choice is made).
-    pub fn for_backend(kind: BackendKind) -> Handler {
-        match kind {
-            BackendKind::Openehr => Handler::Facade,
-            BackendKind::Fhir | BackendKind::Http | BackendKind::Hl7v2Mllp => Handler::PassThrough,
-        }
-    }
-}
+use crate::runtime::services::{HandlerCall, HttpHandler};
+use crate::runtime::state::{Shared, Snapshot};
+use crate::telemetry::access_log::AccessLog;
+use crate::upstream::body::ProxyBody;
+use crate::upstream::exchange::{by_status, exchange, Health, Refused};
+use crate::upstream::pool::Upstream;
+use crate::upstream::retry::retryable;
 
 /// Serves one request; never fails (errors become OperationOutcomes).
 pub async fn handle(
     shared: Arc<Shared>,
     client: Arc<ClientInfo>,
     req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, Infallible> {
+) -> Result<Response<LoggedBody>, Infallible> {
     let start = Instant::now();
     let snap = shared.load();
     let (mut parts, body) = req.into_parts();
@@ -96,7 +79,7 @@ pub async fn handle(
     log.status = resp.status().as_u16();
     log.record_on(&span);
     let (parts, body) = resp.into_parts();
-    Ok(Response::from_parts(parts, body.with_log(log)))
+    Ok(Response::from_parts(parts, LoggedBody::new(body, log)))
 }
 
 async fn proxy(
@@ -119,21 +102,19 @@ async fn proxy(
     let selected = select(snap, parts, request_id, log)?;
     let mut arms = selected.arms;
     let result = match selected.action {
-        Action::Facade { kind, path, route } => {
-            let facade = snap
-                .facades
-                .get(selected.backend)
-                .and_then(Option::as_ref)
-                .ok_or(ProxyError::Unavailable)?;
+        Action::Handler {
+            handler,
+            path,
+            route,
+        } => {
             let tenant = log.tenant.clone().unwrap_or_else(|| Arc::from(""));
-            let at = FacadeAt {
+            let at = HandlerAt {
                 path: &path,
-                kind,
                 route,
                 tenant: &tenant,
                 tls: client.tls,
             };
-            Ok(serve_facade(facade, snap, parts, body, at).await)
+            Ok(serve_handler(&**handler, snap, parts, body, at).await)
         }
         Action::Pass {
             path_and_query,
@@ -196,13 +177,11 @@ pub(crate) fn admit(
 /// hyper's path and the native HTTP/1.1 engine ([`super::h1`]).
 #[derive(Debug)]
 pub struct Selected<'s> {
-    /// The backend's index in the snapshot.
-    pub backend: usize,
     /// The chosen backend.
     pub upstream: &'s Arc<Upstream>,
     /// Route and arm header values, when decision headers are on.
     pub decision_headers: Option<(Option<HeaderValue>, HeaderValue)>,
-    /// Pass-through or facade.
+    /// Pass-through or the backend's own handler.
     pub action: Action<'s>,
     /// The arm serving and the one a failure may move the request to.
     pub arms: Arms,
@@ -220,10 +199,11 @@ pub enum Action<'s> {
         /// The resolved tenant's header value for the upstream.
         tenant: Option<HeaderValue>,
     },
-    /// Serve through the FHIR facade.
-    Facade {
-        /// The request kind.
-        kind: crate::facade::http::Kind,
+    /// Serve with the handler the composition root attached to the
+    /// backend (the FHIR facade of an openEHR backend).
+    Handler {
+        /// The handler, which said it serves this request.
+        handler: &'s Arc<dyn HttpHandler>,
         /// The path under the tenant prefix.
         path: String,
         /// The route.
@@ -306,7 +286,8 @@ pub fn select<'s>(
     let mut arms = Arms::new(snap, route, &decision);
     arms.avoid_unavailable(snap);
     let backend = arms.backend;
-    let upstream = snap.upstreams.get(backend).ok_or(ProxyError::Unavailable)?;
+    let attached = snap.backend(backend).ok_or(ProxyError::Unavailable)?;
+    let upstream = &attached.upstream;
     log.route = Some(route.id.clone());
     log.arm = arms.arm.as_str();
     log.rule = decision.rule.as_str();
@@ -319,16 +300,15 @@ pub fn select<'s>(
         )
     });
 
-    // On a facade route the request kind is told once: native openEHR REST
-    // passes through, the rest goes to the facade with its kind.
-    let facade_kind = match Handler::for_backend(upstream.kind) {
-        Handler::Facade => Some(crate::facade::http::classify(&parts.method, path))
-            .filter(|k| *k != crate::facade::http::Kind::Native),
-        Handler::PassThrough => None,
-    };
-    let action = match facade_kind {
-        Some(kind) => Action::Facade {
-            kind,
+    // A backend with a handler (the facade of an openEHR backend) serves
+    // what it says it serves; the rest (native openEHR REST) passes through.
+    let handler = attached
+        .handler
+        .as_ref()
+        .filter(|h| h.serves(&parts.method, path));
+    let action = match handler {
+        Some(handler) => Action::Handler {
+            handler,
             path: path.to_owned(),
             route,
         },
@@ -347,7 +327,6 @@ pub fn select<'s>(
         }
     };
     Ok(Selected {
-        backend,
         upstream,
         decision_headers,
         action,
@@ -356,12 +335,10 @@ pub fn select<'s>(
     })
 }
 
-/// Where a facade request goes and how the client reached us.
-struct FacadeAt<'a> {
-    /// The path as the client sent it.
+/// Where a handler's request goes and how the client reached us.
+struct HandlerAt<'a> {
+    /// The path under the tenant prefix.
     path: &'a str,
-    /// What kind of facade request it is.
-    kind: crate::facade::http::Kind,
     /// The route that matched.
     route: &'a crate::routing::route_match::CompiledRoute,
     /// The resolved tenant.
@@ -370,36 +347,30 @@ struct FacadeAt<'a> {
     tls: bool,
 }
 
-/// Serves a request on an openEHR backend's route through the facade: a
-/// template upload (forwarded, then invalidating the cache) or FHIR (the
-/// path under the route's prefix, whatever `strip_prefix` says: FHIR paths
-/// are relative to the FHIR base the route stands for).
-async fn serve_facade(
-    facade: &crate::facade::Facade,
+/// Serves a request with the backend's handler, handing it the path under
+/// the route's prefix whatever `strip_prefix` says (FHIR paths are relative
+/// to the FHIR base the route stands for) and the client-visible base URL.
+async fn serve_handler(
+    handler: &dyn HttpHandler,
     snap: &Snapshot,
     parts: &Parts,
     body: Incoming,
-    at: FacadeAt<'_>,
+    at: HandlerAt<'_>,
 ) -> Response<ProxyBody> {
-    let FacadeAt {
+    let HandlerAt {
         path,
-        kind,
         route,
         tenant,
         tls,
     } = at;
-    let max = snap.settings.max_request_body;
-    if kind == crate::facade::http::Kind::TemplateUpload {
-        return facade.upload_template(parts, body, max).await;
-    }
     let prefix = route.prefix.trim_end_matches('/');
-    let fhir_path = path.strip_prefix(prefix).unwrap_or(path);
+    let route_path = path.strip_prefix(prefix).unwrap_or(path);
     let full = parts.uri.path();
     let public_base = full
-        .get(..full.len().saturating_sub(fhir_path.len()))
+        .get(..full.len().saturating_sub(route_path.len()))
         .unwrap_or("");
     let base_url = match authority_of(parts) {
-        // The scheme the client used: behind TLS the links the facade
+        // The scheme the client used: behind TLS the links the handler
         // writes (fullUrl, Location, paging) must be `https`.
         Some(authority) => {
             let scheme = if tls { "https" } else { "http" };
@@ -407,12 +378,15 @@ async fn serve_facade(
         }
         None => public_base.to_owned(),
     };
-    let target = crate::facade::http::Target {
-        tenant,
-        path: fhir_path,
+    let call = HandlerCall {
+        parts,
+        path,
+        route_path,
         base_url: &base_url,
+        tenant,
+        max_request_body: snap.settings.max_request_body,
     };
-    facade.serve(target, parts, body, max).await
+    handler.serve(call, body).await
 }
 
 /// Verifies `Authorization: Bearer` when the JWT tenant source is on; a
@@ -534,9 +508,10 @@ fn frame_from_body(headers: &mut http::HeaderMap, size: http_body::SizeHint) {
     }
 }
 
-/// Sends to the upstream with timeout, retries within the budget (on the
-/// other arm when [`failover`] says so) and health bookkeeping; wraps the
-/// response body with the size limit.
+/// Sends to the upstream through the call policy
+/// ([`crate::upstream::exchange`]: availability, timeout, health), with
+/// retries within the budget (on the other arm when [`failover`] says so);
+/// wraps the response body with the size limit.
 async fn send(
     shared: &Shared,
     snap: &Snapshot,
@@ -601,18 +576,22 @@ async fn send(
             std::mem::take(&mut parts.headers)
         };
         let sent = Instant::now();
-        let answer = tokio::time::timeout(up.request_timeout, up.client().request(req)).await;
+        // The client's own body failing says nothing about the backend.
+        let answer = exchange(up, up.client().request(req), |r| match r {
+            Ok(resp) => by_status(resp.status()),
+            Err(e) if find_body_error(e).is_some() => Health::Neutral,
+            Err(_) => Health::Bad,
+        })
+        .await;
         log.upstream_us = Some(sent.elapsed().as_micros() as u64);
         let (failure, err) = match answer {
-            Err(_) => {
-                up.health.failure();
-                (Failure::Timeout, ProxyError::Timeout)
-            }
-            Ok(Err(e)) => {
+            Ok(resp) => return response_filter(resp, limits.max_response_body),
+            Err(Refused::Unavailable) => return Err(ProxyError::Unavailable),
+            Err(Refused::Timeout) => (Failure::Timeout, ProxyError::Timeout),
+            Err(Refused::Failed(e)) => {
                 if let Some(be) = find_body_error(&e) {
                     return Err(ProxyError::from_body(be));
                 }
-                up.health.failure();
                 // The upstream gave no response: either the connection was
                 // never made, or it closed/reset before any response head.
                 if e.is_connect() {
@@ -620,14 +599,6 @@ async fn send(
                 } else {
                     (Failure::NoResponse, ProxyError::Upstream)
                 }
-            }
-            Ok(Ok(resp)) => {
-                if resp.status().is_server_error() {
-                    up.health.failure();
-                } else {
-                    up.health.success();
-                }
-                return response_filter(resp, limits.max_response_body);
             }
         };
         // Nothing was sent only when the connection was refused and the
@@ -659,10 +630,10 @@ async fn send(
 
 fn find_body_error<'e>(
     e: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e super::body::BodyError> {
+) -> Option<&'e crate::upstream::body::BodyError> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(be) = err.downcast_ref::<super::body::BodyError>() {
+        if let Some(be) = err.downcast_ref::<crate::upstream::body::BodyError>() {
             return Some(be);
         }
         cur = err.source();

@@ -5,34 +5,31 @@
 //! chunked-framing guard on hyper's path ([`framing_guard`]), the request
 //! path's dot segments and refusals ([`target`]) and the trusted peers
 //! ([`trusted`]) shared by both HTTP/1.1 engines,
-//! the native HTTP/1.1 engine ([`h1`]), upstream pools ([`upstream`]), health and outlier ejection ([`health`]),
-//! failover to the other arm ([`failover`]), write placement ([`placement`]),
-//! the retry budget ([`retry`]), reload ([`reload`]) and the shared,
-//! atomically swapped state ([`state`]).
+//! the native HTTP/1.1 engine ([`h1`]), failover to the other arm
+//! ([`failover`]), write placement ([`placement`]) and the response body
+//! that writes the access-log line on hyper's path ([`logged_body`]).
+//!
+//! Upstream pools, bodies, health, the retry budget and the call policy
+//! live in [`crate::upstream`]; the shared state and worker threads in
+//! [`crate::runtime`].
+//!
+//! # What it may import
+//! `runtime`, `upstream`, `telemetry`, `routing`, `config`, `tls`, `outcome`;
+//! never `facade`, `mllp`, `admin` or `app`: a backend's own handler (the
+//! facade) reaches it through `runtime::services`, registered by `app`.
 
-pub mod access_log;
-pub mod body;
-pub mod conn_limit;
-pub mod error;
-pub mod failover;
-pub mod forward;
-pub mod framing_guard;
+pub(crate) mod error;
+pub(crate) mod failover;
+pub(crate) mod forward;
+pub(crate) mod framing_guard;
 pub mod h1;
-pub mod head_limit;
-pub mod headers;
-pub mod health;
-pub mod host;
-pub mod method_rules;
-pub mod placement;
-pub mod reload;
-pub mod retry;
-pub mod server;
-pub mod state;
-pub mod target;
+pub(crate) mod head_limit;
+pub(crate) mod headers;
+pub(crate) mod host;
+pub(crate) mod logged_body;
+pub(crate) mod method_rules;
+pub(crate) mod placement;
+pub(crate) mod server;
+pub(crate) mod target;
 pub mod transfer_coding;
-pub mod trusted;
-pub mod upstream;
-pub mod workers;
-
-pub use server::Gateway;
-pub use state::Shared;
+pub(crate) mod trusted;

@@ -6,65 +6,12 @@
 //! The shape follows linkerd's `SelectRoute` + `Distribution`: the route is
 //! selected first, then the distribution picks the backend.
 
-use super::bucket::{bucket_v1, WeightBp};
 use super::route_match::{CompiledRoute, MatchInput};
+use super::split::{split as split_arm, Split};
+pub use super::split::{Arm, Rule};
 use super::table::{BackendIdx, RouteIdx, RoutingTable};
-use crate::config::model::{PinConfig, StickyKey};
+use crate::config::model::StickyKey;
 use ehrgate_templates::fault::{Classified, Fault};
-
-/// Which side of the split serves a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Arm {
-    /// The legacy backend.
-    Stable,
-    /// The new backend.
-    Canary,
-}
-
-impl Arm {
-    /// `stable` or `canary`, for headers, logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arm::Stable => "stable",
-            Arm::Canary => "canary",
-        }
-    }
-}
-
-/// The rule that chose the arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// The route has no canary.
-    NoCanary,
-    /// The tenant is pinned to an arm on this route.
-    Pinned,
-    /// The tenant's own weight on this route decided.
-    TenantWeight {
-        /// The key's bucket.
-        bucket: u16,
-        /// The weight in force.
-        weight: WeightBp,
-    },
-    /// The route's weight decided.
-    RouteWeight {
-        /// The key's bucket.
-        bucket: u16,
-        /// The weight in force.
-        weight: WeightBp,
-    },
-}
-
-impl Rule {
-    /// A short name for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::NoCanary => "no-canary",
-            Rule::Pinned => "pinned",
-            Rule::TenantWeight { .. } => "tenant-weight",
-            Rule::RouteWeight { .. } => "route-weight",
-        }
-    }
-}
 
 /// A routing decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,74 +76,50 @@ fn split(
     req: &MatchInput<'_>,
     sticky: &StickySource<'_>,
 ) -> Decision {
-    let stable = |rule| Decision {
-        route: idx,
-        arm: Arm::Stable,
-        backend: route.stable,
-        rule,
-    };
-    let Some(canary) = route.canary else {
-        return stable(Rule::NoCanary);
-    };
     let over = route.override_for(req.tenant);
-    match over.pin {
-        Some(PinConfig::Stable) => return stable(Rule::Pinned),
-        Some(PinConfig::Canary) => {
-            return Decision {
-                route: idx,
-                arm: Arm::Canary,
-                backend: canary,
-                rule: Rule::Pinned,
-            }
-        }
-        None => {}
-    }
     let tenant_id = table
         .tenants()
         .tenants()
         .get(usize::from(req.tenant))
         .map_or("", |t| &t.id);
-    let key = sticky_key(&route.sticky, tenant_id, req, sticky);
-    let bucket = bucket_v1(&route.id, key.as_bytes());
-    let rule = match over.weight {
-        Some(weight) => Rule::TenantWeight { bucket, weight },
-        None => Rule::RouteWeight {
-            bucket,
-            weight: route.weight,
+    let (arm, rule) = split_arm(
+        &Split {
+            route_id: &route.id,
+            has_canary: route.canary.is_some(),
+            pin: over.pin,
+            route_weight: route.weight,
+            tenant_weight: over.weight,
+            tenant: tenant_id,
         },
+        || sticky_key(&route.sticky, req, sticky),
+    )
+    .arm_and_rule();
+    let backend = match (arm, route.canary) {
+        (Arm::Canary, Some(canary)) => canary,
+        _ => route.stable,
     };
-    let weight = match rule {
-        Rule::TenantWeight { weight, .. } | Rule::RouteWeight { weight, .. } => weight,
-        _ => WeightBp::ZERO,
-    };
-    if weight.is_canary(bucket) {
-        Decision {
-            route: idx,
-            arm: Arm::Canary,
-            backend: canary,
-            rule,
-        }
-    } else {
-        stable(rule)
+    Decision {
+        route: idx,
+        arm,
+        backend,
+        rule,
     }
 }
 
-/// The key the split hashes. A missing user or patient falls back to the
-/// tenant, so the assignment stays sticky rather than becoming random.
+/// The key the split hashes, when the request has one (the split falls
+/// back to the tenant without one: [`super::split`]).
 fn sticky_key<'a>(
     kind: &'a StickyKey,
-    tenant: &'a str,
     req: &MatchInput<'a>,
     src: &StickySource<'a>,
-) -> &'a str {
-    let found = match kind {
+) -> Option<&'a str> {
+    match kind {
         StickyKey::Tenant => None,
         StickyKey::RequestId => Some(src.request_id),
         StickyKey::User => src.user,
         StickyKey::Header(name) => req.headers.get(name.as_str()).and_then(|v| v.to_str().ok()),
         StickyKey::Patient => patient_id(req, src.query),
-    };
-    found.filter(|k| !k.is_empty()).unwrap_or(tenant)
+    }
 }
 
 /// The patient a FHIR request is about: `x-patient-id`, a `Patient/{id}`
@@ -262,4 +185,25 @@ pub fn with_arm(route: &CompiledRoute, decision: Decision, arm: Arm) -> Option<D
         backend,
         ..decision
     })
+}
+
+/// The `from->to` label of a failover move (a fixed word: logs, headers,
+/// metrics); here, beside [`Arm`], so telemetry reads it without the proxy.
+pub fn failover_label(from: Arm, to: Arm) -> &'static str {
+    match (from, to) {
+        (Arm::Canary, Arm::Stable) => "canary->stable",
+        (Arm::Stable, Arm::Canary) => "stable->canary",
+        (Arm::Stable, Arm::Stable) => "stable->stable",
+        (Arm::Canary, Arm::Canary) => "canary->canary",
+    }
+}
+
+/// The arms of a `from->to` label (for the metric's labels).
+pub fn failover_arms(label: &str) -> (&'static str, &'static str) {
+    match label {
+        "canary->stable" => ("canary", "stable"),
+        "stable->canary" => ("stable", "canary"),
+        "stable->stable" => ("stable", "stable"),
+        _ => ("canary", "canary"),
+    }
 }

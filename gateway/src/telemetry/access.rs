@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::clock::now_rfc3339;
-use crate::proxy::access_log::AccessLog;
+use crate::telemetry::access_log::AccessLog;
 
 /// One JSON line. Written field by field into one buffer rather than
 /// through `serde_json::Value`: this runs once per request, and building a

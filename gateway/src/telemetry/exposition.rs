@@ -7,7 +7,51 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::metrics::{Histogram, Metrics, MllpKey, LATENCY_BUCKETS};
-use crate::proxy::state::Snapshot;
+
+/// What the exposition reads of the gateway's state in force at scrape
+/// time. The runtime's snapshot implements it; telemetry sits below the
+/// runtime (the runtime carries it) and so names no type of it.
+pub trait StateView {
+    /// The routing table's revision.
+    fn revision(&self) -> u64;
+    /// Every backend's name, whether its active check passes and whether
+    /// it gets traffic (healthy and not ejected).
+    fn upstream_health(&self) -> Vec<UpstreamHealth>;
+    /// The openEHR backends' counters, by backend name.
+    fn openehr_backends(&self) -> Vec<(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)>;
+}
+
+/// An openEHR backend's counters (the facade's, attached by the
+/// composition root), read at scrape time.
+pub trait OpenEhrGauges: std::fmt::Debug + Send + Sync {
+    /// Calls refused for authentication or made without credentials.
+    fn auth_failures(&self) -> u64;
+    /// Template lookups answered from a stale copy.
+    fn template_stale(&self) -> u64;
+}
+
+/// One backend's health gauges.
+#[derive(Debug, Clone)]
+pub struct UpstreamHealth {
+    /// The backend name.
+    pub name: std::sync::Arc<str>,
+    /// The active check passes.
+    pub healthy: bool,
+    /// It gets traffic.
+    pub available: bool,
+}
+
+impl<T: StateView + ?Sized> StateView for std::sync::Arc<T> {
+    fn revision(&self) -> u64 {
+        (**self).revision()
+    }
+    fn upstream_health(&self) -> Vec<UpstreamHealth> {
+        (**self).upstream_health()
+    }
+    fn openehr_backends(&self) -> Vec<(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)> {
+        (**self).openehr_backends()
+    }
+}
 
 /// The content type of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -15,21 +59,21 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const CLASSES: [&str; 6] = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Renders every metric.
-pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
+pub fn render<S: StateView + ?Sized>(metrics: &Metrics, snap: &S) -> String {
     let mut out = String::with_capacity(16 * 1024);
     requests(&mut out, metrics);
     mllp(&mut out, metrics);
     mllp_not_stored(&mut out, metrics);
     failovers(&mut out, metrics);
     limits(&mut out, metrics);
-    upstreams(&mut out, snap);
+    upstreams(&mut out, &snap.upstream_health());
     header(
         &mut out,
         "ehrgate_config_revision",
         "gauge",
         "Revision of the routing table in force (config reloads and admin changes).",
     );
-    let _ = writeln!(out, "ehrgate_config_revision {}", snap.table.revision());
+    let _ = writeln!(out, "ehrgate_config_revision {}", snap.revision());
     header(
         &mut out,
         "ehrgate_release_state_revision",
@@ -42,7 +86,7 @@ pub fn render(metrics: &Metrics, snap: &Snapshot) -> String {
         metrics.release_revision.load(Ordering::Relaxed)
     );
     template_caches(&mut out, metrics);
-    openehr_backends(&mut out, snap);
+    openehr_backends(&mut out, &snap.openehr_backends());
     header(
         &mut out,
         "ehrgate_log_lines_dropped_total",
@@ -218,19 +262,19 @@ fn mllp_not_stored(out: &mut String, metrics: &Metrics) {
     }
 }
 
-fn upstreams(out: &mut String, snap: &Snapshot) {
+fn upstreams(out: &mut String, health: &[UpstreamHealth]) {
     header(
         out,
         "ehrgate_upstream_healthy",
         "gauge",
         "1 when the backend's active health check passes.",
     );
-    for u in &snap.upstreams {
+    for u in health {
         let _ = writeln!(
             out,
             "ehrgate_upstream_healthy{{backend=\"{}\"}} {}",
             escape(&u.name),
-            u8::from(u.health.is_healthy())
+            u8::from(u.healthy)
         );
     }
     header(
@@ -239,12 +283,12 @@ fn upstreams(out: &mut String, snap: &Snapshot) {
         "gauge",
         "1 when the backend gets traffic (healthy and not ejected by outlier detection).",
     );
-    for u in &snap.upstreams {
+    for u in health {
         let _ = writeln!(
             out,
             "ehrgate_upstream_available{{backend=\"{}\"}} {}",
             escape(&u.name),
-            u8::from(u.health.available())
+            u8::from(u.available)
         );
     }
 }
@@ -288,21 +332,18 @@ fn template_caches(out: &mut String, metrics: &Metrics) {
 /// Per openEHR backend: authentication failures (401/403 from the CDR, or
 /// no usable credentials) and template lookups served from a stale copy
 /// because the CDR failed (issue 27). Read from the facades at scrape time.
-fn openehr_backends(out: &mut String, snap: &Snapshot) {
-    let facades: Vec<_> = snap
-        .upstreams
-        .iter()
-        .zip(&snap.facades)
-        .filter_map(|(u, f)| Some((&u.name, f.as_ref()?)))
-        .collect();
+fn openehr_backends(
+    out: &mut String,
+    facades: &[(std::sync::Arc<str>, std::sync::Arc<dyn OpenEhrGauges>)],
+) {
     header(
         out,
         "ehrgate_openehr_auth_failures_total",
         "counter",
         "openEHR calls refused for authentication (401/403) or made without usable credentials.",
     );
-    for (name, f) in &facades {
-        let n = f.client().stats().auth_failures.load(Ordering::Relaxed);
+    for (name, f) in facades {
+        let n = f.auth_failures();
         let _ = writeln!(
             out,
             "ehrgate_openehr_auth_failures_total{{backend=\"{}\"}} {n}",
@@ -315,12 +356,12 @@ fn openehr_backends(out: &mut String, snap: &Snapshot) {
         "counter",
         "Template lookups answered with a copy fetched earlier because the CDR failed.",
     );
-    for (name, f) in &facades {
+    for (name, f) in facades {
         let _ = writeln!(
             out,
             "ehrgate_openehr_template_stale_total{{backend=\"{}\"}} {}",
             escape(name),
-            f.catalog().stale_served()
+            f.template_stale()
         );
     }
 }

@@ -5,14 +5,20 @@
 //! One [`Telemetry`] per gateway process, created from the `[telemetry]`
 //! section at start (changing its destinations needs a restart). The proxy
 //! records a request in exactly one place: when its access-log line is
-//! emitted ([`crate::proxy::access_log::AccessLog::emit`]).
+//! emitted ([`crate::telemetry::access_log::AccessLog::emit`]).
 //!
 //! # For other listeners
 //! The MLLP listeners call [`Metrics::record_mllp`] through
 //! `shared.telemetry.metrics`; a component holding a template cache calls
 //! [`Metrics::register_template_cache`].
+//!
+//! # What it may import
+//! `routing` (arm and failover labels), `config`, `tls`: it sits below the
+//! runtime, which carries one `Telemetry`; the state it exposes at scrape
+//! time comes through [`exposition::StateView`].
 
 pub mod access;
+pub mod access_log;
 pub mod clock;
 pub mod exposition;
 pub mod limits;
@@ -89,7 +95,7 @@ impl Telemetry {
     }
 
     /// Writes one access-log line and records the request's metrics.
-    pub fn request_done(&self, log: &crate::proxy::access_log::AccessLog, bytes: u64) {
+    pub fn request_done(&self, log: &crate::telemetry::access_log::AccessLog, bytes: u64) {
         let elapsed = log.start.elapsed();
         self.metrics.record_request(
             log.route.as_ref(),
@@ -100,7 +106,7 @@ impl Telemetry {
             elapsed,
         );
         if let (Some(moved), Some(route)) = (log.failover, &log.route) {
-            let (from, to) = crate::proxy::failover::arms_of(moved);
+            let (from, to) = crate::routing::decision::failover_arms(moved);
             self.metrics.record_failover(route, from, to);
         }
         match &self.access {

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use ehrgate::config::load;
-use ehrgate::proxy::Gateway;
+use ehrgate::Gateway;
 
 /// A test upstream.
 pub struct TestUpstream {

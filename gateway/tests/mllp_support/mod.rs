@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ehrgate::config::load_str;
-use ehrgate::proxy::Gateway;
+use ehrgate::Gateway;
 use ehrgate_mappers::hl7v2::{Message, MllpCodec};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;

@@ -12,6 +12,8 @@
 //!   search path (ehrgate's own base models for the KDS projects).
 //! - [`links`]: the `link` construct (openEHR LINKs to FHIR resources).
 //! - [`bundle_refs`]: references to other entries of the input Bundle.
+//! - [`v2_bundle`]: a v2-made transaction Bundle reshaped for the openEHR
+//!   mappings (specimens contained in their reports, immunization detail).
 //! - [`contained_check`]: contained resources going back that R4 would refuse.
 //! - `conditions`: what a condition tests (`targetAttributes`, the `type`
 //!   operator), both directions.
@@ -51,3 +53,4 @@ pub mod to_fhir;
 pub mod to_openehr;
 pub mod translators;
 pub mod units;
+pub mod v2_bundle;

@@ -54,8 +54,9 @@ pub use self::calls::{CompositionRead, EhrCreated};
 
 use super::error::FacadeError;
 use crate::config::openehr::IfMatchForm;
-use crate::proxy::body::ProxyBody;
-use crate::proxy::upstream::Upstream;
+use crate::upstream::exchange::{by_status, exchange, Health, Refused};
+use crate::upstream::pool::Upstream;
+use crate::upstream::ProxyBody;
 
 /// Query values are encoded except RFC 3986 unreserved characters.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
@@ -188,7 +189,7 @@ impl OpenEhrClient {
         backend: &crate::config::model::BackendConfig,
         resolve: &dyn Fn(&std::path::Path) -> std::path::PathBuf,
         max_body: u64,
-    ) -> Result<OpenEhrClient, crate::proxy::upstream::UpstreamError> {
+    ) -> Result<OpenEhrClient, crate::upstream::pool::UpstreamError> {
         let upstream = Arc::new(Upstream::new(backend, resolve)?);
         let o = backend.openehr.clone().unwrap_or_default();
         let credentials =
@@ -274,6 +275,8 @@ impl OpenEhrClient {
 
     async fn send(&self, call: &Call<'_>) -> Result<Answer, FacadeError> {
         let up = &self.upstream;
+        // Asked before the credentials (an OAuth2 token is not fetched for
+        // a backend that is down); the call policy asks again.
         if !up.health.available() {
             return Err(FacadeError::Unreachable("backend marked down"));
         }
@@ -314,7 +317,7 @@ impl OpenEhrClient {
             h.insert(header::AUTHORIZATION, a);
         }
         let max = self.settings.max_body as usize;
-        let exchange = async {
+        let attempt = async {
             let resp = up
                 .client()
                 .request(req)
@@ -332,23 +335,17 @@ impl OpenEhrClient {
                 body,
             })
         };
-        match tokio::time::timeout(up.request_timeout, exchange).await {
-            Err(_) => {
-                up.health.failure();
-                Err(FacadeError::Unreachable("timeout"))
-            }
-            Ok(Err(e)) => {
-                up.health.failure();
-                Err(e)
-            }
-            Ok(Ok(a)) => {
-                if a.status.is_server_error() {
-                    up.health.failure();
-                } else {
-                    up.health.success();
-                }
-                Ok(a)
-            }
+        // The one call policy (availability, timeout, health): a 5xx or
+        // no answer counts against the backend, anything else for it.
+        let judge = |r: &Result<Answer, FacadeError>| match r {
+            Ok(a) => by_status(a.status),
+            Err(_) => Health::Bad,
+        };
+        match exchange(up, attempt, judge).await {
+            Err(Refused::Unavailable) => Err(FacadeError::Unreachable("backend marked down")),
+            Err(Refused::Timeout) => Err(FacadeError::Unreachable("timeout")),
+            Err(Refused::Failed(e)) => Err(e),
+            Ok(a) => Ok(a),
         }
     }
 }

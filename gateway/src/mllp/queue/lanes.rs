@@ -4,6 +4,9 @@
 //! empty (or the gateway stops: the messages stay on disk for the next
 //! start). A refused delivery is retried with backoff; a client fault (the
 //! destination says the message is wrong) is final.
+//!
+//! The lanes know delivery only through [`LaneDelivery`] (the feed
+//! implements it), so the queue does not call back into the feed's insides.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -12,8 +15,10 @@ use ehrgate_templates::fault::{Classified, Fault};
 use tokio::sync::mpsc;
 
 use super::record::MessageRecord;
-use crate::mllp::process::Feed;
-use crate::mllp::stats::FeedStats;
+use super::DurableQueue;
+use crate::mllp::destination::Prepared;
+use crate::mllp::error::FeedError;
+use crate::mllp::unstorable::Stored;
 
 /// Where late acknowledgements for one inbound connection go; the
 /// connection writes them between frames. Closed when the connection is.
@@ -26,6 +31,23 @@ pub struct Job {
     pub record: MessageRecord,
     /// The inbound connection, for the application ack.
     pub reply: Option<AckSink>,
+    /// The message as its destination takes it, translated when it was
+    /// accepted (the check before `CA`); `None` after a restart, when it is
+    /// translated at its first delivery attempt.
+    pub prepared: Option<Prepared>,
+}
+
+/// How a lane delivers its jobs and reports the outcome.
+#[async_trait::async_trait]
+pub trait LaneDelivery: Send + Sync + 'static {
+    /// One delivery attempt.
+    async fn deliver(&self, job: &Job) -> Result<Stored, FeedError>;
+    /// The job is done (delivered, refused for good, or out of attempts).
+    async fn finish(&self, job: &Job, result: Result<Stored, FeedError>, attempts: u32);
+    /// An attempt failed and will be retried (a counter).
+    fn retried(&self);
+    /// Turns true when the gateway stops.
+    fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool>;
 }
 
 /// The lanes, by sender.
@@ -82,15 +104,12 @@ impl Lanes {
     }
 }
 
-/// Starts the task of `sender`'s lane.
-pub fn spawn(feed: Arc<Feed>, sender: String) {
-    tokio::spawn(run(feed, sender));
+/// Starts the task of `sender`'s lane of `queue`.
+pub fn spawn(delivery: Arc<dyn LaneDelivery>, queue: Arc<DurableQueue>, sender: String) {
+    tokio::spawn(run(delivery, queue, sender));
 }
 
-async fn run(feed: Arc<Feed>, sender: String) {
-    let Some(queue) = feed.queue().cloned() else {
-        return;
-    };
+async fn run(feed: Arc<dyn LaneDelivery>, queue: Arc<DurableQueue>, sender: String) {
     let mut stop = feed.stop_signal();
     while let Some(job) = queue.lanes.front(&sender) {
         let mut attempt = 0u32;
@@ -99,7 +118,7 @@ async fn run(feed: Arc<Feed>, sender: String) {
                 return;
             }
             attempt += 1;
-            let r = feed.deliver_record(&job.record).await;
+            let r = feed.deliver(&job).await;
             match r {
                 Ok(stored) => break Ok(stored),
                 Err(e) if e.fault() == Fault::Client => break Err(e),
@@ -108,7 +127,7 @@ async fn run(feed: Arc<Feed>, sender: String) {
                         break Err(e);
                     }
                     let delay = queue.retry_delay(attempt);
-                    FeedStats::inc(&feed.stats.queue_retries);
+                    feed.retried();
                     tracing::warn!(
                         target: "ehrgate::mllp::queue",
                         backend = job.record.backend.as_str(),
@@ -125,7 +144,7 @@ async fn run(feed: Arc<Feed>, sender: String) {
                 }
             }
         };
-        feed.finish_record(&job, result, attempt).await;
+        feed.finish(&job, result, attempt).await;
         if !queue.lanes.pop(&sender) {
             return;
         }

@@ -18,7 +18,7 @@ use super::prefixed::Prefixed;
 use super::request::{self, HeadError, Parsed, RequestHead};
 use crate::proxy::error::ProxyError;
 use crate::proxy::headers::ClientInfo;
-use crate::proxy::state::Shared;
+use crate::runtime::state::Shared;
 
 /// How long a request head may take to arrive, idle keep-alive time
 /// included (hyper's `header_read_timeout` in `server.rs`).

@@ -21,7 +21,6 @@ use super::relay::{relay, RelayError};
 use super::request::{Framing, RequestHead};
 use super::response::{self, line, Extra, Head, Info, ResponseError};
 use crate::outcome::FHIR_JSON;
-use crate::proxy::access_log::AccessLog;
 use crate::proxy::error::ProxyError;
 use crate::proxy::failover::{self, Arms, Attempt, Failure, Retry, FAILOVER_HEADER};
 use crate::proxy::forward::{
@@ -29,8 +28,10 @@ use crate::proxy::forward::{
 };
 use crate::proxy::headers::{ARM_HEADER, ROUTE_HEADER};
 use crate::proxy::placement::Recorder;
-use crate::proxy::state::Snapshot;
-use crate::proxy::upstream::Upstream;
+use crate::runtime::state::Snapshot;
+use crate::telemetry::access_log::AccessLog;
+use crate::upstream::exchange::{exchange, Health, Refused};
+use crate::upstream::pool::Upstream;
 
 /// Largest upstream response head accepted.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -273,41 +274,39 @@ where
         let sent = Instant::now();
         out.clear();
         let once = attempt_once(conn, req, up, &head, &extra, &mut out);
-        let result = tokio::time::timeout(up.request_timeout, once).await;
+        let result = exchange(up, once, judge).await;
         log.upstream_us = Some(sent.elapsed().as_micros() as u64);
         let (failure, err) = match result {
-            Ok(Ok(done)) => break done,
-            Err(_) => {
-                up.health.failure();
-                (Failure::Timeout, ProxyError::Timeout)
+            Ok(done) => break done,
+            Err(Refused::Unavailable) => {
+                return answer(conn, req, &ProxyError::Unavailable, log).await;
             }
-            Ok(Err(Fail::NoResponse { connect: true })) => {
-                up.health.failure();
+            Err(Refused::Timeout) => (Failure::Timeout, ProxyError::Timeout),
+            Err(Refused::Failed(Fail::NoResponse { connect: true })) => {
                 (Failure::Refused, ProxyError::Connect)
             }
-            Ok(Err(Fail::NoResponse { connect: false })) => {
-                up.health.failure();
+            Err(Refused::Failed(Fail::NoResponse { connect: false })) => {
                 (Failure::NoResponse, ProxyError::Upstream)
             }
-            Ok(Err(Fail::Upstream)) => {
-                up.health.failure();
+            Err(Refused::Failed(Fail::Upstream)) => {
                 return answer(conn, req, &ProxyError::Upstream, log).await;
             }
-            Ok(Err(Fail::ResponseTooLarge)) => {
-                up.health.success();
+            Err(Refused::Failed(Fail::ResponseTooLarge)) => {
                 let err = ProxyError::ResponseTooLarge {
                     limit: limits.max_response_body,
                 };
                 return answer(conn, req, &err, log).await;
             }
-            Ok(Err(Fail::RequestTooLarge)) => {
+            Err(Refused::Failed(Fail::RequestTooLarge)) => {
                 let err = ProxyError::RequestTooLarge {
                     limit: limits.max_request_body,
                 };
                 return answer(conn, req, &err, log).await;
             }
-            Ok(Err(Fail::BadBody)) => return answer(conn, req, &ProxyError::BadRequest, log).await,
-            Ok(Err(Fail::ClientGone)) => {
+            Err(Refused::Failed(Fail::BadBody)) => {
+                return answer(conn, req, &ProxyError::BadRequest, log).await
+            }
+            Err(Refused::Failed(Fail::ClientGone)) => {
                 log.status = CLIENT_CLOSED;
                 log.emit_ref(0);
                 return Next::Close;
@@ -328,11 +327,6 @@ where
             return answer(conn, req, &err, log).await;
         }
     };
-    if info.status >= 500 {
-        up.health.failure();
-    } else {
-        up.health.success();
-    }
     log.status = info.status;
     if let Some(recorder) = recorder {
         let raw = conn.upstream_buf.get(..info.len).unwrap_or(&[]);
@@ -366,6 +360,20 @@ where
         Next::KeepAlive
     } else {
         Next::Close
+    }
+}
+
+/// What an attempt's outcome says about the backend's health (the call
+/// policy, [`crate::upstream::exchange`], records it): a response by its
+/// status, an over-long response as an answer, no response or a broken one
+/// as a failure; the client's own faults (a body too large or malformed, a
+/// client gone) say nothing about the backend.
+fn judge(outcome: &Result<(TcpStream, Info), Fail>) -> Health {
+    match outcome {
+        Ok((_, info)) if info.status >= 500 => Health::Bad,
+        Ok(_) | Err(Fail::ResponseTooLarge) => Health::Good,
+        Err(Fail::NoResponse { .. } | Fail::Upstream) => Health::Bad,
+        Err(Fail::RequestTooLarge | Fail::BadBody | Fail::ClientGone) => Health::Neutral,
     }
 }
 

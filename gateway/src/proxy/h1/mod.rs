@@ -47,12 +47,12 @@
 //! - [`relay`]: body streaming; [`pool`]: idle upstream connections.
 
 pub mod chunked;
-pub mod conn;
-pub mod exchange;
-pub mod pool;
-pub mod prefixed;
-pub mod relay;
+pub(crate) mod conn;
+pub(crate) mod exchange;
+pub(crate) mod pool;
+pub(crate) mod prefixed;
+pub(crate) mod relay;
 pub mod request;
-pub mod response;
+pub(crate) mod response;
 
-pub use conn::{serve, Fallback};
+pub(crate) use conn::{serve, Fallback};

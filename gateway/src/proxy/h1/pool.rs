@@ -1,7 +1,7 @@
 //! Idle upstream connections of the native engine, per worker thread.
 //!
 //! Every connection is made and used by the worker that serves the client
-//! (see [`crate::proxy::workers`]), so the idle list is a thread-local
+//! (see [`crate::runtime::workers`]), so the idle list is a thread-local
 //! `Vec` per upstream: checkout and return are a pop and a push, with no
 //! lock, hash or channel. A connection is checked for a close by the
 //! upstream (a readable socket while idle means EOF or stray bytes) before
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::proxy::upstream::Upstream;
+use crate::upstream::pool::Upstream;
 
 /// How long an idle upstream connection is kept (hyper-util's pool uses
 /// the same 60 s in [`Upstream::new`]).

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::state::{Shared, SwapError};
 use crate::config::{load, LoadedConfig};
+use crate::runtime::state::{Shared, SwapError};
 use crate::tls::{load_certified_key, ReloadableCert};
 
 /// Everything a reload touches.

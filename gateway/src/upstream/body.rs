@@ -4,9 +4,9 @@
 //! counter enforces the configured size limit; bodies we produce ourselves
 //! (OperationOutcomes, replays for retries) are a single frame. An enum
 //! instead of a boxed trait object keeps the hot path free of a per-request
-//! allocation. When a response body is dropped (finished or cut off) it
-//! writes the access-log line, so the line carries the real byte count and
-//! the whole duration.
+//! allocation. It knows nothing of the access log: the proxy wraps a
+//! response body it serves (`proxy::logged_body`) to write the line when
+//! the body ends, so this layer imports nothing above it.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -17,8 +17,6 @@ use bytes::Bytes;
 use ehrgate_templates::fault::{Classified, Fault};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-
-use super::access_log::AccessLog;
 
 /// Why a body stream stopped.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +60,7 @@ enum Kind {
     Stream(Incoming),
     /// A client's request body that an attempt which never read it (the
     /// connection was refused) hands back for the next attempt, on the
-    /// other arm (`proxy::failover`). The `u32` is this handle's
+    /// other arm (the proxy's failover). The `u32` is this handle's
     /// generation: only the newest may read.
     Shared(Arc<SharedBody>, u32),
 }
@@ -112,7 +110,6 @@ pub struct ProxyBody {
     kind: Kind,
     limit: u64,
     seen: u64,
-    log: Option<AccessLog>,
 }
 
 // === impl ProxyBody ===
@@ -153,14 +150,13 @@ impl ProxyBody {
             kind,
             limit,
             seen: 0,
-            log: None,
         }
     }
 
-    /// Attaches the access-log line written when this body is dropped.
-    pub fn with_log(mut self, log: AccessLog) -> Self {
-        self.log = Some(log);
-        self
+    /// Data bytes read so far, the frame that went over the limit included
+    /// (what the access line reports).
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 }
 
@@ -206,9 +202,6 @@ impl Body for ProxyBody {
         if let Some(data) = frame.data_ref() {
             this.seen += data.len() as u64;
             if this.seen > this.limit {
-                if let Some(log) = &mut this.log {
-                    log.truncated = true;
-                }
                 return Poll::Ready(Some(Err(BodyError::TooLarge { limit: this.limit })));
             }
         }
@@ -240,14 +233,6 @@ impl Body for ProxyBody {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .as_ref()
                 .map_or(SizeHint::with_exact(0), Incoming::size_hint),
-        }
-    }
-}
-
-impl Drop for ProxyBody {
-    fn drop(&mut self) {
-        if let Some(log) = self.log.take() {
-            log.emit(self.seen);
         }
     }
 }

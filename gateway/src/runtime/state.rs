@@ -10,15 +10,15 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use http::{HeaderName, HeaderValue, StatusCode};
 
-use super::error::TenantStatuses;
-use super::health::spawn_checker;
-use super::placement::{MemoryPlacements, PlacementStore};
-use super::retry::RetryBudget;
-use super::upstream::{Upstream, UpstreamError};
+use super::placements::{MemoryPlacements, PlacementStore};
+use super::services::{Attached, BackendServices, HttpHandler, NoServices};
 use crate::config::{ConfigError, LoadedConfig};
 use crate::routing::jwt::Jwks;
 use crate::routing::table::TableError;
 use crate::routing::{Overrides, RoutingTable};
+use crate::upstream::checker::spawn_checker;
+use crate::upstream::pool::{Upstream, UpstreamError};
+use crate::upstream::retry::RetryBudget;
 
 /// Per-revision settings the request path reads.
 #[derive(Debug)]
@@ -42,7 +42,16 @@ pub struct Settings {
     /// Refuse `%2F`, `%5C` and `\` in request paths (`proxy::target`).
     pub reject_encoded_slash: bool,
     /// Peers whose forwarding and identity headers are honoured.
-    pub trusted_proxies: super::trusted::TrustedProxies,
+    pub trusted_proxies: crate::config::cidr::TrustedProxies,
+}
+
+/// Statuses for tenant errors, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantStatuses {
+    /// For a missing tenant.
+    pub missing: StatusCode,
+    /// For an unknown tenant.
+    pub unknown: StatusCode,
 }
 
 /// What the JWT source checks.
@@ -63,31 +72,90 @@ pub struct JwtSettings {
 pub struct Snapshot {
     /// The routing table.
     pub table: RoutingTable,
-    /// Upstreams, aligned with `table.backends()`.
-    pub upstreams: Vec<Arc<Upstream>>,
+    /// One entry per configured backend, aligned with `table.backends()`
+    /// (a [`BackendIdx`](crate::routing::table::BackendIdx) indexes it).
+    pub backends: Vec<Backend>,
     /// Route id header values, aligned with `table.routes()`.
     pub route_headers: Vec<HeaderValue>,
     /// Settings.
     pub settings: Settings,
     /// The config this came from (rebuilt with new overrides by the admin API).
     pub loaded: Arc<LoadedConfig>,
-    /// FHIR facades, aligned with `upstreams` (`Some` for openEHR backends).
-    pub facades: Vec<Option<Arc<crate::facade::Facade>>>,
     /// Where resources were created (`writes = "follow"`); carried from
     /// revision to revision while `placement_capacity` is unchanged.
     pub placements: Arc<dyn PlacementStore>,
 }
 
+/// One backend at run time: its upstream pool and what the composition
+/// root attached to it ([`super::services`]). One struct per backend, so
+/// the parts cannot fall out of step (they were vectors aligned by index).
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The pool, timeouts and health.
+    pub upstream: Arc<Upstream>,
+    /// Serves some of its HTTP requests itself (the FHIR facade of an
+    /// `openehr` backend); `None`: everything passes through.
+    pub handler: Option<Arc<dyn HttpHandler>>,
+    /// Services by type (the facade as MLLP delivery's write API).
+    pub extensions: http::Extensions,
+}
+
 // === impl Snapshot ===
 
 impl Snapshot {
-    /// The facade (and write API) of the openEHR backend `name`.
-    pub fn facade(&self, name: &str) -> Option<&Arc<crate::facade::Facade>> {
-        self.upstreams
+    /// The backend at `idx` (a routing decision's backend).
+    pub fn backend(&self, idx: usize) -> Option<&Backend> {
+        self.backends.get(idx)
+    }
+
+    /// The upstream of the backend at `idx`.
+    pub fn upstream(&self, idx: usize) -> Option<&Arc<Upstream>> {
+        self.backends.get(idx).map(|b| &b.upstream)
+    }
+
+    /// The backend called `name`.
+    pub fn backend_named(&self, name: &str) -> Option<&Backend> {
+        self.backends.iter().find(|b| &*b.upstream.name == name)
+    }
+
+    /// The service of type `T` attached to the backend `name`.
+    pub fn service<T: Send + Sync + 'static>(&self, name: &str) -> Option<&T> {
+        self.backend_named(name)
+            .and_then(|b| b.extensions.get::<T>())
+    }
+}
+
+impl crate::telemetry::exposition::StateView for Snapshot {
+    fn revision(&self) -> u64 {
+        self.table.revision()
+    }
+
+    fn upstream_health(&self) -> Vec<crate::telemetry::exposition::UpstreamHealth> {
+        self.backends
             .iter()
-            .position(|u| &*u.name == name)
-            .and_then(|i| self.facades.get(i))
-            .and_then(Option::as_ref)
+            .map(|b| crate::telemetry::exposition::UpstreamHealth {
+                name: b.upstream.name.clone(),
+                healthy: b.upstream.health.is_healthy(),
+                available: b.upstream.health.available(),
+            })
+            .collect()
+    }
+
+    fn openehr_backends(
+        &self,
+    ) -> Vec<(
+        Arc<str>,
+        Arc<dyn crate::telemetry::exposition::OpenEhrGauges>,
+    )> {
+        self.backends
+            .iter()
+            .filter_map(|b| {
+                let g = b
+                    .extensions
+                    .get::<Arc<dyn crate::telemetry::exposition::OpenEhrGauges>>()?;
+                Some((b.upstream.name.clone(), g.clone()))
+            })
+            .collect()
     }
 }
 
@@ -145,6 +213,8 @@ pub struct Shared {
     /// The revision in force, for parts that rebuild their own tables on a
     /// swap (the MLLP feeds).
     revisions: tokio::sync::watch::Sender<u64>,
+    /// What the composition root attaches to each newly built backend.
+    services: Arc<dyn BackendServices>,
 }
 
 // === impl Shared ===
@@ -161,11 +231,21 @@ impl Shared {
         loaded: LoadedConfig,
         telemetry: Arc<crate::telemetry::Telemetry>,
     ) -> Result<Arc<Shared>, SwapError> {
+        Self::with_services(loaded, telemetry, Arc::new(NoServices))
+    }
+
+    /// Like [`Shared::with_telemetry`], attaching `services` to every
+    /// backend built (the composition root's handlers).
+    pub fn with_services(
+        loaded: LoadedConfig,
+        telemetry: Arc<crate::telemetry::Telemetry>,
+        services: Arc<dyn BackendServices>,
+    ) -> Result<Arc<Shared>, SwapError> {
         let retry = RetryBudget::new(
             loaded.config.server.retry_budget_ratio,
             loaded.config.server.retry_budget_min_per_sec,
         );
-        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, None)?;
+        let snapshot = build(Arc::new(loaded), &Overrides::default(), 1, None, &*services)?;
         Ok(Arc::new(Shared {
             current: ArcSwap::from_pointee(snapshot),
             overrides: Mutex::new(Overrides::default()),
@@ -173,6 +253,7 @@ impl Shared {
             retry,
             telemetry,
             revisions: tokio::sync::watch::Sender::new(1),
+            services,
         }))
     }
 
@@ -212,7 +293,7 @@ impl Shared {
     ) -> Result<u64, SwapError> {
         let old = self.load();
         let rev = self.revision.fetch_add(1, Ordering::SeqCst) + 1;
-        let snapshot = build(loaded, overrides, rev, Some(&old))?;
+        let snapshot = build(loaded, overrides, rev, Some(&old), &*self.services)?;
         self.current.store(Arc::new(snapshot));
         self.revisions.send_replace(rev);
         Ok(rev)
@@ -236,25 +317,17 @@ fn build(
     overrides: &Overrides,
     revision: u64,
     previous: Option<&Snapshot>,
+    services: &dyn BackendServices,
 ) -> Result<Snapshot, SwapError> {
     let table = RoutingTable::build(&loaded, overrides, revision)?;
-    type Reusable<'s> = (&'s Arc<Upstream>, Option<&'s Arc<crate::facade::Facade>>);
-    let reuse: HashMap<&str, Reusable<'_>> = previous
-        .map(|p| {
-            p.upstreams
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (&*u.name, (u, p.facades.get(i).and_then(Option::as_ref))))
-                .collect()
-        })
+    let reuse: HashMap<&str, &Backend> = previous
+        .map(|p| p.backends.iter().map(|b| (&*b.upstream.name, b)).collect())
         .unwrap_or_default();
-    let mut upstreams = Vec::with_capacity(loaded.config.backends.len());
-    let mut facades = Vec::with_capacity(loaded.config.backends.len());
+    let mut backends = Vec::with_capacity(loaded.config.backends.len());
     for b in &loaded.config.backends {
         match reuse.get(b.name.get_ref().as_str()) {
-            Some((up, facade)) if up.same_config(b, |p| loaded.resolve(p)) => {
-                upstreams.push(Arc::clone(up));
-                facades.push(facade.map(Arc::clone));
+            Some(kept) if kept.upstream.same_config(b, |p| loaded.resolve(p)) => {
+                backends.push((*kept).clone());
             }
             _ => {
                 let up = Arc::new(Upstream::new(b, |p| loaded.resolve(p))?);
@@ -264,16 +337,15 @@ fn build(
                 if let (Some(check), true) = (&b.health, http) {
                     spawn_checker(&up, check.clone());
                 }
-                facades.push(
-                    (b.kind == crate::config::model::BackendKind::Openehr).then(|| {
-                        Arc::new(crate::facade::Facade::new(
-                            &up,
-                            loaded.config.server.max_response_body,
-                            &|p| loaded.resolve(p),
-                        ))
-                    }),
-                );
-                upstreams.push(up);
+                let Attached {
+                    handler,
+                    extensions,
+                } = services.attach(&up, &loaded);
+                backends.push(Backend {
+                    upstream: up,
+                    handler,
+                    extensions,
+                });
             }
         }
     }
@@ -313,15 +385,14 @@ fn build(
             _ => None,
         },
         reject_encoded_slash: s.reject_encoded_slash,
-        trusted_proxies: super::trusted::TrustedProxies::from_config(&s.trusted_proxies),
+        trusted_proxies: crate::config::cidr::TrustedProxies::from_config(&s.trusted_proxies),
     };
     Ok(Snapshot {
         table,
-        upstreams,
+        backends,
         route_headers,
         settings,
         loaded,
-        facades,
         placements,
     })
 }

@@ -1,5 +1,6 @@
-//! Backend health: active checks (a periodic GET) and passive outlier
-//! ejection (a circuit breaker on consecutive failures).
+//! Backend health: the state that active checks (a periodic GET,
+//! [`super::checker`]) and passive outlier ejection (a circuit breaker on
+//! consecutive failures) keep.
 //!
 //! A backend gets traffic when the last active checks passed and it is not
 //! ejected. Ejection ends by itself after `eject_ms` (half-open: the next
@@ -7,14 +8,10 @@
 //! the request path reads it without a lock.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Instant;
 
-use http::Request;
-
-use super::body::ProxyBody;
-use super::upstream::Upstream;
-use crate::config::model::{HealthConfig, OutlierConfig};
+use crate::config::model::OutlierConfig;
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -86,61 +83,14 @@ impl HealthState {
         }
     }
 
-    fn set_healthy(&self, healthy: bool, name: &str) {
+    /// Records the active check's verdict (the checker, [`super::checker`]).
+    pub(crate) fn set_healthy(&self, healthy: bool, name: &str) {
         if self.healthy.swap(healthy, Ordering::Relaxed) != healthy {
             tracing::warn!(target: "ehrgate::health", backend = name, healthy, "backend health changed");
             if healthy {
                 self.ejected_until_ms.store(0, Ordering::Relaxed);
             }
         }
-    }
-}
-
-/// Starts the active checker of an upstream; it stops when the upstream is
-/// dropped (after a reload removed the backend).
-pub fn spawn_checker(upstream: &Arc<Upstream>, check: HealthConfig) {
-    let weak: Weak<Upstream> = Arc::downgrade(upstream);
-    tokio::spawn(async move {
-        let mut passes = 0u32;
-        let mut fails = 0u32;
-        let mut tick = tokio::time::interval(Duration::from_millis(check.interval_ms));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(up) = weak.upgrade() else { return };
-            let ok = probe(&up, &check).await;
-            if ok {
-                passes += 1;
-                fails = 0;
-                if passes >= check.healthy_after {
-                    up.health.set_healthy(true, &up.name);
-                }
-            } else {
-                fails += 1;
-                passes = 0;
-                if fails >= check.unhealthy_after {
-                    up.health.set_healthy(false, &up.name);
-                }
-            }
-        }
-    });
-}
-
-async fn probe(up: &Upstream, check: &HealthConfig) -> bool {
-    let Ok(uri) = up.uri_for(&check.path, None) else {
-        return false;
-    };
-    let Ok(req) = Request::get(uri).body(ProxyBody::empty()) else {
-        return false;
-    };
-    let call = up.client().request(req);
-    match tokio::time::timeout(Duration::from_millis(check.timeout_ms), call).await {
-        Ok(Ok(resp)) => {
-            let ok = resp.status().is_success() || resp.status().is_redirection();
-            drop(resp);
-            ok
-        }
-        _ => false,
     }
 }
 

@@ -16,8 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::body::ProxyBody;
 use super::health::HealthState;
-use super::workers::{current_worker, worker_count};
 use crate::config::model::{BackendConfig, BackendKind};
+use crate::runtime::workers::{current_worker, worker_count};
 
 /// The client type every upstream uses (plain or TLS by the URL's scheme).
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;

@@ -1,6 +1,6 @@
 //! Thread-per-core serving: accepted connections are handed round-robin to
 //! worker threads, each running its own single-threaded tokio runtime with
-//! its own upstream connection pools (see [`super::upstream::Upstream::client`]).
+//! its own upstream connection pools (see [`crate::upstream::pool::Upstream::client`]).
 //!
 //! Why: with one work-stealing runtime and one shared pool, a request's
 //! server task, pool checkout (a mutex) and client connection task hop
