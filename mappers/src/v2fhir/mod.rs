@@ -77,6 +77,7 @@ mod rxc;
 mod sch;
 mod sft;
 mod spm;
+mod spm_groups;
 pub mod tables;
 mod tq1;
 mod txa;
@@ -214,6 +215,7 @@ impl V2ToFhir {
         // restriction, which v2.8+ puts between a segment and its roles):
         // where a ROL or PRT stands
         let mut before_role = "";
+        let spm_groups = spm_groups::obrs_with_spm(msg, code == "OUL");
         for (at, segment) in msg.segments().enumerate() {
             let name = segment.name();
             let prev = before_role;
@@ -302,28 +304,7 @@ impl V2ToFhir {
                     true
                 }
                 "OBR" => {
-                    // an SPM in the OBR's own group describes the specimen
-                    // (after the OBR in ORU, heading the group in OUL^R22):
-                    // the OBR's specimen fields are then not made into a
-                    // second Specimen (they stay in the unmapped report)
-                    let after = code != "OUL"
-                        && msg
-                            .segments()
-                            .skip(at + 1)
-                            .map(|s| s.name())
-                            .take_while(|n| !matches!(*n, "OBR" | "ORC" | "PID" | "MSH"))
-                            .any(|n| n == "SPM");
-                    // (only OUL's groups are headed by their SPM: in ORU the
-                    // SPM before an OBR ends the previous group)
-                    let heading = code == "OUL"
-                        && msg
-                            .segments()
-                            .take(at)
-                            .map(|s| s.name())
-                            .filter(|n| matches!(*n, "SPM" | "OBR" | "PID" | "MSH"))
-                            .last()
-                            == Some("SPM");
-                    let spm_in_group = after || heading;
+                    let spm_in_group = spm_groups.get(at).copied().unwrap_or(false);
                     obr::map(&mut ctx, &mut seg, results, spm_in_group);
                     true
                 }
